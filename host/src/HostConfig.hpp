@@ -1,0 +1,69 @@
+#pragma once
+// The host's own part of the YAML file, validated as a whole before anything starts.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tawasul/sdk/Config.hpp"
+
+namespace tawasul::host {
+
+struct PluginEntry {
+    std::string name;
+    sdk::ConfigNode config;  // the plugin's own node; the plugin validates it in start()
+    sdk::ConfigNode where;   // the entry itself, to point errors at the right line
+};
+
+struct HostConfig {
+    std::string file;
+    sdk::ConfigNode root;
+
+    struct Server {
+        std::string host = "127.0.0.1";
+        std::uint16_t port = 8080;
+        int threads = 32;
+        int maxQueued = 256;
+        std::int64_t maxBodyBytes = 3 * 1024 * 1024;
+        int requestTimeoutSeconds = 30;
+        int keepAliveSeconds = 15;
+        std::string publicUrl;
+    } server;
+
+    struct Db {
+        std::string url = "sqlite:var/tawasul.db";
+        int maxSessions = 32;
+        int busyTimeoutMs = 5000;
+        std::string migrationsDir = "migrations";
+    } database;
+
+    struct Secrets {
+        std::string keyFile = "var/master.key";
+    } secrets;
+
+    struct Workers {
+        int threads = 4;
+        int leaseSeconds = 30;
+        int maxAttempts = 8;
+    } workers;
+
+    struct Logging {
+        std::string level = "information";
+    } logging;
+
+    struct Metrics {
+        std::vector<std::string> allow{"127.0.0.1", "::1"};
+    } metrics;
+
+    std::string pluginDir = "build/dev/plugins";
+    std::vector<PluginEntry> plugins;
+    std::vector<std::string> dispatchChain;
+
+    // Throws sdk::ConfigError ("FILE:LINE:COL: message") on any problem.
+    static HostConfig load(const std::string& file);
+    static HostConfig parse(const sdk::ConfigNode& root);
+};
+
+// "127.0.0.1:8080" → host, port. Throws std::invalid_argument.
+void parseListen(const std::string& listen, std::string& host, std::uint16_t& port);
+
+}  // namespace tawasul::host

@@ -1,0 +1,228 @@
+#include "HttpServer.hpp"
+
+#include <chrono>
+#include <random>
+#include <sstream>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/URI.h>
+
+namespace tawasul::host {
+namespace {
+
+std::string htmlEscape(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string newRequestId() {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    std::ostringstream out;
+    out << std::hex << random();
+    return out.str();
+}
+
+bool acceptableRequestId(const std::string& id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    return true;
+}
+
+class RequestHandler final : public Poco::Net::HTTPRequestHandler {
+public:
+    RequestHandler(Router& router, MetricsRegistry& metrics, std::int64_t maxBodyBytes)
+        : router_(router), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
+
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+        const auto started = std::chrono::steady_clock::now();
+        sdk::HttpRequest in;
+        sdk::HttpResponse out;
+        const std::string incomingId = request.get("X-Request-Id", "");
+        in.requestId = acceptableRequestId(incomingId) ? incomingId : newRequestId();
+        in.method = request.getMethod();
+        in.remoteAddress = request.clientAddress().host().toString();
+        std::string owner = "host";
+        sdk::RouteStyle style = sdk::RouteStyle::Plain;
+        bool keepAlive = true;
+        try {
+            Poco::URI uri(request.getURI());
+            in.path = uri.getPath();
+            in.rawQuery = uri.getRawQuery();
+            for (const auto& kv : uri.getQueryParameters()) in.query.push_back(kv);
+            for (const auto& [name, value] : request) in.headers.emplace_back(name, value);
+
+            RouteMatch match;
+            std::string allowed;
+            const auto outcome = router_.match(in.method, in.path, match, &allowed);
+            if (outcome == Router::Outcome::Found) {
+                owner = match.route->owner;
+                style = match.route->options.style;
+                in.params = std::move(match.params);
+            } else if (in.path.rfind("/api/", 0) == 0) {
+                style = sdk::RouteStyle::Api;
+            }
+            if (!readBody(request, in.body)) {
+                keepAlive = false;  // the unread rest of the body would be taken for the next request
+                writeError(out, style, 413, "payload_too_large",
+                           "the request body is larger than " + std::to_string(maxBodyBytes_) + " bytes", in.requestId);
+            } else if (outcome == Router::Outcome::NotFound) {
+                writeError(out, style, 404, "not_found", "no route for " + in.path, in.requestId);
+            } else if (outcome == Router::Outcome::MethodNotAllowed) {
+                writeError(out, style, 405, "method_not_allowed", in.method + " is not allowed here", in.requestId);
+                out.setHeader("Allow", allowed);
+            } else {
+                try {
+                    match.route->handler(in, out);
+                } catch (const std::exception& error) {
+                    Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner)
+                        .error("request " + in.requestId + " " + in.method + " " + in.path + " failed: " + error.what());
+                    out = {};
+                    writeError(out, style, 500, "internal_error", "the server failed to handle this request", in.requestId);
+                } catch (...) {
+                    Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner)
+                        .error("request " + in.requestId + " " + in.method + " " + in.path + " failed with an unknown exception");
+                    out = {};
+                    writeError(out, style, 500, "internal_error", "the server failed to handle this request", in.requestId);
+                }
+            }
+        } catch (const Poco::Exception& error) {  // a malformed URI or a broken stream
+            keepAlive = false;
+            writeError(out, style, 400, "bad_request", error.message(), in.requestId);
+        }
+        send(request, response, in, out, keepAlive);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        metrics_.counter("tawasul_http_requests_total{status=\"" + std::to_string(out.status / 100) + "xx\"}",
+                         "HTTP requests answered, by status class").increment();
+        metrics_.histogram("tawasul_http_request_duration_seconds", "Time from request to response",
+                           {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})
+            .observe(seconds);
+        std::ostringstream line;
+        line << in.remoteAddress << " \"" << in.method << " " << request.getURI().substr(0, 200) << "\" " << out.status << " "
+             << out.body.size() << "B " << static_cast<long>(seconds * 1e6) / 1000.0 << "ms rid=" << in.requestId
+             << " owner=" << owner;
+        Poco::Logger::get("http.access").information(line.str());
+    }
+
+private:
+    // Reads the whole body, up to the limit. False when it is larger.
+    bool readBody(Poco::Net::HTTPServerRequest& request, std::string& body) {
+        if (request.hasContentLength() && request.getContentLength64() > maxBodyBytes_) return false;
+        if (request.getMethod() == "GET" || request.getMethod() == "HEAD") {
+            if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) return true;
+        }
+        std::istream& stream = request.stream();
+        if (request.hasContentLength()) body.reserve(static_cast<std::size_t>(request.getContentLength64()));
+        char buffer[16384];
+        while (stream) {
+            stream.read(buffer, sizeof buffer);
+            body.append(buffer, static_cast<std::size_t>(stream.gcount()));
+            if (static_cast<std::int64_t>(body.size()) > maxBodyBytes_) return false;
+        }
+        return true;
+    }
+
+    void send(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+              const sdk::HttpRequest& in, const sdk::HttpResponse& out, bool keepAlive) {
+        response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
+        response.setContentType(out.contentType);
+        for (const auto& [name, value] : out.headers) response.set(name, value);
+        response.set("X-Request-Id", in.requestId);
+        if (!keepAlive) response.setKeepAlive(false);
+        response.setContentLength64(static_cast<Poco::Int64>(out.body.size()));
+        if (request.getMethod() == "HEAD") {
+            response.send();
+        } else {
+            response.sendBuffer(out.body.data(), out.body.size());
+        }
+    }
+
+    Router& router_;
+    MetricsRegistry& metrics_;
+    std::int64_t maxBodyBytes_;
+};
+
+class RequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    RequestHandlerFactory(Router& router, MetricsRegistry& metrics, std::int64_t maxBodyBytes)
+        : router_(router), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+        return new RequestHandler(router_, metrics_, maxBodyBytes_);
+    }
+
+private:
+    Router& router_;
+    MetricsRegistry& metrics_;
+    std::int64_t maxBodyBytes_;
+};
+
+}  // namespace
+
+void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
+                const std::string& message, const std::string& requestId) {
+    if (style == sdk::RouteStyle::Api) {
+        Poco::JSON::Object error;
+        error.set("code", code);
+        error.set("message", message);
+        Poco::JSON::Object body;
+        body.set("error", error);
+        body.set("request_id", requestId);
+        std::ostringstream text;
+        body.stringify(text);
+        response.json(status, text.str());
+    } else if (style == sdk::RouteStyle::Page) {
+        response.html(status, "<!doctype html><meta charset=\"utf-8\"><title>" + std::to_string(status) + "</title><h1>" +
+                                  std::to_string(status) + "</h1><p>" + htmlEscape(message) + "</p><p><small>request " +
+                                  htmlEscape(requestId) + "</small></p>\n");
+    } else {
+        response.text(status, message + "\n");
+    }
+}
+
+HttpServer::HttpServer(const HttpServerOptions& options, Router& router, MetricsRegistry& metrics)
+    : options_(options), router_(router), metrics_(metrics) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 1024);
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(options_.threads);
+    params->setMaxQueued(options_.maxQueued);
+    params->setTimeout(Poco::Timespan(options_.requestTimeoutSeconds, 0));
+    params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(options_.keepAliveSeconds, 0));
+    params->setMaxKeepAliveRequests(0);  // unlimited per connection
+    params->setServerName("tawasul");
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestHandlerFactory(router_, metrics_, options_.maxBodyBytes),
+                                                       socket, params);
+    server_->start();
+    running_ = true;
+}
+
+void HttpServer::stop() {
+    if (!running_) return;
+    running_ = false;
+    server_->stopAll(false);  // stop accepting; idle keep-alive connections close, busy ones finish
+}
+
+std::uint16_t HttpServer::port() const { return server_ ? server_->port() : options_.port; }
+
+}  // namespace tawasul::host

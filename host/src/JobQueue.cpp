@@ -1,0 +1,258 @@
+#include "JobQueue.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Logger.h>
+#include <Poco/Nullable.h>
+
+namespace tawasul::host {
+namespace {
+
+using namespace Poco::Data::Keywords;
+
+std::string eventStatusFor(const std::string& jobStatus) {
+    if (jobStatus == "running") return "processing";
+    if (jobStatus == "done") return "processed";
+    return jobStatus;  // pending, failed
+}
+
+}  // namespace
+
+const std::set<std::string>& JobQueue::trackedTables() {
+    static const std::set<std::string> tables{"whatsapp_webhook_events"};
+    return tables;
+}
+
+JobQueue::JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobQueueOptions options)
+    : database_(database), clock_(clock), metrics_(metrics), options_(std::move(options)) {}
+
+JobQueue::~JobQueue() { stop(); }
+
+void JobQueue::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
+    std::lock_guard lock(handlersMutex_);
+    auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler)});
+    if (!inserted) throw std::invalid_argument("job type '" + type + "' already has a handler from '" + it->second.owner + "'");
+}
+
+void JobQueue::removeOwner(const std::string& owner) {
+    std::lock_guard lock(handlersMutex_);
+    for (auto it = handlers_.begin(); it != handlers_.end();) it = it->second.owner == owner ? handlers_.erase(it) : std::next(it);
+}
+
+std::int64_t JobQueue::enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
+                               const sdk::EnqueueOptions& options) {
+    const std::int64_t nowMs = clock_.nowMillis();
+    std::int64_t runAt = nowMs + options.delay.count();
+    int maxAttempts = options.maxAttempts > 0 ? options.maxAttempts : options_.maxAttempts;
+    std::string t = type, p = payload;
+    Poco::Nullable<std::string> refTable;
+    Poco::Nullable<Poco::Int64> refId;
+    if (!options.refTable.empty()) {
+        if (!trackedTables().count(options.refTable)) throw std::invalid_argument("jobs cannot track table '" + options.refTable + "'");
+        refTable = options.refTable;
+        refId = options.refId;
+    }
+    Poco::Int64 id = 0;
+    session << "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) "
+               "VALUES ($1, $2, 'pending', 0, $3, $4, $5, $5, $6, $7) RETURNING id",
+        use(t), use(p), use(maxAttempts), use(runAt), bind(nowMs), use(refTable), use(refId), into(id), now;
+    return id;
+}
+
+void JobQueue::wake() {
+    {
+        std::lock_guard lock(wakeMutex_);
+        ++wakeCount_;
+    }
+    wakeup_.notify_one();
+}
+
+void JobQueue::start() {
+    stopping_ = false;
+    for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { workerLoop(); });
+}
+
+void JobQueue::stop() {
+    stopping_ = true;
+    wakeup_.notify_all();
+    for (auto& worker : workers_)
+        if (worker.joinable()) worker.join();
+    workers_.clear();
+}
+
+std::size_t JobQueue::runUntilIdle() {
+    std::size_t ran = 0;
+    reclaimExpiredLeases();
+    while (claimAndRun()) ++ran;
+    return ran;
+}
+
+void JobQueue::workerLoop() {
+    while (!stopping_) {
+        bool ran = false;
+        try {
+            reclaimExpiredLeases();
+            ran = claimAndRun();
+        } catch (const std::exception& error) {
+            // The database is unreachable or busy: wait a poll interval rather than spin.
+            Poco::Logger::get("host.jobs").error(std::string("job worker: ") + error.what());
+        }
+        if (ran) continue;
+        std::unique_lock lock(wakeMutex_);
+        const std::uint64_t seen = wakeCount_;
+        wakeup_.wait_for(lock, options_.pollInterval, [&] { return stopping_ || wakeCount_ != seen; });
+    }
+}
+
+bool JobQueue::claim(sdk::Job& job) {
+    std::vector<std::string> types;
+    {
+        std::lock_guard lock(handlersMutex_);
+        for (const auto& [type, registered] : handlers_) types.push_back(type);
+    }
+    if (types.empty()) return false;
+    const std::int64_t nowMs = clock_.nowMillis();
+    const std::int64_t lockedUntil = nowMs + options_.leaseSeconds * 1000LL;
+    // Only types this host can run: hosts with different plugin sets can share one queue.
+    std::string in;
+    for (std::size_t i = 0; i < types.size(); ++i) in += (i ? ", $" : "$") + std::to_string(i + 4);
+    const bool postgres = database_.dialect() == sdk::Dialect::PostgreSQL;
+    const std::string sql =
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 "
+        "WHERE id = (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
+        "ORDER BY run_at, id LIMIT 1" + std::string(postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") "
+        "RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
+    Poco::Data::Session session = database_.session();
+    Poco::Data::Statement statement(session);
+    statement << sql;
+    statement.addBind(bind(options_.workerId));
+    statement.addBind(bind(lockedUntil));
+    statement.addBind(bind(nowMs));
+    for (const std::string& type : types) statement.addBind(bind(type));
+    // SQLite: one statement both picks and takes the row, under the database's write lock.
+    statement.execute();
+    Poco::Data::RecordSet rows(statement);
+    if (rows.rowCount() == 0) return false;
+    job.id = rows.value(0, 0).convert<std::int64_t>();
+    job.type = rows.value(1, 0).convert<std::string>();
+    job.payload = rows.value(2, 0).convert<std::string>();
+    job.attempts = rows.value(3, 0).convert<int>();
+    job.maxAttempts = rows.value(4, 0).convert<int>();
+    job.refTable = rows.value(5, 0).isEmpty() ? "" : rows.value(5, 0).convert<std::string>();
+    job.refId = rows.value(6, 0).isEmpty() ? 0 : rows.value(6, 0).convert<std::int64_t>();
+    if (!job.refTable.empty()) finish(job, "running", "", 0);
+    return true;
+}
+
+bool JobQueue::claimAndRun() {
+    sdk::Job job;
+    if (!claim(job)) return false;
+    Registered registered;
+    {
+        std::lock_guard lock(handlersMutex_);
+        auto it = handlers_.find(job.type);
+        if (it != handlers_.end()) registered = it->second;
+    }
+    auto& log = Poco::Logger::get(registered.owner.empty() ? "host.jobs" : "plugin." + registered.owner);
+    const std::string what = "job " + std::to_string(job.id) + " (" + job.type + ") attempt " + std::to_string(job.attempts) +
+                             "/" + std::to_string(job.maxAttempts);
+    std::string error;
+    std::chrono::milliseconds delay{0};
+    bool permanent = false;
+    try {
+        if (!registered.handler) throw sdk::PermanentJobFailure("no handler for job type '" + job.type + "'");
+        registered.handler(job);
+    } catch (const sdk::PermanentJobFailure& e) {
+        error = e.what();
+        permanent = true;
+    } catch (const sdk::RetryJobLater& e) {
+        error = e.what();
+        delay = e.delay;
+    } catch (const std::exception& e) {
+        error = e.what();
+    } catch (...) {
+        error = "unknown exception";
+    }
+    if (error.empty()) {
+        finish(job, "done", "", 0);
+        metrics_.counter("tawasul_jobs_total{result=\"done\"}", "Jobs finished, by result").increment();
+        return true;
+    }
+    if (permanent || job.attempts >= job.maxAttempts) {
+        log.error(what + " failed for good: " + error);
+        finish(job, "failed", error, 0);
+        metrics_.counter("tawasul_jobs_total{result=\"failed\"}", "Jobs finished, by result").increment();
+    } else {
+        delay = std::max(delay, backoff(job.attempts));
+        log.warning(what + " failed, retrying in " + std::to_string(delay.count()) + " ms: " + error);
+        finish(job, "pending", error, clock_.nowMillis() + delay.count());
+        metrics_.counter("tawasul_jobs_total{result=\"retry\"}", "Jobs finished, by result").increment();
+    }
+    return true;
+}
+
+void JobQueue::finish(const sdk::Job& job, const std::string& status, const std::string& error, std::int64_t runAt) {
+    const std::int64_t nowMs = clock_.nowMillis();
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction transaction(database_.dialect(), session);
+    Poco::Int64 id = job.id;
+    std::string s = status, worker = options_.workerId;
+    Poco::Nullable<std::string> lastError;
+    if (!error.empty()) lastError = error.substr(0, 4000);
+    if (status == "pending") {
+        session << "UPDATE jobs SET status = 'pending', run_at = $1, last_error = $2, locked_by = NULL, locked_until = NULL, "
+                   "updated_at = $3 WHERE id = $4 AND locked_by = $5",
+            bind(runAt), use(lastError), bind(nowMs), use(id), use(worker), now;
+    } else if (status != "running") {
+        session << "UPDATE jobs SET status = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, "
+                   "finished_at = $3 WHERE id = $4 AND locked_by = $5",
+            use(s), use(lastError), bind(nowMs), use(id), use(worker), now;
+    }
+    if (!job.refTable.empty() && trackedTables().count(job.refTable)) {
+        std::string eventStatus = eventStatusFor(status);
+        Poco::Nullable<Poco::Int64> processedAt;
+        if (status == "done" || status == "failed") processedAt = nowMs;
+        Poco::Int64 refId = job.refId;
+        int attempts = job.attempts;
+        // The table name comes from trackedTables(), never from input.
+        if (status == "running") {
+            session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2 WHERE id = $3", use(eventStatus),
+                use(attempts), use(refId), now;
+        } else {
+            session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2, last_error = $3, processed_at = $4 WHERE id = $5",
+                use(eventStatus), use(attempts), use(lastError), use(processedAt), use(refId), now;
+        }
+    }
+    transaction.commit();
+}
+
+void JobQueue::reclaimExpiredLeases() {
+    {
+        std::lock_guard lock(sweepMutex_);
+        const auto sweepTime = std::chrono::steady_clock::now();
+        if (lastSweep_ != std::chrono::steady_clock::time_point{} && sweepTime - lastSweep_ < std::chrono::seconds(5)) return;
+        lastSweep_ = sweepTime;
+    }
+    // A host that died mid-job leaves its lease behind; once it expires the job runs again.
+    const std::int64_t nowMs = clock_.nowMillis();
+    Poco::Data::Session session = database_.session();
+    Poco::Data::Statement statement(session);
+    statement << "UPDATE jobs SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1, "
+                 "last_error = 'lease expired (worker stopped or crashed)' WHERE status = 'running' AND locked_until < $1",
+        bind(nowMs);
+    const std::size_t reclaimed = statement.execute();
+    if (reclaimed > 0) Poco::Logger::get("host.jobs").warning("reclaimed " + std::to_string(reclaimed) + " job(s) with expired leases");
+}
+
+std::chrono::milliseconds JobQueue::backoff(int attempts) const {
+    // Exponential with "equal jitter": half fixed, half random, so retries of a burst spread out.
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    const double exponential = static_cast<double>(options_.retryBase.count()) * std::pow(2.0, std::max(0, attempts - 1));
+    const double capped = std::min(exponential, static_cast<double>(options_.retryCap.count()));
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(capped * jitter(random)));
+}
+
+}  // namespace tawasul::host

@@ -1,0 +1,84 @@
+#pragma once
+// The durable job queue over the `jobs` table. Jobs are enqueued in the caller's transaction,
+// claimed by worker threads under a lease, retried with exponential backoff and jitter, and marked
+// failed after max_attempts. A job may point at a row (ref_table, ref_id) whose status columns
+// follow the job's (whatsapp_webhook_events).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "MetricsRegistry.hpp"
+#include "tawasul/sdk/Clock.hpp"
+#include "tawasul/sdk/Database.hpp"
+#include "tawasul/sdk/Jobs.hpp"
+
+namespace tawasul::host {
+
+struct JobQueueOptions {
+    int threads = 4;
+    int leaseSeconds = 30;
+    int maxAttempts = 8;
+    std::chrono::milliseconds pollInterval{500};  // how often idle workers look for other hosts' jobs
+    std::chrono::milliseconds retryBase{1000};
+    std::chrono::milliseconds retryCap{3600 * 1000};
+    std::string workerId;  // names this host in locked_by
+};
+
+class JobQueue {
+public:
+    JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobQueueOptions options);
+    ~JobQueue();
+
+    void handle(const std::string& owner, const std::string& type, sdk::JobHandler handler);
+    void removeOwner(const std::string& owner);
+    std::int64_t enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
+                         const sdk::EnqueueOptions& options);
+    void wake();
+
+    void start();
+    // Stops claiming, lets running jobs finish, joins the workers.
+    void stop();
+
+    // Claims and runs due jobs on the calling thread until none is left (tests and CLI).
+    std::size_t runUntilIdle();
+
+    // Tables whose status, attempts, last_error and processed_at follow their job.
+    static const std::set<std::string>& trackedTables();
+
+private:
+    struct Registered {
+        std::string owner;
+        sdk::JobHandler handler;
+    };
+    bool claimAndRun();
+    bool claim(sdk::Job& job);
+    void finish(const sdk::Job& job, const std::string& status, const std::string& error, std::int64_t runAt);
+    void reclaimExpiredLeases();
+    void workerLoop();
+    std::chrono::milliseconds backoff(int attempts) const;
+
+    sdk::Database& database_;
+    const sdk::Clock& clock_;
+    MetricsRegistry& metrics_;
+    JobQueueOptions options_;
+
+    std::mutex handlersMutex_;
+    std::map<std::string, Registered> handlers_;
+
+    std::mutex wakeMutex_;
+    std::condition_variable wakeup_;
+    std::uint64_t wakeCount_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::vector<std::thread> workers_;
+    std::chrono::steady_clock::time_point lastSweep_{};
+    std::mutex sweepMutex_;
+};
+
+}  // namespace tawasul::host

@@ -1,0 +1,34 @@
+#pragma once
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tawasul/sdk/Metrics.hpp"
+
+namespace tawasul::host {
+
+// Counters and histograms, rendered in the Prometheus text exposition format.
+class MetricsRegistry final : public sdk::Metrics {
+public:
+    MetricsRegistry();
+    ~MetricsRegistry() override;
+    sdk::Counter& counter(const std::string& name, const std::string& help) override;
+    sdk::Histogram& histogram(const std::string& name, const std::string& help,
+                              const std::vector<double>& upperBounds) override;
+    std::string render() const;
+    // The current value of a counter, 0 when it does not exist (for tests and status lines).
+    std::uint64_t counterValue(const std::string& name) const;
+
+private:
+    class CounterImpl;
+    class HistogramImpl;
+    mutable std::mutex mutex_;
+    std::map<std::string, std::unique_ptr<CounterImpl>> counters_;
+    std::map<std::string, std::unique_ptr<HistogramImpl>> histograms_;
+    std::map<std::string, std::string> help_;  // by base name
+};
+
+}  // namespace tawasul::host

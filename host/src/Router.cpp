@@ -1,0 +1,113 @@
+#include "Router.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+
+namespace tawasul::host {
+namespace {
+
+bool isParam(const std::string& segment) { return segment.size() > 2 && segment.front() == '{' && segment.back() == '}'; }
+bool isRest(const std::string& segment) { return isParam(segment) && segment.size() > 5 && segment.compare(segment.size() - 4, 4, "...}") == 0; }
+std::string paramName(const std::string& segment) {
+    return isRest(segment) ? segment.substr(1, segment.size() - 5) : segment.substr(1, segment.size() - 2);
+}
+
+bool matches(const Route& route, const std::vector<std::string>& parts, std::map<std::string, std::string>& params) {
+    const auto& segments = route.segments;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (isRest(segments[i])) {
+            if (i >= parts.size()) return false;
+            std::string rest;
+            for (std::size_t j = i; j < parts.size(); ++j) rest += (j > i ? "/" : "") + parts[j];
+            params[paramName(segments[i])] = rest;
+            return true;
+        }
+        if (i >= parts.size()) return false;
+        if (isParam(segments[i])) {
+            params[paramName(segments[i])] = parts[i];
+        } else if (segments[i] != parts[i]) {
+            return false;
+        }
+    }
+    return segments.size() == parts.size();
+}
+
+}  // namespace
+
+std::vector<std::string> splitPath(const std::string& path) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        if (slash > start) parts.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return parts;
+}
+
+void Router::add(const std::string& owner, const std::string& method, const std::string& pattern,
+                 sdk::HttpHandler handler, sdk::RouteOptions options) {
+    if (pattern.empty() || pattern[0] != '/') throw std::invalid_argument("route pattern must start with '/': " + pattern);
+    if (!handler) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
+    auto route = std::make_shared<Route>();
+    route->owner = owner;
+    route->method = method;
+    route->pattern = pattern;
+    route->segments = splitPath(pattern);
+    route->handler = std::move(handler);
+    route->options = options;
+    for (std::size_t i = 0; i < route->segments.size(); ++i) {
+        if (isRest(route->segments[i]) && i + 1 != route->segments.size())
+            throw std::invalid_argument("{name...} must be the last segment: " + pattern);
+    }
+    std::unique_lock lock(mutex_);
+    for (const auto& existing : routes_) {
+        if (existing->method == method && existing->segments == route->segments)
+            throw std::invalid_argument("route " + method + " " + pattern + " is already registered by '" + existing->owner + "'");
+    }
+    routes_.push_back(std::move(route));
+    // Literal segments win over parameters: sort so that more specific routes are tried first.
+    std::stable_sort(routes_.begin(), routes_.end(), [](const auto& a, const auto& b) {
+        auto literals = [](const Route& r) {
+            return std::count_if(r.segments.begin(), r.segments.end(), [](const std::string& s) { return !isParam(s); });
+        };
+        return literals(*a) > literals(*b);
+    });
+}
+
+void Router::removeOwner(const std::string& owner) {
+    std::unique_lock lock(mutex_);
+    routes_.erase(std::remove_if(routes_.begin(), routes_.end(), [&](const auto& r) { return r->owner == owner; }),
+                  routes_.end());
+}
+
+Router::Outcome Router::match(const std::string& method, const std::string& path, RouteMatch& out,
+                              std::string* allowedMethods) const {
+    const auto parts = splitPath(path);
+    std::shared_lock lock(mutex_);
+    bool pathKnown = false;
+    std::string allowed;
+    for (const auto& route : routes_) {
+        std::map<std::string, std::string> params;
+        if (!matches(*route, parts, params)) continue;
+        // HEAD is served by the GET route; the server drops the body.
+        if (route->method == method || (method == "HEAD" && route->method == "GET")) {
+            out.route = route;
+            out.params = std::move(params);
+            return Outcome::Found;
+        }
+        pathKnown = true;
+        if (allowed.find(route->method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + route->method;
+    }
+    if (allowedMethods) *allowedMethods = allowed;
+    return pathKnown ? Outcome::MethodNotAllowed : Outcome::NotFound;
+}
+
+std::vector<std::shared_ptr<const Route>> Router::routes() const {
+    std::shared_lock lock(mutex_);
+    return routes_;
+}
+
+}  // namespace tawasul::host

@@ -1,0 +1,99 @@
+#pragma once
+// The host's services and its plugins, in the order they are built and torn down:
+// database → settings → registries → plugins (started in dependency order) → workers → HTTP.
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "EventBus.hpp"
+#include "HostConfig.hpp"
+#include "HttpServer.hpp"
+#include "JobQueue.hpp"
+#include "MetricsRegistry.hpp"
+#include "Migrator.hpp"
+#include "PluginLoader.hpp"
+#include "Router.hpp"
+#include "SecretBox.hpp"
+#include "ServiceRegistry.hpp"
+#include "SettingsStore.hpp"
+#include "SqlDatabase.hpp"
+
+namespace tawasul::host {
+
+class SystemClock final : public sdk::Clock {
+public:
+    std::int64_t nowMillis() const override;
+};
+
+class StartupError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct PluginState {
+    std::string name;
+    std::string version;
+    std::filesystem::path path;
+    std::string status = "loaded";  // loaded, started, stopped, failed: <reason>
+};
+
+class Runtime {
+public:
+    explicit Runtime(HostConfig config);
+    ~Runtime();
+
+    const HostConfig& config() const { return config_; }
+    sdk::Database& database() { return *database_; }
+    Router& router() { return router_; }
+    MetricsRegistry& metrics() { return metrics_; }
+    EventBus& events() { return events_; }
+    ServiceRegistry& services() { return services_; }
+    JobQueue& jobs() { return *jobs_; }
+    SettingsStore& settings();
+    const sdk::Clock& clock() const { return clock_; }
+
+    // The master key, created on first use when `createKey` (only `migrate` does that).
+    void openSecrets(bool createKey);
+
+    // Loads every configured plugin; throws StartupError naming the plugin and the reason.
+    void loadPlugins();
+    std::vector<MigrationSource> migrationSources() const;
+    Migrator migrator();
+    // Starts the loaded plugins in dependency order. On a failure, stops those already started and
+    // throws StartupError("plugin 'x' failed to start: ...").
+    void startPlugins();
+    void stopPlugins() noexcept;
+    std::vector<PluginState> pluginStates() const;
+
+    // serve: host routes, workers and the HTTP server.
+    void registerHostRoutes();
+    void startServing();
+    void stopServing() noexcept;
+    std::uint16_t httpPort() const;
+    bool ready(std::string& reason);
+
+private:
+    class PluginContext;
+    struct ActivePlugin;
+
+    HostConfig config_;
+    SystemClock clock_;
+    MetricsRegistry metrics_;
+    Router router_;
+    EventBus events_;
+    ServiceRegistry services_;
+    std::unique_ptr<SqlDatabase> database_;
+    std::unique_ptr<SecretBox> secretBox_;
+    std::unique_ptr<SettingsStore> settings_;
+    std::unique_ptr<JobQueue> jobs_;
+    std::unique_ptr<HttpServer> http_;
+    std::vector<std::unique_ptr<PluginLibrary>> libraries_;
+    std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order
+    std::vector<PluginState> states_;
+    std::atomic<bool> pluginsStarted_{false};
+    std::atomic<bool> migrationsCurrent_{false};
+};
+
+}  // namespace tawasul::host

@@ -1,0 +1,42 @@
+#pragma once
+// The host's Database: a Poco SessionPool over SQLite (embedded default) or PostgreSQL.
+#include <memory>
+#include <string>
+
+#include <Poco/Data/SessionPool.h>
+
+#include "tawasul/sdk/Database.hpp"
+
+namespace tawasul::host {
+
+struct DatabaseOptions {
+    std::string url;          // "sqlite:PATH" or "postgresql://user:pass@host:port/db"
+    int maxSessions = 32;
+    int busyTimeoutMs = 5000;  // SQLite: how long a writer waits for the lock
+};
+
+class SqlDatabase final : public sdk::Database {
+public:
+    explicit SqlDatabase(const DatabaseOptions& options);
+    ~SqlDatabase() override;
+
+    Poco::Data::Session session() override;
+    sdk::Dialect dialect() const override { return dialect_; }
+    std::string displayUrl() const override { return displayUrl_; }
+
+    // Parses a database URL; throws std::invalid_argument with a message fit for the user.
+    struct Target {
+        sdk::Dialect dialect;
+        std::string connector;         // Poco connector name
+        std::string connectionString;  // what the connector expects
+        std::string displayUrl;        // password masked
+    };
+    static Target parseUrl(const std::string& url);
+
+private:
+    sdk::Dialect dialect_;
+    std::string displayUrl_;
+    std::unique_ptr<Poco::Data::SessionPool> pool_;
+};
+
+}  // namespace tawasul::host

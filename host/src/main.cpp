@@ -1,0 +1,3 @@
+#include "Cli.hpp"
+
+int main(int argc, char** argv) { return tawasul::host::runCli(argc, argv); }

@@ -1,0 +1,31 @@
+#pragma once
+// The build signature: the facts that must agree between the host and a plugin for C++ objects
+// to cross between them safely. A plugin records the string it was compiled with in its descriptor;
+// the host compares it with its own and refuses the plugin on any difference.
+#include <Poco/Version.h>
+#include <boost/version.hpp>
+
+#define TAWASUL_SDK_ABI_MAJOR 1
+#define TAWASUL_SDK_ABI_MINOR 0
+
+#define TAWASUL_STRINGIFY_(x) #x
+#define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
+
+#if defined(__clang__)
+#define TAWASUL_COMPILER "clang-" TAWASUL_STRINGIFY(__clang_major__)
+#elif defined(__GNUC__)
+#define TAWASUL_COMPILER "gcc-" TAWASUL_STRINGIFY(__GNUC__)
+#else
+#define TAWASUL_COMPILER "unknown"
+#endif
+
+#if defined(NDEBUG)
+#define TAWASUL_NDEBUG "1"
+#else
+#define TAWASUL_NDEBUG "0"
+#endif
+
+#define TAWASUL_BUILD_SIGNATURE                                                                    \
+    TAWASUL_COMPILER ";cxx11abi=" TAWASUL_STRINGIFY(_GLIBCXX_USE_CXX11_ABI) ";poco=" TAWASUL_STRINGIFY( \
+        POCO_VERSION) ";boost=" TAWASUL_STRINGIFY(BOOST_VERSION) ";ndebug=" TAWASUL_NDEBUG          \
+                                                                  ";sdk=" TAWASUL_STRINGIFY(TAWASUL_SDK_ABI_MAJOR)

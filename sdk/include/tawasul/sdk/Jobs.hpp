@@ -1,0 +1,63 @@
+#pragma once
+// The durable job queue: jobs are rows written in the caller's transaction, claimed by worker
+// threads with a lease, retried with backoff. Delivery is at least once: handlers are idempotent.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include <Poco/Data/Session.h>
+
+#include "tawasul/sdk/Api.hpp"
+
+namespace tawasul::sdk {
+
+struct Job {
+    std::int64_t id = 0;
+    std::string type;
+    std::string payload;  // JSON
+    int attempts = 0;     // including this one
+    int maxAttempts = 0;
+    std::string refTable;  // the row this job is about, if any
+    std::int64_t refId = 0;
+};
+
+// Throw from a handler to fail for good, without further attempts.
+class TAWASUL_SDK_API PermanentJobFailure : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+    ~PermanentJobFailure() override;
+};
+
+// Throw from a handler to try again after at least `delay` (e.g. a provider asked to back off).
+class TAWASUL_SDK_API RetryJobLater : public std::runtime_error {
+public:
+    RetryJobLater(const std::string& reason, std::chrono::milliseconds delay)
+        : std::runtime_error(reason), delay(delay) {}
+    ~RetryJobLater() override;
+    std::chrono::milliseconds delay;
+};
+
+struct EnqueueOptions {
+    std::chrono::milliseconds delay{0};
+    int maxAttempts = 0;  // 0: workers.max_attempts
+    std::string refTable;
+    std::int64_t refId = 0;
+};
+
+using JobHandler = std::function<void(const Job&)>;
+
+class TAWASUL_SDK_API JobQueue {
+public:
+    virtual ~JobQueue();
+    // One handler per job type; a return is success, an exception a failed attempt.
+    virtual void handle(const std::string& type, JobHandler handler) = 0;
+    // Writes the job in the caller's session (and so its open transaction). Call wake() after
+    // the commit so that a worker picks it up at once.
+    virtual std::int64_t enqueue(Poco::Data::Session& session, const std::string& type,
+                                 const std::string& payload, const EnqueueOptions& options = {}) = 0;
+    virtual void wake() = 0;
+};
+
+}  // namespace tawasul::sdk

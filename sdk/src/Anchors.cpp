@@ -1,0 +1,33 @@
+// Out-of-line destructors: they anchor each interface's vtable and type_info in libtawasul-sdk,
+// so the host and every plugin share one definition of each type that crosses the boundary.
+#include "tawasul/sdk/Clock.hpp"
+#include "tawasul/sdk/Config.hpp"
+#include "tawasul/sdk/Database.hpp"
+#include "tawasul/sdk/Events.hpp"
+#include "tawasul/sdk/HostContext.hpp"
+#include "tawasul/sdk/Http.hpp"
+#include "tawasul/sdk/Jobs.hpp"
+#include "tawasul/sdk/Metrics.hpp"
+#include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/sdk/Services.hpp"
+#include "tawasul/sdk/Settings.hpp"
+
+namespace tawasul::sdk {
+
+Plugin::~Plugin() = default;
+HostContext::~HostContext() = default;
+ConfigError::~ConfigError() = default;
+RouteRegistry::~RouteRegistry() = default;
+Database::~Database() = default;
+EventBus::~EventBus() = default;
+JobQueue::~JobQueue() = default;
+PermanentJobFailure::~PermanentJobFailure() = default;
+RetryJobLater::~RetryJobLater() = default;
+ServiceRegistry::~ServiceRegistry() = default;
+Settings::~Settings() = default;
+Counter::~Counter() = default;
+Histogram::~Histogram() = default;
+Metrics::~Metrics() = default;
+Clock::~Clock() = default;
+
+}  // namespace tawasul::sdk

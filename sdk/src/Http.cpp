@@ -1,0 +1,63 @@
+#include "tawasul/sdk/Http.hpp"
+
+#include <Poco/String.h>
+
+#include <stdexcept>
+
+namespace tawasul::sdk {
+
+std::optional<std::string> HttpRequest::header(const std::string& name) const {
+    for (const auto& [key, value] : headers) {
+        if (Poco::icompare(key, name) == 0) return value;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> HttpRequest::queryParam(const std::string& name) const {
+    for (const auto& [key, value] : query) {
+        if (key == name) return value;
+    }
+    return std::nullopt;
+}
+
+const std::string& HttpRequest::param(const std::string& name) const {
+    auto it = params.find(name);
+    if (it == params.end()) throw std::out_of_range("no route parameter '" + name + "'");
+    return it->second;
+}
+
+void HttpResponse::setHeader(const std::string& name, const std::string& value) {
+    for (auto& [key, existing] : headers) {
+        if (Poco::icompare(key, name) == 0) {
+            existing = value;
+            return;
+        }
+    }
+    headers.emplace_back(name, value);
+}
+
+void HttpResponse::json(int statusCode, std::string jsonBody) {
+    status = statusCode;
+    contentType = "application/json";
+    body = std::move(jsonBody);
+}
+
+void HttpResponse::text(int statusCode, std::string textBody) {
+    status = statusCode;
+    contentType = "text/plain; charset=utf-8";
+    body = std::move(textBody);
+}
+
+void HttpResponse::html(int statusCode, std::string htmlBody) {
+    status = statusCode;
+    contentType = "text/html; charset=utf-8";
+    body = std::move(htmlBody);
+}
+
+void HttpResponse::redirect(int statusCode, const std::string& location) {
+    status = statusCode;
+    setHeader("Location", location);
+    body.clear();
+}
+
+}  // namespace tawasul::sdk

@@ -1,0 +1,37 @@
+// A well-behaved test plugin: routes (one of which throws), a service, a job handler, a migration.
+#include <stdexcept>
+
+#include "TestService.hpp"
+#include "tawasul/sdk/HostContext.hpp"
+#include "tawasul/sdk/Plugin.hpp"
+
+namespace {
+
+class Greeter final : public tawasul::test::TestService {
+public:
+    std::string greet(const std::string& name) const override { return "hello, " + name; }
+};
+
+class GoodPlugin final : public tawasul::sdk::Plugin {
+public:
+    void start(tawasul::sdk::HostContext& context) override {
+        context.config().allowOnly({"greeting"});
+        const std::string greeting = context.config().getString("greeting", "hello");
+        context.routes().add("GET", "/test/hello", [greeting](const auto&, auto& response) { response.text(200, greeting); });
+        context.routes().add("GET", "/test/items/{id}", [](const auto& request, auto& response) {
+            response.text(200, "item " + request.param("id"));
+        });
+        context.routes().add("POST", "/test/echo", [](const auto& request, auto& response) {
+            response.text(200, request.body);
+        }, {tawasul::sdk::RouteStyle::Plain});
+        context.routes().add("GET", "/test/throw", [](const auto&, auto&) -> void {
+            throw std::runtime_error("deliberate failure inside a request");
+        });
+        context.services().publish<tawasul::test::TestService>("greeter", std::make_shared<Greeter>());
+    }
+    void stop() noexcept override {}
+};
+
+}  // namespace
+
+TAWASUL_PLUGIN(GoodPlugin, "good", "1.2.3", tawasul::sdk::kNoDependencies)

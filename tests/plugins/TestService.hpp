@@ -1,0 +1,13 @@
+#pragma once
+// A service interface shared by a test plugin and the tests that look it up.
+#include <string>
+
+namespace tawasul::test {
+
+class __attribute__((visibility("default"))) TestService {
+public:
+    virtual ~TestService() = default;
+    virtual std::string greet(const std::string& name) const = 0;
+};
+
+}  // namespace tawasul::test

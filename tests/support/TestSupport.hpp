@@ -1,0 +1,57 @@
+#pragma once
+// Small helpers shared by the suites: temporary folders, files, HTTP calls, fixtures.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tawasul::test {
+
+// A fresh folder under /tmp, removed with everything in it when the object goes.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+void writeFile(const std::string& path, const std::string& content);
+std::string readFile(const std::string& path);
+
+struct HttpResult {
+    int status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;  // lower-case names
+};
+
+HttpResult httpRequest(const std::string& method, const std::string& host, int port, const std::string& path,
+                       const std::string& body = "", const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// The URL of the PostgreSQL server that ctest started for the `postgres` label.
+std::string postgresUrl();
+
+// A fresh database on that server, dropped with the object: each test starts from nothing.
+class PostgresDatabase {
+public:
+    PostgresDatabase();
+    ~PostgresDatabase();
+    const std::string& url() const { return url_; }
+
+private:
+    std::string admin_;
+    std::string name_;
+    std::string url_;
+};
+
+// Runs a command, returns (exit status, stdout + stderr).
+std::pair<int, std::string> runCommand(const std::vector<std::string>& argv,
+                                       const std::vector<std::string>& extraEnvironment = {});
+
+}  // namespace tawasul::test
