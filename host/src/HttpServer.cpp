@@ -124,7 +124,17 @@ public:
 private:
     // Reads the whole body, up to the limit. False when it is larger.
     bool readBody(Poco::Net::HTTPServerRequest& request, std::string& body) {
-        if (request.hasContentLength() && request.getContentLength64() > maxBodyBytes_) return false;
+        if (request.hasContentLength() && request.getContentLength64() > maxBodyBytes_) {
+            // Read and drop a moderately oversized body, so the client, still sending, gets to read
+            // the 413 rather than a reset connection. A huge one is cut off without reading.
+            if (request.getContentLength64() <= 4 * maxBodyBytes_) {
+                std::istream& stream = request.stream();
+                char buffer[16384];
+                while (stream.read(buffer, sizeof buffer) || stream.gcount() > 0) {
+                }
+            }
+            return false;
+        }
         if (request.getMethod() == "GET" || request.getMethod() == "HEAD") {
             if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) return true;
         }

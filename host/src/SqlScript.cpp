@@ -38,8 +38,9 @@ std::vector<SqlStatement> splitSqlScript(const std::string& script) {
     const std::size_t n = script.size();
     for (std::size_t i = 0; i < n; ++i) {
         const char c = script[i];
-        if (atStart && !std::isspace(static_cast<unsigned char>(c))) {
-            startLine = line;
+        const bool opensComment = (c == '-' || c == '/') && i + 1 < n && script[i + 1] == (c == '-' ? '-' : '*');
+        if (atStart && !std::isspace(static_cast<unsigned char>(c)) && !opensComment) {
+            startLine = line;  // a statement starts at its first code, not at the comment above it
             atStart = false;
         }
         auto copyUntil = [&](std::size_t end) {  // copies script[i, end) and counts lines

@@ -1,0 +1,123 @@
+// The command line: every misuse answers one clear line and exit status 2; configuration errors
+// name FILE:LINE:COL.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "HostProcess.hpp"
+#include "TestSupport.hpp"
+
+using namespace tawasul::test;
+
+namespace {
+
+std::pair<int, std::string> runTawasul(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{TAWASUL_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCommand(argv);
+}
+
+void assertOneLineError(const std::pair<int, std::string>& result, int status, const std::string& expected) {
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(result.second, status, result.first);
+    CPPUNIT_ASSERT_EQUAL(expected + "\n", result.second);
+}
+
+}  // namespace
+
+class CliTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CliTest);
+    CPPUNIT_TEST(helpForEveryCommand);
+    CPPUNIT_TEST(misuseExitsTwoWithOneLine);
+    CPPUNIT_TEST(badConfigurationNamesFileLineColumn);
+    CPPUNIT_TEST(refusedPluginsAreNamedWithTheReason);
+    CPPUNIT_TEST(migrateStatusListsEveryMigration);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void helpForEveryCommand() {
+        auto [status, output] = runTawasul({"--help"});
+        CPPUNIT_ASSERT_EQUAL(0, status);
+        CPPUNIT_ASSERT(output.find("usage: tawasul [--config FILE] COMMAND") == 0);
+        for (const char* command : {"serve", "migrate", "config", "plugins"}) {
+            auto [s, text] = runTawasul({command, "--help"});
+            CPPUNIT_ASSERT_EQUAL(0, s);
+            CPPUNIT_ASSERT_MESSAGE(text, text.find(std::string("usage: tawasul [--config FILE] ") + command) == 0);
+        }
+    }
+
+    void misuseExitsTwoWithOneLine() {
+        assertOneLineError(runTawasul({}), 2, "tawasul: no command given (see tawasul --help)");
+        assertOneLineError(runTawasul({"frobnicate"}), 2, "tawasul: unknown command 'frobnicate' (see tawasul --help)");
+        assertOneLineError(runTawasul({"--verbose", "serve"}), 2, "tawasul: unknown option '--verbose' (see tawasul --help)");
+        assertOneLineError(runTawasul({"--config"}), 2, "tawasul: --config needs a FILE (see tawasul --help)");
+        assertOneLineError(runTawasul({"config", "fix"}), 2, "tawasul: usage: tawasul config check (see tawasul --help)");
+        assertOneLineError(runTawasul({"plugins"}), 2, "tawasul: usage: tawasul plugins list (see tawasul --help)");
+        assertOneLineError(runTawasul({"serve", "now"}), 2, "tawasul: serve takes no arguments (see tawasul --help)");
+        TempDir dir;
+        writeFile(dir.file("ok.yaml"), testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - outbox: {}\n"));
+        assertOneLineError(runTawasul({"--config", dir.file("ok.yaml"), "migrate", "--force"}), 2,
+                           "tawasul: migrate: unknown argument '--force' (expected --status) (see tawasul --help)");
+    }
+
+    void badConfigurationNamesFileLineColumn() {
+        TempDir dir;
+        const std::string file = dir.file("bad.yaml");
+        auto check = [&](const std::string& yaml, const std::string& expected) {
+            writeFile(file, yaml);
+            assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2, "tawasul: " + file + expected);
+        };
+        check("server:\n  listen: \"127.0.0.1:8080\"\n  thread: 4\n",
+              ":3:3: unknown key 'server.thread' (expected one of: listen, threads, max_queued, max_body_bytes, "
+              "request_timeout_seconds, keep_alive_seconds, public_url)");
+        check("server:\n  threads: many\n", ":2:12: server.threads: expected an integer, got 'many'");
+        check("workers:\n  threads: [1, 2]\n", ":2:12: workers.threads: expected an integer, got a list");
+        check("server:\n  listen: \"localhost\"\n", ":2:11: server.listen: expected HOST:PORT, got 'localhost'");
+        check("server: [\n", ":2:1: end of sequence flow not found");
+        check("database:\n  url: \"${TAWASUL_TEST_SURELY_UNSET}\"\n",
+              ":2:8: environment variable TAWASUL_TEST_SURELY_UNSET is not set and has no default");
+        check("plugins:\n  dir: \"" TAWASUL_PLUGIN_DIR "\"\n  load:\n    - outbox: {}\n    - nosuch: {}\n",
+              ":5:7: plugin 'nosuch': no library at " TAWASUL_PLUGIN_DIR "/nosuch/nosuch.so");
+        check("plugins:\n  load:\n    - outbox: {}\ndispatch:\n  chain: [cloud_api]\n",
+              ":5:11: dispatch.chain[0]: 'cloud_api' is not a loaded plugin");
+        assertOneLineError(runTawasul({"--config", dir.file("absent.yaml"), "config", "check"}), 2,
+                           "tawasul: " + dir.file("absent.yaml") + ":1:1: cannot read configuration file: No such file or directory");
+        // TAWASUL_CONFIG names the file when --config does not.
+        auto viaEnvironment = runCommand({TAWASUL_BINARY, "config", "check"}, {"TAWASUL_CONFIG=" + dir.file("absent.yaml")});
+        CPPUNIT_ASSERT_EQUAL(2, viaEnvironment.first);
+        CPPUNIT_ASSERT(viaEnvironment.second.find(dir.file("absent.yaml") + ":1:1:") != std::string::npos);
+    }
+
+    void refusedPluginsAreNamedWithTheReason() {
+        TempDir dir;
+        const std::string file = dir.file("t.yaml");
+        writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - wrong_abi: {}\n"));
+        assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
+                           "tawasul: " + file + ":14:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0");
+        writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - cycle_a: {}\n    - cycle_b: {}\n"));
+        assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
+                           "tawasul: " + file + ":14:5: plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a");
+        writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - good: {}\n    - throwing: {}\n"));
+        CPPUNIT_ASSERT_EQUAL(0, runCommand({TAWASUL_BINARY, "--config", file, "migrate"}).first);
+        auto [status, output] = runTawasul({"--config", file, "plugins", "list"});
+        CPPUNIT_ASSERT_EQUAL(1, status);
+        CPPUNIT_ASSERT_MESSAGE(output, output.find("failed: cannot reach the frobnicator") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(output, output.find("tawasul: plugin 'throwing' failed to start: cannot reach the frobnicator\n") != std::string::npos);
+    }
+
+    void migrateStatusListsEveryMigration() {
+        TempDir dir;
+        const std::string file = dir.file("t.yaml");
+        writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - good: {}\n"));
+        auto before = runTawasul({"--config", file, "migrate", "--status"});
+        CPPUNIT_ASSERT_EQUAL(0, before.first);
+        CPPUNIT_ASSERT(before.second.find("good              1       pending") != std::string::npos);
+        auto migrate = runTawasul({"--config", file, "migrate"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(migrate.second, 0, migrate.first);
+        CPPUNIT_ASSERT(migrate.second.find("applied good/0001 items") != std::string::npos);
+        auto again = runTawasul({"--config", file, "migrate"});
+        CPPUNIT_ASSERT(again.second.find("database is up to date") != std::string::npos);
+        auto after = runTawasul({"--config", file, "migrate", "--status"});
+        CPPUNIT_ASSERT(after.second.find("pending") == std::string::npos);
+        CPPUNIT_ASSERT(after.second.find("good              1       applied") != std::string::npos);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CliTest);

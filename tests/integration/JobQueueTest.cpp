@@ -1,0 +1,220 @@
+// The durable job queue on SQLite: transactional enqueue, retries, failure, leases, workers.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <Poco/Data/Session.h>
+
+#include "JobQueue.hpp"
+#include "Migrator.hpp"
+#include "Runtime.hpp"
+#include "SqlDatabase.hpp"
+#include "TestSupport.hpp"
+
+using namespace tawasul;
+using namespace Poco::Data::Keywords;
+using tawasul::test::TempDir;
+
+namespace {
+
+struct Fixture {
+    TempDir dir;
+    std::unique_ptr<host::SqlDatabase> db;
+    host::SystemClock clock;
+    host::MetricsRegistry metrics;
+    std::unique_ptr<host::JobQueue> queue;
+
+    explicit Fixture(int maxAttempts = 3, int threads = 2) {
+        host::DatabaseOptions options;
+        options.url = "sqlite:" + dir.file("db.sqlite");
+        db = std::make_unique<host::SqlDatabase>(options);
+        host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
+        host::JobQueueOptions queueOptions;
+        queueOptions.maxAttempts = maxAttempts;
+        queueOptions.threads = threads;
+        queueOptions.retryBase = std::chrono::milliseconds(0);  // retries are due at once in tests
+        queueOptions.workerId = "test-worker";
+        queue = std::make_unique<host::JobQueue>(*db, clock, metrics, queueOptions);
+    }
+
+    std::int64_t enqueue(const std::string& type, const std::string& payload, sdk::EnqueueOptions options = {}) {
+        Poco::Data::Session session = db->session();
+        return queue->enqueue(session, type, payload, options);
+    }
+
+    std::string jobField(std::int64_t id, const std::string& column) {
+        Poco::Data::Session session = db->session();
+        std::string value;
+        session << "SELECT COALESCE(CAST(" + column + " AS TEXT), '') FROM jobs WHERE id = $1", use(id), into(value), now;
+        return value;
+    }
+
+    std::int64_t storeEvent() {
+        Poco::Data::Session session = db->session();
+        const std::string raw = "{}";
+        Poco::Data::BLOB payload(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+        std::int64_t id = 0;
+        session << "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) "
+                   "VALUES (1, 'sha256=00', $1, 'pending', 0) RETURNING id",
+            use(payload), into(id), now;
+        return id;
+    }
+};
+
+}  // namespace
+
+class JobQueueTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(JobQueueTest);
+    CPPUNIT_TEST(runsAnEnqueuedJobWithItsPayload);
+    CPPUNIT_TEST(enqueueBelongsToTheCallersTransaction);
+    CPPUNIT_TEST(retriesThenFailsKeepingTheLastErrorAndTheEventFollows);
+    CPPUNIT_TEST(permanentFailureStopsAtOnce);
+    CPPUNIT_TEST(retryLaterWaitsAtLeastTheGivenDelay);
+    CPPUNIT_TEST(reclaimsAnExpiredLease);
+    CPPUNIT_TEST(workersRunEveryJobExactlyOnce);
+    CPPUNIT_TEST(onlyClaimsTypesItHasHandlersFor);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void runsAnEnqueuedJobWithItsPayload() {
+        Fixture f;
+        std::string seen;
+        f.queue->handle("test", "echo", [&](const sdk::Job& job) { seen = job.payload + " #" + std::to_string(job.attempts); });
+        const auto id = f.enqueue("echo", "{\"n\":1}");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"n\":1} #1"), seen);
+        CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(id, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());
+    }
+
+    void enqueueBelongsToTheCallersTransaction() {
+        Fixture f;
+        int runs = 0;
+        f.queue->handle("test", "echo", [&](const sdk::Job&) { ++runs; });
+        {
+            Poco::Data::Session session = f.db->session();
+            sdk::Transaction transaction(f.db->dialect(), session);
+            f.queue->enqueue(session, "echo", "{}", {});
+            // rolled back by the transaction's destructor
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(0, runs);
+    }
+
+    void retriesThenFailsKeepingTheLastErrorAndTheEventFollows() {
+        Fixture f(3);
+        int runs = 0;
+        f.queue->handle("test", "flaky", [&](const sdk::Job& job) {
+            ++runs;
+            throw std::runtime_error("attempt " + std::to_string(job.attempts) + " broke");
+        });
+        const auto eventId = f.storeEvent();
+        sdk::EnqueueOptions options;
+        options.refTable = "whatsapp_webhook_events";
+        options.refId = eventId;
+        const auto id = f.enqueue("flaky", "{}", options);
+        f.queue->runUntilIdle();
+        CPPUNIT_ASSERT_EQUAL(3, runs);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), f.jobField(id, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("attempt 3 broke"), f.jobField(id, "last_error"));
+        Poco::Data::Session session = f.db->session();
+        std::string status, lastError;
+        int attempts = 0;
+        Poco::Nullable<Poco::Int64> processedAt;
+        session << "SELECT status, attempts, last_error, processed_at FROM whatsapp_webhook_events WHERE id = $1", bind(eventId),
+            into(status), into(attempts), into(lastError), into(processedAt), now;
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), status);
+        CPPUNIT_ASSERT_EQUAL(3, attempts);
+        CPPUNIT_ASSERT_EQUAL(std::string("attempt 3 broke"), lastError);
+        CPPUNIT_ASSERT(!processedAt.isNull());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), f.metrics.counterValue("tawasul_jobs_total{result=\"retry\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), f.metrics.counterValue("tawasul_jobs_total{result=\"failed\"}"));
+    }
+
+    void permanentFailureStopsAtOnce() {
+        Fixture f(5);
+        int runs = 0;
+        f.queue->handle("test", "bad", [&](const sdk::Job&) {
+            ++runs;
+            throw sdk::PermanentJobFailure("payload is not JSON");
+        });
+        const auto id = f.enqueue("bad", "nope");
+        f.queue->runUntilIdle();
+        CPPUNIT_ASSERT_EQUAL(1, runs);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), f.jobField(id, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("payload is not JSON"), f.jobField(id, "last_error"));
+    }
+
+    void retryLaterWaitsAtLeastTheGivenDelay() {
+        Fixture f(5);
+        int runs = 0;
+        f.queue->handle("test", "later", [&](const sdk::Job&) {
+            ++runs;
+            throw sdk::RetryJobLater("provider asked to back off", std::chrono::minutes(10));
+        });
+        const auto id = f.enqueue("later", "{}");
+        const std::int64_t before = f.clock.nowMillis();
+        f.queue->runUntilIdle();
+        CPPUNIT_ASSERT_EQUAL(1, runs);
+        CPPUNIT_ASSERT_EQUAL(std::string("pending"), f.jobField(id, "status"));
+        CPPUNIT_ASSERT(std::stoll(f.jobField(id, "run_at")) >= before + 10 * 60 * 1000);
+    }
+
+    void reclaimsAnExpiredLease() {
+        Fixture f;
+        int runs = 0;
+        f.queue->handle("test", "echo", [&](const sdk::Job&) { ++runs; });
+        const auto id = f.enqueue("echo", "{}");
+        {
+            // As a host that claimed the job and died would leave it.
+            Poco::Data::Session session = f.db->session();
+            session << "UPDATE jobs SET status = 'running', attempts = 1, locked_by = 'dead-host', locked_until = 1 WHERE id = $1",
+                bind(id), now;
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(1, runs);
+        CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(id, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), f.jobField(id, "attempts"));
+    }
+
+    void workersRunEveryJobExactlyOnce() {
+        Fixture f(3, 4);
+        std::mutex mutex;
+        std::map<std::int64_t, int> runs;
+        std::atomic<int> total{0};
+        f.queue->handle("test", "count", [&](const sdk::Job& job) {
+            std::lock_guard lock(mutex);
+            ++runs[job.id];
+            ++total;
+        });
+        f.queue->start();
+        for (int i = 0; i < 200; ++i) {
+            f.enqueue("count", "{}");
+            f.queue->wake();
+        }
+        for (int i = 0; i < 3000 && total < 200; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        f.queue->stop();
+        CPPUNIT_ASSERT_EQUAL(200, total.load());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(200), runs.size());
+        for (const auto& [id, count] : runs) CPPUNIT_ASSERT_EQUAL(1, count);
+    }
+
+    void onlyClaimsTypesItHasHandlersFor() {
+        Fixture f;
+        const auto foreign = f.enqueue("someone_elses", "{}");
+        int runs = 0;
+        f.queue->handle("test", "mine", [&](const sdk::Job&) { ++runs; });
+        f.enqueue("mine", "{}");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(std::string("pending"), f.jobField(foreign, "status"));
+        f.queue->removeOwner("test");
+        f.enqueue("mine", "{}");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(1, runs);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(JobQueueTest);

@@ -1,0 +1,125 @@
+// The loader against real shared libraries: one good plugin and one for each way to be refused.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "PluginLoader.hpp"
+
+using tawasul::host::PluginLibrary;
+using tawasul::host::PluginLoadError;
+
+namespace {
+
+std::string loadError(const std::string& name) {
+    try {
+        tawasul::host::loadPluginLibrary(TAWASUL_TEST_PLUGIN_DIR, name);
+    } catch (const PluginLoadError& error) {
+        return error.what();
+    }
+    return "loaded without error";
+}
+
+std::unique_ptr<PluginLibrary> fakePlugin(const std::string& name, std::vector<std::string> dependencies) {
+    auto plugin = std::make_unique<PluginLibrary>();
+    plugin->name = name;
+    plugin->dependencies = std::move(dependencies);
+    return plugin;
+}
+
+std::string orderOf(const std::vector<std::unique_ptr<PluginLibrary>>& plugins) {
+    std::string order;
+    for (std::size_t index : tawasul::host::startOrder(plugins)) order += plugins[index]->name + " ";
+    return order;
+}
+
+}  // namespace
+
+class PluginLoaderTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PluginLoaderTest);
+    CPPUNIT_TEST(loadsGoodPluginAndReadsItsDescriptor);
+    CPPUNIT_TEST(refusesWrongAbi);
+    CPPUNIT_TEST(refusesWrongBuildSignature);
+    CPPUNIT_TEST(refusesLibraryWithoutEntryPoint);
+    CPPUNIT_TEST(refusesMissingLibrary);
+    CPPUNIT_TEST(refusesDependencyCycleNamingItsMembers);
+    CPPUNIT_TEST(refusesMissingDependency);
+    CPPUNIT_TEST(ordersDependenciesFirstAndKeepsConfiguredOrderOtherwise);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void loadsGoodPluginAndReadsItsDescriptor() {
+        auto plugin = tawasul::host::loadPluginLibrary(TAWASUL_TEST_PLUGIN_DIR, "good");
+        CPPUNIT_ASSERT_EQUAL(std::string("good"), std::string(plugin->descriptor->name));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.2.3"), std::string(plugin->descriptor->version));
+        CPPUNIT_ASSERT_EQUAL(std::string(TAWASUL_BUILD_SIGNATURE), std::string(plugin->descriptor->build_signature));
+        CPPUNIT_ASSERT(plugin->dependencies.empty());
+        CPPUNIT_ASSERT_EQUAL(std::string(TAWASUL_TEST_PLUGIN_DIR "/good"), plugin->directory.string());
+    }
+
+    void refusesWrongAbi() {
+        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0"), loadError("wrong_abi"));
+    }
+
+    void refusesWrongBuildSignature() {
+        const std::string error = loadError("wrong_signature");
+        CPPUNIT_ASSERT_MESSAGE(error, error.rfind("plugin 'wrong_signature': build signature 'gcc-4;", 0) == 0);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("rebuild the plugin with this host") != std::string::npos);
+    }
+
+    void refusesLibraryWithoutEntryPoint() {
+        const std::string error = loadError("no_entry_point");
+        CPPUNIT_ASSERT_MESSAGE(error, error.rfind("plugin 'no_entry_point': ", 0) == 0);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("has no tawasul_plugin_v1 entry point") != std::string::npos);
+    }
+
+    void refusesMissingLibrary() {
+        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'absent': no library at " TAWASUL_TEST_PLUGIN_DIR "/absent/absent.so"),
+                             loadError("absent"));
+    }
+
+    void refusesDependencyCycleNamingItsMembers() {
+        std::vector<std::unique_ptr<PluginLibrary>> plugins;
+        plugins.push_back(tawasul::host::loadPluginLibrary(TAWASUL_TEST_PLUGIN_DIR, "cycle_a"));
+        plugins.push_back(tawasul::host::loadPluginLibrary(TAWASUL_TEST_PLUGIN_DIR, "cycle_b"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), plugins[0]->dependencies.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("cycle_b"), plugins[0]->dependencies[0]);
+        try {
+            tawasul::host::startOrder(plugins);
+            CPPUNIT_FAIL("a cycle was accepted");
+        } catch (const PluginLoadError& error) {
+            CPPUNIT_ASSERT_EQUAL(std::string("plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a"), std::string(error.what()));
+        }
+    }
+
+    void refusesMissingDependency() {
+        std::vector<std::unique_ptr<PluginLibrary>> plugins;
+        plugins.push_back(tawasul::host::loadPluginLibrary(TAWASUL_TEST_PLUGIN_DIR, "cycle_a"));
+        try {
+            tawasul::host::startOrder(plugins);
+            CPPUNIT_FAIL("a missing dependency was accepted");
+        } catch (const PluginLoadError& error) {
+            CPPUNIT_ASSERT_EQUAL(std::string("plugin 'cycle_a' requires 'cycle_b', which is not in plugins.load"), std::string(error.what()));
+        }
+    }
+
+    void ordersDependenciesFirstAndKeepsConfiguredOrderOtherwise() {
+        std::vector<std::unique_ptr<PluginLibrary>> plugins;
+        plugins.push_back(fakePlugin("admin_inbox", {"inbound_router"}));
+        plugins.push_back(fakePlugin("webhook_receiver", {}));
+        plugins.push_back(fakePlugin("inbound_router", {"contact_matcher"}));
+        plugins.push_back(fakePlugin("contact_matcher", {}));
+        plugins.push_back(fakePlugin("outbox", {}));
+        CPPUNIT_ASSERT_EQUAL(std::string("webhook_receiver contact_matcher inbound_router admin_inbox outbox "), orderOf(plugins));
+        // A longer cycle is reported from where it closes.
+        std::vector<std::unique_ptr<PluginLibrary>> cyclic;
+        cyclic.push_back(fakePlugin("a", {"b"}));
+        cyclic.push_back(fakePlugin("b", {"c"}));
+        cyclic.push_back(fakePlugin("c", {"b"}));
+        try {
+            orderOf(cyclic);
+            CPPUNIT_FAIL("a cycle was accepted");
+        } catch (const PluginLoadError& error) {
+            CPPUNIT_ASSERT_EQUAL(std::string("plugins form a dependency cycle: b -> c -> b"), std::string(error.what()));
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PluginLoaderTest);

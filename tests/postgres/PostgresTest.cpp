@@ -1,0 +1,150 @@
+// The same host code against a real PostgreSQL server, started by ctest for the `postgres` label.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <Poco/Data/Session.h>
+
+#include "JobQueue.hpp"
+#include "Migrator.hpp"
+#include "Runtime.hpp"
+#include "SettingsStore.hpp"
+#include "SqlDatabase.hpp"
+#include "TestSupport.hpp"
+
+using namespace tawasul;
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+std::unique_ptr<host::SqlDatabase> connect(const std::string& url) {
+    host::DatabaseOptions options;
+    options.url = url;
+    options.maxSessions = 16;
+    return std::make_unique<host::SqlDatabase>(options);
+}
+
+int countRows(sdk::Database& db, const std::string& sql) {
+    Poco::Data::Session session = db.session();
+    Poco::Int64 count = 0;
+    session << sql, into(count), now;
+    return static_cast<int>(count);
+}
+
+}  // namespace
+
+class PostgresTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PostgresTest);
+    CPPUNIT_TEST(migrationsApplyOnceAndRefuseEdits);
+    CPPUNIT_TEST(twoHostsDrainOneQueueWithoutHandlingAJobTwice);
+    CPPUNIT_TEST(settingsAreSealedAndShared);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void migrationsApplyOnceAndRefuseEdits() {
+        test::PostgresDatabase pg;
+        auto db = connect(pg.url());
+        CPPUNIT_ASSERT(db->dialect() == sdk::Dialect::PostgreSQL);
+        CPPUNIT_ASSERT(db->displayUrl().find("***") != std::string::npos);  // the password is masked
+        test::TempDir dir;
+        std::filesystem::copy(TAWASUL_SOURCE_DIR "/migrations", dir.file("m"));
+        host::Migrator migrator(*db, {{"host", dir.file("m")}});
+        const auto applied = migrator.migrate();
+        CPPUNIT_ASSERT(applied.size() >= 5);
+        for (const auto& file : applied)
+            CPPUNIT_ASSERT_MESSAGE(file.path.string(), file.path.string().find(".sqlite.") == std::string::npos);
+        CPPUNIT_ASSERT(migrator.migrate().empty());
+        CPPUNIT_ASSERT_EQUAL(static_cast<int>(applied.size()), countRows(*db, "SELECT COUNT(*) FROM schema_migrations"));
+        CPPUNIT_ASSERT_EQUAL(3, countRows(*db, "SELECT COUNT(*) FROM roles"));
+        // Editing an applied file is refused.
+        const std::string first = applied.front().path.string();
+        test::writeFile(first, test::readFile(first) + "\n-- edited\n");
+        CPPUNIT_ASSERT_THROW(migrator.migrate(), host::MigrationError);
+    }
+
+    void twoHostsDrainOneQueueWithoutHandlingAJobTwice() {
+        test::PostgresDatabase pg;
+        auto setup = connect(pg.url());
+        host::Migrator(*setup, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
+
+        constexpr int kJobs = 400;
+        std::mutex mutex;
+        std::map<std::int64_t, int> runs;
+        std::map<std::int64_t, std::string> runBy;
+        std::atomic<int> inFlightDuplicates{0};
+        std::map<std::int64_t, bool> running;
+        std::atomic<int> total{0};
+        host::SystemClock clock;
+        host::MetricsRegistry metricsA, metricsB;
+        auto dbA = connect(pg.url());
+        auto dbB = connect(pg.url());
+        auto makeQueue = [&](sdk::Database& db, host::MetricsRegistry& metrics, const std::string& name) {
+            host::JobQueueOptions options;
+            options.threads = 3;
+            options.workerId = name;
+            options.pollInterval = std::chrono::milliseconds(20);
+            auto queue = std::make_unique<host::JobQueue>(db, clock, metrics, options);
+            queue->handle("test", "count", [&, name](const sdk::Job& job) {
+                {
+                    std::lock_guard lock(mutex);
+                    if (running[job.id]) ++inFlightDuplicates;
+                    running[job.id] = true;
+                    ++runs[job.id];
+                    runBy[job.id] = name;
+                }
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+                std::lock_guard lock(mutex);
+                running[job.id] = false;
+                ++total;
+            });
+            return queue;
+        };
+        auto hostA = makeQueue(*dbA, metricsA, "host-a");
+        auto hostB = makeQueue(*dbB, metricsB, "host-b");
+        {
+            Poco::Data::Session session = setup->session();
+            sdk::Transaction transaction(setup->dialect(), session);
+            for (int i = 0; i < kJobs; ++i) hostA->enqueue(session, "count", "{}", {});
+            transaction.commit();
+        }
+        hostA->start();
+        hostB->start();
+        for (int i = 0; i < 6000 && total < kJobs; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        hostA->stop();
+        hostB->stop();
+        CPPUNIT_ASSERT_EQUAL(kJobs, total.load());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(kJobs), runs.size());
+        for (const auto& [id, count] : runs) CPPUNIT_ASSERT_EQUAL(1, count);
+        CPPUNIT_ASSERT_EQUAL(0, inFlightDuplicates.load());
+        int byA = 0;
+        for (const auto& [id, name] : runBy) byA += name == "host-a" ? 1 : 0;
+        CPPUNIT_ASSERT_MESSAGE("both hosts took jobs", byA > 0 && byA < kJobs);
+        CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"));
+    }
+
+    void settingsAreSealedAndShared() {
+        test::PostgresDatabase pg;
+        auto db = connect(pg.url());
+        host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
+        host::SystemClock clock;
+        host::SecretBox box(std::string(32, 'k'));
+        host::SettingsStore first(*db, box, clock);
+        host::SettingsStore second(*db, box, clock);
+        first.verifyMasterKey();
+        first.set("whatsapp.webhook.verify_token", "tok-123");
+        CPPUNIT_ASSERT_EQUAL(std::string("tok-123"), *second.get("whatsapp.webhook.verify_token"));
+        Poco::Data::Session session = db->session();
+        std::string stored;
+        session << "SELECT value FROM site_settings WHERE key = 'whatsapp.webhook.verify_token'", into(stored), now;
+        CPPUNIT_ASSERT(stored.find("tok-123") == std::string::npos);
+        first.set("whatsapp.webhook.verify_token", "tok-456");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        CPPUNIT_ASSERT_EQUAL(std::string("tok-456"), *second.get("whatsapp.webhook.verify_token"));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PostgresTest);

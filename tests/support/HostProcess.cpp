@@ -30,12 +30,7 @@ void HostProcess::start() {
     if (plugins.empty())
         plugins = "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
                   "    - cloud_api: {}\n    - outbox: {}\n    - admin_inbox: {}\n";
-    writeFile(configPath_,
-              "server:\n  listen: \"127.0.0.1:0\"\n  threads: 16\n"
-              "database:\n  url: \"" + databaseUrl_ + "\"\n  migrations_dir: \"" TAWASUL_SOURCE_DIR "/migrations\"\n"
-              "secrets:\n  key_file: \"" + dir_.file("master.key") + "\"\n"
-              "workers:\n  threads: 2\n"
-              "plugins:\n  dir: \"" + options_.pluginDir + "\"\n  load:\n" + plugins + options_.extraYaml);
+    writeFile(configPath_, testConfigYaml(dir_, options_.pluginDir, plugins, databaseUrl_, options_.extraYaml));
     if (options_.migrate) {
         auto [status, output] = cli({"migrate"});
         if (status != 0) throw std::runtime_error("tawasul migrate failed (" + std::to_string(status) + "): " + output);

@@ -50,6 +50,12 @@ private:
     std::string url_;
 };
 
+// A complete host configuration for tests: listens on a free port, keeps its SQLite file (unless
+// databaseUrl names another database) and master key in `dir`, loads `pluginsYaml` (the items of
+// plugins.load, one "    - name: {...}" line each) from `pluginDir`.
+std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, const std::string& pluginsYaml,
+                           const std::string& databaseUrl = "", const std::string& extraYaml = "");
+
 // Runs a command, returns (exit status, stdout + stderr).
 std::pair<int, std::string> runCommand(const std::vector<std::string>& argv,
                                        const std::vector<std::string>& extraEnvironment = {});
