@@ -1,5 +1,6 @@
 #include "Cli.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
@@ -17,45 +18,6 @@
 
 namespace tawasul::host {
 namespace {
-
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-const char* const kMainHelp =
-    "usage: tawasul [--config FILE] COMMAND [ARGS]\n"
-    "\n"
-    "Tawasul: WhatsApp Cloud API integration host.\n"
-    "\n"
-    "commands:\n"
-    "  serve            run the HTTP server, the plugins and the job workers\n"
-    "  migrate          apply pending database migrations (--status to list them)\n"
-    "  config check     validate the configuration file and the plugins it names\n"
-    "  plugins list     load and start each configured plugin, then list them\n"
-    "\n"
-    "The configuration file is --config FILE, else $TAWASUL_CONFIG, else config/tawasul.yaml.\n"
-    "`tawasul COMMAND --help` describes one command.\n";
-
-const std::map<std::string, std::string>& commandHelp() {
-    static const std::map<std::string, std::string> help{
-        {"serve", "usage: tawasul [--config FILE] serve\n\n"
-                  "Starts the plugins, the job workers and the HTTP server on server.listen, and runs until\n"
-                  "SIGINT or SIGTERM, then drains in-flight requests and jobs and stops the plugins.\n"
-                  "Refuses to start while the configuration or a plugin is wrong.\n"},
-        {"migrate", "usage: tawasul [--config FILE] migrate [--status]\n\n"
-                    "Applies the pending migrations of the host (database.migrations_dir) and of each plugin\n"
-                    "(<plugin>/migrations), each in its own transaction, and creates the master key file when\n"
-                    "it is missing. --status lists every migration as applied, pending, edited or missing.\n"},
-        {"config", "usage: tawasul [--config FILE] config check\n\n"
-                   "Parses the configuration, checks every key and type, and loads the plugins it names.\n"
-                   "Prints 'ok' or FILE:LINE:COL: message and exits 2.\n"},
-        {"plugins", "usage: tawasul [--config FILE] plugins list\n\n"
-                    "Loads and starts every configured plugin without serving, prints name, version, path and\n"
-                    "status (started, or why not), then stops them.\n"},
-    };
-    return help;
-}
 
 void setUpLogging(const std::string& level) {
     Poco::AutoPtr<Poco::PatternFormatter> formatter(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
@@ -124,9 +86,10 @@ private:
     HostConfig config_;
 };
 
-int commandServe(const HostConfig& config, char* argv0) {
+int commandServe(const HostConfig& config) {
     ServeApplication app(config);
-    char* args[] = {argv0, nullptr};
+    std::string name = "tawasul";
+    char* args[] = {name.data(), nullptr};
     app.run(1, args);
     return app.exitCode;
 }
@@ -141,12 +104,7 @@ std::string formatTime(std::int64_t millis) {
     return buffer;
 }
 
-int commandMigrate(const HostConfig& config, const std::vector<std::string>& args) {
-    bool statusOnly = false;
-    for (const auto& arg : args) {
-        if (arg == "--status") statusOnly = true;
-        else throw UsageError("migrate: unknown argument '" + arg + "' (expected --status)");
-    }
+int commandMigrate(const HostConfig& config, bool statusOnly) {
     Runtime runtime(config);
     Migrator migrator = runtime.migrator();
     if (statusOnly) {
@@ -205,14 +163,148 @@ int commandPluginsList(const HostConfig& config) {
 
 }  // namespace
 
+Arguments::Arguments(const std::string& command, const std::vector<std::string>& args, std::vector<std::string> valued,
+                     std::vector<std::string> flags)
+    : command_(command) {
+    auto known = [](const std::vector<std::string>& list, const std::string& name) {
+        return std::find(list.begin(), list.end(), name) != list.end();
+    };
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg.rfind("--", 0) != 0 || arg == "--") {
+            positional_.push_back(arg);
+            continue;
+        }
+        std::string name = arg, value;
+        bool inlineValue = false;
+        if (const auto eq = arg.find('='); eq != std::string::npos) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            inlineValue = true;
+        }
+        if (known(valued, name)) {
+            if (!inlineValue) {
+                if (i + 1 >= args.size()) throw UsageError(command_ + ": " + name + " needs a value");
+                value = args[++i];
+            }
+            values_[name] = value;
+        } else if (known(flags, name) && !inlineValue) {
+            flags_.push_back(name);
+        } else {
+            std::string expected;
+            for (const auto& v : valued) expected += (expected.empty() ? "" : ", ") + v + " VALUE";
+            for (const auto& f : flags) expected += (expected.empty() ? "" : ", ") + f;
+            throw UsageError(command_ + ": unknown argument '" + arg + "'" +
+                             (expected.empty() ? std::string(" (it takes no options)") : " (expected " + expected + ")"));
+        }
+    }
+}
+
+std::optional<std::string> Arguments::value(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return std::nullopt;
+    return it->second;
+}
+
+bool Arguments::flag(const std::string& name) const { return std::find(flags_.begin(), flags_.end(), name) != flags_.end(); }
+
+long long Arguments::number(const std::string& name, long long fallback, long long min, long long max) const {
+    const auto text = value(name);
+    if (!text) return fallback;
+    std::size_t used = 0;
+    long long parsed = 0;
+    try {
+        parsed = std::stoll(*text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text->size() || parsed < min || parsed > max)
+        throw UsageError(command_ + ": " + name + " must be a whole number from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", got '" + *text + "'");
+    return parsed;
+}
+
+void Arguments::expectPositional(std::size_t min, std::size_t max, const std::string& usage) const {
+    if (positional_.size() < min || positional_.size() > max) throw UsageError("usage: " + usage);
+}
+
+Command serveCommand() {
+    return {"serve", "run the HTTP server, the plugins and the job workers",
+            "usage: tawasul [--config FILE] serve\n\n"
+            "Starts the plugins, the job workers and the HTTP server on server.listen, and runs until\n"
+            "SIGINT or SIGTERM, then drains in-flight requests and jobs and stops the plugins.\n"
+            "Refuses to start while the configuration or a plugin is wrong.\n",
+            [](const std::vector<std::string>& args) {
+                if (!args.empty()) throw UsageError("serve takes no arguments");
+            },
+            [](const HostConfig& config, const std::vector<std::string>&) { return commandServe(config); }};
+}
+
+Command migrateCommand() {
+    return {"migrate", "apply pending database migrations (--status to list them)",
+            "usage: tawasul [--config FILE] migrate [--status]\n\n"
+            "Applies the pending migrations of the host (database.migrations_dir) and of each plugin\n"
+            "(<plugin>/migrations), each in its own transaction, and creates the master key file when\n"
+            "it is missing. --status lists every migration as applied, pending, edited or missing.\n",
+            [](const std::vector<std::string>& args) { Arguments("migrate", args, {}, {"--status"}).expectPositional(0, 0, "tawasul migrate [--status]"); },
+            [](const HostConfig& config, const std::vector<std::string>& args) {
+                return commandMigrate(config, Arguments("migrate", args, {}, {"--status"}).flag("--status"));
+            }};
+}
+
+Command configCommand() {
+    return {"config", "validate the configuration file and the plugins it names (config check)",
+            "usage: tawasul [--config FILE] config check\n\n"
+            "Parses the configuration, checks every key and type, and loads the plugins it names.\n"
+            "Prints 'ok' or FILE:LINE:COL: message and exits 2.\n",
+            [](const std::vector<std::string>& args) {
+                if (args.size() != 1 || args[0] != "check") throw UsageError("usage: tawasul config check");
+            },
+            [](const HostConfig& config, const std::vector<std::string>&) { return commandConfigCheck(config); }};
+}
+
+Command pluginsCommand() {
+    return {"plugins", "load and start each configured plugin, then list them (plugins list)",
+            "usage: tawasul [--config FILE] plugins list\n\n"
+            "Loads and starts every configured plugin without serving, prints name, version, path and\n"
+            "status (started, or why not), then stops them.\n",
+            [](const std::vector<std::string>& args) {
+                if (args.size() != 1 || args[0] != "list") throw UsageError("usage: tawasul plugins list");
+            },
+            [](const HostConfig& config, const std::vector<std::string>&) { return commandPluginsList(config); }};
+}
+
+namespace {
+
+std::vector<Command> allCommands() {
+    return {serveCommand(), migrateCommand(), configCommand(), pluginsCommand()};
+}
+
+std::string mainHelp(const std::vector<Command>& commands) {
+    std::string text =
+        "usage: tawasul [--config FILE] COMMAND [ARGS]\n\n"
+        "Tawasul: WhatsApp Cloud API integration host.\n\ncommands:\n";
+    for (const Command& command : commands) {
+        std::string name = command.name;
+        name.resize(12, ' ');
+        text += "  " + name + command.summary + "\n";
+    }
+    text += "\nThe configuration file is --config FILE, else $TAWASUL_CONFIG, else config/tawasul.yaml.\n"
+            "`tawasul COMMAND --help` describes one command.\n";
+    return text;
+}
+
+}  // namespace
+
 int runCli(int argc, char** argv) {
+    const std::vector<Command> commands = allCommands();
     std::vector<std::string> args(argv + 1, argv + argc);
     std::string configFile;
     std::size_t i = 0;
     try {
         for (; i < args.size() && args[i].rfind("-", 0) == 0; ++i) {
             if (args[i] == "--help" || args[i] == "-h") {
-                std::cout << kMainHelp;
+                std::cout << mainHelp(commands);
                 return kExitOk;
             }
             if (args[i] == "--config" || args[i] == "-c") {
@@ -225,33 +317,30 @@ int runCli(int argc, char** argv) {
             }
         }
         if (i >= args.size()) throw UsageError("no command given");
-        const std::string command = args[i];
+        const std::string name = args[i];
         std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 1, args.end());
-        if (command == "help") {
-            if (rest.empty()) std::cout << kMainHelp;
-            else if (commandHelp().count(rest[0])) std::cout << commandHelp().at(rest[0]);
+        auto find = [&](const std::string& wanted) {
+            return std::find_if(commands.begin(), commands.end(), [&](const Command& c) { return c.name == wanted; });
+        };
+        if (name == "help") {
+            if (rest.empty()) std::cout << mainHelp(commands);
+            else if (find(rest[0]) != commands.end()) std::cout << find(rest[0])->help;
             else throw UsageError("no help for unknown command '" + rest[0] + "'");
             return kExitOk;
         }
-        if (!commandHelp().count(command)) throw UsageError("unknown command '" + command + "'");
+        const auto command = find(name);
+        if (command == commands.end()) throw UsageError("unknown command '" + name + "'");
         for (const auto& arg : rest) {
             if (arg == "--help" || arg == "-h") {
-                std::cout << commandHelp().at(command);
+                std::cout << command->help;
                 return kExitOk;
             }
         }
-        // Parse arguments fully before touching the configuration or the database.
-        std::string sub = rest.empty() ? "" : rest[0];
-        if (command == "serve" && !rest.empty()) throw UsageError("serve takes no arguments");
-        if (command == "config" && (rest.size() != 1 || sub != "check")) throw UsageError("usage: tawasul config check");
-        if (command == "plugins" && (rest.size() != 1 || sub != "list")) throw UsageError("usage: tawasul plugins list");
-
+        // Arguments are checked before the configuration or the database is touched.
+        command->validate(rest);
         const HostConfig config = HostConfig::load(configPath(configFile));
-        setUpLogging(command == "serve" ? config.logging.level : "warning");
-        if (command == "serve") return commandServe(config, argv[0]);
-        if (command == "migrate") return commandMigrate(config, rest);
-        if (command == "config") return commandConfigCheck(config);
-        return commandPluginsList(config);
+        setUpLogging(name == "serve" ? config.logging.level : "warning");
+        return command->run(config, rest);
     } catch (const UsageError& error) {
         std::cerr << "tawasul: " << error.what() << " (see tawasul --help)\n";
         return kExitUsage;
@@ -262,9 +351,6 @@ int runCli(int argc, char** argv) {
         // Startup errors that point into the configuration (a plugin that does not exist) are misuse.
         std::cerr << "tawasul: " << error.what() << "\n";
         return std::string(error.what()).find(".yaml:") != std::string::npos ? kExitUsage : kExitFailure;
-    } catch (const MigrationError& error) {
-        std::cerr << "tawasul: " << error.what() << "\n";
-        return kExitFailure;
     } catch (const std::exception& error) {
         std::cerr << "tawasul: " << error.what() << "\n";
         return kExitFailure;
