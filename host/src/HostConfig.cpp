@@ -14,6 +14,7 @@ void parseListen(const std::string& listen, std::string& host, std::uint16_t& po
     const std::string portText = listen.substr(colon + 1);
     for (char c : portText)
         if (c < '0' || c > '9') throw std::invalid_argument("port must be a number, got '" + portText + "'");
+    if (portText.size() > 5) throw std::invalid_argument("port must be 0-65535, got " + portText);  // std::stol would throw out_of_range
     const long value = std::stol(portText);
     if (value < 0 || value > 65535) throw std::invalid_argument("port must be 0-65535, got " + portText);
     port = static_cast<std::uint16_t>(value);
@@ -88,6 +89,9 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
             entry.config.requireMap();
         } else {
             entry.name = item.asString();
+            // A bare `name` has no configuration: the plugin sees an empty node, as for `- name:`.
+            entry.config = sdk::ConfigNode(YAML::Node(YAML::NodeType::Null), std::make_shared<const std::string>(root.file()),
+                                           item.path() + "." + entry.name);
         }
         for (char c : entry.name)
             if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))

@@ -1,6 +1,8 @@
 #include "MetricsRegistry.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace tawasul::host {
@@ -17,10 +19,16 @@ std::string withLabel(const std::string& base, const std::string& existing, cons
     return all.empty() ? base : base + "{" + all + "}";
 }
 std::string number(double value) {
-    if (std::isinf(value)) return "+Inf";
-    std::ostringstream out;
-    out << value;
-    return out.str();
+    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+    if (std::isnan(value)) return "NaN";
+    // %g as before, with as many digits as it takes to read back the same double (a large
+    // histogram sum must not be rounded to 6 significant digits).
+    char buffer[32];
+    for (int precision = 6; precision <= 17; ++precision) {
+        std::snprintf(buffer, sizeof buffer, "%.*g", precision, value);
+        if (std::strtod(buffer, nullptr) == value) break;
+    }
+    return buffer;
 }
 
 }  // namespace
@@ -77,29 +85,27 @@ std::uint64_t MetricsRegistry::counterValue(const std::string& name) const {
 std::string MetricsRegistry::render() const {
     std::lock_guard lock(mutex_);
     std::ostringstream out;
-    std::string lastBase;
-    for (const auto& [name, c] : counters_) {
-        const std::string base = baseName(name);
-        if (base != lastBase) {
-            out << "# HELP " << base << " " << help_.at(base) << "\n# TYPE " << base << " counter\n";
-            lastBase = base;
-        }
-        out << name << " " << c->value.load() << "\n";
+    // Group the series by base name: in name order, `x`, `x_more` and `x{...}` would interleave,
+    // and a family must be written once, together, under one HELP and TYPE.
+    std::map<std::string, std::vector<std::pair<std::string, const CounterImpl*>>> counterFamilies;
+    for (const auto& [name, c] : counters_) counterFamilies[baseName(name)].emplace_back(name, c.get());
+    std::map<std::string, std::vector<std::pair<std::string, HistogramImpl*>>> histogramFamilies;
+    for (const auto& [name, h] : histograms_) histogramFamilies[baseName(name)].emplace_back(name, h.get());
+    for (const auto& [base, series] : counterFamilies) {
+        out << "# HELP " << base << " " << help_.at(base) << "\n# TYPE " << base << " counter\n";
+        for (const auto& [name, c] : series) out << name << " " << c->value.load() << "\n";
     }
-    lastBase.clear();
-    for (const auto& [name, h] : histograms_) {
-        const std::string base = baseName(name);
-        if (base != lastBase) {
-            out << "# HELP " << base << " " << help_.at(base) << "\n# TYPE " << base << " histogram\n";
-            lastBase = base;
+    for (const auto& [base, series] : histogramFamilies) {
+        out << "# HELP " << base << " " << help_.at(base) << "\n# TYPE " << base << " histogram\n";
+        for (const auto& [name, h] : series) {
+            std::lock_guard histogramLock(h->mutex);
+            const std::string existing = labels(name);
+            for (std::size_t i = 0; i < h->bounds.size(); ++i)
+                out << withLabel(base + "_bucket", existing, "le=\"" + number(h->bounds[i]) + "\"") << " " << h->buckets[i] << "\n";
+            out << withLabel(base + "_bucket", existing, "le=\"+Inf\"") << " " << h->count << "\n";
+            out << withLabel(base + "_sum", existing, "") << " " << number(h->sum) << "\n";
+            out << withLabel(base + "_count", existing, "") << " " << h->count << "\n";
         }
-        std::lock_guard histogramLock(h->mutex);
-        const std::string existing = labels(name);
-        for (std::size_t i = 0; i < h->bounds.size(); ++i)
-            out << withLabel(base + "_bucket", existing, "le=\"" + number(h->bounds[i]) + "\"") << " " << h->buckets[i] << "\n";
-        out << withLabel(base + "_bucket", existing, "le=\"+Inf\"") << " " << h->count << "\n";
-        out << withLabel(base + "_sum", existing, "") << " " << number(h->sum) << "\n";
-        out << withLabel(base + "_count", existing, "") << " " << h->count << "\n";
     }
     return out.str();
 }

@@ -12,6 +12,15 @@ bool isRest(const std::string& segment) { return isParam(segment) && segment.siz
 std::string paramName(const std::string& segment) {
     return isRest(segment) ? segment.substr(1, segment.size() - 5) : segment.substr(1, segment.size() - 2);
 }
+// Two patterns that differ only in parameter names match the same paths: the same route.
+bool sameShape(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (isParam(a[i]) != isParam(b[i]) || isRest(a[i]) != isRest(b[i])) return false;
+        if (!isParam(a[i]) && a[i] != b[i]) return false;
+    }
+    return true;
+}
 
 bool matches(const Route& route, const std::vector<std::string>& parts, std::map<std::string, std::string>& params) {
     const auto& segments = route.segments;
@@ -64,16 +73,19 @@ void Router::add(const std::string& owner, const std::string& method, const std:
     }
     std::unique_lock lock(mutex_);
     for (const auto& existing : routes_) {
-        if (existing->method == method && existing->segments == route->segments)
+        if (existing->method == method && sameShape(existing->segments, route->segments))
             throw std::invalid_argument("route " + method + " " + pattern + " is already registered by '" + existing->owner + "'");
     }
     routes_.push_back(std::move(route));
-    // Literal segments win over parameters: sort so that more specific routes are tried first.
+    // Literal segments win over parameters, and a {rest...} comes last among routes with as many
+    // literals: sort so that more specific routes are tried first.
     std::stable_sort(routes_.begin(), routes_.end(), [](const auto& a, const auto& b) {
         auto literals = [](const Route& r) {
             return std::count_if(r.segments.begin(), r.segments.end(), [](const std::string& s) { return !isParam(s); });
         };
-        return literals(*a) > literals(*b);
+        auto hasRest = [](const Route& r) { return !r.segments.empty() && isRest(r.segments.back()); };
+        if (literals(*a) != literals(*b)) return literals(*a) > literals(*b);
+        return !hasRest(*a) && hasRest(*b);
     });
 }
 

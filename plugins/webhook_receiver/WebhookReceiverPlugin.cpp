@@ -1,19 +1,167 @@
-// Receives Meta's webhooks: verification handshake, signature check, durable raw events.
+// Receives Meta's webhooks. GET answers the subscription handshake; POST checks the signature on
+// the raw bytes, stores them durably with a processing job, and only then answers 200. Everything
+// after that happens in the job, so Meta gets its answer fast and nothing it sent is lost.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+
+#include <sodium.h>
+
+#include "EventWriter.hpp"
+#include "Signature.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
-namespace tawasul::plugins {
+namespace tawasul::plugins::webhook {
+namespace {
+
+constexpr const char* kAppSecret = "whatsapp.cloud.app_secret";
+constexpr const char* kVerifyToken = "whatsapp.webhook.verify_token";
+
+// Logs a line at most once per interval, saying how many were held back: a flood of forged
+// requests must not become a flood of log lines.
+class RateLimitedLog {
+public:
+    RateLimitedLog(Poco::Logger& logger, std::chrono::seconds interval) : logger_(logger), interval_(interval) {}
+    void warning(const std::string& message) {
+        std::lock_guard lock(mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        if (last_ != std::chrono::steady_clock::time_point{} && now - last_ < interval_) {
+            ++suppressed_;
+            return;
+        }
+        std::string line = message;
+        if (suppressed_ > 0) line += " (" + std::to_string(suppressed_) + " similar lines suppressed)";
+        logger_.warning(line);
+        last_ = now;
+        suppressed_ = 0;
+    }
+
+private:
+    Poco::Logger& logger_;
+    std::chrono::seconds interval_;
+    std::mutex mutex_;
+    std::chrono::steady_clock::time_point last_{};
+    std::uint64_t suppressed_ = 0;
+};
 
 class WebhookReceiverPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        context.config().allowOnly({"path"});
-        context.logger().information("webhook_receiver ready");
+        if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+        const sdk::ConfigNode& config = context.config();
+        config.allowOnly({"path", "max_batch"});
+        const std::string path = config.getString("path", "/webhooks/whatsapp");
+        if (path.empty() || path[0] != '/') config.child("path").fail("must be an absolute path such as /webhooks/whatsapp");
+        const auto maxBatch = static_cast<std::size_t>(config.getInt("max_batch", 256, 1, 10000));
+
+        context_ = &context;
+        log_ = std::make_unique<RateLimitedLog>(context.logger(), std::chrono::seconds(10));
+        sdk::Metrics& metrics = context.metrics();
+        received_ = &metrics.counter("tawasul_webhook_received_total", "Webhook POSTs received");
+        stored_ = &metrics.counter("tawasul_webhook_stored_total", "Webhook events stored durably and acknowledged");
+        ackSeconds_ = &metrics.histogram("tawasul_webhook_ack_seconds", "Time to acknowledge a webhook POST (stored and committed)",
+                                         {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
+        writer_ = std::make_unique<EventWriter>(context.database(), context.jobs(), metrics, maxBatch);
+
+        sdk::RouteOptions plain{sdk::RouteStyle::Plain};
+        context.routes().add("GET", path, [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+            verify(request, response);
+        }, plain);
+        context.routes().add("POST", path, [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+            receive(request, response);
+        }, plain);
+        context.logger().information("receiving WhatsApp webhooks at " + path);
     }
-    void stop() noexcept override {}
+
+    void stop() noexcept override {
+        // The host has stopped serving: no request is waiting any more, the queue drains.
+        if (writer_) writer_->stop();
+    }
+
+private:
+    void reject(sdk::HttpResponse& response, int status, const std::string& reason, const std::string& message,
+                const sdk::HttpRequest& request) {
+        context_->metrics().counter("tawasul_webhook_rejected_total{reason=\"" + reason + "\"}", "Webhook requests refused, by reason").increment();
+        log_->warning("refused webhook " + request.method + " from " + request.remoteAddress + " (" + reason + "): " + message);
+        response.text(status, message + "\n");
+    }
+
+    // Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours.
+    void verify(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto mode = request.queryParam("hub.mode");
+        const auto token = request.queryParam("hub.verify_token");
+        const auto challenge = request.queryParam("hub.challenge");
+        if (!mode || !token || !challenge) {
+            reject(response, 400, "verify_parameters", "hub.mode, hub.verify_token and hub.challenge are required", request);
+            return;
+        }
+        const auto expected = context_->settings().get(kVerifyToken);
+        if (!expected || expected->empty()) {
+            reject(response, 403, "not_configured", "no verify token is configured (setting whatsapp.webhook.verify_token)", request);
+            return;
+        }
+        if (*mode != "subscribe" || !constantTimeEquals(*token, *expected)) {
+            reject(response, 403, "verify_token", "verification refused", request);
+            return;
+        }
+        context_->logger().information("webhook subscription verified from " + request.remoteAddress);
+        response.text(200, *challenge);  // raw, exactly as sent
+    }
+
+    void receive(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto started = std::chrono::steady_clock::now();
+        received_->increment();
+        const auto header = request.header("X-Hub-Signature-256");
+        if (!header) {
+            reject(response, 401, "missing_signature", "X-Hub-Signature-256 is required", request);
+            return;
+        }
+        const auto secret = context_->settings().get(kAppSecret);
+        if (!secret || secret->empty()) {
+            // 503, not 4xx: Meta keeps retrying for days, so the event arrives once the secret is set.
+            reject(response, 503, "not_configured", "no app secret is configured (setting whatsapp.cloud.app_secret)", request);
+            return;
+        }
+        switch (checkSignature(request.body, &*header, *secret)) {
+            case SignatureCheck::Valid: break;
+            case SignatureCheck::Missing:
+                reject(response, 401, "missing_signature", "X-Hub-Signature-256 is required", request);
+                return;
+            case SignatureCheck::Malformed:
+                reject(response, 403, "malformed_signature", "X-Hub-Signature-256 must be sha256=<64 hex digits>", request);
+                return;
+            case SignatureCheck::Mismatch:
+                reject(response, 403, "bad_signature", "the signature does not match the body", request);
+                return;
+        }
+        // Stored even when it is not valid JSON: Meta signed it, so it is evidence, and its job
+        // will fail visibly rather than the bytes being dropped here.
+        std::int64_t id = 0;
+        try {
+            id = writer_->store({request.body, *header, context_->clock().nowMillis()});
+        } catch (const std::exception& error) {
+            context_->metrics().counter("tawasul_webhook_rejected_total{reason=\"store_failed\"}", "Webhook requests refused, by reason").increment();
+            context_->logger().error("could not store webhook event (Meta will retry): " + std::string(error.what()));
+            response.text(503, "could not store the event; retry later\n");
+            return;
+        }
+        stored_->increment();
+        ackSeconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        response.setHeader("X-Tawasul-Event-Id", std::to_string(id));
+        response.text(200, "ok\n");
+    }
+
+    sdk::HostContext* context_ = nullptr;
+    std::unique_ptr<RateLimitedLog> log_;
+    std::unique_ptr<EventWriter> writer_;
+    sdk::Counter* received_ = nullptr;
+    sdk::Counter* stored_ = nullptr;
+    sdk::Histogram* ackSeconds_ = nullptr;
 };
 
+}  // namespace
+}  // namespace tawasul::plugins::webhook
 
-}  // namespace tawasul::plugins
-
-TAWASUL_PLUGIN(tawasul::plugins::WebhookReceiverPlugin, "webhook_receiver", "0.1.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::webhook::WebhookReceiverPlugin, "webhook_receiver", "0.2.0", tawasul::sdk::kNoDependencies)

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace tawasul::sdk {
@@ -27,7 +28,13 @@ void expandTree(YAML::Node node, const std::string& file) {
     } else if (node.IsSequence()) {
         for (std::size_t i = 0; i < node.size(); ++i) expandTree(node[i], file);
     } else if (node.IsMap()) {
-        for (auto it = node.begin(); it != node.end(); ++it) expandTree(it->second, file);
+        // yaml-cpp keeps a repeated key and lookups see only the first: refuse it instead.
+        std::set<std::string> keys;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            if (it->first.IsScalar() && !keys.insert(it->first.Scalar()).second)
+                throw ConfigError(locate(file, it->first.Mark()) + ": duplicate key '" + it->first.Scalar() + "'");
+            expandTree(it->second, file);
+        }
     }
 }
 

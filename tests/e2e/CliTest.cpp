@@ -90,10 +90,10 @@ public:
         const std::string file = dir.file("t.yaml");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - wrong_abi: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
-                           "tawasul: " + file + ":14:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0");
+                           "tawasul: " + file + ":15:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - cycle_a: {}\n    - cycle_b: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
-                           "tawasul: " + file + ":14:5: plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a");
+                           "tawasul: " + file + ":15:5: plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - good: {}\n    - throwing: {}\n"));
         CPPUNIT_ASSERT_EQUAL(0, runCommand({TAWASUL_BINARY, "--config", file, "migrate"}).first);
         auto [status, output] = runTawasul({"--config", file, "plugins", "list"});

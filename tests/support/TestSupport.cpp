@@ -105,7 +105,7 @@ std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, con
     return "server:\n  listen: \"127.0.0.1:0\"\n  threads: 16\n"
            "database:\n  url: \"" + url + "\"\n  migrations_dir: \"" TAWASUL_SOURCE_DIR "/migrations\"\n"
            "secrets:\n  key_file: \"" + dir.file("master.key") + "\"\n"
-           "workers:\n  threads: 2\n"
+           "workers:\n  threads: 2\n  lease_seconds: 5\n"
            "plugins:\n  dir: \"" + pluginDir + "\"\n  load:\n" + pluginsYaml + extraYaml;
 }
 

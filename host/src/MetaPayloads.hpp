@@ -1,0 +1,53 @@
+#pragma once
+// Webhook bodies shaped and escaped the way Meta sends them, and their signature: what
+// `tawasul simulate` posts, and what tests and benchmarks can post without a fixture file.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace tawasul::host {
+
+// The JSON string content (no surrounding quotes) for UTF-8 text, escaped as Meta escapes it.
+// Throws std::invalid_argument when the text is not valid UTF-8.
+std::string metaJsonEscape(const std::string& utf8);
+
+// The phone as WhatsApp writes it in wa_id / from: digits only, "+213 555 12 34 56" → "213555123456".
+// Empty when anything but digits, '+' and spaces is present.
+std::string phoneDigits(const std::string& phone);
+
+// The business side of a webhook: entry[].id and value.metadata.
+struct MetaBusiness {
+    std::string businessAccountId = "100000000000000";
+    std::string phoneNumberId = "100000000000001";
+    std::string displayPhoneNumber = "15550000000";
+};
+
+struct InboundText {
+    MetaBusiness business;
+    std::string from;  // digits
+    std::string name;  // profile name
+    std::string wamid;
+    std::int64_t timestamp = 0;  // seconds since the epoch
+    std::string text;            // UTF-8
+};
+
+// One whatsapp_business_account entry with one change carrying one text message.
+std::string inboundTextBody(const InboundText& message);
+
+struct StatusUpdate {
+    MetaBusiness business;
+    std::string wamid;
+    std::string status;  // sent, delivered, read, failed
+    std::string recipientId;
+    std::int64_t timestamp = 0;
+    std::optional<std::int64_t> errorCode;  // written as errors[] when set
+    std::string errorTitle;
+};
+
+// One whatsapp_business_account entry with one change carrying one status.
+std::string statusBody(const StatusUpdate& update);
+
+// The X-Hub-Signature-256 value: "sha256=" + hex HMAC-SHA256(body, secret), over the exact bytes.
+std::string signBody(const std::string& body, const std::string& secret);
+
+}  // namespace tawasul::host
