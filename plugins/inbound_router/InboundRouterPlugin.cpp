@@ -1,16 +1,18 @@
-// Turns stored webhook events into contacts, conversations, messages and statuses.
-// This version handles the process_webhook_event job up to parsing: a body that is not a
-// WhatsApp Business Account notification fails its job for good, visibly, with the reason.
+// Turns stored webhook events into the timeline. The process_webhook_event job reads the raw body,
+// writes everything it says in one transaction (Timeline), and publishes the changes for the inbox
+// once committed. A body that is not a WhatsApp notification fails its job for good, visibly.
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "KeywordRules.hpp"
+#include "Timeline.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 #include "tawasul/sdk/Webhooks.hpp"
 
-namespace tawasul::plugins {
+namespace tawasul::plugins::inbound {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -18,15 +20,24 @@ using namespace Poco::Data::Keywords;
 class InboundRouterPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        context.config().allowOnly({"keywords"});
+        const sdk::ConfigNode& config = context.config();
+        config.allowOnly({"keywords", "default_region"});
+        rules_ = config.has("keywords") ? KeywordRules::fromConfig(config.child("keywords")) : KeywordRules::defaults();
+        phones_ = std::make_unique<sdk::PhoneNormalizer>(config.getString("default_region", "DZ"));
         context_ = &context;
-        processed_ = &context.metrics().counter("tawasul_webhook_events_processed_total", "Webhook events processed");
+        sdk::Metrics& metrics = context.metrics();
+        processed_ = &metrics.counter("tawasul_webhook_events_processed_total", "Webhook events written to the timeline");
+        messages_ = &metrics.counter("tawasul_inbound_messages_total", "New inbound messages");
+        duplicates_ = &metrics.counter("tawasul_inbound_duplicates_total", "Inbound messages Meta delivered again");
+        statuses_ = &metrics.counter("tawasul_inbound_statuses_total", "New status events");
+        leads_ = &metrics.counter("tawasul_b2b_leads_created_total", "B2B leads created from conversations");
         context.jobs().handle(sdk::kProcessWebhookEventJob, [this](const sdk::Job& job) { process(job); });
+        context.logger().information("routing with " + std::to_string(rules_.rules().size()) + " keyword rule(s)");
     }
     void stop() noexcept override {}
 
 private:
-    std::int64_t eventIdOf(const sdk::Job& job) {
+    static std::int64_t eventIdOf(const sdk::Job& job) {
         try {
             auto payload = Poco::JSON::Parser().parse(job.payload).extract<Poco::JSON::Object::Ptr>();
             return payload->getValue<Poco::Int64>("event_id");
@@ -37,14 +48,13 @@ private:
 
     void process(const sdk::Job& job) {
         const std::int64_t eventId = eventIdOf(job);
-        Poco::Data::Session session = context_->database().session();
+        sdk::Database& database = context_->database();
+        Poco::Data::Session session = database.session();
         Poco::Data::BLOB raw;
-        std::int64_t id = eventId;
-        std::size_t found = 0;
+        Poco::Int64 id = eventId;
         Poco::Data::Statement select(session);
         select << "SELECT payload FROM whatsapp_webhook_events WHERE id = $1", use(id), into(raw);
-        found = select.execute();
-        if (found == 0) throw sdk::PermanentJobFailure("webhook event " + std::to_string(eventId) + " does not exist");
+        if (select.execute() == 0) throw sdk::PermanentJobFailure("webhook event " + std::to_string(eventId) + " does not exist");
         const std::string body(reinterpret_cast<const char*>(raw.rawContent()), raw.size());
         Poco::JSON::Object::Ptr root;
         try {
@@ -52,19 +62,40 @@ private:
         } catch (const Poco::Exception& error) {
             throw sdk::PermanentJobFailure("the stored body is not a JSON object: " + error.displayText());
         }
+        if (!root) throw sdk::PermanentJobFailure("the stored body is not a JSON object");
         const std::string object = root->optValue<std::string>("object", "");
         if (object != "whatsapp_business_account")
             throw sdk::PermanentJobFailure("the body's object is '" + object + "', not whatsapp_business_account");
+
+        // Looked up per job: the matcher may be stopped and started again with the plugins.
+        auto matcher = context_->services().find<sdk::ContactMatcher>("contact_matcher");
+        sdk::Transaction transaction(database.dialect(), session);
+        Timeline timeline(session, database.dialect(), rules_, matcher, *phones_, context_->clock().nowMillis());
+        timeline.apply(eventId, *root);
+        transaction.commit();
+
+        const TimelineCounts& counts = timeline.counts();
         processed_->increment();
+        messages_->increment(static_cast<std::uint64_t>(counts.messages));
+        duplicates_->increment(static_cast<std::uint64_t>(counts.duplicates));
+        statuses_->increment(static_cast<std::uint64_t>(counts.statuses));
+        leads_->increment(static_cast<std::uint64_t>(counts.leads));
+        for (const sdk::Event& event : timeline.events()) context_->events().publish(event);
     }
 
     sdk::HostContext* context_ = nullptr;
+    KeywordRules rules_;
+    std::unique_ptr<sdk::PhoneNormalizer> phones_;
     sdk::Counter* processed_ = nullptr;
+    sdk::Counter* messages_ = nullptr;
+    sdk::Counter* duplicates_ = nullptr;
+    sdk::Counter* statuses_ = nullptr;
+    sdk::Counter* leads_ = nullptr;
 };
 
 const char* const kDependencies[] = {"contact_matcher", nullptr};
 
 }  // namespace
-}  // namespace tawasul::plugins
+}  // namespace tawasul::plugins::inbound
 
-TAWASUL_PLUGIN(tawasul::plugins::InboundRouterPlugin, "inbound_router", "0.2.0", tawasul::plugins::kDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::inbound::InboundRouterPlugin, "inbound_router", "0.3.0", tawasul::plugins::inbound::kDependencies)
