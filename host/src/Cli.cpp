@@ -8,6 +8,7 @@
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
+#include <Poco/Exception.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
@@ -277,7 +278,8 @@ Command pluginsCommand() {
 namespace {
 
 std::vector<Command> allCommands() {
-    return {serveCommand(), migrateCommand(), configCommand(), pluginsCommand()};
+    return {serveCommand(),    migrateCommand(), configCommand(), pluginsCommand(),
+            settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand()};
 }
 
 std::string mainHelp(const std::vector<Command>& commands) {
@@ -351,6 +353,14 @@ int runCli(int argc, char** argv) {
         // Startup errors that point into the configuration (a plugin that does not exist) are misuse.
         std::cerr << "tawasul: " << error.what() << "\n";
         return std::string(error.what()).find(".yaml:") != std::string::npos ? kExitUsage : kExitFailure;
+    } catch (const Poco::Exception& error) {
+        // A Poco exception's what() is only its class name ("SQL error"); the message is in
+        // displayText(), and a database's message may span lines.
+        std::string text = error.displayText();
+        for (char& c : text)
+            if (c == '\n' || c == '\r') c = ' ';
+        std::cerr << "tawasul: " << text << "\n";
+        return kExitFailure;
     } catch (const std::exception& error) {
         std::cerr << "tawasul: " << error.what() << "\n";
         return kExitFailure;

@@ -55,6 +55,10 @@ Command serveCommand();
 Command migrateCommand();
 Command configCommand();
 Command pluginsCommand();
+Command settingsCommand();  // SettingsCommands.cpp
+Command eventsCommand();    // EventsCommands.cpp
+Command simulateCommand();  // SimulateCommands.cpp
+Command contactsCommand();  // ContactsCommands.cpp
 
 int runCli(int argc, char** argv);
 

@@ -44,7 +44,7 @@ std::int64_t parseEventId(const std::string& text) {
 }
 
 // "2026-11-25T10:00:00Z" (seconds, optional .fff, Z or +00:00), "2026-11-25" (midnight UTC), or
-// milliseconds since the epoch.
+// milliseconds since the epoch (0: every event).
 std::int64_t parseSince(const std::string& text) {
     const UsageError bad("events: --since wants an ISO-8601 UTC time like 2026-11-25T10:00:00Z or milliseconds "
                          "since the epoch, got '" + text + "'");
@@ -52,8 +52,9 @@ std::int64_t parseSince(const std::string& text) {
     if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         if (text.size() > 15) throw bad;
         const std::int64_t millis = std::stoll(text);
-        // 10-digit values are seconds; replaying "since 1970" by mistake would re-queue everything.
-        if (millis < 100000000000LL)
+        // 0 means "from the beginning". Other values below 1973 in milliseconds are seconds typed by
+        // mistake, which would replay (nearly) everything: refuse them rather than guess.
+        if (millis != 0 && millis < 100000000000LL)
             throw UsageError("events: --since " + text + " looks like seconds; give milliseconds (" + text +
                              "000) or an ISO-8601 time");
         return millis;
@@ -272,8 +273,9 @@ Command eventsCommand() {
             "        (e.g. to re-post it: tawasul events show 42 > e.json; tawasul simulate post e.json).\n"
             "replay  re-queues stored events for processing: event ID, every failed event (--failed), or\n"
             "        every event received at or after T (--since 2026-11-25T10:00:00Z, or milliseconds\n"
-            "        since the epoch). Each event goes back to 'pending' with a new process_webhook_event\n"
-            "        job. Processing is idempotent, so replaying an event that was processed is safe.\n"
+            "        since the epoch; --since 0 is every event). Each event goes back to 'pending' with a\n"
+            "        new process_webhook_event job. Processing is idempotent, so replaying an event that\n"
+            "        was processed is safe.\n"
             "        A running host picks the jobs up within its workers' poll interval (about half a\n"
             "        second): the CLI cannot wake another process's workers.\n",
             [](const std::vector<std::string>& args) { (void)parseEvents(args); }, runEvents};

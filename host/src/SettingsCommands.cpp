@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <iostream>
 #include <iterator>
+#include <map>
 
 #include "Cli.hpp"
 #include "Runtime.hpp"
@@ -137,15 +138,14 @@ int runSettings(const HostConfig& config, const std::vector<std::string>& args) 
     settings.verifyMasterKey();
 
     if (request.action == "list") {
-        const auto rows = settings.rows();
-        for (const auto& [key, row] : rows) {
+        std::map<std::string, std::string> shown;
+        for (const auto& known : knownSettings()) shown[known.key] = "(not set)";
+        for (const auto& [key, row] : settings.rows()) {
             if (key == SettingsStore::kKeyCheck) continue;
-            std::string shown = row.value;
-            if (row.encrypted || settings.isSecret(key)) shown = request.reveal ? settings.get(key).value_or("") : kMask;
-            std::cout << key << " = " << shown << "\n";
+            if (row.encrypted || settings.isSecret(key)) shown[key] = request.reveal ? settings.get(key).value_or("") : kMask;
+            else shown[key] = row.value;
         }
-        for (const auto& known : knownSettings())
-            if (!rows.count(known.key)) std::cout << known.key << " = (not set)\n";
+        for (const auto& [key, value] : shown) std::cout << key << " = " << value << "\n";
         return kExitOk;
     }
     if (request.action == "get") {

@@ -2,6 +2,7 @@
 // so the host and every plugin share one definition of each type that crosses the boundary.
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Config.hpp"
+#include "tawasul/sdk/Contacts.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Events.hpp"
 #include "tawasul/sdk/HostContext.hpp"
@@ -29,5 +30,6 @@ Counter::~Counter() = default;
 Histogram::~Histogram() = default;
 Metrics::~Metrics() = default;
 Clock::~Clock() = default;
+ContactMatcher::~ContactMatcher() = default;
 
 }  // namespace tawasul::sdk

@@ -30,11 +30,18 @@ void HostProcess::start() {
     if (plugins.empty())
         plugins = "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
                   "    - cloud_api: {}\n    - outbox: {}\n    - admin_inbox: {}\n";
-    writeFile(configPath_, testConfigYaml(dir_, options_.pluginDir, plugins, databaseUrl_, options_.extraYaml));
+    writeFile(configPath_, testConfigYaml(dir_, options_.pluginDir, plugins, databaseUrl_, options_.extraYaml, options_.workerThreads));
     if (options_.migrate) {
         auto [status, output] = cli({"migrate"});
         if (status != 0) throw std::runtime_error("tawasul migrate failed (" + std::to_string(status) + "): " + output);
     }
+    for (const auto& [key, value] : options_.settings) {
+        auto [status, output] = cli({"settings", "set", key, value});
+        if (status != 0) throw std::runtime_error("tawasul settings set " + key + " failed: " + output);
+    }
+    // A restarted host appends to the same log: only what it writes from here on counts.
+    const std::size_t logStart = log().size();
+    port_ = 0;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -62,7 +69,7 @@ void HostProcess::start() {
             throw std::runtime_error("the host exited during start-up:\n" + log());
         }
         std::smatch match;
-        const std::string text = log();
+        const std::string text = log().substr(logStart);
         if (port_ == 0 && std::regex_search(text, match, serving)) port_ = std::stoi(match[1]);
         if (port_ != 0) {
             try {

@@ -17,6 +17,10 @@ struct HostOptions {
     std::string extraYaml;    // appended at top level
     std::vector<std::string> environment;
     bool migrate = true;
+    // Settings stored with `tawasul settings set` after migrate and before serve, so the host
+    // sees them from its first request.
+    std::vector<std::pair<std::string, std::string>> settings;
+    int workerThreads = 2;
 };
 
 class HostProcess {

@@ -100,12 +100,12 @@ PostgresDatabase::~PostgresDatabase() {
 }
 
 std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, const std::string& pluginsYaml,
-                           const std::string& databaseUrl, const std::string& extraYaml) {
+                           const std::string& databaseUrl, const std::string& extraYaml, int workerThreads) {
     const std::string url = databaseUrl.empty() ? "sqlite:" + dir.file("tawasul.db") : databaseUrl;
     return "server:\n  listen: \"127.0.0.1:0\"\n  threads: 16\n"
            "database:\n  url: \"" + url + "\"\n  migrations_dir: \"" TAWASUL_SOURCE_DIR "/migrations\"\n"
            "secrets:\n  key_file: \"" + dir.file("master.key") + "\"\n"
-           "workers:\n  threads: 2\n  lease_seconds: 5\n"
+           "workers:\n  threads: " + std::to_string(workerThreads) + "\n  lease_seconds: 5\n"
            "plugins:\n  dir: \"" + pluginDir + "\"\n  load:\n" + pluginsYaml + extraYaml;
 }
 

@@ -54,7 +54,7 @@ private:
 // databaseUrl names another database) and master key in `dir`, loads `pluginsYaml` (the items of
 // plugins.load, one "    - name: {...}" line each) from `pluginDir`.
 std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, const std::string& pluginsYaml,
-                           const std::string& databaseUrl = "", const std::string& extraYaml = "");
+                           const std::string& databaseUrl = "", const std::string& extraYaml = "", int workerThreads = 2);
 
 // Runs a command, returns (exit status, stdout + stderr).
 std::pair<int, std::string> runCommand(const std::vector<std::string>& argv,

@@ -1,0 +1,208 @@
+// Inbound processing end to end: Meta's fixtures become exactly the timeline rows a person would
+// expect; redelivery in any order changes nothing; concurrent senders never duplicate anything.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include <Poco/Data/Session.h>
+
+#include "HostProcess.hpp"
+#include "MetaPayloads.hpp"
+#include "WebhookSupport.hpp"
+
+using namespace tawasul;
+using namespace tawasul::test;
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+// The platform's own records, in the phone forms people type.
+void seedPlatform(sdk::Database& db) {
+    Poco::Data::Session session = db.session();
+    session << "INSERT INTO organizations (name, phone, created_at) VALUES ('SARL Atlas Formation', '0550 99 88 77', 1)", now;
+    session << "INSERT INTO registrations (full_name, phone, programme, created_at) VALUES ('Amine Benali', '+213 555 12 34 56', 'Comptabilité', 1)", now;
+    session << "INSERT INTO enrollments (full_name, phone, programme, created_at) VALUES ('Amine Benali', '00213555123456', 'Comptabilité', 1)", now;
+}
+
+// The timeline without ids and clock times: what a person reading it would compare.
+std::string timeline(sdk::Database& db) {
+    return "contacts:\n" +
+           queryRows(db, "SELECT wa_id, phone_e164, profile_name, matched_type FROM whatsapp_contacts ORDER BY wa_id") +
+           "\nconversations:\n" +
+           queryRows(db, "SELECT c.wa_id, v.status, v.intent, v.b2b_lead_id IS NOT NULL, v.unread_count, v.last_inbound_at, v.last_message_at "
+                         "FROM whatsapp_conversations v JOIN whatsapp_contacts c ON c.id = v.contact_id ORDER BY c.wa_id") +
+           "\nmessages:\n" +
+           queryRows(db, "SELECT m.wa_message_id, c.wa_id, m.direction, m.type, m.body, m.status, m.context_wa_message_id, m.media_id, m.created_at "
+                         "FROM whatsapp_messages m JOIN whatsapp_conversations v ON v.id = m.conversation_id "
+                         "JOIN whatsapp_contacts c ON c.id = v.contact_id ORDER BY m.wa_message_id") +
+           "\nstatuses:\n" +
+           queryRows(db, "SELECT wa_message_id, status, recipient_id, error_code, error_title, occurred_at FROM whatsapp_message_statuses "
+                         "ORDER BY wa_message_id, occurred_at, status") +
+           "\nerrors:\n" +
+           queryRows(db, "SELECT source, wa_message_id, code, title, details FROM whatsapp_errors ORDER BY source, wa_message_id") +
+           "\nleads:\n" +
+           queryRows(db, "SELECT l.contact_name, l.phone, l.source, l.status, o.name, l.notes FROM b2b_leads l "
+                         "LEFT JOIN organizations o ON o.id = l.organization_id ORDER BY l.phone");
+}
+
+void postAllFixtures(const HostProcess& host, std::vector<std::string> names, std::mt19937* shuffle = nullptr) {
+    if (shuffle) std::shuffle(names.begin(), names.end(), *shuffle);
+    for (const std::string& name : names) {
+        const auto response = postWebhook(host, fixture(name), fixtureSignature(name));
+        if (response.status != 200) throw std::runtime_error(name + " answered " + std::to_string(response.status));
+    }
+}
+
+}  // namespace
+
+class InboundTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(InboundTest);
+    CPPUNIT_TEST(fixturesBecomeTheExpectedTimeline);
+    CPPUNIT_TEST(redeliveryInAnyOrderChangesNothing);
+    CPPUNIT_TEST(aSecondDevisInTheSameConversationMakesNoSecondLead);
+    CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void fixturesBecomeTheExpectedTimeline() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        seedPlatform(*db);
+        auto [status, output] = host.cli({"contacts", "reindex"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        postAllFixtures(host, fixtureNames());
+        waitForProcessing(*db);
+
+        CPPUNIT_ASSERT_EQUAL(std::string("11"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed'"));
+        // Four senders; each named by their profile, normalised, and matched to the platform.
+        CPPUNIT_ASSERT_EQUAL(std::string(
+                                 "213550998877|+213550998877|SARL Atlas|organization\n"
+                                 "213555123456|+213555123456|Amine Benali|enrollment\n"
+                                 "213661234567|+213661234567|شركة النور|\n"
+                                 "213770112233|+213770112233|Yacine|"),
+                             queryRows(*db, "SELECT wa_id, phone_e164, profile_name, matched_type FROM whatsapp_contacts ORDER BY wa_id"));
+        // One open conversation each; intents from keywords; leads for the two companies.
+        CPPUNIT_ASSERT_EQUAL(std::string(
+                                 "213550998877|open|institution|1|1\n"
+                                 "213555123456|open|registration|0|5\n"
+                                 "213661234567|open|institution|1|1\n"
+                                 "213770112233|open||0|2"),
+                             queryRows(*db, "SELECT c.wa_id, v.status, v.intent, v.b2b_lead_id IS NOT NULL, v.unread_count FROM whatsapp_conversations v "
+                                            "JOIN whatsapp_contacts c ON c.id = v.contact_id ORDER BY c.wa_id"));
+        // The 24-hour window starts at the newest inbound message (Meta's timestamp, in ms).
+        CPPUNIT_ASSERT_EQUAL(std::string("1764065001000"),
+                             queryText(*db, "SELECT v.last_inbound_at FROM whatsapp_conversations v JOIN whatsapp_contacts c ON c.id = v.contact_id "
+                                            "WHERE c.wa_id = '213770112233'"));
+        CPPUNIT_ASSERT_EQUAL(std::string(
+                                 "wamid.BATCH0001|text|Salut|\n"
+                                 "wamid.BATCH0002|text|Je cherche les horaires|\n"
+                                 "wamid.BATCH0003|text|devis|\n"
+                                 "wamid.HBgMMjEzNTU1MTIzNDU2FQIAEhggQTFBMkEzQTQ1|text|Bonjour, je voudrais m'inscrire à la formation en comptabilité|\n"
+                                 "wamid.HBgMMjEzNjYxMjM0NTY3FQIAEhggQjFCMkIzQjQ1|text|السلام عليكم، نحن شركة ونريد تكوين لموظفينا|\n"
+                                 "wamid.IMAGE0001|image|Ma pièce d'identité|\n"
+                                 "wamid.INTER0001|interactive|Oui|wamid.OUT0001\n"
+                                 "wamid.REACT0001|reaction|reacted 👍 to wamid.OUT0001|wamid.OUT0001\n"
+                                 "wamid.UNSUP0001|unsupported|unsupported message: Message type unknown|"),
+                             queryRows(*db, "SELECT wa_message_id, type, body, context_wa_message_id FROM whatsapp_messages "
+                                            "WHERE direction = 'in' AND status = 'received' ORDER BY wa_message_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1234567890123456|image/jpeg"),
+                             queryRows(*db, "SELECT media_id, media_mime_type FROM whatsapp_messages WHERE wa_message_id = 'wamid.IMAGE0001'"));
+        CPPUNIT_ASSERT(queryText(*db, "SELECT payload FROM whatsapp_messages WHERE wa_message_id = 'wamid.UNSUP0001'").find("\"edit\"") !=
+                       std::string::npos);
+        // Statuses for a message this host never sent are kept for when it appears.
+        CPPUNIT_ASSERT_EQUAL(std::string(
+                                 "wamid.OUT0001|sent|\n"
+                                 "wamid.OUT0001|delivered|\n"
+                                 "wamid.OUT0001|read|\n"
+                                 "wamid.OUT0002|failed|131047"),
+                             queryRows(*db, "SELECT wa_message_id, status, error_code FROM whatsapp_message_statuses ORDER BY wa_message_id, occurred_at"));
+        CPPUNIT_ASSERT_EQUAL(std::string(
+                                 "message|wamid.UNSUP0001|131051|Message type unknown\n"
+                                 "status|wamid.OUT0002|131047|Re-engagement message"),
+                             queryRows(*db, "SELECT source, wa_message_id, code, title FROM whatsapp_errors ORDER BY source"));
+        CPPUNIT_ASSERT_EQUAL(std::string(
+                                 "SARL Atlas|+213550998877|whatsapp|new|SARL Atlas Formation|devis\n"
+                                 "شركة النور|+213661234567|whatsapp|new||السلام عليكم، نحن شركة ونريد تكوين لموظفينا"),
+                             queryRows(*db, "SELECT l.contact_name, l.phone, l.source, l.status, o.name, l.notes FROM b2b_leads l "
+                                            "LEFT JOIN organizations o ON o.id = l.organization_id ORDER BY l.phone"));
+    }
+
+    void redeliveryInAnyOrderChangesNothing() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        postAllFixtures(host, fixtureNames());
+        waitForProcessing(*db);
+        const std::string once = timeline(*db);
+        std::mt19937 random(20261125);
+        for (int round = 0; round < 3; ++round) postAllFixtures(host, fixtureNames(), &random);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("44"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed'"));
+        CPPUNIT_ASSERT_EQUAL(once, timeline(*db));
+        // Replaying the stored events changes nothing either.
+        auto [status, output] = host.cli({"events", "replay", "--since", "2000-01-01T00:00:00Z"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a replay from the CLI is seen at the next poll
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(once, timeline(*db));
+    }
+
+    void aSecondDevisInTheSameConversationMakesNoSecondLead() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        for (int i = 0; i < 3; ++i) {
+            host::InboundText message;
+            message.from = "213550112233";
+            message.name = "Société Kahina";
+            message.wamid = "wamid.DEVIS" + std::to_string(i);
+            message.timestamp = 1764065000 + i;
+            message.text = i == 1 ? "Un autre devis svp" : "Bonjour, un devis pour nos employés";
+            CPPUNIT_ASSERT_EQUAL(200, postSigned(host, host::inboundTextBody(message)).status);
+        }
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM b2b_leads"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1|institution"),
+                             queryRows(*db, "SELECT COUNT(*), MAX(intent) FROM whatsapp_conversations WHERE b2b_lead_id IS NOT NULL"));
+    }
+
+    void concurrentSendersAreNeverDuplicated() {
+        HostOptions options;
+        options.workerThreads = 4;
+        HostProcess host(withWebhookSecrets(options));
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        constexpr int kSenders = 200, kPerSender = 5;
+        std::atomic<int> failures{0};
+        std::vector<std::thread> clients;
+        for (int c = 0; c < 8; ++c) {
+            clients.emplace_back([&, c] {
+                for (int i = c; i < kSenders * kPerSender; i += 8) {
+                    host::InboundText message;
+                    message.from = "2135" + std::to_string(50000000 + i % kSenders);
+                    message.name = "Sender " + std::to_string(i % kSenders);
+                    message.wamid = "wamid.LOAD" + std::to_string(i);
+                    message.timestamp = 1764065000 + i;
+                    message.text = i % 7 == 0 ? "un devis svp" : "message " + std::to_string(i);
+                    if (postSigned(host, host::inboundTextBody(message)).status != 200) ++failures;
+                }
+            });
+        }
+        for (auto& client : clients) client.join();
+        CPPUNIT_ASSERT_EQUAL(0, failures.load());
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("200"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
+        CPPUNIT_ASSERT_EQUAL(std::string("200"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations WHERE status = 'open'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1000"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1000"), queryText(*db, "SELECT SUM(unread_count) FROM whatsapp_conversations"));
+        // A lead per conversation that asked for a quote, never two.
+        CPPUNIT_ASSERT_EQUAL(queryText(*db, "SELECT COUNT(DISTINCT conversation_id) FROM whatsapp_messages WHERE body = 'un devis svp'"),
+                             queryText(*db, "SELECT COUNT(*) FROM b2b_leads"));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(InboundTest);

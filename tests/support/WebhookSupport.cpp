@@ -1,0 +1,80 @@
+#include "WebhookSupport.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Session.h>
+
+#include "MetaPayloads.hpp"
+
+namespace tawasul::test {
+
+using namespace Poco::Data::Keywords;
+
+HostOptions withWebhookSecrets(HostOptions options) {
+    options.settings.emplace_back("whatsapp.cloud.app_secret", kFixtureSecret);
+    options.settings.emplace_back("whatsapp.webhook.verify_token", "verify-me");
+    return options;
+}
+
+std::unique_ptr<host::SqlDatabase> openDatabase(const std::string& url) {
+    host::DatabaseOptions options;
+    options.url = url;
+    return std::make_unique<host::SqlDatabase>(options);
+}
+
+void waitForProcessing(sdk::Database& db) {
+    for (int i = 0; i < 6000; ++i) {
+        if (queryText(db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status IN ('pending', 'processing')") == "0") return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error("webhook events were not processed within 60 s");
+}
+
+std::string fixture(const std::string& name) { return readFile(std::string(TAWASUL_FIXTURES_DIR) + "/" + name); }
+
+std::string fixtureSignature(const std::string& name) {
+    std::string sig = fixture(name + ".sig");
+    while (!sig.empty() && (sig.back() == '\n' || sig.back() == '\r')) sig.pop_back();
+    return sig;
+}
+
+std::vector<std::string> fixtureNames() {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(TAWASUL_FIXTURES_DIR))
+        if (entry.path().extension() == ".json") names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+HttpResult postWebhook(const HostProcess& host, const std::string& body, const std::string& signature) {
+    return host.request("POST", kWebhookPath, body, {{"Content-Type", "application/json"}, {"X-Hub-Signature-256", signature}});
+}
+
+HttpResult postSigned(const HostProcess& host, const std::string& body) {
+    return postWebhook(host, body, host::signBody(body, kFixtureSecret));
+}
+
+std::string queryRows(sdk::Database& db, const std::string& sql) {
+    Poco::Data::Session session = db.session();
+    Poco::Data::Statement select(session);
+    select << sql;
+    select.execute();
+    Poco::Data::RecordSet rows(select);
+    std::string out;
+    for (std::size_t r = 0; r < rows.rowCount(); ++r) {
+        if (r) out += "\n";
+        for (std::size_t c = 0; c < rows.columnCount(); ++c) {
+            if (c) out += "|";
+            if (!rows.value(c, r).isEmpty()) out += rows.value(c, r).convert<std::string>();
+        }
+    }
+    return out;
+}
+
+std::string queryText(sdk::Database& db, const std::string& sql) { return queryRows(db, sql); }
+
+}  // namespace tawasul::test
