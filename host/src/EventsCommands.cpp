@@ -218,7 +218,7 @@ int replayEvents(Runtime& runtime, const EventsRequest& request) {
     Poco::Int64 after = 0;
     std::size_t requeued = 0;
     for (;;) {
-        sdk::Transaction transaction(database.dialect(), session);
+        sdk::Transaction transaction(database, session);
         std::vector<Poco::Int64> ids;
         Poco::Int64 chunk = kChunk;
         if (request.id) {

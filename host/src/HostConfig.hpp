@@ -21,7 +21,7 @@ struct HostConfig {
     struct Server {
         std::string host = "127.0.0.1";
         std::uint16_t port = 8080;
-        int threads = 32;
+        int threads = 128;  // one per open keep-alive connection (Poco serves a connection on one thread)
         int maxQueued = 256;
         std::int64_t maxBodyBytes = 3 * 1024 * 1024;
         int requestTimeoutSeconds = 30;

@@ -1,6 +1,7 @@
 #include "JobQueue.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include <Poco/Data/RecordSet.h>
@@ -31,8 +32,18 @@ JobQueue::JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegi
 JobQueue::~JobQueue() { stop(); }
 
 void JobQueue::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
+    addHandler(owner, type, 1, [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
+        for (const sdk::Job& job : jobs) handler(job);
+    });
+}
+
+void JobQueue::handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
+    addHandler(owner, type, std::max<std::size_t>(1, maxBatch), std::move(handler));
+}
+
+void JobQueue::addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
     std::lock_guard lock(handlersMutex_);
-    auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler)});
+    auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler), maxBatch});
     if (!inserted) throw std::invalid_argument("job type '" + type + "' already has a handler from '" + it->second.owner + "'");
 }
 
@@ -106,126 +117,189 @@ void JobQueue::workerLoop() {
     }
 }
 
-bool JobQueue::claim(sdk::Job& job) {
+std::vector<sdk::Job> JobQueue::claim(std::size_t limit) {
     std::vector<std::string> types;
     {
         std::lock_guard lock(handlersMutex_);
         for (const auto& [type, registered] : handlers_) types.push_back(type);
     }
-    if (types.empty()) return false;
+    std::vector<sdk::Job> jobs;
+    if (types.empty()) return jobs;
     const std::int64_t nowMs = clock_.nowMillis();
     const std::int64_t lockedUntil = nowMs + options_.leaseSeconds * 1000LL;
     // Only types this host can run: hosts with different plugin sets can share one queue.
     std::string in;
     for (std::size_t i = 0; i < types.size(); ++i) in += (i ? ", $" : "$") + std::to_string(i + 4);
+    const std::string limitParameter = "$" + std::to_string(types.size() + 4);
     const bool postgres = database_.dialect() == sdk::Dialect::PostgreSQL;
     const std::string sql =
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 "
-        "WHERE id = (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
-        "ORDER BY run_at, id LIMIT 1" + std::string(postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") "
+        "WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
+        "ORDER BY run_at, id LIMIT " + limitParameter + std::string(postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") "
         "RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
     Poco::Data::Session session = database_.session();
+    // Relaxed: a claim lost to a machine crash only means the job runs again.
+    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+    // Typed vectors rather than a RecordSet: RETURNING columns carry no declared type to guess from.
+    std::vector<Poco::Int64> ids;
+    std::vector<std::string> jobTypes, payloads;
+    std::vector<int> attempts, maxAttempts;
+    std::vector<Poco::Nullable<std::string>> refTables;
+    std::vector<Poco::Nullable<Poco::Int64>> nullableRefIds;
     Poco::Data::Statement statement(session);
     statement << sql;
     statement.addBind(bind(options_.workerId));
     statement.addBind(bind(lockedUntil));
     statement.addBind(bind(nowMs));
     for (const std::string& type : types) statement.addBind(bind(type));
-    // SQLite: one statement both picks and takes the row, under the database's write lock.
+    statement.addBind(bind(static_cast<Poco::Int64>(limit)));
+    statement.addExtract(into(ids));
+    statement.addExtract(into(jobTypes));
+    statement.addExtract(into(payloads));
+    statement.addExtract(into(attempts));
+    statement.addExtract(into(maxAttempts));
+    statement.addExtract(into(refTables));
+    statement.addExtract(into(nullableRefIds));
+    // SQLite: one statement both picks and takes the rows, under the database's write lock.
     statement.execute();
-    Poco::Data::RecordSet rows(statement);
-    if (rows.rowCount() == 0) return false;
-    job.id = rows.value(0, 0).convert<std::int64_t>();
-    job.type = rows.value(1, 0).convert<std::string>();
-    job.payload = rows.value(2, 0).convert<std::string>();
-    job.attempts = rows.value(3, 0).convert<int>();
-    job.maxAttempts = rows.value(4, 0).convert<int>();
-    job.refTable = rows.value(5, 0).isEmpty() ? "" : rows.value(5, 0).convert<std::string>();
-    job.refId = rows.value(6, 0).isEmpty() ? 0 : rows.value(6, 0).convert<std::int64_t>();
-    if (!job.refTable.empty()) finish(job, "running", "", 0);
-    return true;
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+        sdk::Job job;
+        job.id = ids[r];
+        job.type = jobTypes[r];
+        job.payload = payloads[r];
+        job.attempts = attempts[r];
+        job.maxAttempts = maxAttempts[r];
+        job.refTable = refTables[r].isNull() ? "" : refTables[r].value();
+        job.refId = nullableRefIds[r].isNull() ? 0 : nullableRefIds[r].value();
+        updateTracked(session, job, "running", "");
+        jobs.push_back(std::move(job));
+    }
+    transaction.commit();
+    // RETURNING gives no order; run them oldest first.
+    std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });
+    return jobs;
 }
 
 bool JobQueue::claimAndRun() {
-    sdk::Job job;
-    if (!claim(job)) return false;
-    Registered registered;
+    std::map<std::string, Registered> handlers;
+    std::size_t limit = 1;
     {
         std::lock_guard lock(handlersMutex_);
-        auto it = handlers_.find(job.type);
-        if (it != handlers_.end()) registered = it->second;
+        handlers = handlers_;
+        for (const auto& [type, registered] : handlers_) limit = std::max(limit, registered.maxBatch);
     }
-    auto& log = Poco::Logger::get(registered.owner.empty() ? "host.jobs" : "plugin." + registered.owner);
-    const std::string what = "job " + std::to_string(job.id) + " (" + job.type + ") attempt " + std::to_string(job.attempts) +
-                             "/" + std::to_string(job.maxAttempts);
-    std::string error;
-    std::chrono::milliseconds delay{0};
-    bool permanent = false;
-    try {
-        if (!registered.handler) throw sdk::PermanentJobFailure("no handler for job type '" + job.type + "'");
-        registered.handler(job);
-    } catch (const sdk::PermanentJobFailure& e) {
-        error = e.what();
-        permanent = true;
-    } catch (const sdk::RetryJobLater& e) {
-        error = e.what();
-        delay = e.delay;
-    } catch (const std::exception& e) {
-        error = e.what();
-    } catch (...) {
-        error = "unknown exception";
+    const std::vector<sdk::Job> jobs = claim(limit);
+    if (jobs.empty()) return false;
+    std::vector<Outcome> outcomes;
+    // Jobs of one type go to their handler together, in batches of at most its maxBatch.
+    std::map<std::string, std::vector<sdk::Job>> byType;
+    for (const sdk::Job& job : jobs) byType[job.type].push_back(job);
+    for (const auto& [type, group] : byType) {
+        auto it = handlers.find(type);
+        if (it == handlers.end()) {
+            Registered none;
+            for (const sdk::Job& job : group) outcomes.push_back(runAlone(job, none));
+            continue;
+        }
+        const Registered& registered = it->second;
+        for (std::size_t at = 0; at < group.size(); at += registered.maxBatch) {
+            const std::vector<sdk::Job> batch(group.begin() + static_cast<long>(at),
+                                              group.begin() + static_cast<long>(std::min(group.size(), at + registered.maxBatch)));
+            if (batch.size() == 1) {
+                outcomes.push_back(runAlone(batch.front(), registered));
+                continue;
+            }
+            try {
+                registered.handler(batch);
+                for (const sdk::Job& job : batch) outcomes.push_back({job, "done", "", 0});
+            } catch (...) {
+                // All or nothing: find the job at fault by running each alone.
+                for (const sdk::Job& job : batch) outcomes.push_back(runAlone(job, registered));
+            }
+        }
     }
-    if (error.empty()) {
-        finish(job, "done", "", 0);
-        metrics_.counter("tawasul_jobs_total{result=\"done\"}", "Jobs finished, by result").increment();
-        return true;
-    }
-    if (permanent || job.attempts >= job.maxAttempts) {
-        log.error(what + " failed for good: " + error);
-        finish(job, "failed", error, 0);
-        metrics_.counter("tawasul_jobs_total{result=\"failed\"}", "Jobs finished, by result").increment();
-    } else {
-        delay = std::max(delay, backoff(job.attempts));
-        log.warning(what + " failed, retrying in " + std::to_string(delay.count()) + " ms: " + error);
-        finish(job, "pending", error, clock_.nowMillis() + delay.count());
-        metrics_.counter("tawasul_jobs_total{result=\"retry\"}", "Jobs finished, by result").increment();
-    }
+    finish(outcomes);
     return true;
 }
 
-void JobQueue::finish(const sdk::Job& job, const std::string& status, const std::string& error, std::int64_t runAt) {
+JobQueue::Outcome JobQueue::runAlone(const sdk::Job& job, const Registered& registered) {
+    try {
+        if (!registered.handler) throw sdk::PermanentJobFailure("no handler for job type '" + job.type + "'");
+        registered.handler({job});
+        return {job, "done", "", 0};
+    } catch (const sdk::PermanentJobFailure& e) {
+        return judge(job, registered, e.what(), true, std::chrono::milliseconds(0));
+    } catch (const sdk::RetryJobLater& e) {
+        return judge(job, registered, e.what(), false, e.delay);
+    } catch (const std::exception& e) {
+        return judge(job, registered, e.what(), false, std::chrono::milliseconds(0));
+    } catch (...) {
+        return judge(job, registered, "unknown exception", false, std::chrono::milliseconds(0));
+    }
+}
+
+JobQueue::Outcome JobQueue::judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
+                                  std::chrono::milliseconds delay) {
+    auto& log = Poco::Logger::get(registered.owner.empty() ? "host.jobs" : "plugin." + registered.owner);
+    const std::string what = "job " + std::to_string(job.id) + " (" + job.type + ") attempt " + std::to_string(job.attempts) +
+                             "/" + std::to_string(job.maxAttempts);
+    if (permanent || job.attempts >= job.maxAttempts) {
+        log.error(what + " failed for good: " + error);
+        return {job, "failed", error, 0};
+    }
+    delay = std::max(delay, backoff(job.attempts));
+    log.warning(what + " failed, retrying in " + std::to_string(delay.count()) + " ms: " + error);
+    return {job, "pending", error, clock_.nowMillis() + delay.count()};
+}
+
+void JobQueue::finish(const std::vector<Outcome>& outcomes) {
     const std::int64_t nowMs = clock_.nowMillis();
     Poco::Data::Session session = database_.session();
-    sdk::Transaction transaction(database_.dialect(), session);
-    Poco::Int64 id = job.id;
-    std::string s = status, worker = options_.workerId;
-    Poco::Nullable<std::string> lastError;
-    if (!error.empty()) lastError = error.substr(0, 4000);
-    if (status == "pending") {
-        session << "UPDATE jobs SET status = 'pending', run_at = $1, last_error = $2, locked_by = NULL, locked_until = NULL, "
-                   "updated_at = $3 WHERE id = $4 AND locked_by = $5",
-            bind(runAt), use(lastError), bind(nowMs), use(id), use(worker), now;
-    } else if (status != "running") {
-        session << "UPDATE jobs SET status = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, "
-                   "finished_at = $3 WHERE id = $4 AND locked_by = $5",
-            use(s), use(lastError), bind(nowMs), use(id), use(worker), now;
-    }
-    if (!job.refTable.empty() && trackedTables().count(job.refTable)) {
-        std::string eventStatus = eventStatusFor(status);
-        Poco::Nullable<Poco::Int64> processedAt;
-        if (status == "done" || status == "failed") processedAt = nowMs;
-        Poco::Int64 refId = job.refId;
-        int attempts = job.attempts;
-        // The table name comes from trackedTables(), never from input.
-        if (status == "running") {
-            session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2 WHERE id = $3", use(eventStatus),
-                use(attempts), use(refId), now;
+    // Relaxed: the job's inputs are durable and handlers are idempotent, so a finish lost to a
+    // machine crash only means the job runs again.
+    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+    std::string worker = options_.workerId;
+    for (const Outcome& outcome : outcomes) {
+        Poco::Int64 id = outcome.job.id;
+        std::string status = outcome.status;
+        Poco::Nullable<std::string> lastError;
+        if (!outcome.error.empty()) lastError = outcome.error.substr(0, 4000);
+        if (status == "pending") {
+            session << "UPDATE jobs SET status = 'pending', run_at = $1, last_error = $2, locked_by = NULL, locked_until = NULL, "
+                       "updated_at = $3 WHERE id = $4 AND locked_by = $5",
+                bind(outcome.runAt), use(lastError), bind(nowMs), use(id), use(worker), now;
         } else {
-            session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2, last_error = $3, processed_at = $4 WHERE id = $5",
-                use(eventStatus), use(attempts), use(lastError), use(processedAt), use(refId), now;
+            session << "UPDATE jobs SET status = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, "
+                       "finished_at = $3 WHERE id = $4 AND locked_by = $5",
+                use(status), use(lastError), bind(nowMs), use(id), use(worker), now;
         }
+        updateTracked(session, outcome.job, status, outcome.error);
     }
     transaction.commit();
+    for (const Outcome& outcome : outcomes) {
+        const std::string result = outcome.status == "pending" ? "retry" : outcome.status;
+        metrics_.counter("tawasul_jobs_total{result=\"" + result + "\"}", "Jobs finished, by result").increment();
+    }
+}
+
+void JobQueue::updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error) {
+    if (job.refTable.empty() || !trackedTables().count(job.refTable)) return;
+    const std::int64_t nowMs = clock_.nowMillis();
+    std::string eventStatus = eventStatusFor(status);
+    Poco::Int64 refId = job.refId;
+    int attempts = job.attempts;
+    // The table name comes from trackedTables(), never from input.
+    if (status == "running") {
+        session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2 WHERE id = $3", use(eventStatus), use(attempts),
+            use(refId), now;
+        return;
+    }
+    Poco::Nullable<std::string> lastError;
+    if (!error.empty()) lastError = error.substr(0, 4000);
+    Poco::Nullable<Poco::Int64> processedAt;
+    if (status == "done" || status == "failed") processedAt = nowMs;
+    session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2, last_error = $3, processed_at = $4 WHERE id = $5",
+        use(eventStatus), use(attempts), use(lastError), use(processedAt), use(refId), now;
 }
 
 void JobQueue::reclaimExpiredLeases() {

@@ -37,6 +37,7 @@ public:
     ~JobQueue();
 
     void handle(const std::string& owner, const std::string& type, sdk::JobHandler handler);
+    void handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
     void removeOwner(const std::string& owner);
     std::int64_t enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
                          const sdk::EnqueueOptions& options);
@@ -55,11 +56,23 @@ public:
 private:
     struct Registered {
         std::string owner;
-        sdk::JobHandler handler;
+        sdk::BatchJobHandler handler;  // single-job handlers are wrapped as batches of one
+        std::size_t maxBatch = 1;
     };
+    struct Outcome {
+        sdk::Job job;
+        std::string status;  // done, pending (retry), failed
+        std::string error;
+        std::int64_t runAt = 0;
+    };
+    void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
     bool claimAndRun();
-    bool claim(sdk::Job& job);
-    void finish(const sdk::Job& job, const std::string& status, const std::string& error, std::int64_t runAt);
+    std::vector<sdk::Job> claim(std::size_t limit);
+    Outcome runAlone(const sdk::Job& job, const Registered& registered);
+    Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
+                  std::chrono::milliseconds delay);
+    void finish(const std::vector<Outcome>& outcomes);
+    void updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error);
     void reclaimExpiredLeases();
     void workerLoop();
     std::chrono::milliseconds backoff(int attempts) const;

@@ -155,7 +155,7 @@ std::vector<MigrationFile> Migrator::migrate() {
         if (sha256(script) != s.file.checksum)
             throw MigrationError(s.file.path.string() + ":1: file changed while migrating");
         Poco::Data::Session session = database_.session();
-        sdk::Transaction transaction(database_.dialect(), session);
+        sdk::Transaction transaction(database_, session);
         for (const SqlStatement& statement : splitSqlScript(script)) {
             try {
                 session << statement.text, now;

@@ -69,6 +69,9 @@ private:
         void handle(const std::string& type, sdk::JobHandler handler) override {
             c.runtime_.jobs().handle(c.name_, type, std::move(handler));
         }
+        void handleBatch(const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) override {
+            c.runtime_.jobs().handleBatch(c.name_, type, maxBatch, std::move(handler));
+        }
         std::int64_t enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
                              const sdk::EnqueueOptions& options) override {
             return c.runtime_.jobs().enqueue(session, type, payload, options);
@@ -189,12 +192,15 @@ void Runtime::startPlugins() {
             active->instance->start(*active->context);
         } catch (const std::exception& error) {
             states_[index].status = std::string("failed: ") + error.what();
+            // stop() runs after a failed start too, so a plugin can end what it began (threads).
+            if (active->instance) active->instance->stop();
             active->context->removeRegistrations();
             active.reset();
             stopPlugins();
             throw StartupError("plugin '" + library.name + "' failed to start: " + error.what());
         } catch (...) {
             states_[index].status = "failed: unknown exception";
+            if (active->instance) active->instance->stop();
             active->context->removeRegistrations();
             active.reset();
             stopPlugins();

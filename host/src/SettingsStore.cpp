@@ -66,7 +66,7 @@ void SettingsStore::set(const std::string& key, const std::string& value) {
     // Strictly increasing per write, so that other hosts notice a change made in the same millisecond.
     std::int64_t at = clock_.nowMillis();
     Poco::Data::Session session = database_.session();
-    sdk::Transaction transaction(database_.dialect(), session);
+    sdk::Transaction transaction(database_, session);
     Poco::Nullable<Poco::Int64> newest;
     session << "SELECT MAX(updated_at) FROM site_settings", into(newest), now;
     if (!newest.isNull() && newest.value() >= at) at = newest.value() + 1;

@@ -99,6 +99,7 @@ SqlDatabase::SqlDatabase(const DatabaseOptions& options) {
     const Target target = parseUrl(options.url);
     dialect_ = target.dialect;
     displayUrl_ = target.displayUrl;
+    busyTimeoutMs_ = options.busyTimeoutMs;
     if (dialect_ == sdk::Dialect::SQLite) {
         const auto parent = std::filesystem::path(target.connectionString).parent_path();
         if (!parent.empty()) std::filesystem::create_directories(parent);

@@ -23,6 +23,8 @@ public:
     Poco::Data::Session session() override;
     sdk::Dialect dialect() const override { return dialect_; }
     std::string displayUrl() const override { return displayUrl_; }
+    std::timed_mutex* writeLock() override { return dialect_ == sdk::Dialect::SQLite ? &writeLock_ : nullptr; }
+    std::chrono::milliseconds writeLockTimeout() const override { return std::chrono::milliseconds(busyTimeoutMs_); }
 
     // Parses a database URL; throws std::invalid_argument with a message fit for the user.
     struct Target {
@@ -36,6 +38,8 @@ public:
 private:
     sdk::Dialect dialect_;
     std::string displayUrl_;
+    int busyTimeoutMs_ = 5000;
+    std::timed_mutex writeLock_;
     std::unique_ptr<Poco::Data::SessionPool> pool_;
 };
 

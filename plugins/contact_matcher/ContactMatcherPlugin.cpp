@@ -17,6 +17,10 @@ namespace {
 
 class ContactMatcherPlugin final : public sdk::Plugin {
 public:
+    // The host destroys a plugin whose start() threw without calling stop(): never leave the
+    // refresh thread running (a joinable std::thread would terminate the process).
+    ~ContactMatcherPlugin() override { stop(); }
+
     void start(sdk::HostContext& context) override {
         MatcherConfig config = parseMatcherConfig(context.config());
         logger_ = &context.logger();

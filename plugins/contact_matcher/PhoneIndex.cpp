@@ -17,8 +17,11 @@ namespace {
 
 // Rows per multi-row INSERT and ids per IN list: 7 values a row stays far below the parameter
 // limits of both engines (SQLite 32766, PostgreSQL 65535).
-constexpr std::size_t kRowsPerStatement = 400;
+constexpr std::size_t kRowsPerStatement = 200;
 constexpr std::size_t kSkippedExamples = 5;
+// The index can always be rebuilt from the platform's tables, and a lost batch takes its
+// watermark with it (same transaction), so the refresh simply does it again.
+constexpr sdk::Durability kIndexDurability = sdk::Durability::Relaxed;
 // How long an edit stamp may trail its commit. A watermark at the largest stamp read would miss a
 // row stamped the same millisecond, or stamped earlier by a transaction that commits later; so
 // the time watermark never passes now - this, and the edits of the last half minute are read
@@ -38,9 +41,14 @@ std::string trimmed(const std::string& value) {
     return value.substr(first, value.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-std::string placeholders(std::size_t first, std::size_t count) {
+// "$2, $3, ..." for PostgreSQL. SQLite gets anonymous "?": it resolves each "$N" by a linear
+// search of the names seen so far, quadratic in a statement of a few thousand parameters.
+std::string placeholders(sdk::Dialect dialect, std::size_t first, std::size_t count) {
     std::string list;
-    for (std::size_t i = 0; i < count; ++i) list += (i ? ", $" : "$") + std::to_string(first + i);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i) list += ", ";
+        list += dialect == sdk::Dialect::SQLite ? std::string("?") : "$" + std::to_string(first + i);
+    }
     return list;
 }
 
@@ -189,7 +197,7 @@ std::size_t PhoneIndex::writeRecords(Session& session, const Source& source, con
         const std::size_t count = std::min(kRowsPerStatement, rows.size() - start);
         std::string sql =
             "INSERT INTO contact_phone_index (phone_e164, kind, record_id, name, source_column, raw_value, priority) VALUES ";
-        for (std::size_t i = 0; i < count; ++i) sql += (i ? ", (" : "(") + placeholders(i * 7 + 1, 7) + ")";
+        for (std::size_t i = 0; i < count; ++i) sql += (i ? ", (" : "(") + placeholders(database_.dialect(), i * 7 + 1, 7) + ")";
         sql += " ON CONFLICT (kind, record_id, source_column) DO UPDATE SET phone_e164 = excluded.phone_e164, "
                "name = excluded.name, raw_value = excluded.raw_value, priority = excluded.priority";
         Statement insert(session);
@@ -212,7 +220,7 @@ std::size_t PhoneIndex::writeRecords(Session& session, const Source& source, con
 PhoneIndex::BatchResult PhoneIndex::indexIdBatch(const Source& source, std::optional<std::int64_t> after, bool followWatermark,
                                                  Skipped& skipped) {
     Session session = database_.session();
-    sdk::Transaction transaction(database_.dialect(), session);
+    sdk::Transaction transaction(database_, session, kIndexDurability);
     Watermark mark = lockWatermark(session, source);
     // Another host may have indexed further since this one looked: start where it stopped.
     if (followWatermark && mark.lastId && (!after || *mark.lastId > *after)) after = mark.lastId;
@@ -301,10 +309,10 @@ std::size_t PhoneIndex::reindex(const std::function<void(std::size_t done, std::
     // Kinds no longer configured leave the index with the rebuild.
     {
         Session session = database_.session();
-        sdk::Transaction transaction(database_.dialect(), session);
+        sdk::Transaction transaction(database_, session, kIndexDurability);
         for (const char* table : {"contact_phone_index", "contact_index_watermarks"}) {
             Statement remove(session);
-            remove << std::string("DELETE FROM ") + table + " WHERE kind NOT IN (" + placeholders(1, config_.sources.size()) + ")";
+            remove << std::string("DELETE FROM ") + table + " WHERE kind NOT IN (" + placeholders(database_.dialect(), 1, config_.sources.size()) + ")";
             for (const Source& source : config_.sources) remove.addBind(bind(source.kind));
             remove.execute();
         }
@@ -374,7 +382,7 @@ std::size_t PhoneIndex::refreshSource(const Source& source, const std::atomic<bo
             const std::string& stamp = source.updatedColumn;
             while (!stopping) {
                 Session writer = database_.session();
-                sdk::Transaction transaction(database_.dialect(), writer);
+                sdk::Transaction transaction(database_, writer, kIndexDurability);
                 Watermark locked = lockWatermark(writer, source);
                 const std::int64_t since = locked.lastUpdated.value_or(0);
                 std::vector<Record> records;
@@ -387,7 +395,8 @@ std::size_t PhoneIndex::refreshSource(const Source& source, const std::atomic<bo
                 for (std::size_t start = 0; start < records.size(); start += kRowsPerStatement) {
                     const std::size_t count = std::min(kRowsPerStatement, records.size() - start);
                     Statement remove(writer);
-                    remove << "DELETE FROM contact_phone_index WHERE kind = $1 AND record_id IN (" + placeholders(2, count) + ")";
+                    remove << "DELETE FROM contact_phone_index WHERE kind = " + placeholders(database_.dialect(), 1, 1) +
+                              " AND record_id IN (" + placeholders(database_.dialect(), 2, count) + ")";
                     remove.addBind(bind(source.kind));
                     for (std::size_t i = start; i < start + count; ++i) remove.addBind(bind(static_cast<Poco::Int64>(records[i].id)));
                     remove.execute();

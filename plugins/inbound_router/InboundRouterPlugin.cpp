@@ -21,7 +21,7 @@ class InboundRouterPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
         const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"keywords", "default_region"});
+        config.allowOnly({"keywords", "default_region", "batch_size"});
         rules_ = config.has("keywords") ? KeywordRules::fromConfig(config.child("keywords")) : KeywordRules::defaults();
         phones_ = std::make_unique<sdk::PhoneNormalizer>(config.getString("default_region", "DZ"));
         context_ = &context;
@@ -31,7 +31,10 @@ public:
         duplicates_ = &metrics.counter("tawasul_inbound_duplicates_total", "Inbound messages Meta delivered again");
         statuses_ = &metrics.counter("tawasul_inbound_statuses_total", "New status events");
         leads_ = &metrics.counter("tawasul_b2b_leads_created_total", "B2B leads created from conversations");
-        context.jobs().handle(sdk::kProcessWebhookEventJob, [this](const sdk::Job& job) { process(job); });
+        // Several events per transaction: on SQLite the commit, not the work, is the cost.
+        const auto batchSize = static_cast<std::size_t>(config.getInt("batch_size", 64, 1, 1000));
+        context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize,
+                                   [this](const std::vector<sdk::Job>& jobs) { process(jobs); });
         context.logger().information("routing with " + std::to_string(rules_.rules().size()) + " keyword rule(s)");
     }
     void stop() noexcept override {}
@@ -46,10 +49,7 @@ private:
         }
     }
 
-    void process(const sdk::Job& job) {
-        const std::int64_t eventId = eventIdOf(job);
-        sdk::Database& database = context_->database();
-        Poco::Data::Session session = database.session();
+    Poco::JSON::Object::Ptr loadNotification(Poco::Data::Session& session, std::int64_t eventId) {
         Poco::Data::BLOB raw;
         Poco::Int64 id = eventId;
         Poco::Data::Statement select(session);
@@ -66,16 +66,28 @@ private:
         const std::string object = root->optValue<std::string>("object", "");
         if (object != "whatsapp_business_account")
             throw sdk::PermanentJobFailure("the body's object is '" + object + "', not whatsapp_business_account");
+        return root;
+    }
 
-        // Looked up per job: the matcher may be stopped and started again with the plugins.
+    // Every event of the batch in one transaction; any failure undoes them all, and the queue
+    // then runs each job alone so that the faulty one fails by itself.
+    void process(const std::vector<sdk::Job>& jobs) {
+        sdk::Database& database = context_->database();
+        Poco::Data::Session session = database.session();
+        // Looked up per batch: the matcher may be stopped and started again with the plugins.
         auto matcher = context_->services().find<sdk::ContactMatcher>("contact_matcher");
-        sdk::Transaction transaction(database.dialect(), session);
+        // Relaxed: the raw events are already durable, so a machine crash that loses this commit
+        // only means the jobs run again, and every write here is idempotent.
+        sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
         Timeline timeline(session, database.dialect(), rules_, matcher, *phones_, context_->clock().nowMillis());
-        timeline.apply(eventId, *root);
+        for (const sdk::Job& job : jobs) {
+            const std::int64_t eventId = eventIdOf(job);
+            timeline.apply(eventId, *loadNotification(session, eventId));
+        }
         transaction.commit();
 
         const TimelineCounts& counts = timeline.counts();
-        processed_->increment();
+        processed_->increment(jobs.size());
         messages_->increment(static_cast<std::uint64_t>(counts.messages));
         duplicates_->increment(static_cast<std::uint64_t>(counts.duplicates));
         statuses_->increment(static_cast<std::uint64_t>(counts.statuses));

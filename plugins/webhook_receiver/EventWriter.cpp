@@ -63,7 +63,7 @@ void EventWriter::writeBatch(std::deque<std::shared_ptr<Pending>>& batch) {
     ids.reserve(batch.size());
     try {
         Poco::Data::Session session = database_.session();
-        sdk::Transaction transaction(database_.dialect(), session);
+        sdk::Transaction transaction(database_, session);
         for (const auto& pending : batch) {
             const IncomingEvent& event = pending->event;
             Poco::Data::BLOB payload(reinterpret_cast<const unsigned char*>(event.payload.data()), event.payload.size());

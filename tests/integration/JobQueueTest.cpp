@@ -96,7 +96,7 @@ public:
         f.queue->handle("test", "echo", [&](const sdk::Job&) { ++runs; });
         {
             Poco::Data::Session session = f.db->session();
-            sdk::Transaction transaction(f.db->dialect(), session);
+            sdk::Transaction transaction(*f.db, session);
             f.queue->enqueue(session, "echo", "{}", {});
             // rolled back by the transaction's destructor
         }

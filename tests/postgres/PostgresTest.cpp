@@ -107,7 +107,7 @@ public:
         auto hostB = makeQueue(*dbB, metricsB, "host-b");
         {
             Poco::Data::Session session = setup->session();
-            sdk::Transaction transaction(setup->dialect(), session);
+            sdk::Transaction transaction(*setup, session);
             for (int i = 0; i < kJobs; ++i) hostA->enqueue(session, "count", "{}", {});
             transaction.commit();
         }

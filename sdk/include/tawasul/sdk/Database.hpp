@@ -1,6 +1,10 @@
 #pragma once
 // The one database of the host, SQLite or PostgreSQL. Sessions come from a pool; write SQL with
-// `$1, $2, ...` placeholders (both engines accept them) and bind every value.
+// `$1, $2, ...` placeholders (both engines accept them) and bind every value, in order. SQLite takes
+// `$N` as a name and numbers parameters by first appearance, so `$N` must first appear in numeric
+// order in the text (a `$2` may come back later; a `$3` before the first `$2` may not).
+#include <chrono>
+#include <mutex>
 #include <string>
 
 #include <Poco/Data/Session.h>
@@ -18,14 +22,27 @@ public:
     virtual Dialect dialect() const = 0;
     // The URL with any password replaced by "***", for logs and status lines.
     virtual std::string displayUrl() const = 0;
+    // SQLite has one writer at a time. Writers of this process queue on this lock instead of
+    // SQLite's busy handler, which sleeps and retries and so turns contention into long stalls.
+    // nullptr where the engine queues writers itself (PostgreSQL).
+    virtual std::timed_mutex* writeLock() { return nullptr; }
+    // How long a writer waits for writeLock() before giving up.
+    virtual std::chrono::milliseconds writeLockTimeout() const { return std::chrono::milliseconds(5000); }
 };
+
+// How durable a commit must be. Full: when commit() returns, the data is on disk (SQLite
+// synchronous=FULL, PostgreSQL synchronous_commit=on) — what a webhook's 200 promises. Relaxed: a
+// crash of the process loses nothing, a crash of the machine may lose the last commits (SQLite
+// synchronous=NORMAL in WAL mode, PostgreSQL synchronous_commit=off) — for work that can be done
+// again from something already durable, such as processing a stored event.
+enum class Durability { Full, Relaxed };
 
 // A write transaction that rolls back unless committed. On SQLite it takes the write lock at BEGIN
 // (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read lock; on PostgreSQL it is a
 // plain BEGIN.
 class TAWASUL_SDK_API Transaction {
 public:
-    Transaction(Dialect dialect, Poco::Data::Session& session);
+    Transaction(Database& database, Poco::Data::Session& session, Durability durability = Durability::Full);
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction();
@@ -33,7 +50,12 @@ public:
     void rollback() noexcept;
 
 private:
+    void restore() noexcept;
+
+    Dialect dialect_;
     Poco::Data::Session& session_;
+    Durability durability_;
+    std::unique_lock<std::timed_mutex> writer_;
     bool open_ = true;
 };
 

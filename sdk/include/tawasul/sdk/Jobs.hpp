@@ -6,6 +6,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <Poco/Data/Session.h>
 
@@ -47,12 +48,17 @@ struct EnqueueOptions {
 };
 
 using JobHandler = std::function<void(const Job&)>;
+// Takes several jobs of one type at once, to do their work in one transaction. All or nothing: when
+// it throws, the queue runs each job of the batch again alone, so one bad job fails by itself.
+using BatchJobHandler = std::function<void(const std::vector<Job>&)>;
 
 class TAWASUL_SDK_API JobQueue {
 public:
     virtual ~JobQueue();
     // One handler per job type; a return is success, an exception a failed attempt.
     virtual void handle(const std::string& type, JobHandler handler) = 0;
+    // Like handle(), handing over up to maxBatch due jobs of this type at a time.
+    virtual void handleBatch(const std::string& type, std::size_t maxBatch, BatchJobHandler handler) = 0;
     // Writes the job in the caller's session (and so its open transaction). Call wake() after
     // the commit so that a worker picks it up at once.
     virtual std::int64_t enqueue(Poco::Data::Session& session, const std::string& type,

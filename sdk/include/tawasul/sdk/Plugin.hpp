@@ -12,6 +12,7 @@ namespace tawasul::sdk {
 class HostContext;
 
 // A plugin's life: start() once with its context, stop() once in reverse dependency order.
+// stop() is also called when start() threw, so it must cope with a half-done start.
 // Everything registered through the context is removed by the host after stop().
 class TAWASUL_SDK_API Plugin {
 public:
