@@ -9,20 +9,10 @@
 #include <vector>
 
 #include "HostConfig.hpp"
+#include "Assertions.hpp"
 #include "TestSupport.hpp"
 #include "tawasul/sdk/Config.hpp"
 
-namespace CppUnit {
-template <>
-struct assertion_traits<std::vector<std::string>> {
-    static bool equal(const std::vector<std::string>& a, const std::vector<std::string>& b) { return a == b; }
-    static std::string toString(const std::vector<std::string>& v) {
-        std::string out = "[";
-        for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
-        return out + "]";
-    }
-};
-}  // namespace CppUnit
 
 using tawasul::host::HostConfig;
 using tawasul::sdk::ConfigError;

@@ -1,6 +1,8 @@
 // host::Router: literal and {param} segments, {rest...}, 404 against 405, HEAD, owners.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "Assertions.hpp"
+
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -40,15 +42,6 @@ struct assertion_traits<std::map<std::string, std::string>> {
         std::string out = "{";
         for (const auto& [k, v] : m) out += (out.size() > 1 ? ", " : "") + k + "=" + v;
         return out + "}";
-    }
-};
-template <>
-struct assertion_traits<std::vector<std::string>> {
-    static bool equal(const std::vector<std::string>& a, const std::vector<std::string>& b) { return a == b; }
-    static std::string toString(const std::vector<std::string>& v) {
-        std::string out = "[";
-        for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
-        return out + "]";
     }
 };
 }  // namespace CppUnit

@@ -2,6 +2,8 @@
 // dollar quotes; each statement knows the line it starts on.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "Assertions.hpp"
+
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,15 +41,6 @@ std::string join(const std::vector<T>& values) {
 }  // namespace
 
 namespace CppUnit {
-template <>
-struct assertion_traits<std::vector<std::string>> {
-    static bool equal(const std::vector<std::string>& a, const std::vector<std::string>& b) { return a == b; }
-    static std::string toString(const std::vector<std::string>& v) {
-        std::string out = "[";
-        for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
-        return out + "]";
-    }
-};
 template <>
 struct assertion_traits<std::vector<int>> {
     static bool equal(const std::vector<int>& a, const std::vector<int>& b) { return a == b; }
