@@ -54,8 +54,8 @@ pids+=($!)
 until curl -fs -o /dev/null http://127.0.0.1:18283/; do sleep 0.01; done
 
 echo "== tawasul: signed webhook POSTs, ${connections} connections, ${seconds}s"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://$TAWASUL_LISTEN/webhooks/whatsapp" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://$TAWASUL_LISTEN/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
 stored=$(sqlite3 "$work/tawasul.db" "SELECT COUNT(*) FROM whatsapp_webhook_events")
 echo "events stored: $stored"
 echo "== nginx: static 200 for the same POSTs, ${connections} connections, ${seconds}s"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:18283/webhooks/whatsapp" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:18283/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"

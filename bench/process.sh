@@ -14,7 +14,7 @@ workers=${3:-4}
 bin=$PWD/build/dev/bin/tawasul
 work=$(mktemp -d /tmp/tawasul-bench.XXXXXX)
 pid=
-cleanup() { [[ -z $pid ]] || kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { [[ -z $pid ]] || kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; cp "$work/host.log" /tmp/tawasul-process-host.log 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
@@ -37,7 +37,7 @@ start=$(date +%s.%N)
 tw contacts reindex >/dev/null 2>&1
 echo "indexed $contacts platform records in $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
 
-TAWASUL_WORKERS=0 tw serve 2>"$work/host.log" &
+TAWASUL_WORKERS=0 "$bin" --config "$work/tawasul.yaml" serve 2>"$work/host.log" &
 pid=$!
 until curl -fs -o /dev/null "http://$TAWASUL_LISTEN/readyz"; do sleep 0.01; done
 python3 - "$events" "$TAWASUL_LISTEN" <<'PY'
@@ -61,7 +61,7 @@ threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
 PY
 kill "$pid"; wait "$pid" || true; pid=
 
-TAWASUL_WORKERS=$workers tw serve 2>>"$work/host.log" &
+TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
 pid=$!
 start=$(date +%s.%N)
 while :; do
