@@ -5,6 +5,7 @@
 #include <random>
 
 #include <Poco/Data/RecordSet.h>
+#include <Poco/Exception.h>
 #include <Poco/Logger.h>
 #include <Poco/Nullable.h>
 
@@ -231,6 +232,9 @@ JobQueue::Outcome JobQueue::runAlone(const sdk::Job& job, const Registered& regi
         return judge(job, registered, e.what(), true, std::chrono::milliseconds(0));
     } catch (const sdk::RetryJobLater& e) {
         return judge(job, registered, e.what(), false, e.delay);
+    } catch (const Poco::Exception& e) {
+        // Poco's what() is only the class name ("PostgreSQL"); the text says what went wrong.
+        return judge(job, registered, e.displayText(), false, std::chrono::milliseconds(0));
     } catch (const std::exception& e) {
         return judge(job, registered, e.what(), false, std::chrono::milliseconds(0));
     } catch (...) {

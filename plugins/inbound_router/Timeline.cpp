@@ -198,9 +198,10 @@ Timeline::Contact Timeline::upsertContact(const std::string& phoneNumberId, cons
         Poco::Int64 id = existing->id;
         // Fill in what was missing and keep the profile name current; never erase a known id.
         session_ << "UPDATE whatsapp_contacts SET wa_id = COALESCE(wa_id, $1), user_id = COALESCE(user_id, $2), "
-                    "phone_e164 = COALESCE(phone_e164, $3), profile_name = COALESCE($4, profile_name), updated_at = $5 "
+                    "phone_e164 = COALESCE(phone_e164, $3), profile_name = COALESCE(CAST($4 AS TEXT), profile_name), updated_at = $5 "
                     "WHERE id = $6 AND (wa_id IS NULL OR user_id IS NULL OR phone_e164 IS NULL OR "
-                    "($4 IS NOT NULL AND (profile_name IS NULL OR profile_name <> $4)))",
+                    // CAST: PostgreSQL cannot type a parameter that is only tested for NULL.
+                    "(CAST($4 AS TEXT) IS NOT NULL AND (profile_name IS NULL OR profile_name <> CAST($4 AS TEXT))))",
             use(wa), use(user), use(phone), use(name), use(at), use(id), now;
         return *existing;
     }
