@@ -139,6 +139,10 @@ std::string SecretBox::generateKeyBase64() {
 SecretBox SecretBox::fromEnvironmentOrFile(const std::string& keyFile, bool createIfMissing) {
     if (const char* env = std::getenv("TAWASUL_MASTER_KEY"); env != nullptr && *env != '\0')
         return SecretBox(decodeKey(env, "TAWASUL_MASTER_KEY"));
+    return fromFile(keyFile, createIfMissing);
+}
+
+SecretBox SecretBox::fromFile(const std::string& keyFile, bool createIfMissing) {
     if (!std::filesystem::exists(keyFile)) {
         if (!createIfMissing)
             throw SecretError(keyFile + ": no master key (set TAWASUL_MASTER_KEY, or run `tawasul migrate` to create this file)");

@@ -26,6 +26,8 @@ public:
     // The master key from TAWASUL_MASTER_KEY (base64) or else `keyFile` (base64 text).
     // `createIfMissing`: write a new random key to keyFile with mode 0600.
     static SecretBox fromEnvironmentOrFile(const std::string& keyFile, bool createIfMissing);
+    // The same, from the file alone (creating it, 0600, when asked): for a new key while rotating.
+    static SecretBox fromFile(const std::string& keyFile, bool createIfMissing);
     static std::string generateKeyBase64();
 
 private:

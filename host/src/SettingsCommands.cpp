@@ -11,7 +11,7 @@ namespace tawasul::host {
 namespace {
 
 constexpr const char* kUsage =
-    "tawasul settings list [--reveal] | get KEY [--reveal] | set KEY VALUE | set KEY --stdin | unset KEY";
+    "tawasul settings list [--reveal] | get KEY [--reveal] | set KEY VALUE | set KEY --stdin | unset KEY | rekey --new-key-file FILE";
 constexpr const char* kMask = "******** (encrypted)";
 
 struct KnownSetting {
@@ -70,6 +70,7 @@ struct SettingsRequest {
     std::optional<std::string> value;  // set KEY VALUE
     bool fromStdin = false;
     bool reveal = false;
+    std::string newKeyFile;  // rekey
 };
 
 SettingsRequest parseSettings(const std::vector<std::string>& args) {
@@ -104,6 +105,13 @@ SettingsRequest parseSettings(const std::vector<std::string>& args) {
             request.value = parsed.positional()[1];
             checkValue(request.key, *request.value);
         }
+    } else if (request.action == "rekey") {
+        Arguments parsed(where, rest, {"--new-key-file"}, {});
+        parsed.expectPositional(0, 0, "tawasul settings rekey --new-key-file FILE");
+        const auto file = parsed.value("--new-key-file");
+        if (!file || file->empty()) throw UsageError("usage: tawasul settings rekey --new-key-file FILE");
+        request.newKeyFile = *file;
+        return request;
     } else if (request.action == "unset") {
         Arguments parsed(where, rest, {}, {});
         parsed.expectPositional(1, 1, "tawasul settings unset KEY");
@@ -160,6 +168,14 @@ int runSettings(const HostConfig& config, const std::vector<std::string>& args) 
         else std::cout << "set " << request.key << " = " << *request.value << "\n";
         return kExitOk;
     }
+    if (request.action == "rekey") {
+        // The new key: read from FILE, or made there (0600) when FILE does not exist yet.
+        const SecretBox newBox = SecretBox::fromFile(request.newKeyFile, true);
+        const std::size_t count = settings.rekey(newBox);
+        std::cout << "re-sealed " << count << " secret(s) under the key in " << request.newKeyFile
+                  << "; now point secrets.key_file (or TAWASUL_MASTER_KEY) at it on every host and restart them\n";
+        return kExitOk;
+    }
     // unset
     if (!settings.remove(request.key)) throw std::runtime_error("no setting '" + request.key + "'");
     std::cout << "removed " << request.key << "\n";
@@ -172,13 +188,16 @@ std::string settingsHelp() {
         "       tawasul [--config FILE] settings get KEY [--reveal]\n"
         "       tawasul [--config FILE] settings set KEY VALUE\n"
         "       tawasul [--config FILE] settings set KEY --stdin\n"
-        "       tawasul [--config FILE] settings unset KEY\n\n"
+        "       tawasul [--config FILE] settings unset KEY\n"
+        "       tawasul [--config FILE] settings rekey --new-key-file FILE\n\n"
         "Reads and writes site_settings. Secret values are sealed with the master key (AES-256-GCM)\n"
         "before they reach the database and are printed as '********' unless --reveal is given.\n"
         "`set KEY --stdin` reads the value from standard input (one trailing newline dropped), which\n"
         "keeps secrets out of the shell history:  tawasul settings set whatsapp.cloud.app_secret --stdin\n"
         "A wrong master key (TAWASUL_MASTER_KEY or secrets.key_file) is refused before anything is read.\n"
-        "Running hosts see a change within a second.\n\nsettings:\n";
+        "Running hosts see a change within a second.\n"
+        "`rekey` rotates the master key: it re-seals every secret under the key in FILE (made, 0600,\n"
+        "when FILE does not exist) in one transaction; then use FILE as the key on every host.\n\nsettings:\n";
     for (const auto& known : knownSettings()) {
         std::string name = known.key;
         name.resize(38, ' ');
@@ -190,7 +209,7 @@ std::string settingsHelp() {
 }  // namespace
 
 Command settingsCommand() {
-    return {"settings", "list, read and change settings; secrets are masked (settings list|get|set|unset)", settingsHelp(),
+    return {"settings", "list, read and change settings; secrets are masked (settings list|get|set|unset|rekey)", settingsHelp(),
             [](const std::vector<std::string>& args) { (void)parseSettings(args); }, runSettings};
 }
 

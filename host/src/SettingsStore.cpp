@@ -118,3 +118,30 @@ void SettingsStore::verifyMasterKey() {
 }
 
 }  // namespace tawasul::host
+
+namespace tawasul::host {
+
+std::size_t SettingsStore::rekey(const SecretBox& newBox) {
+    std::lock_guard lock(mutex_);
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction transaction(database_, session);
+    std::vector<std::string> keys, values;
+    session << "SELECT key, value FROM site_settings WHERE encrypted = 1", into(keys), into(values), now;
+    Poco::Int64 at = clock_.nowMillis();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::string plain;
+        try {
+            plain = box_.open(values[i], keys[i]);
+        } catch (const SecretError& error) {
+            throw SecretError("setting " + keys[i] + ": " + error.what());
+        }
+        std::string sealed = newBox.seal(plain, keys[i]);
+        std::fill(plain.begin(), plain.end(), '\0');
+        session << "UPDATE site_settings SET value = $1, updated_at = $2 WHERE key = $3", use(sealed), use(at), use(keys[i]), now;
+    }
+    transaction.commit();
+    stamp_ = {-1, -1};
+    return keys.size();
+}
+
+}  // namespace tawasul::host

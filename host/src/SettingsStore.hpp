@@ -38,6 +38,9 @@ public:
     // Checks that the master key opens what it sealed before (a wrong key is refused here, at
     // start-up, rather than when a secret is first needed). Records a check value on first use.
     void verifyMasterKey();
+    // Re-seals every secret (and the key check) under `newBox` in one transaction. Returns how many
+    // rows were re-sealed. The store keeps using the old key: restart with the new one after.
+    std::size_t rekey(const SecretBox& newBox);
 
     static const std::set<std::string>& secretKeys();
     static constexpr const char* kKeyCheck = "secrets.key_check";

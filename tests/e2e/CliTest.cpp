@@ -2,6 +2,8 @@
 // name FILE:LINE:COL.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <filesystem>
+
 #include "HostProcess.hpp"
 #include "TestSupport.hpp"
 
@@ -29,6 +31,7 @@ class CliTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(badConfigurationNamesFileLineColumn);
     CPPUNIT_TEST(refusedPluginsAreNamedWithTheReason);
     CPPUNIT_TEST(migrateStatusListsEveryMigration);
+    CPPUNIT_TEST(rekeyRotatesTheMasterKey);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -117,6 +120,27 @@ public:
         auto after = runTawasul({"--config", file, "migrate", "--status"});
         CPPUNIT_ASSERT(after.second.find("pending") == std::string::npos);
         CPPUNIT_ASSERT(after.second.find("good              1       applied") != std::string::npos);
+    }
+
+    void rekeyRotatesTheMasterKey() {
+        TempDir dir;
+        const std::string file = dir.file("t.yaml");
+        writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - good: {}\n"));
+        CPPUNIT_ASSERT_EQUAL(0, runTawasul({"--config", file, "migrate"}).first);
+        CPPUNIT_ASSERT_EQUAL(0, runTawasul({"--config", file, "settings", "set", "whatsapp.cloud.app_secret", "s3cret"}).first);
+        assertOneLineError(runTawasul({"--config", file, "settings", "rekey"}), 2,
+                           "tawasul: usage: tawasul settings rekey --new-key-file FILE (see tawasul --help)");
+        auto [status, output] = runTawasul({"--config", file, "settings", "rekey", "--new-key-file", dir.file("new.key")});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        CPPUNIT_ASSERT(output.find("re-sealed 2 secret(s)") == 0);  // the app secret and the key check
+        // The old key no longer opens anything; the new one does.
+        auto old = runTawasul({"--config", file, "settings", "get", "whatsapp.cloud.app_secret", "--reveal"});
+        CPPUNIT_ASSERT_EQUAL(1, old.first);
+        CPPUNIT_ASSERT(old.second.find("master key does not match") != std::string::npos);
+        std::filesystem::rename(dir.file("new.key"), dir.file("master.key"));
+        auto fresh = runTawasul({"--config", file, "settings", "get", "whatsapp.cloud.app_secret", "--reveal"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(fresh.second, 0, fresh.first);
+        CPPUNIT_ASSERT_EQUAL(std::string("s3cret\n"), fresh.second);
     }
 };
 
