@@ -176,24 +176,7 @@ public:
         HostProcess host(withWebhookSecrets(options));
         host.start();
         auto db = openDatabase(host.databaseUrl());
-        constexpr int kSenders = 200, kPerSender = 5;
-        std::atomic<int> failures{0};
-        std::vector<std::thread> clients;
-        for (int c = 0; c < 8; ++c) {
-            clients.emplace_back([&, c] {
-                for (int i = c; i < kSenders * kPerSender; i += 8) {
-                    host::InboundText message;
-                    message.from = "2135" + std::to_string(50000000 + i % kSenders);
-                    message.name = "Sender " + std::to_string(i % kSenders);
-                    message.wamid = "wamid.LOAD" + std::to_string(i);
-                    message.timestamp = 1764065000 + i;
-                    message.text = i % 7 == 0 ? "un devis svp" : "message " + std::to_string(i);
-                    if (postSigned(host, host::inboundTextBody(message)).status != 200) ++failures;
-                }
-            });
-        }
-        for (auto& client : clients) client.join();
-        CPPUNIT_ASSERT_EQUAL(0, failures.load());
+        CPPUNIT_ASSERT_EQUAL(0, postConcurrentSenders({&host}, 200, 5, "wamid.LOAD"));
         waitForProcessing(*db);
         CPPUNIT_ASSERT_EQUAL(std::string("200"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
         CPPUNIT_ASSERT_EQUAL(std::string("200"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations WHERE status = 'open'"));

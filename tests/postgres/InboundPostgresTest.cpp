@@ -36,25 +36,7 @@ public:
         for (const std::string& name : fixtureNames())
             CPPUNIT_ASSERT_EQUAL(200, postWebhook(second, fixture(name), fixtureSignature(name)).status);
 
-        constexpr int kSenders = 200, kPerSender = 5;
-        std::atomic<int> failures{0};
-        std::vector<std::thread> clients;
-        for (int c = 0; c < 8; ++c) {
-            clients.emplace_back([&, c] {
-                const HostProcess& host = c % 2 ? first : second;
-                for (int i = c; i < kSenders * kPerSender; i += 8) {
-                    host::InboundText message;
-                    message.from = "2135" + std::to_string(50000000 + i % kSenders);
-                    message.name = "Sender " + std::to_string(i % kSenders);
-                    message.wamid = "wamid.PG" + std::to_string(i);
-                    message.timestamp = 1764065000 + i;
-                    message.text = i % 7 == 0 ? "un devis svp" : "message " + std::to_string(i);
-                    if (postSigned(host, host::inboundTextBody(message)).status != 200) ++failures;
-                }
-            });
-        }
-        for (auto& client : clients) client.join();
-        CPPUNIT_ASSERT_EQUAL(0, failures.load());
+        CPPUNIT_ASSERT_EQUAL(0, postConcurrentSenders({&first, &second}, 200, 5, "wamid.PG"));
         try {
             waitForProcessing(*db);
         } catch (const std::exception& error) {

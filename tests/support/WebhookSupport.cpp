@@ -1,6 +1,7 @@
 #include "WebhookSupport.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -56,6 +57,27 @@ HttpResult postWebhook(const HostProcess& host, const std::string& body, const s
 
 HttpResult postSigned(const HostProcess& host, const std::string& body) {
     return postWebhook(host, body, host::signBody(body, kFixtureSecret));
+}
+
+int postConcurrentSenders(const std::vector<const HostProcess*>& hosts, int senders, int perSender, const std::string& wamidPrefix) {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c) {
+        clients.emplace_back([&, c] {
+            const HostProcess& host = *hosts[static_cast<std::size_t>(c) % hosts.size()];
+            for (int i = c; i < senders * perSender; i += 8) {
+                host::InboundText message;
+                message.from = "2135" + std::to_string(50000000 + i % senders);
+                message.name = "Sender " + std::to_string(i % senders);
+                message.wamid = wamidPrefix + std::to_string(i);
+                message.timestamp = 1764065000 + i;
+                message.text = i % 7 == 0 ? "un devis svp" : "message " + std::to_string(i);
+                if (postSigned(host, host::inboundTextBody(message)).status != 200) ++failures;
+            }
+        });
+    }
+    for (auto& client : clients) client.join();
+    return failures.load();
 }
 
 std::string queryRows(sdk::Database& db, const std::string& sql) {

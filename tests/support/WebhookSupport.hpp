@@ -23,6 +23,9 @@ std::vector<std::string> fixtureNames();                // every NAME.json, sort
 HttpResult postWebhook(const HostProcess& host, const std::string& body, const std::string& signature);
 // Signs with kFixtureSecret and posts.
 HttpResult postSigned(const HostProcess& host, const std::string& body);
+// Posts senders × perSender signed inbound texts from 8 client threads, spread over `hosts` in
+// turn; every 7th text asks for a quote ("un devis svp"). Returns how many were not answered 200.
+int postConcurrentSenders(const std::vector<const HostProcess*>& hosts, int senders, int perSender, const std::string& wamidPrefix);
 // The single value of a one-row, one-column query, as text ("" for NULL).
 std::string queryText(sdk::Database& db, const std::string& sql);
 // Every row of a query, each row's columns joined with '|', rows joined with '\n'.
