@@ -24,6 +24,7 @@ public:
     sdk::Dialect dialect() const override { return dialect_; }
     std::string displayUrl() const override { return displayUrl_; }
     std::timed_mutex* writeLock() override { return dialect_ == sdk::Dialect::SQLite ? &writeLock_ : nullptr; }
+    std::atomic<int>* urgentWriters() override { return dialect_ == sdk::Dialect::SQLite ? &urgentWriters_ : nullptr; }
     std::chrono::milliseconds writeLockTimeout() const override { return std::chrono::milliseconds(busyTimeoutMs_); }
 
     // Parses a database URL; throws std::invalid_argument with a message fit for the user.
@@ -40,6 +41,7 @@ private:
     std::string displayUrl_;
     int busyTimeoutMs_ = 5000;
     std::timed_mutex writeLock_;
+    std::atomic<int> urgentWriters_{0};
     std::unique_ptr<Poco::Data::SessionPool> pool_;
 };
 

@@ -1,6 +1,7 @@
 #include "tawasul/sdk/Database.hpp"
 
 #include <stdexcept>
+#include <thread>
 
 #include <Poco/Data/Session.h>
 
@@ -11,10 +12,18 @@ using Poco::Data::Keywords::now;
 Transaction::Transaction(Database& database, Poco::Data::Session& session, Durability durability)
     : dialect_(database.dialect()), session_(session), durability_(durability) {
     if (std::timed_mutex* lock = database.writeLock()) {
+        const auto timeout = database.writeLockTimeout();
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        std::atomic<int>* urgent = database.urgentWriters();
+        if (urgent && durability_ == Durability::Full) urgent->fetch_add(1);
+        // Background writers step aside while an urgent one waits (bounded by the same timeout).
+        while (urgent && durability_ == Durability::Relaxed && urgent->load() > 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
         writer_ = std::unique_lock<std::timed_mutex>(*lock, std::defer_lock);
-        if (!writer_.try_lock_for(database.writeLockTimeout()))
-            throw std::runtime_error("database is busy: no write turn within " +
-                                     std::to_string(database.writeLockTimeout().count()) + " ms");
+        const bool acquired = writer_.try_lock_until(deadline);
+        if (urgent && durability_ == Durability::Full) urgent->fetch_sub(1);
+        if (!acquired)
+            throw std::runtime_error("database is busy: no write turn within " + std::to_string(timeout.count()) + " ms");
     }
     // Pooled SQLite connections run with synchronous=FULL; a relaxed transaction lowers it for
     // its own commit and restores it after, since the pragma belongs to the connection.

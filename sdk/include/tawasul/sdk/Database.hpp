@@ -3,6 +3,7 @@
 // `$1, $2, ...` placeholders (both engines accept them) and bind every value, in order. SQLite takes
 // `$N` as a name and numbers parameters by first appearance, so `$N` must first appear in numeric
 // order in the text (a `$2` may come back later; a `$3` before the first `$2` may not).
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -26,6 +27,9 @@ public:
     // SQLite's busy handler, which sleeps and retries and so turns contention into long stalls.
     // nullptr where the engine queues writers itself (PostgreSQL).
     virtual std::timed_mutex* writeLock() { return nullptr; }
+    // How many Full-durability writers wait for writeLock(): relaxed writers (background work) let
+    // them go first, so that a request waiting on its commit is not queued behind batch jobs.
+    virtual std::atomic<int>* urgentWriters() { return nullptr; }
     // How long a writer waits for writeLock() before giving up.
     virtual std::chrono::milliseconds writeLockTimeout() const { return std::chrono::milliseconds(5000); }
 };
