@@ -16,6 +16,7 @@
 
 #include "HostConfig.hpp"
 #include "Runtime.hpp"
+#include "tawasul/sdk/Errors.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -350,19 +351,14 @@ int runCli(int argc, char** argv) {
         std::cerr << "tawasul: " << error.what() << "\n";
         return kExitUsage;
     } catch (const StartupError& error) {
-        // Startup errors that point into the configuration (a plugin that does not exist) are misuse.
         std::cerr << "tawasul: " << error.what() << "\n";
-        return std::string(error.what()).find(".yaml:") != std::string::npos ? kExitUsage : kExitFailure;
-    } catch (const Poco::Exception& error) {
-        // A Poco exception's what() is only its class name ("SQL error"); the message is in
-        // displayText(), and a database's message may span lines.
-        std::string text = error.displayText();
+        return error.inConfiguration ? kExitUsage : kExitFailure;
+    } catch (const std::exception& error) {
+        // One line, whatever the error: a database's message may span several.
+        std::string text = sdk::errorText(error);
         for (char& c : text)
             if (c == '\n' || c == '\r') c = ' ';
         std::cerr << "tawasul: " << text << "\n";
-        return kExitFailure;
-    } catch (const std::exception& error) {
-        std::cerr << "tawasul: " << error.what() << "\n";
         return kExitFailure;
     }
 }

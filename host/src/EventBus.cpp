@@ -4,6 +4,8 @@
 
 #include <Poco/Logger.h>
 
+#include "tawasul/sdk/Errors.hpp"
+
 namespace tawasul::host {
 
 std::uint64_t EventBus::subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler) {
@@ -39,7 +41,7 @@ void EventBus::publish(const sdk::Event& event) {
         try {
             s.handler(event);
         } catch (const std::exception& error) {
-            Poco::Logger::get("plugin." + s.owner).error("event handler for '" + event.topic + "' failed: " + error.what());
+            Poco::Logger::get("plugin." + s.owner).error("event handler for '" + event.topic + "' failed: " + sdk::errorText(error));
         } catch (...) {
             Poco::Logger::get("plugin." + s.owner).error("event handler for '" + event.topic + "' failed with an unknown exception");
         }

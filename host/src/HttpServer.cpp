@@ -1,5 +1,7 @@
 #include "HttpServer.hpp"
 
+#include "tawasul/sdk/Errors.hpp"
+
 #include <chrono>
 #include <random>
 #include <sstream>
@@ -46,9 +48,22 @@ bool acceptableRequestId(const std::string& id) {
     return true;
 }
 
+// Looked up once when the server starts, not on every request: each lookup takes the registry's lock.
+struct HttpMetrics {
+    explicit HttpMetrics(MetricsRegistry& metrics)
+        : duration(metrics.histogram("tawasul_http_request_duration_seconds", "Time from request to response",
+                                     {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})) {
+        for (int group = 1; group <= 5; ++group)
+            byStatusClass[group] = &metrics.counter("tawasul_http_requests_total{status=\"" + std::to_string(group) + "xx\"}",
+                                                    "HTTP requests answered, by status class");
+    }
+    sdk::Counter* byStatusClass[6] = {};
+    sdk::Histogram& duration;
+};
+
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-    RequestHandler(Router& router, MetricsRegistry& metrics, std::int64_t maxBodyBytes)
+    RequestHandler(Router& router, HttpMetrics& metrics, std::int64_t maxBodyBytes)
         : router_(router), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
 
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
@@ -89,16 +104,17 @@ public:
                 writeError(out, style, 405, "method_not_allowed", in.method + " is not allowed here", in.requestId);
                 out.setHeader("Allow", allowed);
             } else {
+                std::string failure;
                 try {
                     match.route->handler(in, out);
                 } catch (const std::exception& error) {
-                    Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner)
-                        .error("request " + in.requestId + " " + in.method + " " + in.path + " failed: " + error.what());
-                    out = {};
-                    writeError(out, style, 500, "internal_error", "the server failed to handle this request", in.requestId);
+                    failure = sdk::errorText(error);
                 } catch (...) {
+                    failure = "an unknown exception";
+                }
+                if (!failure.empty()) {
                     Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner)
-                        .error("request " + in.requestId + " " + in.method + " " + in.path + " failed with an unknown exception");
+                        .error("request " + in.requestId + " " + in.method + " " + in.path + " failed: " + failure);
                     out = {};
                     writeError(out, style, 500, "internal_error", "the server failed to handle this request", in.requestId);
                 }
@@ -109,11 +125,9 @@ public:
         }
         send(request, response, in, out, keepAlive);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        metrics_.counter("tawasul_http_requests_total{status=\"" + std::to_string(out.status / 100) + "xx\"}",
-                         "HTTP requests answered, by status class").increment();
-        metrics_.histogram("tawasul_http_request_duration_seconds", "Time from request to response",
-                           {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})
-            .observe(seconds);
+        const int group = out.status / 100;
+        if (group >= 1 && group <= 5) metrics_.byStatusClass[group]->increment();
+        metrics_.duration.observe(seconds);
         std::ostringstream line;
         line << in.remoteAddress << " \"" << in.method << " " << request.getURI().substr(0, 200) << "\" " << out.status << " "
              << out.body.size() << "B " << static_cast<long>(seconds * 1e6) / 1000.0 << "ms rid=" << in.requestId
@@ -165,7 +179,7 @@ private:
     }
 
     Router& router_;
-    MetricsRegistry& metrics_;
+    HttpMetrics& metrics_;
     std::int64_t maxBodyBytes_;
 };
 
@@ -173,13 +187,14 @@ class RequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory 
 public:
     RequestHandlerFactory(Router& router, MetricsRegistry& metrics, std::int64_t maxBodyBytes)
         : router_(router), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
+    // Poco owns the factory and keeps it for the server's life; the metrics live here with it.
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
         return new RequestHandler(router_, metrics_, maxBodyBytes_);
     }
 
 private:
     Router& router_;
-    MetricsRegistry& metrics_;
+    HttpMetrics metrics_;
     std::int64_t maxBodyBytes_;
 };
 

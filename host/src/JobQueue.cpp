@@ -1,11 +1,12 @@
 #include "JobQueue.hpp"
 
+#include "tawasul/sdk/Errors.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
 
 #include <Poco/Data/RecordSet.h>
-#include <Poco/Exception.h>
 #include <Poco/Logger.h>
 #include <Poco/Nullable.h>
 
@@ -28,7 +29,12 @@ const std::set<std::string>& JobQueue::trackedTables() {
 }
 
 JobQueue::JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobQueueOptions options)
-    : database_(database), clock_(clock), metrics_(metrics), options_(std::move(options)) {}
+    : database_(database),
+      clock_(clock),
+      options_(std::move(options)),
+      done_(metrics.counter("tawasul_jobs_total{result=\"done\"}", "Jobs finished, by result")),
+      retried_(metrics.counter("tawasul_jobs_total{result=\"retry\"}", "Jobs finished, by result")),
+      failed_(metrics.counter("tawasul_jobs_total{result=\"failed\"}", "Jobs finished, by result")) {}
 
 JobQueue::~JobQueue() { stop(); }
 
@@ -109,7 +115,7 @@ void JobQueue::workerLoop() {
             ran = claimAndRun();
         } catch (const std::exception& error) {
             // The database is unreachable or busy: wait a poll interval rather than spin.
-            Poco::Logger::get("host.jobs").error(std::string("job worker: ") + error.what());
+            Poco::Logger::get("host.jobs").error("job worker: " + sdk::errorText(error));
         }
         if (ran) continue;
         std::unique_lock lock(wakeMutex_);
@@ -118,12 +124,7 @@ void JobQueue::workerLoop() {
     }
 }
 
-std::vector<sdk::Job> JobQueue::claim(std::size_t limit) {
-    std::vector<std::string> types;
-    {
-        std::lock_guard lock(handlersMutex_);
-        for (const auto& [type, registered] : handlers_) types.push_back(type);
-    }
+std::vector<sdk::Job> JobQueue::claim(const std::vector<std::string>& types, std::size_t limit) {
     std::vector<sdk::Job> jobs;
     if (types.empty()) return jobs;
     const std::int64_t nowMs = clock_.nowMillis();
@@ -182,14 +183,19 @@ std::vector<sdk::Job> JobQueue::claim(std::size_t limit) {
 }
 
 bool JobQueue::claimAndRun() {
+    // One snapshot per round: the types to claim, the batch size, and the handlers to run.
     std::map<std::string, Registered> handlers;
+    std::vector<std::string> types;
     std::size_t limit = 1;
     {
         std::lock_guard lock(handlersMutex_);
         handlers = handlers_;
-        for (const auto& [type, registered] : handlers_) limit = std::max(limit, registered.maxBatch);
     }
-    const std::vector<sdk::Job> jobs = claim(limit);
+    for (const auto& [type, registered] : handlers) {
+        types.push_back(type);
+        limit = std::max(limit, registered.maxBatch);
+    }
+    const std::vector<sdk::Job> jobs = claim(types, limit);
     if (jobs.empty()) return false;
     std::vector<Outcome> outcomes;
     // Jobs of one type go to their handler together, in batches of at most its maxBatch.
@@ -232,11 +238,8 @@ JobQueue::Outcome JobQueue::runAlone(const sdk::Job& job, const Registered& regi
         return judge(job, registered, e.what(), true, std::chrono::milliseconds(0));
     } catch (const sdk::RetryJobLater& e) {
         return judge(job, registered, e.what(), false, e.delay);
-    } catch (const Poco::Exception& e) {
-        // Poco's what() is only the class name ("PostgreSQL"); the text says what went wrong.
-        return judge(job, registered, e.displayText(), false, std::chrono::milliseconds(0));
     } catch (const std::exception& e) {
-        return judge(job, registered, e.what(), false, std::chrono::milliseconds(0));
+        return judge(job, registered, sdk::errorText(e), false, std::chrono::milliseconds(0));
     } catch (...) {
         return judge(job, registered, "unknown exception", false, std::chrono::milliseconds(0));
     }
@@ -280,10 +283,8 @@ void JobQueue::finish(const std::vector<Outcome>& outcomes) {
         updateTracked(session, outcome.job, status, outcome.error);
     }
     transaction.commit();
-    for (const Outcome& outcome : outcomes) {
-        const std::string result = outcome.status == "pending" ? "retry" : outcome.status;
-        metrics_.counter("tawasul_jobs_total{result=\"" + result + "\"}", "Jobs finished, by result").increment();
-    }
+    for (const Outcome& outcome : outcomes)
+        (outcome.status == "done" ? done_ : outcome.status == "failed" ? failed_ : retried_).increment();
 }
 
 void JobQueue::updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error) {

@@ -67,7 +67,7 @@ private:
     };
     void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
     bool claimAndRun();
-    std::vector<sdk::Job> claim(std::size_t limit);
+    std::vector<sdk::Job> claim(const std::vector<std::string>& types, std::size_t limit);
     Outcome runAlone(const sdk::Job& job, const Registered& registered);
     Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
                   std::chrono::milliseconds delay);
@@ -79,8 +79,10 @@ private:
 
     sdk::Database& database_;
     const sdk::Clock& clock_;
-    MetricsRegistry& metrics_;
     JobQueueOptions options_;
+    sdk::Counter& done_;
+    sdk::Counter& retried_;
+    sdk::Counter& failed_;
 
     std::mutex handlersMutex_;
     std::map<std::string, Registered> handlers_;

@@ -9,6 +9,7 @@
 #include <Poco/Logger.h>
 #include <Poco/Process.h>
 
+#include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 
 namespace tawasul::host {
@@ -157,7 +158,7 @@ void Runtime::loadPlugins() {
         try {
             libraries_.push_back(loadPluginLibrary(config_.pluginDir, entry.name));
         } catch (const PluginLoadError& error) {
-            throw StartupError(entry.where.where() + ": " + error.what());
+            throw StartupError(entry.where.where() + ": " + error.what(), true);
         }
         const auto& library = *libraries_.back();
         states_.push_back({entry.name, library.descriptor->version ? library.descriptor->version : "", library.path, "loaded"});
@@ -165,7 +166,7 @@ void Runtime::loadPlugins() {
     try {
         (void)startOrder(libraries_);
     } catch (const PluginLoadError& error) {
-        throw StartupError(config_.root.child("plugins").child("load").where() + ": " + error.what());
+        throw StartupError(config_.root.child("plugins").child("load").where() + ": " + error.what(), true);
     }
 }
 
@@ -191,13 +192,13 @@ void Runtime::startPlugins() {
             if (!active->instance) throw std::runtime_error("create() returned no plugin");
             active->instance->start(*active->context);
         } catch (const std::exception& error) {
-            states_[index].status = std::string("failed: ") + error.what();
+            states_[index].status = "failed: " + sdk::errorText(error);
             // stop() runs after a failed start too, so a plugin can end what it began (threads).
             if (active->instance) active->instance->stop();
             active->context->removeRegistrations();
             active.reset();
             stopPlugins();
-            throw StartupError("plugin '" + library.name + "' failed to start: " + error.what());
+            throw StartupError("plugin '" + library.name + "' failed to start: " + sdk::errorText(error));
         } catch (...) {
             states_[index].status = "failed: unknown exception";
             if (active->instance) active->instance->stop();

@@ -29,7 +29,9 @@ public:
 
 class StartupError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit StartupError(const std::string& message, bool inConfiguration = false)
+        : std::runtime_error(message), inConfiguration(inConfiguration) {}
+    bool inConfiguration;  // the configuration names something wrong (misuse, exit 2)
 };
 
 struct PluginState {

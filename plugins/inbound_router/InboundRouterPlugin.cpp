@@ -79,7 +79,7 @@ private:
         // Relaxed: the raw events are already durable, so a machine crash that loses this commit
         // only means the jobs run again, and every write here is idempotent.
         sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
-        Timeline timeline(session, database.dialect(), rules_, matcher, *phones_, context_->clock().nowMillis());
+        Timeline timeline(session, rules_, matcher, *phones_, context_->clock().nowMillis());
         for (const sdk::Job& job : jobs) {
             const std::int64_t eventId = eventIdOf(job);
             timeline.apply(eventId, *loadNotification(session, eventId));

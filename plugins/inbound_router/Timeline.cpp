@@ -72,9 +72,9 @@ int statusRank(const std::string& status) {
     return 0;  // queued, received, unknown words
 }
 
-Timeline::Timeline(Poco::Data::Session& session, sdk::Dialect dialect, const KeywordRules& rules,
+Timeline::Timeline(Poco::Data::Session& session, const KeywordRules& rules,
                    std::shared_ptr<sdk::ContactMatcher> matcher, const sdk::PhoneNormalizer& phones, std::int64_t now)
-    : session_(session), dialect_(dialect), rules_(rules), matcher_(std::move(matcher)), phones_(phones), now_(now) {}
+    : session_(session), rules_(rules), matcher_(std::move(matcher)), phones_(phones), now_(now) {}
 
 void Timeline::publish(const std::string& topic, const std::string& json) { events_.push_back({topic, json}); }
 

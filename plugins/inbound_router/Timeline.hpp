@@ -28,7 +28,7 @@ struct TimelineCounts {
 
 class Timeline {
 public:
-    Timeline(Poco::Data::Session& session, sdk::Dialect dialect, const KeywordRules& rules,
+    Timeline(Poco::Data::Session& session, const KeywordRules& rules,
              std::shared_ptr<sdk::ContactMatcher> matcher, const sdk::PhoneNormalizer& phones, std::int64_t now);
 
     // Walks every entry, change, message, status and error of a notification. Unknown fields and
@@ -59,7 +59,6 @@ private:
     void publish(const std::string& topic, const std::string& json);
 
     Poco::Data::Session& session_;
-    sdk::Dialect dialect_;
     const KeywordRules& rules_;
     std::shared_ptr<sdk::ContactMatcher> matcher_;
     const sdk::PhoneNormalizer& phones_;

@@ -80,6 +80,13 @@ public:
         }
         CPPUNIT_ASSERT(posted >= 11);
         CPPUNIT_ASSERT_EQUAL(static_cast<int>(posted), eventCount(*db));
+        const std::string metrics = host.request("GET", "/metrics").body;
+        const std::string count = std::to_string(posted);
+        CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_webhook_received_total " + count + "\n") != std::string::npos);
+        CPPUNIT_ASSERT(metrics.find("tawasul_webhook_stored_total " + count + "\n") != std::string::npos);
+        CPPUNIT_ASSERT(metrics.find("tawasul_webhook_ack_seconds_count " + count + "\n") != std::string::npos);
+        // Every stored event went through a commit batch of at least one.
+        CPPUNIT_ASSERT(metrics.find("tawasul_webhook_commit_batch_size_sum " + count + "\n") != std::string::npos);
         waitForProcessing(*db);
         Poco::Data::Session session = db->session();
         int processed = 0;
