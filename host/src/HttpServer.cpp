@@ -63,8 +63,8 @@ struct HttpMetrics {
 
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-    RequestHandler(Router& router, HttpMetrics& metrics, std::int64_t maxBodyBytes)
-        : router_(router), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
+    RequestHandler(Router& router, AccessGate& access, HttpMetrics& metrics, std::int64_t maxBodyBytes)
+        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
 
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
         const auto started = std::chrono::steady_clock::now();
@@ -106,7 +106,7 @@ public:
             } else {
                 std::string failure;
                 try {
-                    match.route->handler(in, out);
+                    if (access_.admit(*match.route, in, out)) match.route->handler(in, out);
                 } catch (const std::exception& error) {
                     failure = sdk::errorText(error);
                 } catch (...) {
@@ -179,21 +179,23 @@ private:
     }
 
     Router& router_;
+    AccessGate& access_;
     HttpMetrics& metrics_;
     std::int64_t maxBodyBytes_;
 };
 
 class RequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    RequestHandlerFactory(Router& router, MetricsRegistry& metrics, std::int64_t maxBodyBytes)
-        : router_(router), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
+    RequestHandlerFactory(Router& router, AccessGate& access, MetricsRegistry& metrics, std::int64_t maxBodyBytes)
+        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
     // Poco owns the factory and keeps it for the server's life; the metrics live here with it.
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new RequestHandler(router_, metrics_, maxBodyBytes_);
+        return new RequestHandler(router_, access_, metrics_, maxBodyBytes_);
     }
 
 private:
     Router& router_;
+    AccessGate& access_;
     HttpMetrics metrics_;
     std::int64_t maxBodyBytes_;
 };
@@ -221,8 +223,8 @@ void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, 
     }
 }
 
-HttpServer::HttpServer(const HttpServerOptions& options, Router& router, MetricsRegistry& metrics)
-    : options_(options), router_(router), metrics_(metrics) {}
+HttpServer::HttpServer(const HttpServerOptions& options, Router& router, AccessGate& access, MetricsRegistry& metrics)
+    : options_(options), router_(router), access_(access), metrics_(metrics) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -236,7 +238,7 @@ void HttpServer::start() {
     params->setKeepAliveTimeout(Poco::Timespan(options_.keepAliveSeconds, 0));
     params->setMaxKeepAliveRequests(0);  // unlimited per connection
     params->setServerName("tawasul");
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestHandlerFactory(router_, metrics_, options_.maxBodyBytes),
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestHandlerFactory(router_, access_, metrics_, options_.maxBodyBytes),
                                                        socket, params);
     server_->start();
     running_ = true;

@@ -8,6 +8,7 @@
 
 #include <Poco/Net/HTTPServer.h>
 
+#include "AccessGate.hpp"
 #include "MetricsRegistry.hpp"
 #include "Router.hpp"
 
@@ -25,7 +26,7 @@ struct HttpServerOptions {
 
 class HttpServer {
 public:
-    HttpServer(const HttpServerOptions& options, Router& router, MetricsRegistry& metrics);
+    HttpServer(const HttpServerOptions& options, Router& router, AccessGate& access, MetricsRegistry& metrics);
     ~HttpServer();
     void start();
     // Stops accepting and waits for in-flight requests to finish (Poco's stopAll(false) drains).
@@ -35,6 +36,7 @@ public:
 private:
     HttpServerOptions options_;
     Router& router_;
+    AccessGate& access_;
     MetricsRegistry& metrics_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     bool running_ = false;

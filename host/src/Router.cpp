@@ -60,6 +60,9 @@ void Router::add(const std::string& owner, const std::string& method, const std:
                  sdk::HttpHandler handler, sdk::RouteOptions options) {
     if (pattern.empty() || pattern[0] != '/') throw std::invalid_argument("route pattern must start with '/': " + pattern);
     if (!handler) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
+    // Fail closed: a guarded route must name the permission it guards with.
+    if (options.access != sdk::Access::Public && options.permission.empty())
+        throw std::invalid_argument("route " + method + " " + pattern + " needs a permission");
     auto route = std::make_shared<Route>();
     route->owner = owner;
     route->method = method;

@@ -39,6 +39,9 @@ public:
     sdk::Settings& settings() override { return runtime_.settings(); }
     sdk::Metrics& metrics() override { return runtime_.metrics(); }
     const sdk::Clock& clock() const override { return runtime_.clock(); }
+    // TODO(issue #6): catalogs and the page layout.
+    const sdk::Translator& translator() const override { throw std::logic_error("translations are not available yet"); }
+    sdk::PageRenderer& pages() override { throw std::logic_error("pages are not available yet"); }
 
     void removeRegistrations() {
         runtime_.router().removeOwner(name_);
@@ -53,6 +56,10 @@ private:
         void add(const std::string& method, const std::string& pattern, sdk::HttpHandler handler,
                  sdk::RouteOptions options) override {
             c.runtime_.router().add(c.name_, method, pattern, std::move(handler), options);
+        }
+        void addStream(const std::string& pattern, sdk::StreamHandler, sdk::RouteOptions) override {
+            // TODO(admin issue #6): the HTTP server does not hold streaming responses yet.
+            throw std::logic_error("event stream routes are not supported yet: " + pattern);
         }
         PluginContext& c;
     };
@@ -229,7 +236,7 @@ void Runtime::stopPlugins() noexcept {
 std::vector<PluginState> Runtime::pluginStates() const { return states_; }
 
 void Runtime::registerHostRoutes() {
-    sdk::RouteOptions plain{sdk::RouteStyle::Plain};
+    const auto plain = sdk::RouteOptions::open(sdk::RouteStyle::Plain);
     router_.add("host", "GET", "/healthz", [](const sdk::HttpRequest&, sdk::HttpResponse& response) { response.text(200, "ok\n"); },
                 plain);
     router_.add("host", "GET", "/readyz", [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -250,7 +257,7 @@ void Runtime::registerHostRoutes() {
         std::ostringstream text;
         body.stringify(text);
         response.json(ok ? 200 : 503, text.str() + "\n");
-    }, sdk::RouteOptions{sdk::RouteStyle::Api});
+    }, sdk::RouteOptions::open(sdk::RouteStyle::Api));
     router_.add("host", "GET", "/metrics", [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const auto& allow = config_.metrics.allow;
         if (std::find(allow.begin(), allow.end(), request.remoteAddress) == allow.end()) {
@@ -297,7 +304,8 @@ void Runtime::startServing() {
     options.maxBodyBytes = config_.server.maxBodyBytes;
     options.requestTimeoutSeconds = config_.server.requestTimeoutSeconds;
     options.keepAliveSeconds = config_.server.keepAliveSeconds;
-    http_ = std::make_unique<HttpServer>(options, router_, metrics_);
+    access_ = std::make_unique<AccessGate>(*database_);
+    http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     http_->start();
 }
 

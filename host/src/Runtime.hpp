@@ -90,6 +90,7 @@ private:
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;
     std::unique_ptr<JobQueue> jobs_;
+    std::unique_ptr<AccessGate> access_;
     std::unique_ptr<HttpServer> http_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;
     std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order

@@ -65,7 +65,7 @@ public:
                                          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
         writer_ = std::make_unique<EventWriter>(context.database(), context.jobs(), metrics, maxBatch);
 
-        sdk::RouteOptions plain{sdk::RouteStyle::Plain};
+        const auto plain = sdk::RouteOptions::open(sdk::RouteStyle::Plain);
         context.routes().add("GET", path, [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
             verify(request, response);
         }, plain);

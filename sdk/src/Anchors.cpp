@@ -8,7 +8,9 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Http.hpp"
 #include "tawasul/sdk/Jobs.hpp"
+#include "tawasul/sdk/Messaging.hpp"
 #include "tawasul/sdk/Metrics.hpp"
+#include "tawasul/sdk/Pages.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 #include "tawasul/sdk/Services.hpp"
 #include "tawasul/sdk/Settings.hpp"
@@ -31,5 +33,10 @@ Histogram::~Histogram() = default;
 Metrics::~Metrics() = default;
 Clock::~Clock() = default;
 ContactMatcher::~ContactMatcher() = default;
+EventStream::~EventStream() = default;
+Translator::~Translator() = default;
+PageRenderer::~PageRenderer() = default;
+MessageProvider::~MessageProvider() = default;
+MessageDispatcher::~MessageDispatcher() = default;
 
 }  // namespace tawasul::sdk

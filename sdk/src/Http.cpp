@@ -2,6 +2,7 @@
 
 #include <Poco/String.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace tawasul::sdk {
@@ -58,6 +59,14 @@ void HttpResponse::redirect(int statusCode, const std::string& location) {
     status = statusCode;
     setHeader("Location", location);
     body.clear();
+}
+
+}  // namespace tawasul::sdk
+
+namespace tawasul::sdk {
+
+bool Principal::can(const std::string& permission) const {
+    return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
 }
 
 }  // namespace tawasul::sdk

@@ -23,7 +23,7 @@ public:
         });
         context.routes().add("POST", "/test/echo", [](const auto& request, auto& response) {
             response.text(200, request.body);
-        }, {tawasul::sdk::RouteStyle::Plain});
+        }, tawasul::sdk::RouteOptions::open(tawasul::sdk::RouteStyle::Plain));
         context.routes().add("GET", "/test/throw", [](const auto&, auto&) -> void {
             throw std::runtime_error("deliberate failure inside a request");
         });

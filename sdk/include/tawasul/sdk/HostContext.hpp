@@ -14,6 +14,7 @@
 #include "tawasul/sdk/Http.hpp"
 #include "tawasul/sdk/Jobs.hpp"
 #include "tawasul/sdk/Metrics.hpp"
+#include "tawasul/sdk/Pages.hpp"
 #include "tawasul/sdk/Services.hpp"
 #include "tawasul/sdk/Settings.hpp"
 
@@ -34,6 +35,8 @@ public:
     virtual Settings& settings() = 0;
     virtual Metrics& metrics() = 0;
     virtual const Clock& clock() const = 0;
+    virtual const Translator& translator() const = 0;              // the plugin's lang/ catalogs
+    virtual PageRenderer& pages() = 0;                             // the plugin's templates/ in the layout
 };
 
 }  // namespace tawasul::sdk

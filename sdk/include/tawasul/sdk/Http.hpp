@@ -1,9 +1,12 @@
 #pragma once
 // Requests and responses as plugins see them: the host has already read the whole body (within
 // server.max_body_bytes), matched the route and extracted its {param} segments.
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -12,6 +15,19 @@
 #include "tawasul/sdk/Api.hpp"
 
 namespace tawasul::sdk {
+
+// Who is calling: a signed-in user (Access::Session) or a platform API token (Access::Token).
+struct TAWASUL_SDK_API Principal {
+    std::string kind;                      // "user" or "api_token"
+    std::int64_t id = 0;                   // users.id or api_tokens.id
+    std::string name;
+    std::string email;                     // users only
+    std::string locale;                    // "en", "fr" or "ar": the user's choice or Accept-Language
+    std::vector<std::string> permissions;  // a user's through their roles; a token's scopes
+    std::string csrfToken;                 // users only: put it in every form and state-changing request
+
+    bool can(const std::string& permission) const;
+};
 
 class TAWASUL_SDK_API HttpRequest {
 public:
@@ -24,6 +40,8 @@ public:
     std::string body;                                         // raw bytes, exactly as received
     std::string remoteAddress;
     std::string requestId;
+    // Set by the host before the handler runs on Session and Token routes; null on Public ones.
+    std::shared_ptr<const Principal> principal;
 
     // First header with this name (case-insensitive), or nullopt.
     std::optional<std::string> header(const std::string& name) const;
@@ -51,9 +69,37 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 // How the host answers errors on this route: API routes get a JSON body, pages an HTML one.
 enum class RouteStyle { Api, Page, Plain };
 
+// Who may call a route. Public: anyone (webhooks, health). Session: a signed-in user holding
+// `permission`; without a session a Page route answers 302 to the sign-in page and an Api route
+// 401; without the permission 403; a state-changing method also needs the session's CSRF token.
+// Token: `Authorization: Bearer` with a platform API token whose scopes include `permission`.
+enum class Access { Public, Session, Token };
+
 struct RouteOptions {
     RouteStyle style = RouteStyle::Api;
+    Access access = Access::Public;
+    std::string permission;  // required for Session and Token routes: they do not register without one
+
+    static RouteOptions open(RouteStyle style) { return RouteOptions{style, Access::Public, {}}; }
+    static RouteOptions session(RouteStyle style, std::string permission) {
+        return RouteOptions{style, Access::Session, std::move(permission)};
+    }
+    static RouteOptions token(std::string scope) { return RouteOptions{RouteStyle::Api, Access::Token, std::move(scope)}; }
 };
+
+// A Server-Sent Events response that stays open while the handler runs.
+class TAWASUL_SDK_API EventStream {
+public:
+    virtual ~EventStream();
+    // Writes one event and flushes; false once the client has gone (then return from the handler).
+    virtual bool send(const std::string& event, const std::string& data, const std::string& id = {}) = 0;
+    // A comment line that keeps proxies from closing an idle stream; false once the client has gone.
+    virtual bool keepAlive() = 0;
+    // True when the host is shutting down: the handler should return.
+    virtual bool stopping() const = 0;
+};
+
+using StreamHandler = std::function<void(const HttpRequest&, EventStream&)>;
 
 class TAWASUL_SDK_API RouteRegistry {
 public:
@@ -62,6 +108,9 @@ public:
     // `{name...}` matches the rest of the path. Throws std::invalid_argument on a conflict.
     virtual void add(const std::string& method, const std::string& pattern, HttpHandler handler,
                      RouteOptions options = {}) = 0;
+    // A GET route answered with `text/event-stream`; the handler holds the connection's thread
+    // until it returns. `Last-Event-ID` from a reconnecting browser is in request.headers.
+    virtual void addStream(const std::string& pattern, StreamHandler handler, RouteOptions options) = 0;
 };
 
 }  // namespace tawasul::sdk
