@@ -1,0 +1,525 @@
+#include "InboxStore.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <Poco/Data/Statement.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Nullable.h>
+
+namespace tawasul::plugins::inbox {
+namespace {
+
+using namespace Poco::Data::Keywords;
+using NullableText = Poco::Nullable<std::string>;
+using NullableInt = Poco::Nullable<Poco::Int64>;
+
+std::string text(const NullableText& value) { return value.isNull() ? std::string() : value.value(); }
+std::int64_t number(const NullableInt& value) { return value.isNull() ? 0 : value.value(); }
+
+// SQL assembled from optional parts, with its parameters numbered in the order they are added
+// (SQLite numbers `$N` by first appearance, so each part takes the next numbers).
+class QueryBuilder {
+public:
+    std::string placeholder(Poco::Int64 value) {
+        numbers_.push_back(value);
+        kinds_.push_back(true);
+        return "$" + std::to_string(kinds_.size());
+    }
+    std::string placeholder(const std::string& value) {
+        texts_.push_back(value);
+        kinds_.push_back(false);
+        return "$" + std::to_string(kinds_.size());
+    }
+    void bindTo(Poco::Data::Statement& statement) const {
+        std::size_t n = 0, t = 0;
+        for (const bool isNumber : kinds_) {
+            if (isNumber)
+                statement, bind(numbers_[n++]);
+            else
+                statement, bind(texts_[t++]);
+        }
+    }
+
+private:
+    std::vector<bool> kinds_;
+    std::vector<Poco::Int64> numbers_;
+    std::vector<std::string> texts_;
+};
+
+std::string lower(std::string value) {
+    std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return value;
+}
+
+std::string onlyDigits(const std::string& value) {
+    std::string digits;
+    for (const char c : value)
+        if (c >= '0' && c <= '9') digits += c;
+    return digits;
+}
+
+// The emoji of a stored reaction message (the raw message object is in `payload`).
+std::string reactionEmoji(const std::string& payload) {
+    try {
+        Poco::JSON::Parser parser;
+        const auto root = parser.parse(payload).extract<Poco::JSON::Object::Ptr>();
+        const auto reaction = root ? root->getObject("reaction") : nullptr;
+        return reaction ? reaction->optValue<std::string>("emoji", "") : "";
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+bool tableExists(Poco::Data::Session& session, sdk::Dialect dialect, const std::string& table) {
+    Poco::Int64 count = 0;
+    std::string name = table;
+    if (dialect == sdk::Dialect::SQLite)
+        session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1", use(name), into(count), now;
+    else
+        session << "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1", use(name), into(count), now;
+    return count > 0;
+}
+
+}  // namespace
+
+std::string Cursor::encode() const { return std::to_string(lastMessageAt) + "." + std::to_string(id); }
+
+std::optional<Cursor> Cursor::decode(const std::string& value) {
+    static const std::regex form("([0-9]{1,18})\\.([0-9]{1,18})");
+    std::smatch parts;
+    if (!std::regex_match(value, parts, form)) return std::nullopt;
+    return Cursor{std::stoll(parts[1].str()), std::stoll(parts[2].str())};
+}
+
+std::string likeEscape(const std::string& value) {
+    std::string out;
+    for (const char c : value) {
+        if (c == '%' || c == '_' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+InboxStore::InboxStore(sdk::Database& database, const sdk::PhoneNormalizer& phones) : database_(database), phones_(phones) {}
+
+std::string InboxStore::phoneDigitsPattern(const std::string& search) const {
+    if (const auto e164 = phones_.toE164(search)) return onlyDigits(*e164);
+    std::string digits = onlyDigits(search);
+    // "0555 12": the national trunk 0 is not in the E.164 form; "00213..." is an international prefix.
+    if (digits.rfind("00", 0) == 0) digits.erase(0, 2);
+    else if (digits.rfind('0', 0) == 0) digits.erase(0, 1);
+    return digits;
+}
+
+InboxPage InboxStore::list(const InboxFilter& filter) {
+    QueryBuilder q;
+    std::string where;
+    auto condition = [&where](const std::string& part) { where += (where.empty() ? " WHERE " : " AND ") + part; };
+    // Conditions in the order of the composite indexes (assigned, intent, status), then the keyset.
+    if (filter.owner == "mine") condition("c.assigned_user_id = " + q.placeholder(Poco::Int64(filter.userId)));
+    if (filter.owner == "unassigned") condition("c.assigned_user_id IS NULL");
+    if (!filter.intent.empty()) condition("c.intent = " + q.placeholder(filter.intent));
+    if (!filter.status.empty()) condition("c.status = " + q.placeholder(filter.status));
+    if (!filter.search.empty()) {
+        // Name: case-insensitive substring. Phone: the digits, whatever form was typed.
+        const std::string namePattern = "%" + likeEscape(lower(filter.search)) + "%";
+        std::string part = "(LOWER(ct.profile_name) LIKE " + q.placeholder(namePattern) + " ESCAPE '\\'";
+        const std::string digits = phoneDigitsPattern(filter.search);
+        if (digits.size() >= 3) {
+            part += " OR ct.phone_e164 LIKE " + q.placeholder("%" + digits + "%");
+            part += " OR ct.wa_id LIKE " + q.placeholder("%" + digits + "%");
+        }
+        condition(part + ")");
+    }
+    if (filter.after) {
+        const std::string at = q.placeholder(Poco::Int64(filter.after->lastMessageAt));
+        const std::string id = q.placeholder(Poco::Int64(filter.after->id));
+        // Spelled out rather than a row value: both engines turn it into one index range.
+        condition("(c.last_message_at < " + at + " OR (c.last_message_at = " + at + " AND c.id < " + id + "))");
+    }
+    const int limit = std::clamp(filter.limit, 1, 200);
+    const std::string sql =
+        "SELECT c.id, c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
+        "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, "
+        "(SELECT m.type FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1), "
+        "(SELECT m.body FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1), "
+        "(SELECT m.direction FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1) "
+        "FROM whatsapp_conversations c JOIN whatsapp_contacts ct ON ct.id = c.contact_id "
+        "LEFT JOIN users u ON u.id = c.assigned_user_id" +
+        where + " ORDER BY c.last_message_at DESC, c.id DESC LIMIT " + std::to_string(limit + 1);
+
+    Poco::Data::Session session = database_.session();
+    Poco::Data::Statement select(session);
+    select << sql;
+    q.bindTo(select);
+    std::vector<Poco::Int64> ids, contactIds, lastMessage, unread;
+    std::vector<NullableText> names, phones, waIds, assignedNames, intents, previewTypes, previewBodies, previewDirections;
+    std::vector<std::string> statuses;
+    std::vector<NullableInt> assigned, lastInbound, leads;
+    select, into(ids), into(contactIds), into(names), into(phones), into(waIds), into(statuses), into(assigned), into(assignedNames),
+        into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(previewTypes), into(previewBodies),
+        into(previewDirections);
+    select.execute();
+
+    InboxPage page;
+    const std::size_t shown = std::min(ids.size(), static_cast<std::size_t>(limit));
+    for (std::size_t i = 0; i < shown; ++i) {
+        InboxRow row;
+        row.id = ids[i];
+        row.contactId = contactIds[i];
+        row.name = text(names[i]);
+        row.phone = text(phones[i]);
+        row.waId = text(waIds[i]);
+        row.status = statuses[i];
+        row.assignedUserId = number(assigned[i]);
+        row.assignedName = text(assignedNames[i]);
+        row.intent = text(intents[i]);
+        row.lastInboundAt = number(lastInbound[i]);
+        row.lastMessageAt = lastMessage[i];
+        row.unread = unread[i];
+        row.leadId = number(leads[i]);
+        row.previewType = text(previewTypes[i]);
+        row.previewBody = text(previewBodies[i]);
+        row.previewDirection = text(previewDirections[i]);
+        page.rows.push_back(std::move(row));
+    }
+    if (ids.size() > shown) page.next = Cursor{page.rows.back().lastMessageAt, page.rows.back().id};
+    return page;
+}
+
+std::vector<std::string> InboxStore::intents() {
+    Poco::Data::Session session = database_.session();
+    std::vector<std::string> out;
+    // DISTINCT over the intent index: one step per intent, not per conversation.
+    session << "SELECT DISTINCT intent FROM whatsapp_conversations WHERE intent IS NOT NULL ORDER BY intent LIMIT 50", into(out), now;
+    return out;
+}
+
+std::int64_t InboxStore::unreadTotal() {
+    Poco::Data::Session session = database_.session();
+    Poco::Nullable<Poco::Int64> total;
+    session << "SELECT SUM(unread_count) FROM whatsapp_conversations WHERE status <> 'resolved' AND unread_count > 0", into(total),
+        now;
+    return total.isNull() ? 0 : total.value();
+}
+
+std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int messageLimit) {
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 conversationId = id;
+    ConversationView view;
+    {
+        std::vector<Poco::Int64> contactIds, lastMessage, unread, created;
+        std::vector<NullableText> names, phones, waIds, assignedNames, intents, leadNames, leadStatuses;
+        std::vector<std::string> statuses;
+        std::vector<NullableInt> assigned, lastInbound, leads;
+        session << "SELECT c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
+                   "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, c.created_at, l.contact_name, l.status "
+                   "FROM whatsapp_conversations c JOIN whatsapp_contacts ct ON ct.id = c.contact_id "
+                   "LEFT JOIN users u ON u.id = c.assigned_user_id LEFT JOIN b2b_leads l ON l.id = c.b2b_lead_id WHERE c.id = $1",
+            use(conversationId), into(contactIds), into(names), into(phones), into(waIds), into(statuses), into(assigned),
+            into(assignedNames), into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(created),
+            into(leadNames), into(leadStatuses), now;
+        if (contactIds.empty()) return std::nullopt;
+        InboxRow& s = view.summary;
+        s.id = id;
+        s.contactId = contactIds[0];
+        s.name = text(names[0]);
+        s.phone = text(phones[0]);
+        s.waId = text(waIds[0]);
+        s.status = statuses[0];
+        s.assignedUserId = number(assigned[0]);
+        s.assignedName = text(assignedNames[0]);
+        s.intent = text(intents[0]);
+        s.lastInboundAt = number(lastInbound[0]);
+        s.lastMessageAt = lastMessage[0];
+        s.unread = unread[0];
+        s.leadId = number(leads[0]);
+        view.createdAt = created[0];
+        view.leadName = text(leadNames[0]);
+        view.leadStatus = text(leadStatuses[0]);
+    }
+
+    // The latest messages, with the message each one replies to (when it is in this conversation).
+    std::vector<Poco::Int64> ids, createdAt;
+    std::vector<std::string> directions, types, statuses;
+    std::vector<NullableText> wamids, bodies, errorTitles, errorDetails, providers, authors, contexts, payloads, quotedTypes,
+        quotedBodies;
+    std::vector<NullableInt> errorCodes, quotedIds;
+    Poco::Int64 limit = std::clamp(messageLimit, 1, 1000);
+    session << "SELECT m.id, m.direction, m.wa_message_id, m.type, m.body, m.status, m.error_code, m.error_title, m.error_details, "
+               "m.provider, u.name, m.created_at, m.context_wa_message_id, m.payload, q.id, q.type, q.body "
+               "FROM whatsapp_messages m LEFT JOIN users u ON u.id = m.created_by_user_id "
+               "LEFT JOIN whatsapp_messages q ON q.wa_message_id = m.context_wa_message_id AND q.conversation_id = m.conversation_id "
+               "WHERE m.conversation_id = $1 ORDER BY m.id DESC LIMIT $2",
+        use(conversationId), use(limit), into(ids), into(directions), into(wamids), into(types), into(bodies), into(statuses),
+        into(errorCodes), into(errorTitles), into(errorDetails), into(providers), into(authors), into(createdAt), into(contexts),
+        into(payloads), into(quotedIds), into(quotedTypes), into(quotedBodies), now;
+
+    std::vector<TimelineMessage> messages;
+    std::map<std::string, std::size_t> byWamid;
+    for (std::size_t i = ids.size(); i-- > 0;) {  // oldest first
+        TimelineMessage m;
+        m.id = ids[i];
+        m.direction = directions[i];
+        m.waMessageId = text(wamids[i]);
+        m.type = types[i];
+        m.body = text(bodies[i]);
+        m.status = statuses[i];
+        m.errorCode = number(errorCodes[i]);
+        m.errorTitle = text(errorTitles[i]);
+        m.errorDetails = text(errorDetails[i]);
+        m.provider = text(providers[i]);
+        m.authorName = text(authors[i]);
+        m.createdAt = createdAt[i];
+        m.quotedWaMessageId = text(contexts[i]);
+        m.quoteFound = !quotedIds[i].isNull();
+        m.quotedType = text(quotedTypes[i]);
+        m.quotedBody = text(quotedBodies[i]);
+        if (m.direction == "in" && !m.waMessageId.empty()) view.lastInboundWamid = m.waMessageId;
+        if (m.type == "reaction") {
+            // A reaction belongs on the message it reacts to; alone only when that one is not shown.
+            const auto target = byWamid.find(m.quotedWaMessageId);
+            const std::string emoji = reactionEmoji(text(payloads[i]));
+            if (target != byWamid.end()) {
+                auto& reactions = messages[target->second].reactions;
+                // The latest reaction of a side replaces its earlier one; an empty emoji removes it.
+                reactions.erase(std::remove_if(reactions.begin(), reactions.end(),
+                                               [&](const Reaction& r) { return r.direction == m.direction; }),
+                                reactions.end());
+                if (!emoji.empty()) reactions.push_back({emoji, m.direction});
+                continue;
+            }
+            m.body = emoji;
+        }
+        if (!m.waMessageId.empty()) byWamid[m.waMessageId] = messages.size();
+        messages.push_back(std::move(m));
+    }
+    const std::int64_t since = messages.empty() ? view.createdAt : std::min(view.createdAt, messages.front().createdAt);
+
+    Poco::Int64 from = since;
+    std::vector<std::string> kinds;
+    std::vector<NullableText> actors, targets;
+    std::vector<NullableInt> leadIds;
+    std::vector<Poco::Int64> eventAt;
+    session << "SELECT e.kind, a.name, t.name, e.lead_id, e.created_at FROM whatsapp_conversation_events e "
+               "LEFT JOIN users a ON a.id = e.actor_user_id LEFT JOIN users t ON t.id = e.target_user_id "
+               "WHERE e.conversation_id = $1 AND e.created_at >= $2 ORDER BY e.created_at, e.id",
+        use(conversationId), use(from), into(kinds), into(actors), into(targets), into(leadIds), into(eventAt), now;
+
+    for (auto& m : messages) {
+        const std::int64_t at = m.createdAt;
+        view.timeline.push_back(TimelineItem{at, std::move(m), std::nullopt});
+    }
+    for (std::size_t i = 0; i < kinds.size(); ++i)
+        view.timeline.push_back(
+            TimelineItem{eventAt[i], std::nullopt, SystemLine{kinds[i], text(actors[i]), text(targets[i]), number(leadIds[i]), "", eventAt[i]}});
+
+    // Provider fallback: the dispatcher's attempts, when the outbound tables are there.
+    if (tableExists(session, database_.dialect(), "whatsapp_send_attempts")) {
+        std::vector<Poco::Int64> attemptAt;
+        std::vector<std::string> attemptProviders;
+        std::vector<NullableText> outcomes;
+        session << "SELECT a.created_at, a.provider, a.outcome FROM whatsapp_send_attempts a "
+                   "JOIN whatsapp_messages m ON m.id = a.message_id "
+                   "WHERE m.conversation_id = $1 AND a.created_at >= $2 AND a.attempt = 1 AND EXISTS ("
+                   "SELECT 1 FROM whatsapp_send_attempts p WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider) "
+                   "ORDER BY a.created_at, a.id",
+            use(conversationId), use(from), into(attemptAt), into(attemptProviders), into(outcomes), now;
+        for (std::size_t i = 0; i < attemptAt.size(); ++i)
+            view.timeline.push_back(TimelineItem{
+                attemptAt[i], std::nullopt, SystemLine{"provider_fallback", "", attemptProviders[i], 0, text(outcomes[i]), attemptAt[i]}});
+    }
+    std::stable_sort(view.timeline.begin(), view.timeline.end(), [](const TimelineItem& a, const TimelineItem& b) { return a.at < b.at; });
+    return view;
+}
+
+bool InboxStore::markOpened(std::int64_t id, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 conversation = id, when = at;
+    sdk::Transaction tx(database_, session, sdk::Durability::Relaxed);
+    Poco::Data::Statement update(session);
+    update << "UPDATE whatsapp_conversations SET unread_count = 0, updated_at = $1 WHERE id = $2 AND unread_count > 0", use(when),
+        use(conversation);
+    const std::size_t changed = update.execute();
+    tx.commit();
+    return changed > 0;
+}
+
+std::vector<UserOption> InboxStore::assignableUsers() {
+    Poco::Data::Session session = database_.session();
+    std::vector<Poco::Int64> ids;
+    std::vector<std::string> names, emails;
+    session << "SELECT u.id, u.name, u.email FROM users u WHERE u.is_active = 1 AND EXISTS ("
+               "SELECT 1 FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id "
+               "JOIN permissions p ON p.id = rp.permission_id WHERE ur.user_id = u.id AND p.name = 'whatsapp.inbox.view') "
+               "ORDER BY u.name, u.id",
+        into(ids), into(names), into(emails), now;
+    std::vector<UserOption> out;
+    for (std::size_t i = 0; i < ids.size(); ++i) out.push_back({ids[i], names[i], emails[i]});
+    return out;
+}
+
+void InboxStore::record(Poco::Data::Session& session, std::int64_t conversationId, const std::string& kind, std::int64_t actor,
+                        std::int64_t target, std::int64_t lead, std::int64_t at) {
+    Poco::Int64 conversation = conversationId, when = at;
+    std::string word = kind;
+    NullableInt actorId = actor > 0 ? NullableInt(actor) : NullableInt(), targetId = target > 0 ? NullableInt(target) : NullableInt(),
+                leadId = lead > 0 ? NullableInt(lead) : NullableInt();
+    session << "INSERT INTO whatsapp_conversation_events (conversation_id, kind, actor_user_id, target_user_id, lead_id, created_at) "
+               "VALUES ($1, $2, $3, $4, $5, $6)",
+        use(conversation), use(word), use(actorId), use(targetId), use(leadId), use(when), now;
+}
+
+ChangeResult InboxStore::assign(std::int64_t conversationId, std::int64_t targetUserId, std::int64_t actorUserId, std::int64_t at) {
+    if (targetUserId > 0) {
+        const auto users = assignableUsers();
+        if (std::none_of(users.begin(), users.end(), [&](const UserOption& u) { return u.id == targetUserId; }))
+            return {false, "invalid_user"};
+    }
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 conversation = conversationId, when = at;
+    NullableInt target = targetUserId > 0 ? NullableInt(targetUserId) : NullableInt();
+    std::vector<NullableInt> current;
+    session << "SELECT assigned_user_id FROM whatsapp_conversations WHERE id = $1", use(conversation), into(current), now;
+    if (current.empty()) return {false, "not_found"};
+    if (number(current[0]) == targetUserId) return {true, ""};  // already so: nothing to record
+    session << "UPDATE whatsapp_conversations SET assigned_user_id = $1, updated_at = $2 WHERE id = $3", use(target), use(when),
+        use(conversation), now;
+    record(session, conversationId, targetUserId > 0 ? "assigned" : "unassigned", actorUserId, targetUserId, 0, at);
+    tx.commit();
+    return {true, ""};
+}
+
+ChangeResult InboxStore::resolve(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 conversation = conversationId, when = at;
+    std::vector<std::string> status;
+    session << "SELECT status FROM whatsapp_conversations WHERE id = $1", use(conversation), into(status), now;
+    if (status.empty()) return {false, "not_found"};
+    if (status[0] == "resolved") return {true, ""};
+    session << "UPDATE whatsapp_conversations SET status = 'resolved', resolved_at = $1, unread_count = 0, updated_at = $1 WHERE id = $2",
+        use(when), use(conversation), now;
+    record(session, conversationId, "resolved", actorUserId, 0, 0, at);
+    tx.commit();
+    return {true, ""};
+}
+
+ChangeResult InboxStore::reopen(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 conversation = conversationId, when = at;
+    std::vector<std::string> status;
+    std::vector<Poco::Int64> contact;
+    session << "SELECT status, contact_id FROM whatsapp_conversations WHERE id = $1", use(conversation), into(status), into(contact), now;
+    if (status.empty()) return {false, "not_found"};
+    if (status[0] != "resolved") return {true, ""};
+    // One conversation that is not resolved per contact (a unique index says so too).
+    Poco::Int64 contactId = contact[0], others = 0;
+    session << "SELECT COUNT(*) FROM whatsapp_conversations WHERE contact_id = $1 AND status <> 'resolved' AND id <> $2",
+        use(contactId), use(conversation), into(others), now;
+    if (others > 0) return {false, "other_open"};
+    session << "UPDATE whatsapp_conversations SET status = 'open', resolved_at = NULL, updated_at = $1 WHERE id = $2", use(when),
+        use(conversation), now;
+    record(session, conversationId, "reopened", actorUserId, 0, 0, at);
+    tx.commit();
+    return {true, ""};
+}
+
+ChangeResult InboxStore::createLead(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at, std::int64_t& leadId) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 conversation = conversationId, when = at;
+    std::vector<NullableInt> existing;
+    std::vector<NullableText> name, phone, matchedType;
+    std::vector<NullableInt> matchedId;
+    session << "SELECT c.b2b_lead_id, ct.profile_name, ct.phone_e164, ct.matched_type, ct.matched_id FROM whatsapp_conversations c "
+               "JOIN whatsapp_contacts ct ON ct.id = c.contact_id WHERE c.id = $1",
+        use(conversation), into(existing), into(name), into(phone), into(matchedType), into(matchedId), now;
+    if (existing.empty()) return {false, "not_found"};
+    if (!existing[0].isNull()) return {false, "lead_exists"};
+    NullableInt organization;
+    if (text(matchedType[0]) == "organization") organization = matchedId[0];
+    // The first inbound text says what they asked for.
+    std::vector<NullableText> firstText;
+    session << "SELECT body FROM whatsapp_messages WHERE conversation_id = $1 AND direction = 'in' AND type = 'text' ORDER BY id LIMIT 1",
+        use(conversation), into(firstText), now;
+    NullableText notes = firstText.empty() ? NullableText() : firstText[0];
+    std::vector<Poco::Int64> ids;
+    session << "INSERT INTO b2b_leads (organization_id, contact_name, phone, source, status, notes, created_at, updated_at) "
+               "VALUES ($1, $2, $3, 'whatsapp', 'new', $4, $5, $5) RETURNING id",
+        use(organization), use(name[0]), use(phone[0]), use(notes), use(when), into(ids), now;
+    Poco::Int64 lead = ids.at(0);
+    session << "UPDATE whatsapp_conversations SET b2b_lead_id = $1, updated_at = $2 WHERE id = $3", use(lead), use(when), use(conversation), now;
+    record(session, conversationId, "lead_created", actorUserId, 0, lead, at);
+    tx.commit();
+    leadId = lead;
+    return {true, ""};
+}
+
+ChangeResult InboxStore::linkLead(std::int64_t conversationId, std::int64_t leadId, std::int64_t actorUserId, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 conversation = conversationId, lead = leadId, when = at;
+    std::vector<NullableInt> existing;
+    session << "SELECT b2b_lead_id FROM whatsapp_conversations WHERE id = $1", use(conversation), into(existing), now;
+    if (existing.empty()) return {false, "not_found"};
+    Poco::Int64 found = 0;
+    session << "SELECT COUNT(*) FROM b2b_leads WHERE id = $1", use(lead), into(found), now;
+    if (found == 0) return {false, "invalid_lead"};
+    if (number(existing[0]) == leadId) return {true, ""};
+    session << "UPDATE whatsapp_conversations SET b2b_lead_id = $1, updated_at = $2 WHERE id = $3", use(lead), use(when), use(conversation), now;
+    record(session, conversationId, "lead_linked", actorUserId, 0, leadId, at);
+    tx.commit();
+    return {true, ""};
+}
+
+std::vector<LeadOption> InboxStore::searchLeads(const std::string& term, int limit) {
+    QueryBuilder q;
+    std::string where;
+    if (!term.empty()) {
+        where = " WHERE (LOWER(l.contact_name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") +
+                " ESCAPE '\\' OR LOWER(o.name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") + " ESCAPE '\\'";
+        const std::string digits = phoneDigitsPattern(term);
+        if (digits.size() >= 3) where += " OR l.phone LIKE " + q.placeholder("%" + digits.substr(digits.size() > 9 ? digits.size() - 9 : 0) + "%");
+        where += ")";
+    }
+    Poco::Data::Session session = database_.session();
+    Poco::Data::Statement select(session);
+    select << "SELECT l.id, l.contact_name, l.phone, l.status, o.name FROM b2b_leads l LEFT JOIN organizations o ON o.id = l.organization_id" +
+                  where + " ORDER BY l.created_at DESC, l.id DESC LIMIT " + std::to_string(std::clamp(limit, 1, 100));
+    q.bindTo(select);
+    std::vector<Poco::Int64> ids;
+    std::vector<NullableText> names, phones, organizations;
+    std::vector<std::string> statuses;
+    select, into(ids), into(names), into(phones), into(statuses), into(organizations);
+    select.execute();
+    std::vector<LeadOption> out;
+    for (std::size_t i = 0; i < ids.size(); ++i) out.push_back({ids[i], text(names[i]), text(phones[i]), statuses[i], text(organizations[i])});
+    return out;
+}
+
+std::vector<TemplateOption> InboxStore::templates() {
+    Poco::Data::Session session = database_.session();
+    std::vector<TemplateOption> out;
+    if (!tableExists(session, database_.dialect(), "whatsapp_templates")) return out;
+    std::vector<std::string> names, languages;
+    std::vector<NullableText> bodies;
+    session << "SELECT name, language, body FROM whatsapp_templates ORDER BY name, language", into(names), into(languages), into(bodies),
+        now;
+    static const std::regex variable("\\{\\{\\s*([0-9]+)\\s*\\}\\}");
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        TemplateOption option{names[i], languages[i], text(bodies[i]), 0};
+        for (std::sregex_iterator it(option.body.begin(), option.body.end(), variable), end; it != end; ++it)
+            option.variables = std::max(option.variables, std::stoi((*it)[1].str()));
+        out.push_back(std::move(option));
+    }
+    return out;
+}
+
+}  // namespace tawasul::plugins::inbox
