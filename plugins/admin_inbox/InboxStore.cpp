@@ -1,6 +1,7 @@
 #include "InboxStore.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <map>
 #include <regex>
@@ -115,8 +116,17 @@ std::string InboxStore::phoneDigitsPattern(const std::string& search) const {
     return digits;
 }
 
-InboxPage InboxStore::list(const InboxFilter& filter) {
-    QueryBuilder q;
+namespace {
+struct ListQuery {
+    std::string sql;
+    QueryBuilder params;
+    int limit = 0;
+};
+}  // namespace
+
+static ListQuery buildList(const InboxFilter& filter, const std::function<std::string(const std::string&)>& digitsOf) {
+    ListQuery out;
+    QueryBuilder& q = out.params;
     std::string where;
     auto condition = [&where](const std::string& part) { where += (where.empty() ? " WHERE " : " AND ") + part; };
     // Conditions in the order of the composite indexes (assigned, intent, status), then the keyset.
@@ -128,7 +138,7 @@ InboxPage InboxStore::list(const InboxFilter& filter) {
         // Name: case-insensitive substring. Phone: the digits, whatever form was typed.
         const std::string namePattern = "%" + likeEscape(lower(filter.search)) + "%";
         std::string part = "(LOWER(ct.profile_name) LIKE " + q.placeholder(namePattern) + " ESCAPE '\\'";
-        const std::string digits = phoneDigitsPattern(filter.search);
+        const std::string digits = digitsOf(filter.search);
         if (digits.size() >= 3) {
             part += " OR ct.phone_e164 LIKE " + q.placeholder("%" + digits + "%");
             part += " OR ct.wa_id LIKE " + q.placeholder("%" + digits + "%");
@@ -141,8 +151,8 @@ InboxPage InboxStore::list(const InboxFilter& filter) {
         // Spelled out rather than a row value: both engines turn it into one index range.
         condition("(c.last_message_at < " + at + " OR (c.last_message_at = " + at + " AND c.id < " + id + "))");
     }
-    const int limit = std::clamp(filter.limit, 1, 200);
-    const std::string sql =
+    const int limit = out.limit = std::clamp(filter.limit, 1, 200);
+    out.sql =
         "SELECT c.id, c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
         "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, "
         "(SELECT m.type FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1), "
@@ -151,11 +161,35 @@ InboxPage InboxStore::list(const InboxFilter& filter) {
         "FROM whatsapp_conversations c JOIN whatsapp_contacts ct ON ct.id = c.contact_id "
         "LEFT JOIN users u ON u.id = c.assigned_user_id" +
         where + " ORDER BY c.last_message_at DESC, c.id DESC LIMIT " + std::to_string(limit + 1);
+    return out;
+}
 
+std::vector<std::string> InboxStore::explainList(const InboxFilter& filter) {
+    const ListQuery query = buildList(filter, [this](const std::string& s) { return phoneDigitsPattern(s); });
+    Poco::Data::Session session = database_.session();
+    Poco::Data::Statement explain(session);
+    std::vector<std::string> lines;
+    if (database_.dialect() == sdk::Dialect::SQLite) {
+        std::vector<Poco::Int64> ids, parents, unused;
+        explain << "EXPLAIN QUERY PLAN " + query.sql;
+        query.params.bindTo(explain);
+        explain, into(ids), into(parents), into(unused), into(lines);
+    } else {
+        explain << "EXPLAIN " + query.sql;
+        query.params.bindTo(explain);
+        explain, into(lines);
+    }
+    explain.execute();
+    return lines;
+}
+
+InboxPage InboxStore::list(const InboxFilter& filter) {
+    const ListQuery query = buildList(filter, [this](const std::string& s) { return phoneDigitsPattern(s); });
+    const int limit = query.limit;
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement select(session);
-    select << sql;
-    q.bindTo(select);
+    select << query.sql;
+    query.params.bindTo(select);
     std::vector<Poco::Int64> ids, contactIds, lastMessage, unread;
     std::vector<NullableText> names, phones, waIds, assignedNames, intents, previewTypes, previewBodies, previewDirections;
     std::vector<std::string> statuses;

@@ -145,6 +145,8 @@ public:
     InboxStore(sdk::Database& database, const sdk::PhoneNormalizer& phones);
 
     InboxPage list(const InboxFilter& filter);
+    // The engine's plan for list(filter), one line per step (EXPLAIN QUERY PLAN / EXPLAIN).
+    std::vector<std::string> explainList(const InboxFilter& filter);
     // The intents that occur, for the filter's choices.
     std::vector<std::string> intents();
     std::int64_t unreadTotal();

@@ -1,0 +1,87 @@
+// Live inbox and conversation pages: a Server-Sent Events stream says that something changed, and
+// the page fetches its own URL again and swaps the regions marked data-live-region (the HTML is
+// rendered and escaped by the server, so nothing here builds markup from data). EventSource
+// reconnects by itself and sends Last-Event-ID; the server replays what was missed, or says
+// "refresh" when it cannot. No polling: nothing is fetched unless the stream speaks.
+(function () {
+  'use strict';
+
+  var root = document.querySelector('[data-live]');
+  var TOPICS = ['message.received', 'message.status', 'message.queued', 'message.sent', 'message.failed',
+                'conversation.updated', 'lead.created', 'provider.health', 'refresh'];
+
+  function swapRegions(html) {
+    var fresh = new DOMParser().parseFromString(html, 'text/html');
+    var regions = document.querySelectorAll('[data-live-region][id]');
+    for (var i = 0; i < regions.length; i++) {
+      var replacement = fresh.getElementById(regions[i].id);
+      if (replacement) regions[i].replaceWith(document.importNode(replacement, true));
+    }
+    document.dispatchEvent(new CustomEvent('inbox:refreshed'));
+  }
+
+  var pending = null;
+  var inFlight = false;
+  var again = false;
+  function refresh() {
+    if (pending) return;
+    pending = setTimeout(function () {
+      pending = null;
+      if (inFlight) { again = true; return; }
+      inFlight = true;
+      fetch(window.location.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) { if (html) swapRegions(html); })
+        .catch(function () {})
+        .then(function () { inFlight = false; if (again) { again = false; refresh(); } });
+    }, 150);
+  }
+
+  if (root && window.EventSource) {
+    var state = document.querySelector('[data-live-state]');
+    var lostOnce = false;
+    var source = new EventSource(root.getAttribute('data-live'));
+    TOPICS.forEach(function (topic) { source.addEventListener(topic, refresh); });
+    source.addEventListener('open', function () {
+      if (state) state.hidden = true;
+      root.setAttribute('data-live-connected', '1');
+      if (lostOnce) refresh();  // whatever was missed and is no longer in the server's buffer
+    });
+    source.addEventListener('error', function () {
+      lostOnce = true;
+      root.removeAttribute('data-live-connected');
+      if (state) state.hidden = false;
+    });
+    window.addEventListener('pagehide', function () { source.close(); });
+  }
+
+  // A form sends once: the button is disabled on submit (the server dedupes by idempotency key too).
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (!form.hasAttribute('data-once')) return;
+    if (form.getAttribute('data-sent')) { event.preventDefault(); return; }
+    form.setAttribute('data-sent', '1');
+    var buttons = form.querySelectorAll('button[type=submit]');
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+  });
+
+  // Template picker: the chosen template's text and only the variables it has.
+  function syncTemplate(select) {
+    var option = select.options[select.selectedIndex];
+    var count = option ? parseInt(option.getAttribute('data-variables') || '0', 10) : 0;
+    var form = select.form;
+    var body = form.querySelector('[data-template-body]');
+    if (body) body.textContent = option ? option.getAttribute('data-body') : '';
+    var fields = form.querySelectorAll('[data-variable]');
+    for (var i = 0; i < fields.length; i++) {
+      var n = parseInt(fields[i].getAttribute('data-variable'), 10);
+      fields[i].hidden = n > count;
+      fields[i].querySelector('input').required = n <= count;
+    }
+  }
+  var pickers = document.querySelectorAll('[data-template-picker]');
+  for (var p = 0; p < pickers.length; p++) {
+    syncTemplate(pickers[p]);
+    pickers[p].addEventListener('change', function (event) { syncTemplate(event.target); });
+  }
+})();
