@@ -9,6 +9,7 @@
 CREATE INDEX whatsapp_conversations_assigned_status_idx
     ON whatsapp_conversations(assigned_user_id, status, last_message_at DESC, id DESC);
 
--- The intent filter (b2b, registration, ...), alone or with a status.
+-- The intent filter (b2b, registration, ...), alone or with a status (which then filters the
+-- intent's rows in list order: intents are few and narrow enough).
 CREATE INDEX whatsapp_conversations_intent_idx
-    ON whatsapp_conversations(intent, status, last_message_at DESC, id DESC);
+    ON whatsapp_conversations(intent, last_message_at DESC, id DESC);

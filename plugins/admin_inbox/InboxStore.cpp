@@ -520,7 +520,11 @@ std::vector<LeadOption> InboxStore::searchLeads(const std::string& term, int lim
         where = " WHERE (LOWER(l.contact_name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") +
                 " ESCAPE '\\' OR LOWER(o.name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") + " ESCAPE '\\'";
         const std::string digits = phoneDigitsPattern(term);
-        if (digits.size() >= 3) where += " OR l.phone LIKE " + q.placeholder("%" + digits.substr(digits.size() > 9 ? digits.size() - 9 : 0) + "%");
+        // Leads keep the phone as typed ("0555 99 88 77"): compare digits with the separators
+        // removed, on the national significant part (the last 9 digits) so that any prefix form matches.
+        if (digits.size() >= 3)
+            where += " OR REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(l.phone, ' ', ''), '-', ''), '.', ''), '(', ''), ')', '') LIKE " +
+                     q.placeholder("%" + digits.substr(digits.size() > 9 ? digits.size() - 9 : 0) + "%");
         where += ")";
     }
     Poco::Data::Session session = database_.session();
