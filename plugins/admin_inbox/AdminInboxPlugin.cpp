@@ -4,7 +4,6 @@
 // from lang/<locale>.yaml. Actions are POST + redirect (303) back to the page, errors travel as a
 // word in the query string and are shown translated.
 #include <algorithm>
-#include <fstream>
 #include <memory>
 #include <sstream>
 
@@ -31,6 +30,8 @@ using inbox::InboxStore;
 const std::string kBase = "/admin/messaging/whatsapp";
 const std::string kInboxPath = kBase + "/inbox";
 const std::string kConversationPath = kBase + "/conversations/";
+// The host serves each plugin's public/ folder under /admin/static/<plugin>/.
+const std::string kAssets = "/admin/static/admin_inbox";
 
 // Errors an action may report back to its page; anything else in ?error= is ignored, so the page
 // never shows words a link put there.
@@ -129,9 +130,6 @@ public:
         routes.addStream(kBase + "/live",
                          [this](const sdk::HttpRequest& request, sdk::EventStream& stream) { live(request, stream); },
                          sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.view"));
-        routes.add("GET", kBase + "/assets/{file}",
-                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { asset(request, response); },
-                   sdk::RouteOptions::session(sdk::RouteStyle::Plain, "whatsapp.inbox.view"));
         // The old admin lived under /admin/whatsapp: bookmarks keep working, with their query.
         routes.add("GET", "/admin/whatsapp/{rest...}",
                    [](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -249,7 +247,7 @@ private:
         model.set("first_page", !filter.after.has_value());
         if (filter.after) model.set("first_url", kInboxPath + "?" + query);
         model.set("live_url", kBase + "/live");
-        model.set("assets", kBase + "/assets");
+        model.set("assets", kAssets);
         context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
     }
 
@@ -423,7 +421,7 @@ private:
         if (!error.empty()) model.set("error", t(request, "action_error_" + error));
         if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
         model.set("live_url", kBase + "/live?conversation=" + std::to_string(*id));
-        model.set("assets", kBase + "/assets");
+        model.set("assets", kAssets);
         model.set("inbox_url", kInboxPath);
         const std::string title = summary->getValue<std::string>("name");
         context_->pages().render(request, response, "conversation", title, model);
@@ -575,22 +573,6 @@ private:
             }
             hub_->waitBeyond(last, std::chrono::seconds(1));
         }
-    }
-
-    void asset(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string& name = request.param("file");
-        static const std::map<std::string, std::string> files{{"inbox.js", "application/javascript; charset=utf-8"},
-                                                             {"inbox.css", "text/css; charset=utf-8"}};
-        const auto found = files.find(name);  // a fixed list: no path from the URL reaches the disk
-        if (found == files.end()) return response.text(404, "not found");
-        std::ifstream in(context_->pluginDirectory() / "public" / name, std::ios::binary);
-        if (!in) return response.text(404, "not found");
-        std::ostringstream content;
-        content << in.rdbuf();
-        response.status = 200;
-        response.contentType = found->second;
-        response.body = content.str();
-        response.setHeader("Cache-Control", "private, max-age=300");
     }
 
     sdk::HostContext* context_ = nullptr;
