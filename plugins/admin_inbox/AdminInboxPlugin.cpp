@@ -93,8 +93,8 @@ public:
 
         // Everything the pages show that others change: new messages, ticks, assignments, leads,
         // and the dispatcher's own news (queued sends, provider fallbacks).
-        for (const char* topic : {"message.received", "message.status", "message.queued", "message.sent", "message.failed",
-                                  "conversation.updated", "lead.created", "provider.health"}) {
+        for (const char* topic : {"message.received", "message.status", "message.queued", "conversation.updated", "lead.created",
+                                  "alert.raised"}) {
             std::weak_ptr<inbox::LiveHub> hub = hub_;
             context.events().subscribe(topic, [hub](const sdk::Event& event) {
                 if (auto live = hub.lock()) live->push(event.topic, event.json);

@@ -352,20 +352,23 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
         view.timeline.push_back(
             TimelineItem{eventAt[i], std::nullopt, SystemLine{kinds[i], text(actors[i]), text(targets[i]), number(leadIds[i]), "", eventAt[i]}});
 
-    // Provider fallback: the dispatcher's attempts, when the outbound tables are there.
-    if (tableExists(session, database_.dialect(), "whatsapp_send_attempts")) {
+    // Provider fallback: the first attempt of a provider after another one gave the message up
+    // (the dispatcher's whatsapp_message_attempts, when the outbound tables are there).
+    if (tableExists(session, database_.dialect(), "whatsapp_message_attempts")) {
         std::vector<Poco::Int64> attemptAt;
         std::vector<std::string> attemptProviders;
-        std::vector<NullableText> outcomes;
-        session << "SELECT a.created_at, a.provider, a.outcome FROM whatsapp_send_attempts a "
-                   "JOIN whatsapp_messages m ON m.id = a.message_id "
+        std::vector<NullableText> previous;
+        session << "SELECT a.created_at, a.provider, (SELECT p.provider || ': ' || p.outcome || "
+                   "COALESCE(' ' || CAST(p.error_code AS TEXT), '') FROM whatsapp_message_attempts p "
+                   "WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider ORDER BY p.id DESC LIMIT 1) "
+                   "FROM whatsapp_message_attempts a JOIN whatsapp_messages m ON m.id = a.message_id "
                    "WHERE m.conversation_id = $1 AND a.created_at >= $2 AND a.attempt = 1 AND EXISTS ("
-                   "SELECT 1 FROM whatsapp_send_attempts p WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider) "
+                   "SELECT 1 FROM whatsapp_message_attempts p WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider) "
                    "ORDER BY a.created_at, a.id",
-            use(conversationId), use(from), into(attemptAt), into(attemptProviders), into(outcomes), now;
+            use(conversationId), use(from), into(attemptAt), into(attemptProviders), into(previous), now;
         for (std::size_t i = 0; i < attemptAt.size(); ++i)
             view.timeline.push_back(TimelineItem{
-                attemptAt[i], std::nullopt, SystemLine{"provider_fallback", "", attemptProviders[i], 0, text(outcomes[i]), attemptAt[i]}});
+                attemptAt[i], std::nullopt, SystemLine{"provider_fallback", "", attemptProviders[i], 0, text(previous[i]), attemptAt[i]}});
     }
     std::stable_sort(view.timeline.begin(), view.timeline.end(), [](const TimelineItem& a, const TimelineItem& b) { return a.at < b.at; });
     return view;
@@ -548,8 +551,8 @@ std::vector<TemplateOption> InboxStore::templates() {
     if (!tableExists(session, database_.dialect(), "whatsapp_templates")) return out;
     std::vector<std::string> names, languages;
     std::vector<NullableText> bodies;
-    session << "SELECT name, language, body FROM whatsapp_templates ORDER BY name, language", into(names), into(languages), into(bodies),
-        now;
+    session << "SELECT name, language, body FROM whatsapp_templates WHERE status = 'active' ORDER BY name, language", into(names),
+        into(languages), into(bodies), now;
     static const std::regex variable("\\{\\{\\s*([0-9]+)\\s*\\}\\}");
     for (std::size_t i = 0; i < names.size(); ++i) {
         TemplateOption option{names[i], languages[i], text(bodies[i]), 0};

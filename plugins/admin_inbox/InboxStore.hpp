@@ -164,7 +164,7 @@ public:
     ChangeResult linkLead(std::int64_t conversationId, std::int64_t leadId, std::int64_t actorUserId, std::int64_t at);
     std::vector<LeadOption> searchLeads(const std::string& term, int limit = 20);
 
-    // Approved templates of the outbox (empty when the outbox's table is absent).
+    // Active templates of the outbox (empty when the outbox's table is absent).
     std::vector<TemplateOption> templates();
 
 private:

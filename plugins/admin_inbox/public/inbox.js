@@ -7,8 +7,8 @@
   'use strict';
 
   var root = document.querySelector('[data-live]');
-  var TOPICS = ['message.received', 'message.status', 'message.queued', 'message.sent', 'message.failed',
-                'conversation.updated', 'lead.created', 'provider.health', 'refresh'];
+  var TOPICS = ['message.received', 'message.status', 'message.queued', 'conversation.updated', 'lead.created',
+                'alert.raised', 'refresh'];
 
   function swapRegions(html) {
     var fresh = new DOMParser().parseFromString(html, 'text/html');
