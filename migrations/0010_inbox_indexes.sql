@@ -13,3 +13,7 @@ CREATE INDEX whatsapp_conversations_assigned_status_idx
 -- intent's rows in list order: intents are few and narrow enough).
 CREATE INDEX whatsapp_conversations_intent_idx
     ON whatsapp_conversations(intent, last_message_at DESC, id DESC);
+
+-- The unread total in the inbox header: only conversations with something unread, which are few.
+CREATE INDEX whatsapp_conversations_unread_idx
+    ON whatsapp_conversations(status, unread_count) WHERE unread_count > 0;

@@ -124,7 +124,8 @@ struct ListQuery {
 };
 }  // namespace
 
-static ListQuery buildList(const InboxFilter& filter, const std::function<std::string(const std::string&)>& digitsOf) {
+static ListQuery buildList(const InboxFilter& filter, const std::function<std::optional<std::string>(const std::string&)>& phoneOf,
+                           const std::function<std::string(const std::string&)>& digitsOf) {
     ListQuery out;
     QueryBuilder& q = out.params;
     std::string where;
@@ -135,15 +136,20 @@ static ListQuery buildList(const InboxFilter& filter, const std::function<std::s
     if (!filter.intent.empty()) condition("c.intent = " + q.placeholder(filter.intent));
     if (!filter.status.empty()) condition("c.status = " + q.placeholder(filter.status));
     if (!filter.search.empty()) {
-        // Name: case-insensitive substring. Phone: the digits, whatever form was typed.
-        const std::string namePattern = "%" + likeEscape(lower(filter.search)) + "%";
-        std::string part = "(LOWER(ct.profile_name) LIKE " + q.placeholder(namePattern) + " ESCAPE '\\'";
-        const std::string digits = digitsOf(filter.search);
-        if (digits.size() >= 3) {
-            part += " OR ct.phone_e164 LIKE " + q.placeholder("%" + digits + "%");
-            part += " OR ct.wa_id LIKE " + q.placeholder("%" + digits + "%");
+        // A whole phone number in any form: one lookup in the phone index. Anything else: a
+        // case-insensitive substring of the name, or of the phone's digits (a partial number).
+        // Matching contacts first, then the list walks its index keeping theirs.
+        const auto e164 = phoneOf(filter.search);
+        if (e164) {
+            condition("c.contact_id IN (SELECT id FROM whatsapp_contacts WHERE phone_e164 = " + q.placeholder(*e164) + ")");
+        } else {
+            const std::string namePattern = "%" + likeEscape(lower(filter.search)) + "%";
+            std::string part = "c.contact_id IN (SELECT id FROM whatsapp_contacts WHERE LOWER(profile_name) LIKE " +
+                               q.placeholder(namePattern) + " ESCAPE '\\'";
+            const std::string digits = digitsOf(filter.search);
+            if (digits.size() >= 3) part += " OR phone_e164 LIKE " + q.placeholder("%" + digits + "%");
+            condition(part + ")");
         }
-        condition(part + ")");
     }
     if (filter.after) {
         const std::string at = q.placeholder(Poco::Int64(filter.after->lastMessageAt));
@@ -165,7 +171,8 @@ static ListQuery buildList(const InboxFilter& filter, const std::function<std::s
 }
 
 std::vector<std::string> InboxStore::explainList(const InboxFilter& filter) {
-    const ListQuery query = buildList(filter, [this](const std::string& s) { return phoneDigitsPattern(s); });
+    const ListQuery query = buildList(
+        filter, [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement explain(session);
     std::vector<std::string> lines;
@@ -184,7 +191,8 @@ std::vector<std::string> InboxStore::explainList(const InboxFilter& filter) {
 }
 
 InboxPage InboxStore::list(const InboxFilter& filter) {
-    const ListQuery query = buildList(filter, [this](const std::string& s) { return phoneDigitsPattern(s); });
+    const ListQuery query = buildList(
+        filter, [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
     const int limit = query.limit;
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement select(session);
