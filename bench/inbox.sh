@@ -30,7 +30,8 @@ echo "bench-password-1234" | tw user add --email bench@example.test --name "Benc
 
 start=$(date +%s.%N)
 # Conversations over the last 30 days, most recent first in id order reversed; a fifth assigned to
-# the bench admin, intents on a third, statuses 70% open / 10% pending / 20% resolved.
+# the bench admin, intents on a third, statuses 70% open / 10% pending / 20% resolved, unread
+# messages in the 300 most recent (as in a worked inbox: what is unread is what just arrived).
 sqlite3 "$work/tawasul.db" <<SQL
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = OFF;
@@ -44,7 +45,8 @@ SELECT i, i,
        CASE WHEN i % 10 < 7 THEN 'open' WHEN i % 10 = 7 THEN 'pending' ELSE 'resolved' END,
        CASE WHEN i % 5 = 0 THEN (SELECT id FROM users WHERE email = 'bench@example.test') END,
        CASE i % 6 WHEN 0 THEN 'b2b' WHEN 1 THEN 'registration' END,
-       1761000000000 + i * 25000, 1761000000000 + i * 25000 + (i % 7) * 1000, i % 4, 1761000000000, 1761000000000 FROM n;
+       1761000000000 + i * 25000, 1761000000000 + i * 25000 + (i % 7) * 1000,
+       CASE WHEN i > $conversations - 300 THEN i % 4 ELSE 0 END, 1761000000000, 1761000000000 FROM n;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $conversations * $per - 1)
 INSERT INTO whatsapp_messages (conversation_id, direction, wa_message_id, type, body, status, created_at, updated_at)
 SELECT i / $per + 1, CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END, 'wamid.B' || i, 'text',
