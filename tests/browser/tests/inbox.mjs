@@ -1,0 +1,112 @@
+// The inbox in a real browser: sign in, a simulated inbound message arrives live (no reload), open
+// it, reply, the ticks move as status webhooks arrive, assign, resolve, create a B2B lead, switch to
+// Arabic (right to left, also on a phone-sized window). A screenshot of each step.
+import http from 'node:http';
+
+// The Graph API's send endpoint, played here: every send is accepted with a new wamid, as Meta does.
+const sends = [];
+const graph = http.createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => { body += chunk; });
+  request.on('end', () => {
+    response.setHeader('Content-Type', 'application/json');
+    if (request.method === 'POST' && request.url.endsWith('/messages')) {
+      if (body.includes('"status":"read"')) return response.end('{"success":true}');
+      const wamid = `wamid.BROWSER${sends.length + 1}`;
+      sends.push({ wamid, body });
+      return response.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: 'x', wa_id: 'x' }], messages: [{ id: wamid }] }));
+    }
+    if (request.method === 'GET') return response.end('{"id":"100000000000001"}');
+    response.statusCode = 404;
+    response.end('{}');
+  });
+});
+await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
+graph.unref();
+
+// Read by run.mjs before it writes the host's configuration.
+export const pluginConfig = {
+  cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
+};
+export const settings = {
+  'whatsapp.cloud.app_secret': 'browser-test-app-secret',
+  'whatsapp.cloud.access_token': 'browser-test-token',
+  'whatsapp.cloud.phone_number_id': '100000000000001',
+};
+
+const until = async (what, condition, timeout = 15000) => {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli }) {
+  const webhook = `${baseUrl}/webhooks/whatsapp`;
+  await signIn(users.agent, '/admin/messaging/whatsapp/inbox');
+  assert.equal(new URL(page.url()).pathname, '/admin/messaging/whatsapp/inbox');
+  await page.waitForSelector('[data-live][data-live-connected]', { state: 'attached' });
+  await screenshot('inbox-empty');
+
+  // A customer writes: the row appears on the open page, which is never reloaded.
+  await page.evaluate(() => { window.inboxNotReloaded = true; });
+  let step = cli(['simulate', 'inbound', '--url', webhook, '--from', '213555123456', '--name', 'Amina Benali',
+    '--text', 'Bonjour, quand commence la prochaine session ?', '--wamid', 'wamid.BROWSER-IN1']);
+  assert.equal(step.status, 0, step.output);
+  await page.waitForSelector('.conversation:has-text("Amina Benali")');
+  assert.equal(await page.evaluate(() => window.inboxNotReloaded), true, 'the inbox was updated without a reload');
+  assert.match(await page.textContent('.conversation'), /quand commence la prochaine session/);
+  assert.match(await page.textContent('.conversation .window'), /Window open until/);
+  await screenshot('inbox-live-message');
+
+  // Open it and reply.
+  await Promise.all([page.waitForNavigation(), page.click('.conversation a')]);
+  assert.match(page.url(), /\/admin\/messaging\/whatsapp\/conversations\/\d+$/);
+  await page.waitForSelector('[data-live][data-live-connected]', { state: 'attached' });
+  await screenshot('conversation');
+  await page.fill('#reply-text', 'La prochaine session commence lundi à 9 h.');
+  await Promise.all([page.waitForNavigation(), page.click('.reply-form button[type=submit]')]);
+  await page.waitForSelector('.message.out:has-text("La prochaine session commence lundi")');
+  await until('the Graph API to receive the reply', () => sends.length === 1);
+  await page.waitForSelector('.message.out .tick-sent');
+  await page.evaluate(() => { window.conversationNotReloaded = true; });
+  await screenshot('reply-sent');
+
+  // Meta's status webhooks move the ticks on the open page.
+  for (const status of ['delivered', 'read']) {
+    step = cli(['simulate', 'status', '--url', webhook, '--wamid', sends[0].wamid, '--status', status, '--to', '213555123456']);
+    assert.equal(step.status, 0, step.output);
+    await page.waitForSelector(`.message.out .tick-${status}`);
+  }
+  assert.equal(await page.evaluate(() => window.conversationNotReloaded), true, 'the ticks moved without a reload');
+  await screenshot('reply-read');
+
+  // Assign to me, resolve, create a B2B lead: each leaves a line in the timeline.
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Assign to me")')]);
+  await page.waitForSelector(`.system:has-text("assigned the conversation to ${users.agent.name}")`);
+  await screenshot('assigned');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Resolve")')]);
+  await page.waitForSelector('.system:has-text("resolved the conversation")');
+  assert.match(await page.textContent('#conversation-meta .status'), /Resolved/);
+  await screenshot('resolved');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Create a B2B lead")')]);
+  await page.waitForSelector('.system:has-text("created B2B lead #")');
+  assert.match(await page.textContent('.panel .lead'), /Amina Benali/);
+  await screenshot('lead-created');
+
+  // Arabic: right to left, and usable on a phone.
+  await Promise.all([page.waitForNavigation(), page.click('button[data-locale="ar"]')]);
+  assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.timeline')).direction), 'rtl');
+  assert.match(await page.textContent('.crumbs a'), /العودة إلى صندوق الوارد/);
+  await screenshot('conversation-ar');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  assert.ok(fits, 'the Arabic conversation page fits a phone-sized window without horizontal scrolling');
+  await screenshot('conversation-ar-phone');
+  await page.goto(`${baseUrl}/admin/inbox`);
+  assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+  await screenshot('inbox-ar-phone');
+}

@@ -1,0 +1,501 @@
+// The inbox over HTTP, on the real binary with all six plugins and the fake Graph API standing in
+// for Meta: signed-in users open the inbox and a conversation, reply (once, however often the form
+// is sent), assign, resolve, reopen, create and link B2B leads, each action under its own
+// permission and CSRF; what customers write is shown as text, never as markup; the live stream
+// delivers new messages and resumes from Last-Event-ID; legacy addresses redirect.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Data/Session.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+#include <Poco/URI.h>
+
+#include "Auth.hpp"
+#include "FakeGraphApi.hpp"
+#include "HostProcess.hpp"
+#include "MetaPayloads.hpp"
+#include "WebhookSupport.hpp"
+
+using namespace tawasul;
+using namespace tawasul::test;
+
+namespace {
+
+const std::string kInbox = "/admin/messaging/whatsapp/inbox";
+const std::string kConversation = "/admin/messaging/whatsapp/conversations/";
+const std::string kCustomer = "213555123456";
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::int64_t nowSeconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string encode(const std::string& text) {
+    std::string out;
+    Poco::URI::encode(text, "&=+?#%@/;:$,<>\"' ", out);
+    return out;
+}
+
+std::string firstMatch(const std::string& text, const std::string& pattern) {
+    std::smatch match;
+    if (!std::regex_search(text, match, std::regex(pattern))) return "";
+    return match[1];
+}
+
+// Every Set-Cookie of an answer (HttpResult keeps one header per name, and sign-in sets two).
+struct CookieReply {
+    int status = 0;
+    std::string body;
+    std::vector<std::string> cookies;
+};
+
+CookieReply callWithCookies(int port, const std::string& method, const std::string& path, const std::string& body,
+                            const std::vector<std::pair<std::string, std::string>>& headers) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& [name, value] : headers) request.add(name, value);
+    if (method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    CookieReply reply;
+    reply.status = response.getStatus();
+    for (const auto& [name, value] : response)
+        if (Poco::icompare(name, "Set-Cookie") == 0) reply.cookies.push_back(value);
+    Poco::StreamCopier::copyToString(in, reply.body);
+    return reply;
+}
+
+std::string cookieOf(const CookieReply& reply, const std::string& name) {
+    for (const auto& cookie : reply.cookies)
+        if (cookie.rfind(name + "=", 0) == 0) return cookie.substr(name.size() + 1, cookie.find(';') - name.size() - 1);
+    return "";
+}
+
+struct User {
+    std::string cookie;  // "tawasul_session=..."
+    std::string csrf;
+};
+
+class InboxHost {
+public:
+    InboxHost() : fake_(std::make_unique<FakeGraphApi>()) {
+        HostOptions options = withWebhookSecrets();
+        options.pluginsYaml =
+            "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
+            "    - cloud_api: { graph_url: \"" + fake_->url() + "\", api_version: v21.0, messages_per_second: 1000, timeout_ms: 1000 }\n"
+            "    - outbox: {}\n    - admin_inbox: {}\n";
+        options.extraYaml = "dispatch:\n  chain: [cloud_api, outbox]\n";
+        options.settings.emplace_back("whatsapp.cloud.access_token", "test-token-1");
+        options.settings.emplace_back("whatsapp.cloud.phone_number_id", "100000000000001");
+        host_ = std::make_unique<HostProcess>(options);
+        host_->start();
+        db_ = openDatabase(host_->databaseUrl());
+    }
+
+    HostProcess& host() { return *host_; }
+    FakeGraphApi& fake() { return *fake_; }
+    sdk::Database& db() { return *db_; }
+
+    // `tawasul user add` prints the generated password once.
+    std::string addUser(const std::string& email, const std::string& role) {
+        const auto [status, output] = host_->cli({"user", "add", "--email", email, "--name", "User " + role, "--role", role});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        const std::string password = firstMatch(output, "password: ([0-9a-zA-Z]+)");
+        CPPUNIT_ASSERT_MESSAGE(output, !password.empty());
+        return password;
+    }
+
+    User signIn(const std::string& email, const std::string& password) {
+        const CookieReply form = callWithCookies(host_->port(), "GET", "/admin/login", "", {});
+        const std::string token = cookieOf(form, host::kLoginCsrfCookie);
+        CPPUNIT_ASSERT(!token.empty());
+        const CookieReply reply = callWithCookies(
+            host_->port(), "POST", "/admin/login", "_csrf=" + token + "&email=" + encode(email) + "&password=" + encode(password),
+            {{"Content-Type", "application/x-www-form-urlencoded"}, {"Cookie", std::string(host::kLoginCsrfCookie) + "=" + token}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(reply.body, 303, reply.status);
+        User user;
+        user.cookie = std::string(host::kSessionCookie) + "=" + cookieOf(reply, host::kSessionCookie);
+        const HttpResult home = get(user, "/admin");
+        CPPUNIT_ASSERT_EQUAL(200, home.status);
+        user.csrf = firstMatch(home.body, "name=\"csrf-token\" content=\"([0-9a-f]+)\"");
+        CPPUNIT_ASSERT(!user.csrf.empty());
+        return user;
+    }
+
+    User newUser(const std::string& email, const std::string& role) { return signIn(email, addUser(email, role)); }
+
+    HttpResult get(const User& user, const std::string& path) { return host_->request("GET", path, "", {{"Cookie", user.cookie}}); }
+
+    // A form POST as the page sends it: the session's CSRF token in the `_csrf` field.
+    HttpResult post(const User& user, const std::string& path, const std::string& form) {
+        return host_->request("POST", path, "_csrf=" + user.csrf + (form.empty() ? "" : "&" + form),
+                              {{"Cookie", user.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
+    }
+
+    // The customer writes `text` (at `secondsAgo`); returns the conversation id once processed.
+    std::int64_t customerWrites(const std::string& wamid, const std::string& text, std::int64_t secondsAgo = 0,
+                                const std::string& name = "Amina Benali", const std::string& from = kCustomer) {
+        host::InboundText message;
+        message.from = from;
+        message.name = name;
+        message.wamid = wamid;
+        message.timestamp = nowSeconds() - secondsAgo;
+        message.text = text;
+        const auto response = postSigned(*host_, host::inboundTextBody(message));
+        CPPUNIT_ASSERT_EQUAL(200, response.status);
+        waitForProcessing(*db_);
+        return std::stoll(queryText(*db_, "SELECT conversation_id FROM whatsapp_messages WHERE wa_message_id = '" + wamid + "'"));
+    }
+
+    std::string sql(const std::string& query) { return queryRows(*db_, query); }
+    void exec(const std::string& statement) {
+        Poco::Data::Session session = db_->session();
+        session << statement, Poco::Data::Keywords::now;
+    }
+
+    void waitFor(const std::string& query, const std::string& expected, int seconds = 30) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+        std::string last;
+        while (std::chrono::steady_clock::now() < deadline) {
+            last = sql(query);
+            if (last == expected) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(query, expected, last);
+    }
+
+private:
+    std::unique_ptr<FakeGraphApi> fake_;
+    std::unique_ptr<HostProcess> host_;
+    std::unique_ptr<host::SqlDatabase> db_;
+};
+
+// An open Server-Sent Events connection, read on its own thread.
+class LiveStream {
+public:
+    LiveStream(int port, const std::string& path, const std::string& cookie, const std::string& lastEventId = "")
+        : session_("127.0.0.1", static_cast<Poco::UInt16>(port)) {
+        session_.setTimeout(Poco::Timespan(30, 0));
+        Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+        request.add("Cookie", cookie);
+        request.add("Accept", "text/event-stream");
+        if (!lastEventId.empty()) request.add("Last-Event-ID", lastEventId);
+        session_.sendRequest(request);
+        std::istream& in = session_.receiveResponse(response_);
+        reader_ = std::thread([this, &in] {
+            std::string line;
+            while (!stop_ && std::getline(in, line)) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                text_ += line + "\n";
+            }
+        });
+    }
+    ~LiveStream() {
+        stop_ = true;
+        try {
+            session_.abort();
+        } catch (...) {
+        }
+        if (reader_.joinable()) reader_.join();
+    }
+    int status() const { return response_.getStatus(); }
+    std::string contentType() const { return response_.getContentType(); }
+    // Waits until the received text contains `part`.
+    bool waitFor(const std::string& part, std::chrono::seconds limit = std::chrono::seconds(20)) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (contains(text(), part)) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    }
+    std::string text() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return text_;
+    }
+
+private:
+    Poco::Net::HTTPClientSession session_;
+    Poco::Net::HTTPResponse response_;
+    std::thread reader_;
+    std::atomic<bool> stop_{false};
+    mutable std::mutex mutex_;
+    std::string text_;
+};
+
+}  // namespace
+
+class InboxPagesTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(InboxPagesTest);
+    CPPUNIT_TEST(inboxListsFiltersAndShowsMarkupAsText);
+    CPPUNIT_TEST(replyIsSentOnceAndShowsItsTicks);
+    CPPUNIT_TEST(eachActionNeedsItsPermissionAndTheCsrfToken);
+    CPPUNIT_TEST(assignResolveReopenAndLeads);
+    CPPUNIT_TEST(closedWindowOffersTemplatesAndRefusesFreeText);
+    CPPUNIT_TEST(liveStreamPushesAndResumes);
+    CPPUNIT_TEST(legacyAddressesRedirectAndArabicIsRightToLeft);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void inboxListsFiltersAndShowsMarkupAsText() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.XSS1", "<script>alert('text')</script> bonjour", 0, "<script>alert('name')</script>");
+        h.customerWrites("wamid.OTHER", "Salam", 0, "Karim", "213661234567");
+
+        for (const std::string path : {kInbox, std::string("/admin/inbox")}) {
+            const HttpResult page = h.get(agent, path);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(path, 200, page.status);
+            CPPUNIT_ASSERT_MESSAGE(page.body, !contains(page.body, "<script>alert"));
+            CPPUNIT_ASSERT_MESSAGE(page.body, contains(page.body, "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;") ||
+                                                  contains(page.body, "&lt;script&gt;alert(&apos;name&apos;)&lt;/script&gt;") ||
+                                                  contains(page.body, "&lt;script&gt;alert('name')&lt;/script&gt;"));
+            CPPUNIT_ASSERT(contains(page.body, kConversation + std::to_string(id)));
+            CPPUNIT_ASSERT(contains(page.body, "Karim"));
+            CPPUNIT_ASSERT(contains(page.body, "Window open until"));
+        }
+        // Filters and search: by phone in another form, by name; resolved ones only under "resolved".
+        const HttpResult byPhone = h.get(agent, kInbox + "?q=0661+23+45+67");
+        CPPUNIT_ASSERT(contains(byPhone.body, "Karim"));
+        CPPUNIT_ASSERT(!contains(byPhone.body, kConversation + std::to_string(id) + "\""));
+        CPPUNIT_ASSERT(!contains(h.get(agent, kInbox + "?status=resolved").body, "Karim"));
+        CPPUNIT_ASSERT(contains(h.get(agent, kInbox + "?owner=unassigned&status=open").body, "Karim"));
+        CPPUNIT_ASSERT(!contains(h.get(agent, kInbox + "?owner=mine").body, "Karim"));
+        // A cursor that is not one is ignored, not an error.
+        CPPUNIT_ASSERT_EQUAL(200, h.get(agent, kInbox + "?after=1%3B+DROP+TABLE+users").status);
+
+        // The conversation: the text as text, the unread count cleared, the last inbound marked read.
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), h.sql("SELECT unread_count FROM whatsapp_conversations WHERE id = " + std::to_string(id)));
+        const HttpResult conversation = h.get(agent, kConversation + std::to_string(id));
+        CPPUNIT_ASSERT_EQUAL(200, conversation.status);
+        CPPUNIT_ASSERT_MESSAGE(conversation.body, !contains(conversation.body, "<script>alert"));
+        CPPUNIT_ASSERT(contains(conversation.body, "&lt;script&gt;"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), h.sql("SELECT unread_count FROM whatsapp_conversations WHERE id = " + std::to_string(id)));
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        bool markedRead = false;
+        while (!markedRead && std::chrono::steady_clock::now() < deadline) {
+            for (const auto& request : h.fake().requests())
+                markedRead = markedRead || (contains(request.body, "\"status\":\"read\"") && contains(request.body, "wamid.XSS1"));
+            if (!markedRead) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        CPPUNIT_ASSERT_MESSAGE("mark-read reached the Graph API", markedRead);
+        CPPUNIT_ASSERT_EQUAL(404, h.get(agent, kConversation + "999999").status);
+        CPPUNIT_ASSERT_EQUAL(404, h.get(agent, kConversation + "abc").status);
+    }
+
+    void replyIsSentOnceAndShowsItsTicks() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.IN1", "Bonjour, des nouvelles ?");
+        const std::string url = kConversation + std::to_string(id);
+        const HttpResult page = h.get(agent, url);
+        const std::string key = firstMatch(page.body, "name=\"idempotency_key\" value=\"([^\"]+)\"");
+        CPPUNIT_ASSERT_MESSAGE(page.body, !key.empty());
+
+        // A double-clicked Send: two POSTs with the same form.
+        for (int i = 0; i < 2; ++i) {
+            const HttpResult sent = h.post(agent, url + "/reply", "idempotency_key=" + key + "&text=" + encode("Oui, la session commence lundi"));
+            CPPUNIT_ASSERT_EQUAL(303, sent.status);
+            CPPUNIT_ASSERT_EQUAL(url + "?done=1", sent.headers["location"]);
+        }
+        CPPUNIT_ASSERT(h.fake().waitForSends(1, std::chrono::seconds(20)));
+        h.waitFor("SELECT COUNT(*), MIN(status) FROM whatsapp_messages WHERE direction = 'out'", "1|sent");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), h.fake().sendCount());
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), h.sql("SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out' AND created_by_user_id IS NOT NULL"));
+
+        const std::string wamid = h.fake().wamids().at(0);
+        CPPUNIT_ASSERT_EQUAL(200, FakeGraphApi::postStatus(h.host(), wamid, "delivered", nowSeconds()).status);
+        CPPUNIT_ASSERT_EQUAL(200, FakeGraphApi::postStatus(h.host(), wamid, "read", nowSeconds() + 1).status);
+        h.waitFor("SELECT status FROM whatsapp_messages WHERE direction = 'out'", "read");
+        const HttpResult after = h.get(agent, url);
+        CPPUNIT_ASSERT(contains(after.body, "Oui, la session commence lundi"));
+        CPPUNIT_ASSERT(contains(after.body, "tick-read"));
+        CPPUNIT_ASSERT(contains(after.body, "User agent"));  // who sent it
+
+        // An empty reply and a form without its key are refused with words, and send nothing.
+        CPPUNIT_ASSERT_EQUAL(url + "?error=empty_text",
+                             h.post(agent, url + "/reply", "idempotency_key=k2&text=+++").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid", h.post(agent, url + "/reply", "text=hello").headers["location"]);
+        CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=empty_text").body, "Write a message first."));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), h.sql("SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out'"));
+    }
+
+    void eachActionNeedsItsPermissionAndTheCsrfToken() {
+        InboxHost h;
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.P1", "Bonjour");
+        const std::string url = kConversation + std::to_string(id);
+        // A viewer sees, and may do nothing: no forms on the page, 403 on every action.
+        const HttpResult page = h.get(viewer, url);
+        CPPUNIT_ASSERT_EQUAL(200, page.status);
+        CPPUNIT_ASSERT(!contains(page.body, "/reply\""));
+        CPPUNIT_ASSERT(!contains(page.body, "/assign\""));
+        for (const std::string action : {"/reply", "/assign", "/resolve", "/reopen", "/lead", "/lead/link"}) {
+            const HttpResult refused = h.post(viewer, url + action, "idempotency_key=v1&text=hi&user=me&lead_id=1");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(action, 403, refused.status);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), h.sql("SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), h.sql("SELECT COUNT(*) FROM whatsapp_conversation_events"));
+        // An agent without the CSRF token, or with another's, is refused too.
+        const HttpResult noToken = h.host().request("POST", url + "/assign", "user=me",
+                                                    {{"Cookie", agent.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
+        CPPUNIT_ASSERT_EQUAL(403, noToken.status);
+        const HttpResult wrongToken = h.host().request("POST", url + "/assign", "_csrf=" + viewer.csrf + "&user=me",
+                                                       {{"Cookie", agent.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
+        CPPUNIT_ASSERT_EQUAL(403, wrongToken.status);
+        CPPUNIT_ASSERT_EQUAL(std::string(""), h.sql("SELECT assigned_user_id FROM whatsapp_conversations WHERE id = " + std::to_string(id)));
+        // Without a session: the sign-in page.
+        const HttpResult anonymous = h.host().request("GET", url);
+        CPPUNIT_ASSERT_EQUAL(302, anonymous.status);
+    }
+
+    void assignResolveReopenAndLeads() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        h.addUser("colleague@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.A1", "Nous voulons former 12 employés");
+        const std::string url = kConversation + std::to_string(id);
+        const std::string where = " FROM whatsapp_conversations WHERE id = " + std::to_string(id);
+
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=me").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(std::string("agent@example.dz"), h.sql("SELECT u.email FROM users u WHERE u.id = (SELECT assigned_user_id" + where + ")"));
+        const std::string colleague = h.sql("SELECT id FROM users WHERE email = 'colleague@example.dz'");
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=" + colleague).headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(colleague, h.sql("SELECT assigned_user_id" + where));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_user", h.post(agent, url + "/assign", "user=987654").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_user", h.post(agent, url + "/assign", "user=x").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=none").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(std::string(""), h.sql("SELECT assigned_user_id" + where));
+
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/resolve", "").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(std::string("resolved"), h.sql("SELECT status" + where));
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reopen", "").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(std::string("open"), h.sql("SELECT status" + where));
+
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/lead", "").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(std::string("Amina Benali|+213555123456|Nous voulons former 12 employés"),
+                             h.sql("SELECT contact_name, phone, notes FROM b2b_leads WHERE id = (SELECT b2b_lead_id" + where + ")"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=lead_exists", h.post(agent, url + "/lead", "").headers["location"]);
+        CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=lead_exists").body, "A lead is already linked to this conversation."));
+
+        // Link an existing lead found by the search.
+        h.exec("INSERT INTO b2b_leads (contact_name, phone, created_at, updated_at) VALUES ('M. Brahimi', '0770 11 22 33', 1, 1)");
+        const HttpResult search = h.get(agent, url + "?lead_q=brahimi");
+        const std::string other = firstMatch(search.body, "name=\"lead_id\" value=\"([0-9]+)\"");
+        CPPUNIT_ASSERT_MESSAGE(search.body, !other.empty());
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/lead/link", "lead_id=" + other).headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(other, h.sql("SELECT b2b_lead_id" + where));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_lead", h.post(agent, url + "/lead/link", "lead_id=999999").headers["location"]);
+
+        // Every change is a system line of the timeline, in order.
+        CPPUNIT_ASSERT_EQUAL(std::string("assigned\nassigned\nunassigned\nresolved\nreopened\nlead_created\nlead_linked"),
+                             h.sql("SELECT kind FROM whatsapp_conversation_events ORDER BY id"));
+        const HttpResult page = h.get(agent, url);
+        CPPUNIT_ASSERT(contains(page.body, "User agent assigned the conversation to User agent"));
+        CPPUNIT_ASSERT(contains(page.body, "User agent resolved the conversation"));
+        CPPUNIT_ASSERT(contains(page.body, "User agent linked B2B lead #" + other));
+        // A conversation that does not exist.
+        CPPUNIT_ASSERT_EQUAL(404, h.post(agent, kConversation + "999999/resolve", "").status);
+    }
+
+    void closedWindowOffersTemplatesAndRefusesFreeText() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.OLD", "Bonjour", 25 * 3600);
+        h.exec("INSERT INTO whatsapp_templates (name, language, body, status, created_at, updated_at) VALUES "
+              "('relance', 'fr', 'Bonjour {{1}}, votre session commence le {{2}}.', 'active', 1, 1)");
+        const std::string url = kConversation + std::to_string(id);
+        const HttpResult page = h.get(agent, url);
+        CPPUNIT_ASSERT(contains(page.body, "Window closed"));
+        CPPUNIT_ASSERT(contains(page.body, "only a template can be sent"));
+        CPPUNIT_ASSERT(contains(page.body, "value=\"relance|fr\""));
+        CPPUNIT_ASSERT(!contains(page.body, "name=\"text\""));
+        const std::string key = firstMatch(page.body, "name=\"idempotency_key\" value=\"([^\"]+)\"");
+
+        CPPUNIT_ASSERT_EQUAL(url + "?error=window_closed",
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&text=hello").headers["location"]);
+        CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=window_closed").body, "The 24-hour window has closed"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=missing_variable",
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=relance%7Cfr&var1=Amina").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?error=no_template",
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=nope%7Cfr").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reply", "idempotency_key=" + key +
+                                                                                "&template=relance%7Cfr&var1=Amina&var2=lundi").headers["location"]);
+        CPPUNIT_ASSERT(h.fake().waitForSends(1, std::chrono::seconds(20)));
+        const std::string body = h.fake().sends().at(0).body;
+        CPPUNIT_ASSERT_MESSAGE(body, contains(body, "\"relance\"") && contains(body, "Amina") && contains(body, "lundi"));
+    }
+
+    void liveStreamPushesAndResumes() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::string live = "/admin/messaging/whatsapp/live";
+        std::string lastId;
+        {
+            LiveStream stream(h.host().port(), live, agent.cookie);
+            CPPUNIT_ASSERT_EQUAL(200, stream.status());
+            CPPUNIT_ASSERT(contains(stream.contentType(), "text/event-stream"));
+            CPPUNIT_ASSERT(stream.waitFor("event: hello"));
+            const std::int64_t id = h.customerWrites("wamid.L1", "Bonjour en direct");
+            CPPUNIT_ASSERT_MESSAGE(stream.text(), stream.waitFor("event: message.received"));
+            CPPUNIT_ASSERT(stream.waitFor("\"conversation_id\":" + std::to_string(id)));
+            CPPUNIT_ASSERT(stream.waitFor("event: conversation.updated"));
+            // The conversation page's stream sees only its own conversation.
+            LiveStream only(h.host().port(), live + "?conversation=" + std::to_string(id), agent.cookie);
+            CPPUNIT_ASSERT(only.waitFor("event: hello"));
+            CPPUNIT_ASSERT_EQUAL(303, h.post(agent, kConversation + std::to_string(id) + "/assign", "user=me").status);
+            CPPUNIT_ASSERT_MESSAGE(only.text(), only.waitFor("\"reason\":\"assigned\""));
+            // The last id the browser saw before the connection dropped.
+            const std::string seen = stream.text();
+            for (std::sregex_iterator it(seen.begin(), seen.end(), std::regex("id: ([0-9]+)")), end; it != end; ++it) lastId = (*it)[1];
+            CPPUNIT_ASSERT(!lastId.empty());
+        }
+        // Dropped: meanwhile another customer writes. Back with Last-Event-ID: what was missed comes first.
+        const std::int64_t missed = h.customerWrites("wamid.L2", "Pendant la coupure", 0, "Karim", "213661234567");
+        LiveStream resumed(h.host().port(), live, agent.cookie, lastId);
+        CPPUNIT_ASSERT_MESSAGE(resumed.text(), resumed.waitFor("\"conversation_id\":" + std::to_string(missed)));
+        CPPUNIT_ASSERT(contains(resumed.text(), "event: message.received"));
+        // A browser from before a restart (an id the host never gave) is told to refresh.
+        LiveStream stale(h.host().port(), live, agent.cookie, "999999");
+        CPPUNIT_ASSERT_MESSAGE(stale.text(), stale.waitFor("event: refresh"));
+        // Without a session there is no stream.
+        CPPUNIT_ASSERT_EQUAL(401, h.host().request("GET", live).status);
+    }
+
+    void legacyAddressesRedirectAndArabicIsRightToLeft() {
+        InboxHost h;
+        const HttpResult legacy = h.host().request("GET", "/admin/whatsapp/inbox?status=open&q=amina");
+        CPPUNIT_ASSERT_EQUAL(301, legacy.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/messaging/whatsapp/inbox?status=open&q=amina"), legacy.headers["location"]);
+        const HttpResult deep = h.host().request("GET", "/admin/whatsapp/conversations/12");
+        CPPUNIT_ASSERT_EQUAL(301, deep.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/messaging/whatsapp/conversations/12"), deep.headers["location"]);
+
+        const User agent = h.newUser("agent@example.dz", "agent");
+        h.customerWrites("wamid.AR1", "السلام عليكم");
+        CPPUNIT_ASSERT_EQUAL(303, h.post(agent, "/admin/locale", "locale=ar&next=" + encode(kInbox)).status);
+        const HttpResult arabic = h.get(agent, kInbox);
+        CPPUNIT_ASSERT_EQUAL(200, arabic.status);
+        CPPUNIT_ASSERT(contains(arabic.body, "dir=\"rtl\""));
+        CPPUNIT_ASSERT(contains(arabic.body, "صندوق الوارد"));
+        CPPUNIT_ASSERT(contains(arabic.body, "السلام عليكم"));
+        CPPUNIT_ASSERT_EQUAL(303, h.post(agent, "/admin/locale", "locale=fr&next=" + encode(kInbox)).status);
+        const HttpResult french = h.get(agent, kInbox);
+        CPPUNIT_ASSERT(contains(french.body, "dir=\"ltr\""));
+        CPPUNIT_ASSERT(contains(french.body, "Boîte de réception"));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(InboxPagesTest);
