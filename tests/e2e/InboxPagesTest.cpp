@@ -253,7 +253,7 @@ public:
         const std::int64_t id = h.customerWrites("wamid.XSS1", "<script>alert('text')</script> bonjour", 0, "<script>alert('name')</script>");
         h.customerWrites("wamid.OTHER", "Salam", 0, "Karim", "213661234567");
 
-        for (const std::string path : {kInbox, std::string("/admin/inbox")}) {
+        for (const std::string& path : {kInbox, std::string("/admin/inbox")}) {
             const HttpResult page = h.get(agent, path);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(path, 200, page.status);
             CPPUNIT_ASSERT_MESSAGE(page.body, !contains(page.body, "<script>alert"));
@@ -306,7 +306,7 @@ public:
         for (int i = 0; i < 2; ++i) {
             const HttpResult sent = h.post(agent, url + "/reply", "idempotency_key=" + key + "&text=" + encode("Oui, la session commence lundi"));
             CPPUNIT_ASSERT_EQUAL(303, sent.status);
-            CPPUNIT_ASSERT_EQUAL(url + "?done=1", sent.headers["location"]);
+            CPPUNIT_ASSERT_EQUAL(url + "?done=1", sent.headers.at("location"));
         }
         CPPUNIT_ASSERT(h.fake().waitForSends(1, std::chrono::seconds(20)));
         h.waitFor("SELECT COUNT(*), MIN(status) FROM whatsapp_messages WHERE direction = 'out'", "1|sent");
@@ -325,8 +325,8 @@ public:
 
         // An empty reply and a form without its key are refused with words, and send nothing.
         CPPUNIT_ASSERT_EQUAL(url + "?error=empty_text",
-                             h.post(agent, url + "/reply", "idempotency_key=k2&text=+++").headers["location"]);
-        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid", h.post(agent, url + "/reply", "text=hello").headers["location"]);
+                             h.post(agent, url + "/reply", "idempotency_key=k2&text=+++").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid", h.post(agent, url + "/reply", "text=hello").headers.at("location"));
         CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=empty_text").body, "Write a message first."));
         CPPUNIT_ASSERT_EQUAL(std::string("1"), h.sql("SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out'"));
     }
@@ -369,25 +369,25 @@ public:
         const std::string url = kConversation + std::to_string(id);
         const std::string where = " FROM whatsapp_conversations WHERE id = " + std::to_string(id);
 
-        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=me").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=me").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("agent@example.dz"), h.sql("SELECT u.email FROM users u WHERE u.id = (SELECT assigned_user_id" + where + ")"));
         const std::string colleague = h.sql("SELECT id FROM users WHERE email = 'colleague@example.dz'");
-        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=" + colleague).headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=" + colleague).headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(colleague, h.sql("SELECT assigned_user_id" + where));
-        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_user", h.post(agent, url + "/assign", "user=987654").headers["location"]);
-        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_user", h.post(agent, url + "/assign", "user=x").headers["location"]);
-        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=none").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_user", h.post(agent, url + "/assign", "user=987654").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_user", h.post(agent, url + "/assign", "user=x").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/assign", "user=none").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), h.sql("SELECT assigned_user_id" + where));
 
-        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/resolve", "").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/resolve", "").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("resolved"), h.sql("SELECT status" + where));
-        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reopen", "").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reopen", "").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("open"), h.sql("SELECT status" + where));
 
-        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/lead", "").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/lead", "").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("Amina Benali|+213555123456|Nous voulons former 12 employés"),
                              h.sql("SELECT contact_name, phone, notes FROM b2b_leads WHERE id = (SELECT b2b_lead_id" + where + ")"));
-        CPPUNIT_ASSERT_EQUAL(url + "?error=lead_exists", h.post(agent, url + "/lead", "").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?error=lead_exists", h.post(agent, url + "/lead", "").headers.at("location"));
         CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=lead_exists").body, "A lead is already linked to this conversation."));
 
         // Link an existing lead found by the search.
@@ -395,9 +395,9 @@ public:
         const HttpResult search = h.get(agent, url + "?lead_q=brahimi");
         const std::string other = firstMatch(search.body, "name=\"lead_id\" value=\"([0-9]+)\"");
         CPPUNIT_ASSERT_MESSAGE(search.body, !other.empty());
-        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/lead/link", "lead_id=" + other).headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/lead/link", "lead_id=" + other).headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(other, h.sql("SELECT b2b_lead_id" + where));
-        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_lead", h.post(agent, url + "/lead/link", "lead_id=999999").headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_lead", h.post(agent, url + "/lead/link", "lead_id=999999").headers.at("location"));
 
         // Every change is a system line of the timeline, in order.
         CPPUNIT_ASSERT_EQUAL(std::string("assigned\nassigned\nunassigned\nresolved\nreopened\nlead_created\nlead_linked"),
@@ -425,14 +425,14 @@ public:
         const std::string key = firstMatch(page.body, "name=\"idempotency_key\" value=\"([^\"]+)\"");
 
         CPPUNIT_ASSERT_EQUAL(url + "?error=window_closed",
-                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&text=hello").headers["location"]);
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&text=hello").headers.at("location"));
         CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=window_closed").body, "The 24-hour window has closed"));
         CPPUNIT_ASSERT_EQUAL(url + "?error=missing_variable",
-                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=relance%7Cfr&var1=Amina").headers["location"]);
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=relance%7Cfr&var1=Amina").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(url + "?error=no_template",
-                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=nope%7Cfr").headers["location"]);
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=nope%7Cfr").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reply", "idempotency_key=" + key +
-                                                                                "&template=relance%7Cfr&var1=Amina&var2=lundi").headers["location"]);
+                                                                                "&template=relance%7Cfr&var1=Amina&var2=lundi").headers.at("location"));
         CPPUNIT_ASSERT(h.fake().waitForSends(1, std::chrono::seconds(20)));
         const std::string body = h.fake().sends().at(0).body;
         CPPUNIT_ASSERT_MESSAGE(body, contains(body, "\"relance\"") && contains(body, "Amina") && contains(body, "lundi"));
@@ -459,7 +459,8 @@ public:
             CPPUNIT_ASSERT_MESSAGE(only.text(), only.waitFor("\"reason\":\"assigned\""));
             // The last id the browser saw before the connection dropped.
             const std::string seen = stream.text();
-            for (std::sregex_iterator it(seen.begin(), seen.end(), std::regex("id: ([0-9]+)")), end; it != end; ++it) lastId = (*it)[1];
+            const std::regex idLine("id: ([0-9]+)");
+            for (std::sregex_iterator it(seen.begin(), seen.end(), idLine), end; it != end; ++it) lastId = (*it)[1];
             CPPUNIT_ASSERT(!lastId.empty());
         }
         // Dropped: meanwhile another customer writes. Back with Last-Event-ID: what was missed comes first.
@@ -478,10 +479,10 @@ public:
         InboxHost h;
         const HttpResult legacy = h.host().request("GET", "/admin/whatsapp/inbox?status=open&q=amina");
         CPPUNIT_ASSERT_EQUAL(301, legacy.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin/messaging/whatsapp/inbox?status=open&q=amina"), legacy.headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/messaging/whatsapp/inbox?status=open&q=amina"), legacy.headers.at("location"));
         const HttpResult deep = h.host().request("GET", "/admin/whatsapp/conversations/12");
         CPPUNIT_ASSERT_EQUAL(301, deep.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin/messaging/whatsapp/conversations/12"), deep.headers["location"]);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/messaging/whatsapp/conversations/12"), deep.headers.at("location"));
 
         const User agent = h.newUser("agent@example.dz", "agent");
         h.customerWrites("wamid.AR1", "السلام عليكم");
