@@ -185,6 +185,9 @@ private:
         out->set("url", kConversationPath + std::to_string(row.id));
         out->set("name", !row.name.empty() ? row.name : !row.phone.empty() ? row.phone : t(request, "contact_unknown"));
         out->set("phone", row.phone);
+        // Mustache shows a section for any string, even an empty one: sections test these booleans.
+        out->set("has_phone", !row.phone.empty());
+        out->set("has_intent", !row.intent.empty());
         out->set("status", row.status);
         out->set("status_label", statusLabel(request, row.status));
         out->set("assigned", !row.assignedName.empty());
@@ -258,12 +261,14 @@ private:
         out->set("outbound", m.direction == "out");
         out->set("text", m.type == "text");
         out->set("body", m.body);
+        out->set("has_body", !m.body.empty());
         const bool media = m.type != "text";
         out->set("media", media);
         out->set("media_label", media ? t(request, "media_" + m.type) : "");
         out->set("type", m.type);
         out->set("at", when(request, m.createdAt));
         out->set("author", m.authorName);
+        out->set("has_author", !m.authorName.empty());
         out->set("provider", m.provider);
         if (m.direction == "out") {
             out->set("status", m.status);
