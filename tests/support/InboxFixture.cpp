@@ -226,6 +226,10 @@ void checkTimelineAndChanges(InboxFixture& f) {
           " (4, 1, 'in', 'wamid.D', 'reaction', 'reacted', '{\"reaction\":{\"message_id\":\"wamid.C\",\"emoji\":\"\xF0\x9F\x91\x8D\"}}',"
           " 'received', 'wamid.C', 4000)");
 
+    // The dispatcher's attempts: the Cloud API refused (outside the window), the outbox took it.
+    f.sql("INSERT INTO whatsapp_message_attempts (message_id, provider, attempt, outcome, error_code, created_at) VALUES"
+          " (3, 'cloud_api', 1, 'refused', 131047, 3100), (3, 'outbox', 1, 'queued', NULL, 3200)");
+
     CPPUNIT_ASSERT(f.store().markOpened(1, 6000));
     CPPUNIT_ASSERT(!f.store().markOpened(1, 6001));  // nothing left to clear
     CPPUNIT_ASSERT_EQUAL(std::int64_t(0), f.count("SELECT unread_count FROM whatsapp_conversations WHERE id = 1"));
@@ -276,7 +280,7 @@ void checkTimelineAndChanges(InboxFixture& f) {
     std::vector<std::string> lines;
     for (const auto& item : view->timeline)
         lines.push_back(item.message ? "msg:" + std::to_string(item.message->id) : "sys:" + item.system->kind);
-    CPPUNIT_ASSERT_EQUAL(std::vector<std::string>({"msg:1", "msg:2", "msg:3", "sys:assigned", "sys:resolved", "sys:reopened",
+    CPPUNIT_ASSERT_EQUAL(std::vector<std::string>({"msg:1", "msg:2", "msg:3", "sys:provider_fallback", "sys:assigned", "sys:resolved", "sys:reopened",
                                                    "sys:lead_created", "sys:lead_linked", "sys:unassigned"}),
                          lines);  // the reaction is on message 3, not a line of its own
     const auto& reply = *view->timeline[2].message;
@@ -286,8 +290,10 @@ void checkTimelineAndChanges(InboxFixture& f) {
     CPPUNIT_ASSERT_EQUAL(std::string("Agent Bilal"), reply.authorName);
     CPPUNIT_ASSERT_EQUAL(std::size_t(1), reply.reactions.size());
     CPPUNIT_ASSERT_EQUAL(std::string("\xF0\x9F\x91\x8D"), reply.reactions[0].emoji);
-    CPPUNIT_ASSERT_EQUAL(std::string("Agent Bilal"), view->timeline[3].system->targetName);
-    CPPUNIT_ASSERT_EQUAL(std::string("Admin Amel"), view->timeline[3].system->actorName);
+    CPPUNIT_ASSERT_EQUAL(std::string("outbox"), view->timeline[3].system->targetName);
+    CPPUNIT_ASSERT_EQUAL(std::string("cloud_api: refused 131047"), view->timeline[3].system->detail);
+    CPPUNIT_ASSERT_EQUAL(std::string("Agent Bilal"), view->timeline[4].system->targetName);
+    CPPUNIT_ASSERT_EQUAL(std::string("Admin Amel"), view->timeline[4].system->actorName);
     CPPUNIT_ASSERT_EQUAL(std::int64_t(1), f.count("SELECT COUNT(*) FROM whatsapp_conversation_events WHERE kind = 'resolved'"));
 }
 
