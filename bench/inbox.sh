@@ -38,7 +38,7 @@ PRAGMA synchronous = OFF;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $conversations)
 INSERT INTO whatsapp_contacts (id, phone_number_id, wa_id, phone_e164, profile_name, created_at, updated_at)
-SELECT i, '100000000000001', '2135' || printf('%08d', i), '+2135' || printf('%08d', i), 'Contact ' || i, 1761000000000, 1761000000000 FROM n;
+SELECT i, '100000000000001', '21355' || printf('%07d', i), '+21355' || printf('%07d', i), 'Contact ' || i, 1761000000000, 1761000000000 FROM n;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $conversations)
 INSERT INTO whatsapp_conversations (id, contact_id, status, assigned_user_id, intent, last_inbound_at, last_message_at, unread_count, created_at, updated_at)
 SELECT i, i,
@@ -80,7 +80,8 @@ views=(
     "mine|$base?owner=mine"
     "open + unassigned|$base?status=open&owner=unassigned"
     "intent b2b|$base?intent=b2b"
-    "search by phone (0555 0012 34)|$base?q=0555+0012+34"
+    "search by phone (0550 01 23 45)|$base?q=0550+01+23+45"
+    "search by partial phone (01 23 45)|$base?q=01+23+45"
     "search by name (Contact 99999)|$base?q=Contact+99999"
 )
 printf '%-34s %10s %10s %8s\n' view median_ms p99_ms bytes

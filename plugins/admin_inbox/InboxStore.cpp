@@ -124,7 +124,7 @@ struct ListQuery {
 };
 }  // namespace
 
-static ListQuery buildList(const InboxFilter& filter, const std::function<std::optional<std::string>(const std::string&)>& phoneOf,
+static ListQuery buildList(const InboxFilter& filter, sdk::Dialect dialect, const std::function<std::optional<std::string>(const std::string&)>& phoneOf,
                            const std::function<std::string(const std::string&)>& digitsOf) {
     ListQuery out;
     QueryBuilder& q = out.params;
@@ -143,9 +143,11 @@ static ListQuery buildList(const InboxFilter& filter, const std::function<std::o
         if (e164) {
             condition("c.contact_id IN (SELECT id FROM whatsapp_contacts WHERE phone_e164 = " + q.placeholder(*e164) + ")");
         } else {
-            const std::string namePattern = "%" + likeEscape(lower(filter.search)) + "%";
-            std::string part = "c.contact_id IN (SELECT id FROM whatsapp_contacts WHERE LOWER(profile_name) LIKE " +
-                               q.placeholder(namePattern) + " ESCAPE '\\'";
+            // SQLite's LIKE ignores ASCII case by itself (and its LOWER() knows no more than ASCII);
+            // PostgreSQL's ILIKE ignores case in every script.
+            const std::string like = dialect == sdk::Dialect::SQLite ? " LIKE " : " ILIKE ";
+            std::string part = "c.contact_id IN (SELECT id FROM whatsapp_contacts WHERE profile_name" + like +
+                               q.placeholder("%" + likeEscape(filter.search) + "%") + " ESCAPE '\\'";
             const std::string digits = digitsOf(filter.search);
             if (digits.size() >= 3) part += " OR phone_e164 LIKE " + q.placeholder("%" + digits + "%");
             condition(part + ")");
@@ -172,7 +174,7 @@ static ListQuery buildList(const InboxFilter& filter, const std::function<std::o
 
 std::vector<std::string> InboxStore::explainList(const InboxFilter& filter) {
     const ListQuery query = buildList(
-        filter, [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
+        filter, database_.dialect(), [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement explain(session);
     std::vector<std::string> lines;
@@ -192,7 +194,7 @@ std::vector<std::string> InboxStore::explainList(const InboxFilter& filter) {
 
 InboxPage InboxStore::list(const InboxFilter& filter) {
     const ListQuery query = buildList(
-        filter, [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
+        filter, database_.dialect(), [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
     const int limit = query.limit;
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement select(session);
