@@ -5,9 +5,9 @@
 #
 # Seeds CONVERSATIONS contacts and conversations (default 100,000) with MESSAGES_PER_CONVERSATION
 # messages each (default 10: 1,000,000 messages) in bulk SQL, signs in as an admin, then requests
-# the inbox page REQUESTS times (default 200) for each view below with curl and reports the median
-# and p99 of the server time: curl's time_starttransfer - time_pretransfer (request sent → first
-# byte of the answer), so the connection set-up is not counted. Not a test: it asserts nothing.
+# the inbox page REQUESTS times (default 200) for each view below with curl, one request at a time,
+# and reports the median and p99 of the server time (the duration the host's access log gives each
+# request) and the median of curl's total. Not a test: it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conversations=${1:-100000}
@@ -21,10 +21,12 @@ cleanup() { [[ -z $pid ]] || kill "$pid" 2>/dev/null || true; wait 2>/dev/null |
 trap cleanup EXIT
 
 sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
-    -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
+    -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
     -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" config/tawasul.yaml >"$work/tawasul.yaml"
 tw() { "$bin" --config "$work/tawasul.yaml" "$@"; }
-export TAWASUL_LISTEN=127.0.0.1:18384 TAWASUL_WORKERS=0
+# A free port, so that a host left over from elsewhere cannot answer in ours' stead.
+TAWASUL_LISTEN=127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export TAWASUL_LISTEN
 tw migrate >/dev/null
 echo "bench-password-1234" | tw user add --email bench@example.test --name "Bench Admin" --role admin --password-stdin >/dev/null
 
@@ -58,7 +60,8 @@ ANALYZE;
 SQL
 echo "seeded $conversations conversations and $((conversations * per)) messages in $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
 
-tw serve 2>"$work/host.log" &
+# The binary itself, not the tw function: $! must be the host's pid for the clean-up to stop it.
+"$bin" --config "$work/tawasul.yaml" serve 2>"$work/host.log" &
 pid=$!
 until curl -fs -o /dev/null "http://$TAWASUL_LISTEN/readyz"; do sleep 0.05; done
 
@@ -84,19 +87,32 @@ views=(
     "search by partial phone (01 23 45)|$base?q=01+23+45"
     "search by name (Contact 99999)|$base?q=Contact+99999"
 )
-printf '%-34s %10s %10s %8s\n' view median_ms p99_ms bytes
+printf '%-36s %10s %10s %10s %8s\n' view server_p50 server_p99 client_p50 bytes
 for view in "${views[@]}"; do
     label=${view%%|*}
     url=${view#*|}
     curl -fs -o /dev/null -b "$jar" "$url"  # warm
+    sleep 0.2
+    before=$(wc -l <"$work/host.log")
     for ((i = 0; i < requests; i++)); do
-        curl -fs -o /dev/null -b "$jar" -w '%{time_pretransfer} %{time_starttransfer} %{size_download}\n' "$url"
-    done | python3 -c "
-import sys
-rows = [line.split() for line in sys.stdin if line.strip()]
-times = sorted((float(b) - float(a)) * 1000 for a, b, _ in rows)
-median = times[len(times) // 2]
-p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-print('%-34s %10.2f %10.2f %8s' % ('$label', median, p99, rows[-1][2]))
-"
+        curl -s -o /dev/null -b "$jar" -w '%{time_total} %{size_download} %{http_code}\n' "$url"
+    done >"$work/client.txt"
+    sleep 0.2
+    # Server time is what the host's access log says it spent on each request (handler and
+    # rendering, from the parsed request to the last byte handed to the socket).
+    tail -n +"$((before + 1))" "$work/host.log" | grep 'http.access' | grep ' owner=admin_inbox' >"$work/server.txt" || true
+    LABEL=$label python3 - "$work/client.txt" "$work/server.txt" <<'PY'
+import os, re, sys
+label = os.environ["LABEL"]
+client = [line.split() for line in open(sys.argv[1]) if line.strip()]
+bad = [r for r in client if r[2] != "200"]
+if bad:
+    sys.exit("%s: %d of %d requests answered %s" % (label, len(bad), len(client), sorted(set(r[2] for r in bad))))
+server = sorted(float(m.group(1)) for m in (re.search(r" ([0-9.]+)ms rid=", l) for l in open(sys.argv[2])) if m)
+if len(server) != len(client):
+    sys.exit("%s: %d requests, %d access log lines" % (label, len(client), len(server)))
+total = sorted(float(r[0]) * 1000 for r in client)
+pick = lambda xs, q: xs[min(len(xs) - 1, int(len(xs) * q))]
+print("%-36s %10.2f %10.2f %10.2f %8s" % (label, pick(server, 0.5), pick(server, 0.99), pick(total, 0.5), client[-1][1]))
+PY
 done
