@@ -39,6 +39,11 @@ public:
     sdk::Settings& settings() override { return runtime_.settings(); }
     sdk::Metrics& metrics() override { return runtime_.metrics(); }
     const sdk::Clock& clock() const override { return runtime_.clock(); }
+    std::string publicUrl() const override {
+        std::string url = runtime_.config().server.publicUrl;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        return url;
+    }
     // TODO(issue #6): catalogs and the page layout.
     const sdk::Translator& translator() const override { throw std::logic_error("translations are not available yet"); }
     sdk::PageRenderer& pages() override { throw std::logic_error("pages are not available yet"); }
