@@ -2,12 +2,15 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
+#include "SettingsPage.hpp"
+
 namespace tawasul::plugins {
 
 class CloudApiPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
         context.config().allowOnly({"graph_url", "api_version", "messages_per_second", "timeout_seconds"});
+        cloud::registerSettingsPage(context);
         context.logger().information("cloud_api ready");
     }
     void stop() noexcept override {}
