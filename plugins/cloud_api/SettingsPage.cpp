@@ -256,7 +256,7 @@ private:
             row->set("when", t.dateTime(locale, created[i] / 1000));
             alerts->add(row);
         }
-        model.set("alerts", alerts);
+        model.set("open_alerts", alerts);
         model.set("no_alerts", alerts->size() == 0);
         return model;
     }

@@ -153,7 +153,7 @@ public:
         const std::string raw(reinterpret_cast<const char*>(payload.rawContent()), payload.size());
         const std::string idText = std::to_string(id);
         model.set("id", idText);
-        model.set("title", t.text(locale, "events_event_heading", {{"id", idText}}));
+        model.set("heading", t.text(locale, "events_event_heading", {{"id", idText}}));
         model.set("received", t.dateTime(locale, receivedAt / 1000));
         model.set("processed", processedAt > 0 ? t.dateTime(locale, processedAt / 1000) : std::string());
         model.set("status", status);

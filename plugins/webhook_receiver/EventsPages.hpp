@@ -4,7 +4,7 @@
 
 namespace tawasul::plugins::webhook {
 
-inline constexpr const char* kEventsPagesPath = "/admin/messaging/whatsapp/webhooks";
+inline constexpr const char* kEventsPagesPath = "/admin/messaging/whatsapp/webhook-events";
 inline constexpr const char* kWebhooksViewPermission = "whatsapp.webhooks.view";
 // Replaying changes what the host does next, so it takes the operator's permission on top of the
 // page's: someone who may only read the events cannot make the host process them again.
