@@ -59,6 +59,8 @@ Command settingsCommand();  // SettingsCommands.cpp
 Command eventsCommand();    // EventsCommands.cpp
 Command simulateCommand();  // SimulateCommands.cpp
 Command contactsCommand();  // ContactsCommands.cpp
+Command userCommand();      // UserCommands.cpp
+Command roleCommand();      // UserCommands.cpp
 
 int runCli(int argc, char** argv);
 

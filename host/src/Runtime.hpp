@@ -4,9 +4,12 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "AdminPages.hpp"
+#include "Auth.hpp"
 #include "EventBus.hpp"
 #include "HostConfig.hpp"
 #include "HttpServer.hpp"
@@ -55,6 +58,9 @@ public:
     JobQueue& jobs() { return *jobs_; }
     SettingsStore& settings();
     const sdk::Clock& clock() const { return clock_; }
+    Auth& auth() { return *auth_; }
+    // The admin layout and the host's pages, read from server.web_dir on first use.
+    AdminUi& adminUi();
 
     // The master key, created on first use when `createKey` (only `migrate` does that).
     void openSecrets(bool createKey);
@@ -90,6 +96,9 @@ private:
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;
     std::unique_ptr<JobQueue> jobs_;
+    std::unique_ptr<Auth> auth_;
+    std::unique_ptr<AdminUi> adminUi_;
+    std::mutex adminUiMutex_;
     std::unique_ptr<AccessGate> access_;
     std::unique_ptr<HttpServer> http_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;
