@@ -10,6 +10,7 @@
 
 #include "AdminPages.hpp"
 #include "Auth.hpp"
+#include "Dispatcher.hpp"
 #include "EventBus.hpp"
 #include "HostConfig.hpp"
 #include "HttpServer.hpp"
@@ -99,6 +100,8 @@ private:
     std::unique_ptr<Auth> auth_;
     std::unique_ptr<AdminUi> adminUi_;
     std::mutex adminUiMutex_;
+    // Made before the plugins start, so that they find it; it finds the providers when it sends.
+    std::shared_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<AccessGate> access_;
     std::unique_ptr<HttpServer> http_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;

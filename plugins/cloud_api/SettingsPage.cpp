@@ -1,6 +1,6 @@
 // Settings → Cloud API. A stored secret never reaches the page: the access token is shown as "set on
 // DATE" and can only be replaced. The connection test's result is kept in site_settings (as a
-// catalog key and its arguments, never Meta's raw answer with a secret in it), so that the page the
+// catalog key and its arguments), so that the page the
 // browser is redirected to shows it in the reader's language, whichever host answers.
 #include "SettingsPage.hpp"
 
@@ -12,13 +12,6 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Net/Context.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
-#include <Poco/StreamCopier.h>
-#include <Poco/URI.h>
 
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/Messaging.hpp"
@@ -33,7 +26,6 @@ using Poco::JSON::Object;
 constexpr const char* kAccessTokenKey = "whatsapp.cloud.access_token";
 constexpr const char* kPhoneNumberIdKey = "whatsapp.cloud.phone_number_id";
 constexpr const char* kAccountIdKey = "whatsapp.cloud.business_account_id";
-constexpr const char* kApiVersionKey = "whatsapp.cloud.api_version";
 constexpr const char* kLastTestKey = "whatsapp.cloud.connection_test";
 
 std::string localeOf(const sdk::HttpRequest& request) {
@@ -61,13 +53,7 @@ struct ProbeResult {
 
 class SettingsPage {
 public:
-    explicit SettingsPage(sdk::HostContext& context) : context_(context) {
-        const sdk::ConfigNode& config = context.config();
-        graphUrl_ = config.getString("graph_url", "https://graph.facebook.com");
-        while (!graphUrl_.empty() && graphUrl_.back() == '/') graphUrl_.pop_back();
-        apiVersion_ = config.getString("api_version", "v21.0");
-        timeoutSeconds_ = static_cast<int>(config.getInt("timeout_seconds", 10, 1, 120));
-    }
+    explicit SettingsPage(sdk::HostContext& context) : context_(context) {}
 
     void show(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         Object model = baseModel(request);
@@ -114,8 +100,20 @@ public:
         response.redirect(303, std::string(kSettingsPagePath) + "?done=saved");
     }
 
+    // The provider's own test (GET /{version}/{phone_number_id} with its connection pool), so that a
+    // success also clears its unhealthy state and resolves its alerts.
     void test(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const ProbeResult result = probe();
+        ProbeResult result;
+        const auto tester = context_.services().find<sdk::ProviderConnectionTest>("cloud_api");
+        const sdk::ProviderHealth health = tester ? tester->testConnection()
+                                                  : sdk::ProviderHealth{sdk::ProviderState::Unhealthy, "the cloud_api provider is not running"};
+        if (health.state == sdk::ProviderState::Healthy) {
+            result = {true, "settings_test_ok", {{"id", context_.settings().get(kPhoneNumberIdKey).value_or("")}}};
+        } else if (health.state == sdk::ProviderState::Unconfigured) {
+            result = {false, "settings_test_unconfigured", {}};
+        } else {
+            result = {false, "settings_test_failed", {{"reason", health.reason}}};
+        }
         Object stored;
         stored.set("ok", result.ok);
         stored.set("key", result.key);
@@ -132,57 +130,6 @@ public:
     }
 
 private:
-    // GET /{version}/{phone_number_id}: the cheapest call that proves the token, the id and the
-    // network all work, and names the number so the admin sees it is the right one.
-    ProbeResult probe() {
-        sdk::Settings& settings = context_.settings();
-        const std::string token = settings.get(kAccessTokenKey).value_or("");
-        const std::string phoneNumberId = settings.get(kPhoneNumberIdKey).value_or("");
-        const std::string version = settings.get(kApiVersionKey).value_or(apiVersion_);
-        if (token.empty() || phoneNumberId.empty()) return {false, "settings_test_unconfigured", {}};
-        try {
-            const Poco::URI uri(graphUrl_ + "/" + version + "/" + phoneNumberId + "?fields=display_phone_number,verified_name");
-            std::unique_ptr<Poco::Net::HTTPClientSession> session;
-            if (uri.getScheme() == "https") {
-                Poco::Net::Context::Ptr tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", "",
-                                                                     Poco::Net::Context::VERIFY_RELAXED, 9, true);
-                session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), tls);
-            } else {
-                session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
-            }
-            session->setTimeout(Poco::Timespan(timeoutSeconds_, 0));
-            Poco::Net::HTTPRequest get(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
-            get.set("Authorization", "Bearer " + token);
-            session->sendRequest(get);
-            Poco::Net::HTTPResponse answer;
-            std::istream& in = session->receiveResponse(answer);
-            std::string body;
-            Poco::StreamCopier::copyToString(in, body);
-            const int status = static_cast<int>(answer.getStatus());
-            Object::Ptr json;
-            try {
-                json = Poco::JSON::Parser().parse(body).extract<Object::Ptr>();
-            } catch (const std::exception&) {
-            }
-            if (status == 200 && json) {
-                return {true, "settings_test_ok",
-                        {{"number", json->optValue<std::string>("display_phone_number", "?")},
-                         {"name", json->optValue<std::string>("verified_name", "?")}}};
-            }
-            if (json && json->has("error")) {
-                const Object::Ptr error = json->getObject("error");
-                const std::string code = error ? error->optValue<std::string>("code", "") : "";
-                const std::string message = error ? error->optValue<std::string>("message", "") : "";
-                if (code == "190") return {false, "settings_test_token_expired", {{"code", code}}};
-                if (code == "100" || status == 404) return {false, "settings_test_unknown_number", {{"id", phoneNumberId}, {"message", message}}};
-                return {false, "settings_test_refused", {{"code", code}, {"status", std::to_string(status)}, {"message", message}}};
-            }
-            return {false, "settings_test_bad_answer", {{"status", std::to_string(status)}}};
-        } catch (const std::exception& error) {
-            return {false, "settings_test_unreachable", {{"url", graphUrl_}, {"reason", error.what()}}};
-        }
-    }
-
     Object baseModel(const sdk::HttpRequest& request) {
         const std::string locale = localeOf(request);
         const sdk::Translator& t = context_.translator();
@@ -267,8 +214,6 @@ private:
     }
 
     sdk::HostContext& context_;
-    std::string graphUrl_, apiVersion_;
-    int timeoutSeconds_ = 10;
 };
 
 }  // namespace
