@@ -188,8 +188,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), count(*db, "SELECT status FROM whatsapp_webhook_events WHERE id = " + id));
         const std::string jobsBefore = count(*db, "SELECT COUNT(*) FROM jobs WHERE ref_table = 'whatsapp_webhook_events' AND ref_id = " + id);
 
-        // Reading events is not enough to replay one.
-        grantPermission(host, "viewer", "whatsapp.webhooks.view");
+        // Reading events (the viewer role has whatsapp.webhooks.view) is not enough to replay one.
         const AdminBrowser viewer = signInAs(host, "viewer@example.test", "viewer");
         CPPUNIT_ASSERT_EQUAL(200, viewer.get(kEvents + "/" + id).status);
         CPPUNIT_ASSERT(!contains(viewer.get(kEvents + "/" + id).body, "/replay"));
@@ -215,8 +214,8 @@ public:
         HostProcess host(withWebhookSecrets());
         host.start();
         const std::string id = postEvent(host, fixture("text-fr.json"));
-        // The viewer role holds no WhatsApp permission by default.
-        const AdminBrowser agent = signInAs(host, "viewer@example.test", "viewer");
+        // The agent role does not read webhook events (0002_auth_seed).
+        const AdminBrowser agent = signInAs(host, "agent@example.test", "agent");
         for (const std::string& path : {kEvents, kEvents + "/" + id, kEvents + "/" + id + "/raw"})
             CPPUNIT_ASSERT_EQUAL_MESSAGE(path, 403, agent.get(path).status);
         CPPUNIT_ASSERT_EQUAL(403, agent.post(kEvents + "/" + id + "/replay", {}).status);
@@ -347,7 +346,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(303, admin.post(kSettings, {{"access_token", "EAAGaccessToken0123456789abc"}, {"phone_number_id", "42"}}).status);
         CPPUNIT_ASSERT_EQUAL(303, admin.post(kSettings + "/test", {}).status);
         const std::string page = admin.get(kSettings).body;
-        CPPUNIT_ASSERT(contains(page, "Could not reach http://127.0.0.1:1"));
+        CPPUNIT_ASSERT(contains(page, "The connection test failed: no answer from http://127.0.0.1:1"));
         CPPUNIT_ASSERT(!contains(page, "EAAGaccessToken0123456789abc"));
     }
 };
