@@ -4,6 +4,7 @@
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <Poco/Data/Session.h>
 #include <Poco/URI.h>
@@ -132,6 +133,7 @@ std::string localeFromAcceptLanguage(const std::string& header) {
 Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options)
     : database_(database), clock_(clock), options_(std::move(options)) {
     ensureSodium();
+    maxHashing_ = std::max(1u, std::thread::hardware_concurrency());
 }
 
 std::string Auth::normalizeEmail(const std::string& email) {
@@ -166,6 +168,25 @@ std::string Auth::hashPassword(const std::string& password) const {
 bool Auth::verifyPassword(const std::string& hash, const std::string& password) {
     ensureSodium();
     return !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+bool Auth::verifyLimited(const std::string& hash, const std::string& password) {
+    {
+        std::unique_lock lock(hashingMutex_);
+        hashingFree_.wait(lock, [this] { return hashing_ < maxHashing_; });
+        ++hashing_;
+    }
+    bool ok = false;
+    try {
+        ok = verifyPassword(hash, password);
+    } catch (...) {
+    }
+    {
+        std::lock_guard lock(hashingMutex_);
+        --hashing_;
+    }
+    hashingFree_.notify_one();
+    return ok;
 }
 
 std::int64_t Auth::roleId(Poco::Data::Session& session, const std::string& role) {
@@ -334,9 +355,9 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     if (ids.empty() || hashes.front().isNull() || active.front() == 0) {
         // Unknown or disabled accounts cost the same hash as known ones: timing does not tell them apart.
         std::call_once(dummyOnce_, [this] { dummyHash_ = hashPassword(randomHex(16)); });
-        (void)verifyPassword(dummyHash_, password);
+        (void)verifyLimited(dummyHash_, password);
     } else {
-        ok = verifyPassword(hashes.front().value(), password);
+        ok = verifyLimited(hashes.front().value(), password);
     }
 
     sdk::Transaction tx(database_, session);
