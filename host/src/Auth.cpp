@@ -252,7 +252,7 @@ void Auth::grantRole(const std::string& email, const std::string& role) {
     sdk::Transaction tx(database_, session);
     std::int64_t user = userId(session, email);
     std::int64_t role_id = roleId(session, role);
-    int count = 0;
+    std::int64_t count = 0;
     session << "SELECT COUNT(*) FROM user_roles WHERE user_id = $1 AND role_id = $2", use(user), use(role_id), into(count), now;
     if (count == 0) session << "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)", use(user), use(role_id), now;
     tx.commit();
@@ -266,7 +266,7 @@ void Auth::grantPermission(const std::string& role, const std::string& permissio
     std::string name = permission;
     session << "SELECT id FROM permissions WHERE name = $1", use(name), into(ids), now;
     if (ids.empty()) throw std::invalid_argument("no permission '" + permission + "' (plugins declare theirs in their migrations)");
-    int count = 0;
+    std::int64_t count = 0;
     session << "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(ids.front()),
         into(count), now;
     if (count == 0)
