@@ -4,6 +4,7 @@
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <Poco/Data/Session.h>
 #include <Poco/URI.h>
@@ -132,6 +133,7 @@ std::string localeFromAcceptLanguage(const std::string& header) {
 Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options)
     : database_(database), clock_(clock), options_(std::move(options)) {
     ensureSodium();
+    maxHashing_ = std::max(1u, std::thread::hardware_concurrency());
 }
 
 std::string Auth::normalizeEmail(const std::string& email) {
@@ -166,6 +168,25 @@ std::string Auth::hashPassword(const std::string& password) const {
 bool Auth::verifyPassword(const std::string& hash, const std::string& password) {
     ensureSodium();
     return !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+bool Auth::verifyLimited(const std::string& hash, const std::string& password) {
+    {
+        std::unique_lock lock(hashingMutex_);
+        hashingFree_.wait(lock, [this] { return hashing_ < maxHashing_; });
+        ++hashing_;
+    }
+    bool ok = false;
+    try {
+        ok = verifyPassword(hash, password);
+    } catch (...) {
+    }
+    {
+        std::lock_guard lock(hashingMutex_);
+        --hashing_;
+    }
+    hashingFree_.notify_one();
+    return ok;
 }
 
 std::int64_t Auth::roleId(Poco::Data::Session& session, const std::string& role) {
@@ -231,7 +252,7 @@ void Auth::grantRole(const std::string& email, const std::string& role) {
     sdk::Transaction tx(database_, session);
     std::int64_t user = userId(session, email);
     std::int64_t role_id = roleId(session, role);
-    int count = 0;
+    std::int64_t count = 0;
     session << "SELECT COUNT(*) FROM user_roles WHERE user_id = $1 AND role_id = $2", use(user), use(role_id), into(count), now;
     if (count == 0) session << "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)", use(user), use(role_id), now;
     tx.commit();
@@ -245,7 +266,7 @@ void Auth::grantPermission(const std::string& role, const std::string& permissio
     std::string name = permission;
     session << "SELECT id FROM permissions WHERE name = $1", use(name), into(ids), now;
     if (ids.empty()) throw std::invalid_argument("no permission '" + permission + "' (plugins declare theirs in their migrations)");
-    int count = 0;
+    std::int64_t count = 0;
     session << "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(ids.front()),
         into(count), now;
     if (count == 0)
@@ -334,9 +355,9 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     if (ids.empty() || hashes.front().isNull() || active.front() == 0) {
         // Unknown or disabled accounts cost the same hash as known ones: timing does not tell them apart.
         std::call_once(dummyOnce_, [this] { dummyHash_ = hashPassword(randomHex(16)); });
-        (void)verifyPassword(dummyHash_, password);
+        (void)verifyLimited(dummyHash_, password);
     } else {
-        ok = verifyPassword(hashes.front().value(), password);
+        ok = verifyLimited(hashes.front().value(), password);
     }
 
     sdk::Transaction tx(database_, session);

@@ -4,6 +4,7 @@
 // cookie; the database keeps only its SHA-256, so a copy of the database opens no session.
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -98,6 +99,13 @@ private:
     sdk::Database& database_;
     const sdk::Clock& clock_;
     AuthOptions options_;
+    // Password checks at a time: each takes 256 MiB at the moderate cost, so a burst of sign-ins
+    // queues here instead of taking the machine's memory.
+    std::mutex hashingMutex_;
+    std::condition_variable hashingFree_;
+    unsigned hashing_ = 0;
+    unsigned maxHashing_ = 2;
+    bool verifyLimited(const std::string& hash, const std::string& password);
     std::once_flag dummyOnce_;
     std::string dummyHash_;  // verified against for unknown accounts, so they take as long as known ones
 };
