@@ -256,8 +256,11 @@ private:
         }
         using namespace std::chrono;
         const auto micros = [] { return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count(); };
-        const std::int64_t at = bucket->reserve(micros());
-        std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
+        while (true) {
+            const std::int64_t at = bucket->reserve(micros());
+            std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
+            if (bucket->usable(at, micros())) return;
+        }
     }
 
     void markUnhealthy(const Credentials& credentials, const sdk::SendResult& result) {

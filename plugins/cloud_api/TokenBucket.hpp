@@ -18,6 +18,12 @@ public:
     // drive it by hand.
     std::int64_t reserve(std::int64_t nowMicros);
 
+    // Whether a caller that woke at nowMicros for the token of `slot` may still use it. A caller
+    // that woke a whole interval late (a starved thread) would bunch its send with the next
+    // ones; it takes a new token instead, so that sends, not only tokens, are never closer than
+    // the rate allows: at most rate + 1 in any one-second window.
+    bool usable(std::int64_t slot, std::int64_t nowMicros) const { return static_cast<double>(nowMicros - slot) < interval_; }
+
     double ratePerSecond() const { return rate_; }
 
 private:
