@@ -180,7 +180,7 @@ private:
                 row->set("state", std::string(state));
                 row->set("state_label", t.text(locale, std::string("settings_state_") + state));
                 row->set("healthy", health.state == sdk::ProviderState::Healthy);
-                row->set("reason", health.reason);
+                if (!health.reason.empty()) row->set("reason", health.reason);
                 chain->add(row);
             }
         }

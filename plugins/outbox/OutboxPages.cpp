@@ -400,7 +400,7 @@ public:
         const auto templateIds = data.all("step_template");
         const auto delays = data.all("step_delay");
         for (std::size_t i = 0; i < std::max(templateIds.size(), delays.size()); ++i) {
-            StepRow row{i < templateIds.size() ? trim(templateIds[i]) : "", i < delays.size() ? trim(delays[i]) : ""};
+            StepRow row{i < templateIds.size() ? trim(templateIds[i]) : "", i < delays.size() ? trim(delays[i]) : "", ""};
             if (!row.templateId.empty() || !row.delay.empty()) form.steps.push_back(row);
         }
         static const std::regex trigger("[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*");
@@ -735,7 +735,7 @@ void registerOutboxPages(sdk::HostContext& context) {
     routes.add("POST", flow + "/{id}/deactivate",
                [pages](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { pages->setFlowActive(rq, rs, false); }, outbox);
 
-    add("GET", kLogsPagesPath, &OutboxPages::logs, outbox);
+    add("GET", kLogsPagesPath, &OutboxPages::logs, sdk::RouteOptions::session(sdk::RouteStyle::Page, kLogsPermission));
 }
 
 }  // namespace tawasul::plugins::outbox

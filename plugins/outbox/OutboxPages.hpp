@@ -11,6 +11,8 @@ inline constexpr const char* kFlowsPagesPath = "/admin/messaging/whatsapp/flows"
 inline constexpr const char* kLogsPagesPath = "/admin/messaging/whatsapp/logs";
 inline constexpr const char* kOutboxPermission = "whatsapp.outbox.manage";
 inline constexpr const char* kTemplatesPermission = "whatsapp.templates.manage";
+// The log is read-only diagnostics, like the webhook events: the same permission reads both.
+inline constexpr const char* kLogsPermission = "whatsapp.webhooks.view";
 
 void registerOutboxPages(sdk::HostContext& context);
 

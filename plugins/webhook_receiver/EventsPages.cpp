@@ -155,11 +155,12 @@ public:
         model.set("id", idText);
         model.set("heading", t.text(locale, "events_event_heading", {{"id", idText}}));
         model.set("received", t.dateTime(locale, receivedAt / 1000));
-        model.set("processed", processedAt > 0 ? t.dateTime(locale, processedAt / 1000) : std::string());
+        // Set only when there is something: a Mustache section opens on any string, even an empty one.
+        if (processedAt > 0) model.set("processed", t.dateTime(locale, processedAt / 1000));
         model.set("status", status);
         model.set("status_label", t.text(locale, "events_status_" + status));
         model.set("attempts", t.number(locale, attempts));
-        model.set("last_error", error);
+        if (!error.empty()) model.set("last_error", error);
         model.set("size", t.text(locale, "events_bytes", {{"count", t.number(locale, static_cast<std::int64_t>(raw.size()))}}));
         model.set("raw_url", std::string(kEventsPagesPath) + "/" + idText + "/raw");
         model.set("replay_url", std::string(kEventsPagesPath) + "/" + idText + "/replay");

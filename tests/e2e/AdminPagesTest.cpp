@@ -115,9 +115,14 @@ public:
         host.start();
         const std::string body = scriptEvent();
         const std::string id = postEvent(host, body);
+        auto db = openDatabase(host.databaseUrl());
+        waitForProcessing(*db);
         const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
         const HttpResult page = admin.get(kEvents + "/" + id);
         CPPUNIT_ASSERT_EQUAL(200, page.status);
+        // Processed without an error: the facts say when, and there is no empty "Last error".
+        CPPUNIT_ASSERT(contains(page.body, "<dt>Processed</dt>"));
+        CPPUNIT_ASSERT(!contains(page.body, "<dt>Last error</dt>"));
         CPPUNIT_ASSERT(!contains(page.body, "<script>alert(1)"));
         CPPUNIT_ASSERT(!contains(page.body, "<img src=x"));
         CPPUNIT_ASSERT(contains(page.body, "&lt;script&gt;alert(1)&lt;&#x2F;script&gt;") || contains(page.body, "&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -127,7 +132,6 @@ public:
         const HttpResult raw = admin.get(kEvents + "/" + id + "/raw");
         CPPUNIT_ASSERT_EQUAL(200, raw.status);
         CPPUNIT_ASSERT(raw.body == body);
-        auto db = openDatabase(host.databaseUrl());
         CPPUNIT_ASSERT(storedPayload(*db, id) == body);
         CPPUNIT_ASSERT(contains(header(raw, "content-disposition"), "attachment"));
         CPPUNIT_ASSERT_EQUAL(std::string("application/octet-stream"), header(raw, "content-type"));
@@ -308,6 +312,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(403, agent.post(kSettings, cloud).status);
         CPPUNIT_ASSERT_EQUAL(403, agent.post(kWebhookSettings, {{"verify_token", "a-new-verify-token"}}).status);
         CPPUNIT_ASSERT_EQUAL(403, agent.post(kSettings + "/test", {}).status);
+        CPPUNIT_ASSERT_EQUAL(403, agent.post(kWebhookSettings + "/reveal", {}).status);
+        CPPUNIT_ASSERT_EQUAL(403, admin.post(kSettings + "/test", {}, false).status);
         CPPUNIT_ASSERT_EQUAL(403, admin.post(kSettings, cloud, false).status);
         CPPUNIT_ASSERT_EQUAL(403, admin.post(kWebhookSettings, {{"verify_token", "a-new-verify-token"}}, false).status);
         CPPUNIT_ASSERT_EQUAL(before, queryRows(*db, "SELECT key, value, updated_at FROM site_settings ORDER BY key"));

@@ -247,9 +247,14 @@ public:
 
         // Off and on again, with CSRF and whatsapp.outbox.manage only.
         CPPUNIT_ASSERT_EQUAL(403, admin.post(kFlows + "/" + flowId + "/deactivate", {}, false).status);
+        CPPUNIT_ASSERT_EQUAL(403, admin.post(kFlows + "/" + flowId + "/activate", {}, false).status);
+        CPPUNIT_ASSERT_EQUAL(403, admin.post(kFlows, {{"name", "Sans jeton"}, {"trigger_event", "a.b"}, {"step_template", welcome}}, false).status);
         const AdminBrowser viewer = signInAs(host, "viewer@example.test", "viewer");
         CPPUNIT_ASSERT_EQUAL(403, viewer.post(kFlows + "/" + flowId + "/deactivate", {}).status);
         CPPUNIT_ASSERT_EQUAL(403, viewer.get(kFlows).status);
+        CPPUNIT_ASSERT_EQUAL(403, viewer.post(kFlows, {{"name", "Vue"}, {"trigger_event", "a.b"}, {"step_template", welcome}}).status);
+        CPPUNIT_ASSERT_EQUAL(403, viewer.post(kFlows + "/" + flowId, {{"name", "Vue"}, {"trigger_event", "a.b"}, {"step_template", welcome}}).status);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_flows WHERE name IN ('Sans jeton', 'Vue')"));
         CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT active FROM whatsapp_flows WHERE id = " + flowId));
         CPPUNIT_ASSERT_EQUAL(303, admin.post(kFlows + "/" + flowId + "/deactivate", {}).status);
         CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT active FROM whatsapp_flows WHERE id = " + flowId));
@@ -318,6 +323,9 @@ public:
         CPPUNIT_ASSERT(contains(errors, "step failed") && !contains(errors, "queued &lt;one&gt;"));
         const std::string provider = admin.get(kLogs + "?source=provider").body;
         CPPUNIT_ASSERT(!contains(provider, "step failed") && contains(provider, "queued &lt;one&gt;"));
+        // Read-only diagnostics: viewers read the log, agents (who send by hand) do not.
+        CPPUNIT_ASSERT_EQUAL(200, signInAs(host, "viewer@example.test", "viewer").get(kLogs).status);
+        CPPUNIT_ASSERT_EQUAL(403, signInAs(host, "agent@example.test", "agent").get(kLogs).status);
         const HttpResult bad = admin.get(kLogs + "?level=debug");
         CPPUNIT_ASSERT_EQUAL(400, bad.status);
         CPPUNIT_ASSERT(contains(bad.body, "Unknown level &quot;debug&quot;"));
