@@ -146,7 +146,7 @@ std::vector<MigrationFile> Migrator::migrate() {
     for (const MigrationStatus& s : all) {
         if (s.state != MigrationStatus::State::Pending) continue;
         const std::string script = readFile(s.file.path);
-        if (sha256(script) != s.file.checksum)
+        if (sha256Hex(script) != s.file.checksum)
             throw MigrationError(s.file.path.string() + ":1: file changed while migrating");
         Poco::Data::Session session = database_.session();
         sdk::Transaction transaction(database_, session);
