@@ -165,7 +165,7 @@ private:
 
     void send(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
               const sdk::HttpRequest& in, const sdk::HttpResponse& out, bool keepAlive) {
-        response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
+        response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
         response.setContentType(out.contentType);
         for (const auto& [name, value] : out.headers) response.set(name, value);
         response.set("X-Request-Id", in.requestId);
@@ -203,11 +203,12 @@ private:
 }  // namespace
 
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
-                const std::string& message, const std::string& requestId) {
+                const std::string& message, const std::string& requestId, const std::string& field) {
     if (style == sdk::RouteStyle::Api) {
         Poco::JSON::Object error;
         error.set("code", code);
         error.set("message", message);
+        if (!field.empty()) error.set("field", field);
         Poco::JSON::Object body;
         body.set("error", error);
         body.set("request_id", requestId);

@@ -11,6 +11,7 @@
 #include "HostConfig.hpp"
 #include "HttpServer.hpp"
 #include "JobQueue.hpp"
+#include "PlatformApi.hpp"
 #include "MetricsRegistry.hpp"
 #include "Migrator.hpp"
 #include "PluginLoader.hpp"
@@ -91,6 +92,7 @@ private:
     std::unique_ptr<SettingsStore> settings_;
     std::unique_ptr<JobQueue> jobs_;
     std::unique_ptr<AccessGate> access_;
+    std::unique_ptr<PlatformApi> platformApi_;
     std::unique_ptr<HttpServer> http_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;
     std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order
