@@ -48,7 +48,7 @@ bool acceptableRequestId(const std::string& id) {
     return true;
 }
 
-// Looked up once when the server starts, not on every request: each lookup takes the registry's lock.
+// Looked up once when the server starts, not on every request: each lookup takes a registry's lock.
 struct HttpMetrics {
     explicit HttpMetrics(MetricsRegistry& metrics)
         : duration(metrics.histogram("tawasul_http_request_duration_seconds", "Time from request to response",
@@ -59,6 +59,8 @@ struct HttpMetrics {
     }
     sdk::Counter* byStatusClass[6] = {};
     sdk::Histogram& duration;
+    // Logger::get takes a process-wide lock: once here, not on every request.
+    Poco::Logger& accessLog = Poco::Logger::get("http.access");
 };
 
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
@@ -128,11 +130,12 @@ public:
         const int group = out.status / 100;
         if (group >= 1 && group <= 5) metrics_.byStatusClass[group]->increment();
         metrics_.duration.observe(seconds);
+        if (!metrics_.accessLog.information()) return;  // formatting the line costs more than the rest of a webhook
         std::ostringstream line;
         line << in.remoteAddress << " \"" << in.method << " " << request.getURI().substr(0, 200) << "\" " << out.status << " "
              << out.body.size() << "B " << static_cast<long>(seconds * 1e6) / 1000.0 << "ms rid=" << in.requestId
              << " owner=" << owner;
-        Poco::Logger::get("http.access").information(line.str());
+        metrics_.accessLog.information(line.str());
     }
 
 private:
