@@ -187,6 +187,13 @@ std::vector<MigrationSource> Runtime::migrationSources() const {
 Migrator Runtime::migrator() { return Migrator(*database_, migrationSources()); }
 
 void Runtime::startPlugins() {
+    if (!dispatcher_) {
+        dispatcher_ = std::make_shared<Dispatcher>(*database_, *jobs_, events_, services_, settings(), clock_, metrics_,
+                                                   config_.dispatchChain);
+        dispatcher_->attach();
+        services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::kDispatcherService,
+                          std::static_pointer_cast<void>(std::static_pointer_cast<sdk::MessageDispatcher>(dispatcher_)));
+    }
     const auto order = startOrder(libraries_);
     for (std::size_t index : order) {
         PluginLibrary& library = *libraries_[index];
@@ -219,6 +226,10 @@ void Runtime::startPlugins() {
         active_.push_back(std::move(active));
     }
     pluginsStarted_ = true;
+    for (const std::string& name : config_.dispatchChain)
+        if (!services_.find(typeid(sdk::MessageProvider).name(), name))
+            Poco::Logger::get("host").warning("dispatch.chain names '" + name + "', which publishes no MessageProvider: "
+                                              "messages pass it by");
 }
 
 void Runtime::stopPlugins() noexcept {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "Dispatcher.hpp"
 #include "EventBus.hpp"
 #include "HostConfig.hpp"
 #include "HttpServer.hpp"
@@ -91,6 +92,8 @@ private:
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;
     std::unique_ptr<JobQueue> jobs_;
+    // Made before the plugins start, so that they find it; it finds the providers when it sends.
+    std::shared_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<AccessGate> access_;
     std::unique_ptr<PlatformApi> platformApi_;
     std::unique_ptr<HttpServer> http_;
