@@ -239,6 +239,13 @@ Poco::JSON::Object messageJson(const StoredMessage& message) {
     return json;
 }
 
+// Whether a stored message is what this request asks for (the dispatcher stores a template as
+// "template NAME (LANGUAGE)" in the body).
+bool sameContent(const StoredMessage& stored, const sdk::SendRequest& send) {
+    if (send.kind == sdk::ContentKind::Text) return stored.type == "text" && stored.body == send.text;
+    return stored.type == "template" && stored.body == "template " + send.templ.name + " (" + send.templ.language + ")";
+}
+
 // The platform's idempotency keys live in one column with the inbox's: prefix them with the token,
 // so that two clients choosing the same key do not collide.
 std::string scopedKey(const sdk::Principal& principal, const std::string& key) {
@@ -282,7 +289,7 @@ void PlatformApi::sendMessage(const sdk::HttpRequest& request, sdk::HttpResponse
                 const auto stored = loadMessage(database_, receipt.messageId);
                 if (!stored) throw std::runtime_error("the dispatcher returned message " + std::to_string(receipt.messageId) + " that does not exist");
                 // A reused key must mean the same request: a different text under a known key is a client bug.
-                if (receipt.status == sdk::SendStatus::Duplicate && send.kind == sdk::ContentKind::Text && stored->body != send.text)
+                if (receipt.status == sdk::SendStatus::Duplicate && !sameContent(*stored, send))
                     throw ApiError{409, "idempotency_key_reused", "this Idempotency-Key was used for a different message", "Idempotency-Key"};
                 response.json(receipt.status == sdk::SendStatus::Accepted ? 202 : 200, stringify(messageJson(*stored)));
                 return;

@@ -8,7 +8,9 @@
 
 #include "Assertions.hpp"
 #include "Digest.hpp"
+#include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
+#include "MetaPayloads.hpp"
 #include "SqlDatabase.hpp"
 #include "WebhookSupport.hpp"
 
@@ -44,6 +46,31 @@ void assertError(const HttpResult& result, int status, const std::string& code, 
     CPPUNIT_ASSERT_MESSAGE(result.body, !error->getValue<std::string>("message").empty());
 }
 
+// A host that sends through cloud_api to `fake`, with the outbox as the fallback.
+HostOptions sendingHost(const FakeGraphApi& fake) {
+    HostOptions options = withWebhookSecrets();
+    options.pluginsYaml = "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
+                          "    - cloud_api: { graph_url: \"" + fake.url() + "\", api_version: v21.0, messages_per_second: 1000 }\n"
+                          "    - outbox: {}\n";
+    options.extraYaml = "dispatch:\n  chain: [cloud_api, outbox]\n";
+    options.settings.emplace_back("whatsapp.cloud.access_token", "test-token");
+    options.settings.emplace_back("whatsapp.cloud.phone_number_id", "100000000000001");
+    return options;
+}
+
+// Amina writes now, which opens the 24-hour window; returns her conversation's id.
+std::string aminaWrites(const HostProcess& host, tawasul::sdk::Database& db) {
+    tawasul::host::InboundText message;
+    message.from = "213555123456";
+    message.name = "Amina";
+    message.wamid = "wamid.API-IN-1";
+    message.timestamp = std::time(nullptr);
+    message.text = "Bonjour";
+    CPPUNIT_ASSERT_EQUAL(200, postSigned(host, tawasul::host::inboundTextBody(message)).status);
+    waitForProcessing(db);
+    return queryText(db, "SELECT conversation_id FROM whatsapp_messages WHERE wa_message_id = 'wamid.API-IN-1'");
+}
+
 }  // namespace
 
 class PlatformApiTest : public CppUnit::TestFixture {
@@ -55,6 +82,9 @@ class PlatformApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(eventRequestsSentWrongAreRefusedAndWriteNothing);
     CPPUNIT_TEST(messageRequestsSentWrongAreRefusedBeforeSending);
     CPPUNIT_TEST(unknownMessageIsNotFound);
+    CPPUNIT_TEST(sendsOncePerIdempotencyKeyAndReportsStatus);
+    CPPUNIT_TEST(freeTextOutsideTheWindowIsRefusedBeforeAnyCall);
+    CPPUNIT_TEST(eventStartsAFlowThatRendersIntoTheOutbox);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -225,6 +255,101 @@ public:
         const Headers headers = bearer(createToken(host, "platform", "messages.read"));
         assertError(host.request("GET", "/api/v1/messages/12345", "", headers), 404, "message_not_found", "id");
         assertError(host.request("GET", "/api/v1/messages/abc", "", headers), 404, "message_not_found", "id");
+    }
+
+    void sendsOncePerIdempotencyKeyAndReportsStatus() {
+        FakeGraphApi fake;
+        HostProcess host(sendingHost(fake));
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        const std::string conversation = aminaWrites(host, *db);
+        const std::string token = createToken(host, "platform", "messages.send,messages.read");
+        const std::string body = "{\"conversation_id\":" + conversation + ",\"text\":\"Votre inscription est confirmée\"}";
+
+        auto first = host.request("POST", "/api/v1/messages", body, bearer(token, "reply-1"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(first.body, 202, first.status);
+        const auto id = json(first.body)->getValue<Poco::Int64>("id");
+        CPPUNIT_ASSERT_EQUAL(std::string("queued"), json(first.body)->getValue<std::string>("status"));
+        auto again = host.request("POST", "/api/v1/messages", body, bearer(token, "reply-1"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(again.body, 200, again.status);
+        CPPUNIT_ASSERT_EQUAL(id, json(again.body)->getValue<Poco::Int64>("id"));
+        assertError(host.request("POST", "/api/v1/messages", "{\"conversation_id\":" + conversation + ",\"text\":\"autre\"}",
+                                 bearer(token, "reply-1")),
+                    409, "idempotency_key_reused", "Idempotency-Key");
+
+        const std::string path = "/api/v1/messages/" + std::to_string(id);
+        waitUntil([&] { return json(host.request("GET", path, "", bearer(token)).body)->getValue<std::string>("status") == "sent"; },
+                  "the message was not sent");
+        const auto sent = json(host.request("GET", path, "", bearer(token)).body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());
+        CPPUNIT_ASSERT_EQUAL(fake.wamids().at(0), sent->getValue<std::string>("wa_message_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api"), sent->getValue<std::string>("provider"));
+        CPPUNIT_ASSERT_EQUAL(std::string("out"), sent->getValue<std::string>("direction"));
+        const auto graphBody = json(fake.sends().at(0).body);
+        CPPUNIT_ASSERT_EQUAL(std::string("+213555123456"), graphBody->getValue<std::string>("to"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Votre inscription est confirmée"), graphBody->getObject("text")->getValue<std::string>("body"));
+
+        // A template to a phone written as Algerians write it: no window needed.
+        auto templ = host.request("POST", "/api/v1/messages",
+                                  R"({"to":"0555 12 34 56","template":{"name":"inscription","language":"fr","parameters":["Amina"]}})",
+                                  bearer(token, "template-1"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(templ.body, 202, templ.status);
+        CPPUNIT_ASSERT_EQUAL(conversation, std::to_string(json(templ.body)->getValue<Poco::Int64>("conversation_id")));
+        CPPUNIT_ASSERT(fake.waitForSends(2, std::chrono::seconds(30)));
+        const auto templateBody = json(fake.sends().at(1).body);
+        CPPUNIT_ASSERT_EQUAL(std::string("inscription"), templateBody->getObject("template")->getValue<std::string>("name"));
+        assertError(host.request("POST", "/api/v1/messages",
+                                 R"({"to":"0555 12 34 56","template":{"name":"rappel","language":"fr"}})", bearer(token, "template-1")),
+                    409, "idempotency_key_reused", "Idempotency-Key");
+        assertError(host.request("POST", "/api/v1/messages", R"({"conversation_id":999999,"text":"x"})", bearer(token, "ghost")), 404,
+                    "conversation_not_found", "conversation_id");
+    }
+
+    void freeTextOutsideTheWindowIsRefusedBeforeAnyCall() {
+        FakeGraphApi fake;
+        HostProcess host(sendingHost(fake));
+        host.start();
+        const std::string token = createToken(host, "platform", "messages.send");
+        // Nobody wrote from this number: no window is open.
+        auto refused = host.request("POST", "/api/v1/messages", R"({"to":"+213661000000","text":"Bonjour"})", bearer(token, "cold-1"));
+        assertError(refused, 422, "window_closed", "text");
+        auto db = openDatabase(host.databaseUrl());
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), fake.sendCount());
+    }
+
+    void eventStartsAFlowThatRendersIntoTheOutbox() {
+        HostProcess host;
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        {
+            Poco::Data::Session session = db->session();
+            session << "INSERT INTO registrations (id, full_name, phone, programme) VALUES (42, 'Amina Benali', '0555 12 34 56', 'Excel')",
+                Poco::Data::Keywords::now;
+            session << "INSERT INTO whatsapp_templates (name, language, body, created_at, updated_at) VALUES "
+                       "('confirmation', 'fr', 'Bonjour {{full_name}}, votre inscription à {{programme}} est confirmée ✅', 0, 0), "
+                       "('rappel', 'ar', 'مرحبا {{full_name}}، نراك غدا & شكرا', 0, 0)",
+                Poco::Data::Keywords::now;
+            session << "INSERT INTO whatsapp_flows (id, name, trigger_event, active, created_at, updated_at) "
+                       "VALUES (1, 'Bienvenue', 'registration.confirmed', 1, 0, 0)",
+                Poco::Data::Keywords::now;
+            session << "INSERT INTO whatsapp_flow_steps (flow_id, position, template_name, language, delay_seconds) VALUES "
+                       "(1, 1, 'confirmation', 'fr', 0), (1, 2, 'rappel', 'ar', 0)",
+                Poco::Data::Keywords::now;
+        }
+        const std::string token = createToken(host, "platform", "events.write");
+        const auto posted = host.request("POST", "/api/v1/events", R"({"type":"registration.confirmed","data":{"registration_id":42}})",
+                                         bearer(token, "reg-42"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(posted.body, 202, posted.status);
+        waitUntil([&] { return queryText(*db, "SELECT COUNT(*) FROM whatsapp_outbox_messages") == "2"; }, "the flow did not render");
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("1|+213555123456|Bonjour Amina Benali, votre inscription à Excel est confirmée ✅|"
+                        "https://wa.me/213555123456?text=Bonjour%20Amina%20Benali%2C%20votre%20inscription%20%C3%A0%20Excel%20"
+                        "est%20confirm%C3%A9e%20%E2%9C%85|pending\n"
+                        "2|+213555123456|مرحبا Amina Benali، نراك غدا & شكرا|"
+                        "https://wa.me/213555123456?text=%D9%85%D8%B1%D8%AD%D8%A8%D8%A7%20Amina%20Benali%D8%8C%20%D9%86%D8%B1%D8%A7%D9%83"
+                        "%20%D8%BA%D8%AF%D8%A7%20%26%20%D8%B4%D9%83%D8%B1%D8%A7|pending"),
+            queryRows(*db, "SELECT flow_step, recipient_phone, rendered_text, wa_me_link, status FROM whatsapp_outbox_messages ORDER BY flow_step"));
     }
 };
 
