@@ -8,13 +8,15 @@
 #include "tawasul/sdk/Http.hpp"
 
 #include "ApiTokens.hpp"
+#include "Auth.hpp"
 #include "Router.hpp"
 
 namespace tawasul::host {
 
 class AccessGate {
 public:
-    AccessGate(sdk::Database& database, const sdk::Clock& clock);
+    // Without `auth` no session is ever established (a host without the admin pages).
+    AccessGate(sdk::Database& database, const sdk::Clock& clock, Auth* auth);
     // Sets request.principal and returns true; or writes the refusal (302 to sign-in, 401, 403)
     // into `response` and returns false.
     bool admit(const Route& route, sdk::HttpRequest& request, sdk::HttpResponse& response);
@@ -27,6 +29,10 @@ private:
 
     sdk::Database& database_;
     ApiTokens tokens_;
+    Auth* auth_;
 };
+
+// True for methods that change state: they need the session's CSRF token.
+bool changesState(const std::string& method);
 
 }  // namespace tawasul::host

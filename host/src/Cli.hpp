@@ -60,6 +60,8 @@ Command eventsCommand();    // EventsCommands.cpp
 Command simulateCommand();  // SimulateCommands.cpp
 Command contactsCommand();  // ContactsCommands.cpp
 Command tokenCommand();     // TokensCommands.cpp
+Command userCommand();      // UserCommands.cpp
+Command roleCommand();      // UserCommands.cpp
 
 int runCli(int argc, char** argv);
 

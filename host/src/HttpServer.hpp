@@ -40,6 +40,7 @@ private:
     MetricsRegistry& metrics_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     bool running_ = false;
+    std::atomic<bool> stopping_{false};
 };
 
 // The body the host sends for an error on a route of this style. On Api routes:
