@@ -288,6 +288,8 @@ void Runtime::stopPlugins() noexcept {
 std::vector<PluginState> Runtime::pluginStates() const { return states_; }
 
 void Runtime::registerHostRoutes() {
+    platformApi_ = std::make_unique<PlatformApi>(*database_, services_, *jobs_, events_, clock_);
+    platformApi_->registerWith(router_);
     const auto plain = sdk::RouteOptions::open(sdk::RouteStyle::Plain);
     router_.add("host", "GET", "/healthz", [](const sdk::HttpRequest&, sdk::HttpResponse& response) { response.text(200, "ok\n"); },
                 plain);
@@ -357,7 +359,7 @@ void Runtime::startServing() {
     options.maxBodyBytes = config_.server.maxBodyBytes;
     options.requestTimeoutSeconds = config_.server.requestTimeoutSeconds;
     options.keepAliveSeconds = config_.server.keepAliveSeconds;
-    access_ = std::make_unique<AccessGate>(*database_, auth_.get());
+    access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     http_->start();
 }
