@@ -23,12 +23,12 @@ void parseListen(const std::string& listen, std::string& host, std::uint16_t& po
 HostConfig HostConfig::load(const std::string& file) { return parse(sdk::ConfigNode::loadFile(file)); }
 
 HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
-    HostConfig config{root.file(), root, {}, {}, {}, {}, {}, {}, {}, {}, {}};
-    root.allowOnly({"server", "database", "secrets", "workers", "logging", "metrics", "plugins", "dispatch"});
+    HostConfig config{root.file(), root, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+    root.allowOnly({"server", "database", "secrets", "workers", "logging", "metrics", "plugins", "dispatch", "auth"});
 
     const sdk::ConfigNode server = root.child("server");
     server.allowOnly({"listen", "threads", "max_queued", "max_body_bytes", "request_timeout_seconds",
-                      "keep_alive_seconds", "public_url"});
+                      "keep_alive_seconds", "public_url", "web_dir"});
     if (server.has("listen")) {
         const sdk::ConfigNode listen = server.child("listen");
         try {
@@ -45,6 +45,19 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
     config.server.keepAliveSeconds = static_cast<int>(server.getInt("keep_alive_seconds", config.server.keepAliveSeconds, 1, 3600));
     config.server.publicUrl = server.getString(
         "public_url", "http://" + config.server.host + ":" + std::to_string(config.server.port));
+
+    config.server.webDir = server.getString("web_dir", config.server.webDir);
+
+    const sdk::ConfigNode auth = root.child("auth");
+    auth.allowOnly({"idle_minutes", "absolute_hours", "max_failures", "failure_window_minutes", "password_cost"});
+    config.auth.idleMinutes = static_cast<int>(auth.getInt("idle_minutes", config.auth.idleMinutes, 1, 7 * 24 * 60));
+    config.auth.absoluteHours = static_cast<int>(auth.getInt("absolute_hours", config.auth.absoluteHours, 1, 24 * 90));
+    config.auth.maxFailures = static_cast<int>(auth.getInt("max_failures", config.auth.maxFailures, 1, 1000));
+    config.auth.failureWindowMinutes =
+        static_cast<int>(auth.getInt("failure_window_minutes", config.auth.failureWindowMinutes, 1, 24 * 60));
+    config.auth.passwordCost = auth.getString("password_cost", config.auth.passwordCost);
+    if (config.auth.passwordCost != "moderate" && config.auth.passwordCost != "interactive")
+        auth.child("password_cost").fail("expected moderate or interactive");
 
     const sdk::ConfigNode database = root.child("database");
     database.allowOnly({"url", "max_sessions", "busy_timeout_ms", "migrations_dir"});

@@ -27,7 +27,16 @@ struct HostConfig {
         int requestTimeoutSeconds = 30;
         int keepAliveSeconds = 15;
         std::string publicUrl;
+        std::string webDir = "host";  // the host's templates/, lang/ and public/ (admin pages)
     } server;
+
+    struct AuthSettings {
+        int idleMinutes = 120;
+        int absoluteHours = 12;
+        int maxFailures = 5;
+        int failureWindowMinutes = 15;
+        std::string passwordCost = "moderate";
+    } auth;
 
     struct Db {
         std::string url = "sqlite:var/tawasul.db";

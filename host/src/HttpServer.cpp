@@ -3,6 +3,7 @@
 #include "tawasul/sdk/Errors.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <random>
 #include <sstream>
 
@@ -48,7 +49,7 @@ bool acceptableRequestId(const std::string& id) {
     return true;
 }
 
-// Looked up once when the server starts, not on every request: each lookup takes the registry's lock.
+// Looked up once when the server starts, not on every request: each lookup takes a registry's lock.
 struct HttpMetrics {
     explicit HttpMetrics(MetricsRegistry& metrics)
         : duration(metrics.histogram("tawasul_http_request_duration_seconds", "Time from request to response",
@@ -59,12 +60,67 @@ struct HttpMetrics {
     }
     sdk::Counter* byStatusClass[6] = {};
     sdk::Histogram& duration;
+    // Logger::get takes a process-wide lock: once here, not on every request.
+    Poco::Logger& accessLog = Poco::Logger::get("http.access");
+};
+
+// One line of an SSE field: a CR or LF inside would start another field.
+std::string oneLine(const std::string& text) {
+    std::string out;
+    for (char c : text) out += (c == '\r' || c == '\n') ? ' ' : c;
+    return out;
+}
+
+// Server-Sent Events over a chunked response: each event is written and flushed at once.
+class SseStream final : public sdk::EventStream {
+public:
+    SseStream(std::ostream& out, const std::atomic<bool>& stopping) : out_(out), stopping_(stopping) {}
+    bool send(const std::string& event, const std::string& data, const std::string& id) override {
+        std::string frame;
+        if (!id.empty()) frame += "id: " + oneLine(id) + "\n";
+        if (!event.empty()) frame += "event: " + oneLine(event) + "\n";
+        // A multi-line payload is one data: field per line; the browser joins them with \n.
+        std::size_t start = 0;
+        do {
+            std::size_t end = data.find('\n', start);
+            if (end == std::string::npos) end = data.size();
+            std::string line = data.substr(start, end - start);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            frame += "data: " + line + "\n";
+            start = end + 1;
+        } while (start <= data.size());
+        frame += "\n";
+        return write(frame);
+    }
+    bool keepAlive() override { return write(": keep-alive\n\n"); }
+    bool stopping() const override { return stopping_.load(); }
+    std::size_t bytes() const { return bytes_; }
+
+private:
+    bool write(const std::string& frame) {
+        if (gone_) return false;
+        try {
+            out_.write(frame.data(), static_cast<std::streamsize>(frame.size()));
+            out_.flush();
+        } catch (const std::exception&) {
+            gone_ = true;
+        }
+        if (!out_.good()) gone_ = true;
+        if (!gone_) bytes_ += frame.size();
+        return !gone_;
+    }
+
+    std::ostream& out_;
+    const std::atomic<bool>& stopping_;
+    bool gone_ = false;
+    std::size_t bytes_ = 0;
 };
 
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-    RequestHandler(Router& router, AccessGate& access, HttpMetrics& metrics, std::int64_t maxBodyBytes)
-        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
+    RequestHandler(Router& router, AccessGate& access, HttpMetrics& metrics, std::int64_t maxBodyBytes,
+                   const std::atomic<bool>& stopping)
+        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping) {}
 
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
         const auto started = std::chrono::steady_clock::now();
@@ -106,7 +162,13 @@ public:
             } else {
                 std::string failure;
                 try {
-                    if (access_.admit(*match.route, in, out)) match.route->handler(in, out);
+                    if (access_.admit(*match.route, in, out)) {
+                        if (match.route->stream) {
+                            stream(*match.route, response, in, owner, started);
+                            return;
+                        }
+                        match.route->handler(in, out);
+                    }
                 } catch (const std::exception& error) {
                     failure = sdk::errorText(error);
                 } catch (...) {
@@ -128,14 +190,44 @@ public:
         const int group = out.status / 100;
         if (group >= 1 && group <= 5) metrics_.byStatusClass[group]->increment();
         metrics_.duration.observe(seconds);
+        if (!metrics_.accessLog.information()) return;  // formatting the line costs more than the rest of a webhook
         std::ostringstream line;
         line << in.remoteAddress << " \"" << in.method << " " << request.getURI().substr(0, 200) << "\" " << out.status << " "
              << out.body.size() << "B " << static_cast<long>(seconds * 1e6) / 1000.0 << "ms rid=" << in.requestId
              << " owner=" << owner;
-        Poco::Logger::get("http.access").information(line.str());
+        metrics_.accessLog.information(line.str());
     }
 
 private:
+    // An event stream: headers now, then whatever the handler sends until it returns.
+    void stream(const Route& route, Poco::Net::HTTPServerResponse& response, const sdk::HttpRequest& in, const std::string& owner,
+                std::chrono::steady_clock::time_point started) {
+        response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+        response.setContentType("text/event-stream; charset=utf-8");
+        response.set("Cache-Control", "no-store");
+        response.set("X-Accel-Buffering", "no");  // nginx: pass each event through at once
+        response.set("X-Request-Id", in.requestId);
+        response.setChunkedTransferEncoding(true);
+        response.setKeepAlive(false);  // the connection ends with the stream
+        std::ostream& out = response.send();
+        SseStream events(out, stopping_);
+        events.keepAlive();  // the browser sees the stream open at once
+        try {
+            route.stream(in, events);
+        } catch (const std::exception& error) {
+            Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner)
+                .error("stream " + in.requestId + " " + in.path + " failed: " + sdk::errorText(error));
+        } catch (...) {
+            Poco::Logger::get("plugin." + owner).error("stream " + in.requestId + " " + in.path + " failed");
+        }
+        metrics_.byStatusClass[2]->increment();
+        std::ostringstream line;
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        line << in.remoteAddress << " \"GET " << in.path.substr(0, 200) << "\" 200 stream " << events.bytes() << "B "
+             << static_cast<long>(seconds * 1000) << "ms rid=" << in.requestId << " owner=" << owner;
+        Poco::Logger::get("http.access").information(line.str());
+    }
+
     // Reads the whole body, up to the limit. False when it is larger.
     bool readBody(Poco::Net::HTTPServerRequest& request, std::string& body) {
         if (request.hasContentLength() && request.getContentLength64() > maxBodyBytes_) {
@@ -165,9 +257,10 @@ private:
 
     void send(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
               const sdk::HttpRequest& in, const sdk::HttpResponse& out, bool keepAlive) {
-        response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
+        response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
         response.setContentType(out.contentType);
-        for (const auto& [name, value] : out.headers) response.set(name, value);
+        // add, not set: a response may carry several Set-Cookie headers.
+        for (const auto& [name, value] : out.headers) response.add(name, value);
         response.set("X-Request-Id", in.requestId);
         if (!keepAlive) response.setKeepAlive(false);
         response.setContentLength64(static_cast<Poco::Int64>(out.body.size()));
@@ -182,15 +275,17 @@ private:
     AccessGate& access_;
     HttpMetrics& metrics_;
     std::int64_t maxBodyBytes_;
+    const std::atomic<bool>& stopping_;
 };
 
 class RequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    RequestHandlerFactory(Router& router, AccessGate& access, MetricsRegistry& metrics, std::int64_t maxBodyBytes)
-        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes) {}
+    RequestHandlerFactory(Router& router, AccessGate& access, MetricsRegistry& metrics, std::int64_t maxBodyBytes,
+                          const std::atomic<bool>& stopping)
+        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping) {}
     // Poco owns the factory and keeps it for the server's life; the metrics live here with it.
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new RequestHandler(router_, access_, metrics_, maxBodyBytes_);
+        return new RequestHandler(router_, access_, metrics_, maxBodyBytes_, stopping_);
     }
 
 private:
@@ -198,16 +293,18 @@ private:
     AccessGate& access_;
     HttpMetrics metrics_;
     std::int64_t maxBodyBytes_;
+    const std::atomic<bool>& stopping_;
 };
 
 }  // namespace
 
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
-                const std::string& message, const std::string& requestId) {
+                const std::string& message, const std::string& requestId, const std::string& field) {
     if (style == sdk::RouteStyle::Api) {
         Poco::JSON::Object error;
         error.set("code", code);
         error.set("message", message);
+        if (!field.empty()) error.set("field", field);
         Poco::JSON::Object body;
         body.set("error", error);
         body.set("request_id", requestId);
@@ -238,7 +335,10 @@ void HttpServer::start() {
     params->setKeepAliveTimeout(Poco::Timespan(options_.keepAliveSeconds, 0));
     params->setMaxKeepAliveRequests(0);  // unlimited per connection
     params->setServerName("tawasul");
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestHandlerFactory(router_, access_, metrics_, options_.maxBodyBytes),
+    // A client that goes away mid-stream must be an error on write, not a signal that ends the process.
+    std::signal(SIGPIPE, SIG_IGN);
+    stopping_ = false;
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestHandlerFactory(router_, access_, metrics_, options_.maxBodyBytes, stopping_),
                                                        socket, params);
     server_->start();
     running_ = true;
@@ -247,6 +347,7 @@ void HttpServer::start() {
 void HttpServer::stop() {
     if (!running_) return;
     running_ = false;
+    stopping_ = true;  // event streams see stopping() and return, so that draining does not wait on them
     server_->stopAll(false);  // stop accepting; idle keep-alive connections close, busy ones finish
 }
 

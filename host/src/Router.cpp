@@ -56,24 +56,58 @@ std::vector<std::string> splitPath(const std::string& path) {
     return parts;
 }
 
-void Router::add(const std::string& owner, const std::string& method, const std::string& pattern,
-                 sdk::HttpHandler handler, sdk::RouteOptions options) {
+namespace {
+
+// Every page under /admin/ is for signed-in users, except the sign-in page itself, the static files
+// it needs, and the legacy /admin/whatsapp/* addresses that only redirect.
+bool mayBePublicUnderAdmin(const std::string& pattern) {
+    return pattern == "/admin/login" || pattern.rfind("/admin/static/", 0) == 0 || pattern == "/admin/whatsapp" ||
+           pattern.rfind("/admin/whatsapp/", 0) == 0;
+}
+
+std::shared_ptr<Route> makeRoute(const std::string& owner, const std::string& method, const std::string& pattern,
+                                 const sdk::RouteOptions& options) {
     if (pattern.empty() || pattern[0] != '/') throw std::invalid_argument("route pattern must start with '/': " + pattern);
-    if (!handler) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
     // Fail closed: a guarded route must name the permission it guards with.
     if (options.access != sdk::Access::Public && options.permission.empty())
         throw std::invalid_argument("route " + method + " " + pattern + " needs a permission");
+    const bool underAdmin = pattern == "/admin" || pattern.rfind("/admin/", 0) == 0;
+    if (underAdmin && options.access != sdk::Access::Session && !mayBePublicUnderAdmin(pattern))
+        throw std::invalid_argument("route " + method + " " + pattern +
+                                    " is under /admin/ and must be a Session route with a permission (RouteOptions::session)");
     auto route = std::make_shared<Route>();
     route->owner = owner;
     route->method = method;
     route->pattern = pattern;
     route->segments = splitPath(pattern);
-    route->handler = std::move(handler);
     route->options = options;
     for (std::size_t i = 0; i < route->segments.size(); ++i) {
         if (isRest(route->segments[i]) && i + 1 != route->segments.size())
             throw std::invalid_argument("{name...} must be the last segment: " + pattern);
     }
+    return route;
+}
+
+}  // namespace
+
+void Router::add(const std::string& owner, const std::string& method, const std::string& pattern,
+                 sdk::HttpHandler handler, sdk::RouteOptions options) {
+    if (!handler) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
+    auto route = makeRoute(owner, method, pattern, options);
+    route->handler = std::move(handler);
+    insert(std::move(route));
+}
+
+void Router::addStream(const std::string& owner, const std::string& pattern, sdk::StreamHandler handler, sdk::RouteOptions options) {
+    if (!handler) throw std::invalid_argument("stream GET " + pattern + " has no handler");
+    auto route = makeRoute(owner, "GET", pattern, options);
+    route->stream = std::move(handler);
+    insert(std::move(route));
+}
+
+void Router::insert(std::shared_ptr<Route> route) {
+    const std::string& method = route->method;
+    const std::string& pattern = route->pattern;
     std::unique_lock lock(mutex_);
     for (const auto& existing : routes_) {
         if (existing->method == method && sameShape(existing->segments, route->segments))

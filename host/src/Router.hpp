@@ -17,7 +17,8 @@ struct Route {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
-    sdk::HttpHandler handler;
+    sdk::HttpHandler handler;    // or:
+    sdk::StreamHandler stream;   // a GET answered with text/event-stream
     sdk::RouteOptions options;
 };
 
@@ -31,6 +32,8 @@ public:
     // Throws std::invalid_argument for a malformed pattern or one already taken for this method.
     void add(const std::string& owner, const std::string& method, const std::string& pattern,
              sdk::HttpHandler handler, sdk::RouteOptions options);
+    // A GET route that holds the connection and streams Server-Sent Events.
+    void addStream(const std::string& owner, const std::string& pattern, sdk::StreamHandler handler, sdk::RouteOptions options);
     void removeOwner(const std::string& owner);
 
     enum class Outcome { Found, NotFound, MethodNotAllowed };
@@ -40,6 +43,8 @@ public:
     std::vector<std::shared_ptr<const Route>> routes() const;
 
 private:
+    void insert(std::shared_ptr<Route> route);
+
     mutable std::shared_mutex mutex_;
     std::vector<std::shared_ptr<const Route>> routes_;
 };

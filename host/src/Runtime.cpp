@@ -39,9 +39,20 @@ public:
     sdk::Settings& settings() override { return runtime_.settings(); }
     sdk::Metrics& metrics() override { return runtime_.metrics(); }
     const sdk::Clock& clock() const override { return runtime_.clock(); }
-    // TODO(issue #6): catalogs and the page layout.
-    const sdk::Translator& translator() const override { throw std::logic_error("translations are not available yet"); }
-    sdk::PageRenderer& pages() override { throw std::logic_error("pages are not available yet"); }
+    const sdk::Translator& translator() const override { return catalog_; }
+    sdk::PageRenderer& pages() override {
+        std::lock_guard lock(pagesMutex_);
+        if (!pages_) pages_ = std::make_unique<PluginPages>(runtime_.adminUi(), catalog_, templates_);
+        return *pages_;
+    }
+    // The plugin's lang/ and templates/, read before its start(): a broken file stops the start.
+    void loadPages() {
+        catalog_ = Catalog::load(directory_ / "lang", name_);
+        if (catalog_.mustacheData("en").is_object() && catalog_.mustacheData("en").get("host"))
+            throw sdk::ConfigError((directory_ / "lang" / "en.yaml").string() + ":1:1: the top-level key 'host' is reserved for the layout's strings");
+        for (const auto& problem : catalog_.problems()) logger_.warning("catalog: " + problem);
+        templates_ = TemplateSet::load(directory_ / "templates");
+    }
 
     void removeRegistrations() {
         runtime_.router().removeOwner(name_);
@@ -57,9 +68,8 @@ private:
                  sdk::RouteOptions options) override {
             c.runtime_.router().add(c.name_, method, pattern, std::move(handler), options);
         }
-        void addStream(const std::string& pattern, sdk::StreamHandler, sdk::RouteOptions) override {
-            // TODO(admin issue #6): the HTTP server does not hold streaming responses yet.
-            throw std::logic_error("event stream routes are not supported yet: " + pattern);
+        void addStream(const std::string& pattern, sdk::StreamHandler handler, sdk::RouteOptions options) override {
+            c.runtime_.router().addStream(c.name_, pattern, std::move(handler), options);
         }
         PluginContext& c;
     };
@@ -108,6 +118,10 @@ private:
     Events events_;
     Jobs jobs_;
     Services services_;
+    Catalog catalog_;
+    TemplateSet templates_;
+    std::mutex pagesMutex_;
+    std::unique_ptr<PluginPages> pages_;
 };
 
 // A started plugin: its object, made and destroyed by its own library, and its context.
@@ -136,6 +150,27 @@ Runtime::Runtime(HostConfig config) : config_(std::move(config)) {
     jobOptions.maxAttempts = config_.workers.maxAttempts;
     jobOptions.workerId = Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id());
     jobs_ = std::make_unique<JobQueue>(*database_, clock_, metrics_, jobOptions);
+    AuthOptions authOptions;
+    authOptions.idleMinutes = config_.auth.idleMinutes;
+    authOptions.absoluteHours = config_.auth.absoluteHours;
+    authOptions.maxFailures = config_.auth.maxFailures;
+    authOptions.failureWindowMinutes = config_.auth.failureWindowMinutes;
+    authOptions.passwordCost = config_.auth.passwordCost;
+    authOptions.secureCookie = config_.server.publicUrl.rfind("https://", 0) == 0;
+    auth_ = std::make_unique<Auth>(*database_, clock_, authOptions);
+}
+
+AdminUi& Runtime::adminUi() {
+    std::lock_guard lock(adminUiMutex_);
+    if (!adminUi_) {
+        try {
+            adminUi_ = std::make_unique<AdminUi>(config_.server.webDir, router_);
+        } catch (const sdk::ConfigError& error) {
+            throw StartupError(error.what(), true);
+        }
+        for (const auto& library : libraries_) adminUi_->addPublicDir(library->name, library->directory / "public");
+    }
+    return *adminUi_;
 }
 
 Runtime::~Runtime() {
@@ -202,6 +237,7 @@ void Runtime::startPlugins() {
         active->library = &library;
         active->context = std::make_unique<PluginContext>(*this, entry, library);
         try {
+            active->context->loadPages();
             active->instance = library.descriptor->create();
             if (!active->instance) throw std::runtime_error("create() returned no plugin");
             active->instance->start(*active->context);
@@ -247,6 +283,8 @@ void Runtime::stopPlugins() noexcept {
 std::vector<PluginState> Runtime::pluginStates() const { return states_; }
 
 void Runtime::registerHostRoutes() {
+    platformApi_ = std::make_unique<PlatformApi>(*database_, services_, *jobs_, events_, clock_);
+    platformApi_->registerWith(router_);
     const auto plain = sdk::RouteOptions::open(sdk::RouteStyle::Plain);
     router_.add("host", "GET", "/healthz", [](const sdk::HttpRequest&, sdk::HttpResponse& response) { response.text(200, "ok\n"); },
                 plain);
@@ -278,6 +316,7 @@ void Runtime::registerHostRoutes() {
         response.text(200, metrics_.render());
         response.contentType = "text/plain; version=0.0.4; charset=utf-8";
     }, plain);
+    registerAdminRoutes(router_, *auth_, adminUi());
 }
 
 bool Runtime::ready(std::string& reason) {
@@ -315,7 +354,7 @@ void Runtime::startServing() {
     options.maxBodyBytes = config_.server.maxBodyBytes;
     options.requestTimeoutSeconds = config_.server.requestTimeoutSeconds;
     options.keepAliveSeconds = config_.server.keepAliveSeconds;
-    access_ = std::make_unique<AccessGate>(*database_);
+    access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     http_->start();
 }

@@ -4,14 +4,18 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "Dispatcher.hpp"
+#include "AdminPages.hpp"
+#include "Auth.hpp"
 #include "EventBus.hpp"
 #include "HostConfig.hpp"
 #include "HttpServer.hpp"
 #include "JobQueue.hpp"
+#include "PlatformApi.hpp"
 #include "MetricsRegistry.hpp"
 #include "Migrator.hpp"
 #include "PluginLoader.hpp"
@@ -56,6 +60,9 @@ public:
     JobQueue& jobs() { return *jobs_; }
     SettingsStore& settings();
     const sdk::Clock& clock() const { return clock_; }
+    Auth& auth() { return *auth_; }
+    // The admin layout and the host's pages, read from server.web_dir on first use.
+    AdminUi& adminUi();
 
     // The master key, created on first use when `createKey` (only `migrate` does that).
     void openSecrets(bool createKey);
@@ -93,7 +100,11 @@ private:
     std::unique_ptr<JobQueue> jobs_;
     // Made before the plugins start, so that they find it; it finds the providers when it sends.
     std::shared_ptr<Dispatcher> dispatcher_;
+    std::unique_ptr<Auth> auth_;
+    std::unique_ptr<AdminUi> adminUi_;
+    std::mutex adminUiMutex_;
     std::unique_ptr<AccessGate> access_;
+    std::unique_ptr<PlatformApi> platformApi_;
     std::unique_ptr<HttpServer> http_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;
     std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order

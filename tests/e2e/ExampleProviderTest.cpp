@@ -2,6 +2,7 @@
 // chain: a message goes through it, and one it refuses passes to the next provider (the outbox).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "OutboundSupport.hpp"
@@ -61,8 +62,10 @@ public:
                 throw;
             } catch (const std::exception& error) {
                 const std::string text = error.what();
-                // FILE:LINE:COL of the value at fault (line 15 is the plugin's line of the test config).
-                const std::regex located("tawasul\\.yaml:15:[0-9]+: [^\\n]*" + where);
+                // FILE:LINE:COL of the value at fault, on the plugin's line of the written config.
+                const std::string config = readFile(host.configPath());
+                const auto line = 1 + std::count(config.begin(), config.begin() + static_cast<long>(config.find(yaml)), '\n');
+                const std::regex located("tawasul\\.yaml:" + std::to_string(line) + ":[0-9]+: [^\\n]*" + where);
                 CPPUNIT_ASSERT_MESSAGE(text, std::regex_search(text, located));
             }
         }

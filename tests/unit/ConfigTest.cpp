@@ -503,7 +503,7 @@ public:
     void testHostUnknownTopLevelKey() {
         CPPUNIT_ASSERT_EQUAL(
             std::string("cfg.yaml:3:1: unknown key 'servers' (expected one of: server, database, secrets, workers, "
-                        "logging, metrics, plugins, dispatch)"),
+                        "logging, metrics, plugins, dispatch, auth)"),
             configError([] { HostConfig::parse(load("server: {}\ndatabase: {}\nservers: {}\n")); }));
     }
 
