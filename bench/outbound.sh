@@ -28,7 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build/bin/fake_graph_api" 18385 >"$work/fake.log" &
+# Free loopback ports, so that other benchmarks running on the machine do not answer ours.
+free_port() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+fake_port=$(free_port)
+"$build/bin/fake_graph_api" "$fake_port" >"$work/fake.log" &
 fake=$!
 until grep -q listening "$work/fake.log" 2>/dev/null; do sleep 0.01; done
 
@@ -36,12 +39,12 @@ until grep -q listening "$work/fake.log" 2>/dev/null; do sleep 0.01; done
 sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
     -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$build/test-plugins#" \
     -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" \
-    -e "s#graph_url: \"https://graph.facebook.com\"#graph_url: \"http://127.0.0.1:18385\"#" \
+    -e "s#graph_url: \"https://graph.facebook.com\"#graph_url: \"http://127.0.0.1:$fake_port\"#" \
     -e "s#messages_per_second: 80#messages_per_second: $rate#" \
     -e "s#    - admin_inbox: {}#    - admin_inbox: {}\n    - outbound_probe: {}#" config/tawasul.yaml >"$work/tawasul.yaml"
-grep -q "127.0.0.1:18385" "$work/tawasul.yaml" && grep -q outbound_probe "$work/tawasul.yaml"
+grep -q "127.0.0.1:$fake_port" "$work/tawasul.yaml" && grep -q outbound_probe "$work/tawasul.yaml"
 tw() { "$bin" --config "$work/tawasul.yaml" "$@"; }
-export TAWASUL_LISTEN=127.0.0.1:18384
+export TAWASUL_LISTEN=127.0.0.1:$(free_port)
 tw migrate >/dev/null
 tw settings set whatsapp.cloud.access_token bench-token >/dev/null
 tw settings set whatsapp.cloud.phone_number_id 100000000000001 >/dev/null
@@ -58,11 +61,11 @@ kill "$pid"; wait "$pid" || true; pid=
 TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
 pid=$!
 start=$(date +%s.%N)
-until [[ $(curl -fs "http://127.0.0.1:18385/_stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])") -ge $count ]]; do
+until [[ $(curl -fs "http://127.0.0.1:$fake_port/_stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])") -ge $count ]]; do
     sleep 0.5
 done
 drained=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
-stats=$(curl -fs "http://127.0.0.1:18385/_stats")
+stats=$(curl -fs "http://127.0.0.1:$fake_port/_stats")
 # Every message sent once: as many distinct wamids stored as messages, all 'sent'.
 sleep 1
 check=$(python3 - "$work/tawasul.db" <<'PY'

@@ -3,7 +3,6 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
-
 #include <regex>
 
 #include "OutboundSupport.hpp"
@@ -63,9 +62,9 @@ public:
                 throw;
             } catch (const std::exception& error) {
                 const std::string text = error.what();
-                // FILE:LINE:COL of the value at fault: the plugin's line of the generated test config.
+                // FILE:LINE:COL of the value at fault, on the plugin's line of the written config.
                 const std::string config = readFile(host.configPath());
-                const std::size_t line = 1 + std::count(config.begin(), config.begin() + config.find(yaml), '\n');
+                const auto line = 1 + std::count(config.begin(), config.begin() + static_cast<long>(config.find(yaml)), '\n');
                 const std::regex located("tawasul\\.yaml:" + std::to_string(line) + ":[0-9]+: [^\\n]*" + where);
                 CPPUNIT_ASSERT_MESSAGE(text, std::regex_search(text, located));
             }

@@ -269,7 +269,9 @@ public:
         auto first = host.request("POST", "/api/v1/messages", body, bearer(token, "reply-1"));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(first.body, 202, first.status);
         const auto id = json(first.body)->getValue<Poco::Int64>("id");
-        CPPUNIT_ASSERT_EQUAL(std::string("queued"), json(first.body)->getValue<std::string>("status"));
+        // The answer shows the message as stored at that moment: a worker may have sent it already.
+        const std::string firstStatus = json(first.body)->getValue<std::string>("status");
+        CPPUNIT_ASSERT_MESSAGE(firstStatus, firstStatus == "queued" || firstStatus == "sent");
         auto again = host.request("POST", "/api/v1/messages", body, bearer(token, "reply-1"));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(again.body, 200, again.status);
         CPPUNIT_ASSERT_EQUAL(id, json(again.body)->getValue<Poco::Int64>("id"));

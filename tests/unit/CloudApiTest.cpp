@@ -108,6 +108,10 @@ public:
         // The late caller takes the next free token, after those already handed out.
         CPPUNIT_ASSERT_EQUAL(std::int64_t(12500), bucket.reserve(0));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(25000), bucket.reserve(12500));
+        // At 1,000/s (1 ms) a starved thread may still be up to 5 ms late.
+        TokenBucket fast(1000);
+        CPPUNIT_ASSERT(fast.usable(fast.reserve(0), 4999));
+        CPPUNIT_ASSERT(!fast.usable(0, 5000));
     }
 
     void textBodyCarriesRecipientTextAndContext() {
