@@ -172,8 +172,6 @@ public:
     // A person sent it from their phone (sent) or decided not to (cancelled): the outbox row and
     // the stored outbound message move together, and only from pending.
     void finish(const sdk::HttpRequest& request, sdk::HttpResponse& response, const std::string& outcome) {
-        const std::string locale = localeOf(request);
-        const sdk::Translator& t = context_.translator();
         const std::int64_t id = positiveId(request.param("id"));
         sdk::Database& database = context_.database();
         Poco::Data::Session session = database.session();
@@ -188,8 +186,18 @@ public:
                 const std::int64_t at = context_.clock().nowMillis();
                 Poco::Int64 when = at;
                 std::string next = outcome;
-                session << "UPDATE whatsapp_outbox_messages SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'",
-                    use(next), use(when), use(rowId), now;
+                Poco::Data::Statement update(session);
+                update << "UPDATE whatsapp_outbox_messages SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'",
+                    use(next), use(when), use(rowId);
+                // PostgreSQL's plain BEGIN lets another admin's click win between the SELECT and here:
+                // then nothing is written and the answer names the status that click left.
+                if (update.execute() == 0) {
+                    current.clear();
+                    messageIds.clear();
+                    session << "SELECT status, COALESCE(message_id, 0) FROM whatsapp_outbox_messages WHERE id = $1", use(rowId),
+                        into(current), into(messageIds), now;
+                    return refuse(request, response, id, current);
+                }
                 Poco::Int64 messageId = messageIds.front();
                 if (messageId > 0 && outcome == "sent") {
                     session << "UPDATE whatsapp_messages SET status = 'sent', sent_at = $1, updated_at = $1 WHERE id = $2 AND status = 'queued'",
@@ -207,6 +215,13 @@ public:
                 return;
             }
         }
+        refuse(request, response, id, current);
+    }
+
+    // The outbox page with why the row did not change: it does not exist (404) or is no longer pending (409).
+    void refuse(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const std::vector<std::string>& current) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
         Object model;
         model.set("messages", Array::Ptr(new Array));
         model.set("statuses", options(t, locale, kMessageStatuses, "outbox_status_", ""));
