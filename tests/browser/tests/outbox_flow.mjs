@@ -67,4 +67,18 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `the flows page fits a 390 px wide phone (overflow ${overflow} px)`);
   await screenshot('flows-ar-phone');
+
+  // The settings and webhook-event pages on the same phone, in Arabic, for the screenshots. This
+  // host has no dispatch chain, and the page says so.
+  await page.goto(`${baseUrl}/admin/messaging/whatsapp/settings`);
+  assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+  assert.equal(await page.locator('ol.chain li').count(), 0);
+  assert.match(await page.textContent('main'), /الموزّع لا يعمل/);
+  await screenshot('settings-ar-phone');
+  await page.goto(`${baseUrl}/admin/messaging/whatsapp/settings/webhook`);
+  assert.match(await page.textContent('code.copy'), /\/webhooks\/whatsapp$/);
+  await screenshot('webhook-settings-ar-phone');
+  await page.goto(`${baseUrl}/admin/messaging/whatsapp/webhook-events`);
+  assert.equal((await page.textContent('h1')).trim(), 'أحداث الويب هوك');
+  await screenshot('webhook-events-ar-phone');
 }
