@@ -46,6 +46,15 @@ std::int64_t positiveId(const std::string& text) {
     return id;
 }
 
+// At most `limit` characters (not bytes: never half a UTF-8 character), with an ellipsis when cut.
+std::string shortened(const std::string& text, std::size_t limit) {
+    std::size_t characters = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && characters++ == limit) return text.substr(0, i) + "…";
+    }
+    return text;
+}
+
 class EventsPages {
 public:
     explicit EventsPages(sdk::HostContext& context) : context_(context) {}
@@ -101,7 +110,8 @@ public:
             row->set("status_label", t.text(locale, "events_status_" + statuses[i]));
             row->set("failed", statuses[i] == "failed");
             row->set("attempts", t.number(locale, attempts[i]));
-            row->set("last_error", errors[i]);
+            // The list shows the start of a long error; the event's page shows all of it.
+            row->set("last_error", shortened(errors[i], 200));
             rows->add(row);
         }
         model.set("events", rows);

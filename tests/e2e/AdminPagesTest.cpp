@@ -173,6 +173,16 @@ public:
         const std::string error = count(*db, "SELECT last_error FROM whatsapp_webhook_events WHERE id = " + notJson);
         CPPUNIT_ASSERT(!error.empty());
         CPPUNIT_ASSERT(listedEventIds(admin.get(kEvents + "?status=processed").body).size() == 50);
+        // A long error: its start in the list, all of it on the event's page.
+        {
+            Poco::Data::Session session = db->session();
+            std::string longError = std::string(300, 'e') + "TAIL";
+            Poco::Int64 eventId = std::stoll(notJson);
+            session << "UPDATE whatsapp_webhook_events SET last_error = $1 WHERE id = $2", use(longError), use(eventId), now;
+        }
+        const std::string listed = admin.get(kEvents + "?status=failed").body;
+        CPPUNIT_ASSERT(contains(listed, std::string(200, 'e') + "…") && !contains(listed, "TAIL"));
+        CPPUNIT_ASSERT(contains(admin.get(kEvents + "/" + notJson).body, std::string(300, 'e') + "TAIL"));
 
         // A status that does not exist: the page says so with a 400 and lists everything.
         const HttpResult bad = admin.get(kEvents + "?status=%3Cdone%3E");
