@@ -341,7 +341,8 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         const auto& t = ui.hostCatalog();
         const std::string email = formField(request.body, "email").value_or("");
         const std::string password = formField(request.body, "password").value_or("");
-        if (!constantTimeEquals(cookieValue(request, kLoginCsrfCookie), formField(request.body, "_csrf").value_or(""))) {
+        const std::string expected = cookieValue(request, kLoginCsrfCookie);
+        if (expected.empty() || !constantTimeEquals(expected, formField(request.body, "_csrf").value_or(""))) {
             showLogin(request, response, 403, t.text(locale, "login.expired_form"), email);
             return;
         }

@@ -45,22 +45,6 @@ std::string randomHex(std::size_t bytes) {
     return hex;
 }
 
-std::string sha256Hex(const std::string& text) {
-    ensureSodium();
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-    char hex[crypto_hash_sha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    return hex;
-}
-
-bool constantTimeEquals(const std::string& a, const std::string& b) {
-    ensureSodium();
-    // The lengths of our tokens are public (fixed); only the content must not leak through timing.
-    if (a.size() != b.size() || a.empty()) return false;
-    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 std::string cookieValue(const sdk::HttpRequest& request, const std::string& name) {
     for (const auto& [header, value] : request.headers) {
         if (Poco::icompare(header, "Cookie") != 0) continue;

@@ -14,6 +14,8 @@
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Http.hpp"
 
+#include "Digest.hpp"
+
 namespace tawasul::host {
 
 struct AuthOptions {
@@ -31,10 +33,8 @@ constexpr const char* kSessionCookie = "tawasul_session";
 constexpr const char* kLocaleCookie = "tawasul_lang";
 constexpr const char* kLoginCsrfCookie = "tawasul_login_csrf";
 
-// Random bytes as lower-case hex; the SHA-256 of a string as hex.
+// Random bytes as lower-case hex. (sha256Hex and constantTimeEquals are in Digest.hpp.)
 std::string randomHex(std::size_t bytes);
-std::string sha256Hex(const std::string& text);
-bool constantTimeEquals(const std::string& a, const std::string& b);
 
 // The value of cookie `name` in the request's Cookie header(s), or empty.
 std::string cookieValue(const sdk::HttpRequest& request, const std::string& name);

@@ -280,7 +280,7 @@ namespace {
 
 std::vector<Command> allCommands() {
     return {serveCommand(),    migrateCommand(), configCommand(), pluginsCommand(),
-            settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand(),
+            settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand(), tokenCommand(),
             userCommand(),     roleCommand()};
 }
 

@@ -61,6 +61,7 @@ Command simulateCommand();  // SimulateCommands.cpp
 Command contactsCommand();  // ContactsCommands.cpp
 Command userCommand();      // UserCommands.cpp
 Command roleCommand();      // UserCommands.cpp
+Command tokenCommand();     // TokensCommands.cpp
 
 int runCli(int argc, char** argv);
 

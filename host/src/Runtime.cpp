@@ -222,6 +222,13 @@ std::vector<MigrationSource> Runtime::migrationSources() const {
 Migrator Runtime::migrator() { return Migrator(*database_, migrationSources()); }
 
 void Runtime::startPlugins() {
+    if (!dispatcher_) {
+        dispatcher_ = std::make_shared<Dispatcher>(*database_, *jobs_, events_, services_, settings(), clock_, metrics_,
+                                                   config_.dispatchChain);
+        dispatcher_->attach();
+        services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::kDispatcherService,
+                          std::static_pointer_cast<void>(std::static_pointer_cast<sdk::MessageDispatcher>(dispatcher_)));
+    }
     const auto order = startOrder(libraries_);
     for (std::size_t index : order) {
         PluginLibrary& library = *libraries_[index];
@@ -255,6 +262,10 @@ void Runtime::startPlugins() {
         active_.push_back(std::move(active));
     }
     pluginsStarted_ = true;
+    for (const std::string& name : config_.dispatchChain)
+        if (!services_.find(typeid(sdk::MessageProvider).name(), name))
+            Poco::Logger::get("host").warning("dispatch.chain names '" + name + "', which publishes no MessageProvider: "
+                                              "messages pass it by");
 }
 
 void Runtime::stopPlugins() noexcept {
@@ -272,6 +283,8 @@ void Runtime::stopPlugins() noexcept {
 std::vector<PluginState> Runtime::pluginStates() const { return states_; }
 
 void Runtime::registerHostRoutes() {
+    platformApi_ = std::make_unique<PlatformApi>(*database_, services_, *jobs_, events_, clock_);
+    platformApi_->registerWith(router_);
     const auto plain = sdk::RouteOptions::open(sdk::RouteStyle::Plain);
     router_.add("host", "GET", "/healthz", [](const sdk::HttpRequest&, sdk::HttpResponse& response) { response.text(200, "ok\n"); },
                 plain);
@@ -341,7 +354,7 @@ void Runtime::startServing() {
     options.maxBodyBytes = config_.server.maxBodyBytes;
     options.requestTimeoutSeconds = config_.server.requestTimeoutSeconds;
     options.keepAliveSeconds = config_.server.keepAliveSeconds;
-    access_ = std::make_unique<AccessGate>(*database_, auth_.get());
+    access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     http_->start();
 }

@@ -1,19 +1,351 @@
-// Sends messages through Meta's WhatsApp Cloud API (Graph API).
+// Sends messages through Meta's WhatsApp Cloud API (Graph API): text, templates and mark-as-read,
+// paced per business number, over HTTPS with certificate verification and reused keep-alive
+// connections. Answers become SendResults by DESIGN.md's error classes (GraphApi.cpp).
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Nullable.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+#include "GraphApi.hpp"
+#include "TokenBucket.hpp"
+#include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
-namespace tawasul::plugins {
+namespace tawasul::plugins::cloud {
+namespace {
+
+using namespace Poco::Data::Keywords;
+
+constexpr const char* kTokenKey = "whatsapp.cloud.access_token";
+constexpr const char* kPhoneNumberIdKey = "whatsapp.cloud.phone_number_id";
+
+struct Options {
+    std::string graphUrl = "https://graph.facebook.com";
+    std::string apiVersion = "v21.0";
+    double messagesPerSecond = 80;
+    std::string phoneNumberId;  // empty: from the settings
+    int connectTimeoutMs = 5000;
+    int timeoutMs = 20000;
+    int maxIdleConnections = 8;
+};
+
+struct Answer {
+    int status = 0;
+    std::string body;
+};
+
+// Keep-alive connections to the Graph API, reused across sends and shared by the job workers.
+// A connection is handed to one caller at a time and put back only after a complete answer.
+class SessionPool {
+public:
+    SessionPool(const Options& options, Poco::Net::Context::Ptr tls)
+        : uri_(options.graphUrl), options_(options), tls_(std::move(tls)) {}
+
+    Answer call(const std::string& method, const std::string& path, const std::string& token, const std::string& body) {
+        std::unique_ptr<Poco::Net::HTTPClientSession> session = acquire();
+        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        request.setKeepAlive(true);
+        request.set("Authorization", "Bearer " + token);
+        if (!body.empty() || method == Poco::Net::HTTPRequest::HTTP_POST) {
+            request.setContentType("application/json");
+            request.setContentLength(static_cast<std::streamsize>(body.size()));
+        }
+        // An exception leaves the connection unusable: it is dropped with the unique_ptr.
+        std::ostream& out = session->sendRequest(request);
+        out << body;
+        Poco::Net::HTTPResponse response;
+        std::istream& in = session->receiveResponse(response);
+        Answer answer;
+        answer.status = static_cast<int>(response.getStatus());
+        Poco::StreamCopier::copyToString(in, answer.body);
+        if (response.getKeepAlive()) release(std::move(session));
+        return answer;
+    }
+
+    std::string basePath() const {
+        std::string path = uri_.getPath();
+        while (!path.empty() && path.back() == '/') path.pop_back();
+        return path;
+    }
+
+private:
+    std::unique_ptr<Poco::Net::HTTPClientSession> acquire() {
+        {
+            std::lock_guard lock(mutex_);
+            if (!idle_.empty()) {
+                auto session = std::move(idle_.back());
+                idle_.pop_back();
+                return session;
+            }
+        }
+        std::unique_ptr<Poco::Net::HTTPClientSession> session;
+        if (uri_.getScheme() == "https")
+            session = std::make_unique<Poco::Net::HTTPSClientSession>(uri_.getHost(), uri_.getPort(), tls_);
+        else
+            session = std::make_unique<Poco::Net::HTTPClientSession>(uri_.getHost(), uri_.getPort());
+        session->setKeepAlive(true);
+        session->setTimeout(Poco::Timespan(Poco::Timespan::TimeDiff(options_.connectTimeoutMs) * 1000),
+                            Poco::Timespan(Poco::Timespan::TimeDiff(options_.timeoutMs) * 1000),
+                            Poco::Timespan(Poco::Timespan::TimeDiff(options_.timeoutMs) * 1000));
+        return session;
+    }
+    void release(std::unique_ptr<Poco::Net::HTTPClientSession> session) {
+        std::lock_guard lock(mutex_);
+        if (static_cast<int>(idle_.size()) < options_.maxIdleConnections) idle_.push_back(std::move(session));
+    }
+
+    Poco::URI uri_;
+    Options options_;
+    Poco::Net::Context::Ptr tls_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> idle_;
+};
+
+class CloudApiProvider final : public sdk::MessageProvider, public sdk::ProviderConnectionTest {
+public:
+    CloudApiProvider(sdk::HostContext& context, Options options)
+        : context_(context), options_(std::move(options)) {
+        if (Poco::URI(options_.graphUrl).getScheme() == "https") {
+            // Certificates are verified against the system's CA store; the host name is checked.
+            tls_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", "", Poco::Net::Context::VERIFY_RELAXED, 9,
+                                          true);
+        }
+        pool_ = std::make_unique<SessionPool>(options_, tls_);
+    }
+
+    std::string name() const override { return "cloud_api"; }
+    bool enforcesWindow() const override { return true; }
+
+    sdk::SendResult send(const sdk::OutboundMessage& message) override {
+        Credentials credentials;
+        sdk::SendResult result;
+        if (!usable(credentials, result)) return result;
+        const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
+        pace(credentials.phoneNumberId);
+        Answer answer;
+        try {
+            answer = pool_->call(Poco::Net::HTTPRequest::HTTP_POST, messagesPath(credentials.phoneNumberId), credentials.token, body);
+        } catch (const Poco::Exception& error) {
+            return networkFailure(error.displayText());
+        } catch (const std::exception& error) {
+            return networkFailure(sdk::errorText(error));
+        }
+        Classified classified = classifyAnswer(answer.status, answer.body);
+        if (classified.unhealthy) markUnhealthy(credentials, classified.result);
+        return classified.result;
+    }
+
+    bool markRead(const std::string& inboundWamid) override {
+        Credentials credentials;
+        sdk::SendResult unused;
+        if (!usable(credentials, unused)) return false;
+        pace(credentials.phoneNumberId);
+        try {
+            const Answer answer = pool_->call(Poco::Net::HTTPRequest::HTTP_POST, messagesPath(credentials.phoneNumberId),
+                                              credentials.token, markReadBody(inboundWamid));
+            if (answer.status >= 200 && answer.status < 300) return true;
+            context_.logger().warning("mark-read of " + inboundWamid + " answered HTTP " + std::to_string(answer.status));
+        } catch (const Poco::Exception& error) {
+            context_.logger().warning("mark-read of " + inboundWamid + " failed: " + error.displayText());
+        }
+        return false;
+    }
+
+    sdk::ProviderHealth health() const override {
+        Credentials credentials;
+        sdk::SendResult unused;
+        if (!const_cast<CloudApiProvider*>(this)->readCredentials(credentials, unused))
+            return {sdk::ProviderState::Unconfigured, unused.note};
+        std::lock_guard lock(mutex_);
+        if (unhealthy_ && credentials.tokenHash == failedTokenHash_) return {sdk::ProviderState::Unhealthy, unhealthyReason_};
+        return {};
+    }
+
+    sdk::ProviderHealth testConnection() override {
+        Credentials credentials;
+        sdk::SendResult result;
+        if (!readCredentials(credentials, result)) return {sdk::ProviderState::Unconfigured, result.note};
+        try {
+            const Answer answer = pool_->call(Poco::Net::HTTPRequest::HTTP_GET,
+                                              pool_->basePath() + "/" + options_.apiVersion + "/" + credentials.phoneNumberId +
+                                                  "?fields=id",
+                                              credentials.token, "");
+            if (answer.status >= 200 && answer.status < 300) {
+                clearUnhealthy("a test connection succeeded");
+                return {};
+            }
+            Classified classified = classifyAnswer(answer.status, answer.body);
+            if (classified.unhealthy) markUnhealthy(credentials, classified.result);
+            return {sdk::ProviderState::Unhealthy, "HTTP " + std::to_string(answer.status) + ": " + classified.result.errorTitle};
+        } catch (const Poco::Exception& error) {
+            return {sdk::ProviderState::Unhealthy, "no answer from " + options_.graphUrl + ": " + error.displayText()};
+        }
+    }
+
+private:
+    struct Credentials {
+        std::string token;
+        std::size_t tokenHash = 0;
+        std::string phoneNumberId;
+    };
+
+    std::string messagesPath(const std::string& phoneNumberId) const {
+        return pool_->basePath() + "/" + options_.apiVersion + "/" + phoneNumberId + "/messages";
+    }
+
+    bool readCredentials(Credentials& credentials, sdk::SendResult& result) {
+        result.outcome = sdk::SendOutcome::Unavailable;
+        credentials.phoneNumberId = options_.phoneNumberId.empty() ? context_.settings().get(kPhoneNumberIdKey).value_or("")
+                                                                   : options_.phoneNumberId;
+        credentials.token = context_.settings().get(kTokenKey).value_or("");
+        // Only a hash is kept to notice that the token changed; the token itself is never logged.
+        credentials.tokenHash = std::hash<std::string>{}(credentials.token);
+        if (credentials.token.empty()) {
+            result.note = std::string("not configured: no access token (setting ") + kTokenKey + ")";
+            return false;
+        }
+        if (credentials.phoneNumberId.empty()) {
+            result.note = std::string("not configured: no phone number id (setting ") + kPhoneNumberIdKey +
+                          " or cloud_api.phone_number_id)";
+            return false;
+        }
+        return true;
+    }
+
+    // Configured and not unhealthy with this token; a changed token clears an unhealthy state.
+    bool usable(Credentials& credentials, sdk::SendResult& result) {
+        if (!readCredentials(credentials, result)) return false;
+        bool clear = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (unhealthy_) {
+                if (credentials.tokenHash == failedTokenHash_) {
+                    result.outcome = sdk::SendOutcome::Unavailable;
+                    result.note = "unhealthy: " + unhealthyReason_;
+                    return false;
+                }
+                clear = true;
+            }
+        }
+        if (clear) clearUnhealthy("the access token changed");
+        return true;
+    }
+
+    void pace(const std::string& phoneNumberId) {
+        TokenBucket* bucket = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            auto& slot = buckets_[phoneNumberId];
+            if (!slot) slot = std::make_unique<TokenBucket>(options_.messagesPerSecond);
+            bucket = slot.get();
+        }
+        using namespace std::chrono;
+        const auto micros = [] { return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count(); };
+        const std::int64_t at = bucket->reserve(micros());
+        std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
+    }
+
+    void markUnhealthy(const Credentials& credentials, const sdk::SendResult& result) {
+        const std::string reason = result.note + " (" + std::to_string(result.errorCode) + ")" +
+                                   (result.errorTitle.empty() ? "" : ": " + result.errorTitle);
+        {
+            std::lock_guard lock(mutex_);
+            unhealthy_ = true;
+            unhealthyReason_ = reason;
+            failedTokenHash_ = credentials.tokenHash;
+        }
+        context_.logger().error("Cloud API unhealthy, messages go to the fallback until fixed: " + reason);
+        try {
+            sdk::Database& database = context_.database();
+            Poco::Data::Session session = database.session();
+            sdk::Transaction transaction(database, session, sdk::Durability::Full);
+            std::string source = "cloud_api", code = std::to_string(result.errorCode), message = reason;
+            Poco::Int64 at = context_.clock().nowMillis();
+            // One open alert per problem, however many messages meet it.
+            session << "INSERT INTO whatsapp_alerts (source, code, message, created_at) SELECT $1, $2, $3, $4 "
+                       "WHERE NOT EXISTS (SELECT 1 FROM whatsapp_alerts WHERE source = $1 AND code = $2 AND resolved_at IS NULL)",
+                use(source), use(code), use(message), use(at), now;
+            transaction.commit();
+        } catch (const std::exception& error) {
+            context_.logger().error("cannot record the alert: " + sdk::errorText(error));
+        }
+        context_.events().publish({"alert.raised", "{\"source\":\"cloud_api\",\"code\":\"" + std::to_string(result.errorCode) + "\"}"});
+    }
+
+    void clearUnhealthy(const std::string& why) {
+        {
+            std::lock_guard lock(mutex_);
+            if (!unhealthy_) return;
+            unhealthy_ = false;
+            unhealthyReason_.clear();
+        }
+        context_.logger().information("Cloud API healthy again: " + why);
+        try {
+            sdk::Database& database = context_.database();
+            Poco::Data::Session session = database.session();
+            sdk::Transaction transaction(database, session, sdk::Durability::Full);
+            Poco::Int64 at = context_.clock().nowMillis();
+            session << "UPDATE whatsapp_alerts SET resolved_at = $1 WHERE source = 'cloud_api' AND resolved_at IS NULL", use(at), now;
+            transaction.commit();
+        } catch (const std::exception& error) {
+            context_.logger().error("cannot resolve the alerts: " + sdk::errorText(error));
+        }
+    }
+
+    sdk::HostContext& context_;
+    Options options_;
+    Poco::Net::Context::Ptr tls_;
+    std::unique_ptr<SessionPool> pool_;
+    mutable std::mutex mutex_;
+    std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
+    bool unhealthy_ = false;
+    std::string unhealthyReason_;
+    std::size_t failedTokenHash_ = 0;
+};
 
 class CloudApiPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        context.config().allowOnly({"graph_url", "api_version", "messages_per_second", "timeout_seconds"});
-        context.logger().information("cloud_api ready");
+        const sdk::ConfigNode& config = context.config();
+        config.allowOnly({"graph_url", "api_version", "messages_per_second", "phone_number_id", "connect_timeout_ms", "timeout_ms",
+                          "max_idle_connections"});
+        Options options;
+        options.graphUrl = config.getString("graph_url", options.graphUrl);
+        const Poco::URI uri(options.graphUrl);
+        if ((uri.getScheme() != "https" && uri.getScheme() != "http") || uri.getHost().empty())
+            config.child("graph_url").fail("graph_url must be an http:// or https:// URL, not '" + options.graphUrl + "'");
+        options.apiVersion = config.getString("api_version", options.apiVersion);
+        if (options.apiVersion.empty() || options.apiVersion.find('/') != std::string::npos)
+            config.child("api_version").fail("api_version must look like v21.0");
+        options.messagesPerSecond = static_cast<double>(config.getInt("messages_per_second", 80, 1, 100000));
+        options.phoneNumberId = config.getString("phone_number_id", "");
+        options.connectTimeoutMs = static_cast<int>(config.getInt("connect_timeout_ms", options.connectTimeoutMs, 1, 600000));
+        options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 1, 600000));
+        options.maxIdleConnections = static_cast<int>(config.getInt("max_idle_connections", options.maxIdleConnections, 0, 1024));
+        auto provider = std::make_shared<CloudApiProvider>(context, options);
+        context.services().publish<sdk::MessageProvider>("cloud_api", provider);
+        context.services().publish<sdk::ProviderConnectionTest>("cloud_api", provider);
+        context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
+                                     std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number");
     }
     void stop() noexcept override {}
 };
 
+}  // namespace
+}  // namespace tawasul::plugins::cloud
 
-}  // namespace tawasul::plugins
-
-TAWASUL_PLUGIN(tawasul::plugins::CloudApiPlugin, "cloud_api", "0.1.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::cloud::CloudApiPlugin, "cloud_api", "0.2.0", tawasul::sdk::kNoDependencies)

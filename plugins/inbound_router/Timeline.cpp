@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "MessageRenderer.hpp"
+#include "tawasul/sdk/TimelineWrites.hpp"
 
 namespace tawasul::plugins::inbound {
 namespace {
@@ -65,12 +66,7 @@ std::string jsonEvent(std::initializer_list<std::pair<const char*, Poco::Int64>>
 
 }  // namespace
 
-int statusRank(const std::string& status) {
-    if (status == "sent") return 1;
-    if (status == "delivered") return 2;
-    if (status == "read") return 3;
-    return 0;  // queued, received, unknown words
-}
+int statusRank(const std::string& status) { return sdk::statusRank(status); }
 
 Timeline::Timeline(Poco::Data::Session& session, const KeywordRules& rules,
                    std::shared_ptr<sdk::ContactMatcher> matcher, const sdk::PhoneNormalizer& phones, std::int64_t now)
@@ -166,7 +162,7 @@ void Timeline::applyMessage(std::int64_t eventId, const std::string& phoneNumber
                 "unread_count = unread_count + 1, updated_at = $2 WHERE id = $3",
         use(createdAt), use(updatedAt), use(conversation), now;
     recordErrors(eventId, "message", wamid, message);
-    if (type == "text" || type == "button" || type == "interactive") route(conversationId, contact.id, rendered.body);
+    if (type == "text" || type == "button" || type == "interactive") route(conversationId, contact.id, inserted.front(), rendered.body);
     publish("message.received",
             jsonEvent({{"conversation_id", conversationId}, {"message_id", inserted.front()}, {"contact_id", contact.id}},
                       {{"type", type}}));
@@ -225,32 +221,10 @@ void Timeline::matchContact(std::int64_t contactId, const std::string& waId) {
 }
 
 std::int64_t Timeline::openConversation(std::int64_t contactId, std::int64_t at, bool& reopened) {
-    Poco::Int64 contact = contactId, when = at, updatedAt = now_;
-    auto findOpen = [&]() -> std::optional<std::int64_t> {
-        std::vector<Poco::Int64> ids;
-        session_ << "SELECT id FROM whatsapp_conversations WHERE contact_id = $1 AND status <> 'resolved'", use(contact),
-            into(ids), now;
-        if (ids.empty()) return std::nullopt;
-        return ids.front();
-    };
-    if (auto open = findOpen()) return *open;
-    // A resolved conversation comes back to life: one timeline per person, not one per question.
-    Poco::Data::Statement reopen(session_);
-    reopen << "UPDATE whatsapp_conversations SET status = 'open', resolved_at = NULL, updated_at = $1 "
-              "WHERE id = (SELECT MAX(id) FROM whatsapp_conversations WHERE contact_id = $2) AND status = 'resolved'",
-        use(updatedAt), use(contact);
-    if (reopen.execute() > 0) {
-        reopened = true;
-        if (auto open = findOpen()) return *open;
-    }
-    session_ << "INSERT INTO whatsapp_conversations (contact_id, status, last_message_at, unread_count, created_at, updated_at) "
-                "VALUES ($1, 'open', $2, 0, $3, $3) ON CONFLICT DO NOTHING",
-        use(contact), use(when), use(updatedAt), now;
-    if (auto open = findOpen()) return *open;
-    throw std::runtime_error("no open conversation for contact " + std::to_string(contactId));
+    return sdk::openConversation(session_, contactId, at, now_, reopened);
 }
 
-void Timeline::route(std::int64_t conversationId, std::int64_t contactId, const std::string& text) {
+void Timeline::route(std::int64_t conversationId, std::int64_t contactId, std::int64_t messageId, const std::string& text) {
     const auto match = rules_.match(text);
     if (!match) return;
     Poco::Int64 conversation = conversationId;
@@ -274,7 +248,9 @@ void Timeline::route(std::int64_t conversationId, std::int64_t contactId, const 
             }
             case RuleAction::Kind::AutoReply:
                 // Sent by the dispatcher's job, after this transaction commits.
-                publish("auto_reply.requested", jsonEvent({{"conversation_id", conversationId}},
+                // message_id names the trigger, so the dispatcher's idempotency key is the same however
+                // often this event is produced for that message.
+                publish("auto_reply.requested", jsonEvent({{"conversation_id", conversationId}, {"message_id", messageId}},
                                                           {{"template", action.value}, {"language", action.language}, {"intent", intent}}));
                 break;
         }
@@ -339,29 +315,17 @@ void Timeline::applyStatus(std::int64_t eventId, const Object& status) {
     recordErrors(eventId, "status", wamid, status);
     if (inserted.empty()) return;  // seen before
     ++counts_.statuses;
-    // Kept in whatsapp_message_statuses even when the message is not known yet: the sender applies
-    // what is stored when it learns the wamid.
-    std::vector<Poco::Int64> updated;
-    if (word == "failed") {
-        Poco::Data::Statement fail(session_);
-        fail << "UPDATE whatsapp_messages SET status = CASE WHEN status = 'read' THEN status ELSE 'failed' END, "
-                "error_code = $1, error_title = $2, error_details = $3, failed_at = $4, updated_at = $5 "
-                "WHERE wa_message_id = $6 AND direction = 'out' RETURNING conversation_id",
-            use(code), use(title), use(details), use(occurredAt), use(receivedAt), use(wamid), into(updated);
-        fail.execute();
-    } else if (const int rank = statusRank(word); rank > 0) {
-        const std::string column = word + "_at";  // sent_at, delivered_at, read_at: from statusRank's words only
-        Poco::Data::Statement forward(session_);
-        int newRank = rank;
-        forward << "UPDATE whatsapp_messages SET status = $1, " + column + " = $2, updated_at = $3 "
-                   "WHERE wa_message_id = $4 AND direction = 'out' AND status <> 'failed' AND "
-                   "(CASE status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 0 END) < $5 "
-                   "RETURNING conversation_id",
-            use(word), use(occurredAt), use(receivedAt), use(wamid), use(newRank), into(updated);
-        forward.execute();
-    }
-    if (!updated.empty())
-        publish("message.status", jsonEvent({{"conversation_id", updated.front()}}, {{"wa_message_id", wamid}, {"status", word}}));
+    // Kept in whatsapp_message_statuses even when the message is not known yet: the dispatcher
+    // applies what is stored when it learns the wamid, by the same rule (sdk::applyMessageStatus).
+    sdk::StatusChange change;
+    change.waMessageId = wamid;
+    change.status = word;
+    if (!code.isNull()) change.errorCode = code.value();
+    if (!title.isNull()) change.errorTitle = title.value();
+    if (!details.isNull()) change.errorDetails = details.value();
+    change.occurredAt = occurredAt;
+    if (const auto conversation = sdk::applyMessageStatus(session_, change, now_))
+        publish("message.status", jsonEvent({{"conversation_id", *conversation}}, {{"wa_message_id", wamid}, {"status", word}}));
 }
 
 void Timeline::recordErrors(std::int64_t eventId, const std::string& source, const std::string& waMessageId, const Object& holder) {

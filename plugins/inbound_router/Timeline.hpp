@@ -54,7 +54,7 @@ private:
                           const std::string& profileName);
     void matchContact(std::int64_t contactId, const std::string& waId);
     std::int64_t openConversation(std::int64_t contactId, std::int64_t at, bool& reopened);
-    void route(std::int64_t conversationId, std::int64_t contactId, const std::string& text);
+    void route(std::int64_t conversationId, std::int64_t contactId, std::int64_t messageId, const std::string& text);
     void createLead(std::int64_t conversationId, std::int64_t contactId, const std::string& firstMessage);
     void publish(const std::string& topic, const std::string& json);
 

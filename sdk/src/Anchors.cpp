@@ -38,5 +38,6 @@ Translator::~Translator() = default;
 PageRenderer::~PageRenderer() = default;
 MessageProvider::~MessageProvider() = default;
 MessageDispatcher::~MessageDispatcher() = default;
+ProviderConnectionTest::~ProviderConnectionTest() = default;
 
 }  // namespace tawasul::sdk

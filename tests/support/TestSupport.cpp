@@ -5,6 +5,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -110,6 +111,14 @@ std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, con
            "secrets:\n  key_file: \"" + dir.file("master.key") + "\"\n"
            "workers:\n  threads: " + std::to_string(workerThreads) + "\n  lease_seconds: 5\n"
            "plugins:\n  dir: \"" + pluginDir + "\"\n  load:\n" + pluginsYaml + extraYaml + auth;
+}
+
+void waitUntil(const std::function<bool()>& condition, const std::string& what) {
+    for (int i = 0; i < 6000; ++i) {
+        if (condition()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error(what + " within 60 s");
 }
 
 std::pair<int, std::string> runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnvironment) {

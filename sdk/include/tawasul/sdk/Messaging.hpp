@@ -97,6 +97,14 @@ public:
     virtual ProviderHealth health() const = 0;
 };
 
+// Optional, published under a provider's name beside its MessageProvider: checks the provider's
+// credentials now (the settings page's "test connection"). A success clears an unhealthy state.
+class TAWASUL_SDK_API ProviderConnectionTest {
+public:
+    virtual ~ProviderConnectionTest();
+    virtual ProviderHealth testConnection() = 0;
+};
+
 // Who asked to send, for the timeline and the audit.
 struct Actor {
     std::string kind;  // "user", "api_token", "system", "flow"

@@ -1,0 +1,32 @@
+#pragma once
+// Paces sends to Meta's throughput limit (messages per second per business number). A generic cell
+// rate algorithm with reservations: each caller takes the next free slot and waits until it comes,
+// so N workers together never exceed the rate, and a backlog drains at exactly the rate (a worker
+// that wakes late does not push the slots after it: they are fixed when reserved).
+#include <cstdint>
+#include <mutex>
+
+namespace tawasul::plugins::cloud {
+
+class TokenBucket {
+public:
+    // `burst` tokens may be taken at once after an idle time; 1 spaces every send by 1/rate.
+    explicit TokenBucket(double ratePerSecond, double burst = 1.0);
+
+    // Reserves the next token for a caller whose clock reads nowMicros; returns the time on that
+    // clock when the token may be used (nowMicros or later). The clock is the caller's, so tests
+    // drive it by hand.
+    std::int64_t reserve(std::int64_t nowMicros);
+
+    double ratePerSecond() const { return rate_; }
+
+private:
+    std::mutex mutex_;
+    double rate_;
+    double interval_;   // µs between tokens
+    double tolerance_;  // µs of burst allowed: (burst - 1) intervals
+    double tat_ = 0;    // theoretical arrival time of the next token
+    bool started_ = false;
+};
+
+}  // namespace tawasul::plugins::cloud

@@ -1,0 +1,248 @@
+#include "FakeGraphApi.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <thread>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+
+#include "HostProcess.hpp"
+#include "MetaPayloads.hpp"
+#include "WebhookSupport.hpp"
+
+namespace tawasul::test {
+namespace {
+
+std::int64_t steadyMicros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+bool isSend(const GraphRequest& request) {
+    return request.method == "POST" && request.path.size() >= 9 &&
+           request.path.compare(request.path.size() - 9, 9, "/messages") == 0 &&
+           request.body.find("\"status\":\"read\"") == std::string::npos;
+}
+
+}  // namespace
+
+GraphReply GraphReply::metaError(int httpStatus, int code, const std::string& message, const std::string& details) {
+    Poco::JSON::Object error;
+    error.set("message", message);
+    error.set("type", code == 190 ? "OAuthException" : "WhatsAppBusinessApiError");
+    error.set("code", code);
+    Poco::JSON::Object data;
+    data.set("messaging_product", "whatsapp");
+    data.set("details", details.empty() ? message : details);
+    error.set("error_data", data);
+    error.set("fbtrace_id", "AbCdEfFakeTrace");
+    Poco::JSON::Object root;
+    root.set("error", error);
+    std::ostringstream out;
+    root.stringify(out);
+    GraphReply reply;
+    reply.kind = Kind::Answer;
+    reply.httpStatus = httpStatus;
+    reply.body = out.str();
+    return reply;
+}
+
+GraphReply GraphReply::status(int httpStatus, const std::string& body) {
+    GraphReply reply;
+    reply.kind = Kind::Answer;
+    reply.httpStatus = httpStatus;
+    reply.body = body;
+    return reply;
+}
+
+GraphReply GraphReply::slow(std::chrono::milliseconds delay) {
+    GraphReply reply;
+    reply.kind = Kind::Slow;
+    reply.delay = delay;
+    return reply;
+}
+
+GraphReply GraphReply::drop() {
+    GraphReply reply;
+    reply.kind = Kind::Drop;
+    return reply;
+}
+
+class FakeGraphApi::Handler final : public Poco::Net::HTTPRequestHandler {
+public:
+    explicit Handler(FakeGraphApi& fake) : fake_(fake) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+        GraphRequest recorded;
+        recorded.method = request.getMethod();
+        recorded.path = request.getURI();
+        for (const auto& [name, value] : request) recorded.headers[Poco::toLower(name)] = value;
+        Poco::StreamCopier::copyToString(request.stream(), recorded.body);
+        recorded.receivedMicros = steadyMicros();
+        if (recorded.path == "/_stats") {
+            const Stats stats = fake_.stats();
+            std::ostringstream out;
+            out << "{\"count\":" << stats.count << ",\"span_seconds\":" << stats.spanSeconds << ",\"rate\":" << stats.ratePerSecond
+                << ",\"max_in_one_second\":" << stats.maxInOneSecond << "}";
+            answer(response, 200, out.str());
+            return;
+        }
+        std::string wamid;
+        const GraphReply reply = fake_.take(recorded, wamid);
+        switch (reply.kind) {
+            case GraphReply::Kind::Drop: {
+                // Close without a word: the client sees the connection end before any answer.
+                Poco::Net::StreamSocket socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).detachSocket();
+                socket.shutdown();
+                socket.close();
+                return;
+            }
+            case GraphReply::Kind::Answer:
+                answer(response, reply.httpStatus, reply.body);
+                return;
+            case GraphReply::Kind::Slow:
+                std::this_thread::sleep_for(reply.delay);
+                [[fallthrough]];
+            case GraphReply::Kind::Ok:
+                break;
+        }
+        if (recorded.method == "GET") {
+            answer(response, 200, "{\"id\":\"fake-phone-number-id\"}");
+        } else if (!isSend(recorded)) {
+            answer(response, 200, "{\"success\":true}");
+        } else {
+            answer(response, 200, "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"x\",\"wa_id\":\"x\"}],"
+                                  "\"messages\":[{\"id\":\"" + wamid + "\"}]}");
+        }
+    }
+
+private:
+    static void answer(Poco::Net::HTTPServerResponse& response, int status, const std::string& body) {
+        response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+        response.setContentType("application/json");
+        response.setContentLength(static_cast<std::streamsize>(body.size()));
+        response.send() << body;
+    }
+    FakeGraphApi& fake_;
+};
+
+class FakeGraphApi::Factory final : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    explicit Factory(FakeGraphApi& fake) : fake_(fake) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override { return new Handler(fake_); }
+
+private:
+    FakeGraphApi& fake_;
+};
+
+FakeGraphApi::FakeGraphApi(std::uint16_t port, int threads) {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", port), 256);
+    port_ = socket.address().port();
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(threads);
+    params->setMaxQueued(1024);
+    params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(30, 0));
+    params->setMaxKeepAliveRequests(0);  // unlimited
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, params);
+    server_->start();
+}
+
+FakeGraphApi::~FakeGraphApi() { server_->stopAll(true); }
+
+void FakeGraphApi::script(std::vector<GraphReply> replies) {
+    std::lock_guard lock(mutex_);
+    for (auto& reply : replies) script_.push_back(std::move(reply));
+}
+
+std::string FakeGraphApi::nextWamid() const {
+    std::lock_guard lock(mutex_);
+    return "wamid.FAKE" + std::to_string(nextId_);
+}
+
+GraphReply FakeGraphApi::take(const GraphRequest& request, std::string& wamid) {
+    std::lock_guard lock(mutex_);
+    requests_.push_back(request);
+    GraphReply reply;
+    if (isSend(request)) {
+        ++sends_;
+        if (!script_.empty()) {
+            reply = script_.front();
+            script_.pop_front();
+        }
+        if (reply.kind == GraphReply::Kind::Ok || reply.kind == GraphReply::Kind::Slow) {
+            wamid = "wamid.FAKE" + std::to_string(nextId_++);
+            wamids_.push_back(wamid);
+        }
+    }
+    arrived_.notify_all();
+    return reply;
+}
+
+std::vector<GraphRequest> FakeGraphApi::requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+}
+
+std::vector<GraphRequest> FakeGraphApi::sends() const {
+    std::lock_guard lock(mutex_);
+    std::vector<GraphRequest> sends;
+    std::copy_if(requests_.begin(), requests_.end(), std::back_inserter(sends), isSend);
+    return sends;
+}
+
+std::vector<std::string> FakeGraphApi::wamids() const {
+    std::lock_guard lock(mutex_);
+    return wamids_;
+}
+
+std::size_t FakeGraphApi::sendCount() const {
+    std::lock_guard lock(mutex_);
+    return sends_;
+}
+
+bool FakeGraphApi::waitForSends(std::size_t count, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, timeout, [&] { return sends_ >= count; });
+}
+
+HttpResult FakeGraphApi::postStatus(const HostProcess& host, const std::string& wamid, const std::string& status,
+                                    std::int64_t timestampSeconds) {
+    host::StatusUpdate update;
+    update.wamid = wamid;
+    update.status = status;
+    update.recipientId = "213555123456";
+    update.timestamp = timestampSeconds;
+    return postSigned(host, host::statusBody(update));
+}
+
+FakeGraphApi::Stats FakeGraphApi::stats() const {
+    std::vector<std::int64_t> times;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& request : requests_)
+            if (isSend(request)) times.push_back(request.receivedMicros);
+    }
+    Stats stats;
+    stats.count = times.size();
+    if (times.size() < 2) return stats;
+    std::sort(times.begin(), times.end());
+    stats.spanSeconds = static_cast<double>(times.back() - times.front()) / 1e6;
+    stats.ratePerSecond = stats.spanSeconds > 0 ? static_cast<double>(times.size() - 1) / stats.spanSeconds : 0;
+    std::size_t first = 0;
+    for (std::size_t last = 0; last < times.size(); ++last) {
+        while (times[last] - times[first] >= 1000000) ++first;
+        stats.maxInOneSecond = std::max(stats.maxInOneSecond, last - first + 1);
+    }
+    return stats;
+}
+
+}  // namespace tawasul::test

@@ -1,0 +1,102 @@
+#pragma once
+// A stand-in for Meta's Graph API send endpoint: a small Poco HTTP server on a free loopback port
+// that records every request and answers from a script (200 with a wamid, a Meta error body, 429,
+// 500, a slow answer, a dropped connection), then 200s. It also posts signed status webhooks back
+// to a host, as Meta does after a send.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "TestSupport.hpp"
+
+namespace Poco::Net {
+class HTTPServer;
+}
+
+namespace tawasul::test {
+
+class HostProcess;
+
+struct GraphRequest {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+    std::int64_t receivedMicros = 0;  // steady clock
+};
+
+struct GraphReply {
+    enum class Kind { Ok, Answer, Slow, Drop };
+    Kind kind = Kind::Ok;
+    int httpStatus = 200;
+    std::string body;
+    std::chrono::milliseconds delay{0};
+
+    static GraphReply ok() { return {}; }
+    // HTTP `httpStatus` with Meta's error body {"error":{"message","type","code","error_data":{"details"},"fbtrace_id"}}.
+    static GraphReply metaError(int httpStatus, int code, const std::string& message, const std::string& details = "");
+    static GraphReply status(int httpStatus, const std::string& body = "");  // e.g. a bare 429 or 500
+    static GraphReply slow(std::chrono::milliseconds delay);                // waits, then answers 200
+    static GraphReply drop();                                               // closes the connection unanswered
+};
+
+class FakeGraphApi {
+public:
+    explicit FakeGraphApi(std::uint16_t port = 0, int threads = 16);
+    ~FakeGraphApi();
+    FakeGraphApi(const FakeGraphApi&) = delete;
+    FakeGraphApi& operator=(const FakeGraphApi&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+    // The next message sends (not mark-read calls) get these answers in order; then 200s.
+    void script(std::vector<GraphReply> replies);
+    // The wamid the next 200 will carry.
+    std::string nextWamid() const;
+
+    std::vector<GraphRequest> requests() const;  // everything, in arrival order
+    std::vector<GraphRequest> sends() const;     // POST .../messages that send a message
+    std::vector<std::string> wamids() const;     // issued in 200 answers, in order
+    std::size_t sendCount() const;
+    // Waits until at least `count` sends arrived; false after `timeout`.
+    bool waitForSends(std::size_t count, std::chrono::milliseconds timeout) const;
+
+    // Posts a signed status webhook for `wamid` to the host (app secret kFixtureSecret).
+    static HttpResult postStatus(const HostProcess& host, const std::string& wamid, const std::string& status,
+                                 std::int64_t timestampSeconds);
+
+    // Arrival statistics of the sends, for the benchmark: count, span and the largest number of
+    // sends in any one-second window.
+    struct Stats {
+        std::size_t count = 0;
+        double spanSeconds = 0;
+        double ratePerSecond = 0;  // (count - 1) / span
+        std::size_t maxInOneSecond = 0;
+    };
+    Stats stats() const;
+
+private:
+    class Handler;
+    class Factory;
+    friend class Handler;
+    GraphReply take(const GraphRequest& request, std::string& wamid);
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable arrived_;
+    std::deque<GraphReply> script_;
+    std::vector<GraphRequest> requests_;
+    std::vector<std::string> wamids_;
+    std::size_t sends_ = 0;
+    std::uint64_t nextId_ = 1;
+    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::uint16_t port_ = 0;
+};
+
+}  // namespace tawasul::test

@@ -1,0 +1,202 @@
+// cloud_api without the network: the token bucket against a clock the test moves by hand, the
+// request bodies Meta expects, and the reading of Meta's answers into retry / refused / unhealthy.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include "GraphApi.hpp"
+#include "TokenBucket.hpp"
+
+using namespace tawasul;
+using plugins::cloud::TokenBucket;
+
+namespace {
+
+Poco::JSON::Object::Ptr parse(const std::string& json) { return Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>(); }
+
+std::string metaError(int code) {
+    return "{\"error\":{\"message\":\"(#" + std::to_string(code) + ") Something\",\"type\":\"OAuthException\",\"code\":" +
+           std::to_string(code) + ",\"error_data\":{\"messaging_product\":\"whatsapp\",\"details\":\"the details\"},"
+           "\"fbtrace_id\":\"TRACE1\"}}";
+}
+
+}  // namespace
+
+class CloudApiTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CloudApiTest);
+    CPPUNIT_TEST(bucketSpacesABacklogAtTheRate);
+    CPPUNIT_TEST(bucketNeverBurstsAfterIdleTime);
+    CPPUNIT_TEST(bucketSharedByThreadsHandsOutDistinctSlots);
+    CPPUNIT_TEST(bucketWithBurstAllowsThatManyAtOnce);
+    CPPUNIT_TEST(textBodyCarriesRecipientTextAndContext);
+    CPPUNIT_TEST(templateBodyHasLanguageComponentsAndNamedParameters);
+    CPPUNIT_TEST(markReadBody);
+    CPPUNIT_TEST(successReadsTheWamid);
+    CPPUNIT_TEST(errorClasses);
+    CPPUNIT_TEST(unreadableSuccessIsNotRetried);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void bucketSpacesABacklogAtTheRate() {
+        TokenBucket bucket(80);
+        // 10,000 callers at once: the slots are 12.5 ms apart, 80 in every second, never 81.
+        std::vector<std::int64_t> slots;
+        for (int i = 0; i < 10000; ++i) slots.push_back(bucket.reserve(0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), slots.front());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12500), slots[1]);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(9999LL * 12500), slots.back());
+        std::size_t first = 0, most = 0;
+        for (std::size_t last = 0; last < slots.size(); ++last) {
+            while (slots[last] - slots[first] >= 1000000) ++first;
+            most = std::max(most, last - first + 1);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(80), most);
+
+        TokenBucket fast(1000);
+        std::int64_t last = 0;
+        for (int i = 0; i < 10000; ++i) last = fast.reserve(0);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(9999LL * 1000), last);
+    }
+
+    void bucketNeverBurstsAfterIdleTime() {
+        TokenBucket bucket(80);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), bucket.reserve(0));
+        // Ten idle seconds store nothing up: three callers at 10 s get 10 s, +12.5 ms, +25 ms.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(10000000), bucket.reserve(10000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(10012500), bucket.reserve(10000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(10025000), bucket.reserve(10000000));
+        // A caller after its slot time gets its own time, not an earlier one.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(20000000), bucket.reserve(20000000));
+    }
+
+    void bucketSharedByThreadsHandsOutDistinctSlots() {
+        TokenBucket bucket(1000);
+        std::vector<std::vector<std::int64_t>> taken(8);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 8; ++t)
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < 500; ++i) taken[static_cast<std::size_t>(t)].push_back(bucket.reserve(0));
+            });
+        for (auto& thread : threads) thread.join();
+        std::vector<std::int64_t> all;
+        for (const auto& slots : taken) all.insert(all.end(), slots.begin(), slots.end());
+        std::sort(all.begin(), all.end());
+        for (std::size_t i = 0; i < all.size(); ++i) CPPUNIT_ASSERT_EQUAL(static_cast<std::int64_t>(i) * 1000, all[i]);
+    }
+
+    void bucketWithBurstAllowsThatManyAtOnce() {
+        TokenBucket bucket(10, 3);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), bucket.reserve(0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), bucket.reserve(0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), bucket.reserve(0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(100000), bucket.reserve(0));
+    }
+
+    void textBodyCarriesRecipientTextAndContext() {
+        sdk::OutboundMessage message;
+        message.toE164 = "+213555123456";
+        message.text = "Bonjour, مرحبا";
+        message.replyToWamid = "wamid.IN1";
+        const auto body = parse(plugins::cloud::textBody(message));
+        CPPUNIT_ASSERT_EQUAL(std::string("whatsapp"), body->getValue<std::string>("messaging_product"));
+        CPPUNIT_ASSERT_EQUAL(std::string("+213555123456"), body->getValue<std::string>("to"));
+        CPPUNIT_ASSERT_EQUAL(std::string("text"), body->getValue<std::string>("type"));
+        CPPUNIT_ASSERT_EQUAL(message.text, body->getObject("text")->getValue<std::string>("body"));
+        CPPUNIT_ASSERT_EQUAL(std::string("wamid.IN1"), body->getObject("context")->getValue<std::string>("message_id"));
+        message.replyToWamid.clear();
+        CPPUNIT_ASSERT(!parse(plugins::cloud::textBody(message))->has("context"));
+    }
+
+    void templateBodyHasLanguageComponentsAndNamedParameters() {
+        sdk::OutboundMessage message;
+        message.kind = sdk::ContentKind::Template;
+        message.toE164 = "+213555123456";
+        message.templ.name = "welcome";
+        message.templ.language = "fr";
+        message.templ.components.push_back({"header", "", 0, {{"", "Tawasul"}}});
+        message.templ.components.push_back({"body", "", 0, {{"first_name", "Amina"}, {"programme", "Data"}}});
+        message.templ.components.push_back({"button", "quick_reply", 1, {{"", "YES"}}});
+        const auto body = parse(plugins::cloud::templateBody(message));
+        CPPUNIT_ASSERT_EQUAL(std::string("template"), body->getValue<std::string>("type"));
+        const auto templ = body->getObject("template");
+        CPPUNIT_ASSERT_EQUAL(std::string("welcome"), templ->getValue<std::string>("name"));
+        CPPUNIT_ASSERT_EQUAL(std::string("fr"), templ->getObject("language")->getValue<std::string>("code"));
+        const auto components = templ->getArray("components");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), components->size());
+        const auto header = components->getObject(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("header"), header->getValue<std::string>("type"));
+        CPPUNIT_ASSERT(!header->getArray("parameters")->getObject(0)->has("parameter_name"));
+        const auto named = components->getObject(1)->getArray("parameters")->getObject(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("first_name"), named->getValue<std::string>("parameter_name"));
+        CPPUNIT_ASSERT_EQUAL(std::string("text"), named->getValue<std::string>("type"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Amina"), named->getValue<std::string>("text"));
+        const auto button = components->getObject(2);
+        CPPUNIT_ASSERT_EQUAL(std::string("quick_reply"), button->getValue<std::string>("sub_type"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), button->getValue<std::string>("index"));
+        CPPUNIT_ASSERT_EQUAL(std::string("YES"), button->getArray("parameters")->getObject(0)->getValue<std::string>("payload"));
+    }
+
+    void markReadBody() {
+        const auto body = parse(plugins::cloud::markReadBody("wamid.X"));
+        CPPUNIT_ASSERT_EQUAL(std::string("read"), body->getValue<std::string>("status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("wamid.X"), body->getValue<std::string>("message_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("whatsapp"), body->getValue<std::string>("messaging_product"));
+    }
+
+    void successReadsTheWamid() {
+        const auto classified = plugins::cloud::classifyAnswer(
+            200, "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"+1\",\"wa_id\":\"1\"}],\"messages\":[{\"id\":\"wamid.OK\"}]}");
+        CPPUNIT_ASSERT(classified.result.outcome == sdk::SendOutcome::Sent);
+        CPPUNIT_ASSERT_EQUAL(std::string("wamid.OK"), classified.result.providerMessageId);
+        CPPUNIT_ASSERT(!classified.unhealthy);
+    }
+
+    void errorClasses() {
+        using sdk::SendOutcome;
+        struct Case {
+            int http, code;
+            SendOutcome outcome;
+            bool unhealthy;
+        };
+        const Case cases[] = {
+            {400, 130429, SendOutcome::RetryLater, false}, {400, 131056, SendOutcome::RetryLater, false},
+            {400, 131057, SendOutcome::RetryLater, false}, {500, 131000, SendOutcome::RetryLater, false},
+            {400, 131047, SendOutcome::Refused, false},    {400, 131026, SendOutcome::Refused, false},
+            {400, 132000, SendOutcome::Refused, false},    {400, 132001, SendOutcome::Refused, false},
+            {400, 132012, SendOutcome::Refused, false},    {401, 190, SendOutcome::Unavailable, true},
+            {403, 368, SendOutcome::Unavailable, true},    {403, 131031, SendOutcome::Unavailable, true},
+            {400, 100, SendOutcome::Refused, false},
+        };
+        for (const Case& c : cases) {
+            const auto classified = plugins::cloud::classifyAnswer(c.http, metaError(c.code));
+            const std::string label = std::to_string(c.code);
+            CPPUNIT_ASSERT_MESSAGE(label, classified.result.outcome == c.outcome);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(label, c.unhealthy, classified.unhealthy);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(label, c.code, classified.result.errorCode);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(label, c.http, classified.result.httpStatus);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(label, "(#" + label + ") Something", classified.result.errorTitle);
+            CPPUNIT_ASSERT_MESSAGE(label, classified.result.errorDetails.find("the details") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(label, classified.result.errorDetails.find("TRACE1") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(6000), static_cast<std::int64_t>(plugins::cloud::classifyAnswer(400, metaError(131056)).result.retryAfter.count()));
+        // Without Meta's body: 5xx and 429 retry, another 4xx is the request's fault.
+        CPPUNIT_ASSERT(plugins::cloud::classifyAnswer(502, "<html>bad gateway</html>").result.outcome == SendOutcome::RetryLater);
+        CPPUNIT_ASSERT(plugins::cloud::classifyAnswer(429, "").result.outcome == SendOutcome::RetryLater);
+        CPPUNIT_ASSERT(plugins::cloud::classifyAnswer(404, "").result.outcome == SendOutcome::Refused);
+        CPPUNIT_ASSERT(plugins::cloud::networkFailure("Timeout").outcome == SendOutcome::RetryLater);
+    }
+
+    void unreadableSuccessIsNotRetried() {
+        const auto classified = plugins::cloud::classifyAnswer(200, "{\"unexpected\":true}");
+        CPPUNIT_ASSERT(classified.result.outcome == sdk::SendOutcome::Refused);
+        CPPUNIT_ASSERT(classified.result.providerMessageId.empty());
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CloudApiTest);
