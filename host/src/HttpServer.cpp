@@ -163,11 +163,15 @@ public:
                 std::string failure;
                 try {
                     if (access_.admit(*match.route, in, out)) {
-                        if (match.route->stream) {
+                        if (match.route->stream && in.method == "HEAD") {
+                            out.status = 200;  // HEAD: the stream's headers, no stream
+                            out.contentType = "text/event-stream; charset=utf-8";
+                        } else if (match.route->stream) {
                             stream(*match.route, response, in, owner, started);
                             return;
+                        } else {
+                            match.route->handler(in, out);
                         }
-                        match.route->handler(in, out);
                     }
                 } catch (const std::exception& error) {
                     failure = sdk::errorText(error);

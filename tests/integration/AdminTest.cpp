@@ -391,6 +391,13 @@ public:
         db << "UPDATE sessions SET created_at = created_at - 9 * 3600000, expires_at = expires_at - 9 * 3600000", now;
         expectSignedOut(old, "past the absolute end, though used a moment ago");
 
+        // Ended sessions that are never presented again are deleted at the next sign-in.
+        Browser forgotten = host.signIn("amina@example.dz");
+        db << "UPDATE sessions SET expires_at = 1", now;
+        host.signIn("amina@example.dz");
+        db << "SELECT COUNT(*) FROM sessions", into(rows), now;
+        CPPUNIT_ASSERT_EQUAL(1, rows);
+
         Browser leaving = host.signIn("amina@example.dz");
         const Reply out = call(host.port(), "POST", "/admin/logout", "_csrf=" + leaving.csrf,
                                {{"Cookie", leaving.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
@@ -445,6 +452,9 @@ public:
         host->addUser("agent@example.dz", "agent");
         const Browser browser = host->signIn("agent@example.dz");
         CPPUNIT_ASSERT_EQUAL(401, call(host->port(), "GET", "/admin/test/stream").status);
+        const Reply head = call(host->port(), "HEAD", "/admin/test/stream", "", {{"Cookie", browser.cookie}});
+        CPPUNIT_ASSERT_EQUAL(200, head.status);
+        CPPUNIT_ASSERT_EQUAL(std::string(), head.body);
 
         auto open = [&](const std::string& lastId, Poco::Net::HTTPClientSession& session) -> std::istream& {
             Poco::Net::HTTPRequest request("GET", "/admin/test/stream", Poco::Net::HTTPMessage::HTTP_1_1);
