@@ -35,16 +35,6 @@ std::string trim(const std::string& text) {
 
 }  // namespace
 
-std::string randomHex(std::size_t bytes) {
-    ensureSodium();
-    std::vector<unsigned char> buffer(bytes);
-    randombytes_buf(buffer.data(), buffer.size());
-    std::string hex(bytes * 2 + 1, '\0');
-    sodium_bin2hex(hex.data(), hex.size(), buffer.data(), buffer.size());
-    hex.pop_back();
-    return hex;
-}
-
 std::string cookieValue(const sdk::HttpRequest& request, const std::string& name) {
     for (const auto& [header, value] : request.headers) {
         if (Poco::icompare(header, "Cookie") != 0) continue;

@@ -10,11 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "Digest.hpp"
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Http.hpp"
-
-#include "Digest.hpp"
 
 namespace tawasul::host {
 
@@ -32,9 +31,6 @@ struct AuthOptions {
 constexpr const char* kSessionCookie = "tawasul_session";
 constexpr const char* kLocaleCookie = "tawasul_lang";
 constexpr const char* kLoginCsrfCookie = "tawasul_login_csrf";
-
-// Random bytes as lower-case hex. (sha256Hex and constantTimeEquals are in Digest.hpp.)
-std::string randomHex(std::size_t bytes);
 
 // The value of cookie `name` in the request's Cookie header(s), or empty.
 std::string cookieValue(const sdk::HttpRequest& request, const std::string& name);

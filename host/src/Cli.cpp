@@ -280,8 +280,8 @@ namespace {
 
 std::vector<Command> allCommands() {
     return {serveCommand(),    migrateCommand(), configCommand(), pluginsCommand(),
-            settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand(), tokenCommand(),
-            userCommand(),     roleCommand()};
+            settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand(),
+            userCommand(),     roleCommand(),    tokenCommand()};
 }
 
 std::string mainHelp(const std::vector<Command>& commands) {

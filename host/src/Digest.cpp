@@ -25,8 +25,20 @@ std::string randomToken(std::size_t bytes) {
     return text;
 }
 
+std::string randomHex(std::size_t bytes) {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+    std::vector<unsigned char> raw(bytes);
+    randombytes_buf(raw.data(), raw.size());
+    std::string hex(bytes * 2 + 1, '\0');
+    sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
+    hex.pop_back();
+    return hex;
+}
+
 bool constantTimeEquals(const std::string& a, const std::string& b) {
-    if (a.size() != b.size()) return false;
+    // The lengths of our secrets are public (fixed); only their content must not leak through timing.
+    // An empty secret never matches: a missing cookie or form field is not a match for another missing one.
+    if (a.size() != b.size() || a.empty()) return false;
     return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 

@@ -12,7 +12,10 @@ std::string sha256Hex(const std::string& bytes);
 // `bytes` random bytes from libsodium's CSPRNG, as unpadded base64url (URL- and cookie-safe).
 std::string randomToken(std::size_t bytes = 32);
 
-// Compares two secrets in time that depends only on their lengths.
+// `bytes` random bytes from libsodium's CSPRNG, as lower-case hex.
+std::string randomHex(std::size_t bytes);
+
+// Compares two secrets in time that depends only on their lengths; empty never equals.
 bool constantTimeEquals(const std::string& a, const std::string& b);
 
 }  // namespace tawasul::host

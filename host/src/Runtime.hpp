@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "Dispatcher.hpp"
 #include "AdminPages.hpp"
 #include "Auth.hpp"
-#include "Dispatcher.hpp"
 #include "EventBus.hpp"
 #include "HostConfig.hpp"
 #include "HttpServer.hpp"
@@ -98,11 +98,11 @@ private:
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;
     std::unique_ptr<JobQueue> jobs_;
+    // Made before the plugins start, so that they find it; it finds the providers when it sends.
+    std::shared_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<Auth> auth_;
     std::unique_ptr<AdminUi> adminUi_;
     std::mutex adminUiMutex_;
-    // Made before the plugins start, so that they find it; it finds the providers when it sends.
-    std::shared_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<AccessGate> access_;
     std::unique_ptr<PlatformApi> platformApi_;
     std::unique_ptr<HttpServer> http_;

@@ -14,6 +14,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "ApiTokens.hpp"
 #include "Runtime.hpp"
 #include "TestSupport.hpp"
 
@@ -196,6 +197,11 @@ public:
             if (route->options.access == sdk::Access::Session) {
                 CPPUNIT_ASSERT_MESSAGE(name + " needs '" + route->options.permission + "', which no migration declares",
                                        std::find(declared.begin(), declared.end(), route->options.permission) != declared.end());
+            }
+            if (route->options.access == sdk::Access::Token) {  // platform API: a scope a token can carry
+                const auto& scopes = host::ApiTokens::knownScopes();
+                CPPUNIT_ASSERT_MESSAGE(name + " needs scope '" + route->options.permission + "', which no token can carry",
+                                       std::find(scopes.begin(), scopes.end(), route->options.permission) != scopes.end());
             }
             if (underAdmin(route->pattern)) {
                 const bool exempt = route->pattern == "/admin/login" || route->pattern.rfind("/admin/static/", 0) == 0 ||
