@@ -350,6 +350,9 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     }
     std::string accountScope = "account";
     session << "DELETE FROM sign_in_failures WHERE scope = $1 AND subject = $2", use(accountScope), use(account), now;
+    // Sessions that ended without being presented again leave here, one sign-in at a time.
+    std::int64_t ended = at;
+    session << "DELETE FROM sessions WHERE expires_at <= $1", use(ended), now;
     result.sessionToken = randomHex(kTokenBytes);
     std::string id = sha256Hex(result.sessionToken);
     std::string csrf = randomHex(kTokenBytes);

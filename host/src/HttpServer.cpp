@@ -15,6 +15,7 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 
 namespace tawasul::host {
@@ -163,11 +164,15 @@ public:
                 std::string failure;
                 try {
                     if (access_.admit(*match.route, in, out)) {
-                        if (match.route->stream) {
+                        if (match.route->stream && in.method == "HEAD") {
+                            out.status = 200;  // HEAD: the stream's headers, no stream
+                            out.contentType = "text/event-stream; charset=utf-8";
+                        } else if (match.route->stream) {
                             stream(*match.route, response, in, owner, started);
                             return;
+                        } else {
+                            match.route->handler(in, out);
                         }
-                        match.route->handler(in, out);
                     }
                 } catch (const std::exception& error) {
                     failure = sdk::errorText(error);
@@ -259,8 +264,11 @@ private:
               const sdk::HttpRequest& in, const sdk::HttpResponse& out, bool keepAlive) {
         response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
         response.setContentType(out.contentType);
-        // add, not set: a response may carry several Set-Cookie headers.
-        for (const auto& [name, value] : out.headers) response.add(name, value);
+        // A response may carry several Set-Cookie headers; any other name appears once.
+        for (const auto& [name, value] : out.headers) {
+            if (Poco::icompare(name, "Set-Cookie") == 0) response.add(name, value);
+            else response.set(name, value);
+        }
         response.set("X-Request-Id", in.requestId);
         if (!keepAlive) response.setKeepAlive(false);
         response.setContentLength64(static_cast<Poco::Int64>(out.body.size()));

@@ -35,9 +35,15 @@ const testName = path.basename(testFile, '.mjs');
 const artifacts = path.join(need('TAWASUL_ARTIFACTS'), testName);
 mkdirSync(artifacts, { recursive: true });
 
+// A test may export `options`: { plugins: { name: 'flow-yaml config', ... } (replaces the default
+// six plugins with empty config), extraYaml: 'top-level YAML', settings: [[key, value], ...]
+// (stored with `tawasul settings set` before serving), beforeServe: async ({ cli, work }) => {} }.
+const test = await import(pathToFileURL(path.resolve(testFile)).href);
+const options = test.options || {};
 const work = mkdtempSync(path.join(tmpdir(), 'tawasul-browser-'));
 const config = path.join(work, 'tawasul.yaml');
-const plugins = ['webhook_receiver', 'contact_matcher', 'inbound_router', 'cloud_api', 'outbox', 'admin_inbox'];
+const plugins = options.plugins ||
+  Object.fromEntries(['webhook_receiver', 'contact_matcher', 'inbound_router', 'cloud_api', 'outbox', 'admin_inbox'].map((p) => [p, '{}']));
 writeFileSync(config, `server:
   listen: "127.0.0.1:0"
   threads: 32
@@ -54,7 +60,8 @@ workers:
 plugins:
   dir: "${pluginDir}"
   load:
-${plugins.map((p) => `    - ${p}: {}`).join('\n')}
+${Object.entries(plugins).map(([name, yaml]) => `    - ${name}: ${yaml}`).join('\n')}
+${options.extraYaml || ''}
 `);
 
 // Runs `tawasul --config <config> ARGS`; `input` goes to its stdin. Returns { status, output }.
@@ -79,6 +86,12 @@ try {
     step = cli(['user', 'add', '--email', user.email, '--name', user.name, '--role', user.role, '--password-stdin'], user.password + '\n');
     assert.equal(step.status, 0, `user add failed:\n${step.output}`);
   }
+
+  for (const [key, value] of options.settings || []) {
+    step = cli(['settings', 'set', key, '--stdin'], value);
+    assert.equal(step.status, 0, `settings set ${key} failed:\n${step.output}`);
+  }
+  if (options.beforeServe) await options.beforeServe({ cli, work });
 
   server = spawn(binary, ['--config', config, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -130,7 +143,6 @@ try {
     },
     hostLog: () => log,
   };
-  const test = await import(pathToFileURL(path.resolve(testFile)).href);
   await test.default(helpers);
   console.log(`ok: ${testName} (screenshots in ${artifacts})`);
 } catch (error) {
