@@ -55,6 +55,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(autoReplyIsSentOncePerTriggeringMessage);
     CPPUNIT_TEST(windowRefusalMovesTheMessageToTheOutbox);
     CPPUNIT_TEST(expiredTokenMakesCloudApiUnhealthyUntilTheTokenChanges);
+    CPPUNIT_TEST(successfulTestConnectionClearsTheUnhealthyState);
     CPPUNIT_TEST(missingTemplateVariableFailsWithTheReason);
     CPPUNIT_TEST(platformEventRunsAFlowIntoTheOutbox);
     CPPUNIT_TEST_SUITE_END();
@@ -319,6 +320,24 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
         // The token never reaches the log.
         CPPUNIT_ASSERT(host_->log().find("test-token-") == std::string::npos);
+    }
+
+    void successfulTestConnectionClearsTheUnhealthyState() {
+        seedTemplate("rappel", "fr", "Bonjour {{first_name}}.");
+        fake_->script({GraphReply::metaError(403, 368, "Temporarily blocked for policies violations")});
+        const auto first = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        waitFor(*db_, "SELECT provider FROM whatsapp_messages WHERE id = " + std::to_string(first->getValue<Poco::Int64>("message_id")), "outbox");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|368|1"), queryRows(*db_, "SELECT source, code, resolved_at IS NULL FROM whatsapp_alerts"));
+        // The admin's "test connection": the Graph API answers, the provider is healthy again.
+        const auto check = host_->request("POST", "/test/test-connection/cloud_api");
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"reason\":\"\",\"state\":\"healthy\"}"), check.body);
+        const auto probe = fake_->requests().back();
+        CPPUNIT_ASSERT_EQUAL(std::string("GET"), probe.method);
+        CPPUNIT_ASSERT_EQUAL(std::string("/v21.0/" + kPhoneNumberId + "?fields=id"), probe.path);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
+        const auto second = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        waitFor(*db_, "SELECT status, provider FROM whatsapp_messages WHERE id = " + std::to_string(second->getValue<Poco::Int64>("message_id")),
+                "sent|cloud_api");
     }
 
     void missingTemplateVariableFailsWithTheReason() {
