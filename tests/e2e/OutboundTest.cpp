@@ -47,6 +47,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalidRequestsStoreNothing);
     CPPUNIT_TEST(throughputLimitThenSuccessSendsOnce);
     CPPUNIT_TEST(droppedConnectionIsRetriedAndSentOnce);
+    CPPUNIT_TEST(slowAnswerTimesOutAndIsRetried);
     CPPUNIT_TEST(sameIdempotencyKeyTwiceSendsOnce);
     CPPUNIT_TEST(statusWebhooksMoveTheMessageForward);
     CPPUNIT_TEST(statusBeforeTheWamidIsAppliedWhenItIsKnown);
@@ -54,6 +55,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(autoReplyIsSentOncePerTriggeringMessage);
     CPPUNIT_TEST(windowRefusalMovesTheMessageToTheOutbox);
     CPPUNIT_TEST(expiredTokenMakesCloudApiUnhealthyUntilTheTokenChanges);
+    CPPUNIT_TEST(successfulTestConnectionClearsTheUnhealthyState);
     CPPUNIT_TEST(missingTemplateVariableFailsWithTheReason);
     CPPUNIT_TEST(platformEventRunsAFlowIntoTheOutbox);
     CPPUNIT_TEST_SUITE_END();
@@ -92,6 +94,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|sent|200|0"), attempts(*db_, id));
         CPPUNIT_ASSERT_EQUAL(std::string("out|text|" + std::to_string(conversation)),
                              queryRows(*db_, "SELECT direction, type, conversation_id FROM whatsapp_messages WHERE id = " + std::to_string(id)));
+        const std::string metrics = host_->request("GET", "/metrics").body;
+        CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_outbound_requests_total{status=\"accepted\"} 1\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_outbound_sends_total{provider=\"cloud_api\",outcome=\"sent\"} 1\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_outbound_attempt_duration_seconds_count 1\n") != std::string::npos);
     }
 
     void templateOutsideTheWindowIsSentToANewPhone() {
@@ -170,6 +176,18 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), fake_->sendCount());
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake_->wamids().size());
         CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|retry|0|0\ncloud_api|2|sent|200|0"), attempts(*db_, id));
+    }
+
+    void slowAnswerTimesOutAndIsRetried() {
+        // cloud_api waits 1 s (timeout_ms in the test host); the fake answers after 2.5 s.
+        fake_->script({GraphReply::slow(std::chrono::milliseconds(2500))});
+        const auto receipt = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        const std::int64_t id = receipt->getValue<Poco::Int64>("message_id");
+        waitFor(*db_, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(id), "sent");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|retry|0|0\ncloud_api|2|sent|200|0"), attempts(*db_, id));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), fake_->sendCount());
+        // The stored wamid is the one of the answer that arrived (the late one never did).
+        CPPUNIT_ASSERT_EQUAL(fake_->wamids().back(), queryText(*db_, "SELECT wa_message_id FROM whatsapp_messages WHERE id = " + std::to_string(id)));
     }
 
     void sameIdempotencyKeyTwiceSendsOnce() {
@@ -302,6 +320,24 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
         // The token never reaches the log.
         CPPUNIT_ASSERT(host_->log().find("test-token-") == std::string::npos);
+    }
+
+    void successfulTestConnectionClearsTheUnhealthyState() {
+        seedTemplate("rappel", "fr", "Bonjour {{first_name}}.");
+        fake_->script({GraphReply::metaError(403, 368, "Temporarily blocked for policies violations")});
+        const auto first = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        waitFor(*db_, "SELECT provider FROM whatsapp_messages WHERE id = " + std::to_string(first->getValue<Poco::Int64>("message_id")), "outbox");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|368|1"), queryRows(*db_, "SELECT source, code, resolved_at IS NULL FROM whatsapp_alerts"));
+        // The admin's "test connection": the Graph API answers, the provider is healthy again.
+        const auto check = host_->request("POST", "/test/test-connection/cloud_api");
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"reason\":\"\",\"state\":\"healthy\"}"), check.body);
+        const auto probe = fake_->requests().back();
+        CPPUNIT_ASSERT_EQUAL(std::string("GET"), probe.method);
+        CPPUNIT_ASSERT_EQUAL(std::string("/v21.0/" + kPhoneNumberId + "?fields=id"), probe.path);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
+        const auto second = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        waitFor(*db_, "SELECT status, provider FROM whatsapp_messages WHERE id = " + std::to_string(second->getValue<Poco::Int64>("message_id")),
+                "sent|cloud_api");
     }
 
     void missingTemplateVariableFailsWithTheReason() {
