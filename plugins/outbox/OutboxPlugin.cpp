@@ -172,8 +172,11 @@ private:
                    "WHERE f.trigger_event = $1 AND f.active = 1 ORDER BY f.id, s.position",
             use(type), into(flowIds), into(positions), into(delays), now;
         if (flowIds.empty()) return;
-        // What names this event, so that the same event published twice renders each step once.
-        std::string key = text(*data, "event_id");
+        // What names this event, so that the same event published twice renders each step once: the
+        // stored platform event's id (POST /api/v1/events publishes it at least once), else the data's.
+        std::string key = text(*event, "id");
+        if (!key.empty()) key = "event" + key;
+        if (key.empty()) key = text(*data, "event_id");
         if (key.empty()) key = text(*data, "registration_id");
         if (key.empty()) key = text(*data, "phone");
         sdk::Transaction transaction(database, session, sdk::Durability::Full);
