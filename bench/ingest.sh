@@ -30,7 +30,7 @@ LUA
 
 sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
     -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
-    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" config/tawasul.yaml >"$work/tawasul.yaml"
+    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" config/tawasul.yaml >"$work/tawasul.yaml"
 export TAWASUL_LISTEN=127.0.0.1:18282
 "$bin" --config "$work/tawasul.yaml" migrate >/dev/null
 printf '%s' "$secret" | "$bin" --config "$work/tawasul.yaml" settings set whatsapp.cloud.app_secret --stdin >/dev/null

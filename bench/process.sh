@@ -19,7 +19,7 @@ trap cleanup EXIT
 
 sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
     -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
-    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" config/tawasul.yaml >"$work/tawasul.yaml"
+    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" config/tawasul.yaml >"$work/tawasul.yaml"
 tw() { "$bin" --config "$work/tawasul.yaml" "$@"; }
 export TAWASUL_LISTEN=127.0.0.1:18383
 tw migrate >/dev/null

@@ -4,9 +4,14 @@
 
 #include "HttpServer.hpp"
 
+#include <algorithm>
+
+#include <Poco/String.h>
+
 namespace tawasul::host {
 
-AccessGate::AccessGate(sdk::Database& database, Auth* auth) : database_(database), auth_(auth) {}
+AccessGate::AccessGate(sdk::Database& database, const sdk::Clock& clock, Auth* auth)
+    : database_(database), tokens_(database, clock), auth_(auth) {}
 
 bool changesState(const std::string& method) {
     return !(method == "GET" || method == "HEAD" || method == "OPTIONS");
@@ -48,7 +53,7 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
             const std::string type = request.header("Content-Type").value_or("");
             if (type.rfind("application/x-www-form-urlencoded", 0) == 0) sent = formField(request.body, "_csrf").value_or("");
         }
-        if (!constantTimeEquals(sent, principal->csrfToken)) {
+        if (sent.empty() || principal->csrfToken.empty() || !constantTimeEquals(sent, principal->csrfToken)) {
             writeError(response, route.options.style, 403, "csrf",
                        "the form has expired or did not come from this site: reload the page and try again", request.requestId);
             return false;
@@ -58,10 +63,37 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
     return true;
 }
 
-// TODO(issue #5): platform API tokens. Until then every token is refused.
 bool AccessGate::admitToken(const Route& route, sdk::HttpRequest& request, sdk::HttpResponse& response) {
-    writeError(response, route.options.style, 401, "unauthenticated", "API tokens are not available yet", request.requestId);
-    return false;
+    // RFC 6750: a missing token gets a bare challenge, a bad one says invalid_token.
+    const auto refuse = [&](int status, const std::string& code, const std::string& message, const std::string& challenge) {
+        writeError(response, route.options.style, status, code, message, request.requestId);
+        response.setHeader("WWW-Authenticate", challenge);
+        return false;
+    };
+    const auto header = request.header("Authorization");
+    if (!header || header->empty())
+        return refuse(401, "unauthenticated", "this API needs an Authorization: Bearer TOKEN header (tawasul token create)",
+                      "Bearer realm=\"tawasul\"");
+    const std::string scheme = "bearer ";
+    if (header->size() <= scheme.size() || Poco::icompare(header->substr(0, scheme.size()), scheme) != 0)
+        return refuse(401, "invalid_token", "the Authorization header must be 'Bearer TOKEN'",
+                      "Bearer realm=\"tawasul\", error=\"invalid_request\"");
+    const std::string secret = Poco::trim(header->substr(scheme.size()));
+    const auto token = tokens_.authenticate(secret);
+    if (!token)
+        return refuse(401, "invalid_token", "the token is unknown or revoked", "Bearer realm=\"tawasul\", error=\"invalid_token\"");
+    if (std::find(token->scopes.begin(), token->scopes.end(), route.options.permission) == token->scopes.end()) {
+        refuse(403, "insufficient_scope", "this token lacks the scope " + route.options.permission,
+               "Bearer realm=\"tawasul\", error=\"insufficient_scope\", scope=\"" + route.options.permission + "\"");
+        return false;
+    }
+    auto principal = std::make_shared<sdk::Principal>();
+    principal->kind = "api_token";
+    principal->id = token->id;
+    principal->name = token->name;
+    principal->permissions = token->scopes;
+    request.principal = std::move(principal);
+    return true;
 }
 
 }  // namespace tawasul::host

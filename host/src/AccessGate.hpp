@@ -3,9 +3,11 @@
 // route runs; Public routes never reach it. The gate fails closed: what it cannot establish is refused.
 #include <memory>
 
+#include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Http.hpp"
 
+#include "ApiTokens.hpp"
 #include "Auth.hpp"
 #include "Router.hpp"
 
@@ -14,7 +16,7 @@ namespace tawasul::host {
 class AccessGate {
 public:
     // Without `auth` no session is ever established (a host without the admin pages).
-    AccessGate(sdk::Database& database, Auth* auth);
+    AccessGate(sdk::Database& database, const sdk::Clock& clock, Auth* auth);
     // Sets request.principal and returns true; or writes the refusal (302 to sign-in, 401, 403)
     // into `response` and returns false.
     bool admit(const Route& route, sdk::HttpRequest& request, sdk::HttpResponse& response);
@@ -26,6 +28,7 @@ private:
     bool admitToken(const Route& route, sdk::HttpRequest& request, sdk::HttpResponse& response);
 
     sdk::Database& database_;
+    ApiTokens tokens_;
     Auth* auth_;
 };
 

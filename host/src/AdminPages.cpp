@@ -323,14 +323,16 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
                                              (auth.options().secureCookie ? "; Secure" : ""));
     };
 
-    router.add("host", "GET", "/admin/login", [showLogin](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+    const bool secure = auth.options().secureCookie;
+    router.add("host", "GET", "/admin/login", [showLogin, secure](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         // ?lang=xx on the sign-in page chooses the language before there is a user to remember it.
         const std::string lang = request.queryParam("lang").value_or("");
         if (supportedLocale(lang)) {
             std::string next;
             Poco::URI::encode(safeNext(request.queryParam("next").value_or("/admin")), "&=?#+%", next);
             response.redirect(303, "/admin/login?next=" + next);
-            response.setHeader("Set-Cookie", std::string(kLocaleCookie) + "=" + lang + "; Path=/; Max-Age=31536000; SameSite=Lax");
+            response.setHeader("Set-Cookie", std::string(kLocaleCookie) + "=" + lang + "; Path=/; Max-Age=31536000; SameSite=Lax" +
+                                                 (secure ? "; Secure" : ""));
             return;
         }
         showLogin(request, response, 200, "", "");
@@ -341,7 +343,8 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         const auto& t = ui.hostCatalog();
         const std::string email = formField(request.body, "email").value_or("");
         const std::string password = formField(request.body, "password").value_or("");
-        if (!constantTimeEquals(cookieValue(request, kLoginCsrfCookie), formField(request.body, "_csrf").value_or(""))) {
+        const std::string expected = cookieValue(request, kLoginCsrfCookie);
+        if (expected.empty() || !constantTimeEquals(expected, formField(request.body, "_csrf").value_or(""))) {
             showLogin(request, response, 403, t.text(locale, "login.expired_form"), email);
             return;
         }
@@ -361,7 +364,8 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         }
         response.redirect(303, safeNext(formField(request.body, "next").value_or("/admin")));
         response.headers.emplace_back("Set-Cookie", auth.sessionCookie(result.sessionToken));
-        response.headers.emplace_back("Set-Cookie", std::string(kLoginCsrfCookie) + "=; Path=/admin/login; Max-Age=0; HttpOnly; SameSite=Lax");
+        response.headers.emplace_back("Set-Cookie", std::string(kLoginCsrfCookie) + "=; Path=/admin/login; Max-Age=0; HttpOnly; SameSite=Lax" +
+                                                        (auth.options().secureCookie ? "; Secure" : ""));
     }, page);
 
     router.add("host", "POST", "/admin/logout", [&auth](const sdk::HttpRequest& request, sdk::HttpResponse& response) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <Poco/Data/Session.h>
 #include <Poco/URI.h>
@@ -33,32 +34,6 @@ std::string trim(const std::string& text) {
 }
 
 }  // namespace
-
-std::string randomHex(std::size_t bytes) {
-    ensureSodium();
-    std::vector<unsigned char> buffer(bytes);
-    randombytes_buf(buffer.data(), buffer.size());
-    std::string hex(bytes * 2 + 1, '\0');
-    sodium_bin2hex(hex.data(), hex.size(), buffer.data(), buffer.size());
-    hex.pop_back();
-    return hex;
-}
-
-std::string sha256Hex(const std::string& text) {
-    ensureSodium();
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-    char hex[crypto_hash_sha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    return hex;
-}
-
-bool constantTimeEquals(const std::string& a, const std::string& b) {
-    ensureSodium();
-    // The lengths of our tokens are public (fixed); only the content must not leak through timing.
-    if (a.size() != b.size() || a.empty()) return false;
-    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string cookieValue(const sdk::HttpRequest& request, const std::string& name) {
     for (const auto& [header, value] : request.headers) {
@@ -132,6 +107,7 @@ std::string localeFromAcceptLanguage(const std::string& header) {
 Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options)
     : database_(database), clock_(clock), options_(std::move(options)) {
     ensureSodium();
+    maxHashing_ = std::max(1u, std::thread::hardware_concurrency());
 }
 
 std::string Auth::normalizeEmail(const std::string& email) {
@@ -166,6 +142,25 @@ std::string Auth::hashPassword(const std::string& password) const {
 bool Auth::verifyPassword(const std::string& hash, const std::string& password) {
     ensureSodium();
     return !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+bool Auth::verifyLimited(const std::string& hash, const std::string& password) {
+    {
+        std::unique_lock lock(hashingMutex_);
+        hashingFree_.wait(lock, [this] { return hashing_ < maxHashing_; });
+        ++hashing_;
+    }
+    bool ok = false;
+    try {
+        ok = verifyPassword(hash, password);
+    } catch (...) {
+    }
+    {
+        std::lock_guard lock(hashingMutex_);
+        --hashing_;
+    }
+    hashingFree_.notify_one();
+    return ok;
 }
 
 std::int64_t Auth::roleId(Poco::Data::Session& session, const std::string& role) {
@@ -231,7 +226,7 @@ void Auth::grantRole(const std::string& email, const std::string& role) {
     sdk::Transaction tx(database_, session);
     std::int64_t user = userId(session, email);
     std::int64_t role_id = roleId(session, role);
-    int count = 0;
+    std::int64_t count = 0;
     session << "SELECT COUNT(*) FROM user_roles WHERE user_id = $1 AND role_id = $2", use(user), use(role_id), into(count), now;
     if (count == 0) session << "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)", use(user), use(role_id), now;
     tx.commit();
@@ -245,7 +240,7 @@ void Auth::grantPermission(const std::string& role, const std::string& permissio
     std::string name = permission;
     session << "SELECT id FROM permissions WHERE name = $1", use(name), into(ids), now;
     if (ids.empty()) throw std::invalid_argument("no permission '" + permission + "' (plugins declare theirs in their migrations)");
-    int count = 0;
+    std::int64_t count = 0;
     session << "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(ids.front()),
         into(count), now;
     if (count == 0)
@@ -334,9 +329,9 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     if (ids.empty() || hashes.front().isNull() || active.front() == 0) {
         // Unknown or disabled accounts cost the same hash as known ones: timing does not tell them apart.
         std::call_once(dummyOnce_, [this] { dummyHash_ = hashPassword(randomHex(16)); });
-        (void)verifyPassword(dummyHash_, password);
+        (void)verifyLimited(dummyHash_, password);
     } else {
-        ok = verifyPassword(hashes.front().value(), password);
+        ok = verifyLimited(hashes.front().value(), password);
     }
 
     sdk::Transaction tx(database_, session);
@@ -355,6 +350,9 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     }
     std::string accountScope = "account";
     session << "DELETE FROM sign_in_failures WHERE scope = $1 AND subject = $2", use(accountScope), use(account), now;
+    // Sessions that ended without being presented again leave here, one sign-in at a time.
+    std::int64_t ended = at;
+    session << "DELETE FROM sessions WHERE expires_at <= $1", use(ended), now;
     result.sessionToken = randomHex(kTokenBytes);
     std::string id = sha256Hex(result.sessionToken);
     std::string csrf = randomHex(kTokenBytes);

@@ -4,11 +4,13 @@
 // cookie; the database keeps only its SHA-256, so a copy of the database opens no session.
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "Digest.hpp"
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Http.hpp"
@@ -29,11 +31,6 @@ struct AuthOptions {
 constexpr const char* kSessionCookie = "tawasul_session";
 constexpr const char* kLocaleCookie = "tawasul_lang";
 constexpr const char* kLoginCsrfCookie = "tawasul_login_csrf";
-
-// Random bytes as lower-case hex; the SHA-256 of a string as hex.
-std::string randomHex(std::size_t bytes);
-std::string sha256Hex(const std::string& text);
-bool constantTimeEquals(const std::string& a, const std::string& b);
 
 // The value of cookie `name` in the request's Cookie header(s), or empty.
 std::string cookieValue(const sdk::HttpRequest& request, const std::string& name);
@@ -98,6 +95,13 @@ private:
     sdk::Database& database_;
     const sdk::Clock& clock_;
     AuthOptions options_;
+    // Password checks at a time: each takes 256 MiB at the moderate cost, so a burst of sign-ins
+    // queues here instead of taking the machine's memory.
+    std::mutex hashingMutex_;
+    std::condition_variable hashingFree_;
+    unsigned hashing_ = 0;
+    unsigned maxHashing_ = 2;
+    bool verifyLimited(const std::string& hash, const std::string& password);
     std::once_flag dummyOnce_;
     std::string dummyHash_;  // verified against for unknown accounts, so they take as long as known ones
 };

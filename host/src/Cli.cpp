@@ -281,7 +281,7 @@ namespace {
 std::vector<Command> allCommands() {
     return {serveCommand(),    migrateCommand(), configCommand(), pluginsCommand(),
             settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand(),
-            userCommand(),     roleCommand(),    demoCommand()};
+            userCommand(),     roleCommand(),    tokenCommand(),   demoCommand()};
 }
 
 std::string mainHelp(const std::vector<Command>& commands) {

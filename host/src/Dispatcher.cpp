@@ -382,7 +382,7 @@ void Dispatcher::runJob(const sdk::Job& job) {
     // A provider that passed this message on does not get it back; one that asked to retry does.
     std::set<std::string> passed;
     std::map<std::string, int> tries;
-    {
+    if (job.attempts > 1) {  // a first attempt has no history to read
         std::vector<std::string> providers, outcomes;
         session << "SELECT provider, outcome FROM whatsapp_message_attempts WHERE message_id = $1", use(id), into(providers),
             into(outcomes), now;

@@ -13,6 +13,7 @@
 #include <Poco/Nullable.h>
 
 #include "Cli.hpp"
+#include "TimeText.hpp"
 #include "Runtime.hpp"
 #include "tawasul/sdk/Webhooks.hpp"
 
@@ -133,17 +134,6 @@ EventsRequest parseEvents(const std::vector<std::string>& args) {
         throw UsageError("usage: " + std::string(kUsage));
     }
     return request;
-}
-
-std::string isoTime(std::int64_t millis) {
-    const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buffer[40];
-    const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
-    char fraction[8];
-    std::snprintf(fraction, sizeof fraction, ".%03dZ", static_cast<int>(millis % 1000));
-    return std::string(buffer, n) + fraction;
 }
 
 // At most `limit` characters on one line, cut on a UTF-8 character boundary.

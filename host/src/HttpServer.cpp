@@ -15,6 +15,7 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 
 namespace tawasul::host {
@@ -49,7 +50,7 @@ bool acceptableRequestId(const std::string& id) {
     return true;
 }
 
-// Looked up once when the server starts, not on every request: each lookup takes the registry's lock.
+// Looked up once when the server starts, not on every request: each lookup takes a registry's lock.
 struct HttpMetrics {
     explicit HttpMetrics(MetricsRegistry& metrics)
         : duration(metrics.histogram("tawasul_http_request_duration_seconds", "Time from request to response",
@@ -60,6 +61,8 @@ struct HttpMetrics {
     }
     sdk::Counter* byStatusClass[6] = {};
     sdk::Histogram& duration;
+    // Logger::get takes a process-wide lock: once here, not on every request.
+    Poco::Logger& accessLog = Poco::Logger::get("http.access");
 };
 
 // One line of an SSE field: a CR or LF inside would start another field.
@@ -161,11 +164,15 @@ public:
                 std::string failure;
                 try {
                     if (access_.admit(*match.route, in, out)) {
-                        if (match.route->stream) {
+                        if (match.route->stream && in.method == "HEAD") {
+                            out.status = 200;  // HEAD: the stream's headers, no stream
+                            out.contentType = "text/event-stream; charset=utf-8";
+                        } else if (match.route->stream) {
                             stream(*match.route, response, in, owner, started);
                             return;
+                        } else {
+                            match.route->handler(in, out);
                         }
-                        match.route->handler(in, out);
                     }
                 } catch (const std::exception& error) {
                     failure = sdk::errorText(error);
@@ -188,11 +195,12 @@ public:
         const int group = out.status / 100;
         if (group >= 1 && group <= 5) metrics_.byStatusClass[group]->increment();
         metrics_.duration.observe(seconds);
+        if (!metrics_.accessLog.information()) return;  // formatting the line costs more than the rest of a webhook
         std::ostringstream line;
         line << in.remoteAddress << " \"" << in.method << " " << request.getURI().substr(0, 200) << "\" " << out.status << " "
              << out.body.size() << "B " << static_cast<long>(seconds * 1e6) / 1000.0 << "ms rid=" << in.requestId
              << " owner=" << owner;
-        Poco::Logger::get("http.access").information(line.str());
+        metrics_.accessLog.information(line.str());
     }
 
 private:
@@ -254,10 +262,13 @@ private:
 
     void send(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
               const sdk::HttpRequest& in, const sdk::HttpResponse& out, bool keepAlive) {
-        response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
+        response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
         response.setContentType(out.contentType);
-        // add, not set: a response may carry several Set-Cookie headers.
-        for (const auto& [name, value] : out.headers) response.add(name, value);
+        // A response may carry several Set-Cookie headers; any other name appears once.
+        for (const auto& [name, value] : out.headers) {
+            if (Poco::icompare(name, "Set-Cookie") == 0) response.add(name, value);
+            else response.set(name, value);
+        }
         response.set("X-Request-Id", in.requestId);
         if (!keepAlive) response.setKeepAlive(false);
         response.setContentLength64(static_cast<Poco::Int64>(out.body.size()));
@@ -296,11 +307,12 @@ private:
 }  // namespace
 
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
-                const std::string& message, const std::string& requestId) {
+                const std::string& message, const std::string& requestId, const std::string& field) {
     if (style == sdk::RouteStyle::Api) {
         Poco::JSON::Object error;
         error.set("code", code);
         error.set("message", message);
+        if (!field.empty()) error.set("field", field);
         Poco::JSON::Object body;
         body.set("error", error);
         body.set("request_id", requestId);

@@ -43,8 +43,9 @@ private:
     std::atomic<bool> stopping_{false};
 };
 
-// The body the host sends for an error on a route of this style.
+// The body the host sends for an error on a route of this style. On Api routes:
+// {"error":{"code","message","field"?},"request_id"}, `field` naming the part of the request at fault.
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
-                const std::string& message, const std::string& requestId);
+                const std::string& message, const std::string& requestId, const std::string& field = {});
 
 }  // namespace tawasul::host

@@ -1,5 +1,7 @@
 #include "Migrator.hpp"
 
+#include "Digest.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -8,8 +10,6 @@
 #include <sstream>
 
 #include <Poco/Data/RecordSet.h>
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
 
 #include "SqlScript.hpp"
 
@@ -24,12 +24,6 @@ std::string readFile(const std::filesystem::path& path) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
-}
-
-std::string sha256(const std::string& bytes) {
-    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-    engine.update(bytes);
-    return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
 std::int64_t nowMillis() {
@@ -65,7 +59,7 @@ std::vector<MigrationFile> Migrator::discover(const MigrationSource& source, sdk
                                  "' is also used by " + it->second.path.filename().string());
     }
     for (auto& [version, file] : byVersion) {
-        file.checksum = sha256(readFile(file.path));
+        file.checksum = sha256Hex(readFile(file.path));
         files.push_back(file);
     }
     return files;
@@ -152,7 +146,7 @@ std::vector<MigrationFile> Migrator::migrate() {
     for (const MigrationStatus& s : all) {
         if (s.state != MigrationStatus::State::Pending) continue;
         const std::string script = readFile(s.file.path);
-        if (sha256(script) != s.file.checksum)
+        if (sha256Hex(script) != s.file.checksum)
             throw MigrationError(s.file.path.string() + ":1: file changed while migrating");
         Poco::Data::Session session = database_.session();
         sdk::Transaction transaction(database_, session);

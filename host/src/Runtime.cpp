@@ -39,6 +39,11 @@ public:
     sdk::Settings& settings() override { return runtime_.settings(); }
     sdk::Metrics& metrics() override { return runtime_.metrics(); }
     const sdk::Clock& clock() const override { return runtime_.clock(); }
+    std::string publicUrl() const override {
+        std::string url = runtime_.config().server.publicUrl;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        return url;
+    }
     const sdk::Translator& translator() const override { return catalog_; }
     sdk::PageRenderer& pages() override {
         std::lock_guard lock(pagesMutex_);
@@ -283,6 +288,8 @@ void Runtime::stopPlugins() noexcept {
 std::vector<PluginState> Runtime::pluginStates() const { return states_; }
 
 void Runtime::registerHostRoutes() {
+    platformApi_ = std::make_unique<PlatformApi>(*database_, services_, *jobs_, events_, clock_);
+    platformApi_->registerWith(router_);
     const auto plain = sdk::RouteOptions::open(sdk::RouteStyle::Plain);
     router_.add("host", "GET", "/healthz", [](const sdk::HttpRequest&, sdk::HttpResponse& response) { response.text(200, "ok\n"); },
                 plain);
@@ -352,7 +359,7 @@ void Runtime::startServing() {
     options.maxBodyBytes = config_.server.maxBodyBytes;
     options.requestTimeoutSeconds = config_.server.requestTimeoutSeconds;
     options.keepAliveSeconds = config_.server.keepAliveSeconds;
-    access_ = std::make_unique<AccessGate>(*database_, auth_.get());
+    access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     http_->start();
 }

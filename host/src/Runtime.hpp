@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "Dispatcher.hpp"
 #include "AdminPages.hpp"
 #include "Auth.hpp"
-#include "Dispatcher.hpp"
 #include "EventBus.hpp"
 #include "HostConfig.hpp"
 #include "HttpServer.hpp"
 #include "JobQueue.hpp"
+#include "PlatformApi.hpp"
 #include "MetricsRegistry.hpp"
 #include "Migrator.hpp"
 #include "PluginLoader.hpp"
@@ -97,12 +98,13 @@ private:
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;
     std::unique_ptr<JobQueue> jobs_;
+    // Made before the plugins start, so that they find it; it finds the providers when it sends.
+    std::shared_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<Auth> auth_;
     std::unique_ptr<AdminUi> adminUi_;
     std::mutex adminUiMutex_;
-    // Made before the plugins start, so that they find it; it finds the providers when it sends.
-    std::shared_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<AccessGate> access_;
+    std::unique_ptr<PlatformApi> platformApi_;
     std::unique_ptr<HttpServer> http_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;
     std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order

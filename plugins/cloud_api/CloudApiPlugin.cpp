@@ -20,6 +20,7 @@
 #include <Poco/URI.h>
 
 #include "GraphApi.hpp"
+#include "SettingsPage.hpp"
 #include "TokenBucket.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
@@ -250,13 +251,18 @@ private:
         {
             std::lock_guard lock(mutex_);
             auto& slot = buckets_[phoneNumberId];
-            if (!slot) slot = std::make_unique<TokenBucket>(options_.messagesPerSecond);
+            // 0.1 % under the configured rate: what Meta sees also carries the network's jitter
+            // (a first request's connection set-up, a late packet), and must never exceed it.
+            if (!slot) slot = std::make_unique<TokenBucket>(options_.messagesPerSecond * 0.999);
             bucket = slot.get();
         }
         using namespace std::chrono;
         const auto micros = [] { return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count(); };
-        const std::int64_t at = bucket->reserve(micros());
-        std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
+        while (true) {
+            const std::int64_t at = bucket->reserve(micros());
+            std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
+            if (bucket->usable(at, micros())) return;
+        }
     }
 
     void markUnhealthy(const Credentials& credentials, const sdk::SendResult& result) {
@@ -339,6 +345,7 @@ public:
         auto provider = std::make_shared<CloudApiProvider>(context, options);
         context.services().publish<sdk::MessageProvider>("cloud_api", provider);
         context.services().publish<sdk::ProviderConnectionTest>("cloud_api", provider);
+        registerSettingsPage(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
                                      std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number");
     }

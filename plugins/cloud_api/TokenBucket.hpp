@@ -3,6 +3,7 @@
 // rate algorithm with reservations: each caller takes the next free slot and waits until it comes,
 // so N workers together never exceed the rate, and a backlog drains at exactly the rate (a worker
 // that wakes late does not push the slots after it: they are fixed when reserved).
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 
@@ -17,6 +18,15 @@ public:
     // clock when the token may be used (nowMicros or later). The clock is the caller's, so tests
     // drive it by hand.
     std::int64_t reserve(std::int64_t nowMicros);
+
+    // Whether a caller that woke at nowMicros for the token of `slot` may still use it. A caller
+    // that woke late (a starved thread) would bunch its send with the next ones; past one interval
+    // or kLateToleranceMicros, whichever is longer, it takes a new token instead. Sends, not only
+    // tokens, then stay within the rate: at most rate + max(1, rate × 5 ms) in any second.
+    static constexpr double kLateToleranceMicros = 5000;
+    bool usable(std::int64_t slot, std::int64_t nowMicros) const {
+        return static_cast<double>(nowMicros - slot) < std::max(interval_, kLateToleranceMicros);
+    }
 
     double ratePerSecond() const { return rate_; }
 

@@ -11,6 +11,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Nullable.h>
 
+#include "OutboxPages.hpp"
 #include "OutboxTemplates.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
@@ -146,6 +147,7 @@ public:
         context.services().publish<sdk::MessageProvider>("outbox", std::make_shared<OutboxProvider>(context));
         context.events().subscribe(kPlatformEventTopic, [this](const sdk::Event& event) { startFlows(event.json); });
         context.jobs().handle(kFlowStepJob, [this](const sdk::Job& job) { runStep(job); });
+        registerOutboxPages(context);
         context.logger().information("outbox ready");
     }
     void stop() noexcept override {}
@@ -170,8 +172,11 @@ private:
                    "WHERE f.trigger_event = $1 AND f.active = 1 ORDER BY f.id, s.position",
             use(type), into(flowIds), into(positions), into(delays), now;
         if (flowIds.empty()) return;
-        // What names this event, so that the same event published twice renders each step once.
-        std::string key = text(*data, "event_id");
+        // What names this event, so that the same event published twice renders each step once: the
+        // stored platform event's id (POST /api/v1/events publishes it at least once), else the data's.
+        std::string key = text(*event, "id");
+        if (!key.empty()) key = "event" + key;
+        if (key.empty()) key = text(*data, "event_id");
         if (key.empty()) key = text(*data, "registration_id");
         if (key.empty()) key = text(*data, "phone");
         sdk::Transaction transaction(database, session, sdk::Durability::Full);

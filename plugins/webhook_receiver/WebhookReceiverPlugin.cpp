@@ -9,6 +9,8 @@
 #include <sodium.h>
 
 #include "EventWriter.hpp"
+#include "EventsPages.hpp"
+#include "WebhookSettingsPage.hpp"
 #include "Signature.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
@@ -72,6 +74,8 @@ public:
         context.routes().add("POST", path, [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
             receive(request, response);
         }, plain);
+        registerEventsPages(context);
+        registerWebhookSettingsPage(context, path);
         context.logger().information("receiving WhatsApp webhooks at " + path);
     }
 

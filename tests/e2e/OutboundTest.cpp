@@ -13,6 +13,7 @@
 #include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
 #include "MetaPayloads.hpp"
+#include "OutboundSupport.hpp"
 #include "WebhookSupport.hpp"
 
 using namespace tawasul;
@@ -21,68 +22,15 @@ using namespace Poco::Data::Keywords;
 
 namespace {
 
-const std::string kToken = "test-token-1";
-const std::string kPhoneNumberId = "100000000000001";
-const std::string kCustomer = "213555123456";
+const std::string kToken = kGraphToken;
+const std::string kPhoneNumberId = kGraphPhoneNumberId;
+const std::string kCustomer = kCustomerWaId;
 
-HostOptions outboundHost(const FakeGraphApi& fake, const std::string& cloudExtra = "") {
-    HostOptions options = withWebhookSecrets();
-    options.pluginDir = TAWASUL_TEST_PLUGIN_DIR;
-    options.pluginsYaml =
-        "    - webhook_receiver: {}\n    - contact_matcher: {}\n"
-        "    - inbound_router: { keywords: [ { intent: prices, keywords: { fr: [tarif] }, actions: [ { auto_reply: { template: tarifs, language: fr } } ] } ] }\n"
-        "    - cloud_api: { graph_url: \"" + fake.url() + "\", api_version: v21.0, messages_per_second: 1000, timeout_ms: 1000" +
-        cloudExtra + " }\n"
-        "    - outbox: {}\n    - outbound_probe: {}\n";
-    options.extraYaml = "dispatch:\n  chain: [cloud_api, outbox]\n";
-    options.settings.emplace_back("whatsapp.cloud.access_token", kToken);
-    options.settings.emplace_back("whatsapp.cloud.phone_number_id", kPhoneNumberId);
-    return options;
-}
-
-std::int64_t nowSeconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// The customer writes (at `secondsAgo`), which opens (or not) the 24-hour window; returns the conversation id.
-std::int64_t customerWrites(const HostProcess& host, sdk::Database& db, const std::string& wamid, std::int64_t secondsAgo = 0,
-                            const std::string& text = "Bonjour") {
-    host::InboundText message;
-    message.from = kCustomer;
-    message.name = "Amina";
-    message.wamid = wamid;
-    message.timestamp = nowSeconds() - secondsAgo;
-    message.text = text;
-    const auto response = postSigned(host, host::inboundTextBody(message));
-    if (response.status != 200) throw std::runtime_error("webhook answered " + std::to_string(response.status));
-    waitForProcessing(db);
-    return std::stoll(queryText(db, "SELECT conversation_id FROM whatsapp_messages WHERE wa_message_id = '" + wamid + "'"));
-}
-
-Poco::JSON::Object::Ptr send(const HostProcess& host, const std::string& json) {
-    const auto response = host.request("POST", "/test/send", json);
-    if (response.status != 200) throw std::runtime_error("/test/send answered " + std::to_string(response.status) + ": " + response.body);
-    return Poco::JSON::Parser().parse(response.body).extract<Poco::JSON::Object::Ptr>();
-}
+Poco::JSON::Object::Ptr send(const HostProcess& host, const std::string& json) { return sendThroughProbe(host, json); }
+void waitFor(sdk::Database& db, const std::string& sql, const std::string& expected) { waitForRows(db, sql, expected); }
+std::string attempts(sdk::Database& db, std::int64_t messageId) { return attemptRows(db, messageId); }
 
 std::string field(const Poco::JSON::Object::Ptr& object, const std::string& key) { return object->getValue<std::string>(key); }
-
-// Waits until the query gives `expected`; fails with what it last gave.
-void waitFor(sdk::Database& db, const std::string& sql, const std::string& expected, int seconds = 30) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    std::string last;
-    while (std::chrono::steady_clock::now() < deadline) {
-        last = queryRows(db, sql);
-        if (last == expected) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(sql, expected, last);
-}
-
-std::string attempts(sdk::Database& db, std::int64_t messageId) {
-    return queryRows(db, "SELECT provider, attempt, outcome, COALESCE(http_status, 0), COALESCE(error_code, 0) FROM "
-                         "whatsapp_message_attempts WHERE message_id = " + std::to_string(messageId) + " ORDER BY id");
-}
 
 std::string templateJson(const std::string& target, const std::string& key = "") {
     return "{" + target + ",\"template\":{\"name\":\"rappel\",\"language\":\"fr\",\"components\":[{\"type\":\"body\",\"parameters\":"
@@ -99,6 +47,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalidRequestsStoreNothing);
     CPPUNIT_TEST(throughputLimitThenSuccessSendsOnce);
     CPPUNIT_TEST(droppedConnectionIsRetriedAndSentOnce);
+    CPPUNIT_TEST(slowAnswerTimesOutAndIsRetried);
     CPPUNIT_TEST(sameIdempotencyKeyTwiceSendsOnce);
     CPPUNIT_TEST(statusWebhooksMoveTheMessageForward);
     CPPUNIT_TEST(statusBeforeTheWamidIsAppliedWhenItIsKnown);
@@ -106,6 +55,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(autoReplyIsSentOncePerTriggeringMessage);
     CPPUNIT_TEST(windowRefusalMovesTheMessageToTheOutbox);
     CPPUNIT_TEST(expiredTokenMakesCloudApiUnhealthyUntilTheTokenChanges);
+    CPPUNIT_TEST(successfulTestConnectionClearsTheUnhealthyState);
     CPPUNIT_TEST(missingTemplateVariableFailsWithTheReason);
     CPPUNIT_TEST(platformEventRunsAFlowIntoTheOutbox);
     CPPUNIT_TEST_SUITE_END();
@@ -144,6 +94,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|sent|200|0"), attempts(*db_, id));
         CPPUNIT_ASSERT_EQUAL(std::string("out|text|" + std::to_string(conversation)),
                              queryRows(*db_, "SELECT direction, type, conversation_id FROM whatsapp_messages WHERE id = " + std::to_string(id)));
+        const std::string metrics = host_->request("GET", "/metrics").body;
+        CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_outbound_requests_total{status=\"accepted\"} 1\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_outbound_sends_total{provider=\"cloud_api\",outcome=\"sent\"} 1\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_outbound_attempt_duration_seconds_count 1\n") != std::string::npos);
     }
 
     void templateOutsideTheWindowIsSentToANewPhone() {
@@ -222,6 +176,18 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), fake_->sendCount());
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake_->wamids().size());
         CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|retry|0|0\ncloud_api|2|sent|200|0"), attempts(*db_, id));
+    }
+
+    void slowAnswerTimesOutAndIsRetried() {
+        // cloud_api waits 1 s (timeout_ms in the test host); the fake answers after 2.5 s.
+        fake_->script({GraphReply::slow(std::chrono::milliseconds(2500))});
+        const auto receipt = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        const std::int64_t id = receipt->getValue<Poco::Int64>("message_id");
+        waitFor(*db_, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(id), "sent");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|retry|0|0\ncloud_api|2|sent|200|0"), attempts(*db_, id));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), fake_->sendCount());
+        // The stored wamid is the one of the answer that arrived (the late one never did).
+        CPPUNIT_ASSERT_EQUAL(fake_->wamids().back(), queryText(*db_, "SELECT wa_message_id FROM whatsapp_messages WHERE id = " + std::to_string(id)));
     }
 
     void sameIdempotencyKeyTwiceSendsOnce() {
@@ -354,6 +320,24 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
         // The token never reaches the log.
         CPPUNIT_ASSERT(host_->log().find("test-token-") == std::string::npos);
+    }
+
+    void successfulTestConnectionClearsTheUnhealthyState() {
+        seedTemplate("rappel", "fr", "Bonjour {{first_name}}.");
+        fake_->script({GraphReply::metaError(403, 368, "Temporarily blocked for policies violations")});
+        const auto first = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        waitFor(*db_, "SELECT provider FROM whatsapp_messages WHERE id = " + std::to_string(first->getValue<Poco::Int64>("message_id")), "outbox");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|368|1"), queryRows(*db_, "SELECT source, code, resolved_at IS NULL FROM whatsapp_alerts"));
+        // The admin's "test connection": the Graph API answers, the provider is healthy again.
+        const auto check = host_->request("POST", "/test/test-connection/cloud_api");
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"reason\":\"\",\"state\":\"healthy\"}"), check.body);
+        const auto probe = fake_->requests().back();
+        CPPUNIT_ASSERT_EQUAL(std::string("GET"), probe.method);
+        CPPUNIT_ASSERT_EQUAL(std::string("/v21.0/" + kPhoneNumberId + "?fields=id"), probe.path);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
+        const auto second = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        waitFor(*db_, "SELECT status, provider FROM whatsapp_messages WHERE id = " + std::to_string(second->getValue<Poco::Int64>("message_id")),
+                "sent|cloud_api");
     }
 
     void missingTemplateVariableFailsWithTheReason() {

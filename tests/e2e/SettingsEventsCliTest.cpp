@@ -20,6 +20,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "Assertions.hpp"
 #include "MetaPayloads.hpp"
 #include "SqlDatabase.hpp"
 #include "TestSupport.hpp"
@@ -34,14 +35,6 @@ constexpr const char* kOtherMasterKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 void assertOneLine(const std::pair<int, std::string>& result, int status, const std::string& expected) {
     CPPUNIT_ASSERT_EQUAL_MESSAGE(result.second, status, result.first);
     CPPUNIT_ASSERT_EQUAL(expected + "\n", result.second);
-}
-
-void assertContains(const std::string& text, const std::string& part) {
-    CPPUNIT_ASSERT_MESSAGE("expected '" + part + "' in:\n" + text, text.find(part) != std::string::npos);
-}
-
-void assertLacks(const std::string& text, const std::string& part) {
-    CPPUNIT_ASSERT_MESSAGE("did not expect '" + part + "' in:\n" + text, text.find(part) == std::string::npos);
 }
 
 // A configuration (the `good` test plugin, so nothing under development is loaded) and a migrated

@@ -14,6 +14,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "ApiTokens.hpp"
 #include "Runtime.hpp"
 #include "TestSupport.hpp"
 
@@ -189,10 +190,18 @@ public:
         std::size_t sessionRoutes = 0;
         for (const auto& route : host.runtime().router().routes()) {
             const std::string name = route->method + " " + route->pattern + " (" + route->owner + ")";
-            if (route->options.access != sdk::Access::Public) {
+            if (route->options.access != sdk::Access::Public)
                 CPPUNIT_ASSERT_MESSAGE(name + " has a permission", !route->options.permission.empty());
+            // A Session route's permission must be grantable: a row in `permissions`. (Token routes
+            // name API-token scopes, which are not roles' permissions.)
+            if (route->options.access == sdk::Access::Session) {
                 CPPUNIT_ASSERT_MESSAGE(name + " needs '" + route->options.permission + "', which no migration declares",
                                        std::find(declared.begin(), declared.end(), route->options.permission) != declared.end());
+            }
+            if (route->options.access == sdk::Access::Token) {  // platform API: a scope a token can carry
+                const auto& scopes = host::ApiTokens::knownScopes();
+                CPPUNIT_ASSERT_MESSAGE(name + " needs scope '" + route->options.permission + "', which no token can carry",
+                                       std::find(scopes.begin(), scopes.end(), route->options.permission) != scopes.end());
             }
             if (underAdmin(route->pattern)) {
                 const bool exempt = route->pattern == "/admin/login" || route->pattern.rfind("/admin/static/", 0) == 0 ||
@@ -268,6 +277,9 @@ public:
                                  {form, {"Cookie", std::string(host::kLoginCsrfCookie) + "=abd"}});
         CPPUNIT_ASSERT_EQUAL(403, login.status);
         CPPUNIT_ASSERT(cookieNamed(login, host::kSessionCookie).empty());
+        const Reply bare = call(host.port(), "POST", "/admin/login", "email=agent%40example.dz&password=" + encode(kPassword), {form});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("no cookie and no field is no token", 403, bare.status);
+        CPPUNIT_ASSERT(cookieNamed(bare, host::kSessionCookie).empty());
     }
 
     void signInPagesLayoutAndLanguages() {
@@ -385,6 +397,13 @@ public:
         db << "UPDATE sessions SET created_at = created_at - 9 * 3600000, expires_at = expires_at - 9 * 3600000", now;
         expectSignedOut(old, "past the absolute end, though used a moment ago");
 
+        // Ended sessions that are never presented again are deleted at the next sign-in.
+        Browser forgotten = host.signIn("amina@example.dz");
+        db << "UPDATE sessions SET expires_at = 1", now;
+        host.signIn("amina@example.dz");
+        db << "SELECT COUNT(*) FROM sessions", into(rows), now;
+        CPPUNIT_ASSERT_EQUAL(1, rows);
+
         Browser leaving = host.signIn("amina@example.dz");
         const Reply out = call(host.port(), "POST", "/admin/logout", "_csrf=" + leaving.csrf,
                                {{"Cookie", leaving.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
@@ -439,6 +458,9 @@ public:
         host->addUser("agent@example.dz", "agent");
         const Browser browser = host->signIn("agent@example.dz");
         CPPUNIT_ASSERT_EQUAL(401, call(host->port(), "GET", "/admin/test/stream").status);
+        const Reply head = call(host->port(), "HEAD", "/admin/test/stream", "", {{"Cookie", browser.cookie}});
+        CPPUNIT_ASSERT_EQUAL(200, head.status);
+        CPPUNIT_ASSERT_EQUAL(std::string(), head.body);
 
         auto open = [&](const std::string& lastId, Poco::Net::HTTPClientSession& session) -> std::istream& {
             Poco::Net::HTTPRequest request("GET", "/admin/test/stream", Poco::Net::HTTPMessage::HTTP_1_1);

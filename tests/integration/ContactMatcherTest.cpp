@@ -333,7 +333,8 @@ public:
              " { kind: registration, table: enrollments, phone_columns: [phone], name_column: full_name } ] }",
              "registration, table: enrollments", "already used"},
             {"{ default_region: XX }", "XX", "not a region"},
-            {"{ refresh_seconds: -1 }", "-1", "must be between 0 and 86400"},
+            // "-1 }", not "-1": a temporary folder's random name may contain "-1" earlier in the file.
+            {"{ refresh_seconds: -1 }", "-1 }", "must be between 0 and 86400"},
         };
         for (const Case& c : cases) {
             TempDir dir;

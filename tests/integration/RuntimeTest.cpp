@@ -155,8 +155,8 @@ public:
             runtime.loadPlugins();
             CPPUNIT_FAIL("an unknown plugin was accepted");
         } catch (const host::StartupError& error) {
-            // Line 16 of the generated file is the second `- name` entry under plugins.load.
-            const std::string expected = dir.file("tawasul.yaml") + ":16:7: plugin 'nonexistent': no library at ";
+            // Line 17 of the generated file is the second `- name` entry under plugins.load.
+            const std::string expected = dir.file("tawasul.yaml") + ":17:7: plugin 'nonexistent': no library at ";
             CPPUNIT_ASSERT_MESSAGE(error.what(), std::string(error.what()).rfind(expected, 0) == 0);
         }
     }

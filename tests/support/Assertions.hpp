@@ -16,3 +16,15 @@ struct assertion_traits<std::vector<std::string>> {
     }
 };
 }  // namespace CppUnit
+
+namespace tawasul::test {
+
+inline void assertContains(const std::string& text, const std::string& part) {
+    CPPUNIT_ASSERT_MESSAGE("expected '" + part + "' in:\n" + text, text.find(part) != std::string::npos);
+}
+
+inline void assertLacks(const std::string& text, const std::string& part) {
+    CPPUNIT_ASSERT_MESSAGE("did not expect '" + part + "' in:\n" + text, text.find(part) == std::string::npos);
+}
+
+}  // namespace tawasul::test

@@ -5,6 +5,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -103,12 +104,21 @@ std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, con
                            const std::string& databaseUrl, const std::string& extraYaml, int workerThreads) {
     const std::string url = databaseUrl.empty() ? "sqlite:" + dir.file("tawasul.db") : databaseUrl;
     // Tests hash passwords at the interactive cost: the moderate one takes 256 MiB and most of a second.
+    // Last in the file, so that the lines above keep their numbers for tests that point at them.
     const std::string auth = extraYaml.find("auth:") == std::string::npos ? "auth:\n  password_cost: interactive\n" : "";
-    return "server:\n  listen: \"127.0.0.1:0\"\n  threads: 16\n  web_dir: \"" TAWASUL_SOURCE_DIR "/host\"\n" + auth +
+    return "server:\n  listen: \"127.0.0.1:0\"\n  threads: 16\n  web_dir: \"" TAWASUL_SOURCE_DIR "/host\"\n"
            "database:\n  url: \"" + url + "\"\n  migrations_dir: \"" TAWASUL_SOURCE_DIR "/migrations\"\n"
            "secrets:\n  key_file: \"" + dir.file("master.key") + "\"\n"
            "workers:\n  threads: " + std::to_string(workerThreads) + "\n  lease_seconds: 5\n"
-           "plugins:\n  dir: \"" + pluginDir + "\"\n  load:\n" + pluginsYaml + extraYaml;
+           "plugins:\n  dir: \"" + pluginDir + "\"\n  load:\n" + pluginsYaml + extraYaml + auth;
+}
+
+void waitUntil(const std::function<bool()>& condition, const std::string& what) {
+    for (int i = 0; i < 6000; ++i) {
+        if (condition()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error(what + " within 60 s");
 }
 
 std::pair<int, std::string> runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnvironment) {

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the suites: temporary folders, files, HTTP calls, fixtures.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -24,6 +25,9 @@ private:
 
 void writeFile(const std::string& path, const std::string& content);
 std::string readFile(const std::string& path);
+
+// Polls `condition` every 10 ms; throws std::runtime_error("<what> within 60 s") when it never holds.
+void waitUntil(const std::function<bool()>& condition, const std::string& what);
 
 struct HttpResult {
     int status = 0;

@@ -28,11 +28,8 @@ std::unique_ptr<host::SqlDatabase> openDatabase(const std::string& url) {
 }
 
 void waitForProcessing(sdk::Database& db) {
-    for (int i = 0; i < 6000; ++i) {
-        if (queryText(db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status IN ('pending', 'processing')") == "0") return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    throw std::runtime_error("webhook events were not processed within 60 s");
+    waitUntil([&] { return queryText(db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status IN ('pending', 'processing')") == "0"; },
+              "webhook events were not processed");
 }
 
 std::string fixture(const std::string& name) { return readFile(std::string(TAWASUL_FIXTURES_DIR) + "/" + name); }

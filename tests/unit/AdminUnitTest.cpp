@@ -157,7 +157,6 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("en"), host::localeFromAcceptLanguage(""));
         CPPUNIT_ASSERT(host::constantTimeEquals("abc", "abc"));
         CPPUNIT_ASSERT(!host::constantTimeEquals("abc", "abd"));
-        CPPUNIT_ASSERT(!host::constantTimeEquals("", ""));
         CPPUNIT_ASSERT(!host::constantTimeEquals("abc", "abcd"));
         CPPUNIT_ASSERT_EQUAL(std::string("amina@example.dz"), host::Auth::normalizeEmail("  Amina@Example.DZ "));
         CPPUNIT_ASSERT_THROW(host::Auth::normalizeEmail("no-at-sign"), std::invalid_argument);

@@ -34,6 +34,7 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bucketNeverBurstsAfterIdleTime);
     CPPUNIT_TEST(bucketSharedByThreadsHandsOutDistinctSlots);
     CPPUNIT_TEST(bucketWithBurstAllowsThatManyAtOnce);
+    CPPUNIT_TEST(aTokenWokenAWholeIntervalLateIsNotUsed);
     CPPUNIT_TEST(textBodyCarriesRecipientTextAndContext);
     CPPUNIT_TEST(templateBodyHasLanguageComponentsAndNamedParameters);
     CPPUNIT_TEST(markReadBody);
@@ -96,6 +97,21 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::int64_t(0), bucket.reserve(0));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(0), bucket.reserve(0));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(100000), bucket.reserve(0));
+    }
+
+    void aTokenWokenAWholeIntervalLateIsNotUsed() {
+        TokenBucket bucket(80);  // 12.5 ms
+        const std::int64_t slot = bucket.reserve(0);
+        CPPUNIT_ASSERT(bucket.usable(slot, 0));
+        CPPUNIT_ASSERT(bucket.usable(slot, 12499));
+        CPPUNIT_ASSERT(!bucket.usable(slot, 12500));
+        // The late caller takes the next free token, after those already handed out.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12500), bucket.reserve(0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(25000), bucket.reserve(12500));
+        // At 1,000/s (1 ms) a starved thread may still be up to 5 ms late.
+        TokenBucket fast(1000);
+        CPPUNIT_ASSERT(fast.usable(fast.reserve(0), 4999));
+        CPPUNIT_ASSERT(!fast.usable(0, 5000));
     }
 
     void textBodyCarriesRecipientTextAndContext() {

@@ -274,6 +274,10 @@ public:
                              invalidArgument([&] { router.add("a", "GET", "/a/{rest...}/b", answer("x"), {}); }));
         CPPUNIT_ASSERT_EQUAL(std::string("route GET /a has no handler"),
                              invalidArgument([&] { router.add("a", "GET", "/a", HttpHandler(), {}); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("route GET /admin/x needs a permission"),
+                             invalidArgument([&] { router.add("a", "GET", "/admin/x", answer("x"), RouteOptions::session(RouteStyle::Page, "")); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("route POST /api/v1/x needs a permission"),
+                             invalidArgument([&] { router.add("a", "POST", "/api/v1/x", answer("x"), RouteOptions::token("")); }));
         CPPUNIT_ASSERT(router.routes().empty());
     }
 

@@ -37,6 +37,9 @@ public:
     virtual const Clock& clock() const = 0;
     virtual const Translator& translator() const = 0;              // the plugin's lang/ catalogs
     virtual PageRenderer& pages() = 0;                             // the plugin's templates/ in the layout
+    // server.public_url without a trailing slash: where Meta and browsers reach this host, for
+    // addresses a page shows (the webhook URL to paste into Meta's dashboard).
+    virtual std::string publicUrl() const { return {}; }
 };
 
 }  // namespace tawasul::sdk

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Outbound pacing: COUNT queued template sends drained through cloud_api to the fake Graph API at
+# RATE messages/s configured, on the embedded default (SQLite).
+#
+#   bench/outbound.sh [RATE] [COUNT] [WORKERS]
+#
+# Queues COUNT sends through the dispatcher with the workers off (outbound_probe's /test/send-bulk:
+# one dispatcher.send() per message, each its own durable transaction), then starts the host with
+# WORKERS workers and waits until the fake received COUNT sends. Prints the fake's arrival
+# statistics: the measured rate ((COUNT - 1) / (last arrival - first arrival)) and the most sends
+# seen in any one-second window, and checks that every message ended `sent` exactly once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rate=${1:-80}
+count=${2:-10000}
+workers=${3:-4}
+build=$PWD/build/dev
+bin=$build/bin/tawasul
+work=$(mktemp -d /tmp/tawasul-bench.XXXXXX)
+pid=
+fake=
+cleanup() {
+    [[ -z $pid ]] || kill "$pid" 2>/dev/null || true
+    [[ -z $fake ]] || kill "$fake" 2>/dev/null || true
+    wait 2>/dev/null || true
+    cp "$work/host.log" /tmp/tawasul-outbound-host.log 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Free loopback ports, so that other benchmarks running on the machine do not answer ours.
+free_port() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+fake_port=$(free_port)
+"$build/bin/fake_graph_api" "$fake_port" >"$work/fake.log" &
+fake=$!
+until grep -q listening "$work/fake.log" 2>/dev/null; do sleep 0.01; done
+
+# The shipped config, with the plugin folder that also holds the outbound_probe test plugin.
+sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
+    -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$build/test-plugins#" \
+    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" \
+    -e "s#graph_url: \"https://graph.facebook.com\"#graph_url: \"http://127.0.0.1:$fake_port\"#" \
+    -e "s#messages_per_second: 80#messages_per_second: $rate#" \
+    -e "s#    - admin_inbox: {}#    - admin_inbox: {}\n    - outbound_probe: {}#" config/tawasul.yaml >"$work/tawasul.yaml"
+grep -q "127.0.0.1:$fake_port" "$work/tawasul.yaml" && grep -q outbound_probe "$work/tawasul.yaml"
+tw() { "$bin" --config "$work/tawasul.yaml" "$@"; }
+export TAWASUL_LISTEN=127.0.0.1:$(free_port)
+tw migrate >/dev/null
+tw settings set whatsapp.cloud.access_token bench-token >/dev/null
+tw settings set whatsapp.cloud.phone_number_id 100000000000001 >/dev/null
+
+TAWASUL_WORKERS=0 "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
+pid=$!
+until curl -fs -o /dev/null "http://$TAWASUL_LISTEN/readyz"; do sleep 0.01; done
+start=$(date +%s.%N)
+curl -fs -X POST "http://$TAWASUL_LISTEN/test/send-bulk" \
+    -d "{\"count\":$count,\"phone_base\":213550000000,\"template\":{\"name\":\"bench\",\"language\":\"fr\"}}" >"$work/bulk.json"
+echo "queued $(cat "$work/bulk.json") in $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
+kill "$pid"; wait "$pid" || true; pid=
+
+TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
+pid=$!
+start=$(date +%s.%N)
+until [[ $(curl -fs "http://127.0.0.1:$fake_port/_stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])") -ge $count ]]; do
+    sleep 0.5
+done
+drained=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
+stats=$(curl -fs "http://127.0.0.1:$fake_port/_stats")
+# Every message sent once: as many distinct wamids stored as messages, all 'sent'.
+sleep 1
+check=$(python3 - "$work/tawasul.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("SELECT COUNT(*), SUM(status = 'sent'), COUNT(DISTINCT wa_message_id) FROM whatsapp_messages").fetchone())
+PY
+)
+python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" <<'PY'
+import json, sys
+s = json.loads(sys.argv[1]); rate = float(sys.argv[2])
+print("configured %s/s, %s sends, %s workers: measured %.3f/s (%.2f%% of configured), most in one second %d, "
+      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s"
+      % (sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
+         sys.argv[5], sys.argv[6]))
+PY

@@ -1,0 +1,756 @@
+// The outbox in the admin. Every form is checked whole before anything is written, and a refused
+// form comes back with the reason and the values typed; a write and its log line commit together.
+// Template bodies are checked by OutboxTemplate, the same code that renders them for sending, so a
+// body the page accepts is a body the provider and the flows can render.
+#include "OutboxPages.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+#include <Poco/Data/Session.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include "OutboxTemplates.hpp"
+#include "tawasul/sdk/Forms.hpp"
+
+namespace tawasul::plugins::outbox {
+namespace {
+
+using namespace Poco::Data::Keywords;
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+constexpr Poco::Int64 kPageSize = 50;
+const std::vector<std::string> kMessageStatuses{"pending", "sent", "failed", "cancelled"};
+const std::vector<std::string> kCategories{"utility", "marketing", "authentication"};
+const std::vector<std::string> kTemplateStatuses{"active", "draft", "disabled"};
+const std::vector<std::string> kLogLevels{"info", "warning", "error"};
+constexpr int kBlankStepRows = 2;
+constexpr std::int64_t kMaxDelayMinutes = 525600;  // a year
+
+std::string localeOf(const sdk::HttpRequest& request) {
+    return request.principal && !request.principal->locale.empty() ? request.principal->locale : "en";
+}
+
+std::string actorOf(const sdk::HttpRequest& request) {
+    return request.principal ? request.principal->email : std::string("?");
+}
+
+bool oneOf(const std::vector<std::string>& values, const std::string& value) {
+    return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// A positive id from a route segment or a query value; 0 when it is not one.
+std::int64_t positiveId(const std::string& text) {
+    if (text.empty() || text.size() > 18) return 0;
+    std::int64_t id = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return 0;
+        id = id * 10 + (c - '0');
+    }
+    return id;
+}
+
+std::string trim(const std::string& text) {
+    const auto begin = text.find_first_not_of(" \t\r\n");
+    if (begin == std::string::npos) return {};
+    return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+// Options of a <select>: value, label, selected.
+Array::Ptr options(const sdk::Translator& t, const std::string& locale, const std::vector<std::string>& values,
+                   const std::string& prefix, const std::string& selected) {
+    Array::Ptr list = new Array;
+    for (const std::string& value : values) {
+        Object::Ptr option = new Object;
+        option->set("value", value);
+        option->set("label", t.text(locale, prefix + value));
+        option->set("selected", value == selected);
+        list->add(option);
+    }
+    return list;
+}
+
+void writeLog(Poco::Data::Session& session, const std::string& message, const std::string& context, std::int64_t at) {
+    std::string level = "info", source = "admin", text = message, json = context;
+    Poco::Int64 when = at;
+    session << "INSERT INTO whatsapp_logs (level, source, message, context, created_at) VALUES ($1, $2, $3, $4, $5)", use(level),
+        use(source), use(text), use(json), use(when), now;
+}
+
+struct TemplateForm {
+    std::string name, language, category = "utility", status = "active", body;
+};
+
+struct StepRow {
+    std::string templateId;  // as typed in the form ("" for a blank row)
+    std::string delay;       // minutes, as typed
+    std::string missing;     // "name (language)" of a stored step whose template is gone
+};
+
+struct FlowForm {
+    std::string name, trigger;
+    std::vector<StepRow> steps;
+};
+
+class OutboxPages {
+public:
+    explicit OutboxPages(sdk::HostContext& context) : context_(context) {}
+
+    // ---- outbox messages ------------------------------------------------------------------
+    void messages(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        int status = 200;
+        std::string statusFilter = request.queryParam("status").value_or("");
+        std::string channel = trim(request.queryParam("channel").value_or(""));
+        Poco::Int64 before = 0;
+        if (!statusFilter.empty() && !oneOf(kMessageStatuses, statusFilter)) {
+            model.set("error", t.text(locale, "outbox_error_status", {{"status", statusFilter}}));
+            statusFilter.clear();
+            status = 400;
+        }
+        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = positiveId(*text)) == 0) {
+            model.set("error", t.text(locale, "outbox_error_before", {{"value", *text}}));
+            status = 400;
+        }
+        Poco::Data::Session session = context_.database().session();
+        Poco::Data::Statement select(session);
+        // Keyset pagination, newest first; each filter adds its placeholder in order.
+        std::string sql = "SELECT id, recipient_phone, rendered_text, wa_me_link, status, channel, created_at "
+                          "FROM whatsapp_outbox_messages WHERE 1 = 1";
+        int n = 0;
+        if (!statusFilter.empty()) sql += " AND status = $" + std::to_string(++n);
+        if (!channel.empty()) sql += " AND channel = $" + std::to_string(++n);
+        if (before > 0) sql += " AND id < $" + std::to_string(++n);
+        sql += " ORDER BY id DESC LIMIT $" + std::to_string(++n);
+        Poco::Int64 limit = kPageSize + 1;
+        select << sql;
+        if (!statusFilter.empty()) select, use(statusFilter);
+        if (!channel.empty()) select, use(channel);
+        if (before > 0) select, use(before);
+        select, use(limit);
+        std::vector<Poco::Int64> ids, created;
+        std::vector<std::string> phones, texts, links, statuses, channels;
+        select, into(ids), into(phones), into(texts), into(links), into(statuses), into(channels), into(created);
+        select.execute();
+        const bool more = ids.size() > static_cast<std::size_t>(kPageSize);
+        if (more) ids.resize(kPageSize);
+        Array::Ptr rows = new Array;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            Object::Ptr row = new Object;
+            const std::string id = std::to_string(ids[i]);
+            row->set("id", id);
+            row->set("phone", phones[i]);
+            row->set("text", texts[i]);
+            // Only a wa.me address becomes a link: the column is data, not trusted markup.
+            if (links[i].rfind("https://wa.me/", 0) == 0) row->set("wa_me_link", links[i]);
+            row->set("status", statuses[i]);
+            row->set("status_label", t.text(locale, "outbox_status_" + statuses[i]));
+            row->set("channel", channels[i]);
+            row->set("created", t.dateTime(locale, created[i] / 1000));
+            row->set("pending", statuses[i] == "pending");
+            row->set("sent_url", std::string(kOutboxPagesPath) + "/" + id + "/sent");
+            row->set("cancel_url", std::string(kOutboxPagesPath) + "/" + id + "/cancel");
+            rows->add(row);
+        }
+        model.set("messages", rows);
+        model.set("empty", ids.empty());
+        model.set("statuses", options(t, locale, kMessageStatuses, "outbox_status_", statusFilter));
+        model.set("channel", channel);
+        std::string query = (statusFilter.empty() ? "" : "&status=" + statusFilter) + (channel.empty() ? "" : "&channel=" + encode(channel));
+        if (more) model.set("older_url", std::string(kOutboxPagesPath) + "?before=" + std::to_string(ids.back()) + query);
+        if (before > 0) model.set("newest_url", std::string(kOutboxPagesPath) + (query.empty() ? "" : "?" + query.substr(1)));
+        const std::string done = request.queryParam("done").value_or("");
+        if (done == "sent" || done == "cancelled") model.set("notice", t.text(locale, "outbox_done_" + done));
+        context_.pages().render(request, response, "outbox", t.text(locale, "outbox_title"), model, status);
+    }
+
+    // A person sent it from their phone (sent) or decided not to (cancelled): the outbox row and
+    // the stored outbound message move together, and only from pending.
+    void finish(const sdk::HttpRequest& request, sdk::HttpResponse& response, const std::string& outcome) {
+        const std::int64_t id = positiveId(request.param("id"));
+        sdk::Database& database = context_.database();
+        Poco::Data::Session session = database.session();
+        std::vector<std::string> current;
+        std::vector<Poco::Int64> messageIds;
+        {
+            sdk::Transaction transaction(database, session);
+            Poco::Int64 rowId = id;
+            session << "SELECT status, COALESCE(message_id, 0) FROM whatsapp_outbox_messages WHERE id = $1", use(rowId), into(current),
+                into(messageIds), now;
+            if (!current.empty() && current.front() == "pending") {
+                const std::int64_t at = context_.clock().nowMillis();
+                Poco::Int64 when = at;
+                std::string next = outcome;
+                Poco::Data::Statement update(session);
+                update << "UPDATE whatsapp_outbox_messages SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'",
+                    use(next), use(when), use(rowId);
+                // PostgreSQL's plain BEGIN lets another admin's click win between the SELECT and here:
+                // then nothing is written and the answer names the status that click left.
+                if (update.execute() == 0) {
+                    current.clear();
+                    messageIds.clear();
+                    session << "SELECT status, COALESCE(message_id, 0) FROM whatsapp_outbox_messages WHERE id = $1", use(rowId),
+                        into(current), into(messageIds), now;
+                    return refuse(request, response, id, current);
+                }
+                Poco::Int64 messageId = messageIds.front();
+                if (messageId > 0 && outcome == "sent") {
+                    session << "UPDATE whatsapp_messages SET status = 'sent', sent_at = $1, updated_at = $1 WHERE id = $2 AND status = 'queued'",
+                        use(when), use(messageId), now;
+                } else if (messageId > 0) {
+                    std::string title = "cancelled", details = "cancelled in the outbox by " + actorOf(request);
+                    session << "UPDATE whatsapp_messages SET status = 'failed', error_title = $1, error_details = $2, failed_at = $3, "
+                               "updated_at = $3 WHERE id = $4 AND status = 'queued'",
+                        use(title), use(details), use(when), use(messageId), now;
+                }
+                writeLog(session, "outbox message " + std::to_string(id) + " " + outcome + " by " + actorOf(request),
+                         "{\"outbox_message_id\":" + std::to_string(id) + "}", at);
+                transaction.commit();
+                response.redirect(303, std::string(kOutboxPagesPath) + "?done=" + outcome);
+                return;
+            }
+        }
+        refuse(request, response, id, current);
+    }
+
+    // The outbox page with why the row did not change: it does not exist (404) or is no longer pending (409).
+    void refuse(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const std::vector<std::string>& current) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        model.set("messages", Array::Ptr(new Array));
+        model.set("statuses", options(t, locale, kMessageStatuses, "outbox_status_", ""));
+        if (current.empty()) {
+            model.set("error", t.text(locale, "outbox_error_not_found", {{"id", request.param("id")}}));
+            context_.pages().render(request, response, "outbox", t.text(locale, "outbox_title"), model, 404);
+        } else {
+            model.set("error", t.text(locale, "outbox_error_not_pending",
+                                      {{"id", std::to_string(id)}, {"status", t.text(locale, "outbox_status_" + current.front())}}));
+            context_.pages().render(request, response, "outbox", t.text(locale, "outbox_title"), model, 409);
+        }
+    }
+
+    // ---- templates --------------------------------------------------------------------------
+    void templates(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        Poco::Data::Session session = context_.database().session();
+        std::vector<Poco::Int64> ids, updated;
+        std::vector<std::string> names, languages, categories, statuses, bodies;
+        session << "SELECT id, name, language, category, status, body, updated_at FROM whatsapp_templates ORDER BY name, language, id",
+            into(ids), into(names), into(languages), into(categories), into(statuses), into(bodies), into(updated), now;
+        Array::Ptr rows = new Array;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            Object::Ptr row = new Object;
+            row->set("url", std::string(kTemplatesPagesPath) + "/" + std::to_string(ids[i]));
+            row->set("name", names[i]);
+            row->set("language", languages[i]);
+            row->set("category", t.text(locale, "templates_category_" + categories[i]));
+            row->set("status", statuses[i]);
+            row->set("status_label", t.text(locale, "templates_status_" + statuses[i]));
+            row->set("body", bodies[i]);
+            row->set("updated", t.dateTime(locale, updated[i] / 1000));
+            rows->add(row);
+        }
+        Object model;
+        model.set("templates", rows);
+        model.set("empty", ids.empty());
+        model.set("new_url", std::string(kTemplatesPagesPath) + "/new");
+        if (request.queryParam("done").value_or("") == "saved") model.set("notice", t.text(locale, "templates_saved"));
+        context_.pages().render(request, response, "templates", t.text(locale, "templates_title"), model);
+    }
+
+    void newTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        renderTemplateForm(request, response, 0, TemplateForm{}, {}, {}, 200);
+    }
+
+    void editTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = positiveId(request.param("id"));
+        const auto form = loadTemplate(id);
+        if (!form) return notFound(request, response, "templates_error_not_found");
+        const std::string locale = localeOf(request);
+        Object::Ptr preview;
+        // ?preview=1&value.NAME=...: the body rendered with sample values, nothing stored.
+        if (request.queryParam("preview")) {
+            preview = new Object;
+            std::map<std::string, std::string> values;
+            for (const auto& [key, value] : request.query)
+                if (key.rfind("value.", 0) == 0) values[key.substr(6)] = value;
+            std::string error;
+            const auto text = OutboxTemplate::render(form->body, values, error);
+            if (text) preview->set("text", *text);
+            else preview->set("error", context_.translator().text(locale, "templates_preview_error", {{"reason", error}}));
+        }
+        std::map<std::string, std::string> samples;
+        for (const auto& [key, value] : request.query)
+            if (key.rfind("value.", 0) == 0) samples[key.substr(6)] = value;
+        renderTemplateForm(request, response, id, *form, samples, preview, 200,
+                           request.queryParam("done").value_or("") == "saved" ? "templates_saved" : "");
+    }
+
+    void saveTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = request.params.count("id") ? positiveId(request.param("id")) : 0;
+        if (request.params.count("id") && (id == 0 || !loadTemplate(id))) return notFound(request, response, "templates_error_not_found");
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        const sdk::FormData data(request.body);
+        TemplateForm form;
+        form.name = trim(data.value("name"));
+        form.language = trim(data.value("language"));
+        form.category = data.value("category");
+        form.status = data.value("status");
+        form.body = data.value("body");
+        std::string problem, field;
+        std::map<std::string, std::string> args;
+        static const std::regex name("[a-z0-9_]{1,100}"), language("[a-z]{2,3}(_[A-Z]{2})?");
+        if (form.name.empty()) {
+            problem = "templates_error_name_empty", field = "name";
+        } else if (!std::regex_match(form.name, name)) {
+            problem = "templates_error_name", field = "name";
+        } else if (!std::regex_match(form.language, language)) {
+            problem = "templates_error_language", field = "language";
+        } else if (!oneOf(kCategories, form.category)) {
+            problem = "templates_error_category", field = "category";
+        } else if (!oneOf(kTemplateStatuses, form.status)) {
+            problem = "templates_error_status", field = "status";
+        } else if (const auto reason = OutboxTemplate::validate(form.body)) {
+            problem = "templates_error_body", field = "body", args = {{"reason", *reason}};
+        }
+        sdk::Database& database = context_.database();
+        Poco::Data::Session session = database.session();
+        if (problem.empty()) {
+            sdk::Transaction transaction(database, session);
+            std::vector<Poco::Int64> same;
+            Poco::Int64 self = id;
+            session << "SELECT id FROM whatsapp_templates WHERE name = $1 AND language = $2 AND id <> $3", use(form.name),
+                use(form.language), use(self), into(same), now;
+            if (!same.empty()) {
+                problem = "templates_error_duplicate", field = "name", args = {{"name", form.name}, {"language", form.language}};
+            } else {
+                const std::int64_t at = context_.clock().nowMillis();
+                Poco::Int64 when = at;
+                std::vector<Poco::Int64> written;
+                if (id == 0) {
+                    session << "INSERT INTO whatsapp_templates (name, language, category, body, status, created_at, updated_at) "
+                               "VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                        use(form.name), use(form.language), use(form.category), use(form.body), use(form.status), use(when),
+                        into(written), now;
+                } else {
+                    session << "UPDATE whatsapp_templates SET name = $1, language = $2, category = $3, body = $4, status = $5, "
+                               "updated_at = $6 WHERE id = $7",
+                        use(form.name), use(form.language), use(form.category), use(form.body), use(form.status), use(when), use(self),
+                        now;
+                    written.push_back(id);
+                }
+                writeLog(session, "template " + form.name + " (" + form.language + ") " + (id == 0 ? "created" : "changed") + " by " +
+                                      actorOf(request),
+                         "{\"template_id\":" + std::to_string(written.front()) + "}", at);
+                transaction.commit();
+                response.redirect(303, std::string(kTemplatesPagesPath) + "/" + std::to_string(written.front()) + "?done=saved");
+                return;
+            }
+        }
+        Object::Ptr error = new Object;
+        error->set("text", t.text(locale, problem, args));
+        error->set("field", field);
+        renderTemplateForm(request, response, id, form, {}, nullptr, 422, "", error);
+    }
+
+    // ---- flows ------------------------------------------------------------------------------
+    void flows(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        Poco::Data::Session session = context_.database().session();
+        std::vector<Poco::Int64> ids, active, steps;
+        std::vector<std::string> names, triggers;
+        session << "SELECT f.id, f.name, f.trigger_event, f.active, "
+                   "(SELECT COUNT(*) FROM whatsapp_flow_steps s WHERE s.flow_id = f.id) FROM whatsapp_flows f ORDER BY f.name",
+            into(ids), into(names), into(triggers), into(active), into(steps), now;
+        Array::Ptr rows = new Array;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            const std::string url = std::string(kFlowsPagesPath) + "/" + std::to_string(ids[i]);
+            Object::Ptr row = new Object;
+            row->set("url", url);
+            row->set("name", names[i]);
+            row->set("trigger", triggers[i]);
+            row->set("active", active[i] != 0);
+            row->set("state", t.text(locale, active[i] != 0 ? "flows_active" : "flows_inactive"));
+            row->set("steps", t.text(locale, "flows_step_count", {{"count", t.number(locale, steps[i])}}));
+            row->set("toggle_url", url + (active[i] != 0 ? "/deactivate" : "/activate"));
+            row->set("toggle_label", t.text(locale, active[i] != 0 ? "flows_deactivate" : "flows_activate"));
+            rows->add(row);
+        }
+        Object model;
+        model.set("flows", rows);
+        model.set("empty", ids.empty());
+        model.set("new_url", std::string(kFlowsPagesPath) + "/new");
+        const std::string done = request.queryParam("done").value_or("");
+        if (done == "activated" || done == "deactivated") model.set("notice", t.text(locale, "flows_done_" + done));
+        context_.pages().render(request, response, "flows", t.text(locale, "flows_title"), model);
+    }
+
+    void newFlow(const sdk::HttpRequest& request, sdk::HttpResponse& response) { renderFlowForm(request, response, 0, FlowForm{}, 200); }
+
+    void editFlow(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = positiveId(request.param("id"));
+        const auto form = loadFlow(id);
+        if (!form) return notFound(request, response, "flows_error_not_found");
+        renderFlowForm(request, response, id, *form, 200, request.queryParam("done").value_or("") == "saved" ? "flows_saved" : "");
+    }
+
+    void saveFlow(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = request.params.count("id") ? positiveId(request.param("id")) : 0;
+        if (request.params.count("id") && (id == 0 || !loadFlow(id))) return notFound(request, response, "flows_error_not_found");
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        const sdk::FormData data(request.body);
+        FlowForm form;
+        form.name = trim(data.value("name"));
+        form.trigger = trim(data.value("trigger_event"));
+        const auto templateIds = data.all("step_template");
+        const auto delays = data.all("step_delay");
+        for (std::size_t i = 0; i < std::max(templateIds.size(), delays.size()); ++i) {
+            StepRow row{i < templateIds.size() ? trim(templateIds[i]) : "", i < delays.size() ? trim(delays[i]) : "", ""};
+            if (!row.templateId.empty() || !row.delay.empty()) form.steps.push_back(row);
+        }
+        static const std::regex trigger("[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*");
+        std::string problem, field;
+        std::map<std::string, std::string> args;
+        if (form.name.empty() || form.name.size() > 100) {
+            problem = "flows_error_name", field = "name";
+        } else if (form.trigger.size() > 100 || !std::regex_match(form.trigger, trigger)) {
+            problem = "flows_error_trigger", field = "trigger_event";
+        } else if (form.steps.empty()) {
+            problem = "flows_error_no_steps", field = "steps";
+        }
+        Poco::Data::Session session = context_.database().session();
+        // Each step's template, resolved now: the flow stores its name and language.
+        std::vector<std::pair<std::string, std::string>> resolved;
+        std::vector<std::int64_t> delaySeconds;
+        for (std::size_t i = 0; problem.empty() && i < form.steps.size(); ++i) {
+            const StepRow& row = form.steps[i];
+            const std::string position = std::to_string(i + 1);
+            const std::int64_t templateId = positiveId(row.templateId);
+            std::vector<std::string> names, languages;
+            if (templateId > 0) {
+                Poco::Int64 tid = templateId;
+                session << "SELECT name, language FROM whatsapp_templates WHERE id = $1", use(tid), into(names), into(languages), now;
+            }
+            if (row.templateId.empty()) {
+                problem = "flows_error_step_template_missing", field = "steps", args = {{"step", position}};
+            } else if (names.empty()) {
+                problem = "flows_error_step_template_unknown", field = "steps", args = {{"step", position}, {"id", row.templateId}};
+            } else {
+                const std::int64_t minutes = row.delay.empty() ? 0 : (row.delay.size() <= 6 ? positiveId(row.delay) : -1);
+                if (minutes < 0 || minutes > kMaxDelayMinutes || (minutes == 0 && !row.delay.empty() && row.delay != "0")) {
+                    problem = "flows_error_step_delay", field = "steps", args = {{"step", position}, {"value", row.delay}};
+                } else {
+                    resolved.emplace_back(names.front(), languages.front());
+                    delaySeconds.push_back(minutes * 60);
+                }
+            }
+        }
+        if (problem.empty()) {
+            sdk::Database& database = context_.database();
+            sdk::Transaction transaction(database, session);
+            std::vector<Poco::Int64> same;
+            Poco::Int64 self = id;
+            session << "SELECT id FROM whatsapp_flows WHERE name = $1 AND id <> $2", use(form.name), use(self), into(same), now;
+            if (!same.empty()) {
+                problem = "flows_error_duplicate", field = "name", args = {{"name", form.name}};
+            } else {
+                const std::int64_t at = context_.clock().nowMillis();
+                Poco::Int64 when = at;
+                std::vector<Poco::Int64> written;
+                if (id == 0) {
+                    session << "INSERT INTO whatsapp_flows (name, trigger_event, active, created_at, updated_at) "
+                               "VALUES ($1, $2, 1, $3, $3) RETURNING id",
+                        use(form.name), use(form.trigger), use(when), into(written), now;
+                } else {
+                    session << "UPDATE whatsapp_flows SET name = $1, trigger_event = $2, updated_at = $3 WHERE id = $4", use(form.name),
+                        use(form.trigger), use(when), use(self), now;
+                    session << "DELETE FROM whatsapp_flow_steps WHERE flow_id = $1", use(self), now;
+                    written.push_back(id);
+                }
+                Poco::Int64 flowId = written.front();
+                for (std::size_t i = 0; i < resolved.size(); ++i) {
+                    Poco::Int64 position = static_cast<Poco::Int64>(i + 1), delay = delaySeconds[i];
+                    std::string name = resolved[i].first, language = resolved[i].second;
+                    session << "INSERT INTO whatsapp_flow_steps (flow_id, position, template_name, language, delay_seconds) "
+                               "VALUES ($1, $2, $3, $4, $5)",
+                        use(flowId), use(position), use(name), use(language), use(delay), now;
+                }
+                writeLog(session, "flow " + form.name + " " + (id == 0 ? "created" : "changed") + " by " + actorOf(request),
+                         "{\"flow_id\":" + std::to_string(flowId) + "}", at);
+                transaction.commit();
+                response.redirect(303, std::string(kFlowsPagesPath) + "/" + std::to_string(flowId) + "?done=saved");
+                return;
+            }
+        }
+        Object::Ptr error = new Object;
+        error->set("text", t.text(locale, problem, args));
+        error->set("field", field);
+        renderFlowForm(request, response, id, form, 422, "", error);
+    }
+
+    void setFlowActive(const sdk::HttpRequest& request, sdk::HttpResponse& response, bool active) {
+        const std::int64_t id = positiveId(request.param("id"));
+        sdk::Database& database = context_.database();
+        Poco::Data::Session session = database.session();
+        sdk::Transaction transaction(database, session);
+        Poco::Int64 flowId = id, value = active ? 1 : 0, when = context_.clock().nowMillis();
+        Poco::Data::Statement update(session);
+        update << "UPDATE whatsapp_flows SET active = $1, updated_at = $2 WHERE id = $3", use(value), use(when), use(flowId);
+        if (id == 0 || update.execute() == 0) return notFound(request, response, "flows_error_not_found");
+        writeLog(session, "flow " + std::to_string(id) + (active ? " activated" : " deactivated") + " by " + actorOf(request),
+                 "{\"flow_id\":" + std::to_string(id) + "}", when);
+        transaction.commit();
+        response.redirect(303, std::string(kFlowsPagesPath) + "?done=" + (active ? "activated" : "deactivated"));
+    }
+
+    // ---- logs -------------------------------------------------------------------------------
+    void logs(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        int status = 200;
+        std::string level = request.queryParam("level").value_or("");
+        std::string source = trim(request.queryParam("source").value_or(""));
+        Poco::Int64 before = 0;
+        if (!level.empty() && !oneOf(kLogLevels, level)) {
+            model.set("error", t.text(locale, "logs_error_level", {{"level", level}}));
+            level.clear();
+            status = 400;
+        }
+        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = positiveId(*text)) == 0) {
+            model.set("error", t.text(locale, "outbox_error_before", {{"value", *text}}));
+            status = 400;
+        }
+        Poco::Data::Session session = context_.database().session();
+        Poco::Data::Statement select(session);
+        std::string sql = "SELECT id, level, source, message, created_at FROM whatsapp_logs WHERE 1 = 1";
+        int n = 0;
+        if (!level.empty()) sql += " AND level = $" + std::to_string(++n);
+        if (!source.empty()) sql += " AND source = $" + std::to_string(++n);
+        if (before > 0) sql += " AND id < $" + std::to_string(++n);
+        sql += " ORDER BY id DESC LIMIT $" + std::to_string(++n);
+        Poco::Int64 limit = kPageSize + 1;
+        select << sql;
+        if (!level.empty()) select, use(level);
+        if (!source.empty()) select, use(source);
+        if (before > 0) select, use(before);
+        select, use(limit);
+        std::vector<Poco::Int64> ids, created;
+        std::vector<std::string> levels, sources, messages;
+        select, into(ids), into(levels), into(sources), into(messages), into(created);
+        select.execute();
+        const bool more = ids.size() > static_cast<std::size_t>(kPageSize);
+        if (more) ids.resize(kPageSize);
+        Array::Ptr rows = new Array;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            Object::Ptr row = new Object;
+            row->set("level", levels[i]);
+            row->set("level_label", t.text(locale, "logs_level_" + levels[i]));
+            row->set("source", sources[i]);
+            row->set("message", messages[i]);
+            row->set("created", t.dateTime(locale, created[i] / 1000));
+            rows->add(row);
+        }
+        model.set("entries", rows);
+        model.set("empty", ids.empty());
+        model.set("levels", options(t, locale, kLogLevels, "logs_level_", level));
+        model.set("source", source);
+        std::string query = (level.empty() ? "" : "&level=" + level) + (source.empty() ? "" : "&source=" + encode(source));
+        if (more) model.set("older_url", std::string(kLogsPagesPath) + "?before=" + std::to_string(ids.back()) + query);
+        if (before > 0) model.set("newest_url", std::string(kLogsPagesPath) + (query.empty() ? "" : "?" + query.substr(1)));
+        context_.pages().render(request, response, "logs", t.text(locale, "logs_title"), model, status);
+    }
+
+private:
+    static std::string encode(const std::string& text) {
+        static const char* hex = "0123456789ABCDEF";
+        std::string out;
+        for (unsigned char c : text) {
+            if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
+            else out += std::string("%") + hex[c >> 4] + hex[c & 15];
+        }
+        return out;
+    }
+
+    void notFound(const sdk::HttpRequest& request, sdk::HttpResponse& response, const std::string& key) {
+        const std::string locale = localeOf(request);
+        Object model;
+        model.set("error", context_.translator().text(locale, key, {{"id", request.params.count("id") ? request.param("id") : ""}}));
+        context_.pages().render(request, response, "not_found", context_.translator().text(locale, "outbox_not_found_title"), model, 404);
+    }
+
+    std::optional<TemplateForm> loadTemplate(std::int64_t id) {
+        if (id <= 0) return std::nullopt;
+        Poco::Data::Session session = context_.database().session();
+        Poco::Int64 tid = id;
+        std::vector<std::string> names, languages, categories, statuses, bodies;
+        session << "SELECT name, language, category, status, body FROM whatsapp_templates WHERE id = $1", use(tid), into(names),
+            into(languages), into(categories), into(statuses), into(bodies), now;
+        if (names.empty()) return std::nullopt;
+        return TemplateForm{names[0], languages[0], categories[0], statuses[0], bodies[0]};
+    }
+
+    void renderTemplateForm(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const TemplateForm& form,
+                            const std::map<std::string, std::string>& samples, Object::Ptr preview, int status,
+                            const std::string& notice = "", Object::Ptr error = nullptr) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        const std::string url = std::string(kTemplatesPagesPath) + (id > 0 ? "/" + std::to_string(id) : "");
+        model.set("action_url", url);
+        model.set("list_url", std::string(kTemplatesPagesPath));
+        model.set("editing", id > 0);
+        model.set("heading", id > 0 ? t.text(locale, "templates_edit_heading", {{"name", form.name}})
+                                    : t.text(locale, "templates_new_heading"));
+        model.set("name", form.name);
+        model.set("language", form.language);
+        model.set("body", form.body);
+        model.set("categories", options(t, locale, kCategories, "templates_category_", form.category));
+        model.set("statuses", options(t, locale, kTemplateStatuses, "templates_status_", form.status));
+        if (!notice.empty()) model.set("notice", t.text(locale, notice));
+        if (error) {
+            model.set("error", error->getValue<std::string>("text"));
+            model.set("error_" + error->getValue<std::string>("field"), true);
+        }
+        // The preview form offers one field per variable of the stored, valid body.
+        if (id > 0 && !error && !OutboxTemplate::validate(form.body)) {
+            Array::Ptr variables = new Array;
+            for (const std::string& name : OutboxTemplate::variables(form.body)) {
+                Object::Ptr variable = new Object;
+                variable->set("name", name);
+                variable->set("label", "{{" + name + "}}");
+                variable->set("field", "value." + name);
+                const auto sample = samples.find(name);
+                variable->set("value", sample == samples.end() ? std::string() : sample->second);
+                variables->add(variable);
+            }
+            model.set("variables", variables);
+            model.set("preview_url", url);
+            model.set("can_preview", true);
+        }
+        if (preview) model.set("preview", preview);
+        context_.pages().render(request, response, "template_form", t.text(locale, id > 0 ? "templates_edit_title" : "templates_new_title"),
+                                model, status);
+    }
+
+    std::optional<FlowForm> loadFlow(std::int64_t id) {
+        if (id <= 0) return std::nullopt;
+        Poco::Data::Session session = context_.database().session();
+        Poco::Int64 fid = id;
+        std::vector<std::string> names, triggers;
+        session << "SELECT name, trigger_event FROM whatsapp_flows WHERE id = $1", use(fid), into(names), into(triggers), now;
+        if (names.empty()) return std::nullopt;
+        FlowForm form{names[0], triggers[0], {}};
+        std::vector<std::string> templateNames, languages;
+        std::vector<Poco::Int64> delays, templateIds;
+        session << "SELECT s.template_name, s.language, s.delay_seconds, COALESCE(t.id, 0) FROM whatsapp_flow_steps s "
+                   "LEFT JOIN whatsapp_templates t ON t.name = s.template_name AND t.language = s.language "
+                   "WHERE s.flow_id = $1 ORDER BY s.position",
+            use(fid), into(templateNames), into(languages), into(delays), into(templateIds), now;
+        for (std::size_t i = 0; i < templateNames.size(); ++i) {
+            StepRow row{templateIds[i] > 0 ? std::to_string(templateIds[i]) : "", std::to_string(delays[i] / 60), ""};
+            if (templateIds[i] == 0) row.missing = templateNames[i] + " (" + languages[i] + ")";
+            form.steps.push_back(row);
+        }
+        return form;
+    }
+
+    void renderFlowForm(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const FlowForm& form, int status,
+                        const std::string& notice = "", Object::Ptr error = nullptr) {
+        const std::string locale = localeOf(request);
+        const sdk::Translator& t = context_.translator();
+        Poco::Data::Session session = context_.database().session();
+        std::vector<Poco::Int64> templateIds;
+        std::vector<std::string> names, languages;
+        session << "SELECT id, name, language FROM whatsapp_templates ORDER BY name, language", into(templateIds), into(names),
+            into(languages), now;
+        Object model;
+        model.set("action_url", std::string(kFlowsPagesPath) + (id > 0 ? "/" + std::to_string(id) : ""));
+        model.set("list_url", std::string(kFlowsPagesPath));
+        model.set("heading", id > 0 ? t.text(locale, "flows_edit_heading", {{"name", form.name}}) : t.text(locale, "flows_new_heading"));
+        model.set("name", form.name);
+        model.set("trigger_event", form.trigger);
+        model.set("no_templates", templateIds.empty());
+        model.set("templates_url", std::string(kTemplatesPagesPath) + "/new");
+        std::vector<StepRow> rows = form.steps;
+        for (int i = 0; i < kBlankStepRows; ++i) rows.push_back({});
+        Array::Ptr steps = new Array;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            Object::Ptr step = new Object;
+            step->set("number", std::to_string(i + 1));
+            step->set("label", t.text(locale, "flows_step", {{"step", std::to_string(i + 1)}}));
+            step->set("delay", rows[i].delay);
+            if (!rows[i].missing.empty()) step->set("missing", t.text(locale, "flows_step_missing_template", {{"template", rows[i].missing}}));
+            Array::Ptr choices = new Array;
+            for (std::size_t j = 0; j < templateIds.size(); ++j) {
+                Object::Ptr choice = new Object;
+                choice->set("value", std::to_string(templateIds[j]));
+                choice->set("label", names[j] + " (" + languages[j] + ")");
+                choice->set("selected", rows[i].templateId == std::to_string(templateIds[j]));
+                choices->add(choice);
+            }
+            step->set("templates", choices);
+            steps->add(step);
+        }
+        model.set("steps", steps);
+        if (!notice.empty()) model.set("notice", t.text(locale, notice));
+        if (error) {
+            model.set("error", error->getValue<std::string>("text"));
+            model.set("error_" + error->getValue<std::string>("field"), true);
+        }
+        context_.pages().render(request, response, "flow_form", t.text(locale, id > 0 ? "flows_edit_title" : "flows_new_title"), model,
+                                status);
+    }
+
+    sdk::HostContext& context_;
+};
+
+}  // namespace
+
+void registerOutboxPages(sdk::HostContext& context) {
+    auto pages = std::make_shared<OutboxPages>(context);
+    const auto outbox = sdk::RouteOptions::session(sdk::RouteStyle::Page, kOutboxPermission);
+    const auto templates = sdk::RouteOptions::session(sdk::RouteStyle::Page, kTemplatesPermission);
+    sdk::RouteRegistry& routes = context.routes();
+    using Handler = void (OutboxPages::*)(const sdk::HttpRequest&, sdk::HttpResponse&);
+    auto add = [&](const std::string& method, const std::string& path, Handler handler, const sdk::RouteOptions& options) {
+        routes.add(method, path, [pages, handler](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { ((*pages).*handler)(rq, rs); },
+                   options);
+    };
+    const std::string box = kOutboxPagesPath, tpl = kTemplatesPagesPath, flow = kFlowsPagesPath;
+    add("GET", box, &OutboxPages::messages, outbox);
+    routes.add("POST", box + "/{id}/sent", [pages](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { pages->finish(rq, rs, "sent"); },
+               outbox);
+    routes.add("POST", box + "/{id}/cancel",
+               [pages](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { pages->finish(rq, rs, "cancelled"); }, outbox);
+
+    add("GET", tpl, &OutboxPages::templates, templates);
+    add("GET", tpl + "/new", &OutboxPages::newTemplate, templates);
+    add("POST", tpl, &OutboxPages::saveTemplate, templates);
+    add("GET", tpl + "/{id}", &OutboxPages::editTemplate, templates);
+    add("POST", tpl + "/{id}", &OutboxPages::saveTemplate, templates);
+
+    add("GET", flow, &OutboxPages::flows, outbox);
+    add("GET", flow + "/new", &OutboxPages::newFlow, outbox);
+    add("POST", flow, &OutboxPages::saveFlow, outbox);
+    add("GET", flow + "/{id}", &OutboxPages::editFlow, outbox);
+    add("POST", flow + "/{id}", &OutboxPages::saveFlow, outbox);
+    routes.add("POST", flow + "/{id}/activate",
+               [pages](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { pages->setFlowActive(rq, rs, true); }, outbox);
+    routes.add("POST", flow + "/{id}/deactivate",
+               [pages](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { pages->setFlowActive(rq, rs, false); }, outbox);
+
+    add("GET", kLogsPagesPath, &OutboxPages::logs, sdk::RouteOptions::session(sdk::RouteStyle::Page, kLogsPermission));
+}
+
+}  // namespace tawasul::plugins::outbox
