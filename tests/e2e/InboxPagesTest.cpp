@@ -5,9 +5,11 @@
 // delivers new messages and resumes from Last-Event-ID; legacy addresses redirect.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -18,7 +20,7 @@
 #include <Poco/String.h>
 #include <Poco/URI.h>
 
-#include "Auth.hpp"
+#include "AdminSession.hpp"
 #include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
 #include "MetaPayloads.hpp"
@@ -51,40 +53,23 @@ std::string firstMatch(const std::string& text, const std::string& pattern) {
     return match[1];
 }
 
-// Every Set-Cookie of an answer (HttpResult keeps one header per name, and sign-in sets two).
-struct CookieReply {
-    int status = 0;
-    std::string body;
-    std::vector<std::string> cookies;
-};
-
-CookieReply callWithCookies(int port, const std::string& method, const std::string& path, const std::string& body,
-                            const std::vector<std::pair<std::string, std::string>>& headers) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    for (const auto& [name, value] : headers) request.add(name, value);
-    if (method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session.receiveResponse(response);
-    CookieReply reply;
-    reply.status = response.getStatus();
-    for (const auto& [name, value] : response)
-        if (Poco::icompare(name, "Set-Cookie") == 0) reply.cookies.push_back(value);
-    Poco::StreamCopier::copyToString(in, reply.body);
-    return reply;
+// A form body as the pages send it ("a=1&b=2", already encoded) into the helper's fields.
+FormFields fieldsOf(const std::string& form) {
+    FormFields fields;
+    std::istringstream in(form);
+    std::string pair;
+    while (std::getline(in, pair, '&')) {
+        const auto eq = pair.find('=');
+        std::string name, value;
+        Poco::URI::decode(pair.substr(0, eq), name);
+        Poco::URI::decode(eq == std::string::npos ? "" : pair.substr(eq + 1), value);
+        std::replace(value.begin(), value.end(), '+', ' ');
+        fields.emplace_back(name, value);
+    }
+    return fields;
 }
 
-std::string cookieOf(const CookieReply& reply, const std::string& name) {
-    for (const auto& cookie : reply.cookies)
-        if (cookie.rfind(name + "=", 0) == 0) return cookie.substr(name.size() + 1, cookie.find(';') - name.size() - 1);
-    return "";
-}
-
-struct User {
-    std::string cookie;  // "tawasul_session=..."
-    std::string csrf;
-};
+using User = AdminBrowser;
 
 class InboxHost {
 public:
@@ -106,41 +91,11 @@ public:
     FakeGraphApi& fake() { return *fake_; }
     sdk::Database& db() { return *db_; }
 
-    // `tawasul user add` prints the generated password once.
-    std::string addUser(const std::string& email, const std::string& role) {
-        const auto [status, output] = host_->cli({"user", "add", "--email", email, "--name", "User " + role, "--role", role});
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
-        const std::string password = firstMatch(output, "password: ([0-9a-zA-Z]+)");
-        CPPUNIT_ASSERT_MESSAGE(output, !password.empty());
-        return password;
-    }
-
-    User signIn(const std::string& email, const std::string& password) {
-        const CookieReply form = callWithCookies(host_->port(), "GET", "/admin/login", "", {});
-        const std::string token = cookieOf(form, host::kLoginCsrfCookie);
-        CPPUNIT_ASSERT(!token.empty());
-        const CookieReply reply = callWithCookies(
-            host_->port(), "POST", "/admin/login", "_csrf=" + token + "&email=" + encode(email) + "&password=" + encode(password),
-            {{"Content-Type", "application/x-www-form-urlencoded"}, {"Cookie", std::string(host::kLoginCsrfCookie) + "=" + token}});
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(reply.body, 303, reply.status);
-        User user;
-        user.cookie = std::string(host::kSessionCookie) + "=" + cookieOf(reply, host::kSessionCookie);
-        const HttpResult home = get(user, "/admin");
-        CPPUNIT_ASSERT_EQUAL(200, home.status);
-        user.csrf = firstMatch(home.body, "name=\"csrf-token\" content=\"([0-9a-f]+)\"");
-        CPPUNIT_ASSERT(!user.csrf.empty());
-        return user;
-    }
-
-    User newUser(const std::string& email, const std::string& role) { return signIn(email, addUser(email, role)); }
-
-    HttpResult get(const User& user, const std::string& path) { return host_->request("GET", path, "", {{"Cookie", user.cookie}}); }
-
+    void addUser(const std::string& email, const std::string& role) { test::addUser(*host_, email, role, "inbox-test-password"); }
+    User newUser(const std::string& email, const std::string& role) { return signInAs(*host_, email, role); }
+    HttpResult get(const User& user, const std::string& path) { return user.get(path); }
     // A form POST as the page sends it: the session's CSRF token in the `_csrf` field.
-    HttpResult post(const User& user, const std::string& path, const std::string& form) {
-        return host_->request("POST", path, "_csrf=" + user.csrf + (form.empty() ? "" : "&" + form),
-                              {{"Cookie", user.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
-    }
+    HttpResult post(const User& user, const std::string& path, const std::string& form) { return user.post(path, fieldsOf(form)); }
 
     // The customer writes `text` (at `secondsAgo`); returns the conversation id once processed.
     std::int64_t customerWrites(const std::string& wamid, const std::string& text, std::int64_t secondsAgo = 0,
@@ -350,10 +305,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0"), h.sql("SELECT COUNT(*) FROM whatsapp_conversation_events"));
         // An agent without the CSRF token, or with another's, is refused too.
         const HttpResult noToken = h.host().request("POST", url + "/assign", "user=me",
-                                                    {{"Cookie", agent.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
+                                                    {{"Cookie", agent.cookie()}, {"Content-Type", "application/x-www-form-urlencoded"}});
         CPPUNIT_ASSERT_EQUAL(403, noToken.status);
-        const HttpResult wrongToken = h.host().request("POST", url + "/assign", "_csrf=" + viewer.csrf + "&user=me",
-                                                       {{"Cookie", agent.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
+        const HttpResult wrongToken = h.host().request("POST", url + "/assign", "_csrf=" + viewer.csrf() + "&user=me",
+                                                       {{"Cookie", agent.cookie()}, {"Content-Type", "application/x-www-form-urlencoded"}});
         CPPUNIT_ASSERT_EQUAL(403, wrongToken.status);
         CPPUNIT_ASSERT_EQUAL(std::string(""), h.sql("SELECT assigned_user_id FROM whatsapp_conversations WHERE id = " + std::to_string(id)));
         // Without a session: the sign-in page.
@@ -444,7 +399,7 @@ public:
         const std::string live = "/admin/messaging/whatsapp/live";
         std::string lastId;
         {
-            LiveStream stream(h.host().port(), live, agent.cookie);
+            LiveStream stream(h.host().port(), live, agent.cookie());
             CPPUNIT_ASSERT_EQUAL(200, stream.status());
             CPPUNIT_ASSERT(contains(stream.contentType(), "text/event-stream"));
             CPPUNIT_ASSERT(stream.waitFor("event: hello"));
@@ -453,7 +408,7 @@ public:
             CPPUNIT_ASSERT(stream.waitFor("\"conversation_id\":" + std::to_string(id)));
             CPPUNIT_ASSERT(stream.waitFor("event: conversation.updated"));
             // The conversation page's stream sees only its own conversation.
-            LiveStream only(h.host().port(), live + "?conversation=" + std::to_string(id), agent.cookie);
+            LiveStream only(h.host().port(), live + "?conversation=" + std::to_string(id), agent.cookie());
             CPPUNIT_ASSERT(only.waitFor("event: hello"));
             CPPUNIT_ASSERT_EQUAL(303, h.post(agent, kConversation + std::to_string(id) + "/assign", "user=me").status);
             CPPUNIT_ASSERT_MESSAGE(only.text(), only.waitFor("\"reason\":\"assigned\""));
@@ -465,11 +420,11 @@ public:
         }
         // Dropped: meanwhile another customer writes. Back with Last-Event-ID: what was missed comes first.
         const std::int64_t missed = h.customerWrites("wamid.L2", "Pendant la coupure", 0, "Karim", "213661234567");
-        LiveStream resumed(h.host().port(), live, agent.cookie, lastId);
+        LiveStream resumed(h.host().port(), live, agent.cookie(), lastId);
         CPPUNIT_ASSERT_MESSAGE(resumed.text(), resumed.waitFor("\"conversation_id\":" + std::to_string(missed)));
         CPPUNIT_ASSERT(contains(resumed.text(), "event: message.received"));
         // A browser from before a restart (an id the host never gave) is told to refresh.
-        LiveStream stale(h.host().port(), live, agent.cookie, "999999");
+        LiveStream stale(h.host().port(), live, agent.cookie(), "999999");
         CPPUNIT_ASSERT_MESSAGE(stale.text(), stale.waitFor("event: refresh"));
         // Without a session there is no stream.
         CPPUNIT_ASSERT_EQUAL(401, h.host().request("GET", live).status);
@@ -486,13 +441,13 @@ public:
 
         const User agent = h.newUser("agent@example.dz", "agent");
         h.customerWrites("wamid.AR1", "السلام عليكم");
-        CPPUNIT_ASSERT_EQUAL(303, h.post(agent, "/admin/locale", "locale=ar&next=" + encode(kInbox)).status);
+        agent.setLocale("ar");
         const HttpResult arabic = h.get(agent, kInbox);
         CPPUNIT_ASSERT_EQUAL(200, arabic.status);
         CPPUNIT_ASSERT(contains(arabic.body, "dir=\"rtl\""));
         CPPUNIT_ASSERT(contains(arabic.body, "صندوق الوارد"));
         CPPUNIT_ASSERT(contains(arabic.body, "السلام عليكم"));
-        CPPUNIT_ASSERT_EQUAL(303, h.post(agent, "/admin/locale", "locale=fr&next=" + encode(kInbox)).status);
+        agent.setLocale("fr");
         const HttpResult french = h.get(agent, kInbox);
         CPPUNIT_ASSERT(contains(french.body, "dir=\"ltr\""));
         CPPUNIT_ASSERT(contains(french.body, "Boîte de réception"));

@@ -24,14 +24,22 @@ const graph = http.createServer((request, response) => {
 await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
 graph.unref();
 
-// Read by run.mjs before it writes the host's configuration.
-export const pluginConfig = {
-  cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
-};
-export const settings = {
-  'whatsapp.cloud.app_secret': 'browser-test-app-secret',
-  'whatsapp.cloud.access_token': 'browser-test-token',
-  'whatsapp.cloud.phone_number_id': '100000000000001',
+// Read by run.mjs before it writes the host's configuration: cloud_api sends to the server above.
+export const options = {
+  plugins: {
+    webhook_receiver: '{}',
+    contact_matcher: '{}',
+    inbound_router: '{}',
+    cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
+    outbox: '{}',
+    admin_inbox: '{}',
+  },
+  extraYaml: 'dispatch:\n  chain: [cloud_api, outbox]\n',
+  settings: [
+    ['whatsapp.cloud.app_secret', 'browser-test-app-secret'],
+    ['whatsapp.cloud.access_token', 'browser-test-token'],
+    ['whatsapp.cloud.phone_number_id', '100000000000001'],
+  ],
 };
 
 const until = async (what, condition, timeout = 15000) => {
