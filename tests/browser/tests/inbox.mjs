@@ -67,6 +67,7 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   assert.equal(await page.evaluate(() => window.inboxNotReloaded), true, 'the inbox was updated without a reload');
   assert.match(await page.textContent('.conversation'), /quand commence la prochaine session/);
   assert.match(await page.textContent('.conversation .window'), /Window open until/);
+  await page.waitForSelector('#inbox-unread-total .badge:has-text("1")').catch(async (e) => { throw new Error(e.message + (await page.innerHTML('.inbox-head'))); });
   await screenshot('inbox-live-message');
 
   // Open it and reply.
