@@ -17,6 +17,7 @@
 #include "ServiceRegistry.hpp"
 #include "SettingsStore.hpp"
 #include "tawasul/sdk/Errors.hpp"
+#include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/TimelineWrites.hpp"
 
 namespace tawasul::host {
@@ -96,9 +97,7 @@ std::string contentJson(const sdk::SendRequest& request, const std::string& toE1
     return toJson(payload);
 }
 
-std::string text(const Object& object, const std::string& key) {
-    return object.has(key) && !object.isNull(key) ? object.getValue<std::string>(key) : "";
-}
+std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
 void readContent(const std::string& json, sdk::OutboundMessage& message) {
     const auto payload = Poco::JSON::Parser().parse(json).extract<Object::Ptr>();

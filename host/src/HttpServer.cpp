@@ -21,21 +21,6 @@
 namespace tawasul::host {
 namespace {
 
-std::string htmlEscape(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
-
 std::string newRequestId() {
     thread_local std::mt19937_64 random{std::random_device{}()};
     std::ostringstream out;
@@ -305,6 +290,21 @@ private:
 };
 
 }  // namespace
+
+std::string htmlEscape(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
 
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
                 const std::string& message, const std::string& requestId, const std::string& field) {

@@ -43,6 +43,9 @@ private:
     std::atomic<bool> stopping_{false};
 };
 
+// & < > " ' as HTML entities: safe in element text and in single- or double-quoted attributes.
+std::string htmlEscape(const std::string& text);
+
 // The body the host sends for an error on a route of this style. On Api routes:
 // {"error":{"code","message","field"?},"request_id"}, `field` naming the part of the request at fault.
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,

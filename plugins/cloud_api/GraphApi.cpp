@@ -6,6 +6,8 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "tawasul/sdk/Json.hpp"
+
 namespace tawasul::plugins::cloud {
 namespace {
 
@@ -32,14 +34,7 @@ Object envelope(const sdk::OutboundMessage& message, const std::string& type) {
     return body;
 }
 
-std::string text(const Object& object, const std::string& key) {
-    if (!object.has(key) || object.isNull(key)) return "";
-    try {
-        return object.getValue<std::string>(key);
-    } catch (const Poco::Exception&) {
-        return object.get(key).toString();
-    }
-}
+std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
 }  // namespace
 

@@ -28,10 +28,6 @@ constexpr const char* kPhoneNumberIdKey = "whatsapp.cloud.phone_number_id";
 constexpr const char* kAccountIdKey = "whatsapp.cloud.business_account_id";
 constexpr const char* kLastTestKey = "whatsapp.cloud.connection_test";
 
-std::string localeOf(const sdk::HttpRequest& request) {
-    return request.principal && !request.principal->locale.empty() ? request.principal->locale : "en";
-}
-
 bool allDigits(const std::string& text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -58,12 +54,12 @@ public:
     void show(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         Object model = baseModel(request);
         if (request.queryParam("done").value_or("") == "saved")
-            model.set("notice", context_.translator().text(localeOf(request), "settings_saved"));
+            model.set("notice", context_.translator().text(request.locale(), "settings_saved"));
         render(request, response, model, 200);
     }
 
     void save(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::FormData form(request.body);
         const std::string token = form.value("access_token");
         const std::string phoneNumberId = form.value("phone_number_id");
@@ -131,7 +127,7 @@ public:
 
 private:
     Object baseModel(const sdk::HttpRequest& request) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         sdk::Settings& settings = context_.settings();
         Object model;
@@ -209,7 +205,7 @@ private:
     }
 
     void render(const sdk::HttpRequest& request, sdk::HttpResponse& response, const Object& model, int status) {
-        context_.pages().render(request, response, "settings", context_.translator().text(localeOf(request), "settings_title"), model,
+        context_.pages().render(request, response, "settings", context_.translator().text(request.locale(), "settings_title"), model,
                                 status);
     }
 

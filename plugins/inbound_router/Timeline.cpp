@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "MessageRenderer.hpp"
+#include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/TimelineWrites.hpp"
 
 namespace tawasul::plugins::inbound {
@@ -19,14 +20,7 @@ using Poco::JSON::Object;
 using NullableText = Poco::Nullable<std::string>;
 using NullableInt = Poco::Nullable<Poco::Int64>;
 
-std::string field(const Object& object, const std::string& key) {
-    if (!object.has(key) || object.isNull(key)) return "";
-    try {
-        return object.getValue<std::string>(key);
-    } catch (const Poco::Exception&) {
-        return object.get(key).toString();
-    }
-}
+std::string field(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
 Object::Ptr objectAt(const Object& object, const std::string& key) {
     return object.has(key) && object.isObject(key) ? object.getObject(key) : nullptr;

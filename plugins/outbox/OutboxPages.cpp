@@ -8,6 +8,7 @@
 #include <cctype>
 #include <regex>
 
+#include <Poco/String.h>
 #include <Poco/Data/Session.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -30,33 +31,12 @@ const std::vector<std::string> kLogLevels{"info", "warning", "error"};
 constexpr int kBlankStepRows = 2;
 constexpr std::int64_t kMaxDelayMinutes = 525600;  // a year
 
-std::string localeOf(const sdk::HttpRequest& request) {
-    return request.principal && !request.principal->locale.empty() ? request.principal->locale : "en";
-}
-
 std::string actorOf(const sdk::HttpRequest& request) {
     return request.principal ? request.principal->email : std::string("?");
 }
 
 bool oneOf(const std::vector<std::string>& values, const std::string& value) {
     return std::find(values.begin(), values.end(), value) != values.end();
-}
-
-// A positive id from a route segment or a query value; 0 when it is not one.
-std::int64_t positiveId(const std::string& text) {
-    if (text.empty() || text.size() > 18) return 0;
-    std::int64_t id = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return 0;
-        id = id * 10 + (c - '0');
-    }
-    return id;
-}
-
-std::string trim(const std::string& text) {
-    const auto begin = text.find_first_not_of(" \t\r\n");
-    if (begin == std::string::npos) return {};
-    return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
 // Options of a <select>: value, label, selected.
@@ -101,19 +81,19 @@ public:
 
     // ---- outbox messages ------------------------------------------------------------------
     void messages(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Object model;
         int status = 200;
         std::string statusFilter = request.queryParam("status").value_or("");
-        std::string channel = trim(request.queryParam("channel").value_or(""));
+        std::string channel = Poco::trim(request.queryParam("channel").value_or(""));
         Poco::Int64 before = 0;
         if (!statusFilter.empty() && !oneOf(kMessageStatuses, statusFilter)) {
             model.set("error", t.text(locale, "outbox_error_status", {{"status", statusFilter}}));
             statusFilter.clear();
             status = 400;
         }
-        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = positiveId(*text)) == 0) {
+        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = sdk::positiveId(*text)) == 0) {
             model.set("error", t.text(locale, "outbox_error_before", {{"value", *text}}));
             status = 400;
         }
@@ -172,7 +152,7 @@ public:
     // A person sent it from their phone (sent) or decided not to (cancelled): the outbox row and
     // the stored outbound message move together, and only from pending.
     void finish(const sdk::HttpRequest& request, sdk::HttpResponse& response, const std::string& outcome) {
-        const std::int64_t id = positiveId(request.param("id"));
+        const std::int64_t id = sdk::positiveId(request.param("id"));
         sdk::Database& database = context_.database();
         Poco::Data::Session session = database.session();
         std::vector<std::string> current;
@@ -220,7 +200,7 @@ public:
 
     // The outbox page with why the row did not change: it does not exist (404) or is no longer pending (409).
     void refuse(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const std::vector<std::string>& current) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Object model;
         model.set("messages", Array::Ptr(new Array));
@@ -237,7 +217,7 @@ public:
 
     // ---- templates --------------------------------------------------------------------------
     void templates(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Poco::Data::Session session = context_.database().session();
         std::vector<Poco::Int64> ids, updated;
@@ -270,10 +250,10 @@ public:
     }
 
     void editTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::int64_t id = positiveId(request.param("id"));
+        const std::int64_t id = sdk::positiveId(request.param("id"));
         const auto form = loadTemplate(id);
         if (!form) return notFound(request, response, "templates_error_not_found");
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         Object::Ptr preview;
         // ?preview=1&value.NAME=...: the body rendered with sample values, nothing stored.
         if (request.queryParam("preview")) {
@@ -294,14 +274,14 @@ public:
     }
 
     void saveTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::int64_t id = request.params.count("id") ? positiveId(request.param("id")) : 0;
+        const std::int64_t id = request.params.count("id") ? sdk::positiveId(request.param("id")) : 0;
         if (request.params.count("id") && (id == 0 || !loadTemplate(id))) return notFound(request, response, "templates_error_not_found");
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         const sdk::FormData data(request.body);
         TemplateForm form;
-        form.name = trim(data.value("name"));
-        form.language = trim(data.value("language"));
+        form.name = Poco::trim(data.value("name"));
+        form.language = Poco::trim(data.value("language"));
         form.category = data.value("category");
         form.status = data.value("status");
         form.body = data.value("body");
@@ -363,7 +343,7 @@ public:
 
     // ---- flows ------------------------------------------------------------------------------
     void flows(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Poco::Data::Session session = context_.database().session();
         std::vector<Poco::Int64> ids, active, steps;
@@ -397,25 +377,25 @@ public:
     void newFlow(const sdk::HttpRequest& request, sdk::HttpResponse& response) { renderFlowForm(request, response, 0, FlowForm{}, 200); }
 
     void editFlow(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::int64_t id = positiveId(request.param("id"));
+        const std::int64_t id = sdk::positiveId(request.param("id"));
         const auto form = loadFlow(id);
         if (!form) return notFound(request, response, "flows_error_not_found");
         renderFlowForm(request, response, id, *form, 200, request.queryParam("done").value_or("") == "saved" ? "flows_saved" : "");
     }
 
     void saveFlow(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::int64_t id = request.params.count("id") ? positiveId(request.param("id")) : 0;
+        const std::int64_t id = request.params.count("id") ? sdk::positiveId(request.param("id")) : 0;
         if (request.params.count("id") && (id == 0 || !loadFlow(id))) return notFound(request, response, "flows_error_not_found");
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         const sdk::FormData data(request.body);
         FlowForm form;
-        form.name = trim(data.value("name"));
-        form.trigger = trim(data.value("trigger_event"));
+        form.name = Poco::trim(data.value("name"));
+        form.trigger = Poco::trim(data.value("trigger_event"));
         const auto templateIds = data.all("step_template");
         const auto delays = data.all("step_delay");
         for (std::size_t i = 0; i < std::max(templateIds.size(), delays.size()); ++i) {
-            StepRow row{i < templateIds.size() ? trim(templateIds[i]) : "", i < delays.size() ? trim(delays[i]) : "", ""};
+            StepRow row{i < templateIds.size() ? Poco::trim(templateIds[i]) : "", i < delays.size() ? Poco::trim(delays[i]) : "", ""};
             if (!row.templateId.empty() || !row.delay.empty()) form.steps.push_back(row);
         }
         static const std::regex trigger("[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*");
@@ -435,7 +415,7 @@ public:
         for (std::size_t i = 0; problem.empty() && i < form.steps.size(); ++i) {
             const StepRow& row = form.steps[i];
             const std::string position = std::to_string(i + 1);
-            const std::int64_t templateId = positiveId(row.templateId);
+            const std::int64_t templateId = sdk::positiveId(row.templateId);
             std::vector<std::string> names, languages;
             if (templateId > 0) {
                 Poco::Int64 tid = templateId;
@@ -446,7 +426,7 @@ public:
             } else if (names.empty()) {
                 problem = "flows_error_step_template_unknown", field = "steps", args = {{"step", position}, {"id", row.templateId}};
             } else {
-                const std::int64_t minutes = row.delay.empty() ? 0 : (row.delay.size() <= 6 ? positiveId(row.delay) : -1);
+                const std::int64_t minutes = row.delay.empty() ? 0 : (row.delay.size() <= 6 ? sdk::positiveId(row.delay) : -1);
                 if (minutes < 0 || minutes > kMaxDelayMinutes || (minutes == 0 && !row.delay.empty() && row.delay != "0")) {
                     problem = "flows_error_step_delay", field = "steps", args = {{"step", position}, {"value", row.delay}};
                 } else {
@@ -499,7 +479,7 @@ public:
     }
 
     void setFlowActive(const sdk::HttpRequest& request, sdk::HttpResponse& response, bool active) {
-        const std::int64_t id = positiveId(request.param("id"));
+        const std::int64_t id = sdk::positiveId(request.param("id"));
         sdk::Database& database = context_.database();
         Poco::Data::Session session = database.session();
         sdk::Transaction transaction(database, session);
@@ -515,19 +495,19 @@ public:
 
     // ---- logs -------------------------------------------------------------------------------
     void logs(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Object model;
         int status = 200;
         std::string level = request.queryParam("level").value_or("");
-        std::string source = trim(request.queryParam("source").value_or(""));
+        std::string source = Poco::trim(request.queryParam("source").value_or(""));
         Poco::Int64 before = 0;
         if (!level.empty() && !oneOf(kLogLevels, level)) {
             model.set("error", t.text(locale, "logs_error_level", {{"level", level}}));
             level.clear();
             status = 400;
         }
-        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = positiveId(*text)) == 0) {
+        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = sdk::positiveId(*text)) == 0) {
             model.set("error", t.text(locale, "outbox_error_before", {{"value", *text}}));
             status = 400;
         }
@@ -583,7 +563,7 @@ private:
     }
 
     void notFound(const sdk::HttpRequest& request, sdk::HttpResponse& response, const std::string& key) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         Object model;
         model.set("error", context_.translator().text(locale, key, {{"id", request.params.count("id") ? request.param("id") : ""}}));
         context_.pages().render(request, response, "not_found", context_.translator().text(locale, "outbox_not_found_title"), model, 404);
@@ -603,7 +583,7 @@ private:
     void renderTemplateForm(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const TemplateForm& form,
                             const std::map<std::string, std::string>& samples, Object::Ptr preview, int status,
                             const std::string& notice = "", Object::Ptr error = nullptr) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Object model;
         const std::string url = std::string(kTemplatesPagesPath) + (id > 0 ? "/" + std::to_string(id) : "");
@@ -667,7 +647,7 @@ private:
 
     void renderFlowForm(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const FlowForm& form, int status,
                         const std::string& notice = "", Object::Ptr error = nullptr) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Poco::Data::Session session = context_.database().session();
         std::vector<Poco::Int64> templateIds;

@@ -13,6 +13,7 @@
 
 #include "OutboxPages.hpp"
 #include "OutboxTemplates.hpp"
+#include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Messaging.hpp"
@@ -36,14 +37,7 @@ std::string toJson(const Object& object) {
     return out.str();
 }
 
-std::string text(const Object& object, const std::string& key) {
-    if (!object.has(key) || object.isNull(key)) return "";
-    try {
-        return object.getValue<std::string>(key);
-    } catch (const Poco::Exception&) {
-        return object.get(key).toString();
-    }
-}
+std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
 void writeLog(Poco::Data::Session& session, const std::string& level, const std::string& source, const std::string& message,
               const std::string& context, std::int64_t at) {

@@ -25,25 +25,10 @@ using Poco::JSON::Object;
 constexpr Poco::Int64 kPageSize = 50;
 const char* const kStatuses[] = {"pending", "processing", "processed", "failed"};
 
-std::string localeOf(const sdk::HttpRequest& request) {
-    return request.principal && !request.principal->locale.empty() ? request.principal->locale : "en";
-}
-
 bool knownStatus(const std::string& status) {
     for (const char* known : kStatuses)
         if (status == known) return true;
     return false;
-}
-
-// A positive id from a route segment or a query value; 0 when it is not one.
-std::int64_t positiveId(const std::string& text) {
-    if (text.empty() || text.size() > 18) return 0;
-    std::int64_t id = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return 0;
-        id = id * 10 + (c - '0');
-    }
-    return id;
 }
 
 // At most `limit` characters (not bytes: never half a UTF-8 character), with an ellipsis when cut.
@@ -60,7 +45,7 @@ public:
     explicit EventsPages(sdk::HostContext& context) : context_(context) {}
 
     void list(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Object model;
         int status = 200;
@@ -72,7 +57,7 @@ public:
         }
         Poco::Int64 before = 0;
         if (const auto text = request.queryParam("before"); text && !text->empty()) {
-            before = positiveId(*text);
+            before = sdk::positiveId(*text);
             if (before == 0) {
                 model.set("error", t.text(locale, "events_error_before", {{"value", *text}}));
                 status = 400;
@@ -136,11 +121,11 @@ public:
     }
 
     void show(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Object model;
         model.set("list_url", std::string(kEventsPagesPath));
-        const std::int64_t id = positiveId(request.param("id"));
+        const std::int64_t id = sdk::positiveId(request.param("id"));
         Poco::Data::Session session = context_.database().session();
         Poco::Int64 eventId = id;
         Poco::Int64 receivedAt = 0, attempts = 0, processedAt = 0;
@@ -188,7 +173,7 @@ public:
 
     // The stored bytes, untouched, as a file: what Meta signed, for `tawasul simulate post` or a bug report.
     void raw(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::int64_t id = positiveId(request.param("id"));
+        const std::int64_t id = sdk::positiveId(request.param("id"));
         Poco::Data::Session session = context_.database().session();
         Poco::Int64 eventId = id;
         Poco::Data::BLOB payload;
@@ -199,7 +184,7 @@ public:
             found = select.execute();
         }
         if (found == 0) {
-            const std::string locale = localeOf(request);
+            const std::string locale = request.locale();
             response.text(404, context_.translator().text(locale, "events_error_not_found", {{"id", request.param("id")}}) + "\n");
             return;
         }
@@ -213,7 +198,7 @@ public:
     // The same as `tawasul events replay ID`: back to pending with a new processing job, both in one
     // transaction so that the event is never pending without a job. Processing is idempotent.
     void replay(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         if (!request.principal || !request.principal->can(kReplayPermission)) {
             Object model;
@@ -222,7 +207,7 @@ public:
             context_.pages().render(request, response, "webhook_event", t.text(locale, "events_event_title"), model, 403);
             return;
         }
-        const std::int64_t id = positiveId(request.param("id"));
+        const std::int64_t id = sdk::positiveId(request.param("id"));
         std::size_t updated = 0;
         if (id > 0) {
             sdk::Database& database = context_.database();

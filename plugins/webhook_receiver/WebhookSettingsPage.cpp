@@ -21,10 +21,6 @@ using Poco::JSON::Object;
 constexpr const char* kVerifyTokenKey = "whatsapp.webhook.verify_token";
 constexpr const char* kAppSecretKey = "whatsapp.cloud.app_secret";
 
-std::string localeOf(const sdk::HttpRequest& request) {
-    return request.principal && !request.principal->locale.empty() ? request.principal->locale : "en";
-}
-
 // What is wrong with a new verify token, as a catalog key; empty when it is acceptable. Meta sends
 // it back in a query string, so printable ASCII without spaces keeps it unambiguous.
 std::string verifyTokenProblem(const std::string& value) {
@@ -50,7 +46,7 @@ public:
     void show(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         Object model = baseModel(request);
         if (request.queryParam("done").value_or("") == "saved")
-            model.set("notice", context_.translator().text(localeOf(request), "webhook_saved"));
+            model.set("notice", context_.translator().text(request.locale(), "webhook_saved"));
         render(request, response, model, 200);
     }
 
@@ -64,7 +60,7 @@ public:
     }
 
     void save(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::FormData form(request.body);
         const std::string verifyToken = form.value("verify_token");
         const std::string appSecret = form.value("app_secret");
@@ -95,7 +91,7 @@ public:
 
 private:
     Object baseModel(const sdk::HttpRequest& request) {
-        const std::string locale = localeOf(request);
+        const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Object model;
         const std::string base = context_.publicUrl();
@@ -122,7 +118,7 @@ private:
     }
 
     void render(const sdk::HttpRequest& request, sdk::HttpResponse& response, const Object& model, int status) {
-        context_.pages().render(request, response, "webhook_settings", context_.translator().text(localeOf(request), "webhook_title"),
+        context_.pages().render(request, response, "webhook_settings", context_.translator().text(request.locale(), "webhook_title"),
                                 model, status);
     }
 

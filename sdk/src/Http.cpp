@@ -65,6 +65,10 @@ void HttpResponse::redirect(int statusCode, const std::string& location) {
 
 namespace tawasul::sdk {
 
+std::string HttpRequest::locale() const {
+    return principal && !principal->locale.empty() ? principal->locale : "en";
+}
+
 bool Principal::can(const std::string& permission) const {
     return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
 }

@@ -2,12 +2,24 @@
 // HTML form bodies (application/x-www-form-urlencoded) as admin pages receive them. Header-only so
 // that it adds nothing to the SDK's ABI: every plugin with a form parses it the same way.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace tawasul::sdk {
+
+// A positive id from a route segment, a query value or a form field; 0 when it is not one.
+inline std::int64_t positiveId(const std::string& text) {
+    if (text.empty() || text.size() > 18) return 0;
+    std::int64_t id = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return 0;
+        id = id * 10 + (c - '0');
+    }
+    return id;
+}
 
 class FormData {
 public:

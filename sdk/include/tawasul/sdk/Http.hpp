@@ -48,6 +48,8 @@ public:
     // First query parameter with this exact name, or nullopt.
     std::optional<std::string> queryParam(const std::string& name) const;
     const std::string& param(const std::string& name) const;  // throws std::out_of_range
+    // The signed-in user's language ("en", "fr", "ar"); "en" without a principal or a choice.
+    std::string locale() const;
 };
 
 class TAWASUL_SDK_API HttpResponse {
