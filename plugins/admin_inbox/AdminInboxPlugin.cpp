@@ -14,6 +14,7 @@
 
 #include "InboxStore.hpp"
 #include "LiveHub.hpp"
+#include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Messaging.hpp"
 #include "tawasul/sdk/Contacts.hpp"
@@ -39,35 +40,10 @@ const std::vector<std::string> kActionErrors{"not_found",    "invalid_user", "ot
                                              "window_closed", "invalid",     "empty_text",       "no_dispatcher",   "duplicate",
                                              "no_template",  "missing_variable", "invalid_request"};
 
-std::map<std::string, std::string> parseForm(const std::string& body) {
-    std::map<std::string, std::string> out;
-    std::istringstream in(body);
-    std::string pair;
-    while (std::getline(in, pair, '&')) {
-        if (pair.empty()) continue;
-        const auto eq = pair.find('=');
-        std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-        std::replace(key.begin(), key.end(), '+', ' ');
-        std::replace(value.begin(), value.end(), '+', ' ');
-        std::string k, v;
-        Poco::URI::decode(key, k);
-        Poco::URI::decode(value, v);
-        out.emplace(k, v);  // the first one wins
-    }
-    return out;
-}
-
 std::string urlEncode(const std::string& value) {
     std::string out;
     Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]%\"<> ", out);
     return out;
-}
-
-std::optional<std::int64_t> positiveId(const std::string& text) {
-    if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
-        return std::nullopt;
-    const std::int64_t value = std::stoll(text);
-    return value > 0 ? std::optional<std::int64_t>(value) : std::nullopt;
 }
 
 std::string oneOf(const std::optional<std::string>& value, const std::vector<std::string>& allowed, const std::string& fallback) {
@@ -147,14 +123,11 @@ public:
 
 private:
     const sdk::Translator& tr() const { return context_->translator(); }
-    static std::string localeOf(const sdk::HttpRequest& request) {
-        return request.principal && !request.principal->locale.empty() ? request.principal->locale : "en";
-    }
     std::string t(const sdk::HttpRequest& request, const std::string& key, const std::map<std::string, std::string>& args = {}) const {
-        return tr().text(localeOf(request), key, args);
+        return tr().text(request.locale(), key, args);
     }
     std::string when(const sdk::HttpRequest& request, std::int64_t millis) const {
-        return millis > 0 ? tr().dateTime(localeOf(request), millis / 1000) : "";
+        return millis > 0 ? tr().dateTime(request.locale(), millis / 1000) : "";
     }
     std::int64_t nowMillis() const { return context_->clock().nowMillis(); }
     std::shared_ptr<sdk::MessageDispatcher> dispatcher() const {
@@ -195,7 +168,7 @@ private:
         out->set("intent", row.intent);
         out->set("unread", row.unread);
         out->set("has_unread", row.unread > 0);
-        out->set("unread_label", tr().number(localeOf(request), row.unread));
+        out->set("unread_label", tr().number(request.locale(), row.unread));
         out->set("last_at", when(request, row.lastMessageAt));
         out->set("preview", shorten(messageSummary(request, row.previewType, row.previewBody), 140));
         out->set("preview_outbound", row.previewDirection == "out");
@@ -242,7 +215,7 @@ private:
         intentOptions->getObject(0)->set("label", t(request, "filter_intent_any"));
         model.set("intent_options", intentOptions);
         const std::int64_t unread = store_->unreadTotal();
-        model.set("unread_total", tr().number(localeOf(request), unread));
+        model.set("unread_total", tr().number(request.locale(), unread));
         model.set("has_unread", unread > 0);
         std::string query = "status=" + urlEncode(filter.status) + "&owner=" + urlEncode(filter.owner) + "&intent=" +
                             urlEncode(filter.intent) + "&q=" + urlEncode(filter.search);
@@ -309,8 +282,8 @@ private:
     }
 
     void renderConversation(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const auto id = positiveId(request.param("id"));
-        auto view = id ? store_->conversation(*id) : std::nullopt;
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        auto view = id ? store_->conversation(id) : std::nullopt;
         if (!view) {
             Object model;
             model.set("message", t(request, "conversation_not_found"));
@@ -319,22 +292,22 @@ private:
             return;
         }
         // Opening the conversation reads it: the count goes, the sender sees blue ticks.
-        if (store_->markOpened(*id, nowMillis())) {
+        if (store_->markOpened(id, nowMillis())) {
             if (auto sender = dispatcher()) {
                 try {
-                    sender->markRead(*id);
+                    sender->markRead(id);
                 } catch (const std::exception& error) {
-                    context_->logger().warning("mark read of conversation " + std::to_string(*id) + ": " + error.what());
+                    context_->logger().warning("mark read of conversation " + std::to_string(id) + ": " + error.what());
                 }
             }
-            context_->events().publish({"conversation.updated", "{\"conversation_id\":" + std::to_string(*id) + ",\"reason\":\"read\"}"});
+            context_->events().publish({"conversation.updated", "{\"conversation_id\":" + std::to_string(id) + ",\"reason\":\"read\"}"});
             view->summary.unread = 0;
         }
         const sdk::Principal& user = *request.principal;
         Object model;
         Object::Ptr summary = rowModel(request, view->summary);
         model.set("conversation", summary);
-        model.set("url", kConversationPath + std::to_string(*id));
+        model.set("url", kConversationPath + std::to_string(id));
         Array::Ptr timeline = new Array;
         for (const auto& item : view->timeline)
             timeline->add(item.message ? messageModel(request, *item.message) : systemModel(request, *item.system));
@@ -425,7 +398,7 @@ private:
         const std::string error = oneOf(request.queryParam("error"), kActionErrors, "");
         if (!error.empty()) model.set("error", t(request, "action_error_" + error));
         if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
-        model.set("live_url", kBase + "/live?conversation=" + std::to_string(*id));
+        model.set("live_url", kBase + "/live?conversation=" + std::to_string(id));
         model.set("assets", kAssets);
         model.set("inbox_url", kInboxPath);
         const std::string title = summary->getValue<std::string>("name");
@@ -439,8 +412,8 @@ private:
 
     // The conversation of a POST, or a 404 page written already.
     std::optional<std::int64_t> target(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const auto id = positiveId(request.param("id"));
-        if (id && store_->conversation(*id, 1)) return id;
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        if (id && store_->conversation(id, 1)) return id;
         Object model;
         model.set("message", t(request, "conversation_not_found"));
         model.set("back_url", kInboxPath);
@@ -455,18 +428,18 @@ private:
     void reply(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const auto id = target(request, response);
         if (!id) return;
-        auto form = parseForm(request.body);
+        const sdk::FormData form(request.body);
         auto sender = dispatcher();
         if (!sender) return back(response, *id, "no_dispatcher");
         sdk::SendRequest send;
         send.conversationId = *id;
-        send.idempotencyKey = form["idempotency_key"];
+        send.idempotencyKey = form.value("idempotency_key");
         if (send.idempotencyKey.empty() || send.idempotencyKey.size() > 100) return back(response, *id, "invalid");
         // Keyed per conversation, so that a key from one page cannot name another conversation's message.
         send.idempotencyKey = "inbox:" + std::to_string(*id) + ":" + send.idempotencyKey;
         send.actor = sdk::Actor{"user", request.principal->id, request.principal->name};
-        if (!form["template"].empty()) {
-            const std::string choice = form["template"];
+        if (!form.value("template").empty()) {
+            const std::string choice = form.value("template");
             const auto bar = choice.find('|');
             if (bar == std::string::npos) return back(response, *id, "no_template");
             const auto templates = store_->templates();
@@ -481,7 +454,7 @@ private:
                 sdk::TemplateComponent body;
                 body.type = "body";
                 for (int i = 1; i <= found->variables; ++i) {
-                    const std::string value = form["var" + std::to_string(i)];
+                    const std::string value = form.value("var" + std::to_string(i));
                     if (value.empty()) return back(response, *id, "missing_variable");
                     body.parameters.push_back({"", value});
                 }
@@ -489,7 +462,7 @@ private:
             }
         } else {
             send.kind = sdk::ContentKind::Text;
-            send.text = form["text"];
+            send.text = form.value("text");
             if (send.text.find_first_not_of(" \t\r\n") == std::string::npos) return back(response, *id, "empty_text");
         }
         const sdk::SendReceipt receipt = sender->send(send);
@@ -507,14 +480,13 @@ private:
     void assign(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const auto id = target(request, response);
         if (!id) return;
-        auto form = parseForm(request.body);
+        const sdk::FormData form(request.body);
         std::int64_t user = 0;
-        const std::string to = form["user"];
+        const std::string to = form.value("user");
         if (to == "me") user = request.principal->id;
         else if (to != "none") {
-            const auto chosen = positiveId(to);
-            if (!chosen) return back(response, *id, "invalid_user");
-            user = *chosen;
+            user = sdk::positiveId(to);
+            if (!user) return back(response, *id, "invalid_user");
         }
         const auto result = store_->assign(*id, user, request.principal->id, nowMillis());
         if (result.ok) changed(*id, user ? "assigned" : "unassigned");
@@ -543,10 +515,10 @@ private:
     void linkLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const auto id = target(request, response);
         if (!id) return;
-        auto form = parseForm(request.body);
-        const auto lead = positiveId(form["lead_id"]);
+        const sdk::FormData form(request.body);
+        const std::int64_t lead = sdk::positiveId(form.value("lead_id"));
         if (!lead) return back(response, *id, "invalid_lead");
-        const auto result = store_->linkLead(*id, *lead, request.principal->id, nowMillis());
+        const auto result = store_->linkLead(*id, lead, request.principal->id, nowMillis());
         if (result.ok) changed(*id, "lead_linked");
         back(response, *id, result.error);
     }
@@ -554,7 +526,7 @@ private:
     // Server-Sent Events: what the page shows has changed; the page fetches its fresh HTML.
     void live(const sdk::HttpRequest& request, sdk::EventStream& stream) {
         std::int64_t conversation = 0;
-        if (const auto only = request.queryParam("conversation")) conversation = positiveId(*only).value_or(0);
+        if (const auto only = request.queryParam("conversation")) conversation = sdk::positiveId(*only);
         std::uint64_t last = hub_->latest();
         if (const auto header = request.header("Last-Event-ID")) {
             // A browser coming back: send what it missed, or tell it to refresh when that is gone.
