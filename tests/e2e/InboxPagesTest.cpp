@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -199,6 +200,7 @@ class InboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(closedWindowOffersTemplatesAndRefusesFreeText);
     CPPUNIT_TEST(liveStreamPushesAndResumes);
     CPPUNIT_TEST(legacyAddressesRedirectAndArabicIsRightToLeft);
+    CPPUNIT_TEST(demoSeedOnlyOnAFreshDatabase);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -451,6 +453,29 @@ public:
         const HttpResult french = h.get(agent, kInbox);
         CPPUNIT_ASSERT(contains(french.body, "dir=\"ltr\""));
         CPPUNIT_ASSERT(contains(french.body, "Boîte de réception"));
+    }
+
+    void demoSeedOnlyOnAFreshDatabase() {
+        InboxHost h;
+        const std::string counts = "SELECT (SELECT COUNT(*) FROM organizations), (SELECT COUNT(*) FROM registrations), "
+                                   "(SELECT COUNT(*) FROM enrollments), (SELECT COUNT(*) FROM b2b_leads)";
+        auto [status, output] = h.host().cli({"demo", "seed"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        CPPUNIT_ASSERT_MESSAGE(output, contains(output, "demo: seeded"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2|2|1|1"), h.sql(counts));
+        CPPUNIT_ASSERT_EQUAL(std::string("Karim Brahimi|0661 23 45 67|Cevital Formation"),
+                             h.sql("SELECT l.contact_name, l.phone, o.name FROM b2b_leads l JOIN organizations o ON o.id = l.organization_id"));
+        // Again: nothing changes.
+        std::tie(status, output) = h.host().cli({"demo", "seed"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        CPPUNIT_ASSERT_MESSAGE(output, contains(output, "nothing seeded"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2|2|1|1"), h.sql(counts));
+        // Misuse: one line, exit status 2.
+        for (const std::vector<std::string>& args : {std::vector<std::string>{"demo"}, {"demo", "sed"}, {"demo", "seed", "now"}}) {
+            std::tie(status, output) = h.host().cli(args);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 2, status);
+            CPPUNIT_ASSERT_MESSAGE(output, output.find('\n') == output.size() - 1);
+        }
     }
 };
 
