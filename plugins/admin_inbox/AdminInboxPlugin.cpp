@@ -4,6 +4,7 @@
 // from lang/<locale>.yaml. Actions are POST + redirect (303) back to the page, errors travel as a
 // word in the query string and are shown translated.
 #include <algorithm>
+#include <optional>
 #include <memory>
 #include <sstream>
 
@@ -69,7 +70,7 @@ public:
 
         // Everything the pages show that others change: new messages, ticks, assignments, leads,
         // and the dispatcher's own news (queued sends, provider fallbacks).
-        for (const char* topic : {"message.received", "message.status", "message.queued", "conversation.updated", "lead.created",
+        for (const char* topic : {"message.received", "message.queued", "message.sent", "message.status", "conversation.updated", "lead.created",
                                   "alert.raised"}) {
             std::weak_ptr<inbox::LiveHub> hub = hub_;
             context.events().subscribe(topic, [hub](const sdk::Event& event) {
@@ -190,6 +191,7 @@ private:
     }
 
     void renderInbox(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
         inbox::InboxFilter filter;
         filter.status = oneOf(request.queryParam("status"), {"", "open", "pending", "resolved"}, "");
         filter.owner = oneOf(request.queryParam("owner"), {"all", "mine", "unassigned"}, "all");
@@ -222,7 +224,7 @@ private:
         if (page.next) model.set("next_url", kInboxPath + "?" + query + "&after=" + page.next->encode());
         model.set("first_page", !filter.after.has_value());
         if (filter.after) model.set("first_url", kInboxPath + "?" + query);
-        model.set("live_url", kBase + "/live");
+        model.set("live_url", kBase + "/live?after=" + std::to_string(shown));
         model.set("assets", kAssets);
         context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
     }
@@ -282,6 +284,7 @@ private:
     }
 
     void renderConversation(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
         const std::int64_t id = sdk::positiveId(request.param("id"));
         auto view = id ? store_->conversation(id) : std::nullopt;
         if (!view) {
@@ -398,7 +401,7 @@ private:
         const std::string error = oneOf(request.queryParam("error"), kActionErrors, "");
         if (!error.empty()) model.set("error", t(request, "action_error_" + error));
         if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
-        model.set("live_url", kBase + "/live?conversation=" + std::to_string(id));
+        model.set("live_url", kBase + "/live?conversation=" + std::to_string(id) + "&after=" + std::to_string(shown));
         model.set("assets", kAssets);
         model.set("inbox_url", kInboxPath);
         const std::string title = summary->getValue<std::string>("name");
@@ -528,12 +531,18 @@ private:
         std::int64_t conversation = 0;
         if (const auto only = request.queryParam("conversation")) conversation = sdk::positiveId(*only);
         std::uint64_t last = hub_->latest();
-        if (const auto header = request.header("Last-Event-ID")) {
-            // A browser coming back: send what it missed, or tell it to refresh when that is gone.
-            const std::string& text = *header;
-            if (!text.empty() && text.size() < 20 && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
-                last = std::stoull(text);
-        }
+        const auto eventNumber = [](const std::string& text) -> std::optional<std::uint64_t> {
+            if (text.empty() || text.size() >= 20 || !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+                return std::nullopt;
+            return std::stoull(text);
+        };
+        // The page names the last event it was rendered after: what was published between the
+        // render and this connection (a reply sent meanwhile) is sent first, not lost.
+        if (const auto after = request.queryParam("after"))
+            if (const auto number = eventNumber(*after)) last = *number;
+        // A browser coming back: send what it missed, or tell it to refresh when that is gone.
+        if (const auto header = request.header("Last-Event-ID"))
+            if (const auto number = eventNumber(*header)) last = *number;
         if (!stream.send("hello", "{\"latest\":" + std::to_string(hub_->latest()) + "}", std::to_string(std::min(last, hub_->latest()))))
             return;
         auto quietSince = std::chrono::steady_clock::now();

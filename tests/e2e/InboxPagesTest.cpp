@@ -414,6 +414,19 @@ public:
             CPPUNIT_ASSERT(only.waitFor("event: hello"));
             CPPUNIT_ASSERT_EQUAL(303, h.post(agent, kConversation + std::to_string(id) + "/assign", "user=me").status);
             CPPUNIT_ASSERT_MESSAGE(only.text(), only.waitFor("\"reason\":\"assigned\""));
+            // A reply: the page hears that it was queued, then sent (the tick moves without a reload).
+            CPPUNIT_ASSERT_EQUAL(303, h.post(agent, kConversation + std::to_string(id) + "/reply",
+                                             "idempotency_key=live-reply-1&text=Bien%20re%C3%A7u").status);
+            CPPUNIT_ASSERT_MESSAGE(only.text(), only.waitFor("event: message.queued"));
+            CPPUNIT_ASSERT_MESSAGE(only.text(), only.waitFor("event: message.sent"));
+            // A page names the last event it was rendered after; what comes between the render and
+            // its stream's connection is sent first, not lost.
+            const std::string page = h.get(agent, kConversation + std::to_string(id)).body;
+            std::smatch rendered;
+            CPPUNIT_ASSERT_MESSAGE(page, std::regex_search(page, rendered, std::regex("live\\?conversation=[0-9]+&amp;after=([0-9]+)")));
+            h.customerWrites("wamid.L1b", "Entre le rendu et la connexion");
+            LiveStream late(h.host().port(), live + "?conversation=" + std::to_string(id) + "&after=" + rendered[1].str(), agent.cookie());
+            CPPUNIT_ASSERT_MESSAGE(late.text(), late.waitFor("event: message.received"));
             // The last id the browser saw before the connection dropped.
             const std::string seen = stream.text();
             const std::regex idLine("id: ([0-9]+)");

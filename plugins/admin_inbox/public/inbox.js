@@ -7,7 +7,7 @@
   'use strict';
 
   var root = document.querySelector('[data-live]');
-  var TOPICS = ['message.received', 'message.status', 'message.queued', 'conversation.updated', 'lead.created',
+  var TOPICS = ['message.received', 'message.queued', 'message.sent', 'message.status', 'conversation.updated', 'lead.created',
                 'alert.raised', 'refresh'];
 
   function swapRegions(html) {
