@@ -163,6 +163,14 @@ bool Auth::verifyLimited(const std::string& hash, const std::string& password) {
     return ok;
 }
 
+std::int64_t Auth::permissionId(Poco::Data::Session& session, const std::string& permission) {
+    std::vector<std::int64_t> ids;
+    std::string name = permission;
+    session << "SELECT id FROM permissions WHERE name = $1", use(name), into(ids), now;
+    if (ids.empty()) throw std::invalid_argument("no permission '" + permission + "' (plugins declare theirs in their migrations)");
+    return ids.front();
+}
+
 std::int64_t Auth::roleId(Poco::Data::Session& session, const std::string& role) {
     std::vector<std::int64_t> ids;
     std::string name = role;
@@ -236,15 +244,12 @@ void Auth::grantPermission(const std::string& role, const std::string& permissio
     Poco::Data::Session session = database_.session();
     sdk::Transaction tx(database_, session);
     std::int64_t role_id = roleId(session, role);
-    std::vector<std::int64_t> ids;
-    std::string name = permission;
-    session << "SELECT id FROM permissions WHERE name = $1", use(name), into(ids), now;
-    if (ids.empty()) throw std::invalid_argument("no permission '" + permission + "' (plugins declare theirs in their migrations)");
+    std::int64_t permission_id = permissionId(session, permission);
     std::int64_t count = 0;
-    session << "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(ids.front()),
+    session << "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(permission_id),
         into(count), now;
     if (count == 0)
-        session << "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)", use(role_id), use(ids.front()), now;
+        session << "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)", use(role_id), use(permission_id), now;
     tx.commit();
 }
 
@@ -252,11 +257,8 @@ void Auth::revokePermission(const std::string& role, const std::string& permissi
     Poco::Data::Session session = database_.session();
     sdk::Transaction tx(database_, session);
     std::int64_t role_id = roleId(session, role);
-    std::vector<std::int64_t> ids;
-    std::string name = permission;
-    session << "SELECT id FROM permissions WHERE name = $1", use(name), into(ids), now;
-    if (ids.empty()) throw std::invalid_argument("no permission '" + permission + "'");
-    session << "DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(ids.front()), now;
+    std::int64_t permission_id = permissionId(session, permission);
+    session << "DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(permission_id), now;
     tx.commit();
 }
 

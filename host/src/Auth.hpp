@@ -90,6 +90,7 @@ public:
 
 private:
     std::int64_t roleId(Poco::Data::Session& session, const std::string& role);
+    std::int64_t permissionId(Poco::Data::Session& session, const std::string& permission);
     std::int64_t userId(Poco::Data::Session& session, const std::string& email);
 
     sdk::Database& database_;

@@ -29,29 +29,11 @@ const std::string kPassword = "correct horse battery";
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-struct Reply {
-    int status = 0;
-    std::string body;
-    std::string location;
-    std::vector<std::string> cookies;  // every Set-Cookie
-};
+using Reply = test::HttpResult;
 
 Reply call(int port, const std::string& method, const std::string& path, const std::string& body = "",
            const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    for (const auto& [name, value] : headers) request.add(name, value);
-    if (!body.empty() || method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session.receiveResponse(response);
-    Reply reply;
-    reply.status = response.getStatus();
-    reply.location = response.get("Location", "");
-    for (const auto& [name, value] : response)
-        if (Poco::icompare(name, "Set-Cookie") == 0) reply.cookies.push_back(value);
-    Poco::StreamCopier::copyToString(in, reply.body);
-    return reply;
+    return test::httpRequest(method, "127.0.0.1", port, path, body, headers);
 }
 
 std::string cookieNamed(const Reply& reply, const std::string& name) {
@@ -231,7 +213,7 @@ public:
             const Reply anonymous = call(host.port(), route->method, path);
             if (route->options.style == sdk::RouteStyle::Page) {
                 CPPUNIT_ASSERT_EQUAL_MESSAGE(name, 302, anonymous.status);
-                CPPUNIT_ASSERT_MESSAGE(name + " → " + anonymous.location, anonymous.location.rfind("/admin/login?next=", 0) == 0);
+                CPPUNIT_ASSERT_MESSAGE(name + " → " + anonymous.location(), anonymous.location().rfind("/admin/login?next=", 0) == 0);
             } else {
                 CPPUNIT_ASSERT_EQUAL_MESSAGE(name, 401, anonymous.status);
                 CPPUNIT_ASSERT_MESSAGE(anonymous.body, contains(anonymous.body, "\"unauthenticated\""));
@@ -244,7 +226,7 @@ public:
         CPPUNIT_ASSERT(checked >= 6);
         // A GET page keeps its address (and query) for after the sign-in.
         const Reply page = call(host.port(), "GET", "/admin/test/page?name=x&y=1");
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin/login?next=/admin/test/page%3Fname%3Dx%26y%3D1"), page.location);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/login?next=/admin/test/page%3Fname%3Dx%26y%3D1"), page.location());
     }
 
     void stateChangingRequestsNeedTheCsrfToken() {
@@ -294,7 +276,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(303, login.status);
         const std::string langCookie = cookieNamed(login, host::kLocaleCookie);
         CPPUNIT_ASSERT_EQUAL(std::string("tawasul_lang=ar"), langCookie.substr(0, langCookie.find(';')));
-        login = call(host.port(), "GET", login.location, "", {{"Accept-Language", "fr"}, {"Cookie", "tawasul_lang=ar"}});
+        login = call(host.port(), "GET", login.location(), "", {{"Accept-Language", "fr"}, {"Cookie", "tawasul_lang=ar"}});
         CPPUNIT_ASSERT_MESSAGE(login.body, contains(login.body, "<html lang=\"ar\" dir=\"rtl\">"));
 
         // Wrong password: the page says so, and no session.
@@ -306,12 +288,12 @@ public:
         // Signing in goes back to where the user was headed, never to another site.
         Reply ok = host.signInAttempt("Amina@Example.dz", kPassword, "/admin/test/page?name=x");
         CPPUNIT_ASSERT_EQUAL(303, ok.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin/test/page?name=x"), ok.location);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/test/page?name=x"), ok.location());
         const std::string session = cookieNamed(ok, host::kSessionCookie);
         CPPUNIT_ASSERT_MESSAGE(session, contains(session, "; HttpOnly") && contains(session, "; SameSite=Lax") &&
                                             contains(session, "; Path=/") && !contains(session, "Secure"));
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin"), host.signInAttempt("amina@example.dz", kPassword, "//evil.example/admin").location);
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin"), host.signInAttempt("amina@example.dz", kPassword, "https://evil.example").location);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin"), host.signInAttempt("amina@example.dz", kPassword, "//evil.example/admin").location());
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin"), host.signInAttempt("amina@example.dz", kPassword, "https://evil.example").location());
         {
             // Only the token's hash is stored.
             Poco::Data::Session db = host.runtime().database().session();
@@ -340,7 +322,7 @@ public:
         Reply switched = call(host.port(), "POST", "/admin/locale", "_csrf=" + browser.csrf + "&locale=ar&next=%2Fadmin%2Ftest%2Fpage",
                               {cookie, {"Content-Type", "application/x-www-form-urlencoded"}});
         CPPUNIT_ASSERT_EQUAL(303, switched.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin/test/page"), switched.location);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/test/page"), switched.location());
         page = call(host.port(), "GET", "/admin/test/page", "", {cookie, {"Accept-Language", "fr"}});
         CPPUNIT_ASSERT_MESSAGE(page.body, contains(page.body, "<html lang=\"ar\" dir=\"rtl\">"));
         CPPUNIT_ASSERT_MESSAGE(page.body, contains(page.body, "صفحة اختبار"));
@@ -380,7 +362,7 @@ public:
         auto expectSignedOut = [&](const Browser& browser, const std::string& why) {
             const Reply reply = call(host.port(), "GET", "/admin", "", {{"Cookie", browser.cookie}});
             CPPUNIT_ASSERT_EQUAL_MESSAGE(why, 302, reply.status);
-            CPPUNIT_ASSERT_MESSAGE(why, reply.location.rfind("/admin/login", 0) == 0);
+            CPPUNIT_ASSERT_MESSAGE(why, reply.location().rfind("/admin/login", 0) == 0);
         };
         Poco::Data::Session db = host.runtime().database().session();
 
@@ -408,7 +390,7 @@ public:
         const Reply out = call(host.port(), "POST", "/admin/logout", "_csrf=" + leaving.csrf,
                                {{"Cookie", leaving.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}});
         CPPUNIT_ASSERT_EQUAL(303, out.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("/admin/login"), out.location);
+        CPPUNIT_ASSERT_EQUAL(std::string("/admin/login"), out.location());
         CPPUNIT_ASSERT_MESSAGE(cookieNamed(out, host::kSessionCookie), contains(cookieNamed(out, host::kSessionCookie), "Max-Age=0"));
         expectSignedOut(leaving, "after signing out");
 

@@ -23,36 +23,8 @@ constexpr const char* kSessionCookie = "tawasul_session";
 constexpr const char* kLoginCsrfCookie = "tawasul_login_csrf";
 constexpr const char* kTestPassword = "correct horse battery staple";
 
-struct Reply {
-    int status = 0;
-    std::string body;
-    std::string location;
-    std::vector<std::string> cookies;  // every Set-Cookie, as sent
-};
-
-// Like httpRequest, but keeping every Set-Cookie header (a map keeps one).
-Reply call(int port, const std::string& method, const std::string& path, const std::string& body,
-           const std::vector<std::pair<std::string, std::string>>& headers) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-    session.setTimeout(Poco::Timespan(30, 0));
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    for (const auto& [name, value] : headers) request.set(name, value);
-    if (method == "POST") request.setContentLength64(static_cast<Poco::Int64>(body.size()));
-    std::ostream& out = session.sendRequest(request);
-    out.write(body.data(), static_cast<std::streamsize>(body.size()));
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session.receiveResponse(response);
-    Reply reply;
-    reply.status = response.getStatus();
-    reply.location = response.get("Location", "");
-    for (const auto& [name, value] : response)
-        if (Poco::icompare(name, "Set-Cookie") == 0) reply.cookies.push_back(value);
-    Poco::StreamCopier::copyToString(in, reply.body);
-    return reply;
-}
-
 // "name=value" of the cookie `name` among the Set-Cookie headers, or empty.
-std::string cookiePair(const Reply& reply, const std::string& name) {
+std::string cookiePair(const HttpResult& reply, const std::string& name) {
     for (const auto& cookie : reply.cookies)
         if (cookie.rfind(name + "=", 0) == 0) return cookie.substr(0, cookie.find(';'));
     return {};
@@ -164,18 +136,18 @@ void AdminBrowser::setLocale(const std::string& locale) const {
 }
 
 AdminBrowser signIn(const HostProcess& host, const std::string& email, const std::string& password) {
-    const Reply form = call(host.port(), "GET", "/admin/login", "", {});
+    const HttpResult form = httpRequest("GET", "127.0.0.1", host.port(), "/admin/login");
     const std::string loginCookie = cookiePair(form, kLoginCsrfCookie);
     if (loginCookie.empty()) throw std::runtime_error("the sign-in page set no " + std::string(kLoginCsrfCookie) + " cookie");
     const std::string token = loginCookie.substr(loginCookie.find('=') + 1);
-    const Reply reply = call(host.port(), "POST", "/admin/login",
+    const HttpResult reply = httpRequest("POST", "127.0.0.1", host.port(), "/admin/login",
                              formEncode({{"_csrf", token}, {"next", "/admin"}, {"email", email}, {"password", password}}),
                              {{"Content-Type", "application/x-www-form-urlencoded"}, {"Cookie", loginCookie}});
     const std::string session = cookiePair(reply, kSessionCookie);
     if (reply.status != 303 || session.empty())
         throw std::runtime_error("signing in as " + email + " answered " + std::to_string(reply.status) + ": " + reply.body);
     // Every page holds the session's CSRF token in the layout; the admin home is open to every role.
-    const Reply home = call(host.port(), "GET", "/admin", "", {{"Cookie", session}});
+    const HttpResult home = httpRequest("GET", "127.0.0.1", host.port(), "/admin", "", {{"Cookie", session}});
     const std::string csrf = csrfFrom(home.body);
     if (home.status != 200 || csrf.empty())
         throw std::runtime_error("the admin home answered " + std::to_string(home.status) + " without a CSRF token");

@@ -64,7 +64,10 @@ HttpResult httpRequest(const std::string& method, const std::string& host, int p
     std::istream& in = session.receiveResponse(response);
     HttpResult result;
     result.status = response.getStatus();
-    for (const auto& [name, value] : response) result.headers[Poco::toLower(name)] = value;
+    for (const auto& [name, value] : response) {
+        result.headers[Poco::toLower(name)] = value;
+        if (Poco::icompare(name, "Set-Cookie") == 0) result.cookies.push_back(value);
+    }
     Poco::StreamCopier::copyToString(in, result.body);
     return result;
 }

@@ -33,6 +33,8 @@ struct HttpResult {
     int status = 0;
     std::string body;
     std::map<std::string, std::string> headers;  // lower-case names
+    std::vector<std::string> cookies;            // every Set-Cookie, in order (headers keeps one)
+    std::string location() const { return headers.count("location") ? headers.at("location") : std::string(); }
 };
 
 HttpResult httpRequest(const std::string& method, const std::string& host, int port, const std::string& path,
