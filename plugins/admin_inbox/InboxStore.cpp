@@ -178,8 +178,9 @@ std::vector<std::string> InboxStore::explainList(const InboxFilter& filter) {
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement explain(session);
     std::vector<std::string> lines;
+    // Outside the branch: into() keeps references that execute() below writes through.
+    std::vector<Poco::Int64> ids, parents, unused;
     if (database_.dialect() == sdk::Dialect::SQLite) {
-        std::vector<Poco::Int64> ids, parents, unused;
         explain << "EXPLAIN QUERY PLAN " + query.sql;
         query.params.bindTo(explain);
         explain, into(ids), into(parents), into(unused), into(lines);
