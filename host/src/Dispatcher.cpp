@@ -1,5 +1,6 @@
 #include "Dispatcher.hpp"
 
+#include <optional>
 #include <chrono>
 #include <map>
 #include <set>
@@ -189,6 +190,7 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
         const char* word = status == sdk::SendStatus::Accepted    ? "accepted"
                            : status == sdk::SendStatus::Duplicate ? "duplicate"
                            : status == sdk::SendStatus::WindowClosed ? "window_closed"
+                           : status == sdk::SendStatus::KeyReused    ? "key_reused"
                                                                      : "invalid";
         metrics_.counter(std::string("tawasul_outbound_requests_total{status=\"") + word + "\"}", "Send requests, by answer")
             .increment();
@@ -223,19 +225,31 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
     const std::int64_t nowMs = clock_.nowMillis();
     Poco::Data::Session session = database_.session();
     NullableText key = orNull(request.idempotencyKey);
-    auto findDuplicate = [&]() -> bool {
-        if (key.isNull()) return false;
+    std::string type = request.kind == sdk::ContentKind::Text ? "text" : "template";
+    std::string body = request.kind == sdk::ContentKind::Text
+                           ? request.text
+                           : "template " + request.templ.name + " (" + request.templ.language + ")";
+    // A key seen before: the first message stands. The same key for another content is the
+    // caller's bug, answered as such rather than silently taken for a double click.
+    auto earlierUse = [&]() -> std::optional<sdk::SendStatus> {
+        if (key.isNull()) return std::nullopt;
         std::vector<Poco::Int64> ids, conversations;
-        session << "SELECT id, conversation_id FROM whatsapp_messages WHERE idempotency_key = $1", use(key), into(ids),
-            into(conversations), now;
-        if (ids.empty()) return false;
+        std::vector<std::string> types, bodies;
+        session << "SELECT id, conversation_id, type, COALESCE(body, '') FROM whatsapp_messages WHERE idempotency_key = $1", use(key),
+            into(ids), into(conversations), into(types), into(bodies), now;
+        if (ids.empty()) return std::nullopt;
         receipt.messageId = ids.front();
         receipt.conversationId = conversations.front();
-        return true;
+        return types.front() == type && bodies.front() == body ? sdk::SendStatus::Duplicate : sdk::SendStatus::KeyReused;
+    };
+    auto answerEarlierUse = [&](sdk::SendStatus status) {
+        return status == sdk::SendStatus::Duplicate
+                   ? answer(status, "idempotency_key", "this idempotency key was already used")
+                   : answer(status, "idempotency_key", "this idempotency key was already used for a different message");
     };
 
     sdk::Transaction transaction(database_, session, sdk::Durability::Full);
-    if (findDuplicate()) return answer(sdk::SendStatus::Duplicate, "idempotency_key", "this idempotency key was already used");
+    if (const auto earlier = earlierUse()) return answerEarlierUse(*earlier);
 
     Poco::Int64 conversationId = request.conversationId;
     NullableInt lastInbound;
@@ -288,10 +302,6 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
         e164 = phone.value();
     }
 
-    std::string type = request.kind == sdk::ContentKind::Text ? "text" : "template";
-    std::string body = request.kind == sdk::ContentKind::Text
-                           ? request.text
-                           : "template " + request.templ.name + " (" + request.templ.language + ")";
     std::string payload = contentJson(request, e164);
     NullableText context = orNull(request.replyToWamid);
     NullableInt createdBy;
@@ -308,8 +318,7 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
     insert.execute();
     if (inserted.empty()) {
         transaction.rollback();
-        findDuplicate();
-        return answer(sdk::SendStatus::Duplicate, "idempotency_key", "this idempotency key was already used");
+        return answerEarlierUse(earlierUse().value_or(sdk::SendStatus::Duplicate));
     }
     receipt.messageId = inserted.front();
     session << "UPDATE whatsapp_conversations SET last_message_at = CASE WHEN last_message_at < $1 THEN $1 ELSE last_message_at END, "

@@ -11,6 +11,7 @@
 #include <Poco/Nullable.h>
 
 #include "tawasul/sdk/Errors.hpp"
+#include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/Messaging.hpp"
 
 #include "HttpServer.hpp"
@@ -239,13 +240,6 @@ Poco::JSON::Object messageJson(const StoredMessage& message) {
     return json;
 }
 
-// Whether a stored message is what this request asks for (the dispatcher stores a template as
-// "template NAME (LANGUAGE)" in the body).
-bool sameContent(const StoredMessage& stored, const sdk::SendRequest& send) {
-    if (send.kind == sdk::ContentKind::Text) return stored.type == "text" && stored.body == send.text;
-    return stored.type == "template" && stored.body == "template " + send.templ.name + " (" + send.templ.language + ")";
-}
-
 // The platform's idempotency keys live in one column with the inbox's: prefix them with the token,
 // so that two clients choosing the same key do not collide.
 std::string scopedKey(const sdk::Principal& principal, const std::string& key) {
@@ -288,12 +282,11 @@ void PlatformApi::sendMessage(const sdk::HttpRequest& request, sdk::HttpResponse
             case sdk::SendStatus::Duplicate: {
                 const auto stored = loadMessage(database_, receipt.messageId);
                 if (!stored) throw std::runtime_error("the dispatcher returned message " + std::to_string(receipt.messageId) + " that does not exist");
-                // A reused key must mean the same request: a different text under a known key is a client bug.
-                if (receipt.status == sdk::SendStatus::Duplicate && !sameContent(*stored, send))
-                    throw ApiError{409, "idempotency_key_reused", "this Idempotency-Key was used for a different message", "Idempotency-Key"};
                 response.json(receipt.status == sdk::SendStatus::Accepted ? 202 : 200, stringify(messageJson(*stored)));
                 return;
             }
+            case sdk::SendStatus::KeyReused:
+                throw ApiError{409, "idempotency_key_reused", "this Idempotency-Key was used for a different message", "Idempotency-Key"};
             case sdk::SendStatus::WindowClosed:
                 throw ApiError{422, "window_closed",
                                receipt.message.empty() ? "the 24-hour window is closed: send a template" : receipt.message, "text"};
@@ -309,8 +302,8 @@ void PlatformApi::sendMessage(const sdk::HttpRequest& request, sdk::HttpResponse
 
 void PlatformApi::getMessage(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
     const std::string& text = request.param("id");
-    const bool numeric = !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
-    const auto stored = numeric ? loadMessage(database_, std::stoll(text)) : std::nullopt;
+    const std::int64_t id = sdk::positiveId(text);
+    const auto stored = id > 0 ? loadMessage(database_, id) : std::nullopt;
     if (!stored) {
         answer(response, request, {404, "message_not_found", "no message with id " + text, "id"});
         return;

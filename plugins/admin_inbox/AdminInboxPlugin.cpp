@@ -476,6 +476,7 @@ private:
             case sdk::SendStatus::WindowClosed:
                 return back(response, *id, "window_closed");
             case sdk::SendStatus::InvalidRequest:
+            case sdk::SendStatus::KeyReused:  // the page makes a fresh key per render: not reachable from it
                 return back(response, *id, "invalid_request");
         }
     }

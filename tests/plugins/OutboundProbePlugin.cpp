@@ -32,6 +32,7 @@ const char* statusWord(sdk::SendStatus status) {
         case sdk::SendStatus::Duplicate: return "duplicate";
         case sdk::SendStatus::WindowClosed: return "window_closed";
         case sdk::SendStatus::InvalidRequest: return "invalid";
+        case sdk::SendStatus::KeyReused: return "key_reused";
     }
     return "invalid";
 }

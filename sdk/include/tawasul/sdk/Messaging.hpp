@@ -128,6 +128,7 @@ enum class SendStatus {
     Duplicate,      // this idempotency key was used: messageId is the earlier message
     WindowClosed,   // free text outside the 24-hour window: choose a template
     InvalidRequest, // bad phone, empty text, unknown conversation...
+    KeyReused,      // this idempotency key was used for a different message: nothing sent
 };
 
 struct SendReceipt {
