@@ -30,7 +30,10 @@ using Poco::JSON::Object;
 using NullableText = Poco::Nullable<std::string>;
 using NullableInt = Poco::Nullable<Poco::Int64>;
 
-Poco::Logger& log() { return Poco::Logger::get("host.dispatch"); }
+Poco::Logger& log() {
+    static Poco::Logger& logger = Poco::Logger::get("host.dispatch");  // Logger::get takes a process-wide lock
+    return logger;
+}
 
 std::string toJson(const Object& object) {
     std::ostringstream out;
@@ -207,7 +210,7 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
         if (blank(request.templ.name)) return invalid("template.name", "the template has no name");
         if (blank(request.templ.language)) return invalid("template.language", "the template has no language code");
     }
-    if (request.idempotencyKey.size() > 200) return invalid("idempotency_key", "the idempotency key is longer than 200 bytes");
+    if (request.idempotencyKey.size() > 300) return invalid("idempotency_key", "the idempotency key is longer than 300 bytes");
     std::string e164;
     std::string phoneNumberId;
     if (request.conversationId <= 0) {

@@ -13,6 +13,7 @@
 
 #include "OutboxPages.hpp"
 #include "OutboxTemplates.hpp"
+#include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
@@ -220,12 +221,8 @@ private:
         for (const auto& [name, value] : *data)
             if (!value.isEmpty() && !value.isStruct() && !value.isArray()) values[name] = value.convert<std::string>();
         if (values.count("registration_id")) {
-            Poco::Int64 registration = 0;
-            try {
-                registration = std::stoll(values["registration_id"]);
-            } catch (const std::exception&) {
-                fail("registration_id '" + values["registration_id"] + "' is not a number");
-            }
+            Poco::Int64 registration = sdk::positiveId(values["registration_id"]);
+            if (registration == 0) fail("registration_id '" + values["registration_id"] + "' is not a number");
             std::vector<std::string> fullNames, phones, programmes;
             session << "SELECT full_name, COALESCE(phone, ''), COALESCE(programme, '') FROM registrations WHERE id = $1", use(registration),
                 into(fullNames), into(phones), into(programmes), now;

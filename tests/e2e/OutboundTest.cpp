@@ -127,6 +127,9 @@ public:
         auto receipt = send(*host_, "{\"phone\":\"+213555123456\",\"text\":\"Bonjour\"}");
         CPPUNIT_ASSERT_EQUAL(std::string("window_closed"), field(receipt, "status"));
         CPPUNIT_ASSERT(field(receipt, "message").find("choose a template") != std::string::npos);
+        // Refused before anything was stored: not even the contact and conversation a send to a new phone makes.
+        CPPUNIT_ASSERT_EQUAL(std::string("0|0"), queryRows(*db_, "SELECT (SELECT COUNT(*) FROM whatsapp_contacts), "
+                                                                  "(SELECT COUNT(*) FROM whatsapp_conversations)"));
         // Wrote 25 hours ago.
         const std::int64_t conversation = customerWrites(*host_, *db_, "wamid.OLD", 25 * 3600);
         receipt = send(*host_, "{\"conversation_id\":" + std::to_string(conversation) + ",\"text\":\"Bonjour\"}");
