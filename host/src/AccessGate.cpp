@@ -4,6 +4,8 @@
 
 #include "HttpServer.hpp"
 
+#include "tawasul/sdk/Forms.hpp"
+
 #include <algorithm>
 
 #include <Poco/String.h>
@@ -51,7 +53,7 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
         std::string sent = request.header("X-CSRF-Token").value_or("");
         if (sent.empty()) {
             const std::string type = request.header("Content-Type").value_or("");
-            if (type.rfind("application/x-www-form-urlencoded", 0) == 0) sent = formField(request.body, "_csrf").value_or("");
+            if (type.rfind("application/x-www-form-urlencoded", 0) == 0) sent = sdk::FormData(request.body).value("_csrf");
         }
         if (sent.empty() || principal->csrfToken.empty() || !constantTimeEquals(sent, principal->csrfToken)) {
             writeError(response, route.options.style, 403, "csrf",

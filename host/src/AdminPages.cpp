@@ -8,6 +8,7 @@
 #include <Poco/URI.h>
 
 #include "tawasul/sdk/Config.hpp"
+#include "tawasul/sdk/Forms.hpp"
 
 #include "HttpServer.hpp"
 
@@ -299,7 +300,7 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         const std::string token = randomHex(16);
         Poco::JSON::Object model;
         model.set("login_csrf", token);
-        model.set("next", safeNext(request.queryParam("next").value_or(formField(request.body, "next").value_or("/admin"))));
+        model.set("next", safeNext(request.queryParam("next").value_or(sdk::FormData(request.body).get("next").value_or("/admin"))));
         model.set("email", email);
         if (!error.empty()) model.set("error", error);
         ui.renderHost(request, response, "login", ui.hostCatalog().text(AdminUi::localeOf(request), "login.title"), model, status);
@@ -325,10 +326,11 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
     router.add("host", "POST", "/admin/login", [&auth, &ui, showLogin](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const std::string locale = AdminUi::localeOf(request);
         const auto& t = ui.hostCatalog();
-        const std::string email = formField(request.body, "email").value_or("");
-        const std::string password = formField(request.body, "password").value_or("");
+        const sdk::FormData form(request.body);
+        const std::string email = form.value("email");
+        const std::string password = form.value("password");
         const std::string expected = cookieValue(request, kLoginCsrfCookie);
-        if (expected.empty() || !constantTimeEquals(expected, formField(request.body, "_csrf").value_or(""))) {
+        if (!constantTimeEquals(expected, form.value("_csrf"))) {
             showLogin(request, response, 403, t.text(locale, "login.expired_form"), email);
             return;
         }
@@ -346,7 +348,7 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
             showLogin(request, response, 401, t.text(locale, "login.invalid"), email);
             return;
         }
-        response.redirect(303, safeNext(formField(request.body, "next").value_or("/admin")));
+        response.redirect(303, safeNext(form.get("next").value_or("/admin")));
         response.headers.emplace_back("Set-Cookie", auth.sessionCookie(result.sessionToken));
         response.headers.emplace_back("Set-Cookie", std::string(kLoginCsrfCookie) + "=; Path=/admin/login; Max-Age=0; HttpOnly; SameSite=Lax" +
                                                         (auth.options().secureCookie ? "; Secure" : ""));
@@ -359,13 +361,16 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
     }, self);
 
     router.add("host", "POST", "/admin/locale", [&auth](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::string locale = formField(request.body, "locale").value_or("");
+        const sdk::FormData form(request.body);
+        const std::string locale = form.value("locale");
         if (!supportedLocale(locale)) {
-            writeError(response, sdk::RouteStyle::Page, 400, "invalid_locale", "choose en, fr or ar", request.requestId);
+            std::string known;
+            for (const auto& code : sdk::supportedLocales()) known += (known.empty() ? "" : ", ") + code;
+            writeError(response, sdk::RouteStyle::Page, 400, "invalid_locale", "choose one of " + known, request.requestId);
             return;
         }
         auth.setLocale(request.principal->id, locale);
-        response.redirect(303, safeNext(formField(request.body, "next").value_or("/admin")));
+        response.redirect(303, safeNext(form.get("next").value_or("/admin")));
     }, self);
 
     router.add("host", "GET", "/admin", [&ui](const sdk::HttpRequest& request, sdk::HttpResponse& response) {

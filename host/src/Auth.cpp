@@ -1,5 +1,7 @@
 #include "Auth.hpp"
 
+#include "tawasul/sdk/Pages.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -27,11 +29,6 @@ void ensureSodium() {
     if (ready < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-std::string trim(const std::string& text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return "";
-    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 }  // namespace
 
@@ -41,7 +38,7 @@ std::string cookieValue(const sdk::HttpRequest& request, const std::string& name
         std::istringstream parts(value);
         std::string part;
         while (std::getline(parts, part, ';')) {
-            part = trim(part);
+            part = Poco::trim(part);
             const auto eq = part.find('=');
             if (eq != std::string::npos && part.compare(0, eq, name) == 0 && eq == name.size()) return part.substr(eq + 1);
         }
@@ -49,30 +46,10 @@ std::string cookieValue(const sdk::HttpRequest& request, const std::string& name
     return "";
 }
 
-std::optional<std::string> formField(const std::string& body, const std::string& name) {
-    std::size_t start = 0;
-    while (start <= body.size()) {
-        std::size_t end = body.find('&', start);
-        if (end == std::string::npos) end = body.size();
-        const std::string pair = body.substr(start, end - start);
-        const auto eq = pair.find('=');
-        std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-        std::replace(key.begin(), key.end(), '+', ' ');
-        std::replace(value.begin(), value.end(), '+', ' ');
-        std::string decodedKey, decodedValue;
-        try {
-            Poco::URI::decode(key, decodedKey);
-            Poco::URI::decode(value, decodedValue);
-        } catch (const Poco::Exception&) {
-            return std::nullopt;  // malformed %-escape: treat the form as not having the field
-        }
-        if (decodedKey == name) return decodedValue;
-        start = end + 1;
-    }
-    return std::nullopt;
+bool supportedLocale(const std::string& locale) {
+    const auto& locales = sdk::supportedLocales();
+    return std::find(locales.begin(), locales.end(), locale) != locales.end();
 }
-
-bool supportedLocale(const std::string& locale) { return locale == "en" || locale == "fr" || locale == "ar"; }
 
 std::string localeFromAcceptLanguage(const std::string& header) {
     // "fr-DZ,fr;q=0.9,ar;q=0.8,en;q=0.5": the supported language with the highest q, first on ties.
@@ -81,11 +58,11 @@ std::string localeFromAcceptLanguage(const std::string& header) {
     std::istringstream parts(header);
     std::string part;
     while (std::getline(parts, part, ',')) {
-        part = trim(part);
+        part = Poco::trim(part);
         double q = 1.0;
         if (const auto semi = part.find(';'); semi != std::string::npos) {
             const std::string params = part.substr(semi + 1);
-            part = trim(part.substr(0, semi));
+            part = Poco::trim(part.substr(0, semi));
             if (const auto qpos = params.find("q="); qpos != std::string::npos) {
                 try {
                     q = std::stod(params.substr(qpos + 2));
@@ -111,7 +88,7 @@ Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options
 }
 
 std::string Auth::normalizeEmail(const std::string& email) {
-    std::string out = trim(email);
+    std::string out = Poco::trim(email);
     std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
     const auto at = out.find('@');
     if (out.empty() || out.size() > 254 || at == std::string::npos || at == 0 || at + 1 == out.size() ||
@@ -195,7 +172,7 @@ std::int64_t Auth::userId(Poco::Data::Session& session, const std::string& email
 
 std::int64_t Auth::addUser(const std::string& email, const std::string& name, const std::string& role, const std::string& password) {
     std::string normalized = normalizeEmail(email);
-    std::string displayName = trim(name);
+    std::string displayName = Poco::trim(name);
     if (displayName.empty()) throw std::invalid_argument("the name is empty");
     checkPassword(password);
     std::string hash = hashPassword(password);  // before the transaction: it takes a while
@@ -295,7 +272,7 @@ void Auth::setLocale(std::int64_t id, const std::string& locale) {
 SignInResult Auth::signIn(const std::string& email, const std::string& password, const std::string& address,
                           const std::string& userAgent) {
     SignInResult result;
-    std::string account = trim(email);
+    std::string account = Poco::trim(email);
     std::transform(account.begin(), account.end(), account.begin(), [](unsigned char c) { return std::tolower(c); });
     account = account.substr(0, 254);
     std::string client = address;

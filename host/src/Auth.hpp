@@ -34,8 +34,6 @@ constexpr const char* kLoginCsrfCookie = "tawasul_login_csrf";
 
 // The value of cookie `name` in the request's Cookie header(s), or empty.
 std::string cookieValue(const sdk::HttpRequest& request, const std::string& name);
-// application/x-www-form-urlencoded body field, or nullopt.
-std::optional<std::string> formField(const std::string& body, const std::string& name);
 // "en", "fr" or "ar" from an Accept-Language header (first supported by q-order), else "en".
 std::string localeFromAcceptLanguage(const std::string& header);
 bool supportedLocale(const std::string& locale);

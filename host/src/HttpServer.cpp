@@ -35,6 +35,9 @@ bool acceptableRequestId(const std::string& id) {
     return true;
 }
 
+// The logger of whoever owns a route: "host", or "plugin.<name>".
+Poco::Logger& ownerLog(const std::string& owner) { return Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner); }
+
 // Looked up once when the server starts, not on every request: each lookup takes a registry's lock.
 struct HttpMetrics {
     explicit HttpMetrics(MetricsRegistry& metrics)
@@ -165,8 +168,7 @@ public:
                     failure = "an unknown exception";
                 }
                 if (!failure.empty()) {
-                    Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner)
-                        .error("request " + in.requestId + " " + in.method + " " + in.path + " failed: " + failure);
+                    ownerLog(owner).error("request " + in.requestId + " " + in.method + " " + in.path + " failed: " + failure);
                     out = {};
                     writeError(out, style, 500, "internal_error", "the server failed to handle this request", in.requestId);
                 }
@@ -205,17 +207,17 @@ private:
         try {
             route.stream(in, events);
         } catch (const std::exception& error) {
-            Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner)
-                .error("stream " + in.requestId + " " + in.path + " failed: " + sdk::errorText(error));
+            ownerLog(owner).error("stream " + in.requestId + " " + in.path + " failed: " + sdk::errorText(error));
         } catch (...) {
-            Poco::Logger::get("plugin." + owner).error("stream " + in.requestId + " " + in.path + " failed");
+            ownerLog(owner).error("stream " + in.requestId + " " + in.path + " failed");
         }
         metrics_.byStatusClass[2]->increment();
+        if (!metrics_.accessLog.information()) return;
         std::ostringstream line;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         line << in.remoteAddress << " \"GET " << in.path.substr(0, 200) << "\" 200 stream " << events.bytes() << "B "
              << static_cast<long>(seconds * 1000) << "ms rid=" << in.requestId << " owner=" << owner;
-        Poco::Logger::get("http.access").information(line.str());
+        metrics_.accessLog.information(line.str());
     }
 
     // Reads the whole body, up to the limit. False when it is larger.

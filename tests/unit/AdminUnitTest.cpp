@@ -148,9 +148,6 @@ public:
         request.headers = {{"cookie", "a=1; tawasul_session=abc; tawasul_session_x=no"}};
         CPPUNIT_ASSERT_EQUAL(std::string("abc"), host::cookieValue(request, "tawasul_session"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), host::cookieValue(request, "tawasul"));
-        CPPUNIT_ASSERT_EQUAL(std::string("a b&c"), host::formField("x=1&_csrf=a+b%26c", "_csrf").value());
-        CPPUNIT_ASSERT(!host::formField("x=1", "_csrf"));
-        CPPUNIT_ASSERT(!host::formField("_csrf=%zz", "_csrf"));
         CPPUNIT_ASSERT_EQUAL(std::string("fr"), host::localeFromAcceptLanguage("de-DE,fr-DZ;q=0.9,ar;q=0.8"));
         CPPUNIT_ASSERT_EQUAL(std::string("ar"), host::localeFromAcceptLanguage("fr;q=0.5, ar-DZ"));
         CPPUNIT_ASSERT_EQUAL(std::string("en"), host::localeFromAcceptLanguage("de, es;q=0.5"));
@@ -158,6 +155,7 @@ public:
         CPPUNIT_ASSERT(host::constantTimeEquals("abc", "abc"));
         CPPUNIT_ASSERT(!host::constantTimeEquals("abc", "abd"));
         CPPUNIT_ASSERT(!host::constantTimeEquals("abc", "abcd"));
+        CPPUNIT_ASSERT(!host::constantTimeEquals("", ""));  // a missing cookie never matches a missing form field
         CPPUNIT_ASSERT_EQUAL(std::string("amina@example.dz"), host::Auth::normalizeEmail("  Amina@Example.DZ "));
         CPPUNIT_ASSERT_THROW(host::Auth::normalizeEmail("no-at-sign"), std::invalid_argument);
         CPPUNIT_ASSERT_THROW(host::Auth::normalizeEmail("a@b@c"), std::invalid_argument);
