@@ -416,7 +416,7 @@ private:
     // The conversation of a POST, or a 404 page written already.
     std::optional<std::int64_t> target(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const std::int64_t id = sdk::positiveId(request.param("id"));
-        if (id && store_->conversation(id, 1)) return id;
+        if (id && store_->exists(id)) return id;
         Object model;
         model.set("message", t(request, "conversation_not_found"));
         model.set("back_url", kInboxPath);

@@ -105,7 +105,12 @@ std::string likeEscape(const std::string& value) {
     return out;
 }
 
-InboxStore::InboxStore(sdk::Database& database, const sdk::PhoneNormalizer& phones) : database_(database), phones_(phones) {}
+InboxStore::InboxStore(sdk::Database& database, const sdk::PhoneNormalizer& phones) : database_(database), phones_(phones) {
+    // The outbox plugin's table, there only when that plugin's migrations ran: asked once, since
+    // migrations do not run while the host serves.
+    Poco::Data::Session session = database_.session();
+    hasTemplates_ = tableExists(session, database_.dialect(), "whatsapp_templates");
+}
 
 std::string InboxStore::phoneDigitsPattern(const std::string& search) const {
     if (const auto e164 = phones_.toE164(search)) return onlyDigits(*e164);
@@ -364,8 +369,8 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
             TimelineItem{eventAt[i], std::nullopt, SystemLine{kinds[i], text(actors[i]), text(targets[i]), number(leadIds[i]), "", eventAt[i]}});
 
     // Provider fallback: the first attempt of a provider after another one gave the message up
-    // (the dispatcher's whatsapp_message_attempts, when the outbound tables are there).
-    if (tableExists(session, database_.dialect(), "whatsapp_message_attempts")) {
+    // (the dispatcher's whatsapp_message_attempts, a shared table).
+    {
         std::vector<Poco::Int64> attemptAt;
         std::vector<std::string> attemptProviders;
         std::vector<NullableText> previous;
@@ -556,10 +561,18 @@ std::vector<LeadOption> InboxStore::searchLeads(const std::string& term, int lim
     return out;
 }
 
+bool InboxStore::exists(std::int64_t id) {
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 conversationId = id;
+    std::vector<Poco::Int64> found;
+    session << "SELECT id FROM whatsapp_conversations WHERE id = $1", use(conversationId), into(found), now;
+    return !found.empty();
+}
+
 std::vector<TemplateOption> InboxStore::templates() {
     Poco::Data::Session session = database_.session();
     std::vector<TemplateOption> out;
-    if (!tableExists(session, database_.dialect(), "whatsapp_templates")) return out;
+    if (!hasTemplates_) return out;
     std::vector<std::string> names, languages;
     std::vector<NullableText> bodies;
     session << "SELECT name, language, body FROM whatsapp_templates WHERE status = 'active' ORDER BY name, language", into(names),

@@ -166,6 +166,8 @@ public:
 
     // Active templates of the outbox (empty when the outbox's table is absent).
     std::vector<TemplateOption> templates();
+    // Whether conversation `id` exists: what every action checks first (one index probe, not the page).
+    bool exists(std::int64_t id);
 
 private:
     // The LIKE pattern that finds `search` in a phone: the digits of its E.164 form when it is a
@@ -175,6 +177,7 @@ private:
                 std::int64_t target, std::int64_t lead, std::int64_t at);
 
     sdk::Database& database_;
+    bool hasTemplates_ = false;
     const sdk::PhoneNormalizer& phones_;
 };
 
