@@ -35,12 +35,6 @@ Poco::Logger& log() {
     return logger;
 }
 
-std::string toJson(const Object& object) {
-    std::ostringstream out;
-    object.stringify(out);
-    return out.str();
-}
-
 NullableText orNull(const std::string& text) { return text.empty() ? NullableText() : NullableText(text); }
 
 bool blank(const std::string& text) { return text.find_first_not_of(" \t\r\n") == std::string::npos; }
@@ -98,7 +92,7 @@ std::string contentJson(const sdk::SendRequest& request, const std::string& toE1
     actor.set("id", request.actor.id);
     actor.set("name", request.actor.name);
     payload.set("actor", actor);
-    return toJson(payload);
+    return sdk::jsonString(payload);
 }
 
 std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
@@ -136,7 +130,7 @@ std::string eventJson(std::int64_t conversationId, std::int64_t messageId,
     event.set("conversation_id", conversationId);
     event.set("message_id", messageId);
     for (const auto& [key, value] : texts) event.set(key, value);
-    return toJson(event);
+    return sdk::jsonString(event);
 }
 
 struct AttemptRow {
@@ -329,7 +323,7 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
         use(at), use(conversationId), now;
     Object job;
     job.set("message_id", receipt.messageId);
-    jobs_.enqueue(session, sdk::kSendMessageJob, toJson(job), {});
+    jobs_.enqueue(session, sdk::kSendMessageJob, sdk::jsonString(job), {});
     transaction.commit();
     jobs_.wake();
     log().information("message " + std::to_string(receipt.messageId) + " queued (" + type + ", conversation " +

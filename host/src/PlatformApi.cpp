@@ -10,6 +10,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Nullable.h>
 
+#include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/Messaging.hpp"
@@ -35,12 +36,6 @@ struct ApiError {
 
 void answer(sdk::HttpResponse& response, const sdk::HttpRequest& request, const ApiError& error) {
     writeError(response, sdk::RouteStyle::Api, error.status, error.code, error.message, request.requestId, error.field);
-}
-
-std::string stringify(const Poco::JSON::Object& object) {
-    std::ostringstream text;
-    object.stringify(text);
-    return text.str();
 }
 
 Poco::JSON::Object::Ptr parseObject(const std::string& body) {
@@ -280,7 +275,7 @@ void PlatformApi::sendMessage(const sdk::HttpRequest& request, sdk::HttpResponse
             case sdk::SendStatus::Duplicate: {
                 const auto stored = loadMessage(database_, receipt.messageId);
                 if (!stored) throw std::runtime_error("the dispatcher returned message " + std::to_string(receipt.messageId) + " that does not exist");
-                response.json(receipt.status == sdk::SendStatus::Accepted ? 202 : 200, stringify(messageJson(*stored)));
+                response.json(receipt.status == sdk::SendStatus::Accepted ? 202 : 200, sdk::jsonString(messageJson(*stored)));
                 return;
             }
             case sdk::SendStatus::KeyReused:
@@ -306,7 +301,7 @@ void PlatformApi::getMessage(const sdk::HttpRequest& request, sdk::HttpResponse&
         answer(response, request, {404, "message_not_found", "no message with id " + text, "id"});
         return;
     }
-    response.json(200, stringify(messageJson(*stored)));
+    response.json(200, sdk::jsonString(messageJson(*stored)));
 }
 
 void PlatformApi::postEvent(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -318,7 +313,7 @@ void PlatformApi::postEvent(const sdk::HttpRequest& request, sdk::HttpResponse& 
             throw ApiError{422, "invalid_field", "type is lower-case words joined by dots, e.g. registration.confirmed", "type"};
         if (!body->has("data") || body->get("data").type() != typeid(Poco::JSON::Object::Ptr))
             throw ApiError{422, "missing_field", "data must be a JSON object, e.g. {\"registration_id\": 42}", "data"};
-        std::string data = stringify(*body->getObject("data"));
+        std::string data = sdk::jsonString(*body->getObject("data"));
         Poco::Int64 tokenId = request.principal->id, receivedAt = clock_.nowMillis(), id = 0;
         Poco::Nullable<std::string> idempotency;
         if (key) idempotency = *key;
@@ -338,7 +333,7 @@ void PlatformApi::postEvent(const sdk::HttpRequest& request, sdk::HttpResponse& 
                 json.set("id", ids[0]);
                 json.set("type", type);
                 json.set("status", "accepted");
-                response.json(200, stringify(json));
+                response.json(200, sdk::jsonString(json));
                 return;
             }
         }
@@ -351,7 +346,7 @@ void PlatformApi::postEvent(const sdk::HttpRequest& request, sdk::HttpResponse& 
         json.set("id", id);
         json.set("type", type);
         json.set("status", "accepted");
-        response.json(202, stringify(json));
+        response.json(202, sdk::jsonString(json));
     } catch (const ApiError& error) {
         answer(response, request, error);
     }
@@ -369,7 +364,7 @@ void PlatformApi::publishEvent(const sdk::Job& job) {
     event.set("id", id);
     event.set("type", types[0]);
     event.set("data", Poco::JSON::Parser().parse(datas[0]));
-    events_.publish({kPlatformEventTopic, stringify(event)});
+    events_.publish({kPlatformEventTopic, sdk::jsonString(event)});
     Poco::Int64 publishedAt = clock_.nowMillis();
     sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
     session << "UPDATE platform_events SET published_at = $1 WHERE id = $2", use(publishedAt), use(id), now;

@@ -14,12 +14,6 @@ namespace {
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-std::string toJson(const Object& object) {
-    std::ostringstream out;
-    object.stringify(out);
-    return out.str();
-}
-
 Object envelope(const sdk::OutboundMessage& message, const std::string& type) {
     Object body;
     body.set("messaging_product", "whatsapp");
@@ -44,7 +38,7 @@ std::string textBody(const sdk::OutboundMessage& message) {
     content.set("preview_url", false);
     content.set("body", message.text);
     body.set("text", content);
-    return toJson(body);
+    return sdk::jsonString(body);
 }
 
 std::string templateBody(const sdk::OutboundMessage& message) {
@@ -82,7 +76,7 @@ std::string templateBody(const sdk::OutboundMessage& message) {
     }
     if (components.size() > 0) templ.set("components", components);
     body.set("template", templ);
-    return toJson(body);
+    return sdk::jsonString(body);
 }
 
 std::string markReadBody(const std::string& wamid) {
@@ -90,7 +84,7 @@ std::string markReadBody(const std::string& wamid) {
     body.set("messaging_product", "whatsapp");
     body.set("status", "read");
     body.set("message_id", wamid);
-    return toJson(body);
+    return sdk::jsonString(body);
 }
 
 sdk::SendResult networkFailure(const std::string& what) {

@@ -32,12 +32,6 @@ using NullableInt = Poco::Nullable<Poco::Int64>;
 constexpr const char* kFlowStepJob = "outbox_flow_step";
 constexpr const char* kPlatformEventTopic = "platform.event";
 
-std::string toJson(const Object& object) {
-    std::ostringstream out;
-    object.stringify(out);
-    return out.str();
-}
-
 std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
 void writeLog(Poco::Data::Session& session, const std::string& level, const std::string& source, const std::string& message,
@@ -184,7 +178,7 @@ private:
             payload.set("dedupe_key", type + ":" + key + ":flow" + std::to_string(flowIds[i]) + ":step" + std::to_string(positions[i]));
             sdk::EnqueueOptions options;
             options.delay = std::chrono::seconds(delays[i]);
-            context_->jobs().enqueue(session, kFlowStepJob, toJson(payload), options);
+            context_->jobs().enqueue(session, kFlowStepJob, sdk::jsonString(payload), options);
         }
         writeLog(session, "info", "flow", "event " + type + " started " + std::to_string(flowIds.size()) + " flow step(s)", json, context_->clock().nowMillis());
         transaction.commit();

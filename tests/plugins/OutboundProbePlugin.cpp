@@ -7,6 +7,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Messaging.hpp"
 #include "tawasul/sdk/Plugin.hpp"
@@ -16,15 +17,7 @@ namespace {
 using namespace tawasul;
 using Poco::JSON::Object;
 
-std::string toJson(const Object& object) {
-    std::ostringstream out;
-    object.stringify(out);
-    return out.str();
-}
-
-std::string text(const Object& object, const std::string& key) {
-    return object.has(key) && !object.isNull(key) ? object.getValue<std::string>(key) : "";
-}
+std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
 const char* statusWord(sdk::SendStatus status) {
     switch (status) {
@@ -97,7 +90,7 @@ public:
             answer.set("conversation_id", receipt.conversationId);
             answer.set("field", receipt.field);
             answer.set("message", receipt.message);
-            response.json(200, toJson(answer));
+            response.json(200, sdk::jsonString(answer));
         }, api);
         // {"count": N, "phone_base": 213550000000, "template": {...}}: N template sends to N phones.
         context.routes().add("POST", "/test/send-bulk", [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -140,7 +133,7 @@ public:
             Object answer;
             answer.set("state", stateWord(health.state));
             answer.set("reason", health.reason);
-            response.json(200, toJson(answer));
+            response.json(200, sdk::jsonString(answer));
         }, api);
         // {"topic": "platform.event", "data": {...}}: published as the data's JSON text.
         context.routes().add("POST", "/test/publish", [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {

@@ -1,6 +1,7 @@
 #pragma once
 // Reading JSON documents that others wrote (Meta's webhooks, job payloads, platform events), where a
 // member may be missing, null, a string or a number. Header-only: nothing added to the SDK's ABI.
+#include <sstream>
 #include <string>
 
 #include <Poco/Exception.h>
@@ -16,6 +17,13 @@ inline std::string jsonText(const Poco::JSON::Object& object, const std::string&
     } catch (const Poco::Exception&) {
         return object.get(key).toString();
     }
+}
+
+// A JSON object as compact text, for a job payload, an event or a response body.
+inline std::string jsonString(const Poco::JSON::Object& object) {
+    std::ostringstream out;
+    object.stringify(out);
+    return out.str();
 }
 
 }  // namespace tawasul::sdk
