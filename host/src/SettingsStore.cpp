@@ -50,11 +50,18 @@ std::optional<std::string> SettingsStore::get(const std::string& key) {
     auto it = cache_.find(key);
     if (it == cache_.end()) return std::nullopt;
     if (!it->second.encrypted) return it->second.value;
-    try {
-        return box_.open(it->second.value, key);
-    } catch (const SecretError& error) {
-        throw SecretError("setting " + key + ": " + error.what());
+    const std::string& sealed = it->second.value;
+    auto& [openedFrom, plaintext] = opened_[key];
+    if (openedFrom != sealed || sealed.empty()) {
+        try {
+            plaintext = box_.open(sealed, key);
+        } catch (const SecretError& error) {
+            opened_.erase(key);
+            throw SecretError("setting " + key + ": " + error.what());
+        }
+        openedFrom = sealed;
     }
+    return plaintext;
 }
 
 void SettingsStore::set(const std::string& key, const std::string& value) {

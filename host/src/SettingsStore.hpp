@@ -54,6 +54,10 @@ private:
     const sdk::Clock& clock_;
     std::mutex mutex_;
     std::map<std::string, SettingRow> cache_;
+    // Secrets already opened, by key: (sealed text, plaintext). Reading the app secret on every
+    // webhook POST and the token on every send must not decrypt each time; a changed sealed text
+    // (set, rekey, another host's write) is opened again.
+    std::map<std::string, std::pair<std::string, std::string>> opened_;
     std::chrono::steady_clock::time_point checkedAt_{};
     std::pair<std::int64_t, std::int64_t> stamp_{-1, -1};  // (row count, newest updated_at)
 };

@@ -108,11 +108,17 @@ public:
         host::SettingsStore first(*f.db, f.box, f.clock);
         host::SettingsStore second(*f.db, f.box, f.clock);
         first.set("whatsapp.cloud.enabled", "false");
+        first.set("whatsapp.cloud.app_secret", "first-secret");
         CPPUNIT_ASSERT_EQUAL(std::string("false"), *second.get("whatsapp.cloud.enabled"));
+        CPPUNIT_ASSERT_EQUAL(std::string("first-secret"), *second.get("whatsapp.cloud.app_secret"));
+        CPPUNIT_ASSERT_EQUAL(std::string("first-secret"), *second.get("whatsapp.cloud.app_secret"));  // opened once, kept
         first.set("whatsapp.cloud.enabled", "true");
-        // The second store's cache is re-validated at most once a second.
+        first.set("whatsapp.cloud.app_secret", "second-secret");
+        // The second store's cache is re-validated at most once a second; a secret opened before
+        // is opened again when its sealed text changed.
         std::this_thread::sleep_for(std::chrono::milliseconds(1100));
         CPPUNIT_ASSERT_EQUAL(std::string("true"), *second.get("whatsapp.cloud.enabled"));
+        CPPUNIT_ASSERT_EQUAL(std::string("second-secret"), *second.get("whatsapp.cloud.app_secret"));
     }
 };
 
