@@ -15,6 +15,8 @@ namespace {
 
 using namespace Poco::Data::Keywords;
 
+std::string param(std::size_t number) { return "$" + std::to_string(number); }
+
 std::string eventStatusFor(const std::string& jobStatus) {
     if (jobStatus == "running") return "processing";
     if (jobStatus == "done") return "processed";
@@ -59,24 +61,60 @@ void JobQueue::removeOwner(const std::string& owner) {
     for (auto it = handlers_.begin(); it != handlers_.end();) it = it->second.owner == owner ? handlers_.erase(it) : std::next(it);
 }
 
-std::int64_t JobQueue::enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
-                               const sdk::EnqueueOptions& options) {
-    const std::int64_t nowMs = clock_.nowMillis();
-    std::int64_t runAt = nowMs + options.delay.count();
-    int maxAttempts = options.maxAttempts > 0 ? options.maxAttempts : options_.maxAttempts;
-    std::string t = type, p = payload;
-    Poco::Nullable<std::string> refTable;
-    Poco::Nullable<Poco::Int64> refId;
+JobQueue::Row JobQueue::rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options,
+                               std::int64_t nowMs) const {
+    Row row;
+    row.type = type;
+    row.payload = payload;
+    row.maxAttempts = options.maxAttempts > 0 ? options.maxAttempts : options_.maxAttempts;
+    row.runAt = nowMs + options.delay.count();
+    row.createdAt = nowMs;
     if (!options.refTable.empty()) {
         if (!trackedTables().count(options.refTable)) throw std::invalid_argument("jobs cannot track table '" + options.refTable + "'");
-        refTable = options.refTable;
-        refId = options.refId;
+        row.refTable = options.refTable;
+        row.refId = options.refId;
     }
+    return row;
+}
+
+std::int64_t JobQueue::enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
+                               const sdk::EnqueueOptions& options) {
+    Row row = rowFor(type, payload, options, clock_.nowMillis());
     Poco::Int64 id = 0;
     session << "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) "
                "VALUES ($1, $2, 'pending', 0, $3, $4, $5, $5, $6, $7) RETURNING id",
-        use(t), use(p), use(maxAttempts), use(runAt), bind(nowMs), use(refTable), use(refId), into(id), now;
+        use(row.type), use(row.payload), use(row.maxAttempts), use(row.runAt), use(row.createdAt), use(row.refTable),
+        use(row.refId), into(id), now;
     return id;
+}
+
+void JobQueue::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs) {
+    // Both engines take a few hundred rows of 7 parameters in one statement (SQLite allows 32,766
+    // parameters, PostgreSQL 65,535).
+    constexpr std::size_t kRowsPerStatement = 256;
+    const std::int64_t nowMs = clock_.nowMillis();
+    std::vector<Row> rows;  // bound by reference: filled before the first binding, never resized after
+    rows.reserve(jobs.size());
+    for (const sdk::NewJob& job : jobs) rows.push_back(rowFor(job.type, job.payload, job.options, nowMs));
+    for (std::size_t first = 0; first < rows.size(); first += kRowsPerStatement) {
+        const std::size_t last = std::min(rows.size(), first + kRowsPerStatement);
+        std::string sql =
+            "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) VALUES ";
+        Poco::Data::Statement insert(session);
+        for (std::size_t i = first; i < last; ++i) {
+            // SQLite numbers $N parameters by first appearance: each row's appear in binding order.
+            const std::size_t p = (i - first) * 7;
+            sql += (i == first ? "(" : ", (") + param(p + 1) + ", " + param(p + 2) + ", 'pending', 0, " + param(p + 3) + ", " +
+                   param(p + 4) + ", " + param(p + 5) + ", " + param(p + 5) + ", " + param(p + 6) + ", " + param(p + 7) + ")";
+        }
+        insert << sql;
+        for (std::size_t i = first; i < last; ++i) {
+            Row& row = rows[i];
+            insert, use(row.type), use(row.payload), use(row.maxAttempts), use(row.runAt), use(row.createdAt), use(row.refTable),
+                use(row.refId);
+        }
+        insert.execute();
+    }
 }
 
 void JobQueue::wake() {

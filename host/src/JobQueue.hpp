@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Nullable.h>
+
 #include "MetricsRegistry.hpp"
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Database.hpp"
@@ -41,6 +43,7 @@ public:
     void removeOwner(const std::string& owner);
     std::int64_t enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
                          const sdk::EnqueueOptions& options);
+    void enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs);
     void wake();
 
     void start();
@@ -59,6 +62,17 @@ private:
         sdk::BatchJobHandler handler;  // single-job handlers are wrapped as batches of one
         std::size_t maxBatch = 1;
     };
+    // A jobs row as bound to an INSERT.
+    struct Row {
+        std::string type;
+        std::string payload;
+        int maxAttempts = 0;
+        Poco::Int64 runAt = 0;
+        Poco::Int64 createdAt = 0;
+        Poco::Nullable<std::string> refTable;
+        Poco::Nullable<Poco::Int64> refId;
+    };
+    Row rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options, std::int64_t nowMs) const;
     struct Outcome {
         sdk::Job job;
         std::string status;  // done, pending (retry), failed

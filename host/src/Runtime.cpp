@@ -99,6 +99,9 @@ private:
                              const sdk::EnqueueOptions& options) override {
             return c.runtime_.jobs().enqueue(session, type, payload, options);
         }
+        void enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs) override {
+            c.runtime_.jobs().enqueueAll(session, jobs);
+        }
         void wake() override { c.runtime_.jobs().wake(); }
         PluginContext& c;
     };

@@ -1,5 +1,7 @@
 #include "EventWriter.hpp"
 
+#include <algorithm>
+
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 
@@ -59,26 +61,41 @@ void EventWriter::run() {
 }
 
 void EventWriter::writeBatch(std::deque<std::shared_ptr<Pending>>& batch) {
-    std::vector<std::int64_t> ids;
-    ids.reserve(batch.size());
+    // One INSERT for the batch's events and one for their jobs: a statement per row costs more
+    // than the row itself (Poco prepares each statement anew).
+    std::vector<Poco::Int64> ids;
     try {
+        std::vector<Poco::Data::BLOB> payloads;  // bound by reference: filled before binding, never resized after
+        payloads.reserve(batch.size());
+        for (const auto& pending : batch)
+            payloads.emplace_back(reinterpret_cast<const unsigned char*>(pending->event.payload.data()), pending->event.payload.size());
+        std::string sql = "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) VALUES ";
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            sql += (i ? ", ($" : "($") + std::to_string(3 * i + 1) + ", $" + std::to_string(3 * i + 2) + ", $" +
+                   std::to_string(3 * i + 3) + ", 'pending', 0)";
+        sql += " RETURNING id";
+
         Poco::Data::Session session = database_.session();
         sdk::Transaction transaction(database_, session);
-        for (const auto& pending : batch) {
-            const IncomingEvent& event = pending->event;
-            Poco::Data::BLOB payload(reinterpret_cast<const unsigned char*>(event.payload.data()), event.payload.size());
-            std::string signature = event.signature;
-            std::int64_t receivedAt = event.receivedAt;
-            std::int64_t id = 0;
-            session << "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) "
-                       "VALUES ($1, $2, $3, 'pending', 0) RETURNING id",
-                use(receivedAt), use(signature), use(payload), into(id), now;
-            sdk::EnqueueOptions options;
-            options.refTable = sdk::kWebhookEventsTable;
-            options.refId = id;
-            jobs_.enqueue(session, sdk::kProcessWebhookEventJob, sdk::webhookEventJobPayload(id), options);
-            ids.push_back(id);
+        Poco::Data::Statement insert(session);
+        insert << sql;
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            insert, use(batch[i]->event.receivedAt), use(batch[i]->event.signature), use(payloads[i]);
+        insert, into(ids);
+        insert.execute();
+        if (ids.size() != batch.size())
+            throw std::runtime_error("stored " + std::to_string(ids.size()) + " webhook events of " + std::to_string(batch.size()));
+        // Rows of one INSERT take their ids in the order of its VALUES; RETURNING promises no order.
+        std::sort(ids.begin(), ids.end());
+
+        std::vector<sdk::NewJob> jobs(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            jobs[i].type = sdk::kProcessWebhookEventJob;
+            jobs[i].payload = sdk::webhookEventJobPayload(ids[i]);
+            jobs[i].options.refTable = sdk::kWebhookEventsTable;
+            jobs[i].options.refId = ids[i];
         }
+        jobs_.enqueueAll(session, jobs);
         transaction.commit();
     } catch (...) {
         const auto error = std::current_exception();

@@ -70,6 +70,8 @@ class JobQueueTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(JobQueueTest);
     CPPUNIT_TEST(runsAnEnqueuedJobWithItsPayload);
     CPPUNIT_TEST(enqueueBelongsToTheCallersTransaction);
+    CPPUNIT_TEST(enqueueAllWritesEveryJobAcrossStatements);
+    CPPUNIT_TEST(enqueueAllRefusesAnUntrackedTableAndWritesNothing);
     CPPUNIT_TEST(retriesThenFailsKeepingTheLastErrorAndTheEventFollows);
     CPPUNIT_TEST(permanentFailureStopsAtOnce);
     CPPUNIT_TEST(retryLaterWaitsAtLeastTheGivenDelay);
@@ -102,6 +104,58 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());
         CPPUNIT_ASSERT_EQUAL(0, runs);
+    }
+
+    void enqueueAllWritesEveryJobAcrossStatements() {
+        Fixture f;
+        std::mutex seenMutex;
+        std::map<std::string, int> seen;  // payload -> runs
+        f.queue->handle("test", "echo", [&](const sdk::Job& job) {
+            std::lock_guard lock(seenMutex);
+            ++seen[job.payload];
+        });
+        f.queue->handle("test", "later", [&](const sdk::Job&) { CPPUNIT_FAIL("a delayed job ran early"); });
+        auto eventId = f.storeEvent();
+        std::vector<sdk::NewJob> jobs;
+        for (int i = 0; i < 600; ++i) jobs.push_back({"echo", "{\"n\":" + std::to_string(i) + "}", {}});  // three statements
+        jobs[7].options.refTable = "whatsapp_webhook_events";
+        jobs[7].options.refId = eventId;
+        jobs[8].options.maxAttempts = 5;
+        jobs.push_back({"later", "{}", {}});
+        jobs.back().options.delay = std::chrono::hours(1);
+        {
+            Poco::Data::Session session = f.db->session();
+            sdk::Transaction transaction(*f.db, session);
+            f.queue->enqueueAll(session, jobs);
+            transaction.commit();
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(600), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(600), seen.size());
+        for (const auto& [payload, runs] : seen) CPPUNIT_ASSERT_EQUAL_MESSAGE(payload, 1, runs);
+        Poco::Data::Session session = f.db->session();
+        int tracked = 0, fiveAttempts = 0, pendingLater = 0;
+        std::string eventStatus;
+        session << "SELECT COUNT(*) FROM jobs WHERE ref_table = 'whatsapp_webhook_events' AND ref_id = $1 AND payload = '{\"n\":7}'",
+            use(eventId), into(tracked), now;
+        session << "SELECT COUNT(*) FROM jobs WHERE max_attempts = 5 AND payload = '{\"n\":8}'", into(fiveAttempts), now;
+        session << "SELECT COUNT(*) FROM jobs WHERE type = 'later' AND status = 'pending'", into(pendingLater), now;
+        session << "SELECT status FROM whatsapp_webhook_events WHERE id = $1", use(eventId), into(eventStatus), now;
+        CPPUNIT_ASSERT_EQUAL(1, tracked);
+        CPPUNIT_ASSERT_EQUAL(1, fiveAttempts);
+        CPPUNIT_ASSERT_EQUAL(1, pendingLater);
+        CPPUNIT_ASSERT_EQUAL(std::string("processed"), eventStatus);
+    }
+
+    void enqueueAllRefusesAnUntrackedTableAndWritesNothing() {
+        Fixture f;
+        std::vector<sdk::NewJob> jobs(3, sdk::NewJob{"echo", "{}", {}});
+        jobs[2].options.refTable = "users";
+        jobs[2].options.refId = 1;
+        Poco::Data::Session session = f.db->session();
+        CPPUNIT_ASSERT_THROW(f.queue->enqueueAll(session, jobs), std::invalid_argument);
+        int rows = -1;
+        session << "SELECT COUNT(*) FROM jobs", into(rows), now;
+        CPPUNIT_ASSERT_EQUAL(0, rows);
     }
 
     void retriesThenFailsKeepingTheLastErrorAndTheEventFollows() {

@@ -47,6 +47,13 @@ struct EnqueueOptions {
     std::int64_t refId = 0;
 };
 
+// One job of a batch written with JobQueue::enqueueAll.
+struct NewJob {
+    std::string type;
+    std::string payload;  // JSON
+    EnqueueOptions options;
+};
+
 using JobHandler = std::function<void(const Job&)>;
 // Takes several jobs of one type at once, to do their work in one transaction. All or nothing: when
 // it throws, the queue runs each job of the batch again alone, so one bad job fails by itself.
@@ -63,6 +70,9 @@ public:
     // the commit so that a worker picks it up at once.
     virtual std::int64_t enqueue(Poco::Data::Session& session, const std::string& type,
                                  const std::string& payload, const EnqueueOptions& options = {}) = 0;
+    // Writes several jobs with one statement per few hundred, in the caller's session: for a caller
+    // that stores rows in batches (the webhook receiver), one row at a time costs more than the row.
+    virtual void enqueueAll(Poco::Data::Session& session, const std::vector<NewJob>& jobs) = 0;
     virtual void wake() = 0;
 };
 
