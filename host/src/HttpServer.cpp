@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <random>
 #include <sstream>
 
 #include <Poco/JSON/Object.h>
@@ -20,20 +19,6 @@
 
 namespace tawasul::host {
 namespace {
-
-std::string newRequestId() {
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    std::ostringstream out;
-    out << std::hex << random();
-    return out.str();
-}
-
-bool acceptableRequestId(const std::string& id) {
-    if (id.empty() || id.size() > 64) return false;
-    for (char c : id)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-    return true;
-}
 
 // The logger of whoever owns a route: "host", or "plugin.<name>".
 Poco::Logger& ownerLog(const std::string& owner) { return Poco::Logger::get(owner == "host" ? "host" : "plugin." + owner); }
@@ -115,8 +100,7 @@ public:
         const auto started = std::chrono::steady_clock::now();
         sdk::HttpRequest in;
         sdk::HttpResponse out;
-        const std::string incomingId = request.get("X-Request-Id", "");
-        in.requestId = acceptableRequestId(incomingId) ? incomingId : newRequestId();
+        in.requestId = sdk::requestIdFor(request.get("X-Request-Id", ""));
         in.method = request.getMethod();
         in.remoteAddress = request.clientAddress().host().toString();
         std::string owner = "host";

@@ -15,8 +15,6 @@ namespace {
 
 using namespace Poco::Data::Keywords;
 
-std::string param(std::size_t number) { return "$" + std::to_string(number); }
-
 std::string eventStatusFor(const std::string& jobStatus) {
     if (jobStatus == "running") return "processing";
     if (jobStatus == "done") return "processed";
@@ -89,7 +87,7 @@ std::int64_t JobQueue::enqueue(Poco::Data::Session& session, const std::string& 
 }
 
 void JobQueue::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs) {
-    // Both engines take a few hundred rows of 7 parameters in one statement (SQLite allows 32,766
+    // Both engines take a few hundred rows of 8 parameters in one statement (SQLite allows 32,766
     // parameters, PostgreSQL 65,535).
     constexpr std::size_t kRowsPerStatement = 256;
     const std::int64_t nowMs = clock_.nowMillis();
@@ -101,17 +99,23 @@ void JobQueue::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::N
         std::string sql =
             "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) VALUES ";
         Poco::Data::Statement insert(session);
+        const sdk::Dialect dialect = database_.dialect();
+        std::size_t n = 0;
+        const auto next = [&] { return sdk::placeholder(dialect, ++n); };
         for (std::size_t i = first; i < last; ++i) {
-            // SQLite numbers $N parameters by first appearance: each row's appear in binding order.
-            const std::size_t p = (i - first) * 7;
-            sql += (i == first ? "(" : ", (") + param(p + 1) + ", " + param(p + 2) + ", 'pending', 0, " + param(p + 3) + ", " +
-                   param(p + 4) + ", " + param(p + 5) + ", " + param(p + 5) + ", " + param(p + 6) + ", " + param(p + 7) + ")";
+            // type, payload, 'pending', 0, max_attempts, run_at, created_at, updated_at, ref_table, ref_id
+            sql += i == first ? "(" : ", (";
+            sql += next();
+            sql += ", " + next();
+            sql += ", 'pending', 0";
+            for (int column = 0; column < 6; ++column) sql += ", " + next();
+            sql += ")";
         }
         insert << sql;
         for (std::size_t i = first; i < last; ++i) {
             Row& row = rows[i];
-            insert, use(row.type), use(row.payload), use(row.maxAttempts), use(row.runAt), use(row.createdAt), use(row.refTable),
-                use(row.refId);
+            insert, use(row.type), use(row.payload), use(row.maxAttempts), use(row.runAt), use(row.createdAt), use(row.createdAt),
+                use(row.refTable), use(row.refId);
         }
         insert.execute();
     }

@@ -44,6 +44,7 @@ public:
         while (!url.empty() && url.back() == '/') url.pop_back();
         return url;
     }
+    std::int64_t maxBodyBytes() const override { return runtime_.config().server.maxBodyBytes; }
     const sdk::Translator& translator() const override { return catalog_; }
     sdk::PageRenderer& pages() override {
         std::lock_guard lock(pagesMutex_);

@@ -1,6 +1,7 @@
 #include "EventWriter.hpp"
 
 #include <algorithm>
+#include <future>
 
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
@@ -21,16 +22,23 @@ EventWriter::EventWriter(sdk::Database& database, sdk::JobQueue& jobs, sdk::Metr
 
 EventWriter::~EventWriter() { stop(); }
 
-std::int64_t EventWriter::store(IncomingEvent event) {
-    auto pending = std::make_shared<Pending>();
-    pending->event = std::move(event);
-    auto stored = pending->stored.get_future();
+void EventWriter::submit(IncomingEvent event, Stored done) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_) throw std::runtime_error("the webhook receiver is stopping");
-        queue_.push_back(pending);
+        queue_.push_back({std::move(event), std::move(done)});
     }
     ready_.notify_one();
+}
+
+std::int64_t EventWriter::store(IncomingEvent event) {
+    // Shared with the writer's callback, so that neither side frees it while the other still uses it.
+    auto promise = std::make_shared<std::promise<std::int64_t>>();
+    auto stored = promise->get_future();
+    submit(std::move(event), [promise](std::int64_t id, std::exception_ptr error) {
+        if (error) promise->set_exception(error);
+        else promise->set_value(id);
+    });
     return stored.get();
 }
 
@@ -46,13 +54,13 @@ void EventWriter::stop() {
 
 void EventWriter::run() {
     for (;;) {
-        std::deque<std::shared_ptr<Pending>> batch;
+        std::deque<Pending> batch;
         {
             std::unique_lock lock(mutex_);
             ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, and everything queued is written
             while (!queue_.empty() && batch.size() < maxBatch_) {
-                batch.push_back(queue_.front());
+                batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
         }
@@ -60,7 +68,7 @@ void EventWriter::run() {
     }
 }
 
-void EventWriter::writeBatch(std::deque<std::shared_ptr<Pending>>& batch) {
+void EventWriter::writeBatch(std::deque<Pending>& batch) {
     // One INSERT for the batch's events and one for their jobs: a statement per row costs more
     // than the row itself (Poco prepares each statement anew).
     std::vector<Poco::Int64> ids;
@@ -68,11 +76,16 @@ void EventWriter::writeBatch(std::deque<std::shared_ptr<Pending>>& batch) {
         std::vector<Poco::Data::BLOB> payloads;  // bound by reference: filled before binding, never resized after
         payloads.reserve(batch.size());
         for (const auto& pending : batch)
-            payloads.emplace_back(reinterpret_cast<const unsigned char*>(pending->event.payload.data()), pending->event.payload.size());
+            payloads.emplace_back(reinterpret_cast<const unsigned char*>(pending.event.payload.data()), pending.event.payload.size());
         std::string sql = "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) VALUES ";
-        for (std::size_t i = 0; i < batch.size(); ++i)
-            sql += (i ? ", ($" : "($") + std::to_string(3 * i + 1) + ", $" + std::to_string(3 * i + 2) + ", $" +
-                   std::to_string(3 * i + 3) + ", 'pending', 0)";
+        const sdk::Dialect dialect = database_.dialect();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            sql += i ? ", (" : "(";
+            sql += sdk::placeholder(dialect, 3 * i + 1);
+            sql += ", " + sdk::placeholder(dialect, 3 * i + 2);
+            sql += ", " + sdk::placeholder(dialect, 3 * i + 3);
+            sql += ", 'pending', 0)";
+        }
         sql += " RETURNING id";
 
         Poco::Data::Session session = database_.session();
@@ -80,7 +93,7 @@ void EventWriter::writeBatch(std::deque<std::shared_ptr<Pending>>& batch) {
         Poco::Data::Statement insert(session);
         insert << sql;
         for (std::size_t i = 0; i < batch.size(); ++i)
-            insert, use(batch[i]->event.receivedAt), use(batch[i]->event.signature), use(payloads[i]);
+            insert, use(batch[i].event.receivedAt), use(batch[i].event.signature), use(payloads[i]);
         insert, into(ids);
         insert.execute();
         if (ids.size() != batch.size())
@@ -99,12 +112,12 @@ void EventWriter::writeBatch(std::deque<std::shared_ptr<Pending>>& batch) {
         transaction.commit();
     } catch (...) {
         const auto error = std::current_exception();
-        for (const auto& pending : batch) pending->stored.set_exception(error);
+        for (auto& pending : batch) pending.done(0, error);
         return;
     }
     batchSizes_.observe(static_cast<double>(batch.size()));
     jobs_.wake();
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->stored.set_value(ids[i]);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(ids[i], nullptr);
 }
 
 }  // namespace tawasul::plugins::webhook

@@ -6,7 +6,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,8 +30,13 @@ public:
     EventWriter(sdk::Database& database, sdk::JobQueue& jobs, sdk::Metrics& metrics, std::size_t maxBatch);
     ~EventWriter();
 
-    // Returns the event's id once the transaction holding it is committed (durable: SQLite runs
-    // with synchronous=FULL). Throws when it could not be stored; nothing is then acknowledged.
+    // Called on the writer's thread once the event's transaction is committed (durable: SQLite runs
+    // with synchronous=FULL), with its id, or with the error that kept it from being stored.
+    using Stored = std::function<void(std::int64_t id, std::exception_ptr error)>;
+
+    // Queues the event; `done` is called later, exactly once. Throws when the writer is stopping.
+    void submit(IncomingEvent event, Stored done);
+    // Waits for the commit: returns the event's id, or throws what kept it from being stored.
     std::int64_t store(IncomingEvent event);
     // Writes what is queued, then ends the writer thread. Later store() calls throw.
     void stop();
@@ -38,10 +44,10 @@ public:
 private:
     struct Pending {
         IncomingEvent event;
-        std::promise<std::int64_t> stored;
+        Stored done;
     };
     void run();
-    void writeBatch(std::deque<std::shared_ptr<Pending>>& batch);
+    void writeBatch(std::deque<Pending>& batch);
 
     sdk::Database& database_;
     sdk::JobQueue& jobs_;
@@ -49,8 +55,7 @@ private:
     std::size_t maxBatch_;
     std::mutex mutex_;
     std::condition_variable ready_;
-    // Shared with the waiting request, so that neither side frees it while the other still uses it.
-    std::deque<std::shared_ptr<Pending>> queue_;
+    std::deque<Pending> queue_;
     bool stopping_ = false;
     std::thread writer_;
 };

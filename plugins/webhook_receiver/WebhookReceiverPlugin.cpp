@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "EventWriter.hpp"
+#include "IntakeListener.hpp"
 #include "EventsPages.hpp"
 #include "WebhookSettingsPage.hpp"
 #include "Signature.hpp"
@@ -53,7 +54,7 @@ public:
     void start(sdk::HostContext& context) override {
         if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
         const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"path", "max_batch"});
+        config.allowOnly({"path", "max_batch", "listen", "max_connections"});
         const std::string path = config.getString("path", "/webhooks/whatsapp");
         if (path.empty() || path[0] != '/') config.child("path").fail("must be an absolute path such as /webhooks/whatsapp");
         const auto maxBatch = static_cast<std::size_t>(config.getInt("max_batch", 256, 1, 10000));
@@ -63,6 +64,7 @@ public:
         sdk::Metrics& metrics = context.metrics();
         received_ = &metrics.counter("tawasul_webhook_received_total", "Webhook POSTs received");
         stored_ = &metrics.counter("tawasul_webhook_stored_total", "Webhook events stored durably and acknowledged");
+        storeFailed_ = &metrics.counter("tawasul_webhook_rejected_total{reason=\"store_failed\"}", "Webhook requests refused, by reason");
         ackSeconds_ = &metrics.histogram("tawasul_webhook_ack_seconds", "Time to acknowledge a webhook POST (stored and committed)",
                                          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
         writer_ = std::make_unique<EventWriter>(context.database(), context.jobs(), metrics, maxBatch);
@@ -77,10 +79,40 @@ public:
         registerEventsPages(context);
         registerWebhookSettingsPage(context, path);
         context.logger().information("receiving WhatsApp webhooks at " + path);
+
+        if (config.has("listen")) {
+            IntakeOptions options;
+            const std::string listen = config.getString("listen", "");
+            const auto colon = listen.rfind(':');
+            int port = -1;
+            if (colon != std::string::npos && colon + 1 < listen.size() && listen.size() - colon <= 6 &&
+                listen.find_first_not_of("0123456789", colon + 1) == std::string::npos)
+                port = std::stoi(listen.substr(colon + 1));
+            if (colon == 0 || colon == std::string::npos || port < 0 || port > 65535)
+                config.child("listen").fail("must be HOST:PORT, such as 127.0.0.1:8081");
+            options.host = listen.substr(0, colon);
+            if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']')
+                options.host = options.host.substr(1, options.host.size() - 2);  // [::1]:8081
+            options.port = static_cast<std::uint16_t>(port);
+            options.path = path;
+            options.maxBodyBytes = context.maxBodyBytes();
+            options.maxConnections = static_cast<std::size_t>(config.getInt("max_connections", 4096, 1, 1'000'000));
+            intake_ = std::make_unique<IntakeListener>(
+                options, [this](sdk::HttpRequest& request, IntakeReply reply) { intake(request, std::move(reply)); },
+                context.logger());
+            try {
+                intake_->start();
+            } catch (const std::exception& error) {
+                config.child("listen").fail(error.what());
+            }
+            context.logger().information("webhook intake listening on " + options.host + ":" + std::to_string(intake_->port()) + path);
+        }
     }
 
     void stop() noexcept override {
-        // The host has stopped serving: no request is waiting any more, the queue drains.
+        // The intake answers what it owes (the writer still runs), then the host's server has
+        // stopped too: nobody waits any more and the writer's queue drains.
+        if (intake_) intake_->stop();
         if (writer_) writer_->stop();
     }
 
@@ -114,53 +146,112 @@ private:
         response.text(200, *challenge);  // raw, exactly as sent
     }
 
+    // A POST through the host's server: its connection thread waits for the commit.
     void receive(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const auto started = std::chrono::steady_clock::now();
+        IncomingEvent event;
+        if (!admit(request, response, event)) return;
+        event.payload = request.body;
+        try {
+            acknowledge(response, writer_->store(std::move(event)), started);
+        } catch (const std::exception& error) {
+            storeFailed(response, error.what());
+        }
+    }
+
+    // A request through the intake listener: a POST is answered from the writer's thread once its
+    // commit is durable, and the listener's thread goes on serving meanwhile.
+    void intake(sdk::HttpRequest& request, IntakeReply reply) {
+        sdk::HttpResponse response;
+        if (request.method == "GET") {
+            verify(request, response);
+            return reply(std::move(response));
+        }
+        if (request.method != "POST") {
+            response.text(405, request.method + " is not allowed here\n");
+            response.setHeader("Allow", "GET, POST");
+            return reply(std::move(response));
+        }
+        const auto started = std::chrono::steady_clock::now();
+        IncomingEvent event;
+        if (!admit(request, response, event)) return reply(std::move(response));
+        event.payload = std::move(request.body);
+        try {
+            writer_->submit(std::move(event), [this, reply, started](std::int64_t id, std::exception_ptr error) {
+                sdk::HttpResponse answer;
+                if (!error) {
+                    acknowledge(answer, id, started);
+                } else {
+                    try {
+                        std::rethrow_exception(error);
+                    } catch (const std::exception& failure) {
+                        storeFailed(answer, failure.what());
+                    } catch (...) {
+                        storeFailed(answer, "an unknown error");
+                    }
+                }
+                reply(std::move(answer));
+            });
+        } catch (const std::exception& error) {
+            storeFailed(response, error.what());
+            reply(std::move(response));
+        }
+    }
+
+    // The checks a POST passes before its bytes are stored: a signature over the exact body by the
+    // app secret. False when refused, with the refusal in `response`; else `event` holds all but
+    // the payload.
+    bool admit(const sdk::HttpRequest& request, sdk::HttpResponse& response, IncomingEvent& event) {
         received_->increment();
         const auto header = request.header("X-Hub-Signature-256");
         if (!header) {
             reject(response, 401, "missing_signature", "X-Hub-Signature-256 is required", request);
-            return;
+            return false;
         }
         const auto secret = context_->settings().get(kAppSecret);
         if (!secret || secret->empty()) {
             // 503, not 4xx: Meta keeps retrying for days, so the event arrives once the secret is set.
             reject(response, 503, "not_configured", "no app secret is configured (setting whatsapp.cloud.app_secret)", request);
-            return;
+            return false;
         }
         switch (checkSignature(request.body, &*header, *secret)) {
             case SignatureCheck::Valid: break;
             case SignatureCheck::Missing:
                 reject(response, 401, "missing_signature", "X-Hub-Signature-256 is required", request);
-                return;
+                return false;
             case SignatureCheck::Malformed:
                 reject(response, 403, "malformed_signature", "X-Hub-Signature-256 must be sha256=<64 hex digits>", request);
-                return;
+                return false;
             case SignatureCheck::Mismatch:
                 reject(response, 403, "bad_signature", "the signature does not match the body", request);
-                return;
+                return false;
         }
         // Stored even when it is not valid JSON: Meta signed it, so it is evidence, and its job
         // will fail visibly rather than the bytes being dropped here.
-        std::int64_t id = 0;
-        try {
-            id = writer_->store({request.body, *header, context_->clock().nowMillis()});
-        } catch (const std::exception& error) {
-            context_->metrics().counter("tawasul_webhook_rejected_total{reason=\"store_failed\"}", "Webhook requests refused, by reason").increment();
-            context_->logger().error("could not store webhook event (Meta will retry): " + std::string(error.what()));
-            response.text(503, "could not store the event; retry later\n");
-            return;
-        }
+        event.signature = *header;
+        event.receivedAt = context_->clock().nowMillis();
+        return true;
+    }
+
+    void acknowledge(sdk::HttpResponse& response, std::int64_t id, std::chrono::steady_clock::time_point started) {
         stored_->increment();
         ackSeconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         response.setHeader("X-Tawasul-Event-Id", std::to_string(id));
         response.text(200, "ok\n");
     }
 
+    void storeFailed(sdk::HttpResponse& response, const std::string& error) {
+        storeFailed_->increment();
+        context_->logger().error("could not store webhook event (Meta will retry): " + error);
+        response.text(503, "could not store the event; retry later\n");
+    }
+
     sdk::HostContext* context_ = nullptr;
     std::unique_ptr<RateLimitedLog> log_;
     std::unique_ptr<EventWriter> writer_;
+    std::unique_ptr<IntakeListener> intake_;
     sdk::Counter* received_ = nullptr;
+    sdk::Counter* storeFailed_ = nullptr;
     sdk::Counter* stored_ = nullptr;
     sdk::Histogram* ackSeconds_ = nullptr;
 };

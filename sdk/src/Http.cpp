@@ -3,9 +3,23 @@
 #include <Poco/String.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <random>
 #include <stdexcept>
 
 namespace tawasul::sdk {
+
+std::string requestIdFor(const std::string& incoming) {
+    bool plain = !incoming.empty() && incoming.size() <= 64;
+    for (char c : incoming)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) plain = false;
+    if (plain) return incoming;
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
+    return text;
+}
 
 std::optional<std::string> HttpRequest::header(const std::string& name) const {
     for (const auto& [key, value] : headers) {

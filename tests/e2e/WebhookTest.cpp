@@ -2,12 +2,6 @@
 // exact bytes, durable storage before the 200, the body limit, and a SIGKILL in the middle of a load.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include <atomic>
-#include <filesystem>
-#include <mutex>
-#include <set>
-#include <thread>
-
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 
@@ -148,51 +142,9 @@ public:
     void everyAcknowledgedEventSurvivesSigkill() {
         HostProcess host(withWebhookSecrets());
         host.start();
-        std::mutex mutex;
-        std::map<std::int64_t, std::string> acknowledged;  // event id -> body
-        std::atomic<bool> stop{false};
-        std::atomic<int> sent{0};
-        std::vector<std::thread> clients;
-        for (int c = 0; c < 8; ++c) {
-            clients.emplace_back([&, c] {
-                for (int i = 0; !stop && i < 100000; ++i) {
-                    host::InboundText message;
-                    message.from = "21366" + std::to_string(1000000 + c);
-                    message.name = "Client " + std::to_string(c);
-                    message.wamid = "wamid.KILL" + std::to_string(c) + "x" + std::to_string(i);
-                    message.timestamp = 1764064860 + i;
-                    message.text = "message " + std::to_string(i);
-                    const std::string body = host::inboundTextBody(message);
-                    try {
-                        const auto response = post(host, body, host::signBody(body, kSecret));
-                        ++sent;
-                        if (response.status == 200) {
-                            std::lock_guard lock(mutex);
-                            acknowledged[std::stoll(response.headers.at("x-tawasul-event-id"))] = body;
-                        }
-                    } catch (const std::exception&) {
-                        return;  // the host is gone
-                    }
-                }
-            });
-        }
-        while (sent < 300) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        host.kill();
-        stop = true;
-        for (auto& client : clients) client.join();
-        CPPUNIT_ASSERT(acknowledged.size() >= 300);
-
-        host.start();  // same database, same key; migrate is a no-op
-        auto db = openDatabase(host);
-        for (const auto& [id, body] : acknowledged) CPPUNIT_ASSERT_MESSAGE(std::to_string(id), storedPayload(*db, id) == body);
-        waitForProcessing(*db);
-        Poco::Data::Session session = db->session();
-        int notProcessed = 1, duplicateJobs = 1;
-        session << "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'", into(notProcessed), now;
-        session << "SELECT COUNT(*) FROM (SELECT ref_id FROM jobs WHERE type = 'process_webhook_event' GROUP BY ref_id HAVING COUNT(*) > 1) d",
-            into(duplicateJobs), now;
-        CPPUNIT_ASSERT_EQUAL(0, notProcessed);
-        CPPUNIT_ASSERT_EQUAL(0, duplicateJobs);
+        const auto acknowledged = acknowledgedBeforeTheEnd(
+            host, [&](const std::string& body) { return post(host, body, host::signBody(body, kSecret)); }, false);
+        assertStoredAndProcessedOnce(host, acknowledged);
     }
 };
 

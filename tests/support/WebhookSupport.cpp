@@ -4,7 +4,10 @@
 #include <atomic>
 #include <filesystem>
 #include <stdexcept>
+#include <mutex>
 #include <thread>
+
+#include <Poco/Data/LOB.h>
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
@@ -46,6 +49,67 @@ std::vector<std::string> fixtureNames() {
         if (entry.path().extension() == ".json") names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
+}
+
+std::map<std::int64_t, std::string> acknowledgedBeforeTheEnd(HostProcess& host,
+                                                             const std::function<HttpResult(const std::string& body)>& post,
+                                                             bool graceful) {
+    std::mutex mutex;
+    std::map<std::int64_t, std::string> acknowledged;
+    std::atomic<bool> stop{false};
+    std::atomic<int> sent{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c) {
+        clients.emplace_back([&, c] {
+            for (int i = 0; !stop && i < 100000; ++i) {
+                host::InboundText message;
+                message.from = "21366" + std::to_string(1000000 + c);
+                message.name = "Client " + std::to_string(c);
+                message.wamid = "wamid.KILL" + std::to_string(c) + "x" + std::to_string(i);
+                message.timestamp = 1764064860 + i;
+                message.text = "message " + std::to_string(i);
+                const std::string body = host::inboundTextBody(message);
+                try {
+                    const auto response = post(body);
+                    ++sent;
+                    if (response.status == 200) {
+                        std::lock_guard lock(mutex);
+                        acknowledged[std::stoll(response.headers.at("x-tawasul-event-id"))] = body;
+                    }
+                } catch (const std::exception&) {
+                    return;  // the host is gone
+                }
+            }
+        });
+    }
+    while (sent < 300) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int exitStatus = 0;
+    if (graceful) exitStatus = host.stop();
+    else host.kill();
+    stop = true;
+    for (auto& client : clients) client.join();
+    if (exitStatus != 0) throw std::runtime_error("the host exited " + std::to_string(exitStatus) + " on SIGTERM:\n" + host.log());
+    if (acknowledged.size() < 300) throw std::runtime_error("only " + std::to_string(acknowledged.size()) + " events were acknowledged");
+    return acknowledged;
+}
+
+void assertStoredAndProcessedOnce(HostProcess& host, const std::map<std::int64_t, std::string>& acknowledged) {
+    host.start();  // same database, same key; migrate is a no-op
+    auto db = openDatabase(host.databaseUrl());
+    for (const auto& [id, body] : acknowledged) {
+        Poco::Data::Session session = db->session();
+        Poco::Data::BLOB payload;
+        std::int64_t eventId = id;
+        session << "SELECT payload FROM whatsapp_webhook_events WHERE id = $1", use(eventId), into(payload), now;
+        const std::string stored(reinterpret_cast<const char*>(payload.rawContent()), payload.size());
+        if (stored != body) throw std::runtime_error("acknowledged event " + std::to_string(id) + " is not stored as sent");
+    }
+    waitForProcessing(*db);
+    const std::string notProcessed = queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'");
+    const std::string duplicateJobs = queryText(
+        *db, "SELECT COUNT(*) FROM (SELECT ref_id FROM jobs WHERE type = 'process_webhook_event' GROUP BY ref_id HAVING COUNT(*) > 1) d");
+    if (notProcessed != "0") throw std::runtime_error(notProcessed + " events are not processed");
+    if (duplicateJobs != "0") throw std::runtime_error(duplicateJobs + " events have more than one job");
 }
 
 HttpResult postWebhook(const HostProcess& host, const std::string& body, const std::string& signature) {

@@ -5,6 +5,7 @@
 // order in the text (a `$2` may come back later; a `$3` before the first `$2` may not).
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <mutex>
 #include <string>
 
@@ -15,6 +16,13 @@
 namespace tawasul::sdk {
 
 enum class Dialect { SQLite, PostgreSQL };
+
+// The n-th placeholder (from 1) of a statement with many parameters, each bound once, in order:
+// SQLite's plain `?`, which it numbers by position; PostgreSQL's `$n`. SQLite looks each `$n` up
+// by name in a list, which makes a statement of hundreds of them cost more to parse than to run.
+inline std::string placeholder(Dialect dialect, std::size_t n) {
+    return dialect == Dialect::SQLite ? std::string("?") : "$" + std::to_string(n);
+}
 
 class TAWASUL_SDK_API Database {
 public:

@@ -1,6 +1,7 @@
 #pragma once
 // Everything the host gives a plugin, in one place. What a plugin registers through it (routes,
 // subscriptions, job handlers, services) is tagged with the plugin's name and removed after stop().
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -40,6 +41,8 @@ public:
     // server.public_url without a trailing slash: where Meta and browsers reach this host, for
     // addresses a page shows (the webhook URL to paste into Meta's dashboard).
     virtual std::string publicUrl() const { return {}; }
+    // server.max_body_bytes: the largest request body the host reads (413 beyond).
+    virtual std::int64_t maxBodyBytes() const = 0;
 };
 
 }  // namespace tawasul::sdk

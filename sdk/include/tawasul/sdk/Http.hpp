@@ -68,6 +68,10 @@ public:
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
+// The id that names a request in log lines and in its X-Request-Id answer: the caller's own
+// X-Request-Id when it is short and plain (letters, digits, - _ .), else a new random one.
+TAWASUL_SDK_API std::string requestIdFor(const std::string& incoming);
+
 // How the host answers errors on this route: API routes get a JSON body, pages an HTML one.
 enum class RouteStyle { Api, Page, Plain };
 
