@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Webhook ingest: signed POSTs to /webhooks/whatsapp at 64 connections, every 200 durable
-# (SQLite, synchronous=FULL), beside nginx answering a static 200 on the same machine: the ceiling
-# for HTTP here.
+# (SQLite, synchronous=FULL), through both doors of the receiver (the host's HTTP server, and the
+# event-driven intake that `listen:` opens), beside nginx answering a static 200 on the same
+# machine: the ceiling for HTTP here.
 #
 #   bench/ingest.sh [SECONDS] [CONNECTIONS]
 #
@@ -30,7 +31,10 @@ LUA
 
 sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
     -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
-    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" config/tawasul.yaml >"$work/tawasul.yaml"
+    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" \
+    -e "s#webhook_receiver: { path: /webhooks/whatsapp }#webhook_receiver: { path: /webhooks/whatsapp, listen: \"127.0.0.1:18284\" }#" \
+    config/tawasul.yaml >"$work/tawasul.yaml"
+grep -q 18284 "$work/tawasul.yaml" || { echo "bench/ingest.sh: config/tawasul.yaml no longer has the webhook_receiver line this script edits" >&2; exit 1; }
 export TAWASUL_LISTEN=127.0.0.1:18282
 "$bin" --config "$work/tawasul.yaml" migrate >/dev/null
 printf '%s' "$secret" | "$bin" --config "$work/tawasul.yaml" settings set whatsapp.cloud.app_secret --stdin >/dev/null
@@ -53,9 +57,14 @@ nginx -c "$work/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 until curl -fs -o /dev/null http://127.0.0.1:18283/; do sleep 0.01; done
 
-echo "== tawasul: signed webhook POSTs, ${connections} connections, ${seconds}s"
+count() { sqlite3 "$work/tawasul.db" "SELECT COUNT(*) FROM whatsapp_webhook_events"; }
+echo "== tawasul, host server: signed webhook POSTs, ${connections} connections, ${seconds}s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://$TAWASUL_LISTEN/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
-stored=$(sqlite3 "$work/tawasul.db" "SELECT COUNT(*) FROM whatsapp_webhook_events")
-echo "events stored: $stored"
+before=$(count)
+echo "events stored: $before"
+echo "== tawasul, intake listener: signed webhook POSTs, ${connections} connections, ${seconds}s"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:18284/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
+echo "events stored: $(( $(count) - before ))"
+curl -fs "http://$TAWASUL_LISTEN/metrics" | grep -E "^tawasul_webhook_commit_batch_size_(sum|count) " | tr '\n' ' ' | awk '{ printf "mean commit batch over both runs: %.1f events\n", $2 / $4 }'
 echo "== nginx: static 200 for the same POSTs, ${connections} connections, ${seconds}s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:18283/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
