@@ -146,10 +146,11 @@ void IntakeListener::loop() {
                     onReadable(connection);
             }
         }
-        deliverAnswers();
+        drain();
         const auto now = std::chrono::steady_clock::now();
         if (now - lastSweep >= std::chrono::milliseconds(250)) {
             sweep(now);
+            drain();
             lastSweep = now;
         }
         if (stopping_) {
@@ -447,7 +448,26 @@ void IntakeListener::flush(Connection& connection) {
     }
     connection.state = Connection::State::Reading;
     watch(connection, EPOLLIN | EPOLLRDHUP);
-    process(connection);  // a request the client sent before this answer
+    // A request the client sent before this answer is read next, from drain(): calling process()
+    // here would nest once per pipelined request, and a client can pipeline thousands.
+    if (!connection.in.empty()) ready_.push_back(connection.id);
+}
+
+void IntakeListener::drain() {
+    for (;;) {
+        deliverAnswers();
+        if (ready_.empty()) {
+            std::lock_guard lock(answersMutex_);  // answers given on this thread, or just now by the writer
+            if (answers_.empty()) return;
+            continue;
+        }
+        std::vector<std::uint64_t> ready;
+        ready.swap(ready_);
+        for (std::uint64_t id : ready) {
+            auto found = connections_.find(id);
+            if (found != connections_.end()) process(*found->second);
+        }
+    }
 }
 
 void IntakeListener::close(std::uint64_t id) {

@@ -73,6 +73,7 @@ private:
     void watch(Connection& connection, std::uint32_t events);
     void close(std::uint64_t id);
     void deliverAnswers();
+    void drain();
     void sweep(std::chrono::steady_clock::time_point now);
     void complete(std::uint64_t id, std::string requestId, sdk::HttpResponse response);
 
@@ -92,6 +93,7 @@ private:
     std::uint64_t nextId_ = 2;  // 0 and 1 name the listening socket and the eventfd in epoll
     std::size_t owed_ = 0;      // requests handed to the handler, not answered yet
     std::uint64_t refusedAtCap_ = 0;
+    std::vector<std::uint64_t> ready_;  // connections with a whole request buffered, to process next
 
     struct Answer {
         std::uint64_t connection;
