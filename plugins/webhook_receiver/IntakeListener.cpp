@@ -510,8 +510,8 @@ void IntakeListener::sweep(std::chrono::steady_clock::time_point now) {
         if (found != connections_.end()) refuse(*found->second, 408, "the request took too long to arrive");
     }
     if (refusedAtCap_ > 0) {
-        logger_.warning("webhook intake: refused " + std::to_string(refusedAtCap_) + " connections at the limit of " +
-                        std::to_string(options_.maxConnections));
+        logger_.warning("webhook intake: closed " + std::to_string(refusedAtCap_) + (refusedAtCap_ == 1 ? " connection" : " connections") +
+                        " at accept: the limit of " + std::to_string(options_.maxConnections) + " (max_connections) was reached");
         refusedAtCap_ = 0;
     }
 }

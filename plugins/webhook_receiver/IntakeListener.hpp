@@ -38,7 +38,9 @@ struct IntakeOptions {
     std::size_t maxHeadBytes = 16 * 1024;  // request line and headers; 431 beyond
     std::chrono::milliseconds idleTimeout{60'000};
     std::chrono::milliseconds requestTimeout{30'000};  // from a request's first byte to its last
-    std::size_t maxConnections = 4096;
+    // Each may buffer a whole body before its signature is checked: memory is bounded by
+    // maxConnections × maxBodyBytes (1.5 GiB at the defaults; Meta opens a handful).
+    std::size_t maxConnections = 512;
 };
 
 // Delivers the answer to one request. Call it exactly once, from any thread.

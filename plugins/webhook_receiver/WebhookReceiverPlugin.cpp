@@ -96,7 +96,7 @@ public:
             options.port = static_cast<std::uint16_t>(port);
             options.path = path;
             options.maxBodyBytes = context.maxBodyBytes();
-            options.maxConnections = static_cast<std::size_t>(config.getInt("max_connections", 4096, 1, 1'000'000));
+            options.maxConnections = static_cast<std::size_t>(config.getInt("max_connections", 512, 1, 100'000));
             intake_ = std::make_unique<IntakeListener>(
                 options, [this](sdk::HttpRequest& request, IntakeReply reply) { intake(request, std::move(reply)); },
                 context.logger());

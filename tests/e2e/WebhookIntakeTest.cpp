@@ -25,9 +25,9 @@ namespace {
 
 const std::string kPath = kWebhookPath;
 
-HostOptions intakeHost(const std::string& listen = "127.0.0.1:0") {
+HostOptions intakeHost(const std::string& listen = "127.0.0.1:0", const std::string& moreConfig = "") {
     HostOptions options = withWebhookSecrets();
-    options.pluginsYaml = "    - webhook_receiver: { listen: \"" + listen + "\" }\n    - contact_matcher: {}\n    - inbound_router: {}\n";
+    options.pluginsYaml = "    - webhook_receiver: { listen: \"" + listen + "\"" + moreConfig + " }\n    - contact_matcher: {}\n    - inbound_router: {}\n";
     return options;
 }
 
@@ -133,6 +133,7 @@ class WebhookIntakeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unreadableRequestsGetAPreciseStatusThenAClose);
     CPPUNIT_TEST(aHundredThousandPipelinedRequestsAreAnsweredInOrder);
     CPPUNIT_TEST(aClientThatLeavesEarlyLosesNothing);
+    CPPUNIT_TEST(connectionsBeyondTheLimitAreClosedAndCounted);
     CPPUNIT_TEST(everyAcknowledgedEventSurvivesSigkill);
     CPPUNIT_TEST(sigtermAnswersEveryStoredEvent);
     CPPUNIT_TEST(badListenSettingsStopTheStart);
@@ -297,6 +298,21 @@ public:
         }  // closed before any answer
         waitUntil([&] { return queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events") == "20"; }, "the events of clients that left");
         CPPUNIT_ASSERT_EQUAL(200, intakePost(host, textBody("wamid.AFTER"), host::signBody(textBody("wamid.AFTER"), kFixtureSecret)).status);
+    }
+
+    void connectionsBeyondTheLimitAreClosedAndCounted() {
+        HostProcess host(intakeHost("127.0.0.1:0", ", max_connections: 2"));
+        host.start();
+        RawClient first(intakePort(host));
+        RawClient second(intakePort(host));
+        first.send(signedPost(textBody("wamid.CAP1")));
+        CPPUNIT_ASSERT_EQUAL(200, first.next().status);  // both are open now
+        RawClient third(intakePort(host));
+        CPPUNIT_ASSERT(third.closedByServer());
+        waitUntil([&] { return host.log().find("webhook intake: closed 1 connection at accept: the limit of 2 (max_connections) was reached") != std::string::npos; },
+                  "the warning about the refused connection");
+        second.send(signedPost(textBody("wamid.CAP2")));
+        CPPUNIT_ASSERT_EQUAL(200, second.next().status);
     }
 
     void everyAcknowledgedEventSurvivesSigkill() {
