@@ -38,21 +38,14 @@ struct HttpMetrics {
     Poco::Logger& accessLog = Poco::Logger::get("http.access");
 };
 
-// One line of an SSE field: a CR or LF inside would start another field.
-std::string oneLine(const std::string& text) {
-    std::string out;
-    for (char c : text) out += (c == '\r' || c == '\n') ? ' ' : c;
-    return out;
-}
-
 // Server-Sent Events over a chunked response: each event is written and flushed at once.
 class SseStream final : public sdk::EventStream {
 public:
     SseStream(std::ostream& out, const std::atomic<bool>& stopping) : out_(out), stopping_(stopping) {}
     bool send(const std::string& event, const std::string& data, const std::string& id) override {
         std::string frame;
-        if (!id.empty()) frame += "id: " + oneLine(id) + "\n";
-        if (!event.empty()) frame += "event: " + oneLine(event) + "\n";
+        if (!id.empty()) frame += "id: " + sdk::singleLine(id) + "\n";
+        if (!event.empty()) frame += "event: " + sdk::singleLine(event) + "\n";
         // A multi-line payload is one data: field per line; the browser joins them with \n.
         std::size_t start = 0;
         do {

@@ -44,7 +44,10 @@ public:
         while (!url.empty() && url.back() == '/') url.pop_back();
         return url;
     }
-    std::int64_t maxBodyBytes() const override { return runtime_.config().server.maxBodyBytes; }
+    sdk::ServerLimits serverLimits() const override {
+        const auto& server = runtime_.config().server;
+        return {server.maxBodyBytes, std::chrono::seconds(server.requestTimeoutSeconds), std::chrono::seconds(server.keepAliveSeconds)};
+    }
     const sdk::Translator& translator() const override { return catalog_; }
     sdk::PageRenderer& pages() override {
         std::lock_guard lock(pagesMutex_);

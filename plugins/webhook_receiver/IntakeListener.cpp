@@ -28,23 +28,6 @@ constexpr std::uint64_t kWakeKey = 1;
 
 std::string systemError(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// Header text comes from handlers; a CR or LF in it would start a header of the caller's choosing.
-std::string oneLine(const std::string& text) {
-    std::string out = text;
-    for (char& c : out)
-        if (c == '\r' || c == '\n') c = ' ';
-    return out;
-}
-
-// RFC 9110's Date, as every HTTP/1.1 origin server with a clock sends it.
-std::string httpDate() {
-    const std::time_t seconds = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[40];
-    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
-    return text;
-}
 
 }  // namespace
 
@@ -388,14 +371,29 @@ void IntakeListener::deliverAnswers() {
     }
 }
 
+const std::string& IntakeListener::httpDate() {
+    // RFC 9110's Date, as every HTTP/1.1 origin server with a clock sends it: formatted once a
+    // second, not once per answer.
+    const std::time_t seconds = std::time(nullptr);
+    if (seconds != dateSecond_) {
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        char text[40];
+        std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+        dateText_ = text;
+        dateSecond_ = seconds;
+    }
+    return dateText_;
+}
+
 void IntakeListener::answer(Connection& connection, const sdk::HttpResponse& response, const std::string& requestId) {
     const bool keepAlive = connection.keepAlive && !stopping_;
     std::string& out = connection.out;
     out += "HTTP/1.1 " + std::to_string(response.status) + " " +
            Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status)) +
-           "\r\nDate: " + httpDate() + "\r\nContent-Type: " + oneLine(response.contentType) +
-           "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\nX-Request-Id: " + oneLine(requestId) + "\r\n";
-    for (const auto& [name, value] : response.headers) out += oneLine(name) + ": " + oneLine(value) + "\r\n";
+           "\r\nDate: " + httpDate() + "\r\nContent-Type: " + sdk::singleLine(response.contentType) +
+           "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\nX-Request-Id: " + sdk::singleLine(requestId) + "\r\n";
+    for (const auto& [name, value] : response.headers) out += sdk::singleLine(name) + ": " + sdk::singleLine(value) + "\r\n";
     if (!keepAlive) out += "Connection: close\r\n";
     out += "\r\n";
     out += response.body;

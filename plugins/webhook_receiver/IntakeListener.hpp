@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -36,8 +37,8 @@ struct IntakeOptions {
     std::string path;        // the one path served; any other is 404
     std::int64_t maxBodyBytes = 3 * 1024 * 1024;
     std::size_t maxHeadBytes = 16 * 1024;  // request line and headers; 431 beyond
-    std::chrono::milliseconds idleTimeout{60'000};
-    std::chrono::milliseconds requestTimeout{30'000};  // from a request's first byte to its last
+    std::chrono::milliseconds idleTimeout{15'000};     // server.keep_alive_seconds in the plugin
+    std::chrono::milliseconds requestTimeout{30'000};  // from a request's first byte to its last (server.request_timeout_seconds)
     // Each may buffer a whole body before its signature is checked: memory is bounded by
     // maxConnections × maxBodyBytes (1.5 GiB at the defaults; Meta opens a handful).
     std::size_t maxConnections = 512;
@@ -78,6 +79,7 @@ private:
     void drain();
     void sweep(std::chrono::steady_clock::time_point now);
     void complete(std::uint64_t id, std::string requestId, sdk::HttpResponse response);
+    const std::string& httpDate();
 
     IntakeOptions options_;
     IntakeHandler handler_;
@@ -96,6 +98,8 @@ private:
     std::size_t owed_ = 0;      // requests handed to the handler, not answered yet
     std::uint64_t refusedAtCap_ = 0;
     std::vector<std::uint64_t> ready_;  // connections with a whole request buffered, to process next
+    std::time_t dateSecond_ = 0;
+    std::string dateText_;
 
     struct Answer {
         std::uint64_t connection;

@@ -8,6 +8,7 @@
 #include <regex>
 #include <thread>
 
+#include <Poco/Exception.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -107,6 +108,8 @@ public:
         char byte;
         try {
             return buffer_.empty() && socket_.receiveBytes(&byte, 1) == 0;
+        } catch (const Poco::TimeoutException&) {
+            return false;  // still open after the receive timeout
         } catch (const Poco::Exception&) {
             return true;  // reset
         }
@@ -134,6 +137,7 @@ class WebhookIntakeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aHundredThousandPipelinedRequestsAreAnsweredInOrder);
     CPPUNIT_TEST(aClientThatLeavesEarlyLosesNothing);
     CPPUNIT_TEST(connectionsBeyondTheLimitAreClosedAndCounted);
+    CPPUNIT_TEST(slowAndIdleClientsFollowTheServerTimeouts);
     CPPUNIT_TEST(everyAcknowledgedEventSurvivesSigkill);
     CPPUNIT_TEST(sigtermAnswersEveryStoredEvent);
     CPPUNIT_TEST(badListenSettingsStopTheStart);
@@ -313,6 +317,29 @@ public:
                   "the warning about the refused connection");
         second.send(signedPost(textBody("wamid.CAP2")));
         CPPUNIT_ASSERT_EQUAL(200, second.next().status);
+    }
+
+    void slowAndIdleClientsFollowTheServerTimeouts() {
+        HostOptions options = intakeHost();
+        options.serverYaml = "  request_timeout_seconds: 1\n  keep_alive_seconds: 1\n";
+        HostProcess host(options);
+        host.start();
+        // Half a request, then nothing: 408 once the request timeout has passed, then a close.
+        RawClient slow(intakePort(host));
+        const std::string request = signedPost(textBody("wamid.SLOW"));
+        slow.send(request.substr(0, request.size() / 2));
+        const auto started = std::chrono::steady_clock::now();
+        const auto late = slow.next();
+        CPPUNIT_ASSERT_EQUAL(408, late.status);
+        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(900));
+        CPPUNIT_ASSERT(slow.closedByServer());
+        // An answered connection that stays quiet is closed after the keep-alive time.
+        RawClient idle(intakePort(host));
+        idle.send(signedPost(textBody("wamid.IDLE")));
+        CPPUNIT_ASSERT_EQUAL(200, idle.next().status);
+        CPPUNIT_ASSERT(idle.closedByServer());  // waits: the receive timeout is 10 s, the keep-alive 1 s
+        auto db = openDatabase(host.databaseUrl());
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
     }
 
     void everyAcknowledgedEventSurvivesSigkill() {

@@ -41,6 +41,7 @@ class PostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PostgresTest);
     CPPUNIT_TEST(migrationsApplyOnceAndRefuseEdits);
     CPPUNIT_TEST(twoHostsDrainOneQueueWithoutHandlingAJobTwice);
+    CPPUNIT_TEST(enqueueAllNumbersEveryStatementsParameters);
     CPPUNIT_TEST(settingsAreSealedAndShared);
     CPPUNIT_TEST_SUITE_END();
 
@@ -124,6 +125,31 @@ public:
         for (const auto& [id, name] : runBy) byA += name == "host-a" ? 1 : 0;
         CPPUNIT_ASSERT_MESSAGE("both hosts took jobs", byA > 0 && byA < kJobs);
         CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"));
+    }
+
+    // PostgreSQL takes $1..$n in each statement of a batch; SQLite (JobQueueTest) takes '?'.
+    void enqueueAllNumbersEveryStatementsParameters() {
+        test::PostgresDatabase pg;
+        auto db = connect(pg.url());
+        host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
+        host::SystemClock clock;
+        host::MetricsRegistry metrics;
+        host::JobQueue queue(*db, clock, metrics, {});
+        std::vector<sdk::NewJob> jobs;
+        for (int i = 0; i < 600; ++i) jobs.push_back({"echo", "{\"n\":" + std::to_string(i) + "}", {}});  // three statements
+        jobs[300].options.maxAttempts = 5;
+        jobs[599].options.delay = std::chrono::hours(1);
+        {
+            Poco::Data::Session session = db->session();
+            sdk::Transaction transaction(*db, session);
+            queue.enqueueAll(session, jobs);
+            transaction.commit();
+        }
+        CPPUNIT_ASSERT_EQUAL(600, countRows(*db, "SELECT COUNT(DISTINCT payload) FROM jobs WHERE type = 'echo' AND status = 'pending' "
+                                                 "AND attempts = 0 AND created_at = updated_at AND ref_table IS NULL"));
+        CPPUNIT_ASSERT_EQUAL(1, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\":300}' AND max_attempts = 5"));
+        CPPUNIT_ASSERT_EQUAL(599, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE max_attempts = 8"));
+        CPPUNIT_ASSERT_EQUAL(1, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\":599}' AND run_at >= created_at + 3600000"));
     }
 
     void settingsAreSealedAndShared() {

@@ -30,7 +30,8 @@ void HostProcess::start() {
     if (plugins.empty())
         plugins = "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
                   "    - cloud_api: {}\n    - outbox: {}\n    - admin_inbox: {}\n";
-    writeFile(configPath_, testConfigYaml(dir_, options_.pluginDir, plugins, databaseUrl_, options_.extraYaml, options_.workerThreads));
+    writeFile(configPath_, testConfigYaml(dir_, options_.pluginDir, plugins, databaseUrl_, options_.extraYaml, options_.workerThreads,
+                                                options_.serverYaml));
     if (options_.migrate) {
         auto [status, output] = cli({"migrate"});
         if (status != 0) throw std::runtime_error("tawasul migrate failed (" + std::to_string(status) + "): " + output);

@@ -15,6 +15,7 @@ struct HostOptions {
     std::string pluginDir = TAWASUL_PLUGIN_DIR;
     std::string pluginsYaml;  // the `load:` list; empty: all six plugins with empty config
     std::string extraYaml;    // appended at top level
+    std::string serverYaml;   // more lines of the server: block, "  key: value\n" each
     std::vector<std::string> environment;
     bool migrate = true;
     // Settings stored with `tawasul settings set` after migrate and before serve, so the host

@@ -1,6 +1,7 @@
 #pragma once
 // Everything the host gives a plugin, in one place. What a plugin registers through it (routes,
 // subscriptions, job handlers, services) is tagged with the plugin's name and removed after stop().
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -20,6 +21,12 @@
 #include "tawasul/sdk/Settings.hpp"
 
 namespace tawasul::sdk {
+
+struct ServerLimits {
+    std::int64_t maxBodyBytes = 0;           // server.max_body_bytes: larger bodies get 413
+    std::chrono::seconds requestTimeout{0};  // server.request_timeout_seconds: a request's first byte to its last
+    std::chrono::seconds keepAlive{0};       // server.keep_alive_seconds: an idle connection closes after
+};
 
 class TAWASUL_SDK_API HostContext {
 public:
@@ -41,8 +48,9 @@ public:
     // server.public_url without a trailing slash: where Meta and browsers reach this host, for
     // addresses a page shows (the webhook URL to paste into Meta's dashboard).
     virtual std::string publicUrl() const { return {}; }
-    // server.max_body_bytes: the largest request body the host reads (413 beyond).
-    virtual std::int64_t maxBodyBytes() const = 0;
+    // The host server's limits, for a plugin that serves HTTP on a port of its own (the webhook
+    // intake), so that both doors behave alike.
+    virtual ServerLimits serverLimits() const = 0;
 };
 
 }  // namespace tawasul::sdk

@@ -72,6 +72,14 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 // X-Request-Id when it is short and plain (letters, digits, - _ .), else a new random one.
 TAWASUL_SDK_API std::string requestIdFor(const std::string& incoming);
 
+// The text with every CR and LF turned into a space: for a header value or an event-stream field,
+// where a line break would start a field of the sender's choosing.
+inline std::string singleLine(std::string text) {
+    for (char& c : text)
+        if (c == '\r' || c == '\n') c = ' ';
+    return text;
+}
+
 // How the host answers errors on this route: API routes get a JSON body, pages an HTML one.
 enum class RouteStyle { Api, Page, Plain };
 
