@@ -10,7 +10,6 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
 
 #include "InboxStore.hpp"
@@ -21,6 +20,7 @@
 #include "tawasul/sdk/Contacts.hpp"
 #include "tawasul/sdk/Phones.hpp"
 #include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/sdk/ListPages.hpp"
 
 namespace tawasul::plugins {
 namespace {
@@ -40,12 +40,6 @@ const std::string kAssets = "/admin/static/admin_inbox";
 const std::vector<std::string> kActionErrors{"not_found",    "invalid_user", "other_open",       "lead_exists",     "invalid_lead",
                                              "window_closed", "invalid",     "empty_text",       "no_dispatcher",   "duplicate",
                                              "no_template",  "missing_variable", "invalid_request"};
-
-std::string urlEncode(const std::string& value) {
-    std::string out;
-    Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]%\"<> ", out);
-    return out;
-}
 
 std::string oneOf(const std::optional<std::string>& value, const std::vector<std::string>& allowed, const std::string& fallback) {
     if (value && std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return *value;
@@ -219,8 +213,8 @@ private:
         const std::int64_t unread = store_->unreadTotal();
         model.set("unread_total", tr().number(request.locale(), unread));
         model.set("has_unread", unread > 0);
-        std::string query = "status=" + urlEncode(filter.status) + "&owner=" + urlEncode(filter.owner) + "&intent=" +
-                            urlEncode(filter.intent) + "&q=" + urlEncode(filter.search);
+        std::string query = "status=" + sdk::queryValue(filter.status) + "&owner=" + sdk::queryValue(filter.owner) + "&intent=" +
+                            sdk::queryValue(filter.intent) + "&q=" + sdk::queryValue(filter.search);
         if (page.next) model.set("next_url", kInboxPath + "?" + query + "&after=" + page.next->encode());
         model.set("first_page", !filter.after.has_value());
         if (filter.after) model.set("first_url", kInboxPath + "?" + query);

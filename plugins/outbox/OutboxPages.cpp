@@ -15,6 +15,7 @@
 
 #include "OutboxTemplates.hpp"
 #include "tawasul/sdk/Forms.hpp"
+#include "tawasul/sdk/ListPages.hpp"
 
 namespace tawasul::plugins::outbox {
 namespace {
@@ -87,38 +88,28 @@ public:
         int status = 200;
         std::string statusFilter = request.queryParam("status").value_or("");
         std::string channel = Poco::trim(request.queryParam("channel").value_or(""));
-        Poco::Int64 before = 0;
         if (!statusFilter.empty() && !oneOf(kMessageStatuses, statusFilter)) {
             model.set("error", t.text(locale, "outbox_error_status", {{"status", statusFilter}}));
             statusFilter.clear();
             status = 400;
         }
-        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = sdk::positiveId(*text)) == 0) {
-            model.set("error", t.text(locale, "outbox_error_before", {{"value", *text}}));
+        sdk::KeysetList list("SELECT id, recipient_phone, rendered_text, wa_me_link, status, channel, created_at "
+                             "FROM whatsapp_outbox_messages",
+                             kPageSize);
+        if (!list.readBefore(request)) {
+            model.set("error", t.text(locale, "outbox_error_before", {{"value", request.queryParam("before").value_or("")}}));
             status = 400;
         }
+        list.filter("status", statusFilter);
+        list.filter("channel", channel);
         Poco::Data::Session session = context_.database().session();
         Poco::Data::Statement select(session);
-        // Keyset pagination, newest first; each filter adds its placeholder in order.
-        std::string sql = "SELECT id, recipient_phone, rendered_text, wa_me_link, status, channel, created_at "
-                          "FROM whatsapp_outbox_messages WHERE 1 = 1";
-        int n = 0;
-        if (!statusFilter.empty()) sql += " AND status = $" + std::to_string(++n);
-        if (!channel.empty()) sql += " AND channel = $" + std::to_string(++n);
-        if (before > 0) sql += " AND id < $" + std::to_string(++n);
-        sql += " ORDER BY id DESC LIMIT $" + std::to_string(++n);
-        Poco::Int64 limit = kPageSize + 1;
-        select << sql;
-        if (!statusFilter.empty()) select, use(statusFilter);
-        if (!channel.empty()) select, use(channel);
-        if (before > 0) select, use(before);
-        select, use(limit);
+        list.prepare(select);
         std::vector<Poco::Int64> ids, created;
         std::vector<std::string> phones, texts, links, statuses, channels;
         select, into(ids), into(phones), into(texts), into(links), into(statuses), into(channels), into(created);
         select.execute();
-        const bool more = ids.size() > static_cast<std::size_t>(kPageSize);
-        if (more) ids.resize(kPageSize);
+        const bool more = list.trim(ids);
         Array::Ptr rows = new Array;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             Object::Ptr row = new Object;
@@ -141,9 +132,7 @@ public:
         model.set("empty", ids.empty());
         model.set("statuses", options(t, locale, kMessageStatuses, "outbox_status_", statusFilter));
         model.set("channel", channel);
-        std::string query = (statusFilter.empty() ? "" : "&status=" + statusFilter) + (channel.empty() ? "" : "&channel=" + encode(channel));
-        if (more) model.set("older_url", std::string(kOutboxPagesPath) + "?before=" + std::to_string(ids.back()) + query);
-        if (before > 0) model.set("newest_url", std::string(kOutboxPagesPath) + (query.empty() ? "" : "?" + query.substr(1)));
+        list.setLinks(model, kOutboxPagesPath, ids, more);
         const std::string done = request.queryParam("done").value_or("");
         if (done == "sent" || done == "cancelled") model.set("notice", t.text(locale, "outbox_done_" + done));
         context_.pages().render(request, response, "outbox", t.text(locale, "outbox_title"), model, status);
@@ -501,36 +490,26 @@ public:
         int status = 200;
         std::string level = request.queryParam("level").value_or("");
         std::string source = Poco::trim(request.queryParam("source").value_or(""));
-        Poco::Int64 before = 0;
         if (!level.empty() && !oneOf(kLogLevels, level)) {
             model.set("error", t.text(locale, "logs_error_level", {{"level", level}}));
             level.clear();
             status = 400;
         }
-        if (const auto text = request.queryParam("before"); text && !text->empty() && (before = sdk::positiveId(*text)) == 0) {
-            model.set("error", t.text(locale, "outbox_error_before", {{"value", *text}}));
+        sdk::KeysetList list("SELECT id, level, source, message, created_at FROM whatsapp_logs", kPageSize);
+        if (!list.readBefore(request)) {
+            model.set("error", t.text(locale, "outbox_error_before", {{"value", request.queryParam("before").value_or("")}}));
             status = 400;
         }
+        list.filter("level", level);
+        list.filter("source", source);
         Poco::Data::Session session = context_.database().session();
         Poco::Data::Statement select(session);
-        std::string sql = "SELECT id, level, source, message, created_at FROM whatsapp_logs WHERE 1 = 1";
-        int n = 0;
-        if (!level.empty()) sql += " AND level = $" + std::to_string(++n);
-        if (!source.empty()) sql += " AND source = $" + std::to_string(++n);
-        if (before > 0) sql += " AND id < $" + std::to_string(++n);
-        sql += " ORDER BY id DESC LIMIT $" + std::to_string(++n);
-        Poco::Int64 limit = kPageSize + 1;
-        select << sql;
-        if (!level.empty()) select, use(level);
-        if (!source.empty()) select, use(source);
-        if (before > 0) select, use(before);
-        select, use(limit);
+        list.prepare(select);
         std::vector<Poco::Int64> ids, created;
         std::vector<std::string> levels, sources, messages;
         select, into(ids), into(levels), into(sources), into(messages), into(created);
         select.execute();
-        const bool more = ids.size() > static_cast<std::size_t>(kPageSize);
-        if (more) ids.resize(kPageSize);
+        const bool more = list.trim(ids);
         Array::Ptr rows = new Array;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             Object::Ptr row = new Object;
@@ -545,23 +524,11 @@ public:
         model.set("empty", ids.empty());
         model.set("levels", options(t, locale, kLogLevels, "logs_level_", level));
         model.set("source", source);
-        std::string query = (level.empty() ? "" : "&level=" + level) + (source.empty() ? "" : "&source=" + encode(source));
-        if (more) model.set("older_url", std::string(kLogsPagesPath) + "?before=" + std::to_string(ids.back()) + query);
-        if (before > 0) model.set("newest_url", std::string(kLogsPagesPath) + (query.empty() ? "" : "?" + query.substr(1)));
+        list.setLinks(model, kLogsPagesPath, ids, more);
         context_.pages().render(request, response, "logs", t.text(locale, "logs_title"), model, status);
     }
 
 private:
-    static std::string encode(const std::string& text) {
-        static const char* hex = "0123456789ABCDEF";
-        std::string out;
-        for (unsigned char c : text) {
-            if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
-            else out += std::string("%") + hex[c >> 4] + hex[c & 15];
-        }
-        return out;
-    }
-
     void notFound(const sdk::HttpRequest& request, sdk::HttpResponse& response, const std::string& key) {
         const std::string locale = request.locale();
         Object model;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <Poco/URI.h>
+
 namespace tawasul::plugins::outbox {
 namespace {
 
@@ -118,21 +120,14 @@ std::optional<std::string> OutboxTemplate::render(const std::string& body, const
 }
 
 std::string waMeLink(const std::string& phoneE164, const std::string& text) {
-    static const char* hex = "0123456789ABCDEF";
     std::string digits;
     for (char c : phoneE164)
         if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
-    std::string link = "https://wa.me/" + digits + "?text=";
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            link += static_cast<char>(c);
-        } else {
-            link += '%';
-            link += hex[c >> 4];
-            link += hex[c & 0x0F];
-        }
-    }
-    return link;
+    // Every byte but letters, digits and - . _ ~ is percent-encoded (the reserved set below plus
+    // what Poco always encodes).
+    std::string encoded;
+    Poco::URI::encode(text, "!#$&'()*+,/:;=?@[]", encoded);
+    return "https://wa.me/" + digits + "?text=" + encoded;
 }
 
 }  // namespace tawasul::plugins::outbox

@@ -13,6 +13,7 @@
 #include <Poco/JSON/Stringifier.h>
 
 #include "tawasul/sdk/Forms.hpp"
+#include "tawasul/sdk/ListPages.hpp"
 #include "tawasul/sdk/Webhooks.hpp"
 
 namespace tawasul::plugins::webhook {
@@ -55,36 +56,21 @@ public:
             status = 400;
             filter.clear();
         }
-        Poco::Int64 before = 0;
-        if (const auto text = request.queryParam("before"); text && !text->empty()) {
-            before = sdk::positiveId(*text);
-            if (before == 0) {
-                model.set("error", t.text(locale, "events_error_before", {{"value", *text}}));
-                status = 400;
-            }
+        // Keyset pages on the primary key; the status filter walks whatsapp_webhook_events_status_idx (status, id).
+        sdk::KeysetList list("SELECT id, received_at, status, attempts, COALESCE(last_error, '') FROM whatsapp_webhook_events", kPageSize);
+        if (!list.readBefore(request)) {
+            model.set("error", t.text(locale, "events_error_before", {{"value", request.queryParam("before").value_or("")}}));
+            status = 400;
         }
-
+        list.filter("status", filter);
         Poco::Data::Session session = context_.database().session();
         std::vector<Poco::Int64> ids, receivedAt, attempts;
         std::vector<std::string> statuses, errors;
-        Poco::Int64 limit = kPageSize + 1;  // one more than shown: is there an older page?
         Poco::Data::Statement select(session);
-        // Keyset pagination on the primary key (newest first): the same cost on page 1 and page 1000.
-        // The status filter walks whatsapp_webhook_events_status_idx (status, id).
-        const std::string columns = "SELECT id, received_at, status, attempts, COALESCE(last_error, '') FROM whatsapp_webhook_events ";
-        if (!filter.empty() && before > 0)
-            select << columns + "WHERE status = $1 AND id < $2 ORDER BY id DESC LIMIT $3", use(filter), use(before), use(limit);
-        else if (!filter.empty())
-            select << columns + "WHERE status = $1 ORDER BY id DESC LIMIT $2", use(filter), use(limit);
-        else if (before > 0)
-            select << columns + "WHERE id < $1 ORDER BY id DESC LIMIT $2", use(before), use(limit);
-        else
-            select << columns + "ORDER BY id DESC LIMIT $1", use(limit);
+        list.prepare(select);
         select, into(ids), into(receivedAt), into(statuses), into(attempts), into(errors);
         select.execute();
-
-        const bool more = ids.size() > static_cast<std::size_t>(kPageSize);
-        if (more) ids.resize(kPageSize);
+        const bool more = list.trim(ids);
         Array::Ptr rows = new Array;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             Object::Ptr row = new Object;
@@ -111,12 +97,7 @@ public:
             options->add(option);
         }
         model.set("statuses", options);
-        if (more) {
-            std::string next = std::string(kEventsPagesPath) + "?before=" + std::to_string(ids.back());
-            if (!filter.empty()) next += "&status=" + filter;
-            model.set("older_url", next);
-        }
-        if (before > 0) model.set("newest_url", std::string(kEventsPagesPath) + (filter.empty() ? "" : "?status=" + filter));
+        list.setLinks(model, kEventsPagesPath, ids, more);
         context_.pages().render(request, response, "webhook_events", t.text(locale, "events_title"), model, status);
     }
 
