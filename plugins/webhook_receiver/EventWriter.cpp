@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <memory>
 
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>

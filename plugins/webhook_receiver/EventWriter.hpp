@@ -1,14 +1,14 @@
 #pragma once
-// Group commit for webhook events. Request threads hand their event to one writer thread and wait;
-// the writer stores everything that queued up while the previous transaction was committing in one
-// new transaction (event rows and their jobs), then releases each waiting request. A lone request is
-// written at once, a burst shares commits: the batch adapts to the load with no timer.
+// Group commit for webhook events. Requests hand their event to one writer thread, which stores
+// everything that queued up while the previous transaction was committing in one new transaction
+// (event rows and their jobs), then tells each request: store() wakes a waiting connection thread,
+// submit() calls back (the intake listener answers a whole batch after one wake-up). A lone request
+// is written at once, a burst shares commits: the batch adapts to the load with no timer.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>

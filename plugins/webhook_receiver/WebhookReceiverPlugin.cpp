@@ -1,7 +1,6 @@
 // Receives Meta's webhooks. GET answers the subscription handshake; POST checks the signature on
 // the raw bytes, stores them durably with a processing job, and only then answers 200. Everything
 // after that happens in the job, so Meta gets its answer fast and nothing it sent is lost.
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
