@@ -1,3 +1,3 @@
-#include "Cli.hpp"
+#include "cli/Cli.hpp"
 
 int main(int argc, char** argv) { return tawasul::host::runCli(argc, argv); }

@@ -12,7 +12,7 @@
 
 #include "AdminSession.hpp"
 #include "HostProcess.hpp"
-#include "SqlDatabase.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
 

@@ -10,7 +10,7 @@
 #include <Poco/Data/Session.h>
 
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
 using namespace tawasul;

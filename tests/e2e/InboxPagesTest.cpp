@@ -24,7 +24,7 @@
 #include "AdminSession.hpp"
 #include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
 using namespace tawasul;

@@ -12,7 +12,7 @@
 
 #include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 #include "OutboundSupport.hpp"
 #include "WebhookSupport.hpp"
 

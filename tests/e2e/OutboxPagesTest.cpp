@@ -15,7 +15,7 @@
 #include "AdminSession.hpp"
 #include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
-#include "SqlDatabase.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
 

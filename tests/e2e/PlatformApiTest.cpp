@@ -7,11 +7,11 @@
 #include <Poco/JSON/Parser.h>
 
 #include "Assertions.hpp"
-#include "Digest.hpp"
+#include "secrets/Digest.hpp"
 #include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
-#include "SqlDatabase.hpp"
+#include "whatsapp/MetaPayloads.hpp"
+#include "db/SqlDatabase.hpp"
 #include "WebhookSupport.hpp"
 
 using namespace tawasul::test;

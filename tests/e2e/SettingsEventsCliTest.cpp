@@ -21,8 +21,8 @@
 #include <Poco/URI.h>
 
 #include "Assertions.hpp"
-#include "MetaPayloads.hpp"
-#include "SqlDatabase.hpp"
+#include "whatsapp/MetaPayloads.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 
 using namespace tawasul::test;

@@ -3,8 +3,8 @@
 // nothing written.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "Auth.hpp"
-#include "SqlDatabase.hpp"
+#include "access/Auth.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 
 using namespace tawasul;

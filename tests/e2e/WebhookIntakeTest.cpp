@@ -15,7 +15,7 @@
 
 #include "Assertions.hpp"
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
 

@@ -6,8 +6,8 @@
 #include <Poco/Data/Session.h>
 
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
-#include "SqlDatabase.hpp"
+#include "whatsapp/MetaPayloads.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
 

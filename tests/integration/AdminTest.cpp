@@ -14,8 +14,8 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
-#include "ApiTokens.hpp"
-#include "Runtime.hpp"
+#include "access/ApiTokens.hpp"
+#include "app/Runtime.hpp"
 #include "TestSupport.hpp"
 
 using namespace tawasul;

@@ -5,7 +5,7 @@
 #include <Poco/Data/Session.h>
 #include <Poco/URI.h>
 
-#include "SqlDatabase.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 #include "tawasul/sdk/ListPages.hpp"
 

@@ -5,8 +5,8 @@
 
 #include <Poco/Data/Session.h>
 
-#include "Migrator.hpp"
-#include "SqlDatabase.hpp"
+#include "db/Migrator.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 
 using namespace tawasul;

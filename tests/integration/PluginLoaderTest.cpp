@@ -1,7 +1,7 @@
 // The loader against real shared libraries: one good plugin and one for each way to be refused.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "PluginLoader.hpp"
+#include "plugin/PluginLoader.hpp"
 
 using tawasul::host::PluginLibrary;
 using tawasul::host::PluginLoadError;

@@ -4,7 +4,7 @@
 
 #include <Poco/JSON/Parser.h>
 
-#include "Runtime.hpp"
+#include "app/Runtime.hpp"
 #include "TestService.hpp"
 #include "TestSupport.hpp"
 

@@ -6,10 +6,10 @@
 
 #include <Poco/Data/Session.h>
 
-#include "Migrator.hpp"
-#include "Runtime.hpp"
-#include "SettingsStore.hpp"
-#include "SqlDatabase.hpp"
+#include "db/Migrator.hpp"
+#include "app/Runtime.hpp"
+#include "secrets/SettingsStore.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 
 using namespace tawasul;

@@ -9,7 +9,7 @@
 
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/HostContext.hpp"
-#include "tawasul/sdk/Messaging.hpp"
+#include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
 namespace {

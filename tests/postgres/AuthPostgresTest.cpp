@@ -4,10 +4,10 @@
 
 #include <Poco/Data/Session.h>
 
-#include "Auth.hpp"
-#include "Migrator.hpp"
-#include "Runtime.hpp"
-#include "SqlDatabase.hpp"
+#include "access/Auth.hpp"
+#include "db/Migrator.hpp"
+#include "app/Runtime.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 
 using namespace tawasul;

@@ -8,9 +8,9 @@
 
 #include <Poco/Data/Session.h>
 
-#include "Runtime.hpp"
+#include "app/Runtime.hpp"
 #include "TestSupport.hpp"
-#include "tawasul/sdk/Contacts.hpp"
+#include "tawasul/whatsapp/Contacts.hpp"
 
 using namespace tawasul;
 using namespace Poco::Data::Keywords;

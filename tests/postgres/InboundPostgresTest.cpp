@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
 using namespace tawasul;

@@ -9,11 +9,11 @@
 
 #include <Poco/Data/Session.h>
 
-#include "JobQueue.hpp"
-#include "Migrator.hpp"
-#include "Runtime.hpp"
-#include "SettingsStore.hpp"
-#include "SqlDatabase.hpp"
+#include "jobs/JobQueue.hpp"
+#include "db/Migrator.hpp"
+#include "app/Runtime.hpp"
+#include "secrets/SettingsStore.hpp"
+#include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 
 using namespace tawasul;

@@ -17,7 +17,7 @@
 #include <Poco/String.h>
 
 #include "HostProcess.hpp"
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
 namespace tawasul::test {

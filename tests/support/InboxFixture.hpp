@@ -5,9 +5,9 @@
 #include <string>
 
 #include "InboxStore.hpp"
-#include "Runtime.hpp"
+#include "app/Runtime.hpp"
 #include "TestSupport.hpp"
-#include "tawasul/sdk/Phones.hpp"
+#include "tawasul/whatsapp/Phones.hpp"
 
 namespace tawasul::test {
 

@@ -6,7 +6,7 @@
 #include <cppunit/TestAssert.h>
 #include <Poco/JSON/Parser.h>
 
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
 namespace tawasul::test {

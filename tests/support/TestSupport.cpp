@@ -19,7 +19,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
-#include "SqlDatabase.hpp"
+#include "db/SqlDatabase.hpp"
 
 extern char** environ;
 

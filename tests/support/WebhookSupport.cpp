@@ -12,7 +12,7 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
 
-#include "MetaPayloads.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 
 namespace tawasul::test {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "HostProcess.hpp"
-#include "SqlDatabase.hpp"
+#include "db/SqlDatabase.hpp"
 
 namespace tawasul::test {
 

@@ -7,10 +7,10 @@
 
 #include <Poco/JSON/Object.h>
 
-#include "AdminPages.hpp"
-#include "Auth.hpp"
-#include "I18n.hpp"
-#include "Router.hpp"
+#include "ui/AdminPages.hpp"
+#include "access/Auth.hpp"
+#include "ui/I18n.hpp"
+#include "http/Router.hpp"
 #include "TestSupport.hpp"
 #include "tawasul/sdk/Config.hpp"
 

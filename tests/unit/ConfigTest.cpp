@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "HostConfig.hpp"
+#include "app/HostConfig.hpp"
 #include "Assertions.hpp"
 #include "TestSupport.hpp"
 #include "tawasul/sdk/Config.hpp"

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "MetricsRegistry.hpp"
+#include "metrics/MetricsRegistry.hpp"
 
 using tawasul::host::MetricsRegistry;
 

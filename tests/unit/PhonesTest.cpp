@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "tawasul/sdk/Phones.hpp"
+#include "tawasul/whatsapp/Phones.hpp"
 
 using tawasul::sdk::PhoneNormalizer;
 

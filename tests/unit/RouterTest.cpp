@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "Router.hpp"
+#include "http/Router.hpp"
 
 using tawasul::host::Router;
 using tawasul::host::RouteMatch;

@@ -12,7 +12,7 @@
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>
 
-#include "SecretBox.hpp"
+#include "secrets/SecretBox.hpp"
 #include "TestSupport.hpp"
 
 using tawasul::host::SecretBox;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "SqlScript.hpp"
+#include "db/SqlScript.hpp"
 
 using tawasul::host::splitSqlScript;
 using tawasul::host::SqlStatement;

@@ -1,0 +1,407 @@
+#include "access/Auth.hpp"
+
+#include "tawasul/sdk/Pages.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <Poco/Data/Session.h>
+#include <Poco/URI.h>
+#include <sodium.h>
+
+namespace tawasul::host {
+
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+constexpr std::size_t kTokenBytes = 32;
+constexpr std::size_t kMinPassword = 10;
+constexpr std::size_t kMaxPassword = 1024;
+// A session's last use is written at most this often: a page view is not a database write.
+constexpr std::int64_t kTouchEveryMs = 60 * 1000;
+
+void ensureSodium() {
+    static const int ready = sodium_init();
+    if (ready < 0) throw std::runtime_error("libsodium failed to initialise");
+}
+
+
+}  // namespace
+
+std::string cookieValue(const sdk::HttpRequest& request, const std::string& name) {
+    for (const auto& [header, value] : request.headers) {
+        if (Poco::icompare(header, "Cookie") != 0) continue;
+        std::istringstream parts(value);
+        std::string part;
+        while (std::getline(parts, part, ';')) {
+            part = Poco::trim(part);
+            const auto eq = part.find('=');
+            if (eq != std::string::npos && part.compare(0, eq, name) == 0 && eq == name.size()) return part.substr(eq + 1);
+        }
+    }
+    return "";
+}
+
+bool supportedLocale(const std::string& locale) {
+    const auto& locales = sdk::supportedLocales();
+    return std::find(locales.begin(), locales.end(), locale) != locales.end();
+}
+
+std::string localeFromAcceptLanguage(const std::string& header) {
+    // "fr-DZ,fr;q=0.9,ar;q=0.8,en;q=0.5": the supported language with the highest q, first on ties.
+    std::string best = "en";
+    double bestQ = -1;
+    std::istringstream parts(header);
+    std::string part;
+    while (std::getline(parts, part, ',')) {
+        part = Poco::trim(part);
+        double q = 1.0;
+        if (const auto semi = part.find(';'); semi != std::string::npos) {
+            const std::string params = part.substr(semi + 1);
+            part = Poco::trim(part.substr(0, semi));
+            if (const auto qpos = params.find("q="); qpos != std::string::npos) {
+                try {
+                    q = std::stod(params.substr(qpos + 2));
+                } catch (const std::exception&) {
+                    q = 0;
+                }
+            }
+        }
+        std::string language = part.substr(0, part.find('-'));
+        std::transform(language.begin(), language.end(), language.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (supportedLocale(language) && q > 0 && q > bestQ) {
+            best = language;
+            bestQ = q;
+        }
+    }
+    return best;
+}
+
+Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options)
+    : database_(database), clock_(clock), options_(std::move(options)) {
+    ensureSodium();
+    maxHashing_ = std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::string Auth::normalizeEmail(const std::string& email) {
+    std::string out = Poco::trim(email);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    const auto at = out.find('@');
+    if (out.empty() || out.size() > 254 || at == std::string::npos || at == 0 || at + 1 == out.size() ||
+        out.find('@', at + 1) != std::string::npos)
+        throw std::invalid_argument("'" + email + "' is not an e-mail address");
+    for (unsigned char c : out)
+        if (c <= ' ' || c == 0x7f) throw std::invalid_argument("an e-mail address has no spaces or control characters");
+    return out;
+}
+
+void Auth::checkPassword(const std::string& password) {
+    if (password.size() < kMinPassword)
+        throw std::invalid_argument("the password must have at least " + std::to_string(kMinPassword) + " characters");
+    if (password.size() > kMaxPassword)
+        throw std::invalid_argument("the password must have at most " + std::to_string(kMaxPassword) + " characters");
+}
+
+std::string Auth::hashPassword(const std::string& password) const {
+    const bool interactive = options_.passwordCost == "interactive";
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password.data(), password.size(),
+                          interactive ? crypto_pwhash_OPSLIMIT_INTERACTIVE : crypto_pwhash_OPSLIMIT_MODERATE,
+                          interactive ? crypto_pwhash_MEMLIMIT_INTERACTIVE : crypto_pwhash_MEMLIMIT_MODERATE) != 0)
+        throw std::runtime_error("password hashing ran out of memory");
+    return hash;
+}
+
+bool Auth::verifyPassword(const std::string& hash, const std::string& password) {
+    ensureSodium();
+    return !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+bool Auth::verifyLimited(const std::string& hash, const std::string& password) {
+    {
+        std::unique_lock lock(hashingMutex_);
+        hashingFree_.wait(lock, [this] { return hashing_ < maxHashing_; });
+        ++hashing_;
+    }
+    bool ok = false;
+    try {
+        ok = verifyPassword(hash, password);
+    } catch (...) {
+    }
+    {
+        std::lock_guard lock(hashingMutex_);
+        --hashing_;
+    }
+    hashingFree_.notify_one();
+    return ok;
+}
+
+std::int64_t Auth::permissionId(Poco::Data::Session& session, const std::string& permission) {
+    std::vector<std::int64_t> ids;
+    std::string name = permission;
+    session << "SELECT id FROM permissions WHERE name = $1", use(name), into(ids), now;
+    if (ids.empty()) throw std::invalid_argument("no permission '" + permission + "' (plugins declare theirs in their migrations)");
+    return ids.front();
+}
+
+std::int64_t Auth::roleId(Poco::Data::Session& session, const std::string& role) {
+    std::vector<std::int64_t> ids;
+    std::string name = role;
+    session << "SELECT id FROM roles WHERE name = $1", use(name), into(ids), now;
+    if (ids.empty()) {
+        std::vector<std::string> names;
+        session << "SELECT name FROM roles ORDER BY name", into(names), now;
+        std::string known;
+        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+        throw std::invalid_argument("no role '" + role + "' (roles: " + known + ")");
+    }
+    return ids.front();
+}
+
+std::int64_t Auth::userId(Poco::Data::Session& session, const std::string& email) {
+    std::vector<std::int64_t> ids;
+    std::string normalized = normalizeEmail(email);
+    session << "SELECT id FROM users WHERE email = $1", use(normalized), into(ids), now;
+    if (ids.empty()) throw std::invalid_argument("no user with e-mail '" + normalized + "'");
+    return ids.front();
+}
+
+std::int64_t Auth::addUser(const std::string& email, const std::string& name, const std::string& role, const std::string& password) {
+    std::string normalized = normalizeEmail(email);
+    std::string displayName = Poco::trim(name);
+    if (displayName.empty()) throw std::invalid_argument("the name is empty");
+    checkPassword(password);
+    std::string hash = hashPassword(password);  // before the transaction: it takes a while
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    std::int64_t role_id = roleId(session, role);
+    std::vector<std::int64_t> existing;
+    session << "SELECT id FROM users WHERE email = $1", use(normalized), into(existing), now;
+    if (!existing.empty()) throw std::invalid_argument("a user with e-mail '" + normalized + "' already exists");
+    std::int64_t at = clock_.nowMillis();
+    session << "INSERT INTO users (email, name, password_hash, locale, is_active, created_at, updated_at) "
+               "VALUES ($1, $2, $3, 'en', 1, $4, $4)",
+        use(normalized), use(displayName), use(hash), use(at), now;
+    std::int64_t id = 0;
+    session << "SELECT id FROM users WHERE email = $1", use(normalized), into(id), now;
+    session << "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)", use(id), use(role_id), now;
+    tx.commit();
+    return id;
+}
+
+void Auth::setPassword(const std::string& email, const std::string& password) {
+    checkPassword(password);
+    std::string hash = hashPassword(password);
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    std::int64_t id = userId(session, email);
+    std::int64_t at = clock_.nowMillis();
+    session << "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3", use(hash), use(at), use(id), now;
+    // A new password ends every open session of the account (a stolen cookie stops working).
+    session << "DELETE FROM sessions WHERE user_id = $1", use(id), now;
+    tx.commit();
+}
+
+void Auth::grantRole(const std::string& email, const std::string& role) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    std::int64_t user = userId(session, email);
+    std::int64_t role_id = roleId(session, role);
+    std::int64_t count = 0;
+    session << "SELECT COUNT(*) FROM user_roles WHERE user_id = $1 AND role_id = $2", use(user), use(role_id), into(count), now;
+    if (count == 0) session << "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)", use(user), use(role_id), now;
+    tx.commit();
+}
+
+void Auth::grantPermission(const std::string& role, const std::string& permission) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    std::int64_t role_id = roleId(session, role);
+    std::int64_t permission_id = permissionId(session, permission);
+    std::int64_t count = 0;
+    session << "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(permission_id),
+        into(count), now;
+    if (count == 0)
+        session << "INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2)", use(role_id), use(permission_id), now;
+    tx.commit();
+}
+
+void Auth::revokePermission(const std::string& role, const std::string& permission) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    std::int64_t role_id = roleId(session, role);
+    std::int64_t permission_id = permissionId(session, permission);
+    session << "DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2", use(role_id), use(permission_id), now;
+    tx.commit();
+}
+
+std::vector<UserRecord> Auth::listUsers() {
+    Poco::Data::Session session = database_.session();
+    std::vector<std::int64_t> ids;
+    std::vector<std::string> emails, names, locales;
+    std::vector<int> active;
+    session << "SELECT id, email, name, locale, is_active FROM users ORDER BY email", into(ids), into(emails), into(names),
+        into(locales), into(active), now;
+    std::vector<std::int64_t> roleUsers;
+    std::vector<std::string> roleNames;
+    session << "SELECT ur.user_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.name", into(roleUsers),
+        into(roleNames), now;
+    std::vector<UserRecord> users;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        UserRecord user{ids[i], emails[i], names[i], locales[i], active[i] != 0, {}};
+        for (std::size_t j = 0; j < roleUsers.size(); ++j)
+            if (roleUsers[j] == ids[i]) user.roles.push_back(roleNames[j]);
+        users.push_back(std::move(user));
+    }
+    return users;
+}
+
+void Auth::setLocale(std::int64_t id, const std::string& locale) {
+    if (!supportedLocale(locale)) throw std::invalid_argument("unsupported language '" + locale + "'");
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    std::string value = locale;
+    session << "UPDATE users SET locale = $1 WHERE id = $2", use(value), use(id), now;
+    tx.commit();
+}
+
+SignInResult Auth::signIn(const std::string& email, const std::string& password, const std::string& address,
+                          const std::string& userAgent) {
+    SignInResult result;
+    std::string account = Poco::trim(email);
+    std::transform(account.begin(), account.end(), account.begin(), [](unsigned char c) { return std::tolower(c); });
+    account = account.substr(0, 254);
+    std::string client = address;
+    const std::int64_t at = clock_.nowMillis();
+    std::int64_t since = at - static_cast<std::int64_t>(options_.failureWindowMinutes) * 60000;
+
+    Poco::Data::Session session = database_.session();
+    {
+        // Throttled when either the account or the address has used up its failures in the window.
+        std::string accountScope = "account", addressScope = "address";
+        std::int64_t accountCount = 0, addressCount = 0, oldest = 0;
+        session << "SELECT COUNT(*) FROM sign_in_failures WHERE scope = $1 AND subject = $2 AND failed_at > $3",
+            use(accountScope), use(account), use(since), into(accountCount), now;
+        session << "SELECT COUNT(*) FROM sign_in_failures WHERE scope = $1 AND subject = $2 AND failed_at > $3",
+            use(addressScope), use(client), use(since), into(addressCount), now;
+        if (accountCount >= options_.maxFailures || addressCount >= options_.maxFailures) {
+            session << "SELECT COALESCE(MIN(failed_at), 0) FROM sign_in_failures WHERE "
+                       "((scope = $1 AND subject = $2) OR (scope = $3 AND subject = $4)) AND failed_at > $5",
+                use(accountScope), use(account), use(addressScope), use(client), use(since), into(oldest), now;
+            const std::int64_t waitMs = oldest + static_cast<std::int64_t>(options_.failureWindowMinutes) * 60000 - at;
+            result.outcome = SignInResult::Throttled;
+            result.retryMinutes = static_cast<int>(std::max<std::int64_t>(1, (waitMs + 59999) / 60000));
+            return result;
+        }
+    }
+
+    std::vector<std::int64_t> ids;
+    std::vector<Poco::Nullable<std::string>> hashes;
+    std::vector<int> active;
+    session << "SELECT id, password_hash, is_active FROM users WHERE email = $1", use(account), into(ids), into(hashes),
+        into(active), now;
+    bool ok = false;
+    if (ids.empty() || hashes.front().isNull() || active.front() == 0) {
+        // Unknown or disabled accounts cost the same hash as known ones: timing does not tell them apart.
+        std::call_once(dummyOnce_, [this] { dummyHash_ = hashPassword(randomHex(16)); });
+        (void)verifyLimited(dummyHash_, password);
+    } else {
+        ok = verifyLimited(hashes.front().value(), password);
+    }
+
+    sdk::Transaction tx(database_, session);
+    if (!ok) {
+        std::string accountScope = "account", addressScope = "address";
+        std::int64_t expired = since;
+        session << "DELETE FROM sign_in_failures WHERE failed_at <= $1", use(expired), now;
+        std::int64_t when = at;
+        session << "INSERT INTO sign_in_failures (scope, subject, failed_at) VALUES ($1, $2, $3)", use(accountScope), use(account),
+            use(when), now;
+        session << "INSERT INTO sign_in_failures (scope, subject, failed_at) VALUES ($1, $2, $3)", use(addressScope), use(client),
+            use(when), now;
+        tx.commit();
+        result.outcome = SignInResult::Invalid;
+        return result;
+    }
+    std::string accountScope = "account";
+    session << "DELETE FROM sign_in_failures WHERE scope = $1 AND subject = $2", use(accountScope), use(account), now;
+    // Sessions that ended without being presented again leave here, one sign-in at a time.
+    std::int64_t ended = at;
+    session << "DELETE FROM sessions WHERE expires_at <= $1", use(ended), now;
+    result.sessionToken = randomHex(kTokenBytes);
+    std::string id = sha256Hex(result.sessionToken);
+    std::string csrf = randomHex(kTokenBytes);
+    std::int64_t user = ids.front();
+    std::int64_t created = at;
+    std::int64_t expires = at + static_cast<std::int64_t>(options_.absoluteHours) * 3600000;
+    std::string agent = userAgent.substr(0, 512);
+    session << "INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent) "
+               "VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+        use(id), use(user), use(csrf), use(created), use(expires), use(client), use(agent), now;
+    tx.commit();
+    result.outcome = SignInResult::Ok;
+    return result;
+}
+
+void Auth::signOut(const std::string& sessionToken) {
+    if (sessionToken.empty()) return;
+    std::string id = sha256Hex(sessionToken);
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    session << "DELETE FROM sessions WHERE id = $1", use(id), now;
+    tx.commit();
+}
+
+std::shared_ptr<sdk::Principal> Auth::principalFor(const std::string& sessionToken) {
+    if (sessionToken.size() != kTokenBytes * 2) return nullptr;
+    std::string id = sha256Hex(sessionToken);
+    Poco::Data::Session session = database_.session();
+    std::vector<std::int64_t> users, lastSeen, expires;
+    std::vector<std::string> csrf, emails, names, locales;
+    std::vector<int> active;
+    session << "SELECT s.user_id, s.csrf_token, s.last_seen_at, s.expires_at, u.email, u.name, u.locale, u.is_active "
+               "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+        use(id), into(users), into(csrf), into(lastSeen), into(expires), into(emails), into(names), into(locales), into(active), now;
+    if (users.empty()) return nullptr;
+    const std::int64_t at = clock_.nowMillis();
+    const bool idle = at - lastSeen.front() > static_cast<std::int64_t>(options_.idleMinutes) * 60000;
+    if (idle || at >= expires.front() || active.front() == 0) {
+        sdk::Transaction tx(database_, session, sdk::Durability::Relaxed);
+        session << "DELETE FROM sessions WHERE id = $1", use(id), now;
+        tx.commit();
+        return nullptr;
+    }
+    if (at - lastSeen.front() > kTouchEveryMs) {
+        sdk::Transaction tx(database_, session, sdk::Durability::Relaxed);
+        std::int64_t seen = at;
+        session << "UPDATE sessions SET last_seen_at = $1 WHERE id = $2", use(seen), use(id), now;
+        tx.commit();
+    }
+    auto principal = std::make_shared<sdk::Principal>();
+    principal->kind = "user";
+    principal->id = users.front();
+    principal->name = names.front();
+    principal->email = emails.front();
+    principal->locale = supportedLocale(locales.front()) ? locales.front() : "en";
+    principal->csrfToken = csrf.front();
+    std::int64_t user = users.front();
+    session << "SELECT DISTINCT p.name FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id "
+               "JOIN permissions p ON p.id = rp.permission_id WHERE ur.user_id = $1 ORDER BY p.name",
+        use(user), into(principal->permissions), now;
+    return principal;
+}
+
+std::string Auth::sessionCookie(const std::string& token) const {
+    return std::string(kSessionCookie) + "=" + token + "; Path=/; Max-Age=" + std::to_string(options_.absoluteHours * 3600) +
+           "; HttpOnly; SameSite=Lax" + (options_.secureCookie ? "; Secure" : "");
+}
+
+std::string Auth::clearedSessionCookie() const {
+    return std::string(kSessionCookie) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + (options_.secureCookie ? "; Secure" : "");
+}
+
+}  // namespace tawasul::host

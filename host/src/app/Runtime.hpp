@@ -1,0 +1,116 @@
+#pragma once
+// The host's services and its plugins, in the order they are built and torn down:
+// database → settings → registries → plugins (started in dependency order) → workers → HTTP.
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "whatsapp/Dispatcher.hpp"
+#include "ui/AdminPages.hpp"
+#include "access/Auth.hpp"
+#include "plugin/EventBus.hpp"
+#include "app/HostConfig.hpp"
+#include "http/HttpServer.hpp"
+#include "jobs/JobQueue.hpp"
+#include "whatsapp/PlatformApi.hpp"
+#include "metrics/MetricsRegistry.hpp"
+#include "db/Migrator.hpp"
+#include "plugin/PluginLoader.hpp"
+#include "http/Router.hpp"
+#include "secrets/SecretBox.hpp"
+#include "plugin/ServiceRegistry.hpp"
+#include "secrets/SettingsStore.hpp"
+#include "db/SqlDatabase.hpp"
+
+namespace tawasul::host {
+
+class SystemClock final : public sdk::Clock {
+public:
+    std::int64_t nowMillis() const override;
+};
+
+class StartupError : public std::runtime_error {
+public:
+    explicit StartupError(const std::string& message, bool inConfiguration = false)
+        : std::runtime_error(message), inConfiguration(inConfiguration) {}
+    bool inConfiguration;  // the configuration names something wrong (misuse, exit 2)
+};
+
+struct PluginState {
+    std::string name;
+    std::string version;
+    std::filesystem::path path;
+    std::string status = "loaded";  // loaded, started, stopped, failed: <reason>
+};
+
+class Runtime {
+public:
+    explicit Runtime(HostConfig config);
+    ~Runtime();
+
+    const HostConfig& config() const { return config_; }
+    sdk::Database& database() { return *database_; }
+    Router& router() { return router_; }
+    MetricsRegistry& metrics() { return metrics_; }
+    EventBus& events() { return events_; }
+    ServiceRegistry& services() { return services_; }
+    JobQueue& jobs() { return *jobs_; }
+    SettingsStore& settings();
+    const sdk::Clock& clock() const { return clock_; }
+    Auth& auth() { return *auth_; }
+    // The admin layout and the host's pages, read from server.web_dir on first use.
+    AdminUi& adminUi();
+
+    // The master key, created on first use when `createKey` (only `migrate` does that).
+    void openSecrets(bool createKey);
+
+    // Loads every configured plugin; throws StartupError naming the plugin and the reason.
+    void loadPlugins();
+    std::vector<MigrationSource> migrationSources() const;
+    Migrator migrator();
+    // Starts the loaded plugins in dependency order. On a failure, stops those already started and
+    // throws StartupError("plugin 'x' failed to start: ...").
+    void startPlugins();
+    void stopPlugins() noexcept;
+    std::vector<PluginState> pluginStates() const;
+
+    // serve: host routes, workers and the HTTP server.
+    void registerHostRoutes();
+    void startServing();
+    void stopServing() noexcept;
+    std::uint16_t httpPort() const;
+    bool ready(std::string& reason);
+
+private:
+    class PluginContext;
+    struct ActivePlugin;
+
+    HostConfig config_;
+    SystemClock clock_;
+    MetricsRegistry metrics_;
+    Router router_;
+    EventBus events_;
+    ServiceRegistry services_;
+    std::unique_ptr<SqlDatabase> database_;
+    std::unique_ptr<SecretBox> secretBox_;
+    std::unique_ptr<SettingsStore> settings_;
+    std::unique_ptr<JobQueue> jobs_;
+    // Made before the plugins start, so that they find it; it finds the providers when it sends.
+    std::shared_ptr<Dispatcher> dispatcher_;
+    std::unique_ptr<Auth> auth_;
+    std::unique_ptr<AdminUi> adminUi_;
+    std::mutex adminUiMutex_;
+    std::unique_ptr<AccessGate> access_;
+    std::unique_ptr<PlatformApi> platformApi_;
+    std::unique_ptr<HttpServer> http_;
+    std::vector<std::unique_ptr<PluginLibrary>> libraries_;
+    std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order
+    std::vector<PluginState> states_;
+    std::atomic<bool> pluginsStarted_{false};
+    std::atomic<bool> migrationsCurrent_{false};
+};
+
+}  // namespace tawasul::host

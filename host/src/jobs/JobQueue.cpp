@@ -1,0 +1,379 @@
+#include "jobs/JobQueue.hpp"
+
+#include "tawasul/sdk/Errors.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Logger.h>
+#include <Poco/Nullable.h>
+
+namespace tawasul::host {
+namespace {
+
+using namespace Poco::Data::Keywords;
+
+std::string eventStatusFor(const std::string& jobStatus) {
+    if (jobStatus == "running") return "processing";
+    if (jobStatus == "done") return "processed";
+    return jobStatus;  // pending, failed
+}
+
+}  // namespace
+
+const std::set<std::string>& JobQueue::trackedTables() {
+    static const std::set<std::string> tables{"whatsapp_webhook_events"};
+    return tables;
+}
+
+JobQueue::JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobQueueOptions options)
+    : database_(database),
+      clock_(clock),
+      options_(std::move(options)),
+      done_(metrics.counter("tawasul_jobs_total{result=\"done\"}", "Jobs finished, by result")),
+      retried_(metrics.counter("tawasul_jobs_total{result=\"retry\"}", "Jobs finished, by result")),
+      failed_(metrics.counter("tawasul_jobs_total{result=\"failed\"}", "Jobs finished, by result")) {}
+
+JobQueue::~JobQueue() { stop(); }
+
+void JobQueue::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
+    addHandler(owner, type, 1, [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
+        for (const sdk::Job& job : jobs) handler(job);
+    });
+}
+
+void JobQueue::handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
+    addHandler(owner, type, std::max<std::size_t>(1, maxBatch), std::move(handler));
+}
+
+void JobQueue::addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
+    std::lock_guard lock(handlersMutex_);
+    auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler), maxBatch});
+    if (!inserted) throw std::invalid_argument("job type '" + type + "' already has a handler from '" + it->second.owner + "'");
+}
+
+void JobQueue::removeOwner(const std::string& owner) {
+    std::lock_guard lock(handlersMutex_);
+    for (auto it = handlers_.begin(); it != handlers_.end();) it = it->second.owner == owner ? handlers_.erase(it) : std::next(it);
+}
+
+JobQueue::Row JobQueue::rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options,
+                               std::int64_t nowMs) const {
+    Row row;
+    row.type = type;
+    row.payload = payload;
+    row.maxAttempts = options.maxAttempts > 0 ? options.maxAttempts : options_.maxAttempts;
+    row.runAt = nowMs + options.delay.count();
+    row.createdAt = nowMs;
+    if (!options.refTable.empty()) {
+        if (!trackedTables().count(options.refTable)) throw std::invalid_argument("jobs cannot track table '" + options.refTable + "'");
+        row.refTable = options.refTable;
+        row.refId = options.refId;
+    }
+    return row;
+}
+
+std::int64_t JobQueue::enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
+                               const sdk::EnqueueOptions& options) {
+    Row row = rowFor(type, payload, options, clock_.nowMillis());
+    Poco::Int64 id = 0;
+    session << "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) "
+               "VALUES ($1, $2, 'pending', 0, $3, $4, $5, $5, $6, $7) RETURNING id",
+        use(row.type), use(row.payload), use(row.maxAttempts), use(row.runAt), use(row.createdAt), use(row.refTable),
+        use(row.refId), into(id), now;
+    return id;
+}
+
+void JobQueue::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs) {
+    // Both engines take a few hundred rows of 8 parameters in one statement (SQLite allows 32,766
+    // parameters, PostgreSQL 65,535).
+    constexpr std::size_t kRowsPerStatement = 256;
+    const std::int64_t nowMs = clock_.nowMillis();
+    std::vector<Row> rows;  // bound by reference: filled before the first binding, never resized after
+    rows.reserve(jobs.size());
+    for (const sdk::NewJob& job : jobs) rows.push_back(rowFor(job.type, job.payload, job.options, nowMs));
+    for (std::size_t first = 0; first < rows.size(); first += kRowsPerStatement) {
+        const std::size_t last = std::min(rows.size(), first + kRowsPerStatement);
+        std::string sql =
+            "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) VALUES ";
+        Poco::Data::Statement insert(session);
+        const sdk::Dialect dialect = database_.dialect();
+        std::size_t n = 0;
+        const auto next = [&] { return sdk::placeholder(dialect, ++n); };
+        for (std::size_t i = first; i < last; ++i) {
+            // type, payload, 'pending', 0, max_attempts, run_at, created_at, updated_at, ref_table, ref_id
+            sql += i == first ? "(" : ", (";
+            sql += next();
+            sql += ", " + next();
+            sql += ", 'pending', 0";
+            for (int column = 0; column < 6; ++column) sql += ", " + next();
+            sql += ")";
+        }
+        insert << sql;
+        for (std::size_t i = first; i < last; ++i) {
+            Row& row = rows[i];
+            insert, use(row.type), use(row.payload), use(row.maxAttempts), use(row.runAt), use(row.createdAt), use(row.createdAt),
+                use(row.refTable), use(row.refId);
+        }
+        insert.execute();
+    }
+}
+
+void JobQueue::wake() {
+    {
+        std::lock_guard lock(wakeMutex_);
+        ++wakeCount_;
+    }
+    wakeup_.notify_one();
+}
+
+void JobQueue::start() {
+    stopping_ = false;
+    for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { workerLoop(); });
+}
+
+void JobQueue::stop() {
+    stopping_ = true;
+    wakeup_.notify_all();
+    for (auto& worker : workers_)
+        if (worker.joinable()) worker.join();
+    workers_.clear();
+}
+
+std::size_t JobQueue::runUntilIdle() {
+    std::size_t ran = 0;
+    reclaimExpiredLeases();
+    while (claimAndRun()) ++ran;
+    return ran;
+}
+
+void JobQueue::workerLoop() {
+    while (!stopping_) {
+        bool ran = false;
+        try {
+            reclaimExpiredLeases();
+            ran = claimAndRun();
+        } catch (const std::exception& error) {
+            // The database is unreachable or busy: wait a poll interval rather than spin.
+            Poco::Logger::get("host.jobs").error("job worker: " + sdk::errorText(error));
+        }
+        if (ran) continue;
+        std::unique_lock lock(wakeMutex_);
+        const std::uint64_t seen = wakeCount_;
+        wakeup_.wait_for(lock, options_.pollInterval, [&] { return stopping_ || wakeCount_ != seen; });
+    }
+}
+
+std::vector<sdk::Job> JobQueue::claim(const std::vector<std::string>& types, std::size_t limit) {
+    std::vector<sdk::Job> jobs;
+    if (types.empty()) return jobs;
+    const std::int64_t nowMs = clock_.nowMillis();
+    const std::int64_t lockedUntil = nowMs + options_.leaseSeconds * 1000LL;
+    // Only types this host can run: hosts with different plugin sets can share one queue.
+    std::string in;
+    for (std::size_t i = 0; i < types.size(); ++i) in += (i ? ", $" : "$") + std::to_string(i + 4);
+    const std::string limitParameter = "$" + std::to_string(types.size() + 4);
+    const bool postgres = database_.dialect() == sdk::Dialect::PostgreSQL;
+    const std::string sql =
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 "
+        "WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
+        "ORDER BY run_at, id LIMIT " + limitParameter + std::string(postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") "
+        "RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
+    Poco::Data::Session session = database_.session();
+    // Relaxed: a claim lost to a machine crash only means the job runs again.
+    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+    // Typed vectors rather than a RecordSet: RETURNING columns carry no declared type to guess from.
+    std::vector<Poco::Int64> ids;
+    std::vector<std::string> jobTypes, payloads;
+    std::vector<int> attempts, maxAttempts;
+    std::vector<Poco::Nullable<std::string>> refTables;
+    std::vector<Poco::Nullable<Poco::Int64>> nullableRefIds;
+    Poco::Data::Statement statement(session);
+    statement << sql;
+    statement.addBind(bind(options_.workerId));
+    statement.addBind(bind(lockedUntil));
+    statement.addBind(bind(nowMs));
+    for (const std::string& type : types) statement.addBind(bind(type));
+    statement.addBind(bind(static_cast<Poco::Int64>(limit)));
+    statement.addExtract(into(ids));
+    statement.addExtract(into(jobTypes));
+    statement.addExtract(into(payloads));
+    statement.addExtract(into(attempts));
+    statement.addExtract(into(maxAttempts));
+    statement.addExtract(into(refTables));
+    statement.addExtract(into(nullableRefIds));
+    // SQLite: one statement both picks and takes the rows, under the database's write lock.
+    statement.execute();
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+        sdk::Job job;
+        job.id = ids[r];
+        job.type = jobTypes[r];
+        job.payload = payloads[r];
+        job.attempts = attempts[r];
+        job.maxAttempts = maxAttempts[r];
+        job.refTable = refTables[r].isNull() ? "" : refTables[r].value();
+        job.refId = nullableRefIds[r].isNull() ? 0 : nullableRefIds[r].value();
+        updateTracked(session, job, "running", "");
+        jobs.push_back(std::move(job));
+    }
+    transaction.commit();
+    // RETURNING gives no order; run them oldest first.
+    std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });
+    return jobs;
+}
+
+bool JobQueue::claimAndRun() {
+    // One snapshot per round: the types to claim, the batch size, and the handlers to run.
+    std::map<std::string, Registered> handlers;
+    std::vector<std::string> types;
+    std::size_t limit = 1;
+    {
+        std::lock_guard lock(handlersMutex_);
+        handlers = handlers_;
+    }
+    for (const auto& [type, registered] : handlers) {
+        types.push_back(type);
+        limit = std::max(limit, registered.maxBatch);
+    }
+    const std::vector<sdk::Job> jobs = claim(types, limit);
+    if (jobs.empty()) return false;
+    std::vector<Outcome> outcomes;
+    // Jobs of one type go to their handler together, in batches of at most its maxBatch.
+    std::map<std::string, std::vector<sdk::Job>> byType;
+    for (const sdk::Job& job : jobs) byType[job.type].push_back(job);
+    for (const auto& [type, group] : byType) {
+        auto it = handlers.find(type);
+        if (it == handlers.end()) {
+            Registered none;
+            for (const sdk::Job& job : group) outcomes.push_back(runAlone(job, none));
+            continue;
+        }
+        const Registered& registered = it->second;
+        for (std::size_t at = 0; at < group.size(); at += registered.maxBatch) {
+            const std::vector<sdk::Job> batch(group.begin() + static_cast<long>(at),
+                                              group.begin() + static_cast<long>(std::min(group.size(), at + registered.maxBatch)));
+            if (batch.size() == 1) {
+                outcomes.push_back(runAlone(batch.front(), registered));
+                continue;
+            }
+            try {
+                registered.handler(batch);
+                for (const sdk::Job& job : batch) outcomes.push_back({job, "done", "", 0});
+            } catch (...) {
+                // All or nothing: find the job at fault by running each alone.
+                for (const sdk::Job& job : batch) outcomes.push_back(runAlone(job, registered));
+            }
+        }
+    }
+    finish(outcomes);
+    return true;
+}
+
+JobQueue::Outcome JobQueue::runAlone(const sdk::Job& job, const Registered& registered) {
+    try {
+        if (!registered.handler) throw sdk::PermanentJobFailure("no handler for job type '" + job.type + "'");
+        registered.handler({job});
+        return {job, "done", "", 0};
+    } catch (const sdk::PermanentJobFailure& e) {
+        return judge(job, registered, e.what(), true, std::chrono::milliseconds(0));
+    } catch (const sdk::RetryJobLater& e) {
+        return judge(job, registered, e.what(), false, e.delay);
+    } catch (const std::exception& e) {
+        return judge(job, registered, sdk::errorText(e), false, std::chrono::milliseconds(0));
+    } catch (...) {
+        return judge(job, registered, "unknown exception", false, std::chrono::milliseconds(0));
+    }
+}
+
+JobQueue::Outcome JobQueue::judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
+                                  std::chrono::milliseconds delay) {
+    auto& log = Poco::Logger::get(registered.owner.empty() ? "host.jobs" : "plugin." + registered.owner);
+    const std::string what = "job " + std::to_string(job.id) + " (" + job.type + ") attempt " + std::to_string(job.attempts) +
+                             "/" + std::to_string(job.maxAttempts);
+    if (permanent || job.attempts >= job.maxAttempts) {
+        log.error(what + " failed for good: " + error);
+        return {job, "failed", error, 0};
+    }
+    delay = std::max(delay, backoff(job.attempts));
+    log.warning(what + " failed, retrying in " + std::to_string(delay.count()) + " ms: " + error);
+    return {job, "pending", error, clock_.nowMillis() + delay.count()};
+}
+
+void JobQueue::finish(const std::vector<Outcome>& outcomes) {
+    const std::int64_t nowMs = clock_.nowMillis();
+    Poco::Data::Session session = database_.session();
+    // Relaxed: the job's inputs are durable and handlers are idempotent, so a finish lost to a
+    // machine crash only means the job runs again.
+    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+    std::string worker = options_.workerId;
+    for (const Outcome& outcome : outcomes) {
+        Poco::Int64 id = outcome.job.id;
+        std::string status = outcome.status;
+        Poco::Nullable<std::string> lastError;
+        if (!outcome.error.empty()) lastError = outcome.error.substr(0, 4000);
+        if (status == "pending") {
+            session << "UPDATE jobs SET status = 'pending', run_at = $1, last_error = $2, locked_by = NULL, locked_until = NULL, "
+                       "updated_at = $3 WHERE id = $4 AND locked_by = $5",
+                bind(outcome.runAt), use(lastError), bind(nowMs), use(id), use(worker), now;
+        } else {
+            session << "UPDATE jobs SET status = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, "
+                       "finished_at = $3 WHERE id = $4 AND locked_by = $5",
+                use(status), use(lastError), bind(nowMs), use(id), use(worker), now;
+        }
+        updateTracked(session, outcome.job, status, outcome.error);
+    }
+    transaction.commit();
+    for (const Outcome& outcome : outcomes)
+        (outcome.status == "done" ? done_ : outcome.status == "failed" ? failed_ : retried_).increment();
+}
+
+void JobQueue::updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error) {
+    if (job.refTable.empty() || !trackedTables().count(job.refTable)) return;
+    const std::int64_t nowMs = clock_.nowMillis();
+    std::string eventStatus = eventStatusFor(status);
+    Poco::Int64 refId = job.refId;
+    int attempts = job.attempts;
+    // The table name comes from trackedTables(), never from input.
+    if (status == "running") {
+        session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2 WHERE id = $3", use(eventStatus), use(attempts),
+            use(refId), now;
+        return;
+    }
+    Poco::Nullable<std::string> lastError;
+    if (!error.empty()) lastError = error.substr(0, 4000);
+    Poco::Nullable<Poco::Int64> processedAt;
+    if (status == "done" || status == "failed") processedAt = nowMs;
+    session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2, last_error = $3, processed_at = $4 WHERE id = $5",
+        use(eventStatus), use(attempts), use(lastError), use(processedAt), use(refId), now;
+}
+
+void JobQueue::reclaimExpiredLeases() {
+    {
+        std::lock_guard lock(sweepMutex_);
+        const auto sweepTime = std::chrono::steady_clock::now();
+        if (lastSweep_ != std::chrono::steady_clock::time_point{} && sweepTime - lastSweep_ < std::chrono::seconds(5)) return;
+        lastSweep_ = sweepTime;
+    }
+    // A host that died mid-job leaves its lease behind; once it expires the job runs again.
+    const std::int64_t nowMs = clock_.nowMillis();
+    Poco::Data::Session session = database_.session();
+    Poco::Data::Statement statement(session);
+    statement << "UPDATE jobs SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1, "
+                 "last_error = 'lease expired (worker stopped or crashed)' WHERE status = 'running' AND locked_until < $1",
+        bind(nowMs);
+    const std::size_t reclaimed = statement.execute();
+    if (reclaimed > 0) Poco::Logger::get("host.jobs").warning("reclaimed " + std::to_string(reclaimed) + " job(s) with expired leases");
+}
+
+std::chrono::milliseconds JobQueue::backoff(int attempts) const {
+    // Exponential with "equal jitter": half fixed, half random, so retries of a burst spread out.
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    const double exponential = static_cast<double>(options_.retryBase.count()) * std::pow(2.0, std::max(0, attempts - 1));
+    const double capped = std::min(exponential, static_cast<double>(options_.retryCap.count()));
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(capped * jitter(random)));
+}
+
+}  // namespace tawasul::host

@@ -1,0 +1,113 @@
+#pragma once
+// The durable job queue over the `jobs` table. Jobs are enqueued in the caller's transaction,
+// claimed by worker threads under a lease, retried with exponential backoff and jitter, and marked
+// failed after max_attempts. A job may point at a row (ref_table, ref_id) whose status columns
+// follow the job's (whatsapp_webhook_events).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <Poco/Nullable.h>
+
+#include "metrics/MetricsRegistry.hpp"
+#include "tawasul/sdk/Clock.hpp"
+#include "tawasul/sdk/Database.hpp"
+#include "tawasul/sdk/Jobs.hpp"
+
+namespace tawasul::host {
+
+struct JobQueueOptions {
+    int threads = 4;
+    int leaseSeconds = 30;
+    int maxAttempts = 8;
+    std::chrono::milliseconds pollInterval{500};  // how often idle workers look for other hosts' jobs
+    std::chrono::milliseconds retryBase{1000};
+    std::chrono::milliseconds retryCap{3600 * 1000};
+    std::string workerId;  // names this host in locked_by
+};
+
+class JobQueue {
+public:
+    JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobQueueOptions options);
+    ~JobQueue();
+
+    void handle(const std::string& owner, const std::string& type, sdk::JobHandler handler);
+    void handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
+    void removeOwner(const std::string& owner);
+    std::int64_t enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
+                         const sdk::EnqueueOptions& options);
+    void enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs);
+    void wake();
+
+    void start();
+    // Stops claiming, lets running jobs finish, joins the workers.
+    void stop();
+
+    // Claims and runs due jobs on the calling thread until none is left (tests and CLI).
+    std::size_t runUntilIdle();
+
+    // Tables whose status, attempts, last_error and processed_at follow their job.
+    static const std::set<std::string>& trackedTables();
+
+private:
+    struct Registered {
+        std::string owner;
+        sdk::BatchJobHandler handler;  // single-job handlers are wrapped as batches of one
+        std::size_t maxBatch = 1;
+    };
+    // A jobs row as bound to an INSERT.
+    struct Row {
+        std::string type;
+        std::string payload;
+        int maxAttempts = 0;
+        Poco::Int64 runAt = 0;
+        Poco::Int64 createdAt = 0;
+        Poco::Nullable<std::string> refTable;
+        Poco::Nullable<Poco::Int64> refId;
+    };
+    Row rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options, std::int64_t nowMs) const;
+    struct Outcome {
+        sdk::Job job;
+        std::string status;  // done, pending (retry), failed
+        std::string error;
+        std::int64_t runAt = 0;
+    };
+    void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
+    bool claimAndRun();
+    std::vector<sdk::Job> claim(const std::vector<std::string>& types, std::size_t limit);
+    Outcome runAlone(const sdk::Job& job, const Registered& registered);
+    Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
+                  std::chrono::milliseconds delay);
+    void finish(const std::vector<Outcome>& outcomes);
+    void updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error);
+    void reclaimExpiredLeases();
+    void workerLoop();
+    std::chrono::milliseconds backoff(int attempts) const;
+
+    sdk::Database& database_;
+    const sdk::Clock& clock_;
+    JobQueueOptions options_;
+    sdk::Counter& done_;
+    sdk::Counter& retried_;
+    sdk::Counter& failed_;
+
+    std::mutex handlersMutex_;
+    std::map<std::string, Registered> handlers_;
+
+    std::mutex wakeMutex_;
+    std::condition_variable wakeup_;
+    std::uint64_t wakeCount_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::vector<std::thread> workers_;
+    std::chrono::steady_clock::time_point lastSweep_{};
+    std::mutex sweepMutex_;
+};
+
+}  // namespace tawasul::host

@@ -1,0 +1,569 @@
+// The admin inbox: the conversation list, one conversation with its actions (reply, assign,
+// resolve/reopen, leads), live updates over Server-Sent Events, and the legacy redirects. Pages are
+// rendered by the host's PageRenderer (escaped Mustache in the shared layout); every string comes
+// from lang/<locale>.yaml. Actions are POST + redirect (303) back to the page, errors travel as a
+// word in the query string and are shown translated.
+#include <algorithm>
+#include <optional>
+#include <memory>
+#include <sstream>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/UUIDGenerator.h>
+
+#include "InboxStore.hpp"
+#include "LiveHub.hpp"
+#include "tawasul/sdk/Forms.hpp"
+#include "tawasul/sdk/HostContext.hpp"
+#include "tawasul/whatsapp/Messaging.hpp"
+#include "tawasul/whatsapp/Contacts.hpp"
+#include "tawasul/whatsapp/Phones.hpp"
+#include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/sdk/ListPages.hpp"
+
+namespace tawasul::plugins {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+using inbox::InboxStore;
+
+const std::string kBase = "/admin/messaging/whatsapp";
+const std::string kInboxPath = kBase + "/inbox";
+const std::string kConversationPath = kBase + "/conversations/";
+// The host serves each plugin's public/ folder under /admin/static/<plugin>/.
+const std::string kAssets = "/admin/static/admin_inbox";
+
+// Errors an action may report back to its page; anything else in ?error= is ignored, so the page
+// never shows words a link put there.
+const std::vector<std::string> kActionErrors{"not_found",    "invalid_user", "other_open",       "lead_exists",     "invalid_lead",
+                                             "window_closed", "invalid",     "empty_text",       "no_dispatcher",   "duplicate",
+                                             "no_template",  "missing_variable", "invalid_request"};
+
+std::string oneOf(const std::optional<std::string>& value, const std::vector<std::string>& allowed, const std::string& fallback) {
+    if (value && std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return *value;
+    return fallback;
+}
+
+// UTF-8 safe shortening for previews.
+std::string shorten(const std::string& text, std::size_t maxBytes) {
+    if (text.size() <= maxBytes) return text;
+    std::size_t cut = maxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return text.substr(0, cut) + "…";
+}
+
+class AdminInboxPlugin final : public sdk::Plugin {
+public:
+    void start(sdk::HostContext& context) override {
+        context.config().allowOnly({"live_buffer"});
+        context_ = &context;
+        hub_ = std::make_shared<inbox::LiveHub>(static_cast<std::size_t>(context.config().getInt("live_buffer", 1000, 10, 100000)));
+        store_ = std::make_unique<InboxStore>(context.database(), phones_);
+
+        // Everything the pages show that others change: new messages, ticks, assignments, leads,
+        // and the dispatcher's own news (queued sends, provider fallbacks).
+        for (const char* topic : {"message.received", "message.queued", "message.sent", "message.status", "conversation.updated", "lead.created",
+                                  "alert.raised"}) {
+            std::weak_ptr<inbox::LiveHub> hub = hub_;
+            context.events().subscribe(topic, [hub](const sdk::Event& event) {
+                if (auto live = hub.lock()) live->push(event.topic, event.json);
+            });
+        }
+
+        auto& routes = context.routes();
+        const auto page = [](const std::string& permission) { return sdk::RouteOptions::session(sdk::RouteStyle::Page, permission); };
+        auto inboxPage = [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { renderInbox(request, response); };
+        routes.add("GET", kInboxPath, inboxPage, page("whatsapp.inbox.view"));
+        routes.add("GET", "/admin/inbox", inboxPage, page("whatsapp.inbox.view"));
+        routes.add("GET", kConversationPath + "{id}",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { renderConversation(request, response); },
+                   page("whatsapp.inbox.view"));
+        routes.add("POST", kConversationPath + "{id}/reply",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { reply(request, response); },
+                   page("whatsapp.inbox.reply"));
+        routes.add("POST", kConversationPath + "{id}/assign",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { assign(request, response); },
+                   page("whatsapp.inbox.assign"));
+        routes.add("POST", kConversationPath + "{id}/resolve",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { resolve(request, response, true); },
+                   page("whatsapp.inbox.resolve"));
+        routes.add("POST", kConversationPath + "{id}/reopen",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { resolve(request, response, false); },
+                   page("whatsapp.inbox.resolve"));
+        routes.add("POST", kConversationPath + "{id}/lead",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { createLead(request, response); },
+                   page("whatsapp.leads.manage"));
+        routes.add("POST", kConversationPath + "{id}/lead/link",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { linkLead(request, response); },
+                   page("whatsapp.leads.manage"));
+        routes.addStream(kBase + "/live",
+                         [this](const sdk::HttpRequest& request, sdk::EventStream& stream) { live(request, stream); },
+                         sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.view"));
+        // The old admin lived under /admin/whatsapp: bookmarks keep working, with their query.
+        routes.add("GET", "/admin/whatsapp/{rest...}",
+                   [](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+                       std::string target = kBase + "/" + request.param("rest");
+                       if (!request.rawQuery.empty()) target += "?" + request.rawQuery;
+                       response.redirect(301, target);
+                   },
+                   sdk::RouteOptions::open(sdk::RouteStyle::Plain));
+        context.logger().information("admin_inbox ready");
+    }
+
+    void stop() noexcept override {
+        if (hub_) hub_->close();  // streams return, their threads go back to the server
+    }
+
+private:
+    const sdk::Translator& tr() const { return context_->translator(); }
+    std::string t(const sdk::HttpRequest& request, const std::string& key, const std::map<std::string, std::string>& args = {}) const {
+        return tr().text(request.locale(), key, args);
+    }
+    std::string when(const sdk::HttpRequest& request, std::int64_t millis) const {
+        return millis > 0 ? tr().dateTime(request.locale(), millis / 1000) : "";
+    }
+    std::int64_t nowMillis() const { return context_->clock().nowMillis(); }
+    std::shared_ptr<sdk::MessageDispatcher> dispatcher() const {
+        return context_->services().find<sdk::MessageDispatcher>(sdk::kDispatcherService);
+    }
+
+    // The 24-hour window in words: "open until 14:05" or "closed".
+    void windowInto(const sdk::HttpRequest& request, Object& out, std::int64_t lastInboundAt) const {
+        const bool open = inbox::windowOpen(lastInboundAt, nowMillis());
+        out.set("window_open", open);
+        out.set("window_label", open ? t(request, "window_open_until", {{"time", when(request, lastInboundAt + inbox::kWindowMillis)}})
+                                     : t(request, "window_closed"));
+    }
+
+    std::string statusLabel(const sdk::HttpRequest& request, const std::string& status) const {
+        return t(request, "status_" + status);
+    }
+
+    std::string messageSummary(const sdk::HttpRequest& request, const std::string& type, const std::string& body) const {
+        if (type == "text" || type.empty()) return body;
+        const std::string label = t(request, "media_" + type);
+        return body.empty() ? label : label + " · " + body;
+    }
+
+    Object::Ptr rowModel(const sdk::HttpRequest& request, const inbox::InboxRow& row) const {
+        Object::Ptr out = new Object;
+        out->set("id", row.id);
+        out->set("url", kConversationPath + std::to_string(row.id));
+        out->set("name", !row.name.empty() ? row.name : !row.phone.empty() ? row.phone : t(request, "contact_unknown"));
+        out->set("phone", row.phone);
+        // Mustache shows a section for any string, even an empty one: sections test these booleans.
+        out->set("has_phone", !row.phone.empty());
+        out->set("has_intent", !row.intent.empty());
+        out->set("status", row.status);
+        out->set("status_label", statusLabel(request, row.status));
+        out->set("assigned", !row.assignedName.empty());
+        out->set("assigned_name", row.assignedName);
+        out->set("intent", row.intent);
+        out->set("unread", row.unread);
+        out->set("has_unread", row.unread > 0);
+        out->set("unread_label", tr().number(request.locale(), row.unread));
+        out->set("last_at", when(request, row.lastMessageAt));
+        out->set("preview", shorten(messageSummary(request, row.previewType, row.previewBody), 140));
+        out->set("preview_outbound", row.previewDirection == "out");
+        windowInto(request, *out, row.lastInboundAt);
+        return out;
+    }
+
+    Array::Ptr options(const sdk::HttpRequest& request, const std::vector<std::string>& values, const std::string& selected,
+                       const std::string& keyPrefix) const {
+        Array::Ptr out = new Array;
+        for (const std::string& value : values) {
+            Object::Ptr option = new Object;
+            option->set("value", value);
+            option->set("label", keyPrefix.empty() ? value : t(request, keyPrefix + (value.empty() ? "any" : value)));
+            option->set("selected", value == selected);
+            out->add(option);
+        }
+        return out;
+    }
+
+    void renderInbox(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
+        inbox::InboxFilter filter;
+        filter.status = oneOf(request.queryParam("status"), {"", "open", "pending", "resolved"}, "");
+        filter.owner = oneOf(request.queryParam("owner"), {"all", "mine", "unassigned"}, "all");
+        filter.userId = request.principal ? request.principal->id : 0;
+        const auto intents = store_->intents();
+        filter.intent = oneOf(request.queryParam("intent"), intents, "");
+        filter.search = request.queryParam("q").value_or("");
+        if (filter.search.size() > 200) filter.search.resize(200);
+        if (const auto after = request.queryParam("after")) filter.after = inbox::Cursor::decode(*after);
+        const inbox::InboxPage page = store_->list(filter);
+
+        Object model;
+        Array::Ptr rows = new Array;
+        for (const auto& row : page.rows) rows->add(rowModel(request, row));
+        model.set("rows", rows);
+        model.set("empty", page.rows.empty());
+        model.set("q", filter.search);
+        model.set("status_options", options(request, {"", "open", "pending", "resolved"}, filter.status, "filter_status_"));
+        model.set("owner_options", options(request, {"all", "mine", "unassigned"}, filter.owner, "filter_owner_"));
+        std::vector<std::string> intentValues{""};
+        intentValues.insert(intentValues.end(), intents.begin(), intents.end());
+        Array::Ptr intentOptions = options(request, intentValues, filter.intent, "");
+        intentOptions->getObject(0)->set("label", t(request, "filter_intent_any"));
+        model.set("intent_options", intentOptions);
+        const std::int64_t unread = store_->unreadTotal();
+        model.set("unread_total", tr().number(request.locale(), unread));
+        model.set("has_unread", unread > 0);
+        std::string query = "status=" + sdk::queryValue(filter.status) + "&owner=" + sdk::queryValue(filter.owner) + "&intent=" +
+                            sdk::queryValue(filter.intent) + "&q=" + sdk::queryValue(filter.search);
+        if (page.next) model.set("next_url", kInboxPath + "?" + query + "&after=" + page.next->encode());
+        model.set("first_page", !filter.after.has_value());
+        if (filter.after) model.set("first_url", kInboxPath + "?" + query);
+        model.set("live_url", kBase + "/live?after=" + std::to_string(shown));
+        model.set("assets", kAssets);
+        context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
+    }
+
+    Object::Ptr messageModel(const sdk::HttpRequest& request, const inbox::TimelineMessage& m) const {
+        Object::Ptr out = new Object;
+        out->set("id", m.id);
+        out->set("inbound", m.direction == "in");
+        out->set("outbound", m.direction == "out");
+        out->set("text", m.type == "text");
+        out->set("body", m.body);
+        out->set("has_body", !m.body.empty());
+        const bool media = m.type != "text";
+        out->set("media", media);
+        out->set("media_label", media ? t(request, "media_" + m.type) : "");
+        out->set("type", m.type);
+        out->set("at", when(request, m.createdAt));
+        out->set("author", m.authorName);
+        out->set("has_author", !m.authorName.empty());
+        out->set("provider", m.provider);
+        if (m.direction == "out") {
+            out->set("status", m.status);
+            out->set("status_label", t(request, "tick_" + m.status));
+            out->set("ticks", m.status == "read" || m.status == "delivered" ? "✓✓" : m.status == "sent" ? "✓" : m.status == "failed" ? "!" : "🕓");
+        }
+        if (m.status == "failed" || m.errorCode != 0) {
+            out->set("failed", true);
+            std::string sentence = t(request, "error_code_" + std::to_string(m.errorCode));
+            if (sentence == "error_code_" + std::to_string(m.errorCode) || m.errorCode == 0)
+                sentence = t(request, "error_other", {{"code", std::to_string(m.errorCode)}, {"title", m.errorTitle}});
+            out->set("error", sentence);
+        }
+        if (!m.quotedWaMessageId.empty() && m.type != "reaction") {
+            out->set("reply", true);
+            out->set("quote", m.quoteFound ? shorten(messageSummary(request, m.quotedType, m.quotedBody), 200) : t(request, "reply_unknown"));
+        }
+        Array::Ptr reactions = new Array;
+        for (const auto& r : m.reactions) {
+            Object::Ptr reaction = new Object;
+            reaction->set("emoji", r.emoji);
+            reaction->set("mine", r.direction == "out");
+            reactions->add(reaction);
+        }
+        out->set("reactions", reactions);
+        out->set("has_reactions", !m.reactions.empty());
+        return out;
+    }
+
+    Object::Ptr systemModel(const sdk::HttpRequest& request, const inbox::SystemLine& s) const {
+        Object::Ptr out = new Object;
+        out->set("system", true);
+        out->set("at", when(request, s.at));
+        const std::string actor = s.actorName.empty() ? t(request, "system_someone") : s.actorName;
+        out->set("line", t(request, "system_" + s.kind,
+                           {{"actor", actor}, {"target", s.targetName}, {"lead", std::to_string(s.leadId)}, {"detail", s.detail}}));
+        return out;
+    }
+
+    void renderConversation(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        auto view = id ? store_->conversation(id) : std::nullopt;
+        if (!view) {
+            Object model;
+            model.set("message", t(request, "conversation_not_found"));
+            model.set("back_url", kInboxPath);
+            context_->pages().render(request, response, "not_found", t(request, "conversation_not_found"), model, 404);
+            return;
+        }
+        // Opening the conversation reads it: the count goes, the sender sees blue ticks.
+        if (store_->markOpened(id, nowMillis())) {
+            if (auto sender = dispatcher()) {
+                try {
+                    sender->markRead(id);
+                } catch (const std::exception& error) {
+                    context_->logger().warning("mark read of conversation " + std::to_string(id) + ": " + error.what());
+                }
+            }
+            context_->events().publish({"conversation.updated", "{\"conversation_id\":" + std::to_string(id) + ",\"reason\":\"read\"}"});
+            view->summary.unread = 0;
+        }
+        const sdk::Principal& user = *request.principal;
+        Object model;
+        Object::Ptr summary = rowModel(request, view->summary);
+        model.set("conversation", summary);
+        model.set("url", kConversationPath + std::to_string(id));
+        Array::Ptr timeline = new Array;
+        for (const auto& item : view->timeline)
+            timeline->add(item.message ? messageModel(request, *item.message) : systemModel(request, *item.system));
+        model.set("timeline", timeline);
+        model.set("timeline_empty", view->timeline.empty());
+
+        // The contact panel: the platform's records with this phone, and why they match.
+        Array::Ptr matches = new Array;
+        if (auto matcher = context_->services().find<sdk::ContactMatcher>("contact_matcher")) {
+            const std::string phone = !view->summary.phone.empty() ? view->summary.phone : view->summary.waId;
+            if (!phone.empty()) {
+                for (const auto& candidate : matcher->match(phone)) {
+                    Object::Ptr match = new Object;
+                    match->set("kind", t(request, "match_kind_" + candidate.kind));
+                    match->set("name", candidate.name.empty() ? "#" + std::to_string(candidate.id) : candidate.name);
+                    match->set("evidence", t(request, "match_evidence",
+                                             {{"source", candidate.source}, {"column", candidate.column}, {"value", candidate.rawValue}}));
+                    match->set("link", candidate.adminLink);
+                    match->set("has_link", !candidate.adminLink.empty());
+                    matches->add(match);
+                }
+            }
+        }
+        model.set("matches", matches);
+        model.set("has_matches", matches->size() > 0);
+
+        // Actions, each shown only to those who may.
+        const bool windowIsOpen = inbox::windowOpen(view->summary.lastInboundAt, nowMillis());
+        model.set("can_reply", user.can("whatsapp.inbox.reply"));
+        model.set("can_assign", user.can("whatsapp.inbox.assign"));
+        model.set("can_resolve", user.can("whatsapp.inbox.resolve"));
+        model.set("can_leads", user.can("whatsapp.leads.manage"));
+        model.set("window_open", windowIsOpen);
+        model.set("idempotency_key", Poco::UUIDGenerator::defaultGenerator().createRandom().toString());
+        model.set("resolved", view->summary.status == "resolved");
+        Array::Ptr templates = new Array;
+        if (!windowIsOpen) {
+            for (const auto& option : store_->templates()) {
+                Object::Ptr tpl = new Object;
+                tpl->set("value", option.name + "|" + option.language);
+                tpl->set("label", option.name + " (" + option.language + ")");
+                tpl->set("body", option.body);
+                tpl->set("variables", option.variables);
+                templates->add(tpl);
+            }
+        }
+        model.set("templates", templates);
+        model.set("has_templates", templates->size() > 0);
+        // Up to 5 variables, shown empty; the page's script hides those the chosen template lacks.
+        Array::Ptr variables = new Array;
+        for (int i = 1; i <= 5; ++i) {
+            Object::Ptr variable = new Object;
+            variable->set("n", i);
+            variable->set("label", t(request, "reply_variable", {{"n", std::to_string(i)}}));
+            variables->add(variable);
+        }
+        model.set("variables", variables);
+        Array::Ptr users = new Array;
+        for (const auto& option : store_->assignableUsers()) {
+            Object::Ptr u = new Object;
+            u->set("id", option.id);
+            u->set("name", option.name.empty() ? option.email : option.name);
+            u->set("selected", option.id == view->summary.assignedUserId);
+            users->add(u);
+        }
+        model.set("users", users);
+        model.set("me", user.id);
+        model.set("has_lead", view->summary.leadId > 0);
+        model.set("lead_id", view->summary.leadId);
+        model.set("lead_name", view->leadName);
+        model.set("lead_status", view->leadStatus);
+        const std::string leadQuery = request.queryParam("lead_q").value_or("");
+        model.set("lead_q", leadQuery);
+        if (request.queryParam("lead_q")) {
+            Array::Ptr leads = new Array;
+            for (const auto& option : store_->searchLeads(leadQuery)) {
+                Object::Ptr lead = new Object;
+                lead->set("id", option.id);
+                lead->set("label", (option.name.empty() ? "#" + std::to_string(option.id) : option.name) +
+                                       (option.organization.empty() ? "" : " — " + option.organization) +
+                                       (option.phone.empty() ? "" : " · " + option.phone));
+                leads->add(lead);
+            }
+            model.set("lead_results", leads);
+            model.set("lead_searched", true);
+            model.set("lead_none", leads->size() == 0);
+        }
+        const std::string error = oneOf(request.queryParam("error"), kActionErrors, "");
+        if (!error.empty()) model.set("error", t(request, "action_error_" + error));
+        if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
+        model.set("live_url", kBase + "/live?conversation=" + std::to_string(id) + "&after=" + std::to_string(shown));
+        model.set("assets", kAssets);
+        model.set("inbox_url", kInboxPath);
+        const std::string title = summary->getValue<std::string>("name");
+        context_->pages().render(request, response, "conversation", title, model);
+    }
+
+    // POST → 303 back to the conversation, with what happened.
+    void back(sdk::HttpResponse& response, std::int64_t id, const std::string& error = "") {
+        response.redirect(303, kConversationPath + std::to_string(id) + (error.empty() ? "?done=1" : "?error=" + error));
+    }
+
+    // The conversation of a POST, or a 404 page written already.
+    std::optional<std::int64_t> target(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        if (id && store_->exists(id)) return id;
+        Object model;
+        model.set("message", t(request, "conversation_not_found"));
+        model.set("back_url", kInboxPath);
+        context_->pages().render(request, response, "not_found", t(request, "conversation_not_found"), model, 404);
+        return std::nullopt;
+    }
+
+    void changed(std::int64_t id, const std::string& reason) {
+        context_->events().publish({"conversation.updated", "{\"conversation_id\":" + std::to_string(id) + ",\"reason\":\"" + reason + "\"}"});
+    }
+
+    void reply(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        const sdk::FormData form(request.body);
+        auto sender = dispatcher();
+        if (!sender) return back(response, *id, "no_dispatcher");
+        sdk::SendRequest send;
+        send.conversationId = *id;
+        send.idempotencyKey = form.value("idempotency_key");
+        if (send.idempotencyKey.empty() || send.idempotencyKey.size() > 100) return back(response, *id, "invalid");
+        // Keyed per conversation, so that a key from one page cannot name another conversation's message.
+        send.idempotencyKey = "inbox:" + std::to_string(*id) + ":" + send.idempotencyKey;
+        send.actor = sdk::Actor{"user", request.principal->id, request.principal->name};
+        if (!form.value("template").empty()) {
+            const std::string choice = form.value("template");
+            const auto bar = choice.find('|');
+            if (bar == std::string::npos) return back(response, *id, "no_template");
+            const auto templates = store_->templates();
+            const auto found = std::find_if(templates.begin(), templates.end(), [&](const inbox::TemplateOption& o) {
+                return o.name == choice.substr(0, bar) && o.language == choice.substr(bar + 1);
+            });
+            if (found == templates.end()) return back(response, *id, "no_template");
+            send.kind = sdk::ContentKind::Template;
+            send.templ.name = found->name;
+            send.templ.language = found->language;
+            if (found->variables > 0) {
+                sdk::TemplateComponent body;
+                body.type = "body";
+                for (int i = 1; i <= found->variables; ++i) {
+                    const std::string value = form.value("var" + std::to_string(i));
+                    if (value.empty()) return back(response, *id, "missing_variable");
+                    body.parameters.push_back({"", value});
+                }
+                send.templ.components.push_back(body);
+            }
+        } else {
+            send.kind = sdk::ContentKind::Text;
+            send.text = form.value("text");
+            if (send.text.find_first_not_of(" \t\r\n") == std::string::npos) return back(response, *id, "empty_text");
+        }
+        const sdk::SendReceipt receipt = sender->send(send);
+        switch (receipt.status) {
+            case sdk::SendStatus::Accepted:
+            case sdk::SendStatus::Duplicate:  // a double click: the first one stands
+                return back(response, *id);
+            case sdk::SendStatus::WindowClosed:
+                return back(response, *id, "window_closed");
+            case sdk::SendStatus::InvalidRequest:
+            case sdk::SendStatus::KeyReused:  // the page makes a fresh key per render: not reachable from it
+                return back(response, *id, "invalid_request");
+        }
+    }
+
+    void assign(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        const sdk::FormData form(request.body);
+        std::int64_t user = 0;
+        const std::string to = form.value("user");
+        if (to == "me") user = request.principal->id;
+        else if (to != "none") {
+            user = sdk::positiveId(to);
+            if (!user) return back(response, *id, "invalid_user");
+        }
+        const auto result = store_->assign(*id, user, request.principal->id, nowMillis());
+        if (result.ok) changed(*id, user ? "assigned" : "unassigned");
+        back(response, *id, result.error);
+    }
+
+    void resolve(const sdk::HttpRequest& request, sdk::HttpResponse& response, bool resolving) {
+        const auto id = target(request, response);
+        if (!id) return;
+        const auto result = resolving ? store_->resolve(*id, request.principal->id, nowMillis())
+                                      : store_->reopen(*id, request.principal->id, nowMillis());
+        if (result.ok) changed(*id, resolving ? "resolved" : "reopened");
+        back(response, *id, result.error);
+    }
+
+    void createLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        std::int64_t lead = 0;
+        const auto result = store_->createLead(*id, request.principal->id, nowMillis(), lead);
+        if (result.ok)
+            context_->events().publish({"lead.created", "{\"conversation_id\":" + std::to_string(*id) + ",\"lead_id\":" + std::to_string(lead) + "}"});
+        back(response, *id, result.error);
+    }
+
+    void linkLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        const sdk::FormData form(request.body);
+        const std::int64_t lead = sdk::positiveId(form.value("lead_id"));
+        if (!lead) return back(response, *id, "invalid_lead");
+        const auto result = store_->linkLead(*id, lead, request.principal->id, nowMillis());
+        if (result.ok) changed(*id, "lead_linked");
+        back(response, *id, result.error);
+    }
+
+    // Server-Sent Events: what the page shows has changed; the page fetches its fresh HTML.
+    void live(const sdk::HttpRequest& request, sdk::EventStream& stream) {
+        std::int64_t conversation = 0;
+        if (const auto only = request.queryParam("conversation")) conversation = sdk::positiveId(*only);
+        std::uint64_t last = hub_->latest();
+        const auto eventNumber = [](const std::string& text) -> std::optional<std::uint64_t> {
+            if (text.empty() || text.size() >= 20 || !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+                return std::nullopt;
+            return std::stoull(text);
+        };
+        // The page names the last event it was rendered after: what was published between the
+        // render and this connection (a reply sent meanwhile) is sent first, not lost.
+        if (const auto after = request.queryParam("after"))
+            if (const auto number = eventNumber(*after)) last = *number;
+        // A browser coming back: send what it missed, or tell it to refresh when that is gone.
+        if (const auto header = request.header("Last-Event-ID"))
+            if (const auto number = eventNumber(*header)) last = *number;
+        if (!stream.send("hello", "{\"latest\":" + std::to_string(hub_->latest()) + "}", std::to_string(std::min(last, hub_->latest()))))
+            return;
+        auto quietSince = std::chrono::steady_clock::now();
+        while (!stream.stopping() && !hub_->closed()) {
+            const auto batch = hub_->since(last, conversation);
+            if (batch.gap && !stream.send("refresh", "{}", std::to_string(batch.latest))) return;
+            for (const auto& event : batch.events)
+                if (!stream.send(event.topic, event.json, std::to_string(event.id))) return;
+            if (batch.latest != last) quietSince = std::chrono::steady_clock::now();
+            last = batch.latest;
+            if (std::chrono::steady_clock::now() - quietSince > std::chrono::seconds(15)) {
+                if (!stream.keepAlive()) return;
+                quietSince = std::chrono::steady_clock::now();
+            }
+            hub_->waitBeyond(last, std::chrono::seconds(1));
+        }
+    }
+
+    sdk::HostContext* context_ = nullptr;
+    sdk::PhoneNormalizer phones_;
+    std::shared_ptr<inbox::LiveHub> hub_;
+    std::unique_ptr<InboxStore> store_;
+};
+
+const char* const kDependencies[] = {"inbound_router", "contact_matcher", nullptr};
+}  // namespace
+}  // namespace tawasul::plugins
+
+TAWASUL_PLUGIN(tawasul::plugins::AdminInboxPlugin, "admin_inbox", "0.1.0", tawasul::plugins::kDependencies)

@@ -1,0 +1,187 @@
+#pragma once
+// The inbox's data: the conversation list (filters, search, keyset pages), one conversation's
+// timeline and contact, and the changes an agent makes (assign, resolve, reopen, leads), each
+// written in one transaction together with the system line that records it. No HTTP here, so the
+// integration tests exercise exactly the queries the pages run.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tawasul/sdk/Database.hpp"
+#include "tawasul/whatsapp/Phones.hpp"
+
+namespace tawasul::plugins::inbox {
+
+// A position in the list ORDER BY last_message_at DESC, id DESC: the next page starts after it.
+struct Cursor {
+    std::int64_t lastMessageAt = 0;
+    std::int64_t id = 0;
+
+    std::string encode() const;                                 // "1732540000000.42"
+    static std::optional<Cursor> decode(const std::string& text);  // nullopt unless exactly that form
+};
+
+struct InboxFilter {
+    std::string status;         // "", "open", "pending", "resolved"
+    std::string owner = "all";  // "all", "mine", "unassigned"
+    std::int64_t userId = 0;    // whose "mine"
+    std::string intent;         // "" or an intent word
+    std::string search;         // a name or a phone in any form
+    std::optional<Cursor> after;
+    int limit = 50;
+};
+
+struct InboxRow {
+    std::int64_t id = 0;
+    std::int64_t contactId = 0;
+    std::string name;   // profile name, may be empty
+    std::string phone;  // E.164, may be empty (BSUID-only contacts)
+    std::string waId;
+    std::string status;
+    std::int64_t assignedUserId = 0;  // 0: nobody
+    std::string assignedName;
+    std::string intent;
+    std::int64_t lastInboundAt = 0;  // 0: never wrote
+    std::int64_t lastMessageAt = 0;
+    std::int64_t unread = 0;
+    std::int64_t leadId = 0;
+    std::string previewType;
+    std::string previewBody;
+    std::string previewDirection;
+};
+
+struct InboxPage {
+    std::vector<InboxRow> rows;
+    std::optional<Cursor> next;  // set when there is a further page
+};
+
+struct Reaction {
+    std::string emoji;
+    std::string direction;
+};
+
+struct TimelineMessage {
+    std::int64_t id = 0;
+    std::string direction;  // in, out
+    std::string waMessageId;
+    std::string type;
+    std::string body;
+    std::string status;  // received, queued, sent, delivered, read, failed
+    std::int64_t errorCode = 0;
+    std::string errorTitle;
+    std::string errorDetails;
+    std::string provider;
+    std::string authorName;  // outbound: the user who sent it
+    std::int64_t createdAt = 0;
+    // Replies-to: the quoted message when it is in this conversation.
+    std::string quotedWaMessageId;
+    bool quoteFound = false;
+    std::string quotedType;
+    std::string quotedBody;
+    std::vector<Reaction> reactions;
+};
+
+struct SystemLine {
+    std::string kind;  // assigned, unassigned, resolved, reopened, lead_created, lead_linked, provider_fallback
+    std::string actorName;
+    std::string targetName;  // assigned: to whom; provider_fallback: the provider that took over
+    std::int64_t leadId = 0;
+    std::string detail;
+    std::int64_t at = 0;
+};
+
+// One line of the timeline: a message or a system line, in time order.
+struct TimelineItem {
+    std::int64_t at = 0;
+    std::optional<TimelineMessage> message;
+    std::optional<SystemLine> system;
+};
+
+struct ConversationView {
+    InboxRow summary;
+    std::int64_t createdAt = 0;
+    std::vector<TimelineItem> timeline;
+    std::string lastInboundWamid;
+    std::string leadName;
+    std::string leadStatus;
+};
+
+struct UserOption {
+    std::int64_t id = 0;
+    std::string name;
+    std::string email;
+};
+
+struct LeadOption {
+    std::int64_t id = 0;
+    std::string name;
+    std::string phone;
+    std::string status;
+    std::string organization;
+};
+
+struct TemplateOption {
+    std::string name;
+    std::string language;
+    std::string body;
+    int variables = 0;  // positional {{1}}..{{n}} in the body
+};
+
+// Why a change was refused, in a word the page translates.
+struct ChangeResult {
+    bool ok = false;
+    std::string error;  // not_found, invalid_user, already_open, other_open, lead_exists, invalid_lead
+};
+
+// The 24-hour customer-service window: open while the last inbound message is younger than 24 h.
+inline constexpr std::int64_t kWindowMillis = 24LL * 60 * 60 * 1000;
+inline bool windowOpen(std::int64_t lastInboundAt, std::int64_t nowMillis) {
+    return lastInboundAt > 0 && nowMillis < lastInboundAt + kWindowMillis;
+}
+
+class InboxStore {
+public:
+    InboxStore(sdk::Database& database, const sdk::PhoneNormalizer& phones);
+
+    InboxPage list(const InboxFilter& filter);
+    // The engine's plan for list(filter), one line per step (EXPLAIN QUERY PLAN / EXPLAIN).
+    std::vector<std::string> explainList(const InboxFilter& filter);
+    // The intents that occur, for the filter's choices.
+    std::vector<std::string> intents();
+    std::int64_t unreadTotal();
+
+    std::optional<ConversationView> conversation(std::int64_t id, int messageLimit = 200);
+    // Clears the unread count; true when there was something to clear.
+    bool markOpened(std::int64_t id, std::int64_t at);
+
+    std::vector<UserOption> assignableUsers();
+    ChangeResult assign(std::int64_t conversationId, std::int64_t targetUserId, std::int64_t actorUserId, std::int64_t at);
+    ChangeResult resolve(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at);
+    ChangeResult reopen(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at);
+    // A lead from the contact of the conversation, linked to it; leadId gets its id.
+    ChangeResult createLead(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at, std::int64_t& leadId);
+    ChangeResult linkLead(std::int64_t conversationId, std::int64_t leadId, std::int64_t actorUserId, std::int64_t at);
+    std::vector<LeadOption> searchLeads(const std::string& term, int limit = 20);
+
+    // Active templates of the outbox (empty when the outbox's table is absent).
+    std::vector<TemplateOption> templates();
+    // Whether conversation `id` exists: what every action checks first (one index probe, not the page).
+    bool exists(std::int64_t id);
+
+private:
+    // The LIKE pattern that finds `search` in a phone: the digits of its E.164 form when it is a
+    // phone number, else its own digits without a leading trunk 0; empty when it has no digits.
+    std::string phoneDigitsPattern(const std::string& search) const;
+    void record(Poco::Data::Session& session, std::int64_t conversationId, const std::string& kind, std::int64_t actor,
+                std::int64_t target, std::int64_t lead, std::int64_t at);
+
+    sdk::Database& database_;
+    bool hasTemplates_ = false;
+    const sdk::PhoneNormalizer& phones_;
+};
+
+// `%`, `_` and `\` taken literally in a LIKE ... ESCAPE '\' pattern.
+std::string likeEscape(const std::string& text);
+
+}  // namespace tawasul::plugins::inbox

@@ -1,0 +1,29 @@
+#pragma once
+// What the Cloud API's send endpoint takes and answers, without the network: request bodies for
+// text, template and mark-as-read, and the reading of an answer into a SendResult by the error
+// classes of DESIGN.md. Kept apart from the plugin so unit tests check it.
+#include <string>
+
+#include "tawasul/whatsapp/Messaging.hpp"
+
+namespace tawasul::plugins::cloud {
+
+std::string textBody(const sdk::OutboundMessage& message);
+std::string templateBody(const sdk::OutboundMessage& message);
+std::string markReadBody(const std::string& wamid);
+
+// Which way an answer sends the provider: most leave it healthy; an expired token (190) or a
+// restricted account (368, 131031) makes it unhealthy until an admin fixes it.
+struct Classified {
+    sdk::SendResult result;
+    bool unhealthy = false;
+};
+
+// An HTTP answer of the send endpoint: 2xx with messages[0].id is Sent; Meta's error body decides
+// the rest (retry with backoff, refused for this message, or the provider is unhealthy).
+Classified classifyAnswer(int httpStatus, const std::string& body);
+
+// The same for a call that got no answer (timeout, dropped connection): always worth a retry.
+sdk::SendResult networkFailure(const std::string& what);
+
+}  // namespace tawasul::plugins::cloud

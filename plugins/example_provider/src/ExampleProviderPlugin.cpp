@@ -1,0 +1,80 @@
+// An example message provider, built but not loaded by the shipped configuration: it "sends" by
+// appending one JSON line per message to a file, which makes it a development sink and the worked
+// example of docs/plugin-guide.md ("Adding a provider"). tests/e2e/ExampleProviderTest.cpp loads it
+// and sends through it.
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <Poco/JSON/Object.h>
+
+#include "tawasul/sdk/HostContext.hpp"
+#include "tawasul/whatsapp/Messaging.hpp"
+#include "tawasul/sdk/Plugin.hpp"
+
+namespace tawasul::plugins::example {
+namespace {
+
+class FileProvider final : public sdk::MessageProvider {
+public:
+    explicit FileProvider(std::string path) : path_(std::move(path)) {}
+
+    std::string name() const override { return "example_provider"; }
+    // A file has no customer-service window; a real network provider would say true here.
+    bool enforcesWindow() const override { return false; }
+
+    // Called from a job worker. Every answer is a SendResult, never an exception: Sent with an id,
+    // RetryLater for a passing problem, Refused for this message only, Unavailable for the provider.
+    sdk::SendResult send(const sdk::OutboundMessage& message) override {
+        sdk::SendResult result;
+        if (message.kind == sdk::ContentKind::Template && message.templ.name == "refuse_me") {
+            result.outcome = sdk::SendOutcome::Refused;  // the next provider in the chain gets it
+            result.errorTitle = "example refusal";
+            return result;
+        }
+        Poco::JSON::Object line;
+        line.set("message_id", message.messageId);
+        line.set("to", message.toE164);
+        line.set("text", message.kind == sdk::ContentKind::Text ? message.text : "template " + message.templ.name);
+        std::ostringstream out;
+        line.stringify(out);
+        std::lock_guard lock(mutex_);  // workers call send() concurrently
+        std::ofstream file(path_, std::ios::app);
+        file << out.str() << '\n';
+        file.flush();
+        if (!file) {
+            result.outcome = sdk::SendOutcome::RetryLater;  // the disk may come back
+            result.retryAfter = std::chrono::seconds(5);
+            result.errorDetails = "cannot write " + path_;
+            return result;
+        }
+        result.outcome = sdk::SendOutcome::Sent;
+        result.providerMessageId = "example." + std::to_string(message.messageId);  // stored as the message's id
+        return result;
+    }
+
+    bool markRead(const std::string&) override { return false; }  // nothing to tell
+    sdk::ProviderHealth health() const override { return {}; }
+
+private:
+    std::string path_;
+    std::mutex mutex_;
+};
+
+class ExampleProviderPlugin final : public sdk::Plugin {
+public:
+    void start(sdk::HostContext& context) override {
+        const sdk::ConfigNode& config = context.config();
+        config.allowOnly({"file"});
+        const std::string file = config.getString("file");  // required: FILE:LINE:COL when missing
+        // Published under the plugin's name: that is the name `dispatch.chain` lists.
+        context.services().publish<sdk::MessageProvider>("example_provider", std::make_shared<FileProvider>(file));
+        context.logger().information("example_provider writes messages to " + file);
+    }
+    void stop() noexcept override {}
+};
+
+}  // namespace
+}  // namespace tawasul::plugins::example
+
+TAWASUL_PLUGIN(tawasul::plugins::example::ExampleProviderPlugin, "example_provider", "1.0.0", tawasul::sdk::kNoDependencies)

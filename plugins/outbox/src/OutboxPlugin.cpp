@@ -1,0 +1,255 @@
+// The fallback provider and the platform's manual path: a message becomes an outbox row with a
+// wa.me link for a person to send by hand, and flows (a platform event → templates after delays)
+// render their steps into the outbox as delayed jobs.
+//
+// Flow steps go straight into the outbox rather than through the dispatcher's chain: their
+// templates are the outbox's own texts (stored here, with variables of the platform's data),
+// which the Cloud API could not send anyway (it sends only templates Meta approved, by name).
+#include <sstream>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Nullable.h>
+
+#include "OutboxPages.hpp"
+#include "OutboxTemplates.hpp"
+#include "tawasul/sdk/Forms.hpp"
+#include "tawasul/sdk/Json.hpp"
+#include "tawasul/sdk/Errors.hpp"
+#include "tawasul/sdk/HostContext.hpp"
+#include "tawasul/whatsapp/Messaging.hpp"
+#include "tawasul/whatsapp/Phones.hpp"
+#include "tawasul/sdk/Plugin.hpp"
+
+namespace tawasul::plugins::outbox {
+namespace {
+
+using namespace Poco::Data::Keywords;
+using Poco::JSON::Object;
+using NullableText = Poco::Nullable<std::string>;
+using NullableInt = Poco::Nullable<Poco::Int64>;
+
+constexpr const char* kFlowStepJob = "outbox_flow_step";
+constexpr const char* kPlatformEventTopic = "platform.event";
+
+std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
+
+void writeLog(Poco::Data::Session& session, const std::string& level, const std::string& source, const std::string& message,
+              const std::string& context, std::int64_t at) {
+    std::string lvl = level, src = source, msg = message.substr(0, 2000);
+    NullableText ctx;
+    if (!context.empty()) ctx = context;
+    Poco::Int64 when = at;
+    session << "INSERT INTO whatsapp_logs (level, source, message, context, created_at) VALUES ($1, $2, $3, $4, $5)", use(lvl),
+        use(src), use(msg), use(ctx), use(when), now;
+}
+
+// A stored template's body, when the outbox has it and it is not disabled.
+std::optional<std::string> templateBody(Poco::Data::Session& session, const std::string& name, const std::string& language) {
+    std::string n = name, l = language;
+    std::vector<std::string> bodies;
+    session << "SELECT body FROM whatsapp_templates WHERE name = $1 AND language = $2 AND status <> 'disabled'", use(n), use(l),
+        into(bodies), now;
+    if (bodies.empty()) return std::nullopt;
+    return bodies.front();
+}
+
+class OutboxProvider final : public sdk::MessageProvider {
+public:
+    explicit OutboxProvider(sdk::HostContext& context) : context_(context) {}
+
+    std::string name() const override { return "outbox"; }
+    bool enforcesWindow() const override { return false; }  // a person sends it from their own phone
+
+    sdk::SendResult send(const sdk::OutboundMessage& message) override {
+        sdk::SendResult result;
+        sdk::Database& database = context_.database();
+        Poco::Data::Session session = database.session();
+        std::string rendered;
+        if (message.kind == sdk::ContentKind::Text) {
+            rendered = message.text;
+        } else {
+            const auto body = templateBody(session, message.templ.name, message.templ.language);
+            if (!body) {
+                result.outcome = sdk::SendOutcome::Refused;
+                result.errorTitle = "unknown template";
+                result.errorDetails = "the outbox has no template '" + message.templ.name + "' in '" + message.templ.language + "'";
+                return result;
+            }
+            // Body parameters: positional ones are {{1}}, {{2}}... in order, named ones by name.
+            std::map<std::string, std::string> values;
+            int position = 0;
+            for (const auto& component : message.templ.components) {
+                if (component.type != "body") continue;
+                for (const auto& parameter : component.parameters)
+                    values[parameter.name.empty() ? std::to_string(++position) : parameter.name] = parameter.value;
+            }
+            std::string error;
+            const auto text = OutboxTemplate::render(*body, values, error);
+            if (!text) {
+                result.outcome = sdk::SendOutcome::Refused;
+                result.errorTitle = "template variables";
+                result.errorDetails = "template '" + message.templ.name + "' (" + message.templ.language + "): " + error;
+                return result;
+            }
+            rendered = *text;
+        }
+        const std::string link = waMeLink(message.toE164, rendered);
+        const std::int64_t at = context_.clock().nowMillis();
+        Poco::Int64 messageId = message.messageId, when = at;
+        NullableInt conversation;
+        if (message.conversationId > 0) conversation = message.conversationId;
+        std::string phone = message.toE164, renderedText = rendered, wa = link;
+        std::vector<Poco::Int64> ids;
+        {
+            sdk::Transaction transaction(database, session, sdk::Durability::Full);
+            // One outbox row per message, however often the send job runs.
+            session << "INSERT INTO whatsapp_outbox_messages (recipient_phone, conversation_id, message_id, rendered_text, wa_me_link, "
+                       "status, channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', 'manual', $6, $6) "
+                       "ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO NOTHING",
+                use(phone), use(conversation), use(messageId), use(renderedText), use(wa), use(when), now;
+            session << "SELECT id FROM whatsapp_outbox_messages WHERE message_id = $1", use(messageId), into(ids), now;
+            writeLog(session, "info", "provider", "message " + std::to_string(message.messageId) + " queued for manual sending",
+                     "{\"message_id\":" + std::to_string(message.messageId) + "}", at);
+            transaction.commit();
+        }
+        result.outcome = sdk::SendOutcome::Queued;
+        result.providerMessageId = ids.empty() ? "" : std::to_string(ids.front());
+        result.note = "queued for manual sending";
+        return result;
+    }
+
+    bool markRead(const std::string&) override { return false; }
+    sdk::ProviderHealth health() const override { return {}; }
+
+private:
+    sdk::HostContext& context_;
+};
+
+class OutboxPlugin final : public sdk::Plugin {
+public:
+    void start(sdk::HostContext& context) override {
+        const sdk::ConfigNode& config = context.config();
+        config.allowOnly({"default_region"});
+        phones_ = std::make_unique<sdk::PhoneNormalizer>(config.getString("default_region", "DZ"));
+        context_ = &context;
+        context.services().publish<sdk::MessageProvider>("outbox", std::make_shared<OutboxProvider>(context));
+        context.events().subscribe(kPlatformEventTopic, [this](const sdk::Event& event) { startFlows(event.json); });
+        context.jobs().handle(kFlowStepJob, [this](const sdk::Job& job) { runStep(job); });
+        registerOutboxPages(context);
+        context.logger().information("outbox ready");
+    }
+    void stop() noexcept override {}
+
+private:
+    // {"type": "registration.confirmed", "data": {...}}: one delayed job per step of every active
+    // flow with that trigger, all written in one transaction.
+    void startFlows(const std::string& json) {
+        Object::Ptr event;
+        try {
+            event = Poco::JSON::Parser().parse(json).extract<Object::Ptr>();
+        } catch (const Poco::Exception& error) {
+            context_->logger().warning("platform.event that is not JSON: " + error.displayText());
+            return;
+        }
+        std::string type = text(*event, "type");
+        const Object::Ptr data = event->has("data") && event->isObject("data") ? event->getObject("data") : Object::Ptr(new Object);
+        sdk::Database& database = context_->database();
+        Poco::Data::Session session = database.session();
+        std::vector<Poco::Int64> flowIds, positions, delays;
+        session << "SELECT f.id, s.position, s.delay_seconds FROM whatsapp_flows f JOIN whatsapp_flow_steps s ON s.flow_id = f.id "
+                   "WHERE f.trigger_event = $1 AND f.active = 1 ORDER BY f.id, s.position",
+            use(type), into(flowIds), into(positions), into(delays), now;
+        if (flowIds.empty()) return;
+        // What names this event, so that the same event published twice renders each step once: the
+        // stored platform event's id (POST /api/v1/events publishes it at least once), else the data's.
+        std::string key = text(*event, "id");
+        if (!key.empty()) key = "event" + key;
+        if (key.empty()) key = text(*data, "event_id");
+        if (key.empty()) key = text(*data, "registration_id");
+        if (key.empty()) key = text(*data, "phone");
+        sdk::Transaction transaction(database, session, sdk::Durability::Full);
+        for (std::size_t i = 0; i < flowIds.size(); ++i) {
+            Object payload;
+            payload.set("flow_id", flowIds[i]);
+            payload.set("position", positions[i]);
+            payload.set("type", type);
+            payload.set("data", data);
+            payload.set("dedupe_key", type + ":" + key + ":flow" + std::to_string(flowIds[i]) + ":step" + std::to_string(positions[i]));
+            sdk::EnqueueOptions options;
+            options.delay = std::chrono::seconds(delays[i]);
+            context_->jobs().enqueue(session, kFlowStepJob, sdk::jsonString(payload), options);
+        }
+        writeLog(session, "info", "flow", "event " + type + " started " + std::to_string(flowIds.size()) + " flow step(s)", json, context_->clock().nowMillis());
+        transaction.commit();
+        context_->jobs().wake();
+    }
+
+    void runStep(const sdk::Job& job) {
+        const auto payload = Poco::JSON::Parser().parse(job.payload).extract<Object::Ptr>();
+        Poco::Int64 flowId = payload->getValue<Poco::Int64>("flow_id");
+        int position = payload->getValue<int>("position");
+        std::string dedupeKey = text(*payload, "dedupe_key");
+        const Object::Ptr data = payload->getObject("data");
+        sdk::Database& database = context_->database();
+        Poco::Data::Session session = database.session();
+        const std::int64_t at = context_->clock().nowMillis();
+        auto fail = [&](const std::string& reason) {
+            sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
+            writeLog(session, "error", "flow", "flow " + std::to_string(flowId) + " step " + std::to_string(position) + ": " + reason,
+                     job.payload, at);
+            transaction.commit();
+            throw sdk::PermanentJobFailure(reason);
+        };
+
+        std::vector<std::string> names, languages;
+        std::vector<Poco::Int64> active;
+        session << "SELECT s.template_name, s.language, f.active FROM whatsapp_flow_steps s JOIN whatsapp_flows f ON f.id = s.flow_id "
+                   "WHERE s.flow_id = $1 AND s.position = $2",
+            use(flowId), use(position), into(names), into(languages), into(active), now;
+        if (names.empty()) fail("the step no longer exists");
+        if (active.front() == 0) return;  // deactivated since the event: nothing to do
+
+        // Variables: the event's data, and the registration's record when it names one.
+        std::map<std::string, std::string> values;
+        for (const auto& [name, value] : *data)
+            if (!value.isEmpty() && !value.isStruct() && !value.isArray()) values[name] = value.convert<std::string>();
+        if (values.count("registration_id")) {
+            Poco::Int64 registration = sdk::positiveId(values["registration_id"]);
+            if (registration == 0) fail("registration_id '" + values["registration_id"] + "' is not a number");
+            std::vector<std::string> fullNames, phones, programmes;
+            session << "SELECT full_name, COALESCE(phone, ''), COALESCE(programme, '') FROM registrations WHERE id = $1", use(registration),
+                into(fullNames), into(phones), into(programmes), now;
+            if (fullNames.empty()) fail("registration " + std::to_string(registration) + " does not exist");
+            values.emplace("full_name", fullNames.front());
+            values.emplace("phone", phones.front());
+            values.emplace("programme", programmes.front());
+        }
+        const auto phone = phones_->toE164(values.count("phone") ? values["phone"] : "");
+        if (!phone) fail("no valid phone for the recipient (data.phone or the registration's phone)");
+        const auto body = templateBody(session, names.front(), languages.front());
+        if (!body) fail("the outbox has no template '" + names.front() + "' in '" + languages.front() + "'");
+        std::string error;
+        const auto rendered = OutboxTemplate::render(*body, values, error);
+        if (!rendered) fail("template '" + names.front() + "' (" + languages.front() + "): " + error);
+
+        std::string recipient = *phone, renderedText = *rendered, link = waMeLink(*phone, *rendered);
+        Poco::Int64 when = at;
+        sdk::Transaction transaction(database, session, sdk::Durability::Full);
+        session << "INSERT INTO whatsapp_outbox_messages (recipient_phone, rendered_text, wa_me_link, status, channel, flow_id, "
+                   "flow_step, dedupe_key, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 'manual', $4, $5, $6, $7, $7) "
+                   "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+            use(recipient), use(renderedText), use(link), use(flowId), use(position), use(dedupeKey), use(when), now;
+        writeLog(session, "info", "flow", "flow " + std::to_string(flowId) + " step " + std::to_string(position) + " rendered for " + recipient,
+                 "", at);
+        transaction.commit();
+    }
+
+    sdk::HostContext* context_ = nullptr;
+    std::unique_ptr<sdk::PhoneNormalizer> phones_;
+};
+
+}  // namespace
+}  // namespace tawasul::plugins::outbox
+
+TAWASUL_PLUGIN(tawasul::plugins::outbox::OutboxPlugin, "outbox", "0.2.0", tawasul::sdk::kNoDependencies)
