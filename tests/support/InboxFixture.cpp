@@ -22,9 +22,9 @@ struct assertion_traits<std::vector<std::int64_t>> {
 }  // namespace CppUnit
 
 using namespace Poco::Data::Keywords;
-using tawasul::plugins::inbox::Cursor;
-using tawasul::plugins::inbox::InboxFilter;
-using tawasul::plugins::inbox::InboxPage;
+using tawasul::plugins::admin_inbox::Cursor;
+using tawasul::plugins::admin_inbox::InboxFilter;
+using tawasul::plugins::admin_inbox::InboxPage;
 
 namespace tawasul::test {
 namespace {
@@ -64,7 +64,7 @@ InboxFixture::InboxFixture(const TempDir& dir, const std::string& databaseUrl) {
     runtime_ = std::make_unique<host::Runtime>(configFor(dir, databaseUrl));
     runtime_->loadPlugins();
     runtime_->migrator().migrate();
-    store_ = std::make_unique<plugins::inbox::InboxStore>(runtime_->database(), phones_);
+    store_ = std::make_unique<plugins::admin_inbox::InboxStore>(runtime_->database(), phones_);
 }
 
 InboxFixture::~InboxFixture() = default;

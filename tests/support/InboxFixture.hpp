@@ -19,7 +19,7 @@ public:
 
     void sql(const std::string& statement);
     std::int64_t count(const std::string& query);
-    plugins::inbox::InboxStore& store() { return *store_; }
+    plugins::admin_inbox::InboxStore& store() { return *store_; }
     sdk::Database& database() { return runtime_->database(); }
 
     // Users 1 (admin, Admin Amel), 2 (agent, Agent Bilal), 3 (viewer, Viewer Chafia), 4 (no role).
@@ -31,7 +31,7 @@ public:
 private:
     std::unique_ptr<host::Runtime> runtime_;
     sdk::PhoneNormalizer phones_;
-    std::unique_ptr<plugins::inbox::InboxStore> store_;
+    std::unique_ptr<plugins::admin_inbox::InboxStore> store_;
 };
 
 // Every check of the suite, on the fixture's engine.

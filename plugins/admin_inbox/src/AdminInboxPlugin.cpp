@@ -22,12 +22,12 @@
 #include "tawasul/sdk/Plugin.hpp"
 #include "tawasul/sdk/ListPages.hpp"
 
-namespace tawasul::plugins {
+namespace tawasul::plugins::admin_inbox {
 namespace {
 
 using Poco::JSON::Array;
 using Poco::JSON::Object;
-using inbox::InboxStore;
+
 
 const std::string kBase = "/admin/messaging/whatsapp";
 const std::string kInboxPath = kBase + "/inbox";
@@ -59,14 +59,14 @@ public:
     void start(sdk::HostContext& context) override {
         context.config().allowOnly({"live_buffer"});
         context_ = &context;
-        hub_ = std::make_shared<inbox::LiveHub>(static_cast<std::size_t>(context.config().getInt("live_buffer", 1000, 10, 100000)));
+        hub_ = std::make_shared<LiveHub>(static_cast<std::size_t>(context.config().getInt("live_buffer", 1000, 10, 100000)));
         store_ = std::make_unique<InboxStore>(context.database(), phones_);
 
         // Everything the pages show that others change: new messages, ticks, assignments, leads,
         // and the dispatcher's own news (queued sends, provider fallbacks).
         for (const char* topic : {"message.received", "message.queued", "message.sent", "message.status", "conversation.updated", "lead.created",
                                   "alert.raised"}) {
-            std::weak_ptr<inbox::LiveHub> hub = hub_;
+            std::weak_ptr<LiveHub> hub = hub_;
             context.events().subscribe(topic, [hub](const sdk::Event& event) {
                 if (auto live = hub.lock()) live->push(event.topic, event.json);
             });
@@ -131,9 +131,9 @@ private:
 
     // The 24-hour window in words: "open until 14:05" or "closed".
     void windowInto(const sdk::HttpRequest& request, Object& out, std::int64_t lastInboundAt) const {
-        const bool open = inbox::windowOpen(lastInboundAt, nowMillis());
+        const bool open = windowOpen(lastInboundAt, nowMillis());
         out.set("window_open", open);
-        out.set("window_label", open ? t(request, "window_open_until", {{"time", when(request, lastInboundAt + inbox::kWindowMillis)}})
+        out.set("window_label", open ? t(request, "window_open_until", {{"time", when(request, lastInboundAt + kWindowMillis)}})
                                      : t(request, "window_closed"));
     }
 
@@ -147,7 +147,7 @@ private:
         return body.empty() ? label : label + " · " + body;
     }
 
-    Object::Ptr rowModel(const sdk::HttpRequest& request, const inbox::InboxRow& row) const {
+    Object::Ptr rowModel(const sdk::HttpRequest& request, const InboxRow& row) const {
         Object::Ptr out = new Object;
         out->set("id", row.id);
         out->set("url", kConversationPath + std::to_string(row.id));
@@ -186,7 +186,7 @@ private:
 
     void renderInbox(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
-        inbox::InboxFilter filter;
+        InboxFilter filter;
         filter.status = oneOf(request.queryParam("status"), {"", "open", "pending", "resolved"}, "");
         filter.owner = oneOf(request.queryParam("owner"), {"all", "mine", "unassigned"}, "all");
         filter.userId = request.principal ? request.principal->id : 0;
@@ -194,8 +194,8 @@ private:
         filter.intent = oneOf(request.queryParam("intent"), intents, "");
         filter.search = request.queryParam("q").value_or("");
         if (filter.search.size() > 200) filter.search.resize(200);
-        if (const auto after = request.queryParam("after")) filter.after = inbox::Cursor::decode(*after);
-        const inbox::InboxPage page = store_->list(filter);
+        if (const auto after = request.queryParam("after")) filter.after = Cursor::decode(*after);
+        const InboxPage page = store_->list(filter);
 
         Object model;
         Array::Ptr rows = new Array;
@@ -223,7 +223,7 @@ private:
         context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
     }
 
-    Object::Ptr messageModel(const sdk::HttpRequest& request, const inbox::TimelineMessage& m) const {
+    Object::Ptr messageModel(const sdk::HttpRequest& request, const TimelineMessage& m) const {
         Object::Ptr out = new Object;
         out->set("id", m.id);
         out->set("inbound", m.direction == "in");
@@ -267,7 +267,7 @@ private:
         return out;
     }
 
-    Object::Ptr systemModel(const sdk::HttpRequest& request, const inbox::SystemLine& s) const {
+    Object::Ptr systemModel(const sdk::HttpRequest& request, const SystemLine& s) const {
         Object::Ptr out = new Object;
         out->set("system", true);
         out->set("at", when(request, s.at));
@@ -332,7 +332,7 @@ private:
         model.set("has_matches", matches->size() > 0);
 
         // Actions, each shown only to those who may.
-        const bool windowIsOpen = inbox::windowOpen(view->summary.lastInboundAt, nowMillis());
+        const bool windowIsOpen = windowOpen(view->summary.lastInboundAt, nowMillis());
         model.set("can_reply", user.can("whatsapp.inbox.reply"));
         model.set("can_assign", user.can("whatsapp.inbox.assign"));
         model.set("can_resolve", user.can("whatsapp.inbox.resolve"));
@@ -440,7 +440,7 @@ private:
             const auto bar = choice.find('|');
             if (bar == std::string::npos) return back(response, *id, "no_template");
             const auto templates = store_->templates();
-            const auto found = std::find_if(templates.begin(), templates.end(), [&](const inbox::TemplateOption& o) {
+            const auto found = std::find_if(templates.begin(), templates.end(), [&](const TemplateOption& o) {
                 return o.name == choice.substr(0, bar) && o.language == choice.substr(bar + 1);
             });
             if (found == templates.end()) return back(response, *id, "no_template");
@@ -558,12 +558,12 @@ private:
 
     sdk::HostContext* context_ = nullptr;
     sdk::PhoneNormalizer phones_;
-    std::shared_ptr<inbox::LiveHub> hub_;
+    std::shared_ptr<LiveHub> hub_;
     std::unique_ptr<InboxStore> store_;
 };
 
 const char* const kDependencies[] = {"inbound_router", "contact_matcher", nullptr};
 }  // namespace
-}  // namespace tawasul::plugins
+}  // namespace tawasul::plugins::admin_inbox
 
-TAWASUL_PLUGIN(tawasul::plugins::AdminInboxPlugin, "admin_inbox", "0.1.0", tawasul::plugins::kDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::admin_inbox::AdminInboxPlugin, "admin_inbox", "0.1.0", tawasul::plugins::admin_inbox::kDependencies)

@@ -11,7 +11,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Nullable.h>
 
-namespace tawasul::plugins::inbox {
+namespace tawasul::plugins::admin_inbox {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -587,4 +587,4 @@ std::vector<TemplateOption> InboxStore::templates() {
     return out;
 }
 
-}  // namespace tawasul::plugins::inbox
+}  // namespace tawasul::plugins::admin_inbox

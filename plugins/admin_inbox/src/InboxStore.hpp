@@ -11,7 +11,7 @@
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 
-namespace tawasul::plugins::inbox {
+namespace tawasul::plugins::admin_inbox {
 
 // A position in the list ORDER BY last_message_at DESC, id DESC: the next page starts after it.
 struct Cursor {
@@ -184,4 +184,4 @@ private:
 // `%`, `_` and `\` taken literally in a LIKE ... ESCAPE '\' pattern.
 std::string likeEscape(const std::string& text);
 
-}  // namespace tawasul::plugins::inbox
+}  // namespace tawasul::plugins::admin_inbox

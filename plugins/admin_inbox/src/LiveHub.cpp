@@ -5,7 +5,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
-namespace tawasul::plugins::inbox {
+namespace tawasul::plugins::admin_inbox {
 
 LiveHub::LiveHub(std::size_t capacity) : capacity_(capacity) {}
 
@@ -70,4 +70,4 @@ bool LiveHub::closed() const {
     return closed_;
 }
 
-}  // namespace tawasul::plugins::inbox
+}  // namespace tawasul::plugins::admin_inbox

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace tawasul::plugins::inbox {
+namespace tawasul::plugins::admin_inbox {
 
 struct LiveEvent {
     std::uint64_t id = 0;
@@ -52,4 +52,4 @@ private:
     bool closed_ = false;
 };
 
-}  // namespace tawasul::plugins::inbox
+}  // namespace tawasul::plugins::admin_inbox

@@ -6,7 +6,7 @@
 #include "InboxFixture.hpp"
 
 using namespace tawasul;
-using tawasul::plugins::inbox::InboxFilter;
+using tawasul::plugins::admin_inbox::InboxFilter;
 
 class InboxStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(InboxStoreTest);
@@ -54,7 +54,7 @@ public:
                         filter.owner = owner;
                         filter.userId = 2;
                         filter.intent = intent;
-                        if (after) filter.after = plugins::inbox::Cursor{5000, 7};
+                        if (after) filter.after = plugins::admin_inbox::Cursor{5000, 7};
                         std::string plan;
                         for (const auto& line : f.store().explainList(filter)) plan += line + "\n";
                         const std::string what = status + "/" + owner + "/" + intent + (after ? "/after" : "") + ":\n" + plan;

@@ -8,7 +8,7 @@
 
 #include "LiveHub.hpp"
 
-using tawasul::plugins::inbox::LiveHub;
+using tawasul::plugins::admin_inbox::LiveHub;
 
 class LiveHubTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(LiveHubTest);

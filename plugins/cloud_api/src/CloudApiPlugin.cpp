@@ -26,7 +26,7 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
-namespace tawasul::plugins::cloud {
+namespace tawasul::plugins::cloud_api {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -353,6 +353,6 @@ public:
 };
 
 }  // namespace
-}  // namespace tawasul::plugins::cloud
+}  // namespace tawasul::plugins::cloud_api
 
-TAWASUL_PLUGIN(tawasul::plugins::cloud::CloudApiPlugin, "cloud_api", "0.2.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::cloud_api::CloudApiPlugin, "cloud_api", "0.2.0", tawasul::sdk::kNoDependencies)

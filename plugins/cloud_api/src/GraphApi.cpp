@@ -8,7 +8,7 @@
 
 #include "tawasul/sdk/Json.hpp"
 
-namespace tawasul::plugins::cloud {
+namespace tawasul::plugins::cloud_api {
 namespace {
 
 using Poco::JSON::Array;
@@ -170,4 +170,4 @@ Classified classifyAnswer(int httpStatus, const std::string& body) {
     return classified;
 }
 
-}  // namespace tawasul::plugins::cloud
+}  // namespace tawasul::plugins::cloud_api

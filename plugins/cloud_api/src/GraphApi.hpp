@@ -6,7 +6,7 @@
 
 #include "tawasul/whatsapp/Messaging.hpp"
 
-namespace tawasul::plugins::cloud {
+namespace tawasul::plugins::cloud_api {
 
 std::string textBody(const sdk::OutboundMessage& message);
 std::string templateBody(const sdk::OutboundMessage& message);
@@ -26,4 +26,4 @@ Classified classifyAnswer(int httpStatus, const std::string& body);
 // The same for a call that got no answer (timeout, dropped connection): always worth a retry.
 sdk::SendResult networkFailure(const std::string& what);
 
-}  // namespace tawasul::plugins::cloud
+}  // namespace tawasul::plugins::cloud_api

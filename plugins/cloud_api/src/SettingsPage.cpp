@@ -16,7 +16,7 @@
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
 
-namespace tawasul::plugins::cloud {
+namespace tawasul::plugins::cloud_api {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -224,4 +224,4 @@ void registerSettingsPage(sdk::HostContext& context) {
     routes.add("POST", base + "/test", [page](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { page->test(rq, rs); }, manage);
 }
 
-}  // namespace tawasul::plugins::cloud
+}  // namespace tawasul::plugins::cloud_api

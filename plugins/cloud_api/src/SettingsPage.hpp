@@ -4,11 +4,11 @@
 // provider's health, and the open alerts. The webhook half is the webhook_receiver plugin's page.
 #include "tawasul/sdk/HostContext.hpp"
 
-namespace tawasul::plugins::cloud {
+namespace tawasul::plugins::cloud_api {
 
 inline constexpr const char* kSettingsPagePath = "/admin/messaging/whatsapp/settings";
 inline constexpr const char* kSettingsPermission = "whatsapp.settings.manage";
 
 void registerSettingsPage(sdk::HostContext& context);
 
-}  // namespace tawasul::plugins::cloud
+}  // namespace tawasul::plugins::cloud_api

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace tawasul::plugins::cloud {
+namespace tawasul::plugins::cloud_api {
 
 TokenBucket::TokenBucket(double ratePerSecond, double burst) : rate_(ratePerSecond) {
     if (!(ratePerSecond > 0)) throw std::invalid_argument("the rate must be positive");
@@ -26,4 +26,4 @@ std::int64_t TokenBucket::reserve(std::int64_t nowMicros) {
     return static_cast<std::int64_t>(std::ceil(slot));
 }
 
-}  // namespace tawasul::plugins::cloud
+}  // namespace tawasul::plugins::cloud_api

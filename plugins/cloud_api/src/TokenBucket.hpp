@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <mutex>
 
-namespace tawasul::plugins::cloud {
+namespace tawasul::plugins::cloud_api {
 
 class TokenBucket {
 public:
@@ -39,4 +39,4 @@ private:
     bool started_ = false;
 };
 
-}  // namespace tawasul::plugins::cloud
+}  // namespace tawasul::plugins::cloud_api

@@ -14,7 +14,7 @@
 #include "TokenBucket.hpp"
 
 using namespace tawasul;
-using plugins::cloud::TokenBucket;
+using plugins::cloud_api::TokenBucket;
 
 namespace {
 
@@ -119,14 +119,14 @@ public:
         message.toE164 = "+213555123456";
         message.text = "Bonjour, مرحبا";
         message.replyToWamid = "wamid.IN1";
-        const auto body = parse(plugins::cloud::textBody(message));
+        const auto body = parse(plugins::cloud_api::textBody(message));
         CPPUNIT_ASSERT_EQUAL(std::string("whatsapp"), body->getValue<std::string>("messaging_product"));
         CPPUNIT_ASSERT_EQUAL(std::string("+213555123456"), body->getValue<std::string>("to"));
         CPPUNIT_ASSERT_EQUAL(std::string("text"), body->getValue<std::string>("type"));
         CPPUNIT_ASSERT_EQUAL(message.text, body->getObject("text")->getValue<std::string>("body"));
         CPPUNIT_ASSERT_EQUAL(std::string("wamid.IN1"), body->getObject("context")->getValue<std::string>("message_id"));
         message.replyToWamid.clear();
-        CPPUNIT_ASSERT(!parse(plugins::cloud::textBody(message))->has("context"));
+        CPPUNIT_ASSERT(!parse(plugins::cloud_api::textBody(message))->has("context"));
     }
 
     void templateBodyHasLanguageComponentsAndNamedParameters() {
@@ -138,7 +138,7 @@ public:
         message.templ.components.push_back({"header", "", 0, {{"", "Tawasul"}}});
         message.templ.components.push_back({"body", "", 0, {{"first_name", "Amina"}, {"programme", "Data"}}});
         message.templ.components.push_back({"button", "quick_reply", 1, {{"", "YES"}}});
-        const auto body = parse(plugins::cloud::templateBody(message));
+        const auto body = parse(plugins::cloud_api::templateBody(message));
         CPPUNIT_ASSERT_EQUAL(std::string("template"), body->getValue<std::string>("type"));
         const auto templ = body->getObject("template");
         CPPUNIT_ASSERT_EQUAL(std::string("welcome"), templ->getValue<std::string>("name"));
@@ -159,14 +159,14 @@ public:
     }
 
     void markReadBody() {
-        const auto body = parse(plugins::cloud::markReadBody("wamid.X"));
+        const auto body = parse(plugins::cloud_api::markReadBody("wamid.X"));
         CPPUNIT_ASSERT_EQUAL(std::string("read"), body->getValue<std::string>("status"));
         CPPUNIT_ASSERT_EQUAL(std::string("wamid.X"), body->getValue<std::string>("message_id"));
         CPPUNIT_ASSERT_EQUAL(std::string("whatsapp"), body->getValue<std::string>("messaging_product"));
     }
 
     void successReadsTheWamid() {
-        const auto classified = plugins::cloud::classifyAnswer(
+        const auto classified = plugins::cloud_api::classifyAnswer(
             200, "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"+1\",\"wa_id\":\"1\"}],\"messages\":[{\"id\":\"wamid.OK\"}]}");
         CPPUNIT_ASSERT(classified.result.outcome == sdk::SendOutcome::Sent);
         CPPUNIT_ASSERT_EQUAL(std::string("wamid.OK"), classified.result.providerMessageId);
@@ -190,7 +190,7 @@ public:
             {400, 100, SendOutcome::Refused, false},
         };
         for (const Case& c : cases) {
-            const auto classified = plugins::cloud::classifyAnswer(c.http, metaError(c.code));
+            const auto classified = plugins::cloud_api::classifyAnswer(c.http, metaError(c.code));
             const std::string label = std::to_string(c.code);
             CPPUNIT_ASSERT_MESSAGE(label, classified.result.outcome == c.outcome);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(label, c.unhealthy, classified.unhealthy);
@@ -200,16 +200,16 @@ public:
             CPPUNIT_ASSERT_MESSAGE(label, classified.result.errorDetails.find("the details") != std::string::npos);
             CPPUNIT_ASSERT_MESSAGE(label, classified.result.errorDetails.find("TRACE1") != std::string::npos);
         }
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(6000), static_cast<std::int64_t>(plugins::cloud::classifyAnswer(400, metaError(131056)).result.retryAfter.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(6000), static_cast<std::int64_t>(plugins::cloud_api::classifyAnswer(400, metaError(131056)).result.retryAfter.count()));
         // Without Meta's body: 5xx and 429 retry, another 4xx is the request's fault.
-        CPPUNIT_ASSERT(plugins::cloud::classifyAnswer(502, "<html>bad gateway</html>").result.outcome == SendOutcome::RetryLater);
-        CPPUNIT_ASSERT(plugins::cloud::classifyAnswer(429, "").result.outcome == SendOutcome::RetryLater);
-        CPPUNIT_ASSERT(plugins::cloud::classifyAnswer(404, "").result.outcome == SendOutcome::Refused);
-        CPPUNIT_ASSERT(plugins::cloud::networkFailure("Timeout").outcome == SendOutcome::RetryLater);
+        CPPUNIT_ASSERT(plugins::cloud_api::classifyAnswer(502, "<html>bad gateway</html>").result.outcome == SendOutcome::RetryLater);
+        CPPUNIT_ASSERT(plugins::cloud_api::classifyAnswer(429, "").result.outcome == SendOutcome::RetryLater);
+        CPPUNIT_ASSERT(plugins::cloud_api::classifyAnswer(404, "").result.outcome == SendOutcome::Refused);
+        CPPUNIT_ASSERT(plugins::cloud_api::networkFailure("Timeout").outcome == SendOutcome::RetryLater);
     }
 
     void unreadableSuccessIsNotRetried() {
-        const auto classified = plugins::cloud::classifyAnswer(200, "{\"unexpected\":true}");
+        const auto classified = plugins::cloud_api::classifyAnswer(200, "{\"unexpected\":true}");
         CPPUNIT_ASSERT(classified.result.outcome == sdk::SendOutcome::Refused);
         CPPUNIT_ASSERT(classified.result.providerMessageId.empty());
     }

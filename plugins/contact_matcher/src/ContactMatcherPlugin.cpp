@@ -12,7 +12,7 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
-namespace tawasul::plugins::contacts {
+namespace tawasul::plugins::contact_matcher {
 namespace {
 
 class ContactMatcherPlugin final : public sdk::Plugin {
@@ -73,6 +73,6 @@ private:
 };
 
 }  // namespace
-}  // namespace tawasul::plugins::contacts
+}  // namespace tawasul::plugins::contact_matcher
 
-TAWASUL_PLUGIN(tawasul::plugins::contacts::ContactMatcherPlugin, "contact_matcher", "0.2.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::contact_matcher::ContactMatcherPlugin, "contact_matcher", "0.2.0", tawasul::sdk::kNoDependencies)

@@ -7,7 +7,7 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
-namespace tawasul::plugins::contacts {
+namespace tawasul::plugins::contact_matcher {
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::Session;
@@ -422,4 +422,4 @@ std::size_t PhoneIndex::refreshSource(const Source& source, const std::atomic<bo
     return indexed;
 }
 
-}  // namespace tawasul::plugins::contacts
+}  // namespace tawasul::plugins::contact_matcher

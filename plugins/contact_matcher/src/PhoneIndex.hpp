@@ -18,7 +18,7 @@
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 
-namespace tawasul::plugins::contacts {
+namespace tawasul::plugins::contact_matcher {
 
 class PhoneIndex final : public sdk::ContactMatcher {
 public:
@@ -81,4 +81,4 @@ private:
     std::map<std::string, std::string> lastErrors_;  // by kind, under writing_
 };
 
-}  // namespace tawasul::plugins::contacts
+}  // namespace tawasul::plugins::contact_matcher

@@ -4,7 +4,7 @@
 
 #include "tawasul/whatsapp/Phones.hpp"
 
-namespace tawasul::plugins::contacts {
+namespace tawasul::plugins::contact_matcher {
 namespace {
 
 struct KindDefaults {
@@ -120,4 +120,4 @@ MatcherConfig parseMatcherConfig(const sdk::ConfigNode& node) {
     return config;
 }
 
-}  // namespace tawasul::plugins::contacts
+}  // namespace tawasul::plugins::contact_matcher

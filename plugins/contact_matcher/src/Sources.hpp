@@ -7,7 +7,7 @@
 
 #include "tawasul/sdk/Config.hpp"
 
-namespace tawasul::plugins::contacts {
+namespace tawasul::plugins::contact_matcher {
 
 struct Source {
     std::string kind;                       // enrollment, registration, b2b_lead, organization
@@ -36,4 +36,4 @@ MatcherConfig parseMatcherConfig(const sdk::ConfigNode& node);
 std::vector<Source> defaultSources();
 bool isIdentifier(const std::string& text);
 
-}  // namespace tawasul::plugins::contacts
+}  // namespace tawasul::plugins::contact_matcher

@@ -12,7 +12,7 @@
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
-namespace tawasul::plugins::example {
+namespace tawasul::plugins::example_provider {
 namespace {
 
 class FileProvider final : public sdk::MessageProvider {
@@ -75,6 +75,6 @@ public:
 };
 
 }  // namespace
-}  // namespace tawasul::plugins::example
+}  // namespace tawasul::plugins::example_provider
 
-TAWASUL_PLUGIN(tawasul::plugins::example::ExampleProviderPlugin, "example_provider", "1.0.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::example_provider::ExampleProviderPlugin, "example_provider", "1.0.0", tawasul::sdk::kNoDependencies)

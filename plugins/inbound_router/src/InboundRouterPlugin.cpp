@@ -12,7 +12,7 @@
 #include "tawasul/sdk/Plugin.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -108,6 +108,6 @@ private:
 const char* const kDependencies[] = {"contact_matcher", nullptr};
 
 }  // namespace
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router
 
-TAWASUL_PLUGIN(tawasul::plugins::inbound::InboundRouterPlugin, "inbound_router", "0.3.0", tawasul::plugins::inbound::kDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::inbound_router::InboundRouterPlugin, "inbound_router", "0.3.0", tawasul::plugins::inbound_router::kDependencies)

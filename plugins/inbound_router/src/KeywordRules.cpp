@@ -4,7 +4,7 @@
 
 #include "TextNormalizer.hpp"
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 namespace {
 
 constexpr const char* kDefaultRules = R"(
@@ -94,4 +94,4 @@ std::optional<RuleMatch> KeywordRules::match(const std::string& text) const {
     return std::nullopt;
 }
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

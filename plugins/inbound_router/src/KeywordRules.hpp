@@ -7,7 +7,7 @@
 
 #include "tawasul/sdk/Config.hpp"
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 
 struct RuleAction {
     enum class Kind { Tag, CreateB2bLead, Assign, AutoReply } kind = Kind::Tag;
@@ -43,4 +43,4 @@ private:
     std::vector<KeywordRule> rules_;
 };
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

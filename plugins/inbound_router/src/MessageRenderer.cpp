@@ -5,7 +5,7 @@
 
 #include <Poco/JSON/Array.h>
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 namespace {
 
 using Poco::JSON::Object;
@@ -98,4 +98,4 @@ RenderedMessage renderMessage(const Object& message) {
     return out;
 }
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

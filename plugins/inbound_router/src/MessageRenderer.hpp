@@ -4,7 +4,7 @@
 
 #include <Poco/JSON/Object.h>
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 
 struct RenderedMessage {
     std::string type;     // Meta's type; unknown ones are kept as "unsupported"
@@ -16,4 +16,4 @@ struct RenderedMessage {
 
 RenderedMessage renderMessage(const Poco::JSON::Object& message);
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

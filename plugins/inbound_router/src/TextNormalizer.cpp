@@ -5,7 +5,7 @@
 
 #include <utf8proc.h>
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 namespace {
 
 utf8proc_int32_t unifyArabic(utf8proc_int32_t c) {
@@ -67,4 +67,4 @@ std::string foldForMatching(const std::string& text) {
     return out;
 }
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

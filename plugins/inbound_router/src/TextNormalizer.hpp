@@ -3,7 +3,7 @@
 // "INSCRÍPTION" meet, and so do "التَّسْجِيل", "التسجيل" and "إلتسجيل".
 #include <string>
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 
 // Unicode-aware folding through utf8proc: NFKD, combining marks stripped (accents, Arabic harakat),
 // case folded; then the Arabic letter variants that people type interchangeably are unified
@@ -12,4 +12,4 @@ namespace tawasul::plugins::inbound {
 // " word " finds whole words and phrases. Invalid UTF-8 folds to what can be read of it.
 std::string foldForMatching(const std::string& text);
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

@@ -11,7 +11,7 @@
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/whatsapp/TimelineWrites.hpp"
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -340,4 +340,4 @@ void Timeline::recordErrors(std::int64_t eventId, const std::string& source, con
     }
 }
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

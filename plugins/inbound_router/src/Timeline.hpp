@@ -16,7 +16,7 @@
 #include "tawasul/sdk/Events.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 
-namespace tawasul::plugins::inbound {
+namespace tawasul::plugins::inbound_router {
 
 struct TimelineCounts {
     int messages = 0;    // new inbound messages
@@ -70,4 +70,4 @@ private:
 // Meta's status words in order; a status only moves forward along this (failed is apart).
 int statusRank(const std::string& status);
 
-}  // namespace tawasul::plugins::inbound
+}  // namespace tawasul::plugins::inbound_router

@@ -10,7 +10,7 @@
 #include "tawasul/sdk/Config.hpp"
 
 using namespace tawasul;
-using namespace tawasul::plugins::inbound;
+using namespace tawasul::plugins::inbound_router;
 
 namespace {
 

@@ -9,7 +9,7 @@
 
 #include "tawasul/whatsapp/Webhooks.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 
 using namespace Poco::Data::Keywords;
 
@@ -121,4 +121,4 @@ void EventWriter::writeBatch(std::deque<Pending>& batch) {
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(ids[i], nullptr);
 }
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

@@ -17,7 +17,7 @@
 #include "tawasul/sdk/Jobs.hpp"
 #include "tawasul/sdk/Metrics.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 
 struct IncomingEvent {
     std::string payload;    // raw bytes as received
@@ -60,4 +60,4 @@ private:
     std::thread writer_;
 };
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

@@ -16,7 +16,7 @@
 #include "tawasul/sdk/ListPages.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -252,4 +252,4 @@ void registerEventsPages(sdk::HostContext& context) {
     routes.add("POST", base + "/{id}/replay", [pages](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { pages->replay(rq, rs); }, view);
 }
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

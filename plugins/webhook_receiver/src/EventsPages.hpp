@@ -2,7 +2,7 @@
 // The admin pages of the stored webhook events: list, raw payload, download, replay.
 #include "tawasul/sdk/HostContext.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 
 inline constexpr const char* kEventsPagesPath = "/admin/messaging/whatsapp/webhook-events";
 inline constexpr const char* kWebhooksViewPermission = "whatsapp.webhooks.view";
@@ -12,4 +12,4 @@ inline constexpr const char* kReplayPermission = "whatsapp.settings.manage";
 
 void registerEventsPages(sdk::HostContext& context);
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

@@ -20,7 +20,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/URI.h>
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 namespace {
 
 constexpr std::uint64_t kListenKey = 0;
@@ -514,4 +514,4 @@ void IntakeListener::sweep(std::chrono::steady_clock::time_point now) {
     }
 }
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

@@ -29,7 +29,7 @@
 
 #include "tawasul/sdk/Http.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 
 struct IntakeOptions {
     std::string host = "127.0.0.1";
@@ -110,4 +110,4 @@ private:
     std::vector<Answer> answers_;
 };
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

@@ -2,7 +2,7 @@
 
 #include <sodium.h>
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 namespace {
 
 constexpr const char* kPrefix = "sha256=";
@@ -45,4 +45,4 @@ bool constantTimeEquals(const std::string& a, const std::string& b) {
     return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

@@ -2,7 +2,7 @@
 // Meta signs every webhook POST: X-Hub-Signature-256: sha256=<hex HMAC-SHA256(raw body, app secret)>.
 #include <string>
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 
 enum class SignatureCheck { Valid, Missing, Malformed, Mismatch };
 
@@ -15,4 +15,4 @@ std::string signatureHeader(const std::string& body, const std::string& appSecre
 // Constant-time equality of two strings (length is not secret).
 bool constantTimeEquals(const std::string& a, const std::string& b);
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

@@ -16,7 +16,7 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 namespace {
 
 constexpr const char* kAppSecret = "whatsapp.cloud.app_secret";
@@ -265,6 +265,6 @@ private:
 };
 
 }  // namespace
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver
 
-TAWASUL_PLUGIN(tawasul::plugins::webhook::WebhookReceiverPlugin, "webhook_receiver", "0.2.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::webhook_receiver::WebhookReceiverPlugin, "webhook_receiver", "0.2.0", tawasul::sdk::kNoDependencies)

@@ -12,7 +12,7 @@
 
 #include "tawasul/sdk/Forms.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 namespace {
 
 using namespace Poco::Data::Keywords;
@@ -138,4 +138,4 @@ void registerWebhookSettingsPage(sdk::HostContext& context, const std::string& w
     routes.add("POST", base + "/reveal", [page](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { page->reveal(rq, rs); }, manage);
 }
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver

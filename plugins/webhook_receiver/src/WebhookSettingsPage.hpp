@@ -6,11 +6,11 @@
 
 #include "tawasul/sdk/HostContext.hpp"
 
-namespace tawasul::plugins::webhook {
+namespace tawasul::plugins::webhook_receiver {
 
 inline constexpr const char* kWebhookSettingsPath = "/admin/messaging/whatsapp/settings/webhook";
 inline constexpr const char* kSettingsPermission = "whatsapp.settings.manage";
 
 void registerWebhookSettingsPage(sdk::HostContext& context, const std::string& webhookPath);
 
-}  // namespace tawasul::plugins::webhook
+}  // namespace tawasul::plugins::webhook_receiver
