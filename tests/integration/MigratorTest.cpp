@@ -55,7 +55,7 @@ public:
         auto db = sqlite(dir);
         host::Migrator migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}, {"good", TAWASUL_TEST_PLUGIN_DIR "/good/migrations"}});
         const auto applied = migrator.migrate();
-        const std::size_t hostFiles = host::Migrator::discover({"host", TAWASUL_SOURCE_DIR "/migrations"}, sdk::Dialect::SQLite).size();
+        const std::size_t hostFiles = host::Migrator::discover({"host", TAWASUL_SOURCE_DIR "/migrations"}, sdk::SqlDialect::sqlite()).size();
         CPPUNIT_ASSERT(hostFiles >= 5);
         CPPUNIT_ASSERT_EQUAL(hostFiles + 1, applied.size());
         CPPUNIT_ASSERT_EQUAL(std::string("good"), applied.back().owner);
@@ -123,8 +123,8 @@ public:
         test::writeFile(dir.file("m/0001_x.sqlite.sql"), "SELECT 1;\n");
         test::writeFile(dir.file("m/0001_x.postgresql.sql"), "SELECT 2;\n");
         test::writeFile(dir.file("m/0002_y.sql"), "SELECT 3;\n");
-        const auto lite = host::Migrator::discover({"host", dir.file("m")}, sdk::Dialect::SQLite);
-        const auto pg = host::Migrator::discover({"host", dir.file("m")}, sdk::Dialect::PostgreSQL);
+        const auto lite = host::Migrator::discover({"host", dir.file("m")}, sdk::SqlDialect::sqlite());
+        const auto pg = host::Migrator::discover({"host", dir.file("m")}, sdk::SqlDialect::postgresql());
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), lite.size());
         CPPUNIT_ASSERT_EQUAL(std::string("0001_x.sqlite.sql"), lite[0].path.filename().string());
         CPPUNIT_ASSERT_EQUAL(std::string("0001_x.postgresql.sql"), pg[0].path.filename().string());

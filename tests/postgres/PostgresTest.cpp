@@ -49,7 +49,7 @@ public:
     void migrationsApplyOnceAndRefuseEdits() {
         test::PostgresDatabase pg;
         auto db = connect(pg.url());
-        CPPUNIT_ASSERT(db->dialect() == sdk::Dialect::PostgreSQL);
+        CPPUNIT_ASSERT(db->sql() == sdk::SqlDialect::postgresql());
         CPPUNIT_ASSERT(db->displayUrl().find("***") != std::string::npos);  // the password is masked
         test::TempDir dir;
         std::filesystem::copy(TAWASUL_SOURCE_DIR "/migrations", dir.file("m"));
