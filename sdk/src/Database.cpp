@@ -10,7 +10,7 @@ namespace tawasul::sdk {
 using Poco::Data::Keywords::now;
 
 Transaction::Transaction(Database& database, Poco::Data::Session& session, Durability durability)
-    : dialect_(database.dialect()), session_(session), durability_(durability) {
+    : sql_(database.sql()), session_(session), durability_(durability) {
     if (std::timed_mutex* lock = database.writeLock()) {
         const auto timeout = database.writeLockTimeout();
         const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -27,12 +27,12 @@ Transaction::Transaction(Database& database, Poco::Data::Session& session, Durab
     }
     // Pooled SQLite connections run with synchronous=FULL; a relaxed transaction lowers it for
     // its own commit and restores it after, since the pragma belongs to the connection.
-    if (durability_ == Durability::Relaxed && dialect_ == Dialect::SQLite) session_ << "PRAGMA synchronous = NORMAL", now;
+    const bool relaxed = durability_ == Durability::Relaxed;
+    if (relaxed && !sql_.relaxBeforeBegin().empty()) session_ << sql_.relaxBeforeBegin(), now;
     try {
         // Issued as statements rather than Session::begin(), whose SQLite form is a deferred BEGIN.
-        session_ << (dialect_ == Dialect::SQLite ? "BEGIN IMMEDIATE" : "BEGIN"), now;
-        if (durability_ == Durability::Relaxed && dialect_ == Dialect::PostgreSQL)
-            session_ << "SET LOCAL synchronous_commit = off", now;
+        session_ << sql_.beginWrite(), now;
+        if (relaxed && !sql_.relaxAfterBegin().empty()) session_ << sql_.relaxAfterBegin(), now;
     } catch (...) {
         restore();
         throw;
@@ -49,9 +49,9 @@ void Transaction::commit() {
 }
 
 void Transaction::restore() noexcept {
-    if (durability_ != Durability::Relaxed || dialect_ != Dialect::SQLite) return;
+    if (durability_ != Durability::Relaxed || sql_.restoreAfterRelaxed().empty()) return;
     try {
-        session_ << "PRAGMA synchronous = FULL", now;
+        session_ << sql_.restoreAfterRelaxed(), now;
     } catch (...) {
         // A broken connection is discarded by the pool; nothing else runs on it.
     }

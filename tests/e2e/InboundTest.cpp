@@ -1,5 +1,6 @@
 // Inbound processing end to end: Meta's fixtures become exactly the timeline rows a person would
-// expect; redelivery in any order changes nothing; concurrent senders never duplicate anything.
+// expect; redelivery in any order changes nothing; concurrent senders never duplicate anything; a
+// database of the previous release, upgraded by `migrate`, makes the same timeline.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <Poco/Data/Session.h>
 
 #include "HostProcess.hpp"
+#include "PreviousRelease.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
@@ -64,6 +66,7 @@ class InboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(redeliveryInAnyOrderChangesNothing);
     CPPUNIT_TEST(aSecondDevisInTheSameConversationMakesNoSecondLead);
     CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
+    CPPUNIT_TEST(aDatabaseOfThePreviousReleaseKeepsWorking);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -185,6 +188,32 @@ public:
         // A lead per conversation that asked for a quote, never two.
         CPPUNIT_ASSERT_EQUAL(queryText(*db, "SELECT COUNT(DISTINCT conversation_id) FROM whatsapp_messages WHERE body = 'un devis svp'"),
                              queryText(*db, "SELECT COUNT(*) FROM b2b_leads"));
+    }
+
+    void aDatabaseOfThePreviousReleaseKeepsWorking() {
+        // The schema of the previous release's twin files, as an installation of it has.
+        TempDir dir;
+        HostOptions options = withWebhookSecrets();
+        options.databaseUrl = "sqlite:" + dir.file("previous.db");
+        host::Migrator(*openDatabase(options.databaseUrl), previousReleaseMigrations()).migrate();
+
+        auto run = [](HostOptions hostOptions) {
+            HostProcess host(std::move(hostOptions));
+            host.start();  // migrate (records the current checksums), then serve
+            const auto [status, output] = host.cli({"migrate", "--status"});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+            CPPUNIT_ASSERT_MESSAGE(output, output.find("EDITED") == std::string::npos && output.find("pending") == std::string::npos &&
+                                               output.find("missing") == std::string::npos);
+            auto db = openDatabase(host.databaseUrl());
+            seedPlatform(*db);
+            const auto reindex = host.cli({"contacts", "reindex"});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(reindex.second, 0, reindex.first);
+            postAllFixtures(host, fixtureNames());
+            waitForProcessing(*db);
+            CPPUNIT_ASSERT_EQUAL(std::string("11"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed'"));
+            return timeline(*db);
+        };
+        CPPUNIT_ASSERT_EQUAL(run(withWebhookSecrets()), run(options));
     }
 };
 

@@ -1,4 +1,5 @@
-// Migrations on a real SQLite file: applied once, idempotent, atomic, and edited files refused.
+// Migrations on a real SQLite file: applied once, idempotent, atomic, and edited files refused; a
+// database migrated with the previous release's twin files passes the current files unchanged.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <filesystem>
@@ -7,7 +8,9 @@
 
 #include "db/Migrator.hpp"
 #include "db/SqlDatabase.hpp"
+#include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
+#include "WebhookSupport.hpp"
 
 using namespace tawasul;
 using namespace Poco::Data::Keywords;
@@ -37,6 +40,18 @@ std::string migrationError(host::Migrator& migrator) {
     return "no error";
 }
 
+// The schema as SQLite keeps it: every table and index with the SQL text that created it.
+std::string sqliteSchema(sdk::Database& db) {
+    return test::queryRows(db, "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                               "WHERE name <> 'schema_migrations' AND name NOT LIKE 'sqlite_autoindex_schema_migrations%' ORDER BY type, name");
+}
+
+std::string stateOf(const host::MigrationStatus& s) {
+    static const char* names[] = {"applied", "pending", "edited", "missing"};
+    return s.file.owner + "/" + std::to_string(s.file.version) + " " + names[static_cast<int>(s.state)] +
+           (s.recordedUnderFormerChecksum ? " (former checksum)" : "");
+}
+
 }  // namespace
 
 class MigratorTest : public CppUnit::TestFixture {
@@ -47,6 +62,9 @@ class MigratorTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(refusesBadFileNamesAndDuplicateVersions);
     CPPUNIT_TEST(choosesTheDialectVariant);
     CPPUNIT_TEST(sharedSchemaHasTheNamesOtherToolsRelyOn);
+    CPPUNIT_TEST(aDatabaseOfThePreviousReleasePassesUnchanged);
+    CPPUNIT_TEST(anEditIsRefusedBeforeAndAfterTheChecksumUpgrade);
+    CPPUNIT_TEST(badTokensAndLegacyListsNameFileLineColumn);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -55,7 +73,7 @@ public:
         auto db = sqlite(dir);
         host::Migrator migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}, {"good", TAWASUL_TEST_PLUGIN_DIR "/good/migrations"}});
         const auto applied = migrator.migrate();
-        const std::size_t hostFiles = host::Migrator::discover({"host", TAWASUL_SOURCE_DIR "/migrations"}, sdk::Dialect::SQLite).size();
+        const std::size_t hostFiles = host::Migrator::discover({"host", TAWASUL_SOURCE_DIR "/migrations"}, sdk::SqlDialect::sqlite()).size();
         CPPUNIT_ASSERT(hostFiles >= 5);
         CPPUNIT_ASSERT_EQUAL(hostFiles + 1, applied.size());
         CPPUNIT_ASSERT_EQUAL(std::string("good"), applied.back().owner);
@@ -123,8 +141,8 @@ public:
         test::writeFile(dir.file("m/0001_x.sqlite.sql"), "SELECT 1;\n");
         test::writeFile(dir.file("m/0001_x.postgresql.sql"), "SELECT 2;\n");
         test::writeFile(dir.file("m/0002_y.sql"), "SELECT 3;\n");
-        const auto lite = host::Migrator::discover({"host", dir.file("m")}, sdk::Dialect::SQLite);
-        const auto pg = host::Migrator::discover({"host", dir.file("m")}, sdk::Dialect::PostgreSQL);
+        const auto lite = host::Migrator::discover({"host", dir.file("m")}, sdk::SqlDialect::sqlite());
+        const auto pg = host::Migrator::discover({"host", dir.file("m")}, sdk::SqlDialect::postgresql());
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), lite.size());
         CPPUNIT_ASSERT_EQUAL(std::string("0001_x.sqlite.sql"), lite[0].path.filename().string());
         CPPUNIT_ASSERT_EQUAL(std::string("0001_x.postgresql.sql"), pg[0].path.filename().string());
@@ -151,6 +169,77 @@ public:
         for (const char* sql : queries) session << sql, now;
         CPPUNIT_ASSERT_EQUAL(3, countRows(*db, "SELECT COUNT(*) FROM roles WHERE name IN ('admin', 'agent', 'viewer')"));
         CPPUNIT_ASSERT_EQUAL(9, countRows(*db, "SELECT COUNT(*) FROM permissions WHERE name LIKE 'whatsapp.%'"));
+    }
+
+    void aDatabaseOfThePreviousReleasePassesUnchanged() {
+        TempDir dir;
+        auto db = sqlite(dir);
+        CPPUNIT_ASSERT(host::Migrator(*db, test::previousReleaseMigrations()).migrate().size() >= 13);
+        const std::string before = sqliteSchema(*db);
+
+        host::Migrator migrator(*db, test::currentMigrations());
+        int former = 0;
+        for (const auto& s : migrator.status()) {
+            CPPUNIT_ASSERT_MESSAGE(stateOf(s), s.state == host::MigrationStatus::State::Applied);
+            former += s.recordedUnderFormerChecksum;
+        }
+        CPPUNIT_ASSERT(former >= 10);  // every former twin but the ones whose SQLite text did not change
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), migrator.pendingCount());
+        CPPUNIT_ASSERT(migrator.migrate().empty());
+        // The current checksums are recorded now; nothing is left to upgrade, nothing was run.
+        for (const auto& s : migrator.status())
+            CPPUNIT_ASSERT_MESSAGE(stateOf(s), s.state == host::MigrationStatus::State::Applied && !s.recordedUnderFormerChecksum);
+        for (const auto& source : test::currentMigrations())
+            for (const auto& file : host::Migrator::discover(source, sdk::SqlDialect::sqlite()))
+                CPPUNIT_ASSERT_EQUAL(file.checksum, test::queryText(*db, "SELECT checksum FROM schema_migrations WHERE owner = '" + file.owner +
+                                                                             "' AND version = " + std::to_string(file.version)));
+        CPPUNIT_ASSERT_EQUAL(before, sqliteSchema(*db));
+
+        // A new database gets the very same schema, SQL text and all, from the current files.
+        TempDir freshDir;
+        auto fresh = sqlite(freshDir);
+        host::Migrator(*fresh, test::currentMigrations()).migrate();
+        CPPUNIT_ASSERT_EQUAL(before, sqliteSchema(*fresh));
+    }
+
+    void anEditIsRefusedBeforeAndAfterTheChecksumUpgrade() {
+        TempDir dir;
+        auto db = sqlite(dir);
+        host::Migrator(*db, test::previousReleaseMigrations()).migrate();
+        std::filesystem::copy(TAWASUL_SOURCE_DIR "/migrations", dir.file("m"));
+        const std::string file = dir.file("m/0004_whatsapp.sql"), original = test::readFile(file);
+        host::Migrator migrator(*db, {{"host", dir.file("m")}});
+        const std::string refused = file + ":1: migration host/4 was edited after it was applied (checksum differs); add a new migration instead";
+
+        // Still under the former checksum: the legacy list pairs it with the unedited file only.
+        test::writeFile(file, original + "CREATE TABLE extra (id {{ID_PRIMARY_KEY}});\n");
+        CPPUNIT_ASSERT_EQUAL(refused, migrationError(migrator));
+        CPPUNIT_ASSERT_EQUAL(0, countRows(*db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'"));
+
+        test::writeFile(file, original);
+        CPPUNIT_ASSERT(migrator.migrate().empty());  // records the current checksums
+        test::writeFile(file, original + "-- a comment is an edit too\n");
+        CPPUNIT_ASSERT_EQUAL(refused, migrationError(migrator));
+        CPPUNIT_ASSERT(migrator.status()[3].state == host::MigrationStatus::State::Edited);
+    }
+
+    void badTokensAndLegacyListsNameFileLineColumn() {
+        TempDir dir;
+        auto db = sqlite(dir);
+        test::writeFile(dir.file("m/0001_a.sql"), "-- {{comments are not read}}\nCREATE TABLE a (id {{ID}});\n");
+        host::Migrator tokens(*db, {{"host", dir.file("m")}});
+        CPPUNIT_ASSERT_EQUAL(dir.file("m/0001_a.sql") + ":2:20: unknown dialect token {{ID}}; the tokens are {{ID_PRIMARY_KEY}}, {{NOW_MS}}, {{BLOB}}",
+                             migrationError(tokens));
+
+        test::writeFile(dir.file("l/0001_a.sql"), "CREATE TABLE a (id {{ID_PRIMARY_KEY}});\n");
+        test::writeFile(dir.file("l/legacy-checksums.txt"), "# VERSION DIALECT FORMER CURRENT\n0001 sqlite abc " + std::string(64, 'f') + "\n");
+        host::Migrator legacy(*db, {{"host", dir.file("l")}});
+        CPPUNIT_ASSERT_EQUAL(dir.file("l/legacy-checksums.txt") + ":2:13: not a SHA-256 in lowercase hex", migrationError(legacy));
+        test::writeFile(dir.file("l/legacy-checksums.txt"), "0001 mysql " + std::string(64, 'f') + " " + std::string(64, 'f') + "\n");
+        CPPUNIT_ASSERT_EQUAL(dir.file("l/legacy-checksums.txt") +
+                                 ":1:1: expected 'VERSION DIALECT FORMER_SHA256 CURRENT_SHA256' (DIALECT sqlite or postgresql)",
+                             migrationError(legacy));
+        CPPUNIT_ASSERT_EQUAL(0, countRows(*db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'a'"));
     }
 };
 

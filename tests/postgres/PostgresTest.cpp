@@ -14,7 +14,9 @@
 #include "app/Runtime.hpp"
 #include "secrets/SettingsStore.hpp"
 #include "db/SqlDatabase.hpp"
+#include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
+#include "WebhookSupport.hpp"
 
 using namespace tawasul;
 using namespace Poco::Data::Keywords;
@@ -35,11 +37,28 @@ int countRows(sdk::Database& db, const std::string& sql) {
     return static_cast<int>(count);
 }
 
+// The schema as PostgreSQL describes it: columns (types, defaults, identity), indexes, constraints.
+std::string postgresSchema(sdk::Database& db) {
+    return test::queryRows(db,
+                           "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT), CAST(ordinal_position AS TEXT), CAST(data_type AS TEXT), "
+                           "CAST(is_nullable AS TEXT), CAST(column_default AS TEXT), CAST(is_identity AS TEXT), CAST(identity_generation AS TEXT) "
+                           "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name <> 'schema_migrations' "
+                           "ORDER BY table_name, ordinal_position") +
+           "\n" +
+           test::queryRows(db, "SELECT CAST(indexname AS TEXT), indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                               "AND tablename <> 'schema_migrations' ORDER BY indexname") +
+           "\n" +
+           test::queryRows(db, "SELECT CAST(conrelid::regclass AS TEXT), CAST(conname AS TEXT), pg_get_constraintdef(oid) FROM pg_constraint "
+                               "WHERE connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND conrelid <> CAST('schema_migrations' AS regclass) "
+                               "ORDER BY 1, 2");
+}
+
 }  // namespace
 
 class PostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PostgresTest);
     CPPUNIT_TEST(migrationsApplyOnceAndRefuseEdits);
+    CPPUNIT_TEST(aDatabaseOfThePreviousReleasePassesUnchanged);
     CPPUNIT_TEST(twoHostsDrainOneQueueWithoutHandlingAJobTwice);
     CPPUNIT_TEST(enqueueAllNumbersEveryStatementsParameters);
     CPPUNIT_TEST(settingsAreSealedAndShared);
@@ -49,7 +68,7 @@ public:
     void migrationsApplyOnceAndRefuseEdits() {
         test::PostgresDatabase pg;
         auto db = connect(pg.url());
-        CPPUNIT_ASSERT(db->dialect() == sdk::Dialect::PostgreSQL);
+        CPPUNIT_ASSERT(db->sql() == sdk::SqlDialect::postgresql());
         CPPUNIT_ASSERT(db->displayUrl().find("***") != std::string::npos);  // the password is masked
         test::TempDir dir;
         std::filesystem::copy(TAWASUL_SOURCE_DIR "/migrations", dir.file("m"));
@@ -65,6 +84,38 @@ public:
         const std::string first = applied.front().path.string();
         test::writeFile(first, test::readFile(first) + "\n-- edited\n");
         CPPUNIT_ASSERT_THROW(migrator.migrate(), host::MigrationError);
+    }
+
+    void aDatabaseOfThePreviousReleasePassesUnchanged() {
+        test::PostgresDatabase pg;
+        auto db = connect(pg.url());
+        CPPUNIT_ASSERT(host::Migrator(*db, test::previousReleaseMigrations()).migrate().size() >= 13);
+        const std::string before = postgresSchema(*db);
+        CPPUNIT_ASSERT(before.find("whatsapp_webhook_events|payload|4|bytea|NO") != std::string::npos);
+
+        host::Migrator migrator(*db, test::currentMigrations());
+        int former = 0;
+        for (const auto& s : migrator.status()) {
+            CPPUNIT_ASSERT_MESSAGE(s.file.owner + "/" + std::to_string(s.file.version), s.state == host::MigrationStatus::State::Applied);
+            former += s.recordedUnderFormerChecksum;
+        }
+        CPPUNIT_ASSERT(former >= 10);
+        CPPUNIT_ASSERT(migrator.migrate().empty());
+        for (const auto& s : migrator.status())
+            CPPUNIT_ASSERT(s.state == host::MigrationStatus::State::Applied && !s.recordedUnderFormerChecksum);
+        CPPUNIT_ASSERT_EQUAL(before, postgresSchema(*db));
+
+        // A new database gets the very same schema from the current files.
+        test::PostgresDatabase freshPg;
+        auto fresh = connect(freshPg.url());
+        host::Migrator(*fresh, test::currentMigrations()).migrate();
+        CPPUNIT_ASSERT_EQUAL(before, postgresSchema(*fresh));
+
+        // An edit is still refused after the upgrade.
+        test::TempDir dir;
+        std::filesystem::copy(TAWASUL_SOURCE_DIR "/migrations", dir.file("m"));
+        test::writeFile(dir.file("m/0001_core.sql"), test::readFile(dir.file("m/0001_core.sql")) + "\n-- edited\n");
+        CPPUNIT_ASSERT_THROW(host::Migrator(*db, {{"host", dir.file("m")}}).migrate(), host::MigrationError);
     }
 
     void twoHostsDrainOneQueueWithoutHandlingAJobTwice() {

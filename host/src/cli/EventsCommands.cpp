@@ -155,8 +155,7 @@ std::string oneLine(const std::string& text, std::size_t limit) {
 int listEvents(Runtime& runtime, const EventsRequest& request) {
     sdk::Database& database = runtime.database();
     Poco::Data::Session session = database.session();
-    // Bytes, not characters: SQLite's length() counts characters of a TEXT value.
-    const std::string size = database.dialect() == sdk::Dialect::PostgreSQL ? "octet_length(payload)" : "length(CAST(payload AS BLOB))";
+    const std::string size = database.sql().byteLength("payload");
     Poco::Data::Statement select(session);
     std::string status = request.status.value_or("");
     Poco::Int64 limit = request.limit;

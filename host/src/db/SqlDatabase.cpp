@@ -35,22 +35,17 @@ class ConfiguredSessionPool final : public Poco::Data::SessionPool {
 public:
     ConfiguredSessionPool(const SqlDatabase::Target& target, int maxSessions, int busyTimeoutMs)
         : Poco::Data::SessionPool(target.connector, target.connectionString, 1, maxSessions, 60),
-          dialect_(target.dialect),
+          sql_(*target.sql),
           busyTimeoutMs_(busyTimeoutMs) {}
 
 protected:
     // Runs once per new connection: connection-level settings live here.
     void customizeSession(Poco::Data::Session& session) override {
-        if (dialect_ != sdk::Dialect::SQLite) return;
-        session << "PRAGMA busy_timeout = " + std::to_string(busyTimeoutMs_), now;
-        session << "PRAGMA journal_mode = WAL", now;
-        // FULL: a commit is on disk when it returns, so a 200 to Meta means the event is durable.
-        session << "PRAGMA synchronous = FULL", now;
-        session << "PRAGMA foreign_keys = ON", now;
+        for (const std::string& setting : sql_.connectionSetup(busyTimeoutMs_)) session << setting, now;
     }
 
 private:
-    sdk::Dialect dialect_;
+    const sdk::SqlDialect& sql_;
     int busyTimeoutMs_;
 };
 
@@ -60,7 +55,7 @@ SqlDatabase::Target SqlDatabase::parseUrl(const std::string& url) {
     if (url.rfind("sqlite:", 0) == 0) {
         const std::string path = url.substr(7);
         if (path.empty()) throw std::invalid_argument("database.url 'sqlite:' needs a file path, e.g. sqlite:var/tawasul.db");
-        return {sdk::Dialect::SQLite, "SQLite", path, url};
+        return {&sdk::SqlDialect::sqlite(), "SQLite", path, url};
     }
     if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
         Poco::URI uri;
@@ -89,7 +84,7 @@ SqlDatabase::Target SqlDatabase::parseUrl(const std::string& url) {
             const auto colon = display.find(':', display.find("//") + 2);
             if (at != std::string::npos && colon < at) display = display.substr(0, colon + 1) + "***" + display.substr(at);
         }
-        return {sdk::Dialect::PostgreSQL, "PostgreSQL", connection, display};
+        return {&sdk::SqlDialect::postgresql(), "PostgreSQL", connection, display};
     }
     throw std::invalid_argument("database.url must start with sqlite: or postgresql://, got '" + url + "'");
 }
@@ -97,10 +92,10 @@ SqlDatabase::Target SqlDatabase::parseUrl(const std::string& url) {
 SqlDatabase::SqlDatabase(const DatabaseOptions& options) {
     registerConnectors();
     const Target target = parseUrl(options.url);
-    dialect_ = target.dialect;
+    sql_ = target.sql;
     displayUrl_ = target.displayUrl;
     busyTimeoutMs_ = options.busyTimeoutMs;
-    if (dialect_ == sdk::Dialect::SQLite) {
+    if (target.connector == "SQLite") {
         const auto parent = std::filesystem::path(target.connectionString).parent_path();
         if (!parent.empty()) std::filesystem::create_directories(parent);
     }

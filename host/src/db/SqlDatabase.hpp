@@ -21,15 +21,12 @@ public:
     ~SqlDatabase() override;
 
     Poco::Data::Session session() override;
-    sdk::Dialect dialect() const override { return dialect_; }
+    const sdk::SqlDialect& sql() const override { return *sql_; }
     std::string displayUrl() const override { return displayUrl_; }
-    std::timed_mutex* writeLock() override { return dialect_ == sdk::Dialect::SQLite ? &writeLock_ : nullptr; }
-    std::atomic<int>* urgentWriters() override { return dialect_ == sdk::Dialect::SQLite ? &urgentWriters_ : nullptr; }
-    std::chrono::milliseconds writeLockTimeout() const override { return std::chrono::milliseconds(busyTimeoutMs_); }
 
     // Parses a database URL; throws std::invalid_argument with a message fit for the user.
     struct Target {
-        sdk::Dialect dialect;
+        const sdk::SqlDialect* sql;
         std::string connector;         // Poco connector name
         std::string connectionString;  // what the connector expects
         std::string displayUrl;        // password masked
@@ -37,7 +34,12 @@ public:
     static Target parseUrl(const std::string& url);
 
 private:
-    sdk::Dialect dialect_;
+    // Reached by sdk::Transaction only (see sdk::Database).
+    std::timed_mutex* writeLock() override { return sql_->singleWriter() ? &writeLock_ : nullptr; }
+    std::atomic<int>* urgentWriters() override { return sql_->singleWriter() ? &urgentWriters_ : nullptr; }
+    std::chrono::milliseconds writeLockTimeout() const override { return std::chrono::milliseconds(busyTimeoutMs_); }
+
+    const sdk::SqlDialect* sql_;
     std::string displayUrl_;
     int busyTimeoutMs_ = 5000;
     std::timed_mutex writeLock_;

@@ -99,9 +99,9 @@ void JobQueue::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::N
         std::string sql =
             "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) VALUES ";
         Poco::Data::Statement insert(session);
-        const sdk::Dialect dialect = database_.dialect();
+        const sdk::SqlDialect& dialect = database_.sql();
         std::size_t n = 0;
-        const auto next = [&] { return sdk::placeholder(dialect, ++n); };
+        const auto next = [&] { return dialect.placeholder(++n); };
         for (std::size_t i = first; i < last; ++i) {
             // type, payload, 'pending', 0, max_attempts, run_at, created_at, updated_at, ref_table, ref_id
             sql += i == first ? "(" : ", (";
@@ -175,11 +175,10 @@ std::vector<sdk::Job> JobQueue::claim(const std::vector<std::string>& types, std
     std::string in;
     for (std::size_t i = 0; i < types.size(); ++i) in += (i ? ", $" : "$") + std::to_string(i + 4);
     const std::string limitParameter = "$" + std::to_string(types.size() + 4);
-    const bool postgres = database_.dialect() == sdk::Dialect::PostgreSQL;
     const std::string sql =
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 "
         "WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
-        "ORDER BY run_at, id LIMIT " + limitParameter + std::string(postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") "
+        "ORDER BY run_at, id LIMIT " + limitParameter + database_.sql().skipLocked() + ") "
         "RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
     Poco::Data::Session session = database_.session();
     // Relaxed: a claim lost to a machine crash only means the job runs again.

@@ -75,16 +75,6 @@ std::string reactionEmoji(const std::string& payload) {
     }
 }
 
-bool tableExists(Poco::Data::Session& session, sdk::Dialect dialect, const std::string& table) {
-    Poco::Int64 count = 0;
-    std::string name = table;
-    if (dialect == sdk::Dialect::SQLite)
-        session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1", use(name), into(count), now;
-    else
-        session << "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1", use(name), into(count), now;
-    return count > 0;
-}
-
 }  // namespace
 
 std::string Cursor::encode() const { return std::to_string(lastMessageAt) + "." + std::to_string(id); }
@@ -109,7 +99,7 @@ InboxStore::InboxStore(sdk::Database& database, const sdk::PhoneNormalizer& phon
     // The outbox plugin's table, there only when that plugin's migrations ran: asked once, since
     // migrations do not run while the host serves.
     Poco::Data::Session session = database_.session();
-    hasTemplates_ = tableExists(session, database_.dialect(), "whatsapp_templates");
+    hasTemplates_ = database_.sql().tableExists(session, "whatsapp_templates");
 }
 
 std::string InboxStore::phoneDigitsPattern(const std::string& search) const {
@@ -129,7 +119,7 @@ struct ListQuery {
 };
 }  // namespace
 
-static ListQuery buildList(const InboxFilter& filter, sdk::Dialect dialect, const std::function<std::optional<std::string>(const std::string&)>& phoneOf,
+static ListQuery buildList(const InboxFilter& filter, const sdk::SqlDialect& dialect, const std::function<std::optional<std::string>(const std::string&)>& phoneOf,
                            const std::function<std::string(const std::string&)>& digitsOf) {
     ListQuery out;
     QueryBuilder& q = out.params;
@@ -150,7 +140,7 @@ static ListQuery buildList(const InboxFilter& filter, sdk::Dialect dialect, cons
         } else {
             // SQLite's LIKE ignores ASCII case by itself (and its LOWER() knows no more than ASCII);
             // PostgreSQL's ILIKE ignores case in every script.
-            const std::string like = dialect == sdk::Dialect::SQLite ? " LIKE " : " ILIKE ";
+            const std::string like = " " + dialect.caseInsensitiveLike() + " ";
             std::string part = "c.contact_id IN (SELECT id FROM whatsapp_contacts WHERE profile_name" + like +
                                q.placeholder("%" + likeEscape(filter.search) + "%") + " ESCAPE '\\'";
             const std::string digits = digitsOf(filter.search);
@@ -179,28 +169,14 @@ static ListQuery buildList(const InboxFilter& filter, sdk::Dialect dialect, cons
 
 std::vector<std::string> InboxStore::explainList(const InboxFilter& filter) {
     const ListQuery query = buildList(
-        filter, database_.dialect(), [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
+        filter, database_.sql(), [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
     Poco::Data::Session session = database_.session();
-    Poco::Data::Statement explain(session);
-    std::vector<std::string> lines;
-    // Outside the branch: into() keeps references that execute() below writes through.
-    std::vector<Poco::Int64> ids, parents, unused;
-    if (database_.dialect() == sdk::Dialect::SQLite) {
-        explain << "EXPLAIN QUERY PLAN " + query.sql;
-        query.params.bindTo(explain);
-        explain, into(ids), into(parents), into(unused), into(lines);
-    } else {
-        explain << "EXPLAIN " + query.sql;
-        query.params.bindTo(explain);
-        explain, into(lines);
-    }
-    explain.execute();
-    return lines;
+    return database_.sql().queryPlan(session, query.sql, [&](Poco::Data::Statement& explain) { query.params.bindTo(explain); });
 }
 
 InboxPage InboxStore::list(const InboxFilter& filter) {
     const ListQuery query = buildList(
-        filter, database_.dialect(), [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
+        filter, database_.sql(), [this](const std::string& s) { return phones_.toE164(s); }, [this](const std::string& s) { return phoneDigitsPattern(s); });
     const int limit = query.limit;
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement select(session);

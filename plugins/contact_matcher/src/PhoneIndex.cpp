@@ -41,17 +41,6 @@ std::string trimmed(const std::string& value) {
     return value.substr(first, value.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-// "$2, $3, ..." for PostgreSQL. SQLite gets anonymous "?": it resolves each "$N" by a linear
-// search of the names seen so far, quadratic in a statement of a few thousand parameters.
-std::string placeholders(sdk::Dialect dialect, std::size_t first, std::size_t count) {
-    std::string list;
-    for (std::size_t i = 0; i < count; ++i) {
-        if (i) list += ", ";
-        list += dialect == sdk::Dialect::SQLite ? std::string("?") : "$" + std::to_string(first + i);
-    }
-    return list;
-}
-
 }  // namespace
 
 struct PhoneIndex::Record {
@@ -140,9 +129,9 @@ std::int64_t PhoneIndex::settledStamp(std::int64_t stamp) const { return std::mi
 
 // ---- watermarks -------------------------------------------------------------------------------
 
-PhoneIndex::Watermark PhoneIndex::readWatermark(Session& session, const Source& source) const {
+PhoneIndex::Watermark PhoneIndex::readWatermark(Session& session, const Source& source, const std::string& lock) const {
     Statement select(session);
-    select << "SELECT last_id, last_updated FROM contact_index_watermarks WHERE kind = $1";
+    select << "SELECT last_id, last_updated FROM contact_index_watermarks WHERE kind = $1" + lock;
     select.addBind(bind(source.kind));
     select.execute();
     Poco::Data::RecordSet rows(select);
@@ -153,9 +142,9 @@ PhoneIndex::Watermark PhoneIndex::readWatermark(Session& session, const Source& 
 PhoneIndex::Watermark PhoneIndex::lockWatermark(Session& session, const Source& source) const {
     std::string kind = source.kind;
     session << "INSERT INTO contact_index_watermarks (kind) VALUES ($1) ON CONFLICT (kind) DO NOTHING", use(kind), now;
-    if (database_.dialect() == sdk::Dialect::PostgreSQL)
-        session << "SELECT kind FROM contact_index_watermarks WHERE kind = $1 FOR UPDATE", use(kind), into(kind), now;
-    return readWatermark(session, source);
+    // The row exists now; reading it FOR UPDATE holds it until commit (on SQLite the transaction
+    // already holds the only write turn).
+    return readWatermark(session, source, database_.sql().forUpdate());
 }
 
 void PhoneIndex::saveWatermark(Session& session, const Source& source, const Watermark& mark) const {
@@ -197,7 +186,7 @@ std::size_t PhoneIndex::writeRecords(Session& session, const Source& source, con
         const std::size_t count = std::min(kRowsPerStatement, rows.size() - start);
         std::string sql =
             "INSERT INTO contact_phone_index (phone_e164, kind, record_id, name, source_column, raw_value, priority) VALUES ";
-        for (std::size_t i = 0; i < count; ++i) sql += (i ? ", (" : "(") + placeholders(database_.dialect(), i * 7 + 1, 7) + ")";
+        for (std::size_t i = 0; i < count; ++i) sql += (i ? ", (" : "(") + database_.sql().placeholders(i * 7 + 1, 7) + ")";
         sql += " ON CONFLICT (kind, record_id, source_column) DO UPDATE SET phone_e164 = excluded.phone_e164, "
                "name = excluded.name, raw_value = excluded.raw_value, priority = excluded.priority";
         Statement insert(session);
@@ -312,7 +301,7 @@ std::size_t PhoneIndex::reindex(const std::function<void(std::size_t done, std::
         sdk::Transaction transaction(database_, session, kIndexDurability);
         for (const char* table : {"contact_phone_index", "contact_index_watermarks"}) {
             Statement remove(session);
-            remove << std::string("DELETE FROM ") + table + " WHERE kind NOT IN (" + placeholders(database_.dialect(), 1, config_.sources.size()) + ")";
+            remove << std::string("DELETE FROM ") + table + " WHERE kind NOT IN (" + database_.sql().placeholders(1, config_.sources.size()) + ")";
             for (const Source& source : config_.sources) remove.addBind(bind(source.kind));
             remove.execute();
         }
@@ -395,8 +384,8 @@ std::size_t PhoneIndex::refreshSource(const Source& source, const std::atomic<bo
                 for (std::size_t start = 0; start < records.size(); start += kRowsPerStatement) {
                     const std::size_t count = std::min(kRowsPerStatement, records.size() - start);
                     Statement remove(writer);
-                    remove << "DELETE FROM contact_phone_index WHERE kind = " + placeholders(database_.dialect(), 1, 1) +
-                              " AND record_id IN (" + placeholders(database_.dialect(), 2, count) + ")";
+                    remove << "DELETE FROM contact_phone_index WHERE kind = " + database_.sql().placeholders(1, 1) +
+                              " AND record_id IN (" + database_.sql().placeholders(2, count) + ")";
                     remove.addBind(bind(source.kind));
                     for (std::size_t i = start; i < start + count; ++i) remove.addBind(bind(static_cast<Poco::Int64>(records[i].id)));
                     remove.execute();

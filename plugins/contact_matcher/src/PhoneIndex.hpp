@@ -57,7 +57,8 @@ private:
     // Takes the source's watermark row for this transaction (FOR UPDATE on PostgreSQL; SQLite's
     // BEGIN IMMEDIATE already serialises writers), so that two hosts never interleave a batch.
     Watermark lockWatermark(Poco::Data::Session& session, const Source& source) const;
-    Watermark readWatermark(Poco::Data::Session& session, const Source& source) const;
+    // `lock`: sql().forUpdate() to hold the row until commit, or "".
+    Watermark readWatermark(Poco::Data::Session& session, const Source& source, const std::string& lock = "") const;
     void saveWatermark(Poco::Data::Session& session, const Source& source, const Watermark& mark) const;
     std::int64_t updatedSnapshot(Poco::Data::Session& session, const Source& source) const;
     // The highest edit stamp that may be taken as settled: edits stamped within the last

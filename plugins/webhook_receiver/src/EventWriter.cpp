@@ -79,12 +79,10 @@ void EventWriter::writeBatch(std::deque<Pending>& batch) {
         for (const auto& pending : batch)
             payloads.emplace_back(reinterpret_cast<const unsigned char*>(pending.event.payload.data()), pending.event.payload.size());
         std::string sql = "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) VALUES ";
-        const sdk::Dialect dialect = database_.dialect();
+        const sdk::SqlDialect& dialect = database_.sql();
         for (std::size_t i = 0; i < batch.size(); ++i) {
             sql += i ? ", (" : "(";
-            sql += sdk::placeholder(dialect, 3 * i + 1);
-            sql += ", " + sdk::placeholder(dialect, 3 * i + 2);
-            sql += ", " + sdk::placeholder(dialect, 3 * i + 3);
+            sql += dialect.placeholders(3 * i + 1, 3);
             sql += ", 'pending', 0)";
         }
         sql += " RETURNING id";

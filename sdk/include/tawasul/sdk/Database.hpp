@@ -2,7 +2,8 @@
 // The one database of the host, SQLite or PostgreSQL. Sessions come from a pool; write SQL with
 // `$1, $2, ...` placeholders (both engines accept them) and bind every value, in order. SQLite takes
 // `$N` as a name and numbers parameters by first appearance, so `$N` must first appear in numeric
-// order in the text (a `$2` may come back later; a `$3` before the first `$2` may not).
+// order in the text (a `$2` may come back later; a `$3` before the first `$2` may not). Where the
+// engines differ, take the piece from `sql()` (SqlDialect.hpp) instead of branching on the engine.
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -12,25 +13,25 @@
 #include <Poco/Data/Session.h>
 
 #include "tawasul/sdk/Api.hpp"
+#include "tawasul/sdk/SqlDialect.hpp"
 
 namespace tawasul::sdk {
 
-enum class Dialect { SQLite, PostgreSQL };
-
-// The n-th placeholder (from 1) of a statement with many parameters, each bound once, in order:
-// SQLite's plain `?`, which it numbers by position; PostgreSQL's `$n`. SQLite looks each `$n` up
-// by name in a list, which makes a statement of hundreds of them cost more to parse than to run.
-inline std::string placeholder(Dialect dialect, std::size_t n) {
-    return dialect == Dialect::SQLite ? std::string("?") : "$" + std::to_string(n);
-}
+class Transaction;
 
 class TAWASUL_SDK_API Database {
 public:
     virtual ~Database();
     virtual Poco::Data::Session session() = 0;
-    virtual Dialect dialect() const = 0;
+    // What differs between the engines (placeholders for long statements, ILIKE, SKIP LOCKED, ...).
+    virtual const SqlDialect& sql() const = 0;
     // The URL with any password replaced by "***", for logs and status lines.
     virtual std::string displayUrl() const = 0;
+
+private:
+    // The SQLite writer queue, for Transaction only: a plugin writes through a Transaction, which
+    // takes its turn here, and never holds the lock itself.
+    friend class Transaction;
     // SQLite has one writer at a time. Writers of this process queue on this lock instead of
     // SQLite's busy handler, which sleeps and retries and so turns contention into long stalls.
     // nullptr where the engine queues writers itself (PostgreSQL).
@@ -64,7 +65,7 @@ public:
 private:
     void restore() noexcept;
 
-    Dialect dialect_;
+    const SqlDialect& sql_;
     Poco::Data::Session& session_;
     Durability durability_;
     std::unique_lock<std::timed_mutex> writer_;
