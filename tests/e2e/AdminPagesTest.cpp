@@ -328,7 +328,21 @@ public:
         CPPUNIT_ASSERT_EQUAL(403, admin.post(kSettings + "/test", {}, false).status);
         CPPUNIT_ASSERT_EQUAL(403, admin.post(kSettings, cloud, false).status);
         CPPUNIT_ASSERT_EQUAL(403, admin.post(kWebhookSettings, {{"verify_token", "a-new-verify-token"}}, false).status);
+        CPPUNIT_ASSERT_EQUAL(403, agent.post(kSettings + "/enabled", {{"enabled", "false"}}).status);
+        CPPUNIT_ASSERT_EQUAL(403, admin.post(kSettings + "/enabled", {{"enabled", "false"}}, false).status);
+        CPPUNIT_ASSERT_EQUAL(422, admin.post(kSettings + "/enabled", {{"enabled", "maybe"}}).status);
         CPPUNIT_ASSERT_EQUAL(before, queryRows(*db, "SELECT key, value, updated_at FROM site_settings ORDER BY key"));
+
+        // The Cloud API switch: off, and the page says so and offers to turn it on again.
+        CPPUNIT_ASSERT(contains(admin.get(kSettings).body, "Turn off"));
+        const HttpResult off = admin.post(kSettings + "/enabled", {{"enabled", "false"}});
+        CPPUNIT_ASSERT_EQUAL(303, off.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("false"), count(*db, "SELECT value FROM site_settings WHERE key = 'whatsapp.cloud.enabled'"));
+        const std::string offPage = admin.get(kSettings).body;
+        CPPUNIT_ASSERT(contains(offPage, "Turn on"));
+        CPPUNIT_ASSERT(contains(offPage, "nothing is sent through the Cloud API"));
+        CPPUNIT_ASSERT_EQUAL(303, admin.post(kSettings + "/enabled", {{"enabled", "true"}}).status);
+        CPPUNIT_ASSERT_EQUAL(std::string("true"), count(*db, "SELECT value FROM site_settings WHERE key = 'whatsapp.cloud.enabled'"));
 
         const HttpResult saved = admin.post(kSettings, cloud);
         CPPUNIT_ASSERT_EQUAL(303, saved.status);

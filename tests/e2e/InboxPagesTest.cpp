@@ -196,6 +196,7 @@ class InboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(inboxListsFiltersAndShowsMarkupAsText);
     CPPUNIT_TEST(replyIsSentOnceAndShowsItsTicks);
     CPPUNIT_TEST(eachActionNeedsItsPermissionAndTheCsrfToken);
+    CPPUNIT_TEST(expiredTokenIsShownWhereAgentsReply);
     CPPUNIT_TEST(assignResolveReopenAndLeads);
     CPPUNIT_TEST(closedWindowOffersTemplatesAndRefusesFreeText);
     CPPUNIT_TEST(liveStreamPushesAndResumes);
@@ -294,12 +295,18 @@ public:
         const User agent = h.newUser("agent@example.dz", "agent");
         const std::int64_t id = h.customerWrites("wamid.P1", "Bonjour");
         const std::string url = kConversation + std::to_string(id);
-        // A viewer sees, and may do nothing: no forms on the page, 403 on every action.
+        // A viewer sees, and may do nothing: no forms on the page, 403 on every action. Opening the
+        // conversation leaves it unread and sends no mark-as-read to Meta.
         const HttpResult page = h.get(viewer, url);
         CPPUNIT_ASSERT_EQUAL(200, page.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), h.sql("SELECT unread_count FROM whatsapp_conversations WHERE id = " + std::to_string(id)));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), h.sql("SELECT COUNT(*) FROM whatsapp_conversation_events"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a mark-read would be a job: give it time to show
+        for (const auto& request : h.fake().requests())
+            CPPUNIT_ASSERT_MESSAGE(request.body, !contains(request.body, "\"status\":\"read\""));
         CPPUNIT_ASSERT(!contains(page.body, "/reply\""));
         CPPUNIT_ASSERT(!contains(page.body, "/assign\""));
-        for (const std::string action : {"/reply", "/assign", "/resolve", "/reopen", "/lead", "/lead/link"}) {
+        for (const std::string action : {"/reply", "/assign", "/resolve", "/reopen", "/pending", "/lead", "/lead/link"}) {
             const HttpResult refused = h.post(viewer, url + action, "idempotency_key=v1&text=hi&user=me&lead_id=1");
             CPPUNIT_ASSERT_EQUAL_MESSAGE(action, 403, refused.status);
         }
@@ -316,6 +323,28 @@ public:
         // Without a session: the sign-in page.
         const HttpResult anonymous = h.host().request("GET", url);
         CPPUNIT_ASSERT_EQUAL(302, anonymous.status);
+    }
+
+    void expiredTokenIsShownWhereAgentsReply() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const User admin = h.newUser("admin@example.dz", "admin");
+        const std::int64_t id = h.customerWrites("wamid.T1", "Bonjour");
+        const std::string url = kConversation + std::to_string(id);
+        CPPUNIT_ASSERT(!contains(h.get(agent, kInbox).body, "sending-notice"));
+        // Meta answers 190: the Cloud API is unhealthy and the reply waits in the Outbox.
+        // (Opening the page marks it read, which takes a scripted answer too: script enough for both.)
+        const GraphReply expired = GraphReply::metaError(401, 190, "Error validating access token: Session has expired");
+        h.fake().script({expired, expired, expired});
+        const std::string key = firstMatch(h.get(agent, url).body, "name=\"idempotency_key\" value=\"([^\"]+)\"");
+        CPPUNIT_ASSERT_EQUAL(303, h.post(agent, url + "/reply", "idempotency_key=" + key + "&text=Bonjour").status);
+        h.waitFor("SELECT provider FROM whatsapp_messages WHERE direction = 'out'", "outbox");
+        for (const std::string& page : {kInbox, url}) {
+            const std::string body = h.get(agent, page).body;
+            CPPUNIT_ASSERT_MESSAGE(page, contains(body, "Replies are not going out through cloud_api"));
+            CPPUNIT_ASSERT_MESSAGE(page, !contains(body, "/admin/messaging/whatsapp/settings\""));  // an agent cannot change them
+        }
+        CPPUNIT_ASSERT(contains(h.get(admin, kInbox).body, "href=\"/admin/messaging/whatsapp/settings\""));
     }
 
     void assignResolveReopenAndLeads() {
@@ -340,6 +369,16 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("resolved"), h.sql("SELECT status" + where));
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reopen", "").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("open"), h.sql("SELECT status" + where));
+        // Pending (the filter offers it; the panel sets it), then open again; a resolved one is reopened first.
+        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "/pending\""));
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/pending", "").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(std::string("pending"), h.sql("SELECT status" + where));
+        CPPUNIT_ASSERT(contains(h.get(agent, kInbox + "?status=pending").body, url + "\""));
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reopen", "").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(std::string("open"), h.sql("SELECT status" + where));
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/resolve", "").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=resolved", h.post(agent, url + "/pending", "").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reopen", "").headers.at("location"));
 
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/lead", "").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("Amina Benali|+213555123456|Nous voulons former 12 employés"),
@@ -357,11 +396,12 @@ public:
         CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_lead", h.post(agent, url + "/lead/link", "lead_id=999999").headers.at("location"));
 
         // Every change is a system line of the timeline, in order.
-        CPPUNIT_ASSERT_EQUAL(std::string("assigned\nassigned\nunassigned\nresolved\nreopened\nlead_created\nlead_linked"),
+        CPPUNIT_ASSERT_EQUAL(std::string("assigned\nassigned\nunassigned\nresolved\nreopened\npending\nreopened\nresolved\nreopened\nlead_created\nlead_linked"),
                              h.sql("SELECT kind FROM whatsapp_conversation_events ORDER BY id"));
         const HttpResult page = h.get(agent, url);
         CPPUNIT_ASSERT(contains(page.body, "User agent assigned the conversation to User agent"));
         CPPUNIT_ASSERT(contains(page.body, "User agent resolved the conversation"));
+        CPPUNIT_ASSERT(contains(page.body, "User agent marked the conversation as pending"));
         CPPUNIT_ASSERT(contains(page.body, "User agent linked B2B lead #" + other));
         // A conversation that does not exist.
         CPPUNIT_ASSERT_EQUAL(404, h.post(agent, kConversation + "999999/resolve", "").status);

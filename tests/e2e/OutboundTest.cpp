@@ -56,6 +56,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(windowRefusalMovesTheMessageToTheOutbox);
     CPPUNIT_TEST(expiredTokenMakesCloudApiUnhealthyUntilTheTokenChanges);
     CPPUNIT_TEST(successfulTestConnectionClearsTheUnhealthyState);
+    CPPUNIT_TEST(switchedOffCloudApiSendsNothingToMeta);
     CPPUNIT_TEST(missingTemplateVariableFailsWithTheReason);
     CPPUNIT_TEST(platformEventRunsAFlowIntoTheOutbox);
     CPPUNIT_TEST_SUITE_END();
@@ -323,6 +324,33 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
         // The token never reaches the log.
         CPPUNIT_ASSERT(host_->log().find("test-token-") == std::string::npos);
+    }
+
+    void switchedOffCloudApiSendsNothingToMeta() {
+        // whatsapp.cloud.enabled false (set by another process, as on another host): the Cloud API
+        // is Disabled in the chain and every send goes to the outbox with no call to Meta.
+        seedTemplate("rappel", "fr", "Bonjour {{first_name}}.");
+        const auto [status, output] = host_->cli({"settings", "set", "whatsapp.cloud.enabled", "false"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (host_->request("GET", "/test/chain").body.find("\"state\":\"disabled\"") == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const auto chain = host_->request("GET", "/test/chain").body;
+        CPPUNIT_ASSERT_MESSAGE(chain, chain.find("\"state\":\"disabled\"") != std::string::npos);
+        const auto sent = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        const std::int64_t id = sent->getValue<Poco::Int64>("message_id");
+        waitFor(*db_, "SELECT status, provider FROM whatsapp_messages WHERE id = " + std::to_string(id), "queued|outbox");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|unavailable|0|0\noutbox|1|queued|0|0"), attempts(*db_, id));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), fake_->sendCount());
+        // Switched on again, the Cloud API sends.
+        CPPUNIT_ASSERT_EQUAL(0, host_->cli({"settings", "set", "whatsapp.cloud.enabled", "true"}).first);
+        while (host_->request("GET", "/test/chain").body.find("\"state\":\"disabled\"") != std::string::npos &&
+               std::chrono::steady_clock::now() < deadline + std::chrono::seconds(30))
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const auto again = send(*host_, templateJson("\"phone\":\"+213555123456\""));
+        waitFor(*db_, "SELECT status, provider FROM whatsapp_messages WHERE id = " + std::to_string(again->getValue<Poco::Int64>("message_id")),
+                "sent|cloud_api");
     }
 
     void successfulTestConnectionClearsTheUnhealthyState() {

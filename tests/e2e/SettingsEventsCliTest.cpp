@@ -577,6 +577,19 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("wamid.MINE"), value->getArray("messages")->getObject(0)->getValue<std::string>("id"));
         CPPUNIT_ASSERT_EQUAL(std::string("42"), value->getObject("metadata")->getValue<std::string>("phone_number_id"));
 
+        // Every way people write one number becomes the wa_id Meta would send, so one person stays
+        // one contact; without --name the body has no profile, so a known name is not overwritten.
+        for (const char* form : {"0555 12 34 56", "00213555123456", "+213 555 12 34 56", "555123456"}) {
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(form, 0, install.cli({"simulate", "inbound", "--from", form, "--text", "x", "--url", url}).first);
+            value = firstValue(receiver.last().body);
+            contact = value->getArray("contacts")->getObject(0);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(form, std::string("213555123456"), contact->getValue<std::string>("wa_id"));
+            CPPUNIT_ASSERT_MESSAGE(form, !contact->has("profile"));
+            CPPUNIT_ASSERT_EQUAL(std::string("213555123456"), value->getArray("messages")->getObject(0)->getValue<std::string>("from"));
+        }
+        assertOneLine(install.cli({"simulate", "inbound", "--from", "0999", "--text", "x", "--url", url}), 2,
+                      "tawasul: simulate: --from must be a phone number such as 0555 12 34 56 or +213555123456, got '0999' (see tawasul --help)");
+
         // status: failed carries errors[].
         assertOneLine(install.cli({"simulate", "status", "--wamid", "wamid.OUT1", "--status", "failed", "--to", "+213555123456",
                                    "--error-code", "131047", "--error-title", "Re-engagement message", "--url", url}),

@@ -105,6 +105,7 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testEmptyDocumentIsAnEmptyMapping);
     CPPUNIT_TEST(testHostDefaults);
     CPPUNIT_TEST(testHostFullConfig);
+    CPPUNIT_TEST(testHostPublicUrlFollowsListenWhenEmpty);
     CPPUNIT_TEST(testHostUnknownTopLevelKey);
     CPPUNIT_TEST(testHostUnknownNestedKey);
     CPPUNIT_TEST(testHostWrongType);
@@ -498,6 +499,15 @@ public:
         // The default public URL follows the listen address.
         CPPUNIT_ASSERT_EQUAL(std::string("http://0.0.0.0:7000"),
                              HostConfig::parse(load("server: { listen: \"0.0.0.0:7000\" }\n")).server.publicUrl);
+    }
+
+    void testHostPublicUrlFollowsListenWhenEmpty() {
+        // The shipped config says public_url: "${TAWASUL_PUBLIC_URL:-}": with only TAWASUL_LISTEN set,
+        // the URL to paste into Meta must be the address that answers.
+        CPPUNIT_ASSERT_EQUAL(std::string("http://127.0.0.1:9321"),
+                             HostConfig::parse(load("server: { listen: \"127.0.0.1:9321\", public_url: \"\" }\n")).server.publicUrl);
+        CPPUNIT_ASSERT_EQUAL(std::string("cfg.yaml:1:49: server.public_url: expected an http:// or https:// URL"),
+                             configError([] { HostConfig::parse(load("server: { listen: \"127.0.0.1:9321\", public_url: \"wa.example.dz\" }\n")); }));
     }
 
     void testHostUnknownTopLevelKey() {

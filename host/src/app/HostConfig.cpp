@@ -43,8 +43,14 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
     config.server.requestTimeoutSeconds =
         static_cast<int>(server.getInt("request_timeout_seconds", config.server.requestTimeoutSeconds, 1, 3600));
     config.server.keepAliveSeconds = static_cast<int>(server.getInt("keep_alive_seconds", config.server.keepAliveSeconds, 1, 3600));
-    config.server.publicUrl = server.getString(
-        "public_url", "http://" + config.server.host + ":" + std::to_string(config.server.port));
+    // Unset or empty (the default config's "${TAWASUL_PUBLIC_URL:-}"), it follows the listen address,
+    // so that TAWASUL_LISTEN alone gives the settings page a webhook URL that answers.
+    config.server.publicUrl = server.getString("public_url", "");
+    if (config.server.publicUrl.empty()) {
+        config.server.publicUrl = "http://" + config.server.host + ":" + std::to_string(config.server.port);
+    } else if (config.server.publicUrl.rfind("http://", 0) != 0 && config.server.publicUrl.rfind("https://", 0) != 0) {
+        server.child("public_url").fail("expected an http:// or https:// URL");
+    }
 
     config.server.webDir = server.getString("web_dir", config.server.webDir);
 

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "cli/Cli.hpp"
+#include "tawasul/whatsapp/Phones.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "app/Runtime.hpp"
 
@@ -35,7 +36,7 @@ struct SimulateRequest {
     std::string action;  // verify, inbound, status, post
     std::optional<std::string> url;
     // inbound
-    std::string from, text, name = "Tawasul Simulator";
+    std::string from, text, name;  // no --name: no profile, so a contact's known name is kept
     std::optional<std::string> wamid, phoneNumberId;
     // status
     std::string status, to = kDefaultRecipient;
@@ -58,11 +59,14 @@ Poco::URI parseUrl(const std::string& text) {
     return uri;
 }
 
-std::string requireDigits(const std::string& option, const std::string& phone) {
-    const std::string digits = phoneDigits(phone);
-    if (digits.size() < 5 || digits.size() > 20)
-        throw UsageError("simulate: " + option + " must be a phone number in international form such as +213555123456, got '" + phone + "'");
-    return digits;
+// A phone as Meta writes a wa_id: the E.164 digits without '+'. "0555 12 34 56", "00213555123456"
+// and "+213 555 12 34 56" are one person, so they must become one wa_id (and one contact).
+std::string waIdOf(const std::string& option, const std::string& phone) {
+    static const sdk::PhoneNormalizer normalizer("DZ");
+    const auto e164 = normalizer.toE164(phone);
+    if (!e164)
+        throw UsageError("simulate: " + option + " must be a phone number such as 0555 12 34 56 or +213555123456, got '" + phone + "'");
+    return e164->substr(1);
 }
 
 void requireUtf8(const std::string& option, const std::string& text) {
@@ -93,7 +97,7 @@ SimulateRequest parseSimulate(const std::vector<std::string>& args) {
         parsed.emplace(where, rest, std::vector<std::string>{"--url", "--from", "--text", "--name", "--wamid", "--phone-number-id"},
                        std::vector<std::string>{});
         parsed->expectPositional(0, 0, usage);
-        request.from = requireDigits("--from", need(*parsed, "--from", usage));
+        request.from = waIdOf("--from", need(*parsed, "--from", usage));
         request.text = need(*parsed, "--text", usage);
         requireUtf8("--text", request.text);
         if (const auto name = parsed->value("--name")) request.name = *name;
@@ -114,7 +118,7 @@ SimulateRequest parseSimulate(const std::vector<std::string>& args) {
         request.status = need(*parsed, "--status", usage);
         if (request.status != "sent" && request.status != "delivered" && request.status != "read" && request.status != "failed")
             throw UsageError(where + ": --status must be sent, delivered, read or failed, got '" + request.status + "'");
-        if (const auto to = parsed->value("--to")) request.to = requireDigits("--to", *to);
+        if (const auto to = parsed->value("--to")) request.to = waIdOf("--to", *to);
         const bool errorGiven = parsed->value("--error-code") || parsed->value("--error-title");
         if (errorGiven && request.status != "failed") throw UsageError(where + ": --error-code and --error-title go with --status failed");
         if (request.status == "failed") {
@@ -317,7 +321,9 @@ Command simulateCommand() {
             "http://<server.listen><path of the webhook_receiver entry, default /webhooks/whatsapp>.\n\n"
             "verify   the GET handshake with whatsapp.webhook.verify_token and a random challenge; checks\n"
             "         that the challenge comes back.\n"
-            "inbound  one text message from PHONE (its digits become wa_id and from). The wamid defaults\n"
+            "inbound  one text message from PHONE, written as Meta writes a wa_id (E.164 digits; national\n"
+            "         forms such as 0555 12 34 56 are Algerian). --name sets the profile name; without it\n"
+            "         the body has no profile and the contact keeps the name it has. The wamid defaults\n"
             "         to wamid.SIM<random hex> and is printed; phone_number_id and the account id come from\n"
             "         the settings when set.\n"
             "status   a status for an outbound message; failed carries errors[] (default code 131026).\n"

@@ -95,7 +95,8 @@ std::string phoneDigits(const std::string& phone) {
 
 std::string inboundTextBody(const InboundText& message) {
     return envelope(message.business,
-                    "\"contacts\":[{\"profile\":{\"name\":" + quoted(message.name) + "},\"wa_id\":" + quoted(message.from) +
+                    "\"contacts\":[{" + (message.name.empty() ? std::string() : "\"profile\":{\"name\":" + quoted(message.name) + "},") +
+                        "\"wa_id\":" + quoted(message.from) +
                         "}],\"messages\":[{\"from\":" + quoted(message.from) + ",\"id\":" + quoted(message.wamid) +
                         ",\"timestamp\":\"" + std::to_string(message.timestamp) + "\",\"type\":\"text\",\"text\":{\"body\":" +
                         quoted(message.text) + "}}]");

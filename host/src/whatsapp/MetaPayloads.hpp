@@ -25,7 +25,7 @@ struct MetaBusiness {
 struct InboundText {
     MetaBusiness business;
     std::string from;  // digits
-    std::string name;  // profile name
+    std::string name;  // profile name; empty: the contact carries no profile (a known name is kept)
     std::string wamid;
     std::int64_t timestamp = 0;  // seconds since the epoch
     std::string text;            // UTF-8

@@ -37,6 +37,16 @@
     }, 150);
   }
 
+  // An action's outcome (?done=1, ?error=...) is said once: the address loses it, so neither a
+  // reload nor a live refresh (which fetches this address) shows "Done." again.
+  if (window.history && window.history.replaceState && /[?&](done|error)=/.test(window.location.search)) {
+    var params = new URLSearchParams(window.location.search);
+    params.delete('done');
+    params.delete('error');
+    var query = params.toString();
+    window.history.replaceState(null, '', window.location.pathname + (query ? '?' + query : '') + window.location.hash);
+  }
+
   if (root && window.EventSource) {
     var state = document.querySelector('[data-live-state]');
     var lostOnce = false;

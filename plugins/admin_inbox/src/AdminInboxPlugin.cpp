@@ -39,7 +39,7 @@ const std::string kAssets = "/admin/static/admin_inbox";
 // never shows words a link put there.
 const std::vector<std::string> kActionErrors{"not_found",    "invalid_user", "other_open",       "lead_exists",     "invalid_lead",
                                              "window_closed", "invalid",     "empty_text",       "no_dispatcher",   "duplicate",
-                                             "no_template",  "missing_variable", "invalid_request"};
+                                             "no_template",  "missing_variable", "invalid_request", "resolved"};
 
 std::string oneOf(const std::optional<std::string>& value, const std::vector<std::string>& allowed, const std::string& fallback) {
     if (value && std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return *value;
@@ -91,6 +91,9 @@ public:
                    page("whatsapp.inbox.resolve"));
         routes.add("POST", kConversationPath + "{id}/reopen",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { resolve(request, response, false); },
+                   page("whatsapp.inbox.resolve"));
+        routes.add("POST", kConversationPath + "{id}/pending",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { markPending(request, response); },
                    page("whatsapp.inbox.resolve"));
         routes.add("POST", kConversationPath + "{id}/lead",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { createLead(request, response); },
@@ -184,6 +187,21 @@ private:
         return out;
     }
 
+    // When the first provider of the chain cannot send (an expired token, a restriction, switched
+    // off), agents must know that their replies wait in the Outbox: a banner on the inbox and on
+    // every conversation, with the way to the settings for those who may change them.
+    void addSendingNotice(const sdk::HttpRequest& request, Object& model) const {
+        const auto sender = dispatcher();
+        if (!sender) return;
+        const auto chain = sender->chainHealth();
+        if (chain.empty() || chain.front().second.state == sdk::ProviderState::Healthy) return;
+        const auto& [provider, health] = chain.front();
+        model.set("sending_notice", t(request, "sending_stopped", {{"provider", provider}}));
+        if (!health.reason.empty()) model.set("sending_reason", health.reason);
+        if (request.principal && request.principal->can("whatsapp.settings.manage"))
+            model.set("sending_settings_url", kBase + "/settings");  // cloud_api's settings page
+    }
+
     void renderInbox(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
         InboxFilter filter;
@@ -220,6 +238,7 @@ private:
         if (filter.after) model.set("first_url", kInboxPath + "?" + query);
         model.set("live_url", kBase + "/live?after=" + std::to_string(shown));
         model.set("assets", kAssets);
+        addSendingNotice(request, model);
         context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
     }
 
@@ -288,8 +307,9 @@ private:
             context_->pages().render(request, response, "not_found", t(request, "conversation_not_found"), model, 404);
             return;
         }
-        // Opening the conversation reads it: the count goes, the sender sees blue ticks.
-        if (store_->markOpened(id, nowMillis())) {
+        // Opening the conversation reads it: the count goes, the sender sees blue ticks. Only for a
+        // user who may answer: a read-only role's GET changes nothing, here or at Meta.
+        if (request.principal->can("whatsapp.inbox.reply") && store_->markOpened(id, nowMillis())) {
             if (auto sender = dispatcher()) {
                 try {
                     sender->markRead(id);
@@ -340,6 +360,7 @@ private:
         model.set("window_open", windowIsOpen);
         model.set("idempotency_key", Poco::UUIDGenerator::defaultGenerator().createRandom().toString());
         model.set("resolved", view->summary.status == "resolved");
+        model.set("pending", view->summary.status == "pending");
         Array::Ptr templates = new Array;
         if (!windowIsOpen) {
             for (const auto& option : store_->templates()) {
@@ -399,6 +420,7 @@ private:
         model.set("assets", kAssets);
         model.set("inbox_url", kInboxPath);
         const std::string title = summary->getValue<std::string>("name");
+        addSendingNotice(request, model);
         context_->pages().render(request, response, "conversation", title, model);
     }
 
@@ -497,6 +519,14 @@ private:
         const auto result = resolving ? store_->resolve(*id, request.principal->id, nowMillis())
                                       : store_->reopen(*id, request.principal->id, nowMillis());
         if (result.ok) changed(*id, resolving ? "resolved" : "reopened");
+        back(response, *id, result.error);
+    }
+
+    void markPending(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        const auto result = store_->markPending(*id, request.principal->id, nowMillis());
+        if (result.ok) changed(*id, "pending");
         back(response, *id, result.error);
     }
 

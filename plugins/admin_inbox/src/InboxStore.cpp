@@ -447,7 +447,13 @@ ChangeResult InboxStore::reopen(std::int64_t conversationId, std::int64_t actorU
     std::vector<Poco::Int64> contact;
     session << "SELECT status, contact_id FROM whatsapp_conversations WHERE id = $1", use(conversation), into(status), into(contact), now;
     if (status.empty()) return {false, "not_found"};
-    if (status[0] != "resolved") return {true, ""};
+    if (status[0] == "open") return {true, ""};
+    if (status[0] == "pending") {  // still the contact's unresolved conversation: no check needed
+        session << "UPDATE whatsapp_conversations SET status = 'open', updated_at = $1 WHERE id = $2", use(when), use(conversation), now;
+        record(session, conversationId, "reopened", actorUserId, 0, 0, at);
+        tx.commit();
+        return {true, ""};
+    }
     // One conversation that is not resolved per contact (a unique index says so too).
     Poco::Int64 contactId = contact[0], others = 0;
     session << "SELECT COUNT(*) FROM whatsapp_conversations WHERE contact_id = $1 AND status <> 'resolved' AND id <> $2",
@@ -456,6 +462,22 @@ ChangeResult InboxStore::reopen(std::int64_t conversationId, std::int64_t actorU
     session << "UPDATE whatsapp_conversations SET status = 'open', resolved_at = NULL, updated_at = $1 WHERE id = $2", use(when),
         use(conversation), now;
     record(session, conversationId, "reopened", actorUserId, 0, 0, at);
+    tx.commit();
+    return {true, ""};
+}
+
+ChangeResult InboxStore::markPending(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 conversation = conversationId, when = at;
+    std::vector<std::string> status;
+    session << "SELECT status FROM whatsapp_conversations WHERE id = $1", use(conversation), into(status), now;
+    if (status.empty()) return {false, "not_found"};
+    if (status[0] == "pending") return {true, ""};
+    // A resolved conversation is reopened first (that checks the contact has no other open one).
+    if (status[0] == "resolved") return {false, "resolved"};
+    session << "UPDATE whatsapp_conversations SET status = 'pending', updated_at = $1 WHERE id = $2", use(when), use(conversation), now;
+    record(session, conversationId, "pending", actorUserId, 0, 0, at);
     tx.commit();
     return {true, ""};
 }

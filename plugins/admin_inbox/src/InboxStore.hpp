@@ -83,7 +83,7 @@ struct TimelineMessage {
 };
 
 struct SystemLine {
-    std::string kind;  // assigned, unassigned, resolved, reopened, lead_created, lead_linked, provider_fallback
+    std::string kind;  // assigned, unassigned, resolved, reopened, pending, lead_created, lead_linked, provider_fallback
     std::string actorName;
     std::string targetName;  // assigned: to whom; provider_fallback: the provider that took over
     std::int64_t leadId = 0;
@@ -159,6 +159,9 @@ public:
     ChangeResult assign(std::int64_t conversationId, std::int64_t targetUserId, std::int64_t actorUserId, std::int64_t at);
     ChangeResult resolve(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at);
     ChangeResult reopen(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at);
+    // Pending: waiting on the customer or on someone else; the conversation stays one of the
+    // contact's unresolved ones (reopen takes it back to open).
+    ChangeResult markPending(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at);
     // A lead from the contact of the conversation, linked to it; leadId gets its id.
     ChangeResult createLead(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at, std::int64_t& leadId);
     ChangeResult linkLead(std::int64_t conversationId, std::int64_t leadId, std::int64_t actorUserId, std::int64_t at);

@@ -33,6 +33,9 @@ using namespace Poco::Data::Keywords;
 
 constexpr const char* kTokenKey = "whatsapp.cloud.access_token";
 constexpr const char* kPhoneNumberIdKey = "whatsapp.cloud.phone_number_id";
+// "false" turns Cloud API sending off at once on every host (settings are shared through the
+// database): sends go down the dispatch chain, and no mark-read reaches Meta.
+constexpr const char* kEnabledKey = "whatsapp.cloud.enabled";
 
 struct Options {
     std::string graphUrl = "https://graph.facebook.com";
@@ -167,6 +170,7 @@ public:
     }
 
     sdk::ProviderHealth health() const override {
+        if (switchedOff()) return {sdk::ProviderState::Disabled, kSwitchedOffNote};
         Credentials credentials;
         sdk::SendResult unused;
         if (!const_cast<CloudApiProvider*>(this)->readCredentials(credentials, unused))
@@ -177,6 +181,7 @@ public:
     }
 
     sdk::ProviderHealth testConnection() override {
+        if (switchedOff()) return {sdk::ProviderState::Disabled, kSwitchedOffNote};
         Credentials credentials;
         sdk::SendResult result;
         if (!readCredentials(credentials, result)) return {sdk::ProviderState::Unconfigured, result.note};
@@ -208,8 +213,16 @@ private:
         return pool_->basePath() + "/" + options_.apiVersion + "/" + phoneNumberId + "/messages";
     }
 
+    static constexpr const char* kSwitchedOffNote = "disabled: setting whatsapp.cloud.enabled is false";
+
+    bool switchedOff() const { return context_.settings().get(kEnabledKey).value_or("true") == "false"; }
+
     bool readCredentials(Credentials& credentials, sdk::SendResult& result) {
         result.outcome = sdk::SendOutcome::Unavailable;
+        if (switchedOff()) {
+            result.note = kSwitchedOffNote;
+            return false;
+        }
         credentials.phoneNumberId = options_.phoneNumberId.empty() ? context_.settings().get(kPhoneNumberIdKey).value_or("")
                                                                    : options_.phoneNumberId;
         credentials.token = context_.settings().get(kTokenKey).value_or("");

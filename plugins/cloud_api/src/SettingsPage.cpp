@@ -27,6 +27,7 @@ constexpr const char* kAccessTokenKey = "whatsapp.cloud.access_token";
 constexpr const char* kPhoneNumberIdKey = "whatsapp.cloud.phone_number_id";
 constexpr const char* kAccountIdKey = "whatsapp.cloud.business_account_id";
 constexpr const char* kLastTestKey = "whatsapp.cloud.connection_test";
+constexpr const char* kEnabledKey = "whatsapp.cloud.enabled";
 
 bool allDigits(const std::string& text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -96,6 +97,21 @@ public:
         response.redirect(303, std::string(kSettingsPagePath) + "?done=saved");
     }
 
+    // The on/off switch: "false" sends everything down the chain (the Outbox) at once, on every host.
+    void setEnabled(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::string value = sdk::FormData(request.body).value("enabled");
+        if (value != "true" && value != "false") {
+            Object model = baseModel(request);
+            model.set("error", context_.translator().text(request.locale(), "settings_error_switch"));
+            render(request, response, model, 422);
+            return;
+        }
+        context_.settings().set(kEnabledKey, value);
+        context_.logger().information(std::string("Cloud API sending turned ") + (value == "true" ? "on" : "off") + " by " +
+                                      (request.principal ? request.principal->email : std::string("?")));
+        response.redirect(303, std::string(kSettingsPagePath) + "?done=saved#switch");
+    }
+
     // The provider's own test (GET /{version}/{phone_number_id} with its connection pool), so that a
     // success also clears its unhealthy state and resolves its alerts.
     void test(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -134,6 +150,8 @@ private:
         model.set("save_url", std::string(kSettingsPagePath));
         model.set("test_url", std::string(kSettingsPagePath) + "/test");
         model.set("webhook_settings_url", std::string(kSettingsPagePath) + "/webhook");
+        model.set("switch_url", std::string(kSettingsPagePath) + "/enabled");
+        model.set("enabled", settings.get(kEnabledKey).value_or("true") != "false");
         model.set("phone_number_id", settings.get(kPhoneNumberIdKey).value_or(""));
         model.set("business_account_id", settings.get(kAccountIdKey).value_or(""));
 
@@ -221,6 +239,7 @@ void registerSettingsPage(sdk::HostContext& context) {
     sdk::RouteRegistry& routes = context.routes();
     routes.add("GET", base, [page](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { page->show(rq, rs); }, manage);
     routes.add("POST", base, [page](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { page->save(rq, rs); }, manage);
+    routes.add("POST", base + "/enabled", [page](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { page->setEnabled(rq, rs); }, manage);
     routes.add("POST", base + "/test", [page](const sdk::HttpRequest& rq, sdk::HttpResponse& rs) { page->test(rq, rs); }, manage);
 }
 

@@ -13,7 +13,8 @@ keywords:
   - intent: institution
     keywords:
       fr: [devis, entreprise, "notre société", "nos employés", "nos salariés", "formation en entreprise", organisme]
-      ar: [شركة, مؤسسة, موظفين, موظفينا, عرض سعر]
+      # The article (ال, والـ, بالـ, للـ...) is folded away: "شركة" finds "الشركة" and "للشركة".
+      ar: [شركة, شركات, مؤسسة, مؤسسات, موظفين, موظفي, موظفينا, موظفيكم, لموظفي, لموظفينا, عمالنا, "عرض سعر", "عروض أسعار"]
       en: [company, quote, quotation, "our employees", "our staff", corporate]
     actions:
       - tag: institution
@@ -21,7 +22,7 @@ keywords:
   - intent: registration
     keywords:
       fr: [inscription, inscrire, "m'inscrire", "s'inscrire", formation, session, programme]
-      ar: [تسجيل, التسجيل, سجلني, اشتراك, تكوين, دورة]
+      ar: [تسجيل, سجلني, اشتراك, تكوين, تكوينات, دورة, دورات]
       en: [register, registration, enroll, enrol, course, training]
     actions:
       - tag: registration

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include <utf8proc.h>
 
@@ -27,6 +28,30 @@ void appendUtf8(std::string& out, utf8proc_int32_t c) {
     out.append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(length));
 }
 
+constexpr utf8proc_int32_t kAlef = 0x0627, kLam = 0x0644, kWaw = 0x0648, kFa = 0x0641, kBa = 0x0628, kKaf = 0x0643;
+
+// Where the stem of an Arabic word starts once its definite article is taken off: ال, optionally
+// behind a conjunction (و ف) and then a preposition (ب ك ل) written onto it; ل + ال is written لل.
+// A prefix letter is taken only when the article follows it, so "وقت" or "بيت" keep their first
+// letter, and only when at least two letters remain ("الم" is left alone).
+std::size_t articleLength(const std::vector<utf8proc_int32_t>& word) {
+    std::size_t at = 0;
+    if (word.size() > at && (word[at] == kWaw || word[at] == kFa)) ++at;
+    std::size_t stem = 0;
+    if (word.size() > at + 1 && word[at] == kAlef && word[at + 1] == kLam) {
+        stem = at + 2;                                                            // (و)ال
+    } else if (word.size() > at + 2 && (word[at] == kBa || word[at] == kKaf) && word[at + 1] == kAlef && word[at + 2] == kLam) {
+        stem = at + 3;                                                            // (و)بال (و)كال
+    } else if (word.size() > at + 1 && word[at] == kLam && word[at + 1] == kLam) {
+        stem = at + 2;                                                            // (و)لل
+    }
+    return stem != 0 && word.size() >= stem + 2 ? stem : 0;
+}
+
+void appendWord(std::string& out, const std::vector<utf8proc_int32_t>& word) {
+    for (std::size_t i = articleLength(word); i < word.size(); ++i) appendUtf8(out, word[i]);
+}
+
 }  // namespace
 
 std::string foldForMatching(const std::string& text) {
@@ -46,6 +71,7 @@ std::string foldForMatching(const std::string& text) {
         }
     } else {
         std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(folded, &std::free);
+        std::vector<utf8proc_int32_t> word;
         utf8proc_ssize_t at = 0;
         while (at < length) {
             utf8proc_int32_t c = 0;
@@ -57,11 +83,14 @@ std::string foldForMatching(const std::string& text) {
             const bool wordChar = (category >= UTF8PROC_CATEGORY_LU && category <= UTF8PROC_CATEGORY_LO) ||
                                   (category >= UTF8PROC_CATEGORY_ND && category <= UTF8PROC_CATEGORY_NO);
             if (wordChar) {
-                appendUtf8(out, unifyArabic(c));
-            } else if (out.back() != ' ') {
+                word.push_back(unifyArabic(c));
+            } else if (!word.empty()) {
+                appendWord(out, word);
+                word.clear();
                 out += ' ';
             }
         }
+        appendWord(out, word);
     }
     if (out.back() != ' ') out += ' ';
     return out;
