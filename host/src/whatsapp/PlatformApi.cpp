@@ -246,7 +246,7 @@ const std::regex& eventTypePattern() {
 
 }  // namespace
 
-PlatformApi::PlatformApi(sdk::Database& database, ServiceRegistry& services, JobQueue& jobs, EventBus& events, const sdk::Clock& clock)
+PlatformApi::PlatformApi(sdk::Database& database, ServiceDirectory& services, JobRunner& jobs, LocalEventBus& events, const sdk::Clock& clock)
     : database_(database), services_(services), jobs_(jobs), events_(events), clock_(clock) {}
 
 void PlatformApi::registerWith(Router& router) {

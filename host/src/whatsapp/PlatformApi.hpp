@@ -12,10 +12,10 @@
 #include "tawasul/sdk/Http.hpp"
 #include "tawasul/sdk/Jobs.hpp"
 
-#include "plugin/EventBus.hpp"
-#include "jobs/JobQueue.hpp"
+#include "plugin/LocalEventBus.hpp"
+#include "jobs/JobRunner.hpp"
 #include "http/Router.hpp"
-#include "plugin/ServiceRegistry.hpp"
+#include "plugin/ServiceDirectory.hpp"
 
 namespace tawasul::host {
 
@@ -24,7 +24,7 @@ inline constexpr const char* kPublishPlatformEventJob = "publish_platform_event"
 
 class PlatformApi {
 public:
-    PlatformApi(sdk::Database& database, ServiceRegistry& services, JobQueue& jobs, EventBus& events, const sdk::Clock& clock);
+    PlatformApi(sdk::Database& database, ServiceDirectory& services, JobRunner& jobs, LocalEventBus& events, const sdk::Clock& clock);
     // Adds the routes (owned by "host") and the job that publishes stored platform events.
     void registerWith(Router& router);
 
@@ -36,9 +36,9 @@ private:
     void publishEvent(const sdk::Job& job);
 
     sdk::Database& database_;
-    ServiceRegistry& services_;
-    JobQueue& jobs_;
-    EventBus& events_;
+    ServiceDirectory& services_;
+    JobRunner& jobs_;
+    LocalEventBus& events_;
     const sdk::Clock& clock_;
 };
 
