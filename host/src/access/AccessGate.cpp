@@ -2,7 +2,7 @@
 
 #include <Poco/URI.h>
 
-#include "http/HttpServer.hpp"
+#include "http/Responses.hpp"
 
 #include "tawasul/sdk/Forms.hpp"
 

@@ -8,22 +8,23 @@
 #include <string>
 #include <vector>
 
-#include "whatsapp/Dispatcher.hpp"
-#include "ui/AdminPages.hpp"
+#include "access/AccessGate.hpp"
 #include "access/Auth.hpp"
-#include "plugin/LocalEventBus.hpp"
 #include "app/HostConfig.hpp"
-#include "http/HttpServer.hpp"
-#include "jobs/JobRunner.hpp"
-#include "whatsapp/PlatformApi.hpp"
-#include "metrics/MetricsRegistry.hpp"
 #include "db/Migrator.hpp"
-#include "plugin/PluginLoader.hpp"
-#include "http/Router.hpp"
-#include "secrets/SecretBox.hpp"
-#include "plugin/ServiceDirectory.hpp"
-#include "secrets/SettingsStore.hpp"
 #include "db/SqlDatabase.hpp"
+#include "http/HttpServer.hpp"
+#include "http/Router.hpp"
+#include "jobs/JobRunner.hpp"
+#include "metrics/MetricsRegistry.hpp"
+#include "plugin/LocalEventBus.hpp"
+#include "plugin/PluginLoader.hpp"
+#include "plugin/ServiceDirectory.hpp"
+#include "secrets/SecretBox.hpp"
+#include "secrets/SettingsStore.hpp"
+#include "ui/AdminPages.hpp"
+#include "whatsapp/Dispatcher.hpp"
+#include "whatsapp/PlatformApi.hpp"
 
 namespace tawasul::host {
 
