@@ -1,6 +1,6 @@
 #include "db/Migrator.hpp"
 
-#include "secrets/Digest.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -59,7 +59,7 @@ std::vector<MigrationFile> Migrator::discover(const MigrationSource& source, sdk
                                  "' is also used by " + it->second.path.filename().string());
     }
     for (auto& [version, file] : byVersion) {
-        file.checksum = sha256Hex(readFile(file.path));
+        file.checksum = sdk::sha256Hex(readFile(file.path));
         files.push_back(file);
     }
     return files;
@@ -146,7 +146,7 @@ std::vector<MigrationFile> Migrator::migrate() {
     for (const MigrationStatus& s : all) {
         if (s.state != MigrationStatus::State::Pending) continue;
         const std::string script = readFile(s.file.path);
-        if (sha256Hex(script) != s.file.checksum)
+        if (sdk::sha256Hex(script) != s.file.checksum)
             throw MigrationError(s.file.path.string() + ":1: file changed while migrating");
         Poco::Data::Session session = database_.session();
         sdk::Transaction transaction(database_, session);
