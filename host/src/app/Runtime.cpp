@@ -238,7 +238,7 @@ void Runtime::startPlugins() {
         dispatcher_ = std::make_shared<Dispatcher>(*database_, *jobs_, events_, services_, settings(), clock_, metrics_,
                                                    config_.dispatchChain);
         dispatcher_->attach();
-        services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::kDispatcherService,
+        services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::MessageDispatcher::kServiceName,
                           std::static_pointer_cast<void>(std::static_pointer_cast<sdk::MessageDispatcher>(dispatcher_)));
     }
     const auto order = startOrder(libraries_);

@@ -15,6 +15,7 @@
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
+#include "tawasul/whatsapp/PlatformEvents.hpp"
 
 #include "http/Responses.hpp"
 
@@ -364,7 +365,7 @@ void PlatformApi::publishEvent(const sdk::Job& job) {
     event.set("id", id);
     event.set("type", types[0]);
     event.set("data", Poco::JSON::Parser().parse(datas[0]));
-    events_.publish({kPlatformEventTopic, sdk::jsonString(event)});
+    events_.publish({sdk::kPlatformEventTopic, sdk::jsonString(event)});
     Poco::Int64 publishedAt = clock_.nowMillis();
     sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
     session << "UPDATE platform_events SET published_at = $1 WHERE id = $2", use(publishedAt), use(id), now;

@@ -4,7 +4,7 @@
 //   GET  /api/v1/messages/{id}  a message's status and its send attempts               (messages.read)
 //   POST /api/v1/events         a platform event, e.g. registration.confirmed          (events.write)
 // Sends go through the MessageDispatcher service; events are stored with a job that publishes
-// them on the event bus as `platform.event` {"id","type","data"}, where flows listen.
+// them on the event bus under sdk::kPlatformEventTopic (tawasul/whatsapp/PlatformEvents.hpp).
 #include <string>
 
 #include "tawasul/sdk/Clock.hpp"
@@ -12,14 +12,13 @@
 #include "tawasul/sdk/Http.hpp"
 #include "tawasul/sdk/Jobs.hpp"
 
-#include "plugin/LocalEventBus.hpp"
-#include "jobs/JobRunner.hpp"
 #include "http/Router.hpp"
+#include "jobs/JobRunner.hpp"
+#include "plugin/LocalEventBus.hpp"
 #include "plugin/ServiceDirectory.hpp"
 
 namespace tawasul::host {
 
-inline constexpr const char* kPlatformEventTopic = "platform.event";
 inline constexpr const char* kPublishPlatformEventJob = "publish_platform_event";
 
 class PlatformApi {
