@@ -15,6 +15,8 @@ std::string requestIdFor(const std::string& incoming) {
     for (char c : incoming)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) plain = false;
     if (plain) return incoming;
+    // A request id names a request in the logs, it guards nothing: a fast per-thread generator, not
+    // the CSPRNG of Crypto.hpp (randomToken), which is for secrets.
     thread_local std::mt19937_64 random{std::random_device{}()};
     char text[17];
     std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));

@@ -7,7 +7,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "Assertions.hpp"
-#include "secrets/Digest.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 #include "FakeGraphApi.hpp"
 #include "HostProcess.hpp"
 #include "whatsapp/MetaPayloads.hpp"
@@ -126,7 +126,7 @@ public:
         assertContains(list.second, "messages.send events.write");
         assertLacks(list.second, secret);
         auto db = openDatabase(host.databaseUrl());
-        CPPUNIT_ASSERT_EQUAL(tawasul::host::sha256Hex(secret), queryText(*db, "SELECT token_hash FROM api_tokens"));
+        CPPUNIT_ASSERT_EQUAL(tawasul::sdk::sha256Hex(secret), queryText(*db, "SELECT token_hash FROM api_tokens"));
         CPPUNIT_ASSERT_EQUAL(std::string("messages.send events.write"), queryText(*db, "SELECT scopes FROM api_tokens"));
     }
 

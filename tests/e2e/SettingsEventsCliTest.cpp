@@ -21,7 +21,7 @@
 #include <Poco/URI.h>
 
 #include "Assertions.hpp"
-#include "whatsapp/MetaPayloads.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 #include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 
@@ -183,7 +183,7 @@ private:
                 for (const auto& [name, value] : uri.getQueryParameters()) query[name] = value;
                 answer = query["hub.challenge"];
                 if (query["hub.mode"] != "subscribe" || query["hub.verify_token"] != state_->verifyToken) status = 403, answer = "forbidden";
-            } else if (seen.signature != tawasul::host::signBody(body, state_->appSecret)) {
+            } else if (seen.signature != tawasul::sdk::webhookSignature(body, state_->appSecret)) {
                 status = 403;
                 answer = "bad signature";
             }
@@ -550,7 +550,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("POST"), seen.method);
         CPPUNIT_ASSERT_EQUAL(std::string("/webhooks/whatsapp"), seen.uri);
         CPPUNIT_ASSERT_EQUAL(std::string("application/json"), seen.contentType);
-        CPPUNIT_ASSERT_EQUAL(tawasul::host::signBody(seen.body, "fixture-app-secret"), seen.signature);
+        CPPUNIT_ASSERT_EQUAL(tawasul::sdk::webhookSignature(seen.body, "fixture-app-secret"), seen.signature);
         assertContains(seen.body, "\\u0627\\u0644\\u0633\\u0644\\u0627\\u0645");
         assertContains(seen.body, " \\/ \\ud83d\\ude00\"");
         for (unsigned char c : seen.body) CPPUNIT_ASSERT(c < 0x80);
@@ -595,7 +595,7 @@ public:
                                    "--error-code", "131047", "--error-title", "Re-engagement message", "--url", url}),
                       0, "HTTP 200 OK\nok");
         seen = receiver.last();
-        CPPUNIT_ASSERT_EQUAL(tawasul::host::signBody(seen.body, "fixture-app-secret"), seen.signature);
+        CPPUNIT_ASSERT_EQUAL(tawasul::sdk::webhookSignature(seen.body, "fixture-app-secret"), seen.signature);
         auto status = firstValue(seen.body)->getArray("statuses")->getObject(0);
         CPPUNIT_ASSERT_EQUAL(std::string("wamid.OUT1"), status->getValue<std::string>("id"));
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), status->getValue<std::string>("status"));

@@ -15,6 +15,7 @@
 
 #include "Assertions.hpp"
 #include "HostProcess.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
@@ -54,13 +55,13 @@ HttpResult intakePost(const HostProcess& host, const std::string& body, const st
 // Posts a body to the intake at `port`, signed with the fixture secret.
 std::function<HttpResult(const std::string&)> signedPostsTo(int port) {
     return [port](const std::string& body) {
-        return httpRequest("POST", "127.0.0.1", port, kPath, body, {{"X-Hub-Signature-256", host::signBody(body, kFixtureSecret)}});
+        return httpRequest("POST", "127.0.0.1", port, kPath, body, {{"X-Hub-Signature-256", sdk::webhookSignature(body, kFixtureSecret)}});
     };
 }
 
 std::string signedPost(const std::string& body, const std::string& extraHeaders = "") {
     return "POST " + kPath + " HTTP/1.1\r\nHost: intake\r\nContent-Type: application/json\r\nX-Hub-Signature-256: " +
-           host::signBody(body, kFixtureSecret) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extraHeaders +
+           sdk::webhookSignature(body, kFixtureSecret) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extraHeaders +
            "\r\n" + body;
 }
 
@@ -195,9 +196,9 @@ public:
 
         const std::string head = "{\"object\":\"whatsapp_business_account\",\"entry\":[],\"padding\":\"";
         const std::string largest = head + std::string(3 * 1024 * 1024 - head.size() - 2, 'p') + "\"}";
-        CPPUNIT_ASSERT_EQUAL(200, intakePost(host, largest, host::signBody(largest, kFixtureSecret)).status);
+        CPPUNIT_ASSERT_EQUAL(200, intakePost(host, largest, sdk::webhookSignature(largest, kFixtureSecret)).status);
         const std::string tooBig = largest + " ";
-        CPPUNIT_ASSERT_EQUAL(413, intakePost(host, tooBig, host::signBody(tooBig, kFixtureSecret)).status);
+        CPPUNIT_ASSERT_EQUAL(413, intakePost(host, tooBig, sdk::webhookSignature(tooBig, kFixtureSecret)).status);
         CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
         assertContains(host.request("GET", "/metrics").body, "tawasul_webhook_rejected_total{reason=\"bad_signature\"} 1\n");
     }
@@ -239,7 +240,7 @@ public:
         host.start();
         auto db = openDatabase(host.databaseUrl());
         const std::string body = textBody("wamid.BAD");
-        const std::string signature = host::signBody(body, kFixtureSecret);
+        const std::string signature = sdk::webhookSignature(body, kFixtureSecret);
         const std::string headers = "Host: intake\r\nX-Hub-Signature-256: " + signature + "\r\n";
         const std::vector<std::pair<std::string, int>> cases = {
             {"NONSENSE\r\n\r\n", 400},
@@ -301,7 +302,7 @@ public:
             client.send(signedPost(textBody("wamid.GONE" + std::to_string(i))));
         }  // closed before any answer
         waitUntil([&] { return queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events") == "20"; }, "the events of clients that left");
-        CPPUNIT_ASSERT_EQUAL(200, intakePost(host, textBody("wamid.AFTER"), host::signBody(textBody("wamid.AFTER"), kFixtureSecret)).status);
+        CPPUNIT_ASSERT_EQUAL(200, intakePost(host, textBody("wamid.AFTER"), sdk::webhookSignature(textBody("wamid.AFTER"), kFixtureSecret)).status);
     }
 
     void connectionsBeyondTheLimitAreClosedAndCounted() {

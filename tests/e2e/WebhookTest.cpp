@@ -6,7 +6,7 @@
 #include <Poco/Data/Session.h>
 
 #include "HostProcess.hpp"
-#include "whatsapp/MetaPayloads.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 #include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
@@ -115,9 +115,9 @@ public:
         const std::string head = "{\"object\":\"whatsapp_business_account\",\"entry\":[],\"padding\":\"";
         std::string body = head + std::string(3 * 1024 * 1024 - head.size() - 2, 'p') + "\"}";
         CPPUNIT_ASSERT_EQUAL(std::size_t(3 * 1024 * 1024), body.size());
-        CPPUNIT_ASSERT_EQUAL(200, post(host, body, host::signBody(body, kSecret)).status);
+        CPPUNIT_ASSERT_EQUAL(200, post(host, body, sdk::webhookSignature(body, kSecret)).status);
         const std::string tooBig = body + " ";
-        CPPUNIT_ASSERT_EQUAL(413, post(host, tooBig, host::signBody(tooBig, kSecret)).status);
+        CPPUNIT_ASSERT_EQUAL(413, post(host, tooBig, sdk::webhookSignature(tooBig, kSecret)).status);
         CPPUNIT_ASSERT_EQUAL(1, eventCount(*db));
     }
 
@@ -126,7 +126,7 @@ public:
         host.start();
         auto db = openDatabase(host);
         const std::string body = "{\"object\": \"whatsapp_business_account\", \"entry\": [";
-        const auto response = post(host, body, host::signBody(body, kSecret));
+        const auto response = post(host, body, sdk::webhookSignature(body, kSecret));
         CPPUNIT_ASSERT_EQUAL(200, response.status);
         waitForProcessing(*db);
         Poco::Data::Session session = db->session();
@@ -143,7 +143,7 @@ public:
         HostProcess host(withWebhookSecrets());
         host.start();
         const auto acknowledged = acknowledgedBeforeTheEnd(
-            host, [&](const std::string& body) { return post(host, body, host::signBody(body, kSecret)); }, false);
+            host, [&](const std::string& body) { return post(host, body, sdk::webhookSignature(body, kSecret)); }, false);
         assertStoredAndProcessedOnce(host, acknowledged);
     }
 };

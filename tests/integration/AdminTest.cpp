@@ -14,6 +14,8 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "tawasul/sdk/Crypto.hpp"
+
 #include "access/ApiTokens.hpp"
 #include "app/Runtime.hpp"
 #include "TestSupport.hpp"
@@ -118,7 +120,7 @@ public:
         const std::string token = cookieValue(cookieNamed(reply, host::kSessionCookie));
         browser.cookie = std::string(host::kSessionCookie) + "=" + token;
         Poco::Data::Session db = runtime_->database().session();
-        std::string id = host::sha256Hex(token);
+        std::string id = sdk::sha256Hex(token);
         db << "SELECT csrf_token FROM sessions WHERE id = $1", use(id), into(browser.csrf), now;
         return browser;
     }
@@ -300,7 +302,7 @@ public:
             std::vector<std::string> ids;
             db << "SELECT id FROM sessions", into(ids), now;
             const std::string token = cookieValue(session);
-            CPPUNIT_ASSERT(std::find(ids.begin(), ids.end(), host::sha256Hex(token)) != ids.end());
+            CPPUNIT_ASSERT(std::find(ids.begin(), ids.end(), sdk::sha256Hex(token)) != ids.end());
             CPPUNIT_ASSERT(std::find(ids.begin(), ids.end(), token) == ids.end());
         }
 

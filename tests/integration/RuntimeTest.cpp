@@ -52,14 +52,14 @@ public:
         runtime->startPlugins();
         CPPUNIT_ASSERT_EQUAL(std::size_t(4), routesOwnedBy(*runtime, "good"));
         auto service = std::static_pointer_cast<test::TestService>(
-            runtime->services().find(typeid(test::TestService).name(), "greeter"));
+            runtime->services().find(typeid(test::TestService).name(), test::TestService::kServiceName));
         CPPUNIT_ASSERT(service);
         CPPUNIT_ASSERT_EQUAL(std::string("hello, Amina"), service->greet("Amina"));
         CPPUNIT_ASSERT_EQUAL(std::string("started"), runtime->pluginStates().at(0).status);
         service.reset();
         runtime->stopPlugins();
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), routesOwnedBy(*runtime, "good"));
-        CPPUNIT_ASSERT(!runtime->services().find(typeid(test::TestService).name(), "greeter"));
+        CPPUNIT_ASSERT(!runtime->services().find(typeid(test::TestService).name(), test::TestService::kServiceName));
         CPPUNIT_ASSERT_EQUAL(std::string("stopped"), runtime->pluginStates().at(0).status);
     }
 

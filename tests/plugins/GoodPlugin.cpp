@@ -27,7 +27,7 @@ public:
         context.routes().add("GET", "/test/throw", [](const auto&, auto&) -> void {
             throw std::runtime_error("deliberate failure inside a request");
         });
-        context.services().publish<tawasul::test::TestService>("greeter", std::make_shared<Greeter>());
+        context.services().publish<tawasul::test::TestService>(tawasul::test::TestService::kServiceName, std::make_shared<Greeter>());
     }
     void stop() noexcept override {}
 };

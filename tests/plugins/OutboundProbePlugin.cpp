@@ -148,7 +148,7 @@ public:
 
 private:
     std::shared_ptr<sdk::MessageDispatcher> dispatcher() {
-        auto found = context_->services().find<sdk::MessageDispatcher>(sdk::kDispatcherService);
+        auto found = context_->services().find<sdk::MessageDispatcher>(sdk::MessageDispatcher::kServiceName);
         if (!found) throw std::runtime_error("no dispatcher");
         return found;
     }

@@ -6,6 +6,7 @@ namespace tawasul::test {
 
 class __attribute__((visibility("default"))) TestService {
 public:
+    static constexpr const char* kServiceName = "greeter";  // as the good plugin publishes it
     virtual ~TestService() = default;
     virtual std::string greet(const std::string& name) const = 0;
 };

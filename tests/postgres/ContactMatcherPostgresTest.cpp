@@ -29,7 +29,7 @@ struct Host {
         runtime->openSecrets(true);
         runtime->startPlugins();
         matcher = std::static_pointer_cast<sdk::ContactMatcher>(
-            runtime->services().find(typeid(sdk::ContactMatcher).name(), "contact_matcher"));
+            runtime->services().find(typeid(sdk::ContactMatcher).name(), sdk::ContactMatcher::kServiceName));
         CPPUNIT_ASSERT(matcher);
     }
     ~Host() {

@@ -9,7 +9,7 @@
 
 #include <Poco/Data/Session.h>
 
-#include "jobs/JobQueue.hpp"
+#include "jobs/JobRunner.hpp"
 #include "db/Migrator.hpp"
 #include "app/Runtime.hpp"
 #include "secrets/SettingsStore.hpp"
@@ -135,11 +135,11 @@ public:
         auto dbA = connect(pg.url());
         auto dbB = connect(pg.url());
         auto makeQueue = [&](sdk::Database& db, host::MetricsRegistry& metrics, const std::string& name) {
-            host::JobQueueOptions options;
+            host::JobRunnerOptions options;
             options.threads = 3;
             options.workerId = name;
             options.pollInterval = std::chrono::milliseconds(20);
-            auto queue = std::make_unique<host::JobQueue>(db, clock, metrics, options);
+            auto queue = std::make_unique<host::JobRunner>(db, clock, metrics, options);
             queue->handle("test", "count", [&, name](const sdk::Job& job) {
                 {
                     std::lock_guard lock(mutex);
@@ -178,14 +178,14 @@ public:
         CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"));
     }
 
-    // PostgreSQL takes $1..$n in each statement of a batch; SQLite (JobQueueTest) takes '?'.
+    // PostgreSQL takes $1..$n in each statement of a batch; SQLite (JobRunnerTest) takes '?'.
     void enqueueAllNumbersEveryStatementsParameters() {
         test::PostgresDatabase pg;
         auto db = connect(pg.url());
         host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
         host::SystemClock clock;
         host::MetricsRegistry metrics;
-        host::JobQueue queue(*db, clock, metrics, {});
+        host::JobRunner queue(*db, clock, metrics, {});
         std::vector<sdk::NewJob> jobs;
         for (int i = 0; i < 600; ++i) jobs.push_back({"echo", "{\"n\":" + std::to_string(i) + "}", {}});  // three statements
         jobs[300].options.maxAttempts = 5;

@@ -12,6 +12,7 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
 
+#include "tawasul/whatsapp/Webhooks.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 
 namespace tawasul::test {
@@ -117,7 +118,7 @@ HttpResult postWebhook(const HostProcess& host, const std::string& body, const s
 }
 
 HttpResult postSigned(const HostProcess& host, const std::string& body) {
-    return postWebhook(host, body, host::signBody(body, kFixtureSecret));
+    return postWebhook(host, body, sdk::webhookSignature(body, kFixtureSecret));
 }
 
 int postConcurrentSenders(const std::vector<const HostProcess*>& hosts, int senders, int perSender, const std::string& wamidPrefix) {

@@ -2,8 +2,9 @@
 
 #include <Poco/URI.h>
 
-#include "http/HttpServer.hpp"
+#include "http/Responses.hpp"
 
+#include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/Forms.hpp"
 
 #include <algorithm>
@@ -55,7 +56,7 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
             const std::string type = request.header("Content-Type").value_or("");
             if (type.rfind("application/x-www-form-urlencoded", 0) == 0) sent = sdk::FormData(request.body).value("_csrf");
         }
-        if (sent.empty() || principal->csrfToken.empty() || !constantTimeEquals(sent, principal->csrfToken)) {
+        if (sent.empty() || principal->csrfToken.empty() || !sdk::constantTimeEquals(sent, principal->csrfToken)) {
             writeError(response, route.options.style, 403, "csrf",
                        "the form has expired or did not come from this site: reload the page and try again", request.requestId);
             return false;

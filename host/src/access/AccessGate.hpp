@@ -1,6 +1,7 @@
 #pragma once
-// Who may call a route. The HTTP server asks the gate before the handler of every Session or Token
-// route runs; Public routes never reach it. The gate fails closed: what it cannot establish is refused.
+// Who may call a route: the host's Admission. The HTTP server asks it before the handler of every
+// route runs; a Public route is admitted as it is. The gate fails closed: what it cannot establish
+// is refused.
 #include <memory>
 
 #include "tawasul/sdk/Clock.hpp"
@@ -9,17 +10,16 @@
 
 #include "access/ApiTokens.hpp"
 #include "access/Auth.hpp"
+#include "http/Admission.hpp"
 #include "http/Router.hpp"
 
 namespace tawasul::host {
 
-class AccessGate {
+class AccessGate final : public Admission {
 public:
     // Without `auth` no session is ever established (a host without the admin pages).
     AccessGate(sdk::Database& database, const sdk::Clock& clock, Auth* auth);
-    // Sets request.principal and returns true; or writes the refusal (302 to sign-in, 401, 403)
-    // into `response` and returns false.
-    bool admit(const Route& route, sdk::HttpRequest& request, sdk::HttpResponse& response);
+    bool admit(const Route& route, sdk::HttpRequest& request, sdk::HttpResponse& response) override;
 
 private:
     // A signed-in user with the route's permission (and, for a state-changing method, the CSRF token).

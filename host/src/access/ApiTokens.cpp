@@ -7,7 +7,7 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
-#include "secrets/Digest.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 
 using namespace Poco::Data::Keywords;
 
@@ -54,11 +54,11 @@ ApiTokens::Created ApiTokens::create(const std::string& name, const std::vector<
         if (std::find(unique.begin(), unique.end(), scope) == unique.end()) unique.push_back(scope);
     }
     Created created;
-    created.secret = kSecretPrefix + randomToken(32);
+    created.secret = kSecretPrefix + sdk::randomToken(32);
     created.token.name = name;
     created.token.scopes = unique;
     created.token.createdAt = clock_.nowMillis();
-    std::string hash = sha256Hex(created.secret);
+    std::string hash = sdk::sha256Hex(created.secret);
     std::string scopeText = joinScopes(unique);
     std::string tokenName = name;
     Poco::Int64 createdAt = created.token.createdAt, id = 0;
@@ -73,7 +73,7 @@ ApiTokens::Created ApiTokens::create(const std::string& name, const std::vector<
 
 std::optional<ApiToken> ApiTokens::authenticate(const std::string& secret) {
     if (secret.rfind(kSecretPrefix, 0) != 0) return std::nullopt;
-    std::string hash = sha256Hex(secret);
+    std::string hash = sdk::sha256Hex(secret);
     Poco::Data::Session session = database_.session();
     std::vector<Poco::Int64> ids, created;
     std::vector<std::string> names, scopes;

@@ -1,5 +1,6 @@
 #include "access/Auth.hpp"
 
+#include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/Pages.hpp"
 
 #include <algorithm>
@@ -307,7 +308,7 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     bool ok = false;
     if (ids.empty() || hashes.front().isNull() || active.front() == 0) {
         // Unknown or disabled accounts cost the same hash as known ones: timing does not tell them apart.
-        std::call_once(dummyOnce_, [this] { dummyHash_ = hashPassword(randomHex(16)); });
+        std::call_once(dummyOnce_, [this] { dummyHash_ = hashPassword(sdk::randomHex(16)); });
         (void)verifyLimited(dummyHash_, password);
     } else {
         ok = verifyLimited(hashes.front().value(), password);
@@ -332,9 +333,9 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     // Sessions that ended without being presented again leave here, one sign-in at a time.
     std::int64_t ended = at;
     session << "DELETE FROM sessions WHERE expires_at <= $1", use(ended), now;
-    result.sessionToken = randomHex(kTokenBytes);
-    std::string id = sha256Hex(result.sessionToken);
-    std::string csrf = randomHex(kTokenBytes);
+    result.sessionToken = sdk::randomHex(kTokenBytes);
+    std::string id = sdk::sha256Hex(result.sessionToken);
+    std::string csrf = sdk::randomHex(kTokenBytes);
     std::int64_t user = ids.front();
     std::int64_t created = at;
     std::int64_t expires = at + static_cast<std::int64_t>(options_.absoluteHours) * 3600000;
@@ -349,7 +350,7 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
 
 void Auth::signOut(const std::string& sessionToken) {
     if (sessionToken.empty()) return;
-    std::string id = sha256Hex(sessionToken);
+    std::string id = sdk::sha256Hex(sessionToken);
     Poco::Data::Session session = database_.session();
     sdk::Transaction tx(database_, session);
     session << "DELETE FROM sessions WHERE id = $1", use(id), now;
@@ -358,7 +359,7 @@ void Auth::signOut(const std::string& sessionToken) {
 
 std::shared_ptr<sdk::Principal> Auth::principalFor(const std::string& sessionToken) {
     if (sessionToken.size() != kTokenBytes * 2) return nullptr;
-    std::string id = sha256Hex(sessionToken);
+    std::string id = sdk::sha256Hex(sessionToken);
     Poco::Data::Session session = database_.session();
     std::vector<std::int64_t> users, lastSeen, expires;
     std::vector<std::string> csrf, emails, names, locales;

@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "secrets/Digest.hpp"
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Http.hpp"

@@ -156,12 +156,12 @@ Runtime::Runtime(HostConfig config) : config_(std::move(config)) {
     } catch (const std::invalid_argument& error) {
         config_.root.child("database").child("url").fail(error.what());
     }
-    JobQueueOptions jobOptions;
+    JobRunnerOptions jobOptions;
     jobOptions.threads = config_.workers.threads;
     jobOptions.leaseSeconds = config_.workers.leaseSeconds;
     jobOptions.maxAttempts = config_.workers.maxAttempts;
     jobOptions.workerId = Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id());
-    jobs_ = std::make_unique<JobQueue>(*database_, clock_, metrics_, jobOptions);
+    jobs_ = std::make_unique<JobRunner>(*database_, clock_, metrics_, jobOptions);
     AuthOptions authOptions;
     authOptions.idleMinutes = config_.auth.idleMinutes;
     authOptions.absoluteHours = config_.auth.absoluteHours;
@@ -238,7 +238,7 @@ void Runtime::startPlugins() {
         dispatcher_ = std::make_shared<Dispatcher>(*database_, *jobs_, events_, services_, settings(), clock_, metrics_,
                                                    config_.dispatchChain);
         dispatcher_->attach();
-        services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::kDispatcherService,
+        services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::MessageDispatcher::kServiceName,
                           std::static_pointer_cast<void>(std::static_pointer_cast<sdk::MessageDispatcher>(dispatcher_)));
     }
     const auto order = startOrder(libraries_);

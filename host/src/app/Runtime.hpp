@@ -8,22 +8,23 @@
 #include <string>
 #include <vector>
 
-#include "whatsapp/Dispatcher.hpp"
-#include "ui/AdminPages.hpp"
+#include "access/AccessGate.hpp"
 #include "access/Auth.hpp"
-#include "plugin/EventBus.hpp"
 #include "app/HostConfig.hpp"
-#include "http/HttpServer.hpp"
-#include "jobs/JobQueue.hpp"
-#include "whatsapp/PlatformApi.hpp"
-#include "metrics/MetricsRegistry.hpp"
 #include "db/Migrator.hpp"
-#include "plugin/PluginLoader.hpp"
-#include "http/Router.hpp"
-#include "secrets/SecretBox.hpp"
-#include "plugin/ServiceRegistry.hpp"
-#include "secrets/SettingsStore.hpp"
 #include "db/SqlDatabase.hpp"
+#include "http/HttpServer.hpp"
+#include "http/Router.hpp"
+#include "jobs/JobRunner.hpp"
+#include "metrics/MetricsRegistry.hpp"
+#include "plugin/LocalEventBus.hpp"
+#include "plugin/PluginLoader.hpp"
+#include "plugin/ServiceDirectory.hpp"
+#include "secrets/SecretBox.hpp"
+#include "secrets/SettingsStore.hpp"
+#include "ui/AdminPages.hpp"
+#include "whatsapp/Dispatcher.hpp"
+#include "whatsapp/PlatformApi.hpp"
 
 namespace tawasul::host {
 
@@ -55,9 +56,9 @@ public:
     sdk::Database& database() { return *database_; }
     Router& router() { return router_; }
     MetricsRegistry& metrics() { return metrics_; }
-    EventBus& events() { return events_; }
-    ServiceRegistry& services() { return services_; }
-    JobQueue& jobs() { return *jobs_; }
+    LocalEventBus& events() { return events_; }
+    ServiceDirectory& services() { return services_; }
+    JobRunner& jobs() { return *jobs_; }
     SettingsStore& settings();
     const sdk::Clock& clock() const { return clock_; }
     Auth& auth() { return *auth_; }
@@ -92,12 +93,12 @@ private:
     SystemClock clock_;
     MetricsRegistry metrics_;
     Router router_;
-    EventBus events_;
-    ServiceRegistry services_;
+    LocalEventBus events_;
+    ServiceDirectory services_;
     std::unique_ptr<SqlDatabase> database_;
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;
-    std::unique_ptr<JobQueue> jobs_;
+    std::unique_ptr<JobRunner> jobs_;
     // Made before the plugins start, so that they find it; it finds the providers when it sends.
     std::shared_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<Auth> auth_;

@@ -16,6 +16,7 @@
 
 #include "app/HostConfig.hpp"
 #include "app/Runtime.hpp"
+#include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Errors.hpp"
 
 namespace tawasul::host {
@@ -96,16 +97,6 @@ int commandServe(const HostConfig& config) {
     return app.exitCode;
 }
 
-std::string formatTime(std::int64_t millis) {
-    if (millis <= 0) return "-";
-    std::time_t seconds = static_cast<std::time_t>(millis / 1000);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buffer;
-}
-
 int commandMigrate(const HostConfig& config, bool statusOnly) {
     Runtime runtime(config);
     Migrator migrator = runtime.migrator();
@@ -113,7 +104,7 @@ int commandMigrate(const HostConfig& config, bool statusOnly) {
         for (const MigrationStatus& s : migrator.status()) {
             static const char* names[] = {"applied", "pending", "EDITED", "missing"};
             std::cout << std::left << std::setw(18) << s.file.owner << std::setw(8) << s.file.version << std::setw(10)
-                      << names[static_cast<int>(s.state)] << std::setw(22) << formatTime(s.appliedAt) << s.file.name << "\n";
+                      << names[static_cast<int>(s.state)] << std::setw(26) << (s.appliedAt > 0 ? sdk::isoTime(s.appliedAt) : "-") << s.file.name << "\n";
         }
         return kExitOk;
     }

@@ -14,7 +14,8 @@ namespace tawasul::host {
 namespace {
 
 constexpr const char* kUsage = "tawasul contacts reindex | contacts match PHONE";
-constexpr const char* kService = "contact_matcher";
+// The contact_matcher plugin publishes the matcher; its configuration says the default region.
+constexpr const char* kMatcherPlugin = "contact_matcher";
 
 void validateContacts(const std::vector<std::string>& args) {
     const Arguments parsed("contacts", args, {}, {});
@@ -43,9 +44,10 @@ public:
 
     std::shared_ptr<sdk::ContactMatcher> matcher() {
         auto service = std::static_pointer_cast<sdk::ContactMatcher>(
-            runtime_.services().find(typeid(sdk::ContactMatcher).name(), kService));
+            runtime_.services().find(typeid(sdk::ContactMatcher).name(), sdk::ContactMatcher::kServiceName));
         if (!service)
-            throw UsageError(std::string("contacts: no ContactMatcher named '") + kService + "' is running; add " + kService +
+            throw UsageError(std::string("contacts: no ContactMatcher named '") + sdk::ContactMatcher::kServiceName +
+                             "' is running; add " + kMatcherPlugin +
                              " to plugins.load in " + runtime_.config().file);
         return service;
     }
@@ -89,7 +91,7 @@ int commandMatch(const HostConfig& config, const std::string& phone) {
     // The matcher's own region decides what a national number means.
     std::string region = "DZ";
     for (const PluginEntry& entry : config.plugins)
-        if (entry.name == kService && entry.config.isMap()) region = entry.config.getString("default_region", "DZ");
+        if (entry.name == kMatcherPlugin && entry.config.isMap()) region = entry.config.getString("default_region", "DZ");
     StartedPlugins plugins(config);
     auto matcher = plugins.matcher();
     const auto e164 = sdk::PhoneNormalizer(region).toE164(phone);

@@ -7,10 +7,10 @@
 #include <iostream>
 
 #include <Poco/Data/Session.h>
-#include <sodium.h>
 
 #include "cli/Cli.hpp"
 #include "app/Runtime.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -23,14 +23,6 @@ std::int64_t count(Poco::Data::Session& session, const std::string& table) {
     Poco::Int64 n = 0;
     session << "SELECT COUNT(*) FROM " + table, into(n), now;  // table names from this file only
     return n;
-}
-
-std::string randomSecret() {
-    unsigned char raw[24];
-    randombytes_buf(raw, sizeof raw);
-    char hex[sizeof raw * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-    return hex;
 }
 
 int seed(const HostConfig& config) {
@@ -67,8 +59,8 @@ int seed(const HostConfig& config) {
     }
     // What `tawasul simulate` signs and verifies with; random, never printed.
     SettingsStore& settings = runtime.settings();
-    if (!settings.get("whatsapp.cloud.app_secret")) settings.set("whatsapp.cloud.app_secret", randomSecret());
-    if (!settings.get("whatsapp.webhook.verify_token")) settings.set("whatsapp.webhook.verify_token", randomSecret());
+    if (!settings.get("whatsapp.cloud.app_secret")) settings.set("whatsapp.cloud.app_secret", sdk::randomHex(24));
+    if (!settings.get("whatsapp.webhook.verify_token")) settings.set("whatsapp.webhook.verify_token", sdk::randomHex(24));
     if (!settings.get("whatsapp.cloud.phone_number_id")) settings.set("whatsapp.cloud.phone_number_id", "100000000000001");
     std::cout << "demo: seeded 2 organizations, 2 registrations, 1 enrollment, 1 B2B lead and webhook secrets\n";
     return kExitOk;

@@ -13,8 +13,8 @@
 #include <Poco/Nullable.h>
 
 #include "cli/Cli.hpp"
-#include "whatsapp/TimeText.hpp"
 #include "app/Runtime.hpp"
+#include "tawasul/sdk/Clock.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::host {
@@ -179,7 +179,7 @@ int listEvents(Runtime& runtime, const EventsRequest& request) {
     for (std::size_t i = 0; i < rows.rowCount(); ++i) {
         const std::string error = rows.value(5, i).isEmpty() ? "" : rows.value(5, i).convert<std::string>();
         std::cout << std::left << std::setw(10) << rows.value(0, i).convert<std::int64_t>() << std::setw(26)
-                  << isoTime(rows.value(1, i).convert<std::int64_t>()) << std::setw(12) << rows.value(2, i).convert<std::string>()
+                  << sdk::isoTime(rows.value(1, i).convert<std::int64_t>()) << std::setw(12) << rows.value(2, i).convert<std::string>()
                   << std::setw(10) << rows.value(3, i).convert<std::int64_t>() << std::setw(10)
                   << (rows.value(4, i).isEmpty() ? 0 : rows.value(4, i).convert<std::int64_t>()) << oneLine(error, 80) << "\n";
     }

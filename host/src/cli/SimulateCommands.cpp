@@ -1,7 +1,6 @@
 // `tawasul simulate verify|inbound|status|post`: a developer's local stand-in for Meta. Builds
 // Meta-shaped webhook bodies, signs them with the configured app secret, and posts them to a
 // running host, exactly as Meta would.
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -15,13 +14,15 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
-#include <sodium.h>
 
+#include "app/Runtime.hpp"
 #include "cli/Cli.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 #include "whatsapp/MetaPayloads.hpp"
-#include "app/Runtime.hpp"
+#include "tawasul/sdk/Crypto.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -202,16 +203,6 @@ int report(const HttpReply& reply) {
     return reply.status == 200 ? kExitOk : kExitFailure;
 }
 
-std::string randomHex(std::size_t bytes) {
-    std::string raw(bytes, '\0');
-    randombytes_buf(raw.data(), raw.size());
-    std::string hex(bytes * 2 + 1, '\0');
-    sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
-    hex.pop_back();
-    for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return hex;
-}
-
 std::string appSecret(SettingsStore& settings) {
     const auto secret = settings.get("whatsapp.cloud.app_secret");
     if (!secret || secret->empty())
@@ -236,7 +227,7 @@ int verify(SettingsStore& settings, Poco::URI uri) {
     if (!token || token->empty())
         throw std::runtime_error("no verify token configured: run `tawasul settings set whatsapp.webhook.verify_token --stdin`");
     // Meta's challenge is a random number; any string must come back unchanged.
-    const std::string challenge = std::to_string(1000000000u + randombytes_uniform(1000000000u));
+    const std::string challenge = std::to_string(std::stoul(sdk::randomHex(4), nullptr, 16));
     const std::string where = displayUrl(uri);
     uri.addQueryParameter("hub.mode", "subscribe");
     uri.addQueryParameter("hub.verify_token", *token);
@@ -266,12 +257,11 @@ std::string readBody(const std::string& file) {
 
 int runSimulate(const HostConfig& config, const std::vector<std::string>& args) {
     const SimulateRequest request = parseSimulate(args);
-    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
     const Poco::URI uri = targetUrl(config, request);
     std::string body;
     if (request.action == "post") body = readBody(request.file);
     if (request.action == "post" && request.signature)  // a fixture's own .sig: no secret needed
-        return report(exchange(uri, "POST", body, {{"X-Hub-Signature-256", *request.signature}}));
+        return report(exchange(uri, "POST", body, {{sdk::kSignatureHeader, *request.signature}}));
 
     Runtime runtime(config);
     runtime.openSecrets(false);
@@ -284,11 +274,11 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
         message.business = business(settings, request);
         message.from = request.from;
         message.name = request.name;
-        message.wamid = request.wamid.value_or("wamid.SIM" + randomHex(16));
+        message.wamid = request.wamid.value_or("wamid.SIM" + Poco::toUpper(sdk::randomHex(16)));
         message.timestamp = nowSeconds();
         message.text = request.text;
         body = inboundTextBody(message);
-        const HttpReply reply = exchange(uri, "POST", body, {{"X-Hub-Signature-256", signBody(body, secret)}});
+        const HttpReply reply = exchange(uri, "POST", body, {{sdk::kSignatureHeader, sdk::webhookSignature(body, secret)}});
         std::cout << "message " << message.wamid << "\n";
         return report(reply);
     } else if (request.action == "status") {
@@ -302,7 +292,7 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
         update.errorTitle = request.errorTitle;
         body = statusBody(update);
     }
-    return report(exchange(uri, "POST", body, {{"X-Hub-Signature-256", signBody(body, secret)}}));
+    return report(exchange(uri, "POST", body, {{sdk::kSignatureHeader, sdk::webhookSignature(body, secret)}}));
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include "access/ApiTokens.hpp"
 #include "cli/Cli.hpp"
 #include "app/Runtime.hpp"
-#include "whatsapp/TimeText.hpp"
+#include "tawasul/sdk/Clock.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -87,8 +87,8 @@ int runToken(const HostConfig& config, const std::vector<std::string>& args) {
             std::string scopes;
             for (const auto& scope : token.scopes) scopes += (scopes.empty() ? "" : " ") + scope;
             std::cout << std::left << std::setw(6) << token.id << std::setw(24) << token.name << std::setw(10)
-                      << (token.revokedAt ? "revoked" : "active") << std::setw(26) << isoTime(token.createdAt) << std::setw(26)
-                      << (token.lastUsedAt ? isoTime(*token.lastUsedAt) : "never") << scopes << "\n";
+                      << (token.revokedAt ? "revoked" : "active") << std::setw(26) << sdk::isoTime(token.createdAt) << std::setw(26)
+                      << (token.lastUsedAt ? sdk::isoTime(*token.lastUsedAt) : "never") << scopes << "\n";
         }
         return kExitOk;
     }

@@ -4,6 +4,7 @@
 
 #include "cli/Cli.hpp"
 #include "app/Runtime.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -79,7 +80,7 @@ int runUser(const HostConfig& config, const std::vector<std::string>& raw) {
             std::string password;
             const bool generated = !args.flag("--password-stdin");
             if (generated) {
-                password = randomHex(12);
+                password = sdk::randomHex(12);
             } else {
                 password = readPasswordLine();
             }

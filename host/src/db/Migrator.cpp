@@ -1,6 +1,6 @@
 #include "db/Migrator.hpp"
 
-#include "secrets/Digest.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -104,7 +104,7 @@ std::vector<MigrationFile> Migrator::discover(const MigrationSource& source, con
     }
     const auto legacy = readLegacyChecksums(source.directory, dialect);
     for (auto& [version, file] : byVersion) {
-        file.checksum = sha256Hex(render(file.path, dialect));
+        file.checksum = sdk::sha256Hex(render(file.path, dialect));
         // Paired only while the file is still the one the list was written for.
         if (auto it = legacy.find(version); it != legacy.end() && it->second.second == file.checksum)
             file.formerChecksum = it->second.first;
@@ -209,7 +209,7 @@ std::vector<MigrationFile> Migrator::migrate() {
     for (const MigrationStatus& s : all) {
         if (s.state != MigrationStatus::State::Pending) continue;
         const std::string script = render(s.file.path, dialect);
-        if (sha256Hex(script) != s.file.checksum)
+        if (sdk::sha256Hex(script) != s.file.checksum)
             throw MigrationError(s.file.path.string() + ":1: file changed while migrating");
         Poco::Data::Session session = database_.session();
         sdk::Transaction transaction(database_, session);

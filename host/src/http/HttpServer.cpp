@@ -85,7 +85,7 @@ private:
 
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-    RequestHandler(Router& router, AccessGate& access, HttpMetrics& metrics, std::int64_t maxBodyBytes,
+    RequestHandler(Router& router, Admission& access, HttpMetrics& metrics, std::int64_t maxBodyBytes,
                    const std::atomic<bool>& stopping)
         : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping) {}
 
@@ -244,7 +244,7 @@ private:
     }
 
     Router& router_;
-    AccessGate& access_;
+    Admission& access_;
     HttpMetrics& metrics_;
     std::int64_t maxBodyBytes_;
     const std::atomic<bool>& stopping_;
@@ -252,7 +252,7 @@ private:
 
 class RequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    RequestHandlerFactory(Router& router, AccessGate& access, MetricsRegistry& metrics, std::int64_t maxBodyBytes,
+    RequestHandlerFactory(Router& router, Admission& access, MetricsRegistry& metrics, std::int64_t maxBodyBytes,
                           const std::atomic<bool>& stopping)
         : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping) {}
     // Poco owns the factory and keeps it for the server's life; the metrics live here with it.
@@ -262,7 +262,7 @@ public:
 
 private:
     Router& router_;
-    AccessGate& access_;
+    Admission& access_;
     HttpMetrics metrics_;
     std::int64_t maxBodyBytes_;
     const std::atomic<bool>& stopping_;
@@ -270,44 +270,7 @@ private:
 
 }  // namespace
 
-std::string htmlEscape(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
-
-void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
-                const std::string& message, const std::string& requestId, const std::string& field) {
-    if (style == sdk::RouteStyle::Api) {
-        Poco::JSON::Object error;
-        error.set("code", code);
-        error.set("message", message);
-        if (!field.empty()) error.set("field", field);
-        Poco::JSON::Object body;
-        body.set("error", error);
-        body.set("request_id", requestId);
-        std::ostringstream text;
-        body.stringify(text);
-        response.json(status, text.str());
-    } else if (style == sdk::RouteStyle::Page) {
-        response.html(status, "<!doctype html><meta charset=\"utf-8\"><title>" + std::to_string(status) + "</title><h1>" +
-                                  std::to_string(status) + "</h1><p>" + htmlEscape(message) + "</p><p><small>request " +
-                                  htmlEscape(requestId) + "</small></p>\n");
-    } else {
-        response.text(status, message + "\n");
-    }
-}
-
-HttpServer::HttpServer(const HttpServerOptions& options, Router& router, AccessGate& access, MetricsRegistry& metrics)
+HttpServer::HttpServer(const HttpServerOptions& options, Router& router, Admission& access, MetricsRegistry& metrics)
     : options_(options), router_(router), access_(access), metrics_(metrics) {}
 
 HttpServer::~HttpServer() { stop(); }

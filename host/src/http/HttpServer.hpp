@@ -8,8 +8,9 @@
 
 #include <Poco/Net/HTTPServer.h>
 
-#include "access/AccessGate.hpp"
+#include "http/Admission.hpp"
 #include "metrics/MetricsRegistry.hpp"
+#include "http/Responses.hpp"
 #include "http/Router.hpp"
 
 namespace tawasul::host {
@@ -26,7 +27,7 @@ struct HttpServerOptions {
 
 class HttpServer {
 public:
-    HttpServer(const HttpServerOptions& options, Router& router, AccessGate& access, MetricsRegistry& metrics);
+    HttpServer(const HttpServerOptions& options, Router& router, Admission& access, MetricsRegistry& metrics);
     ~HttpServer();
     void start();
     // Stops accepting and waits for in-flight requests to finish (Poco's stopAll(false) drains).
@@ -36,19 +37,11 @@ public:
 private:
     HttpServerOptions options_;
     Router& router_;
-    AccessGate& access_;
+    Admission& access_;
     MetricsRegistry& metrics_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     bool running_ = false;
     std::atomic<bool> stopping_{false};
 };
-
-// & < > " ' as HTML entities: safe in element text and in single- or double-quoted attributes.
-std::string htmlEscape(const std::string& text);
-
-// The body the host sends for an error on a route of this style. On Api routes:
-// {"error":{"code","message","field"?},"request_id"}, `field` naming the part of the request at fault.
-void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
-                const std::string& message, const std::string& requestId, const std::string& field = {});
 
 }  // namespace tawasul::host

@@ -17,8 +17,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// One loaded library. The library outlives the plugin object made from it: `instance` is declared
-// after `library`, so it is destroyed first.
+// One loaded library and its checked descriptor. The plugin object made from it is not kept here
+// (app/Runtime's ActivePlugin holds it, and destroys it through descriptor->destroy): Runtime
+// destroys every plugin object before it lets go of the libraries, so code is never unloaded under
+// an object that still needs it.
 struct PluginLibrary {
     std::string name;
     std::filesystem::path path;       // <plugins.dir>/<name>/<name>.so

@@ -8,9 +8,10 @@
 #include <Poco/URI.h>
 
 #include "tawasul/sdk/Config.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/Forms.hpp"
 
-#include "http/HttpServer.hpp"
+#include "http/Responses.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -297,7 +298,7 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
     // another site cannot sign a browser in to an account of its choosing.
     auto showLogin = [&auth, &ui](const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, const std::string& error,
                                   const std::string& email) {
-        const std::string token = randomHex(16);
+        const std::string token = sdk::randomHex(16);
         Poco::JSON::Object model;
         model.set("login_csrf", token);
         model.set("next", safeNext(request.queryParam("next").value_or(sdk::FormData(request.body).get("next").value_or("/admin"))));
@@ -330,7 +331,7 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         const std::string email = form.value("email");
         const std::string password = form.value("password");
         const std::string expected = cookieValue(request, kLoginCsrfCookie);
-        if (!constantTimeEquals(expected, form.value("_csrf"))) {
+        if (!sdk::constantTimeEquals(expected, form.value("_csrf"))) {
             showLogin(request, response, 403, t.text(locale, "login.expired_form"), email);
             return;
         }

@@ -12,10 +12,10 @@
 #include <Poco/Logger.h>
 #include <Poco/Nullable.h>
 
-#include "plugin/EventBus.hpp"
-#include "jobs/JobQueue.hpp"
+#include "plugin/LocalEventBus.hpp"
+#include "jobs/JobRunner.hpp"
 #include "metrics/MetricsRegistry.hpp"
-#include "plugin/ServiceRegistry.hpp"
+#include "plugin/ServiceDirectory.hpp"
 #include "secrets/SettingsStore.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/Json.hpp"
@@ -160,7 +160,7 @@ void recordAttempt(Poco::Data::Session& session, std::int64_t messageId, const A
 
 }  // namespace
 
-Dispatcher::Dispatcher(sdk::Database& database, JobQueue& jobs, EventBus& events, ServiceRegistry& services,
+Dispatcher::Dispatcher(sdk::Database& database, JobRunner& jobs, LocalEventBus& events, ServiceDirectory& services,
                        SettingsStore& settings, const sdk::Clock& clock, MetricsRegistry& metrics, std::vector<std::string> chain)
     : database_(database), jobs_(jobs), events_(events), services_(services), settings_(settings), clock_(clock),
       metrics_(metrics), chain_(std::move(chain)) {}

@@ -16,15 +16,15 @@
 
 namespace tawasul::host {
 
-class EventBus;
-class JobQueue;
+class LocalEventBus;
+class JobRunner;
 class MetricsRegistry;
-class ServiceRegistry;
+class ServiceDirectory;
 class SettingsStore;
 
 class Dispatcher final : public sdk::MessageDispatcher {
 public:
-    Dispatcher(sdk::Database& database, JobQueue& jobs, EventBus& events, ServiceRegistry& services, SettingsStore& settings,
+    Dispatcher(sdk::Database& database, JobRunner& jobs, LocalEventBus& events, ServiceDirectory& services, SettingsStore& settings,
                const sdk::Clock& clock, MetricsRegistry& metrics, std::vector<std::string> chain);
 
     // Registers the send_message job handler and the auto_reply.requested subscription (owner "host").
@@ -46,9 +46,9 @@ private:
     void publishAfterCommit(const std::vector<std::pair<std::string, std::string>>& events);
 
     sdk::Database& database_;
-    JobQueue& jobs_;
-    EventBus& events_;
-    ServiceRegistry& services_;
+    JobRunner& jobs_;
+    LocalEventBus& events_;
+    ServiceDirectory& services_;
     SettingsStore& settings_;
     const sdk::Clock& clock_;
     MetricsRegistry& metrics_;

@@ -2,8 +2,6 @@
 
 #include <stdexcept>
 
-#include <sodium.h>
-
 namespace tawasul::host {
 namespace {
 
@@ -111,19 +109,6 @@ std::string statusBody(const StatusUpdate& update) {
     }
     status += "}";
     return envelope(update.business, "\"statuses\":[" + status + "]");
-}
-
-std::string signBody(const std::string& body, const std::string& secret) {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
-    crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
-    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(body.data()), body.size());
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_final(&state, mac);
-    char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-    sodium_memzero(&state, sizeof state);
-    return std::string("sha256=") + hex;
 }
 
 }  // namespace tawasul::host

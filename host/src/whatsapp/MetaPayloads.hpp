@@ -1,6 +1,7 @@
 #pragma once
-// Webhook bodies shaped and escaped the way Meta sends them, and their signature: what
-// `tawasul simulate` posts, and what tests and benchmarks can post without a fixture file.
+// Webhook bodies shaped and escaped the way Meta sends them: what `tawasul simulate` posts, and
+// what tests and benchmarks can post without a fixture file. They are signed with
+// sdk::webhookSignature (tawasul/whatsapp/Webhooks.hpp), as the receiver checks them.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,8 +47,5 @@ struct StatusUpdate {
 
 // One whatsapp_business_account entry with one change carrying one status.
 std::string statusBody(const StatusUpdate& update);
-
-// The X-Hub-Signature-256 value: "sha256=" + hex HMAC-SHA256(body, secret), over the exact bytes.
-std::string signBody(const std::string& body, const std::string& secret);
 
 }  // namespace tawasul::host

@@ -10,13 +10,14 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Nullable.h>
 
+#include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
+#include "tawasul/whatsapp/PlatformEvents.hpp"
 
-#include "http/HttpServer.hpp"
-#include "whatsapp/TimeText.hpp"
+#include "http/Responses.hpp"
 
 using namespace Poco::Data::Keywords;
 
@@ -228,7 +229,7 @@ Poco::JSON::Object messageJson(const StoredMessage& message) {
     json.set("wa_message_id", message.waMessageId.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(message.waMessageId));
     json.set("provider", message.provider.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(message.provider));
     json.set("error_code", message.errorCode.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(message.errorCode));
-    json.set("created_at", isoTime(message.createdAt));
+    json.set("created_at", sdk::isoTime(message.createdAt));
     json.set("links", Poco::JSON::Object().set("self", "/api/v1/messages/" + std::to_string(message.id)));
     return json;
 }
@@ -246,7 +247,7 @@ const std::regex& eventTypePattern() {
 
 }  // namespace
 
-PlatformApi::PlatformApi(sdk::Database& database, ServiceRegistry& services, JobQueue& jobs, EventBus& events, const sdk::Clock& clock)
+PlatformApi::PlatformApi(sdk::Database& database, ServiceDirectory& services, JobRunner& jobs, LocalEventBus& events, const sdk::Clock& clock)
     : database_(database), services_(services), jobs_(jobs), events_(events), clock_(clock) {}
 
 void PlatformApi::registerWith(Router& router) {
@@ -267,7 +268,7 @@ void PlatformApi::sendMessage(const sdk::HttpRequest& request, sdk::HttpResponse
         send.idempotencyKey = scopedKey(*request.principal, *key);
         send.actor = {"api_token", request.principal->id, request.principal->name};
         const auto dispatcher = std::static_pointer_cast<sdk::MessageDispatcher>(
-            services_.find(typeid(sdk::MessageDispatcher).name(), sdk::kDispatcherService));
+            services_.find(typeid(sdk::MessageDispatcher).name(), sdk::MessageDispatcher::kServiceName));
         if (!dispatcher) throw ApiError{503, "dispatcher_unavailable", "sending is not available on this host", ""};
         const sdk::SendReceipt receipt = dispatcher->send(send);
         switch (receipt.status) {
@@ -364,7 +365,7 @@ void PlatformApi::publishEvent(const sdk::Job& job) {
     event.set("id", id);
     event.set("type", types[0]);
     event.set("data", Poco::JSON::Parser().parse(datas[0]));
-    events_.publish({kPlatformEventTopic, sdk::jsonString(event)});
+    events_.publish({sdk::kPlatformEventTopic, sdk::jsonString(event)});
     Poco::Int64 publishedAt = clock_.nowMillis();
     sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
     session << "UPDATE platform_events SET published_at = $1 WHERE id = $2", use(publishedAt), use(id), now;

@@ -4,7 +4,7 @@
 //   GET  /api/v1/messages/{id}  a message's status and its send attempts               (messages.read)
 //   POST /api/v1/events         a platform event, e.g. registration.confirmed          (events.write)
 // Sends go through the MessageDispatcher service; events are stored with a job that publishes
-// them on the event bus as `platform.event` {"id","type","data"}, where flows listen.
+// them on the event bus under sdk::kPlatformEventTopic (tawasul/whatsapp/PlatformEvents.hpp).
 #include <string>
 
 #include "tawasul/sdk/Clock.hpp"
@@ -12,19 +12,18 @@
 #include "tawasul/sdk/Http.hpp"
 #include "tawasul/sdk/Jobs.hpp"
 
-#include "plugin/EventBus.hpp"
-#include "jobs/JobQueue.hpp"
 #include "http/Router.hpp"
-#include "plugin/ServiceRegistry.hpp"
+#include "jobs/JobRunner.hpp"
+#include "plugin/LocalEventBus.hpp"
+#include "plugin/ServiceDirectory.hpp"
 
 namespace tawasul::host {
 
-inline constexpr const char* kPlatformEventTopic = "platform.event";
 inline constexpr const char* kPublishPlatformEventJob = "publish_platform_event";
 
 class PlatformApi {
 public:
-    PlatformApi(sdk::Database& database, ServiceRegistry& services, JobQueue& jobs, EventBus& events, const sdk::Clock& clock);
+    PlatformApi(sdk::Database& database, ServiceDirectory& services, JobRunner& jobs, LocalEventBus& events, const sdk::Clock& clock);
     // Adds the routes (owned by "host") and the job that publishes stored platform events.
     void registerWith(Router& router);
 
@@ -36,9 +35,9 @@ private:
     void publishEvent(const sdk::Job& job);
 
     sdk::Database& database_;
-    ServiceRegistry& services_;
-    JobQueue& jobs_;
-    EventBus& events_;
+    ServiceDirectory& services_;
+    JobRunner& jobs_;
+    LocalEventBus& events_;
     const sdk::Clock& clock_;
 };
 

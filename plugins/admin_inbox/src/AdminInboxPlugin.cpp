@@ -129,7 +129,7 @@ private:
     }
     std::int64_t nowMillis() const { return context_->clock().nowMillis(); }
     std::shared_ptr<sdk::MessageDispatcher> dispatcher() const {
-        return context_->services().find<sdk::MessageDispatcher>(sdk::kDispatcherService);
+        return context_->services().find<sdk::MessageDispatcher>(sdk::MessageDispatcher::kServiceName);
     }
 
     // The 24-hour window in words: "open until 14:05" or "closed".
@@ -333,7 +333,7 @@ private:
 
         // The contact panel: the platform's records with this phone, and why they match.
         Array::Ptr matches = new Array;
-        if (auto matcher = context_->services().find<sdk::ContactMatcher>("contact_matcher")) {
+        if (auto matcher = context_->services().find<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName)) {
             const std::string phone = !view->summary.phone.empty() ? view->summary.phone : view->summary.waId;
             if (!phone.empty()) {
                 for (const auto& candidate : matcher->match(phone)) {

@@ -1,6 +1,6 @@
 // Sends messages through Meta's WhatsApp Cloud API (Graph API): text, templates and mark-as-read,
 // paced per business number, over HTTPS with certificate verification and reused keep-alive
-// connections. Answers become SendResults by DESIGN.md's error classes (GraphApi.cpp).
+// connections. Answers become SendResults by the class of Meta's error code (classifyAnswer in GraphApi.hpp).
 #include <chrono>
 #include <functional>
 #include <map>
@@ -131,7 +131,7 @@ public:
         pool_ = std::make_unique<SessionPool>(options_, tls_);
     }
 
-    std::string name() const override { return "cloud_api"; }
+    std::string name() const override { return context_.pluginName(); }
     bool enforcesWindow() const override { return true; }
 
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
@@ -356,8 +356,9 @@ public:
         options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 1, 600000));
         options.maxIdleConnections = static_cast<int>(config.getInt("max_idle_connections", options.maxIdleConnections, 0, 1024));
         auto provider = std::make_shared<CloudApiProvider>(context, options);
-        context.services().publish<sdk::MessageProvider>("cloud_api", provider);
-        context.services().publish<sdk::ProviderConnectionTest>("cloud_api", provider);
+        // Under the plugin's name: the name `dispatch.chain` lists, and the settings page's test looks up.
+        context.services().publish<sdk::MessageProvider>(context.pluginName(), provider);
+        context.services().publish<sdk::ProviderConnectionTest>(context.pluginName(), provider);
         registerSettingsPage(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
                                      std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number");

@@ -1,7 +1,9 @@
 #pragma once
 // What the Cloud API's send endpoint takes and answers, without the network: request bodies for
-// text, template and mark-as-read, and the reading of an answer into a SendResult by the error
-// classes of DESIGN.md. Kept apart from the plugin so unit tests check it.
+// text, template and mark-as-read, and the reading of an answer into a SendResult by the class of
+// Meta's error code: 190, 368 and 131031 (token, account) make the provider unavailable; 131056,
+// 130429, 131057, 131000 and 5xx are retried; 131047 (24-hour window), 131026 and 132xxx
+// (templates) refuse the message. Kept apart from the plugin so unit tests check it.
 #include <string>
 
 #include "tawasul/whatsapp/Messaging.hpp"

@@ -116,7 +116,7 @@ public:
     // success also clears its unhealthy state and resolves its alerts.
     void test(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         ProbeResult result;
-        const auto tester = context_.services().find<sdk::ProviderConnectionTest>("cloud_api");
+        const auto tester = context_.services().find<sdk::ProviderConnectionTest>(context_.pluginName());
         const sdk::ProviderHealth health = tester ? tester->testConnection()
                                                   : sdk::ProviderHealth{sdk::ProviderState::Unhealthy, "the cloud_api provider is not running"};
         if (health.state == sdk::ProviderState::Healthy) {
@@ -181,7 +181,7 @@ private:
 
         // The dispatch chain, primary first, each provider with its health in words.
         Array::Ptr chain = new Array;
-        if (const auto dispatcher = context_.services().find<sdk::MessageDispatcher>(sdk::kDispatcherService)) {
+        if (const auto dispatcher = context_.services().find<sdk::MessageDispatcher>(sdk::MessageDispatcher::kServiceName)) {
             int position = 0;
             for (const auto& [name, health] : dispatcher->chainHealth()) {
                 Object::Ptr row = new Object;

@@ -28,7 +28,7 @@ public:
         std::string tables;
         for (const Source& source : config.sources) tables += (tables.empty() ? "" : ", ") + source.table;
         index_ = std::make_shared<PhoneIndex>(context.database(), context.clock(), context.logger(), std::move(config));
-        context.services().publish<sdk::ContactMatcher>("contact_matcher", index_);
+        context.services().publish<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName, index_);
         if (refreshSeconds > 0) {
             stopping_ = false;
             refresher_ = std::thread([this, refreshSeconds] { refreshLoop(std::chrono::seconds(refreshSeconds)); });

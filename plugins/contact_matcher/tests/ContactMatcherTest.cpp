@@ -59,7 +59,7 @@ Matcher startMatcher(const TempDir& dir, const std::string& pluginYaml = "{ refr
     matcher.runtime->openSecrets(true);
     matcher.runtime->startPlugins();
     matcher.service = std::static_pointer_cast<sdk::ContactMatcher>(
-        matcher.runtime->services().find(typeid(sdk::ContactMatcher).name(), "contact_matcher"));
+        matcher.runtime->services().find(typeid(sdk::ContactMatcher).name(), sdk::ContactMatcher::kServiceName));
     CPPUNIT_ASSERT(matcher.service);
     return matcher;
 }

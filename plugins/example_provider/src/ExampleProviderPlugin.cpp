@@ -17,9 +17,9 @@ namespace {
 
 class FileProvider final : public sdk::MessageProvider {
 public:
-    explicit FileProvider(std::string path) : path_(std::move(path)) {}
+    FileProvider(std::string name, std::string path) : name_(std::move(name)), path_(std::move(path)) {}
 
-    std::string name() const override { return "example_provider"; }
+    std::string name() const override { return name_; }
     // A file has no customer-service window; a real network provider would say true here.
     bool enforcesWindow() const override { return false; }
 
@@ -57,6 +57,7 @@ public:
     sdk::ProviderHealth health() const override { return {}; }
 
 private:
+    std::string name_;
     std::string path_;
     std::mutex mutex_;
 };
@@ -68,7 +69,7 @@ public:
         config.allowOnly({"file"});
         const std::string file = config.getString("file");  // required: FILE:LINE:COL when missing
         // Published under the plugin's name: that is the name `dispatch.chain` lists.
-        context.services().publish<sdk::MessageProvider>("example_provider", std::make_shared<FileProvider>(file));
+        context.services().publish<sdk::MessageProvider>(context.pluginName(), std::make_shared<FileProvider>(context.pluginName(), file));
         context.logger().information("example_provider writes messages to " + file);
     }
     void stop() noexcept override {}

@@ -75,7 +75,7 @@ private:
         sdk::Database& database = context_->database();
         Poco::Data::Session session = database.session();
         // Looked up per batch: the matcher may be stopped and started again with the plugins.
-        auto matcher = context_->services().find<sdk::ContactMatcher>("contact_matcher");
+        auto matcher = context_->services().find<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName);
         // Relaxed: the raw events are already durable, so a machine crash that loses this commit
         // only means the jobs run again, and every write here is idempotent.
         sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);

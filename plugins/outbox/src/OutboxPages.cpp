@@ -13,6 +13,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include "OutboxLog.hpp"
 #include "OutboxTemplates.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/ListPages.hpp"
@@ -52,13 +53,6 @@ Array::Ptr options(const sdk::Translator& t, const std::string& locale, const st
         list->add(option);
     }
     return list;
-}
-
-void writeLog(Poco::Data::Session& session, const std::string& message, const std::string& context, std::int64_t at) {
-    std::string level = "info", source = "admin", text = message, json = context;
-    Poco::Int64 when = at;
-    session << "INSERT INTO whatsapp_logs (level, source, message, context, created_at) VALUES ($1, $2, $3, $4, $5)", use(level),
-        use(source), use(text), use(json), use(when), now;
 }
 
 struct TemplateForm {
@@ -177,7 +171,7 @@ public:
                                "updated_at = $3 WHERE id = $4 AND status = 'queued'",
                         use(title), use(details), use(when), use(messageId), now;
                 }
-                writeLog(session, "outbox message " + std::to_string(id) + " " + outcome + " by " + actorOf(request),
+                writeLog(session, "info", "admin", "outbox message " + std::to_string(id) + " " + outcome + " by " + actorOf(request),
                          "{\"outbox_message_id\":" + std::to_string(id) + "}", at);
                 transaction.commit();
                 response.redirect(303, std::string(kOutboxPagesPath) + "?done=" + outcome);
@@ -316,7 +310,7 @@ public:
                         now;
                     written.push_back(id);
                 }
-                writeLog(session, "template " + form.name + " (" + form.language + ") " + (id == 0 ? "created" : "changed") + " by " +
+                writeLog(session, "info", "admin", "template " + form.name + " (" + form.language + ") " + (id == 0 ? "created" : "changed") + " by " +
                                       actorOf(request),
                          "{\"template_id\":" + std::to_string(written.front()) + "}", at);
                 transaction.commit();
@@ -454,7 +448,7 @@ public:
                                "VALUES ($1, $2, $3, $4, $5)",
                         use(flowId), use(position), use(name), use(language), use(delay), now;
                 }
-                writeLog(session, "flow " + form.name + " " + (id == 0 ? "created" : "changed") + " by " + actorOf(request),
+                writeLog(session, "info", "admin", "flow " + form.name + " " + (id == 0 ? "created" : "changed") + " by " + actorOf(request),
                          "{\"flow_id\":" + std::to_string(flowId) + "}", at);
                 transaction.commit();
                 response.redirect(303, std::string(kFlowsPagesPath) + "/" + std::to_string(flowId) + "?done=saved");
@@ -476,7 +470,7 @@ public:
         Poco::Data::Statement update(session);
         update << "UPDATE whatsapp_flows SET active = $1, updated_at = $2 WHERE id = $3", use(value), use(when), use(flowId);
         if (id == 0 || update.execute() == 0) return notFound(request, response, "flows_error_not_found");
-        writeLog(session, "flow " + std::to_string(id) + (active ? " activated" : " deactivated") + " by " + actorOf(request),
+        writeLog(session, "info", "admin", "flow " + std::to_string(id) + (active ? " activated" : " deactivated") + " by " + actorOf(request),
                  "{\"flow_id\":" + std::to_string(id) + "}", when);
         transaction.commit();
         response.redirect(303, std::string(kFlowsPagesPath) + "?done=" + (active ? "activated" : "deactivated"));

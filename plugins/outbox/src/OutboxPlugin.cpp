@@ -11,6 +11,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Nullable.h>
 
+#include "OutboxLog.hpp"
 #include "OutboxPages.hpp"
 #include "OutboxTemplates.hpp"
 #include "tawasul/sdk/Forms.hpp"
@@ -19,6 +20,7 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
+#include "tawasul/whatsapp/PlatformEvents.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
 namespace tawasul::plugins::outbox {
@@ -30,19 +32,8 @@ using NullableText = Poco::Nullable<std::string>;
 using NullableInt = Poco::Nullable<Poco::Int64>;
 
 constexpr const char* kFlowStepJob = "outbox_flow_step";
-constexpr const char* kPlatformEventTopic = "platform.event";
 
 std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
-
-void writeLog(Poco::Data::Session& session, const std::string& level, const std::string& source, const std::string& message,
-              const std::string& context, std::int64_t at) {
-    std::string lvl = level, src = source, msg = message.substr(0, 2000);
-    NullableText ctx;
-    if (!context.empty()) ctx = context;
-    Poco::Int64 when = at;
-    session << "INSERT INTO whatsapp_logs (level, source, message, context, created_at) VALUES ($1, $2, $3, $4, $5)", use(lvl),
-        use(src), use(msg), use(ctx), use(when), now;
-}
 
 // A stored template's body, when the outbox has it and it is not disabled.
 std::optional<std::string> templateBody(Poco::Data::Session& session, const std::string& name, const std::string& language) {
@@ -58,7 +49,7 @@ class OutboxProvider final : public sdk::MessageProvider {
 public:
     explicit OutboxProvider(sdk::HostContext& context) : context_(context) {}
 
-    std::string name() const override { return "outbox"; }
+    std::string name() const override { return context_.pluginName(); }
     bool enforcesWindow() const override { return false; }  // a person sends it from their own phone
 
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
@@ -133,8 +124,8 @@ public:
         config.allowOnly({"default_region"});
         phones_ = std::make_unique<sdk::PhoneNormalizer>(config.getString("default_region", "DZ"));
         context_ = &context;
-        context.services().publish<sdk::MessageProvider>("outbox", std::make_shared<OutboxProvider>(context));
-        context.events().subscribe(kPlatformEventTopic, [this](const sdk::Event& event) { startFlows(event.json); });
+        context.services().publish<sdk::MessageProvider>(context.pluginName(), std::make_shared<OutboxProvider>(context));
+        context.events().subscribe(sdk::kPlatformEventTopic, [this](const sdk::Event& event) { startFlows(event.json); });
         context.jobs().handle(kFlowStepJob, [this](const sdk::Job& job) { runStep(job); });
         registerOutboxPages(context);
         context.logger().information("outbox ready");
@@ -149,7 +140,7 @@ private:
         try {
             event = Poco::JSON::Parser().parse(json).extract<Object::Ptr>();
         } catch (const Poco::Exception& error) {
-            context_->logger().warning("platform.event that is not JSON: " + error.displayText());
+            context_->logger().warning("a platform event that is not JSON: " + error.displayText());
             return;
         }
         std::string type = text(*event, "type");

@@ -6,15 +6,15 @@
 #include <memory>
 #include <mutex>
 
-#include <sodium.h>
-
 #include "EventWriter.hpp"
-#include "IntakeListener.hpp"
 #include "EventsPages.hpp"
-#include "WebhookSettingsPage.hpp"
+#include "IntakeListener.hpp"
 #include "Signature.hpp"
+#include "WebhookSettingsPage.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::webhook_receiver {
 namespace {
@@ -52,7 +52,6 @@ private:
 class WebhookReceiverPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
         const sdk::ConfigNode& config = context.config();
         config.allowOnly({"path", "max_batch", "listen", "max_connections"});
         const std::string path = config.getString("path", "/webhooks/whatsapp");
@@ -146,7 +145,7 @@ private:
             reject(response, 403, "not_configured", "no verify token is configured (setting whatsapp.webhook.verify_token)", request);
             return;
         }
-        if (*mode != "subscribe" || !constantTimeEquals(*token, *expected)) {
+        if (*mode != "subscribe" || !sdk::constantTimeEquals(*token, *expected)) {
             reject(response, 403, "verify_token", "verification refused", request);
             return;
         }
@@ -211,7 +210,7 @@ private:
     // the payload.
     bool admit(const sdk::HttpRequest& request, sdk::HttpResponse& response, IncomingEvent& event) {
         received_->increment();
-        const auto header = request.header("X-Hub-Signature-256");
+        const auto header = request.header(sdk::kSignatureHeader);
         if (!header) {
             reject(response, 401, "missing_signature", "X-Hub-Signature-256 is required", request);
             return false;

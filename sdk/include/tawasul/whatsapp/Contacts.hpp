@@ -1,7 +1,7 @@
 #pragma once
 // Who is writing: the platform's records (enrollments, registrations, B2B leads, organizations)
-// whose phone matches a WhatsApp sender. Published by the contact_matcher plugin as the
-// ContactMatcher service named "contact_matcher".
+// whose phone matches a WhatsApp sender. Published by the contact_matcher plugin under
+// ContactMatcher::kServiceName.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -27,6 +27,8 @@ struct MatchCandidate {
 
 class TAWASUL_SDK_API ContactMatcher {
 public:
+    // The name it is published under: services().find<ContactMatcher>(ContactMatcher::kServiceName).
+    static constexpr const char* kServiceName = "contact_matcher";
     virtual ~ContactMatcher();
     // Normalises `phoneOrWaId` (a wa_id or any phone form) and returns the matching records by
     // priority (lower first), then kind, then id. Not a phone number: empty.

@@ -1,8 +1,9 @@
 #pragma once
 // Sending. Two roles, two small interfaces:
 //  - MessageProvider: one way out (the Cloud API, the Outbox, a plugin someone adds). A provider
-//    is published in the ServiceRegistry under its plugin's name and named in `dispatch.chain`.
-//  - MessageDispatcher: the host's service (published as "dispatcher") that callers use. It writes
+//    is published in the ServiceRegistry under its plugin's name (HostContext::pluginName()), the
+//    name `dispatch.chain` lists.
+//  - MessageDispatcher: the host's service (MessageDispatcher::kServiceName) that callers use. It writes
 //    the outbound message and a `send_message` job in one transaction and returns; the job walks
 //    the chain, so a crash between the two loses nothing.
 #include <chrono>
@@ -16,7 +17,6 @@
 
 namespace tawasul::sdk {
 
-inline constexpr const char* kDispatcherService = "dispatcher";
 inline constexpr const char* kSendMessageJob = "send_message";
 
 // One parameter of a template component, positional ({{1}}) or named ({{name}}).
@@ -97,7 +97,7 @@ public:
     virtual ProviderHealth health() const = 0;
 };
 
-// Optional, published under a provider's name beside its MessageProvider: checks the provider's
+// Optional, published under the provider's name beside its MessageProvider: checks the provider's
 // credentials now (the settings page's "test connection"). A success clears an unhealthy state.
 class TAWASUL_SDK_API ProviderConnectionTest {
 public:
@@ -141,6 +141,8 @@ struct SendReceipt {
 
 class TAWASUL_SDK_API MessageDispatcher {
 public:
+    // The name the host publishes it under: services().find<MessageDispatcher>(MessageDispatcher::kServiceName).
+    static constexpr const char* kServiceName = "dispatcher";
     virtual ~MessageDispatcher();
     virtual SendReceipt send(const SendRequest& request) = 0;
     // Marks the conversation's last inbound message read through the first provider that can.

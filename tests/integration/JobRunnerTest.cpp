@@ -8,7 +8,7 @@
 
 #include <Poco/Data/Session.h>
 
-#include "jobs/JobQueue.hpp"
+#include "jobs/JobRunner.hpp"
 #include "db/Migrator.hpp"
 #include "app/Runtime.hpp"
 #include "db/SqlDatabase.hpp"
@@ -25,19 +25,19 @@ struct Fixture {
     std::unique_ptr<host::SqlDatabase> db;
     host::SystemClock clock;
     host::MetricsRegistry metrics;
-    std::unique_ptr<host::JobQueue> queue;
+    std::unique_ptr<host::JobRunner> queue;
 
     explicit Fixture(int maxAttempts = 3, int threads = 2) {
         host::DatabaseOptions options;
         options.url = "sqlite:" + dir.file("db.sqlite");
         db = std::make_unique<host::SqlDatabase>(options);
         host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
-        host::JobQueueOptions queueOptions;
+        host::JobRunnerOptions queueOptions;
         queueOptions.maxAttempts = maxAttempts;
         queueOptions.threads = threads;
         queueOptions.retryBase = std::chrono::milliseconds(0);  // retries are due at once in tests
         queueOptions.workerId = "test-worker";
-        queue = std::make_unique<host::JobQueue>(*db, clock, metrics, queueOptions);
+        queue = std::make_unique<host::JobRunner>(*db, clock, metrics, queueOptions);
     }
 
     std::int64_t enqueue(const std::string& type, const std::string& payload, sdk::EnqueueOptions options = {}) {
@@ -66,8 +66,8 @@ struct Fixture {
 
 }  // namespace
 
-class JobQueueTest : public CppUnit::TestFixture {
-    CPPUNIT_TEST_SUITE(JobQueueTest);
+class JobRunnerTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(JobRunnerTest);
     CPPUNIT_TEST(runsAnEnqueuedJobWithItsPayload);
     CPPUNIT_TEST(enqueueBelongsToTheCallersTransaction);
     CPPUNIT_TEST(enqueueAllWritesEveryJobAcrossStatements);
@@ -271,4 +271,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(JobQueueTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(JobRunnerTest);

@@ -1,4 +1,4 @@
-#include "plugin/EventBus.hpp"
+#include "plugin/LocalEventBus.hpp"
 
 #include <algorithm>
 
@@ -8,28 +8,28 @@
 
 namespace tawasul::host {
 
-std::uint64_t EventBus::subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler) {
+std::uint64_t LocalEventBus::subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler) {
     std::lock_guard lock(mutex_);
     const std::uint64_t id = nextId_++;
     subscriptions_.push_back({id, owner, topic, std::move(handler)});
     return id;
 }
 
-void EventBus::unsubscribe(std::uint64_t id) {
+void LocalEventBus::unsubscribe(std::uint64_t id) {
     std::lock_guard lock(mutex_);
     subscriptions_.erase(std::remove_if(subscriptions_.begin(), subscriptions_.end(),
                                         [id](const Subscription& s) { return s.id == id; }),
                          subscriptions_.end());
 }
 
-void EventBus::removeOwner(const std::string& owner) {
+void LocalEventBus::removeOwner(const std::string& owner) {
     std::lock_guard lock(mutex_);
     subscriptions_.erase(std::remove_if(subscriptions_.begin(), subscriptions_.end(),
                                         [&](const Subscription& s) { return s.owner == owner; }),
                          subscriptions_.end());
 }
 
-void EventBus::publish(const sdk::Event& event) {
+void LocalEventBus::publish(const sdk::Event& event) {
     std::vector<Subscription> targets;
     {
         // Handlers run outside the lock, so one may subscribe or publish in turn.

@@ -1,11 +1,11 @@
-#include "plugin/ServiceRegistry.hpp"
+#include "plugin/ServiceDirectory.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
 namespace tawasul::host {
 
-void ServiceRegistry::publish(const std::string& owner, const std::string& type, const std::string& name,
+void ServiceDirectory::publish(const std::string& owner, const std::string& type, const std::string& name,
                               std::shared_ptr<void> service) {
     if (!service) throw std::invalid_argument("service '" + name + "' is null");
     std::lock_guard lock(mutex_);
@@ -15,14 +15,14 @@ void ServiceRegistry::publish(const std::string& owner, const std::string& type,
     entries_.push_back({owner, type, name, std::move(service)});
 }
 
-std::shared_ptr<void> ServiceRegistry::find(const std::string& type, const std::string& name) const {
+std::shared_ptr<void> ServiceDirectory::find(const std::string& type, const std::string& name) const {
     std::lock_guard lock(mutex_);
     for (const auto& e : entries_)
         if (e.type == type && e.name == name) return e.service;
     return nullptr;
 }
 
-std::vector<std::string> ServiceRegistry::names(const std::string& type) const {
+std::vector<std::string> ServiceDirectory::names(const std::string& type) const {
     std::lock_guard lock(mutex_);
     std::vector<std::string> result;
     for (const auto& e : entries_)
@@ -30,7 +30,7 @@ std::vector<std::string> ServiceRegistry::names(const std::string& type) const {
     return result;
 }
 
-void ServiceRegistry::removeOwner(const std::string& owner) {
+void ServiceDirectory::removeOwner(const std::string& owner) {
     std::vector<std::shared_ptr<void>> released;  // destroyed outside the lock
     std::lock_guard lock(mutex_);
     for (auto& e : entries_)

@@ -9,8 +9,10 @@
 
 namespace tawasul::host {
 
-// The host's event bus; subscriptions carry their owner so a stopped plugin's handlers go with it.
-class EventBus {
+// Delivers events to the subscribers in this process: every plugin's sdk::EventBus (its
+// HostContext::events()) forwards here with the plugin's name, so that a stopped plugin's handlers
+// go with it (removeOwner). Not an sdk::EventBus itself: subscribe() takes the owner.
+class LocalEventBus {
 public:
     std::uint64_t subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler);
     void unsubscribe(std::uint64_t id);

@@ -1,8 +1,9 @@
 #pragma once
-// The durable job queue over the `jobs` table. Jobs are enqueued in the caller's transaction,
-// claimed by worker threads under a lease, retried with exponential backoff and jitter, and marked
-// failed after max_attempts. A job may point at a row (ref_table, ref_id) whose status columns
-// follow the job's (whatsapp_webhook_events).
+// The `jobs` table and the workers that run it: every plugin's sdk::JobQueue (HostContext::jobs())
+// forwards here, with the plugin's name as the owner of its handlers. Jobs are enqueued in the
+// caller's transaction, claimed by worker threads under a lease, retried with exponential backoff
+// and jitter, and marked failed after max_attempts. A job may point at a row (ref_table, ref_id)
+// whose status columns follow the job's (whatsapp_webhook_events).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,7 +24,7 @@
 
 namespace tawasul::host {
 
-struct JobQueueOptions {
+struct JobRunnerOptions {
     int threads = 4;
     int leaseSeconds = 30;
     int maxAttempts = 8;
@@ -33,10 +34,10 @@ struct JobQueueOptions {
     std::string workerId;  // names this host in locked_by
 };
 
-class JobQueue {
+class JobRunner {
 public:
-    JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobQueueOptions options);
-    ~JobQueue();
+    JobRunner(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobRunnerOptions options);
+    ~JobRunner();
 
     void handle(const std::string& owner, const std::string& type, sdk::JobHandler handler);
     void handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
@@ -93,7 +94,7 @@ private:
 
     sdk::Database& database_;
     const sdk::Clock& clock_;
-    JobQueueOptions options_;
+    JobRunnerOptions options_;
     sdk::Counter& done_;
     sdk::Counter& retried_;
     sdk::Counter& failed_;

@@ -1,4 +1,4 @@
-#include "jobs/JobQueue.hpp"
+#include "jobs/JobRunner.hpp"
 
 #include "tawasul/sdk/Errors.hpp"
 
@@ -23,12 +23,12 @@ std::string eventStatusFor(const std::string& jobStatus) {
 
 }  // namespace
 
-const std::set<std::string>& JobQueue::trackedTables() {
+const std::set<std::string>& JobRunner::trackedTables() {
     static const std::set<std::string> tables{"whatsapp_webhook_events"};
     return tables;
 }
 
-JobQueue::JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobQueueOptions options)
+JobRunner::JobRunner(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobRunnerOptions options)
     : database_(database),
       clock_(clock),
       options_(std::move(options)),
@@ -36,30 +36,30 @@ JobQueue::JobQueue(sdk::Database& database, const sdk::Clock& clock, MetricsRegi
       retried_(metrics.counter("tawasul_jobs_total{result=\"retry\"}", "Jobs finished, by result")),
       failed_(metrics.counter("tawasul_jobs_total{result=\"failed\"}", "Jobs finished, by result")) {}
 
-JobQueue::~JobQueue() { stop(); }
+JobRunner::~JobRunner() { stop(); }
 
-void JobQueue::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
+void JobRunner::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
     addHandler(owner, type, 1, [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
         for (const sdk::Job& job : jobs) handler(job);
     });
 }
 
-void JobQueue::handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
+void JobRunner::handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
     addHandler(owner, type, std::max<std::size_t>(1, maxBatch), std::move(handler));
 }
 
-void JobQueue::addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
+void JobRunner::addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
     std::lock_guard lock(handlersMutex_);
     auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler), maxBatch});
     if (!inserted) throw std::invalid_argument("job type '" + type + "' already has a handler from '" + it->second.owner + "'");
 }
 
-void JobQueue::removeOwner(const std::string& owner) {
+void JobRunner::removeOwner(const std::string& owner) {
     std::lock_guard lock(handlersMutex_);
     for (auto it = handlers_.begin(); it != handlers_.end();) it = it->second.owner == owner ? handlers_.erase(it) : std::next(it);
 }
 
-JobQueue::Row JobQueue::rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options,
+JobRunner::Row JobRunner::rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options,
                                std::int64_t nowMs) const {
     Row row;
     row.type = type;
@@ -75,7 +75,7 @@ JobQueue::Row JobQueue::rowFor(const std::string& type, const std::string& paylo
     return row;
 }
 
-std::int64_t JobQueue::enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
+std::int64_t JobRunner::enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
                                const sdk::EnqueueOptions& options) {
     Row row = rowFor(type, payload, options, clock_.nowMillis());
     Poco::Int64 id = 0;
@@ -86,7 +86,7 @@ std::int64_t JobQueue::enqueue(Poco::Data::Session& session, const std::string& 
     return id;
 }
 
-void JobQueue::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs) {
+void JobRunner::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs) {
     // Both engines take a few hundred rows of 8 parameters in one statement (SQLite allows 32,766
     // parameters, PostgreSQL 65,535).
     constexpr std::size_t kRowsPerStatement = 256;
@@ -121,7 +121,7 @@ void JobQueue::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::N
     }
 }
 
-void JobQueue::wake() {
+void JobRunner::wake() {
     {
         std::lock_guard lock(wakeMutex_);
         ++wakeCount_;
@@ -129,12 +129,12 @@ void JobQueue::wake() {
     wakeup_.notify_one();
 }
 
-void JobQueue::start() {
+void JobRunner::start() {
     stopping_ = false;
     for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { workerLoop(); });
 }
 
-void JobQueue::stop() {
+void JobRunner::stop() {
     stopping_ = true;
     wakeup_.notify_all();
     for (auto& worker : workers_)
@@ -142,14 +142,14 @@ void JobQueue::stop() {
     workers_.clear();
 }
 
-std::size_t JobQueue::runUntilIdle() {
+std::size_t JobRunner::runUntilIdle() {
     std::size_t ran = 0;
     reclaimExpiredLeases();
     while (claimAndRun()) ++ran;
     return ran;
 }
 
-void JobQueue::workerLoop() {
+void JobRunner::workerLoop() {
     while (!stopping_) {
         bool ran = false;
         try {
@@ -166,7 +166,7 @@ void JobQueue::workerLoop() {
     }
 }
 
-std::vector<sdk::Job> JobQueue::claim(const std::vector<std::string>& types, std::size_t limit) {
+std::vector<sdk::Job> JobRunner::claim(const std::vector<std::string>& types, std::size_t limit) {
     std::vector<sdk::Job> jobs;
     if (types.empty()) return jobs;
     const std::int64_t nowMs = clock_.nowMillis();
@@ -223,7 +223,7 @@ std::vector<sdk::Job> JobQueue::claim(const std::vector<std::string>& types, std
     return jobs;
 }
 
-bool JobQueue::claimAndRun() {
+bool JobRunner::claimAndRun() {
     // One snapshot per round: the types to claim, the batch size, and the handlers to run.
     std::map<std::string, Registered> handlers;
     std::vector<std::string> types;
@@ -270,7 +270,7 @@ bool JobQueue::claimAndRun() {
     return true;
 }
 
-JobQueue::Outcome JobQueue::runAlone(const sdk::Job& job, const Registered& registered) {
+JobRunner::Outcome JobRunner::runAlone(const sdk::Job& job, const Registered& registered) {
     try {
         if (!registered.handler) throw sdk::PermanentJobFailure("no handler for job type '" + job.type + "'");
         registered.handler({job});
@@ -286,7 +286,7 @@ JobQueue::Outcome JobQueue::runAlone(const sdk::Job& job, const Registered& regi
     }
 }
 
-JobQueue::Outcome JobQueue::judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
+JobRunner::Outcome JobRunner::judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
                                   std::chrono::milliseconds delay) {
     auto& log = Poco::Logger::get(registered.owner.empty() ? "host.jobs" : "plugin." + registered.owner);
     const std::string what = "job " + std::to_string(job.id) + " (" + job.type + ") attempt " + std::to_string(job.attempts) +
@@ -300,7 +300,7 @@ JobQueue::Outcome JobQueue::judge(const sdk::Job& job, const Registered& registe
     return {job, "pending", error, clock_.nowMillis() + delay.count()};
 }
 
-void JobQueue::finish(const std::vector<Outcome>& outcomes) {
+void JobRunner::finish(const std::vector<Outcome>& outcomes) {
     const std::int64_t nowMs = clock_.nowMillis();
     Poco::Data::Session session = database_.session();
     // Relaxed: the job's inputs are durable and handlers are idempotent, so a finish lost to a
@@ -328,7 +328,7 @@ void JobQueue::finish(const std::vector<Outcome>& outcomes) {
         (outcome.status == "done" ? done_ : outcome.status == "failed" ? failed_ : retried_).increment();
 }
 
-void JobQueue::updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error) {
+void JobRunner::updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error) {
     if (job.refTable.empty() || !trackedTables().count(job.refTable)) return;
     const std::int64_t nowMs = clock_.nowMillis();
     std::string eventStatus = eventStatusFor(status);
@@ -348,7 +348,7 @@ void JobQueue::updateTracked(Poco::Data::Session& session, const sdk::Job& job, 
         use(eventStatus), use(attempts), use(lastError), use(processedAt), use(refId), now;
 }
 
-void JobQueue::reclaimExpiredLeases() {
+void JobRunner::reclaimExpiredLeases() {
     {
         std::lock_guard lock(sweepMutex_);
         const auto sweepTime = std::chrono::steady_clock::now();
@@ -366,7 +366,7 @@ void JobQueue::reclaimExpiredLeases() {
     if (reclaimed > 0) Poco::Logger::get("host.jobs").warning("reclaimed " + std::to_string(reclaimed) + " job(s) with expired leases");
 }
 
-std::chrono::milliseconds JobQueue::backoff(int attempts) const {
+std::chrono::milliseconds JobRunner::backoff(int attempts) const {
     // Exponential with "equal jitter": half fixed, half random, so retries of a burst spread out.
     thread_local std::mt19937_64 random{std::random_device{}()};
     const double exponential = static_cast<double>(options_.retryBase.count()) * std::pow(2.0, std::max(0, attempts - 1));
