@@ -26,7 +26,10 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ $engine == sqlite || $engine == postgres ]] || { echo "bench/flood.sh: --engine is sqlite or postgres" >&2; exit 2; }
-bin=$PWD/build/dev/bin/tawasul
+# TAWASUL_BENCH_BUILD: another build's bin/, lib/ and plugins/ (to measure an older version the same way).
+build=${TAWASUL_BENCH_BUILD:-$PWD/build/dev}
+bin=$build/bin/tawasul
+export LD_LIBRARY_PATH=$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 work=$(mktemp -d /tmp/tawasul-bench.XXXXXX)
 chmod 755 "$work"
 pid=
@@ -57,7 +60,7 @@ run() {  # run WORKERS: a fresh database, the flood, the drain
         sql() { sqlite3 "$work/tawasul.db" "$1"; }
     fi
     sed -e "s#\${TAWASUL_DATABASE_URL:-sqlite:var/tawasul.db}#$url#" -e "s#var/master.key#$work/master.key#" \
-        -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
+        -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$build/plugins#" \
         -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" \
         config/tawasul.yaml >"$work/tawasul.yaml"
     "$bin" --config "$work/tawasul.yaml" migrate >/dev/null

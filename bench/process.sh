@@ -32,7 +32,10 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $senders == new || $senders == repeat ]] || { echo "bench/process.sh: --senders is new or repeat" >&2; exit 2; }
 [[ $engine == sqlite || $engine == postgres ]] || { echo "bench/process.sh: --engine is sqlite or postgres" >&2; exit 2; }
-bin=$PWD/build/dev/bin/tawasul
+# TAWASUL_BENCH_BUILD: another build's bin/, lib/ and plugins/ (to measure an older version the same way).
+build=${TAWASUL_BENCH_BUILD:-$PWD/build/dev}
+bin=$build/bin/tawasul
+export LD_LIBRARY_PATH=$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 work=$(mktemp -d /tmp/tawasul-bench.XXXXXX)
 chmod 755 "$work"
 pid=
@@ -56,7 +59,7 @@ else
     sql() { sqlite3 "$work/tawasul.db" "$1"; }
 fi
 sed -e "s#\${TAWASUL_DATABASE_URL:-sqlite:var/tawasul.db}#$url#" -e "s#var/master.key#$work/master.key#" \
-    -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
+    -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$build/plugins#" \
     -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" config/tawasul.yaml >"$work/tawasul.yaml"
 grep -q "$url" "$work/tawasul.yaml" || { echo "bench/process.sh: config/tawasul.yaml no longer has the database line this script edits" >&2; exit 1; }
 tw() { "$bin" --config "$work/tawasul.yaml" "$@"; }
@@ -95,18 +98,26 @@ echo "indexed $contacts platform records in $(python3 -c "print(round($(date +%s
 TAWASUL_WORKERS=0 "$bin" --config "$work/tawasul.yaml" serve 2>"$work/host.log" &
 pid=$!
 until curl -fs -o /dev/null "http://$TAWASUL_LISTEN/readyz"; do sleep 0.01; done
+start=$(date +%s.%N)
 python3 bench/flood.py --events "$events" --senders "$senders" --post "$TAWASUL_LISTEN" --secret bench-secret
+echo "stored $events webhooks (workers off) in $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
 kill "$pid"; wait "$pid" || true; pid=
 
+# CPU time the host spent (user + system, from /proc), besides the wall clock: on a machine shared
+# with other work, events per CPU second say what the code costs, events/s what the machine gave.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
 pid=$!
 start=$(date +%s.%N)
+cpu_start=$(cpu "$pid")
 while :; do
     left=$(sql "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status IN ('pending', 'processing')")
     [[ $left == 0 ]] && break
     sleep 0.05
 done
 end=$(date +%s.%N)
+cpu_end=$(cpu "$pid")
+load=$(cut -d' ' -f1 /proc/loadavg)
 failed=$(sql "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'failed'")
 messages=$(sql "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'in'")
 contacts_made=$(sql "SELECT COUNT(*) FROM whatsapp_contacts")
@@ -115,5 +126,5 @@ statuses=$(sql "SELECT COUNT(*) FROM whatsapp_message_statuses")
 leads=$(sql "SELECT COUNT(*) FROM b2b_leads")
 deadlocks=0
 [[ $engine == postgres ]] && deadlocks=$(grep -c "deadlock detected" "$work/pg/server.log" || true)
-python3 -c "s=$end-$start; print(f'$engine, $senders senders, $workers workers: processed $events events in {s:.2f} s: {$events/s:.0f} events/s')"
+python3 -c "s=$end-$start; c=$cpu_end-$cpu_start; print(f'$engine, $senders senders, $workers workers: processed $events events in {s:.2f} s: {$events/s:.0f} events/s; host CPU {c:.2f} s: {$events/max(c, 0.001):.0f} events per CPU second; load average $load')"
 echo "  $messages inbound messages, $contacts_made contacts ($matched matched), $statuses statuses, $leads leads, $failed failed events, $deadlocks deadlocks in the server log"
