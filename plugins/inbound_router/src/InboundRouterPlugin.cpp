@@ -27,8 +27,9 @@ using namespace Poco::Data::Keywords;
 // On SQLite the one writer is shared with the webhook's group commit, which a request waits on:
 // a processing transaction should hold it for about this long, so the batch it writes is sized
 // from how long the last ones took.
-constexpr double kSqliteWriteTargetMillis = 2.0;
-constexpr std::size_t kSmallestWrite = 4;
+constexpr double kSqliteWriteTargetMillis = 3.0;
+// Below this the fixed cost of a transaction (claim, reads, a dozen statements) outweighs the rows.
+constexpr std::size_t kSmallestWrite = 16;
 
 class InboundRouterPlugin final : public sdk::Plugin {
 public:
