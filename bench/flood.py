@@ -91,7 +91,7 @@ def post(bodies, address, secret):
 
 
 def lua_string(data):
-    return '"' + "".join("\\%d" % b if b < 32 or b > 126 or b in (34, 92) else chr(b) for b in data) + '"'
+    return '"' + "".join("\\%03d" % b if b < 32 or b > 126 or b in (34, 92) else chr(b) for b in data) + '"'
 
 
 def wrk_script(bodies, secret, path):
