@@ -33,6 +33,12 @@ Histogram::~Histogram() = default;
 Metrics::~Metrics() = default;
 Clock::~Clock() = default;
 ContactMatcher::~ContactMatcher() = default;
+
+std::map<std::string, std::vector<MatchCandidate>> ContactMatcher::matchAll(const std::vector<std::string>& phonesOrWaIds) {
+    std::map<std::string, std::vector<MatchCandidate>> matches;
+    for (const std::string& value : phonesOrWaIds) matches.emplace(value, match(value));
+    return matches;
+}
 EventStream::~EventStream() = default;
 Translator::~Translator() = default;
 PageRenderer::~PageRenderer() = default;

@@ -3,9 +3,15 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
+#include <Poco/Data/Session.h>
+
 #include "HostProcess.hpp"
+#include "TimelineCorpus.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
@@ -15,9 +21,14 @@ using namespace tawasul::test;
 class InboundPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(InboundPostgresTest);
     CPPUNIT_TEST(twoHostsConcurrentSendersNoDuplicates);
+    CPPUNIT_TEST(corpusTimelineIsTheSameAsOnSqlite);
+    CPPUNIT_TEST(twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    void corpusTimelineIsTheSameAsOnSqlite();
+    void twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure();
+
     void twoHostsConcurrentSendersNoDuplicates() {
         PostgresDatabase pg;
         HostOptions options;
@@ -54,5 +65,120 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("4"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_message_statuses"));
     }
 };
+
+namespace {
+
+// How many times the test server's log says a deadlock was detected (it is shared by the suite).
+int deadlocksInServerLog() {
+    const char* dir = std::getenv("TAWASUL_TEST_PG_DIR");
+    if (!dir) return 0;  // a server given by TAWASUL_TEST_PG_URL: its log is not ours to read
+    std::ifstream log(std::string(dir) + "/server.log");
+    int count = 0;
+    for (std::string line; std::getline(log, line);)
+        if (line.find("deadlock detected") != std::string::npos) ++count;
+    return count;
+}
+
+}  // namespace
+
+void InboundPostgresTest::corpusTimelineIsTheSameAsOnSqlite() {
+    PostgresDatabase pg;
+    HostOptions options;
+    options.databaseUrl = pg.url();
+    const std::string dump = processTimelineCorpus(options);
+    try {
+        checkTimelineCorpus(dump);
+    } catch (const std::exception& error) {
+        CPPUNIT_FAIL(error.what());
+    }
+}
+
+// Two hosts share one database and one queue and are posted the same flood at once: every
+// message twice (Meta delivering to both), 300 new senders and 20 who write again and again, and
+// statuses of outbound messages in every order. Their batches meet on the same contacts,
+// conversations, wamids and outbound messages.
+void InboundPostgresTest::twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure() {
+    const int deadlocksBefore = deadlocksInServerLog();
+    PostgresDatabase pg;
+    HostOptions options;
+    options.databaseUrl = pg.url();
+    options.workerThreads = 4;
+    options.environment.push_back("TAWASUL_MASTER_KEY=" + std::string(44 - 1, 'A') + "=");
+    HostProcess first(withWebhookSecrets(options));
+    first.start();
+    options.migrate = false;
+    HostProcess second(options);
+    second.start();
+    auto db = openDatabase(pg.url());
+    {
+        Poco::Data::Session session = db->session();
+        using Poco::Data::Keywords::now;
+        session << "INSERT INTO whatsapp_contacts (phone_number_id, wa_id, created_at, updated_at) VALUES ('100000000000001', '213550000000', 1, 1)", now;
+        session << "INSERT INTO whatsapp_conversations (contact_id, status, last_message_at, unread_count, created_at, updated_at) "
+                   "SELECT id, 'open', 1, 0, 1, 1 FROM whatsapp_contacts",
+            now;
+        session << "INSERT INTO whatsapp_messages (conversation_id, direction, wa_message_id, type, body, status, created_at, updated_at) "
+                   "SELECT c.id, 'out', 'wamid.OUT' || g, 'text', 'sent', 'sent', 1, 1 FROM whatsapp_conversations c, generate_series(0, 99) g",
+            now;
+    }
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 600; ++i) {
+        host::InboundText message;
+        const bool repeat = i % 2 == 0;
+        message.from = repeat ? "2135600000" + std::to_string(10 + (i / 2) % 20) : "21377" + std::to_string(1000000 + i);
+        message.name = "Sender " + message.from + (i % 3 ? "" : " bis");
+        message.wamid = "wamid.FLOOD" + std::to_string(i);
+        message.timestamp = 1764065000 + i;
+        message.text = i % 7 == 0 ? "un devis svp" : "message " + std::to_string(i);
+        bodies.push_back(host::inboundTextBody(message));
+        if (i % 6 == 0) {
+            const int k = i / 6;
+            const char* words[] = {"read", "sent", "delivered"};  // out of order on purpose
+            for (int w = 0; w < 3; ++w) {
+                host::StatusUpdate update;
+                update.wamid = "wamid.OUT" + std::to_string(k);
+                update.status = words[w];
+                update.recipientId = "213550000000";
+                update.timestamp = 1764065000 + i + w;
+                bodies.push_back(host::statusBody(update));
+            }
+        }
+    }
+    std::atomic<int> refused{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c) {
+        clients.emplace_back([&, c] {
+            // Every body to both hosts, the two deliveries close together.
+            for (std::size_t i = static_cast<std::size_t>(c); i < bodies.size(); i += 8) {
+                const HostProcess& one = c % 2 ? first : second;
+                const HostProcess& other = c % 2 ? second : first;
+                if (postSigned(one, bodies[i]).status != 200) ++refused;
+                if (postSigned(other, bodies[i]).status != 200) ++refused;
+            }
+        });
+    }
+    for (auto& client : clients) client.join();
+    CPPUNIT_ASSERT_EQUAL(0, refused.load());
+    waitForProcessing(*db);
+    CPPUNIT_ASSERT_EQUAL(std::string(""), queryRows(*db, "SELECT id, status, attempts, last_error FROM whatsapp_webhook_events "
+                                                         "WHERE status <> 'processed' OR attempts > 1 ORDER BY id LIMIT 5"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(bodies.size() * 2), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
+    CPPUNIT_ASSERT_EQUAL(std::string("600"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'in'"));
+    CPPUNIT_ASSERT_EQUAL(std::string("321"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
+    CPPUNIT_ASSERT_EQUAL(std::string("321"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations WHERE status = 'open'"));
+    // Each conversation's unread count is its number of inbound messages: none counted twice.
+    CPPUNIT_ASSERT_EQUAL(std::string("0"),
+                         queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations c WHERE unread_count <> "
+                                        "(SELECT COUNT(*) FROM whatsapp_messages m WHERE m.conversation_id = c.id AND m.direction = 'in')"));
+    // One lead per conversation that asked for a quote.
+    CPPUNIT_ASSERT_EQUAL(queryText(*db, "SELECT COUNT(DISTINCT conversation_id) FROM whatsapp_messages WHERE body = 'un devis svp'"),
+                         queryText(*db, "SELECT COUNT(*) FROM b2b_leads"));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations c WHERE b2b_lead_id IS NULL AND "
+                                                          "EXISTS (SELECT 1 FROM whatsapp_messages m WHERE m.conversation_id = c.id AND m.body = 'un devis svp')"));
+    // Statuses stored once each; every message that was read, whatever the order, is read.
+    CPPUNIT_ASSERT_EQUAL(std::string("300"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_message_statuses"));
+    CPPUNIT_ASSERT_EQUAL(std::string("100"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out' AND status = 'read'"));
+    CPPUNIT_ASSERT_EQUAL(deadlocksBefore, deadlocksInServerLog());
+}
 
 CPPUNIT_TEST_SUITE_REGISTRATION(InboundPostgresTest);

@@ -15,10 +15,48 @@ namespace {
 
 using namespace Poco::Data::Keywords;
 
+// Ids per IN list when a batch of jobs is marked at once: far below both engines' parameter limits.
+constexpr std::size_t kIdsPerStatement = 500;
+
 std::string eventStatusFor(const std::string& jobStatus) {
     if (jobStatus == "running") return "processing";
     if (jobStatus == "done") return "processed";
     return jobStatus;  // pending, failed
+}
+
+// JobQueue::updateTracked for many jobs without an error (claimed, or done), in a few statements.
+void updateTrackedAll(Poco::Data::Session& session, const sdk::SqlDialect& dialect, std::int64_t nowMs, const std::vector<sdk::Job>& jobs,
+                      const std::string& status) {
+    // Grouped by table and attempts (almost always one group), a statement per group of ids.
+    std::map<std::pair<std::string, int>, std::vector<Poco::Int64>> groups;
+    for (const sdk::Job& job : jobs)
+        if (!job.refTable.empty() && JobQueue::trackedTables().count(job.refTable)) groups[{job.refTable, job.attempts}].push_back(job.refId);
+    const bool running = status == "running";
+    Poco::Int64 processedAt = nowMs;
+    for (auto& [key, ids] : groups) {
+        std::string eventStatus = eventStatusFor(status);
+        int attempts = key.second;
+        for (std::size_t first = 0; first < ids.size(); first += kIdsPerStatement) {
+            const std::size_t last = std::min(ids.size(), first + kIdsPerStatement);
+            const std::size_t fixed = running ? 2 : 3;
+            std::string in;
+            for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + dialect.placeholder(i - first + fixed + 1);
+            Poco::Data::Statement update(session);
+            // The table name comes from trackedTables(), never from input.
+            if (running) {
+                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " +
+                              dialect.placeholder(2) + " WHERE id IN (" + in + ")",
+                    use(eventStatus), use(attempts);
+            } else {
+                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " +
+                              dialect.placeholder(2) + ", last_error = NULL, processed_at = " + dialect.placeholder(3) +
+                              " WHERE id IN (" + in + ")",
+                    use(eventStatus), use(attempts), use(processedAt);
+            }
+            for (std::size_t i = first; i < last; ++i) update, use(ids[i]);
+            update.execute();
+        }
+    }
 }
 
 }  // namespace
@@ -214,9 +252,9 @@ std::vector<sdk::Job> JobRunner::claim(const std::vector<std::string>& types, st
         job.maxAttempts = maxAttempts[r];
         job.refTable = refTables[r].isNull() ? "" : refTables[r].value();
         job.refId = nullableRefIds[r].isNull() ? 0 : nullableRefIds[r].value();
-        updateTracked(session, job, "running", "");
         jobs.push_back(std::move(job));
     }
+    updateTrackedAll(session, database_.sql(), nowMs, jobs, "running");
     transaction.commit();
     // RETURNING gives no order; run them oldest first.
     std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });
@@ -307,7 +345,25 @@ void JobRunner::finish(const std::vector<Outcome>& outcomes) {
     // machine crash only means the job runs again.
     sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
     std::string worker = options_.workerId;
+    // The jobs done, the common case, with one statement for the jobs and one per tracked table.
+    std::vector<sdk::Job> done;
+    for (const Outcome& outcome : outcomes)
+        if (outcome.status == "done") done.push_back(outcome.job);
+    for (std::size_t first = 0; first < done.size(); first += kIdsPerStatement) {
+        const std::size_t last = std::min(done.size(), first + kIdsPerStatement);
+        std::string in;
+        for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + database_.sql().placeholder(i - first + 4);
+        Poco::Data::Statement update(session);
+        update << "UPDATE jobs SET status = 'done', last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = " +
+                      database_.sql().placeholder(1) + ", finished_at = " + database_.sql().placeholder(2) +
+                      " WHERE locked_by = " + database_.sql().placeholder(3) + " AND id IN (" + in + ")",
+            bind(nowMs), bind(nowMs), use(worker);
+        for (std::size_t i = first; i < last; ++i) update, bind(static_cast<Poco::Int64>(done[i].id));
+        update.execute();
+    }
+    updateTrackedAll(session, database_.sql(), nowMs, done, "done");
     for (const Outcome& outcome : outcomes) {
+        if (outcome.status == "done") continue;
         Poco::Int64 id = outcome.job.id;
         std::string status = outcome.status;
         Poco::Nullable<std::string> lastError;

@@ -56,32 +56,55 @@ PhoneIndex::PhoneIndex(sdk::Database& database, const sdk::Clock& clock, Poco::L
 // ---- lookup ----------------------------------------------------------------------------------
 
 std::vector<sdk::MatchCandidate> PhoneIndex::match(const std::string& phoneOrWaId) {
-    auto phone = normalizer_.toE164(phoneOrWaId);
-    if (!phone) return {};
-    Session session = database_.session();
-    std::vector<std::string> kinds, names, columns, raws;
-    std::vector<Poco::Int64> ids;
-    session << "SELECT kind, record_id, COALESCE(name, ''), source_column, COALESCE(raw_value, '') "
-               "FROM contact_phone_index WHERE phone_e164 = $1",
-        use(*phone), into(kinds), into(ids), into(names), into(columns), into(raws), now;
+    auto matches = matchAll({phoneOrWaId});
+    return std::move(matches[phoneOrWaId]);
+}
 
-    std::vector<sdk::MatchCandidate> candidates;
-    for (std::size_t i = 0; i < kinds.size(); ++i) {
-        // Priority, table and link come from the configuration in force, not from the time the
-        // row was indexed; a kind no longer configured is left out until the next reindex drops it.
-        auto source = std::find_if(config_.sources.begin(), config_.sources.end(),
-                                   [&](const Source& s) { return s.kind == kinds[i]; });
-        if (source == config_.sources.end()) continue;
-        candidates.push_back({kinds[i], ids[i], names[i], source->table, columns[i], raws[i], source->linkFor(ids[i]), source->priority});
+std::map<std::string, std::vector<sdk::MatchCandidate>> PhoneIndex::matchAll(const std::vector<std::string>& phonesOrWaIds) {
+    std::map<std::string, std::vector<sdk::MatchCandidate>> matches;
+    std::map<std::string, std::vector<std::string>> askedAs;  // E.164 → the values given for it
+    for (const std::string& value : phonesOrWaIds) {
+        matches[value];
+        if (auto phone = normalizer_.toE164(value)) askedAs[*phone].push_back(value);
     }
-    std::sort(candidates.begin(), candidates.end(), [](const sdk::MatchCandidate& a, const sdk::MatchCandidate& b) {
-        return std::tie(a.priority, a.kind, a.id, a.column) < std::tie(b.priority, b.kind, b.id, b.column);
-    });
-    // One candidate per record: a record whose two phone columns hold the same number is one match.
-    candidates.erase(std::unique(candidates.begin(), candidates.end(),
-                                 [](const sdk::MatchCandidate& a, const sdk::MatchCandidate& b) { return a.kind == b.kind && a.id == b.id; }),
-                     candidates.end());
-    return candidates;
+    if (askedAs.empty()) return matches;
+    std::vector<std::string> phones;
+    for (const auto& [phone, values] : askedAs) phones.push_back(phone);
+    Session session = database_.session();
+    const const sdk::SqlDialect& dialect = database_.sql();
+    for (std::size_t first = 0; first < phones.size(); first += kRowsPerStatement) {
+        const std::size_t last = std::min(phones.size(), first + kRowsPerStatement);
+        std::string in;
+        for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + dialect.placeholder(i - first + 1);
+        std::vector<std::string> found, kinds, names, columns, raws;
+        std::vector<Poco::Int64> ids;
+        Statement select(session);
+        select << "SELECT phone_e164, kind, record_id, COALESCE(name, ''), source_column, COALESCE(raw_value, '') "
+                  "FROM contact_phone_index WHERE phone_e164 IN (" + in + ")";
+        for (std::size_t i = first; i < last; ++i) select, use(phones[i]);
+        select, into(found), into(kinds), into(ids), into(names), into(columns), into(raws);
+        select.execute();
+        for (std::size_t i = 0; i < kinds.size(); ++i) {
+            // Priority, table and link come from the configuration in force, not from the time the
+            // row was indexed; a kind no longer configured is left out until the next reindex drops it.
+            auto source = std::find_if(config_.sources.begin(), config_.sources.end(),
+                                       [&](const Source& s) { return s.kind == kinds[i]; });
+            if (source == config_.sources.end()) continue;
+            for (const std::string& value : askedAs[found[i]])
+                matches[value].push_back(
+                    {kinds[i], ids[i], names[i], source->table, columns[i], raws[i], source->linkFor(ids[i]), source->priority});
+        }
+    }
+    for (auto& [value, candidates] : matches) {
+        std::sort(candidates.begin(), candidates.end(), [](const sdk::MatchCandidate& a, const sdk::MatchCandidate& b) {
+            return std::tie(a.priority, a.kind, a.id, a.column) < std::tie(b.priority, b.kind, b.id, b.column);
+        });
+        // One candidate per record: a record whose two phone columns hold the same number is one match.
+        candidates.erase(std::unique(candidates.begin(), candidates.end(),
+                                     [](const sdk::MatchCandidate& a, const sdk::MatchCandidate& b) { return a.kind == b.kind && a.id == b.id; }),
+                         candidates.end());
+    }
+    return matches;
 }
 
 // ---- reading the platform's tables ------------------------------------------------------------

@@ -25,6 +25,8 @@ public:
     PhoneIndex(sdk::Database& database, const sdk::Clock& clock, Poco::Logger& logger, MatcherConfig config);
 
     std::vector<sdk::MatchCandidate> match(const std::string& phoneOrWaId) override;
+    // One read of the index for every phone of the list (an IN list per few hundred phones).
+    std::map<std::string, std::vector<sdk::MatchCandidate>> matchAll(const std::vector<std::string>& phonesOrWaIds) override;
     std::size_t reindex(const std::function<void(std::size_t done, std::size_t total)>& progress) override;
 
     // One round of the incremental refresh: for each source, the rows past its id watermark and,

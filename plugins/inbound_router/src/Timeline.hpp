@@ -1,19 +1,31 @@
 #pragma once
-// Writes one webhook event into the timeline: contacts, conversations, messages, statuses, errors
-// and B2B leads, inside the caller's transaction. Every write is idempotent (a redelivered message,
-// status or error is a no-op), so an event may be processed any number of times.
+// Writes a batch of webhook events into the timeline (contacts, conversations, messages, statuses,
+// errors and B2B leads) in two phases, so that the write transaction holds only writes:
+//   1. add() parses each event, normalises the senders' phones and routes the texts by keyword;
+//      lookUpMatches() reads the phone index once for the whole batch. No transaction, no lock.
+//   2. write() runs in the caller's transaction: it reads the rows the batch touches once per
+//      table (locking them in id order on PostgreSQL), replays the batch on them in memory, event
+//      by event, by the same rules the per-event code had, and stores the outcome with a few
+//      multi-row statements per table.
+// Every write is idempotent (a redelivered message, status or error is a no-op), so an event may be
+// processed any number of times.
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Poco/Data/Session.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/Nullable.h>
 
 #include "KeywordRules.hpp"
-#include "tawasul/whatsapp/Contacts.hpp"
+#include "MessageRenderer.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Events.hpp"
+#include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 
 namespace tawasul::plugins::inbound_router {
@@ -28,41 +40,134 @@ struct TimelineCounts {
 
 class Timeline {
 public:
-    Timeline(Poco::Data::Session& session, const KeywordRules& rules,
-             std::shared_ptr<sdk::ContactMatcher> matcher, const sdk::PhoneNormalizer& phones, std::int64_t now);
+    Timeline(const sdk::SqlDialect& dialect, const KeywordRules& rules, std::shared_ptr<sdk::ContactMatcher> matcher,
+             const sdk::PhoneNormalizer& phones, std::int64_t now);
 
-    // Walks every entry, change, message, status and error of a notification. Unknown fields and
-    // message types are kept, never dropped and never fatal.
-    void apply(std::int64_t eventId, const Poco::JSON::Object& notification);
+    // Phase 1. Walks every entry, change, message, status and error of a notification. Unknown
+    // fields and message types are kept, never dropped and never fatal.
+    void add(std::int64_t eventId, const Poco::JSON::Object& notification);
+    // Phase 1. The platform records of every sender of the batch, one read of the phone index.
+    void lookUpMatches();
+    // Phase 2, inside the caller's transaction.
+    void write(Poco::Data::Session& session);
 
     const TimelineCounts& counts() const { return counts_; }
-    // Events to publish once the transaction has committed.
+    // Events to publish once the transaction has committed, in the order the events said them.
     const std::vector<sdk::Event>& events() const { return events_; }
 
 private:
-    struct Contact {
-        std::int64_t id = 0;
-        bool matched = false;
-    };
-    void applyChange(std::int64_t eventId, const Poco::JSON::Object& value);
-    void applyMessage(std::int64_t eventId, const std::string& phoneNumberId, const Poco::JSON::Object& value,
-                      const Poco::JSON::Object& message);
-    void applyStatus(std::int64_t eventId, const Poco::JSON::Object& status);
-    void recordErrors(std::int64_t eventId, const std::string& source, const std::string& waMessageId,
-                      const Poco::JSON::Object& holder);
-    Contact upsertContact(const std::string& phoneNumberId, const std::string& waId, const std::string& userId,
-                          const std::string& profileName);
-    void matchContact(std::int64_t contactId, const std::string& waId);
-    std::int64_t openConversation(std::int64_t contactId, std::int64_t at, bool& reopened);
-    void route(std::int64_t conversationId, std::int64_t contactId, std::int64_t messageId, const std::string& text);
-    void createLead(std::int64_t conversationId, std::int64_t contactId, const std::string& firstMessage);
-    void publish(const std::string& topic, const std::string& json);
+    using Text = Poco::Nullable<std::string>;
+    using Int = Poco::Nullable<Poco::Int64>;
+    static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
-    Poco::Data::Session& session_;
+    struct ErrorRow {
+        Poco::Int64 eventId = 0;
+        std::string source, wamid, title;
+        Poco::Int64 code = 0;
+        Text message, details;
+        std::size_t onlyIfMessage = kNone;  // recorded only when this message is new
+    };
+    struct Message {
+        Poco::Int64 eventId = 0;
+        std::string phoneNumberId, waId, userId, profileName;
+        Text phone;  // E.164 of waId
+        std::string wamid, payload;
+        RenderedMessage rendered;
+        Poco::Int64 at = 0;
+        const KeywordRule* rule = nullptr;
+        // Filled by write():
+        std::size_t contact = kNone, conversation = kNone;
+        bool reopened = false, inserted = false;
+        Poco::Int64 id = 0;
+        Text contactName, contactPhone, matchedType;  // the contact as it was once this message was applied
+        Int matchedId;
+    };
+    struct Status {
+        Poco::Int64 eventId = 0;
+        std::string wamid, word, payload;
+        Text recipient, title, details;
+        Int code;
+        Poco::Int64 occurredAt = 0;
+        bool inserted = false;
+        std::optional<Poco::Int64> changedConversation;  // the outbound message it moved
+    };
+    struct Contact {
+        Poco::Int64 id = 0;  // 0 until inserted
+        bool fresh = false;  // created by this batch
+        std::string phoneNumberId;
+        Text waId, userId, phone, name, matchedType;
+        Int matchedId;
+        bool touched = false, matchChanged = false;
+    };
+    struct Conversation {
+        Poco::Int64 id = 0;
+        Poco::Int64 contactId = 0;
+        std::size_t contact = kNone;
+        Int assigned, lead;
+        Text intent;
+        Poco::Int64 firstAt = 0;  // last_message_at of a conversation this batch creates
+        Poco::Int64 latestAt = 0;
+        int newMessages = 0;
+        bool changed = false;
+    };
+    struct Lead {
+        std::size_t conversation = kNone;
+        Int organization;
+        Text name, phone;
+        std::string notes;
+        Poco::Int64 id = 0;
+    };
+    struct Step {  // what route() did for one message, for the events
+        enum class Kind { AutoReply, Lead } kind;
+        const RuleAction* action = nullptr;
+        std::size_t lead = kNone;
+    };
+    struct Item {  // the batch in the order the events said it
+        enum class Kind { Message, Status } kind;
+        std::size_t index;
+    };
+
+    void addChange(std::int64_t eventId, const Poco::JSON::Object& value);
+    void addMessage(std::int64_t eventId, const std::string& phoneNumberId, const Poco::JSON::Object& value,
+                    const Poco::JSON::Object& message);
+    void addStatus(std::int64_t eventId, const Poco::JSON::Object& status);
+    void addErrors(std::int64_t eventId, const std::string& source, const std::string& waMessageId,
+                   const Poco::JSON::Object& holder, std::size_t onlyIfMessage = kNone);
+
+    void writeContacts(Poco::Data::Session& session);
+    bool replayContacts(Poco::Data::Session& session);
+    void writeConversations(Poco::Data::Session& session);
+    void writeMessages(Poco::Data::Session& session);
+    void route(Poco::Data::Session& session);
+    void writeLeads(Poco::Data::Session& session);
+    void updateConversations(Poco::Data::Session& session);
+    void writeStatuses(Poco::Data::Session& session);
+    void writeErrors(Poco::Data::Session& session);
+    void collectEvents();
+
+    std::string p();  // the next placeholder of the statement being built
+    std::string casts(std::initializer_list<const char*> types);
+    std::string lockClause() const;
+
+    const sdk::SqlDialect& dialect_;
     const KeywordRules& rules_;
     std::shared_ptr<sdk::ContactMatcher> matcher_;
     const sdk::PhoneNormalizer& phones_;
     std::int64_t now_;
+    std::size_t parameter_ = 0;
+
+    std::vector<Item> items_;
+    std::vector<Message> messages_;
+    std::vector<Status> statuses_;
+    std::vector<ErrorRow> errors_;
+    std::map<std::string, std::vector<sdk::MatchCandidate>> matches_;  // by wa_id
+
+    std::vector<Contact> contacts_;
+    std::map<std::pair<std::string, std::string>, std::size_t> byWaId_, byUserId_;
+    std::vector<Conversation> conversations_;
+    std::vector<Lead> leads_;
+    std::map<std::size_t, std::vector<Step>> steps_;  // message index → route steps
+
     TimelineCounts counts_;
     std::vector<sdk::Event> events_;
 };

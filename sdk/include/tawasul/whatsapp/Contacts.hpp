@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ public:
     // Normalises `phoneOrWaId` (a wa_id or any phone form) and returns the matching records by
     // priority (lower first), then kind, then id. Not a phone number: empty.
     virtual std::vector<MatchCandidate> match(const std::string& phoneOrWaId) = 0;
+    // match() for many senders at once, keyed by each given value: what match() returns for it
+    // (senders that match nothing map to an empty list or are absent). The inbound router looks up
+    // a whole batch with it, outside its write transaction; the default asks match() one by one.
+    virtual std::map<std::string, std::vector<MatchCandidate>> matchAll(const std::vector<std::string>& phonesOrWaIds);
     // Rebuilds the whole index from every source; `progress(done, total)` counts platform
     // records. Returns the number of phone numbers indexed.
     virtual std::size_t reindex(const std::function<void(std::size_t done, std::size_t total)>& progress) = 0;
