@@ -60,8 +60,14 @@ public:
 
     void refusesWrongBuildSignature() {
         const std::string error = loadError("wrong_signature");
-        CPPUNIT_ASSERT_MESSAGE(error, error.rfind("plugin 'wrong_signature': build signature 'gcc-4;", 0) == 0);
-        CPPUNIT_ASSERT_MESSAGE(error, error.find("rebuild the plugin with this host") != std::string::npos);
+        // Each field that differs is named with both values; the whole signatures follow.
+        CPPUNIT_ASSERT_MESSAGE(error, error.rfind("plugin 'wrong_signature': build signature differs from the host's in boost (plugin 100000, host ", 0) == 0);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find(", compiler (plugin gcc-4, host ") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find(", cxx11abi (plugin 0, host 1)") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find(", poco (plugin 0x01000000, host ") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("sdk (plugin") == std::string::npos);  // the same on both sides
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("('gcc-4;cxx11abi=0;poco=0x01000000;boost=100000;ndebug=1;sdk=1' against '") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("rebuild the plugin against this host's SDK") != std::string::npos);
     }
 
     void refusesLibraryWithoutEntryPoint() {

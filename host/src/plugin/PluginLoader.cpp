@@ -6,6 +6,39 @@
 
 namespace tawasul::host {
 
+namespace {
+
+// The fields of two build signatures ("gcc-12;cxx11abi=1;poco=...;ndebug=1;sdk=1") that differ, as
+// "ndebug (plugin 0, host 1)": a plugin author learns what to change, not only that something did.
+std::string signatureDifferences(const std::string& plugin, const std::string& host) {
+    const auto fields = [](const std::string& signature) {
+        std::map<std::string, std::string> out;
+        std::size_t start = 0;
+        for (int position = 0; start <= signature.size(); ++position) {
+            const std::size_t end = std::min(signature.find(';', start), signature.size());
+            const std::string field = signature.substr(start, end - start);
+            const std::size_t equals = field.find('=');
+            // The first field has no name: it is the compiler ("gcc-12").
+            if (equals == std::string::npos) out[position == 0 ? "compiler" : field] = field;
+            else out[field.substr(0, equals)] = field.substr(equals + 1);
+            start = end + 1;
+        }
+        return out;
+    };
+    const auto ours = fields(host), theirs = fields(plugin);
+    std::string differences;
+    for (const auto& [name, value] : ours) {
+        const auto it = theirs.find(name);
+        const std::string other = it == theirs.end() ? "(missing)" : it->second;
+        if (other != value) differences += (differences.empty() ? "" : ", ") + name + " (plugin " + other + ", host " + value + ")";
+    }
+    for (const auto& [name, value] : theirs)
+        if (!ours.count(name)) differences += (differences.empty() ? "" : ", ") + name + " (plugin " + value + ", host (missing))";
+    return differences;
+}
+
+}  // namespace
+
 std::filesystem::path pluginLibraryPath(const std::filesystem::path& pluginDir, const std::string& name) {
     return pluginDir / name / (name + ".so");
 }
@@ -37,9 +70,12 @@ std::unique_ptr<PluginLibrary> loadPluginLibrary(const std::filesystem::path& pl
     if (descriptor->abi_major != TAWASUL_SDK_ABI_MAJOR || descriptor->abi_minor > TAWASUL_SDK_ABI_MINOR)
         throw PluginLoadError(prefix + "built for SDK ABI " + pluginAbi + ", this host provides " + hostAbi);
     if (descriptor->build_signature == nullptr || std::strcmp(descriptor->build_signature, TAWASUL_BUILD_SIGNATURE) != 0)
-        throw PluginLoadError(prefix + "build signature '" +
-                              (descriptor->build_signature ? descriptor->build_signature : "") +
-                              "' differs from the host's '" TAWASUL_BUILD_SIGNATURE "'; rebuild the plugin with this host");
+    {
+        const std::string theirs = descriptor->build_signature ? descriptor->build_signature : "";
+        throw PluginLoadError(prefix + "build signature differs from the host's in " +
+                              signatureDifferences(theirs, TAWASUL_BUILD_SIGNATURE) + " ('" + theirs + "' against '" +
+                              TAWASUL_BUILD_SIGNATURE "'); rebuild the plugin against this host's SDK");
+    }
     if (descriptor->name == nullptr || name != descriptor->name)
         throw PluginLoadError(prefix + plugin->path.string() + " declares itself as '" +
                               (descriptor->name ? descriptor->name : "") + "'");
