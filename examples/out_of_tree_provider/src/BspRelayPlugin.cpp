@@ -83,9 +83,9 @@ std::string messageBody(const tawasul::sdk::OutboundMessage& message) {
 
 class BspRelayProvider final : public tawasul::sdk::MessageProvider {
 public:
-    explicit BspRelayProvider(Options options) : options_(std::move(options)) {}
+    BspRelayProvider(std::string name, Options options) : name_(std::move(name)), options_(std::move(options)) {}
 
-    std::string name() const override { return "bsp_relay"; }
+    std::string name() const override { return name_; }
     bool enforcesWindow() const override { return true; }  // the BSP forwards to Meta, whose rules apply
 
     // Called from job workers, concurrently: one HTTP session per call keeps it simple and safe.
@@ -142,6 +142,7 @@ public:
     tawasul::sdk::ProviderHealth health() const override { return {}; }
 
 private:
+    std::string name_;
     Options options_;
 };
 
@@ -168,7 +169,8 @@ public:
         options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 100, 60000));
         context.logger().information("bsp_relay sends to " + options.messagesUrl.toString());
         // Published under the plugin's name: that is the name `dispatch.chain` lists.
-        context.services().publish<tawasul::sdk::MessageProvider>("bsp_relay", std::make_shared<BspRelayProvider>(std::move(options)));
+        context.services().publish<tawasul::sdk::MessageProvider>(
+            context.pluginName(), std::make_shared<BspRelayProvider>(context.pluginName(), std::move(options)));
     }
     void stop() noexcept override {}
 };
