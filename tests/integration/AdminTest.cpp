@@ -344,11 +344,11 @@ public:
         {
             // Counted in the database, so that every host sharing it applies the same limit.
             Poco::Data::Session db = host.runtime().database().session();
-            int rows = 0;
-            db << "SELECT COUNT(*) FROM sign_in_failures WHERE scope = 'account' AND subject = 'target@example.dz'", into(rows), now;
-            CPPUNIT_ASSERT_EQUAL(3, rows);
-            // The window passes (failures moved back in time): the account may try again.
-            db << "UPDATE sign_in_failures SET failed_at = failed_at - 16 * 60000", now;
+            int attempts = 0;
+            db << "SELECT attempts FROM sign_in_attempts WHERE scope = 'account' AND subject = 'target@example.dz'", into(attempts), now;
+            CPPUNIT_ASSERT_EQUAL(3, attempts);
+            // The window passes (its start moved back in time): the account may try again.
+            db << "UPDATE sign_in_attempts SET window_started_at = window_started_at - 16 * 60000", now;
         }
         CPPUNIT_ASSERT_EQUAL(303, host.signInAttempt("target@example.dz", kPassword).status);
         // Per address: three different unknown accounts from this address use up its attempts.

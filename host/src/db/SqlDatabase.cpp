@@ -1,8 +1,13 @@
 #include "db/SqlDatabase.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
+
+#include <Poco/Data/DataException.h>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
@@ -105,12 +110,38 @@ SqlDatabase::SqlDatabase(const DatabaseOptions& options) {
         if (!parent.empty()) std::filesystem::create_directories(parent);
     }
     pool_ = std::make_unique<ConfiguredSessionPool>(target, options.maxSessions, options.busyTimeoutMs);
+    if (options.reservedSessions > 0)
+        reserved_ = std::make_unique<ConfiguredSessionPool>(target, options.reservedSessions, options.busyTimeoutMs);
 }
 
 SqlDatabase::~SqlDatabase() {
+    if (reserved_) reserved_->shutdown();
     if (pool_) pool_->shutdown();
 }
 
-Poco::Data::Session SqlDatabase::session() { return pool_->get(); }
+namespace {
+
+// Poco's pool throws the moment every session is out, so a burst of requests turned into 500s
+// while sessions were about to come back. Wait a bounded time instead; the pool has no hook for
+// a returned session, hence the short sleeps.
+Poco::Data::Session getWithin(Poco::Data::SessionPool& pool, int timeoutMs) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    auto pause = std::chrono::milliseconds(1);
+    for (;;) {
+        try {
+            return pool.get();
+        } catch (const Poco::Data::SessionPoolExhaustedException&) {
+            if (std::chrono::steady_clock::now() + pause > deadline) throw;
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+}
+
+}  // namespace
+
+Poco::Data::Session SqlDatabase::session() { return getWithin(*pool_, busyTimeoutMs_); }
+
+Poco::Data::Session SqlDatabase::reservedSession() { return getWithin(reserved_ ? *reserved_ : *pool_, busyTimeoutMs_); }
 
 }  // namespace tawasul::host

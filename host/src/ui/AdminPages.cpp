@@ -341,7 +341,12 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         const auto result = auth.signIn(email, password, request.remoteAddress, request.header("User-Agent").value_or(""));
         if (result.outcome == SignInResult::Throttled) {
             showLogin(request, response, 429, t.text(locale, "login.throttled", {{"minutes", std::to_string(result.retryMinutes)}}), email);
-            response.setHeader("Retry-After", std::to_string(result.retryMinutes * 60));
+            response.setHeader("Retry-After", std::to_string(result.retryAfterSeconds));
+            return;
+        }
+        if (result.outcome == SignInResult::Busy) {
+            showLogin(request, response, 429, t.text(locale, "login.busy"), email);
+            response.setHeader("Retry-After", std::to_string(result.retryAfterSeconds));
             return;
         }
         if (result.outcome == SignInResult::Invalid) {

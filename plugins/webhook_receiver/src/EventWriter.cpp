@@ -89,7 +89,8 @@ void EventWriter::writeBatch(std::deque<Pending>& batch) {
         }
         sql += " RETURNING id";
 
-        Poco::Data::Session session = database_.session();
+        // From the reserve: a flood of requests elsewhere must not make Meta's deliveries fail.
+        Poco::Data::Session session = database_.reservedSession();
         sdk::Transaction transaction(database_, session);
         Poco::Data::Statement insert(session);
         insert << sql;
