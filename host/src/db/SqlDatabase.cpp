@@ -1,5 +1,7 @@
 #include "db/SqlDatabase.hpp"
 
+#include "secrets/PrivateFiles.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -106,8 +108,13 @@ SqlDatabase::SqlDatabase(const DatabaseOptions& options) {
     displayUrl_ = target.displayUrl;
     busyTimeoutMs_ = options.busyTimeoutMs;
     if (dialect_ == sdk::Dialect::SQLite) {
-        const auto parent = std::filesystem::path(target.connectionString).parent_path();
-        if (!parent.empty()) std::filesystem::create_directories(parent);
+        // The timeline, sessions and token hashes: owner-only, and so are -wal and -shm, which
+        // SQLite creates with the database file's mode.
+        const std::filesystem::path file(target.connectionString);
+        createPrivateDirectories(file.parent_path());
+        // Made here, 0600, rather than by SQLite (0644 less the umask): an empty file is a new database.
+        createPrivateFile(file);
+        for (const char* suffix : {"", "-wal", "-shm"}) narrowToOwner(file.string() + suffix);
     }
     pool_ = std::make_unique<ConfiguredSessionPool>(target, options.maxSessions, options.busyTimeoutMs);
     if (options.reservedSessions > 0)
