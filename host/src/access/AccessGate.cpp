@@ -3,6 +3,7 @@
 #include <Poco/URI.h>
 
 #include "http/HttpServer.hpp"
+#include "ui/AdminPages.hpp"
 
 #include "tawasul/sdk/Forms.hpp"
 
@@ -47,6 +48,7 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
     if (!principal->can(route.options.permission)) {
         writeError(response, route.options.style, 403, "forbidden",
                    "your roles do not include the permission '" + route.options.permission + "'", request.requestId);
+        if (route.options.style == sdk::RouteStyle::Page) setPageSecurityHeaders(response);
         return false;
     }
     if (changesState(request.method)) {
@@ -58,6 +60,7 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
         if (sent.empty() || principal->csrfToken.empty() || !constantTimeEquals(sent, principal->csrfToken)) {
             writeError(response, route.options.style, 403, "csrf",
                        "the form has expired or did not come from this site: reload the page and try again", request.requestId);
+            if (route.options.style == sdk::RouteStyle::Page) setPageSecurityHeaders(response);
             return false;
         }
     }

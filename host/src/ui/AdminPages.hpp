@@ -30,6 +30,14 @@ private:
     std::map<std::string, std::shared_ptr<kainjow::mustache::mustache>> templates_;
 };
 
+// The headers every HTML page of the admin carries, error pages included: no caching, no sniffing,
+// no framing, same-origin referrers, and the Content-Security-Policy.
+void setPageSecurityHeaders(sdk::HttpResponse& response);
+
+// `text` without bidirectional embeddings, overrides, isolates and marks, nor control characters
+// (for <title>, which cannot isolate a name); invalid UTF-8 becomes U+FFFD.
+std::string withoutBidiControls(const std::string& text);
+
 // Poco JSON (objects, arrays, strings, numbers, booleans, null) as Mustache data.
 kainjow::mustache::data toMustache(const Poco::JSON::Object& object);
 
