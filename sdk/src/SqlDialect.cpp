@@ -18,6 +18,7 @@ SqlDialect::SqlDialect(Engine engine) : engine_(engine), singleWriter_(engine ==
     nowMillis_ = lite ? "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)"
                       : "floor(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
     blobType_ = lite ? "BLOB" : "BYTEA";
+    emptyBlob_ = lite ? "X''" : "''::bytea";
     beginWrite_ = lite ? "BEGIN IMMEDIATE" : "BEGIN";
     relaxBeforeBegin_ = lite ? "PRAGMA synchronous = NORMAL" : "";
     relaxAfterBegin_ = lite ? "" : "SET LOCAL synchronous_commit = off";

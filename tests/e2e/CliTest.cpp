@@ -28,6 +28,7 @@ class CliTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CliTest);
     CPPUNIT_TEST(helpForEveryCommand);
     CPPUNIT_TEST(misuseExitsTwoWithOneLine);
+    CPPUNIT_TEST(fakeGraphApiHelpAndMisuse);
     CPPUNIT_TEST(badConfigurationNamesFileLineColumn);
     CPPUNIT_TEST(refusedPluginsAreNamedWithTheReason);
     CPPUNIT_TEST(migrateStatusListsEveryMigration);
@@ -43,6 +44,23 @@ public:
             auto [s, text] = runTawasul({command, "--help"});
             CPPUNIT_ASSERT_EQUAL(0, s);
             CPPUNIT_ASSERT_MESSAGE(text, text.find(std::string("usage: tawasul [--config FILE] ") + command) == 0);
+        }
+    }
+
+    // The bench's fake Graph API is a program too: --help is usage and 0, a bad argument 2 and one line.
+    void fakeGraphApiHelpAndMisuse() {
+        for (const char* flag : {"--help", "-h"}) {
+            const auto [status, output] = runCommand({TAWASUL_FAKE_GRAPH_API, flag});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+            CPPUNIT_ASSERT_MESSAGE(output, output.rfind("usage: fake_graph_api [PORT]", 0) == 0);
+        }
+        const std::vector<std::vector<std::string>> wrong = {{"abc"}, {"-1"}, {"70000"}, {"80x"}, {""}, {"1", "2"}};
+        for (const auto& arguments : wrong) {
+            std::vector<std::string> argv{TAWASUL_FAKE_GRAPH_API};
+            argv.insert(argv.end(), arguments.begin(), arguments.end());
+            const auto [status, output] = runCommand(argv);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 2, status);
+            CPPUNIT_ASSERT_MESSAGE(output, output.rfind("fake_graph_api: ", 0) == 0 && output.find('\n') == output.size() - 1);
         }
     }
 

@@ -249,6 +249,19 @@ public:
         CPPUNIT_ASSERT_MESSAGE("mark-read reached the Graph API", markedRead);
         CPPUNIT_ASSERT_EQUAL(404, h.get(agent, kConversation + "999999").status);
         CPPUNIT_ASSERT_EQUAL(404, h.get(agent, kConversation + "abc").status);
+
+        // A right-to-left override (and its kin) in a name would reorder the tab title, where no
+        // <bdi> can isolate it: the title shows the name without them.
+        const std::int64_t spoofed =
+            h.customerWrites("wamid.RLO1", "salut", 0, "\xE2\x80\xAEgnp.exe\xE2\x81\xA6 Amina\xE2\x80\x8F", "213770000001");
+        const HttpResult spoof = h.get(agent, kConversation + std::to_string(spoofed));
+        CPPUNIT_ASSERT_EQUAL(200, spoof.status);
+        const auto open = spoof.body.find("<title>"), close = spoof.body.find("</title>");
+        CPPUNIT_ASSERT(open != std::string::npos && close != std::string::npos && open < close);
+        const std::string title = spoof.body.substr(open, close - open);
+        CPPUNIT_ASSERT_MESSAGE(title, contains(title, "gnp.exe Amina"));
+        for (const char* control : {"\xE2\x80\xAE", "\xE2\x81\xA6", "\xE2\x80\x8F"})
+            CPPUNIT_ASSERT_MESSAGE(title, !contains(title, control));
     }
 
     void replyIsSentOnceAndShowsItsTicks() {

@@ -38,6 +38,15 @@ Reply call(int port, const std::string& method, const std::string& path, const s
     return test::httpRequest(method, "127.0.0.1", port, path, body, headers);
 }
 
+// What every HTML page of the admin carries, its refusals included.
+void assertSecurityHeaders(const std::string& what, const Reply& reply) {
+    const auto header = [&](const std::string& name) { return reply.headers.count(name) ? reply.headers.at(name) : std::string(); };
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("nosniff"), header("x-content-type-options"));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("DENY"), header("x-frame-options"));
+    CPPUNIT_ASSERT_MESSAGE(what + ": " + header("content-security-policy"),
+                           header("content-security-policy").find("frame-ancestors 'none'") != std::string::npos);
+}
+
 std::string cookieNamed(const Reply& reply, const std::string& name) {
     for (const auto& cookie : reply.cookies)
         if (cookie.rfind(name + "=", 0) == 0) return cookie;
@@ -223,6 +232,7 @@ public:
             const Reply forbidden = call(host.port(), route->method, path, "", {{"Cookie", browser.cookie}, {"X-CSRF-Token", browser.csrf}});
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, 403, forbidden.status);
             CPPUNIT_ASSERT_MESSAGE(name + ": " + forbidden.body, contains(forbidden.body, route->options.permission));
+            if (route->options.style == sdk::RouteStyle::Page) assertSecurityHeaders(name, forbidden);
             ++checked;
         }
         CPPUNIT_ASSERT(checked >= 6);
@@ -252,8 +262,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(403, call(host.port(), "POST", "/admin/test/ping", "_csrf=" + browser.csrf, {cookie}).status);
         CPPUNIT_ASSERT_EQUAL(200, call(host.port(), "POST", "/admin/test/ping", "{}", {cookie, {"X-CSRF-Token", browser.csrf}}).status);
         CPPUNIT_ASSERT_EQUAL(200, call(host.port(), "POST", "/admin/test/ping", "x=1&_csrf=" + browser.csrf, {cookie, form}).status);
-        // Sign-out and the language switch are forms too.
-        CPPUNIT_ASSERT_EQUAL(403, call(host.port(), "POST", "/admin/logout", "", {cookie, form}).status);
+        // Sign-out and the language switch are forms too; their refusal is a page with the page headers.
+        const Reply expired = call(host.port(), "POST", "/admin/logout", "", {cookie, form});
+        CPPUNIT_ASSERT_EQUAL(403, expired.status);
+        assertSecurityHeaders("POST /admin/logout without its token", expired);
         CPPUNIT_ASSERT_EQUAL(403, call(host.port(), "POST", "/admin/locale", "locale=ar", {cookie, form}).status);
         CPPUNIT_ASSERT_EQUAL(200, call(host.port(), "GET", "/admin", "", {cookie}).status);
         // The sign-in form has its own token, bound to a cookie.
@@ -346,11 +358,11 @@ public:
         {
             // Counted in the database, so that every host sharing it applies the same limit.
             Poco::Data::Session db = host.runtime().database().session();
-            int rows = 0;
-            db << "SELECT COUNT(*) FROM sign_in_failures WHERE scope = 'account' AND subject = 'target@example.dz'", into(rows), now;
-            CPPUNIT_ASSERT_EQUAL(3, rows);
-            // The window passes (failures moved back in time): the account may try again.
-            db << "UPDATE sign_in_failures SET failed_at = failed_at - 16 * 60000", now;
+            int attempts = 0;
+            db << "SELECT attempts FROM sign_in_attempts WHERE scope = 'account' AND subject = 'target@example.dz'", into(attempts), now;
+            CPPUNIT_ASSERT_EQUAL(3, attempts);
+            // The window passes (its start moved back in time): the account may try again.
+            db << "UPDATE sign_in_attempts SET window_started_at = window_started_at - 16 * 60000", now;
         }
         CPPUNIT_ASSERT_EQUAL(303, host.signInAttempt("target@example.dz", kPassword).status);
         // Per address: three different unknown accounts from this address use up its attempts.

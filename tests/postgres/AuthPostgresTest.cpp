@@ -2,6 +2,10 @@
 // and the throttle shared by two hosts (two Auth objects on two connection pools).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <atomic>
+#include <functional>
+#include <thread>
+
 #include <Poco/Data/Session.h>
 
 #include "access/Auth.hpp"
@@ -16,6 +20,7 @@ using namespace Poco::Data::Keywords;
 class AuthPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AuthPostgresTest);
     CPPUNIT_TEST(usersSessionsAndThrottleAcrossHosts);
+    CPPUNIT_TEST(concurrentAttemptsOnTwoHostsCheckAtMostTheLimit);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -71,6 +76,54 @@ public:
         std::string hash;
         session << "SELECT password_hash FROM users WHERE id = $1", bind(id), into(hash), now;
         CPPUNIT_ASSERT(host::Auth::verifyPassword(hash, "another long one"));
+    }
+
+    // 40 concurrent wrong attempts on one account, from 40 addresses, split over two hosts: the
+    // conditional upsert lets exactly max_failures through, so only that many passwords are
+    // checked; then the same from one address over 40 accounts.
+    void concurrentAttemptsOnTwoHostsCheckAtMostTheLimit() {
+        test::PostgresDatabase pg;
+        host::DatabaseOptions options;
+        options.url = pg.url();
+        host::SqlDatabase first(options), second(options);
+        host::Migrator(first, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
+        host::SystemClock clock;
+        host::AuthOptions authOptions;
+        authOptions.passwordCost = "interactive";
+        authOptions.maxFailures = 3;
+        host::Auth hostA(first, clock, authOptions), hostB(second, clock, authOptions);
+        hostA.addUser("target@example.dz", "Target", "agent", "a long password");
+
+        const auto flood = [&](const std::function<std::pair<std::string, std::string>(int)>& who) {
+            std::atomic<int> invalid{0}, throttled{0}, busy{0};
+            std::vector<std::thread> clients;
+            for (int i = 0; i < 40; ++i)
+                clients.emplace_back([&, i] {
+                    const auto [email, address] = who(i);
+                    const auto result = (i % 2 ? hostA : hostB).signIn(email, "wrong guess", address, "");
+                    if (result.outcome == host::SignInResult::Invalid) ++invalid;
+                    else if (result.outcome == host::SignInResult::Throttled) ++throttled;
+                    else if (result.outcome == host::SignInResult::Busy) ++busy;
+                });
+            for (auto& client : clients) client.join();
+            CPPUNIT_ASSERT_EQUAL(40, invalid + throttled + busy);
+            return invalid.load();
+        };
+        const int wrongOnAccount = flood([](int i) { return std::make_pair(std::string("target@example.dz"), "10.1.0." + std::to_string(i)); });
+        CPPUNIT_ASSERT_EQUAL(3, wrongOnAccount);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), hostA.passwordChecks() + hostB.passwordChecks());
+        CPPUNIT_ASSERT(hostA.signIn("target@example.dz", "a long password", "10.9.9.9", "").outcome == host::SignInResult::Throttled);
+        Poco::Data::Session session = first.session();
+        int attempts = 0;
+        session << "SELECT attempts FROM sign_in_attempts WHERE scope = 'account' AND subject = 'target@example.dz'", into(attempts), now;
+        CPPUNIT_ASSERT_EQUAL(3, attempts);
+
+        const int wrongFromAddress = flood([](int i) { return std::make_pair("someone" + std::to_string(i) + "@example.dz", std::string("10.2.0.1")); });
+        CPPUNIT_ASSERT_EQUAL(3, wrongFromAddress);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(6), hostA.passwordChecks() + hostB.passwordChecks());
+        // The window passes: the right password gets in, from a fresh address.
+        session << "UPDATE sign_in_attempts SET window_started_at = window_started_at - 16 * 60000", now;
+        CPPUNIT_ASSERT(hostB.signIn("target@example.dz", "a long password", "10.9.9.9", "").outcome == host::SignInResult::Ok);
     }
 };
 

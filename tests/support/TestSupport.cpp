@@ -110,7 +110,9 @@ std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, con
     // Tests hash passwords at the interactive cost: the moderate one takes 256 MiB and most of a second.
     // Last in the file, so that the lines above keep their numbers for tests that point at them.
     const std::string auth = extraYaml.find("auth:") == std::string::npos ? "auth:\n  password_cost: interactive\n" : "";
-    return "server:\n  listen: \"127.0.0.1:0\"\n  threads: 16\n  web_dir: \"" TAWASUL_SOURCE_DIR "/host\"\n" + serverYaml +
+    // serverYaml may choose the number of threads itself.
+    const std::string threads = serverYaml.find("  threads:") == std::string::npos ? "  threads: 16\n" : "";
+    return "server:\n  listen: \"127.0.0.1:0\"\n" + threads + "  web_dir: \"" TAWASUL_SOURCE_DIR "/host\"\n" + serverYaml +
            "database:\n  url: \"" + url + "\"\n  migrations_dir: \"" TAWASUL_SOURCE_DIR "/migrations\"\n"
            "secrets:\n  key_file: \"" + dir.file("master.key") + "\"\n"
            "workers:\n  threads: " + std::to_string(workerThreads) + "\n  lease_seconds: 5\n"

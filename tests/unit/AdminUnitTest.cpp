@@ -44,6 +44,7 @@ class AdminUnitTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(placeholdersAndFormats);
     CPPUNIT_TEST(templateEscapesAndReportsParseErrorsWithTheLine);
     CPPUNIT_TEST(cookiesFormsAndLanguages);
+    CPPUNIT_TEST(titlesLoseBidiControlsAndControlCharacters);
     CPPUNIT_TEST(routesUnderAdminMustBeSessionRoutes);
     CPPUNIT_TEST_SUITE_END();
 
@@ -141,6 +142,19 @@ public:
         CPPUNIT_ASSERT_MESSAGE(html, contains(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
         CPPUNIT_ASSERT_MESSAGE(html, contains(html, "title='&#39; onmouseover=&#39;x'"));
         CPPUNIT_ASSERT_MESSAGE(html, contains(html, "[a&amp;b][42]"));
+    }
+
+    void titlesLoseBidiControlsAndControlCharacters() {
+        // RLO, LRO, RLE, LRE, PDF, LRI, RLI, FSI, PDI, LRM, RLM, ALM, and C0 controls go; letters of
+        // either direction, digits and ordinary punctuation stay.
+        CPPUNIT_ASSERT_EQUAL(std::string("gnp.exe"), host::withoutBidiControls("\xE2\x80\xAEgnp.exe"));
+        CPPUNIT_ASSERT_EQUAL(std::string("abc"), host::withoutBidiControls("\xE2\x80\xAD" "a\xE2\x80\xAB" "b\xE2\x80\xAA\xE2\x80\xAC" "c"));
+        CPPUNIT_ASSERT_EQUAL(std::string("xy"), host::withoutBidiControls("\xE2\x81\xA6x\xE2\x81\xA7\xE2\x81\xA8\xE2\x81\xA9y"));
+        CPPUNIT_ASSERT_EQUAL(std::string("ab"), host::withoutBidiControls("a\xE2\x80\x8E\xE2\x80\x8F\xD8\x9C\x1b\n\tb"));
+        const std::string arabic = "\xD8\xA3\xD9\x85\xD9\x8A\xD9\x86\xD8\xA9 Benali 2026 \xC2\xB7 Tawasul";
+        CPPUNIT_ASSERT_EQUAL(arabic, host::withoutBidiControls(arabic));
+        CPPUNIT_ASSERT_EQUAL(std::string("a\xEF\xBF\xBD" "b"), host::withoutBidiControls("a\xFF" "b"));
+        CPPUNIT_ASSERT_EQUAL(std::string(), host::withoutBidiControls(""));
     }
 
     void cookiesFormsAndLanguages() {

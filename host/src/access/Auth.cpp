@@ -4,6 +4,7 @@
 #include "tawasul/sdk/Pages.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
@@ -82,9 +83,10 @@ std::string localeFromAcceptLanguage(const std::string& header) {
     return best;
 }
 
-Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options)
-    : database_(database), clock_(clock), options_(std::move(options)) {
+Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options, sdk::Metrics* metrics)
+    : database_(database), clock_(clock), options_(std::move(options)), metrics_(metrics) {
     ensureSodium();
+    if (metrics_) checks_ = &metrics_->counter("tawasul_auth_password_checks_total", "Passwords checked at sign-in (unknown accounts included)");
     maxHashing_ = std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -120,25 +122,6 @@ std::string Auth::hashPassword(const std::string& password) const {
 bool Auth::verifyPassword(const std::string& hash, const std::string& password) {
     ensureSodium();
     return !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
-}
-
-bool Auth::verifyLimited(const std::string& hash, const std::string& password) {
-    {
-        std::unique_lock lock(hashingMutex_);
-        hashingFree_.wait(lock, [this] { return hashing_ < maxHashing_; });
-        ++hashing_;
-    }
-    bool ok = false;
-    try {
-        ok = verifyPassword(hash, password);
-    } catch (...) {
-    }
-    {
-        std::lock_guard lock(hashingMutex_);
-        --hashing_;
-    }
-    hashingFree_.notify_one();
-    return ok;
 }
 
 std::int64_t Auth::permissionId(Poco::Data::Session& session, const std::string& permission) {
@@ -270,67 +253,171 @@ void Auth::setLocale(std::int64_t id, const std::string& locale) {
     tx.commit();
 }
 
+Auth::Reservation Auth::reserveAttempt(const std::string& account, const std::string& address, std::int64_t at) {
+    // One statement per subject, atomic on both engines: a new subject starts a window with one
+    // attempt; a window that has passed starts again; a full one is left alone and returns no row.
+    // PostgreSQL locks the row for the upsert and re-checks the WHERE after a concurrent one
+    // commits; SQLite has one writer at a time. Account before address in every transaction, so
+    // two sign-ins never wait on each other's rows in opposite orders.
+    static const std::string upsert =
+        "INSERT INTO sign_in_attempts (scope, subject, window_started_at, attempts) VALUES ($1, $2, $3, 1) "
+        "ON CONFLICT (scope, subject) DO UPDATE SET "
+        "attempts = CASE WHEN sign_in_attempts.window_started_at <= $4 THEN 1 ELSE sign_in_attempts.attempts + 1 END, "
+        "window_started_at = CASE WHEN sign_in_attempts.window_started_at <= $4 THEN $3 ELSE sign_in_attempts.window_started_at END "
+        "WHERE sign_in_attempts.window_started_at <= $4 OR sign_in_attempts.attempts < $5 "
+        "RETURNING attempts";
+    const std::int64_t windowMs = static_cast<std::int64_t>(options_.failureWindowMinutes) * 60000;
+    Reservation reservation;
+    Poco::Data::Session session = database_.session();
+    // Relaxed: a machine crash may forget the last attempts, never a webhook's durability.
+    sdk::Transaction tx(database_, session, sdk::Durability::Relaxed);
+    for (const auto& [scopeName, subjectValue] : {std::pair<const char*, const std::string&>{"account", account}, {"address", address}}) {
+        std::string scope = scopeName, subject = subjectValue;
+        std::int64_t attemptAt = at, since = at - windowMs;
+        int limit = options_.maxFailures;
+        std::vector<int> counted;
+        session << upsert, use(scope), use(subject), use(attemptAt), use(since), use(limit), into(counted), now;
+        if (counted.empty()) {
+            std::int64_t started = at;
+            session << "SELECT window_started_at FROM sign_in_attempts WHERE scope = $1 AND subject = $2", use(scope), use(subject),
+                into(started), now;
+            reservation.retryAfterMs = std::max<std::int64_t>(1000, started + windowMs - at);
+            return reservation;  // the transaction rolls back: nothing was counted for the other subject
+        }
+    }
+    tx.commit();
+    reservation.granted = true;
+    return reservation;
+}
+
+void Auth::returnAttempt(const std::string& account, const std::string& address) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Relaxed);
+    std::string accountScope = "account", addressScope = "address", accountName = account, client = address;
+    session << "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND subject = $2 AND attempts > 0",
+        use(accountScope), use(accountName), now;
+    session << "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND subject = $2 AND attempts > 0",
+        use(addressScope), use(client), now;
+    tx.commit();
+}
+
+bool Auth::admit() {
+    std::lock_guard lock(hashingMutex_);
+    if (admitted_ >= maxHashing_ + static_cast<unsigned>(std::max(0, options_.maxWaitingChecks))) return false;
+    ++admitted_;
+    return true;
+}
+
+void Auth::leave() {
+    std::lock_guard lock(hashingMutex_);
+    --admitted_;
+}
+
+bool Auth::acquireSlot() {
+    // The queue is bounded, so the wait is too; the deadline only guards against a stuck hash.
+    std::unique_lock lock(hashingMutex_);
+    if (!hashingFree_.wait_for(lock, std::chrono::seconds(30), [this] { return hashing_ < maxHashing_; })) return false;
+    ++hashing_;
+    return true;
+}
+
+void Auth::releaseSlot() {
+    {
+        std::lock_guard lock(hashingMutex_);
+        --hashing_;
+    }
+    hashingFree_.notify_one();
+}
+
+bool Auth::verifyCounted(const std::string& hash, const std::string& password) {
+    ++passwordChecks_;
+    if (checks_) checks_->increment();
+    try {
+        return verifyPassword(hash, password);
+    } catch (...) {
+        return false;
+    }
+}
+
+void Auth::countOutcome(const char* outcome) {
+    if (metrics_)
+        metrics_->counter(std::string("tawasul_auth_sign_ins_total{outcome=\"") + outcome + "\"}", "Sign-in attempts, by outcome").increment();
+}
+
 SignInResult Auth::signIn(const std::string& email, const std::string& password, const std::string& address,
                           const std::string& userAgent) {
     SignInResult result;
     std::string account = Poco::trim(email);
     std::transform(account.begin(), account.end(), account.begin(), [](unsigned char c) { return std::tolower(c); });
     account = account.substr(0, 254);
-    std::string client = address;
+    std::string client = address.substr(0, 128);
     const std::int64_t at = clock_.nowMillis();
-    std::int64_t since = at - static_cast<std::int64_t>(options_.failureWindowMinutes) * 60000;
 
-    Poco::Data::Session session = database_.session();
-    {
-        // Throttled when either the account or the address has used up its failures in the window.
-        std::string accountScope = "account", addressScope = "address";
-        std::int64_t accountCount = 0, addressCount = 0, oldest = 0;
-        session << "SELECT COUNT(*) FROM sign_in_failures WHERE scope = $1 AND subject = $2 AND failed_at > $3",
-            use(accountScope), use(account), use(since), into(accountCount), now;
-        session << "SELECT COUNT(*) FROM sign_in_failures WHERE scope = $1 AND subject = $2 AND failed_at > $3",
-            use(addressScope), use(client), use(since), into(addressCount), now;
-        if (accountCount >= options_.maxFailures || addressCount >= options_.maxFailures) {
-            session << "SELECT COALESCE(MIN(failed_at), 0) FROM sign_in_failures WHERE "
-                       "((scope = $1 AND subject = $2) OR (scope = $3 AND subject = $4)) AND failed_at > $5",
-                use(accountScope), use(account), use(addressScope), use(client), use(since), into(oldest), now;
-            const std::int64_t waitMs = oldest + static_cast<std::int64_t>(options_.failureWindowMinutes) * 60000 - at;
-            result.outcome = SignInResult::Throttled;
-            result.retryMinutes = static_cast<int>(std::max<std::int64_t>(1, (waitMs + 59999) / 60000));
-            return result;
-        }
+    // A place in the hashing queue first, before any database work: a flood is turned away here.
+    if (!admit()) {
+        result.outcome = SignInResult::Busy;
+        result.retryAfterSeconds = 1;
+        countOutcome("busy");
+        return result;
+    }
+    struct Leave {
+        Auth& auth;
+        ~Leave() { auth.leave(); }
+    } leaveQueue{*this};
+
+    // Reserve: the attempt counts before the password is checked.
+    const Reservation reservation = reserveAttempt(account, client, at);
+    if (!reservation.granted) {
+        result.outcome = SignInResult::Throttled;
+        result.retryAfterSeconds = static_cast<int>((reservation.retryAfterMs + 999) / 1000);
+        result.retryMinutes = static_cast<int>(std::max<std::int64_t>(1, (reservation.retryAfterMs + 59999) / 60000));
+        countOutcome("throttled");
+        return result;
     }
 
     std::vector<std::int64_t> ids;
     std::vector<Poco::Nullable<std::string>> hashes;
     std::vector<int> active;
-    session << "SELECT id, password_hash, is_active FROM users WHERE email = $1", use(account), into(ids), into(hashes),
-        into(active), now;
+    {
+        Poco::Data::Session session = database_.session();
+        session << "SELECT id, password_hash, is_active FROM users WHERE email = $1", use(account), into(ids), into(hashes),
+            into(active), now;
+    }  // no session is held while waiting for a hashing slot
+
+    // Hash.
+    if (!acquireSlot()) {
+        returnAttempt(account, client);  // no password was checked: the attempt is not counted
+        result.outcome = SignInResult::Busy;
+        result.retryAfterSeconds = 1;
+        countOutcome("busy");
+        return result;
+    }
     bool ok = false;
     if (ids.empty() || hashes.front().isNull() || active.front() == 0) {
         // Unknown or disabled accounts cost the same hash as known ones: timing does not tell them apart.
         std::call_once(dummyOnce_, [this] { dummyHash_ = hashPassword(sdk::randomHex(16)); });
-        (void)verifyLimited(dummyHash_, password);
+        (void)verifyCounted(dummyHash_, password);
     } else {
-        ok = verifyLimited(hashes.front().value(), password);
+        ok = verifyCounted(hashes.front().value(), password);
     }
+    releaseSlot();
 
-    sdk::Transaction tx(database_, session);
+    // Settle: a failure stays counted; a success gives the address its attempt back and clears the account.
     if (!ok) {
-        std::string accountScope = "account", addressScope = "address";
-        std::int64_t expired = since;
-        session << "DELETE FROM sign_in_failures WHERE failed_at <= $1", use(expired), now;
-        std::int64_t when = at;
-        session << "INSERT INTO sign_in_failures (scope, subject, failed_at) VALUES ($1, $2, $3)", use(accountScope), use(account),
-            use(when), now;
-        session << "INSERT INTO sign_in_failures (scope, subject, failed_at) VALUES ($1, $2, $3)", use(addressScope), use(client),
-            use(when), now;
-        tx.commit();
         result.outcome = SignInResult::Invalid;
+        countOutcome("invalid");
         return result;
     }
-    std::string accountScope = "account";
-    session << "DELETE FROM sign_in_failures WHERE scope = $1 AND subject = $2", use(accountScope), use(account), now;
-    // Sessions that ended without being presented again leave here, one sign-in at a time.
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    std::string accountScope = "account", addressScope = "address";
+    session << "DELETE FROM sign_in_attempts WHERE scope = $1 AND subject = $2", use(accountScope), use(account), now;
+    session << "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND subject = $2 AND attempts > 0",
+        use(addressScope), use(client), now;
+    // Windows that have passed, and sessions that ended without being presented again, leave
+    // here, one sign-in at a time.
+    std::int64_t since = at - static_cast<std::int64_t>(options_.failureWindowMinutes) * 60000;
+    session << "DELETE FROM sign_in_attempts WHERE window_started_at <= $1", use(since), now;
     std::int64_t ended = at;
     session << "DELETE FROM sessions WHERE expires_at <= $1", use(ended), now;
     result.sessionToken = sdk::randomHex(kTokenBytes);
@@ -345,6 +432,7 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
         use(id), use(user), use(csrf), use(created), use(expires), use(client), use(agent), now;
     tx.commit();
     result.outcome = SignInResult::Ok;
+    countOutcome("ok");
     return result;
 }
 

@@ -2,6 +2,7 @@
 // Users, passwords, sessions and sign-in throttling: the host's side of "who is this browser".
 // Passwords are argon2id strings (libsodium crypto_pwhash_str). A session is a random token in a
 // cookie; the database keeps only its SHA-256, so a copy of the database opens no session.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <condition_variable>
@@ -13,14 +14,16 @@
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Http.hpp"
+#include "tawasul/sdk/Metrics.hpp"
 
 namespace tawasul::host {
 
 struct AuthOptions {
     int idleMinutes = 120;          // a session unused this long ends
     int absoluteHours = 12;         // a session ends this long after sign-in, used or not
-    int maxFailures = 5;            // failed sign-ins per account, and per address, within the window
-    int failureWindowMinutes = 15;  // ... before further attempts get 429
+    int maxFailures = 5;            // sign-in attempts per account, and per address, within the window
+    int failureWindowMinutes = 15;  // ... before further attempts get 429 (a success gives its attempt back)
+    int maxWaitingChecks = 16;      // sign-ins that may wait for a password-hashing slot; more get 429 at once
     bool secureCookie = false;      // server.public_url is https
     // argon2id cost: "moderate" (libsodium's MODERATE: 3 passes, 256 MiB) or "interactive"
     // (2 passes, 64 MiB). Applies to new hashes; a stored hash keeps the cost it was made with.
@@ -47,14 +50,18 @@ struct UserRecord {
 };
 
 struct SignInResult {
-    enum Outcome { Ok, Invalid, Throttled } outcome = Invalid;
+    // Busy: every password-hashing slot is taken and the queue for them is full; nothing was counted.
+    enum Outcome { Ok, Invalid, Throttled, Busy } outcome = Invalid;
     std::string sessionToken;  // Ok: the cookie value
-    int retryMinutes = 0;      // Throttled: when the oldest counted failure leaves the window
+    int retryMinutes = 0;      // Throttled: when the window of the counted attempts ends (rounded up)
+    int retryAfterSeconds = 0; // Throttled and Busy: the Retry-After value
 };
 
 class Auth {
 public:
-    Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options);
+    // `metrics` (optional) receives tawasul_auth_password_checks_total and
+    // tawasul_auth_sign_ins_total{outcome=...}.
+    Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options, sdk::Metrics* metrics = nullptr);
     const AuthOptions& options() const { return options_; }
 
     // Users (the CLI). Throw std::invalid_argument with a one-line message on bad input (unknown
@@ -72,7 +79,11 @@ public:
     std::string hashPassword(const std::string& password) const;
     static bool verifyPassword(const std::string& hash, const std::string& password);
 
-    // Checks the throttle, then the password; on success opens a session.
+    // Reserve, hash, settle: the attempt is counted in the database, for the account and for the
+    // address, by one conditional upsert each that refuses past the limit (so concurrent attempts,
+    // on any host, cannot all pass); only then is the password checked, holding no database session
+    // while it waits for a hashing slot; a success gives the address its attempt back, clears the
+    // account's count and opens a session.
     SignInResult signIn(const std::string& email, const std::string& password, const std::string& address,
                         const std::string& userAgent);
     void signOut(const std::string& sessionToken);
@@ -80,6 +91,9 @@ public:
     // The principal of a live session (and marks it used), or null when the token is unknown,
     // idle too long, past its absolute end, or its user is disabled. Expired sessions are deleted.
     std::shared_ptr<sdk::Principal> principalFor(const std::string& sessionToken);
+
+    // Passwords checked by this object so far (unknown accounts included): what the throttle bounds.
+    std::uint64_t passwordChecks() const { return passwordChecks_.load(); }
 
     // The Set-Cookie value that stores / clears the session cookie.
     std::string sessionCookie(const std::string& token) const;
@@ -90,16 +104,35 @@ private:
     std::int64_t permissionId(Poco::Data::Session& session, const std::string& permission);
     std::int64_t userId(Poco::Data::Session& session, const std::string& email);
 
+    struct Reservation {
+        bool granted = false;
+        std::int64_t retryAfterMs = 0;  // refused: until the fuller window ends
+    };
+    Reservation reserveAttempt(const std::string& account, const std::string& address, std::int64_t at);
+    void returnAttempt(const std::string& account, const std::string& address);
+
+    // The hashing queue: admit() takes a place (false when slots and queue are full), then
+    // acquireSlot() waits for one of the slots, a bounded time.
+    bool admit();
+    void leave();
+    bool acquireSlot();
+    void releaseSlot();
+    bool verifyCounted(const std::string& hash, const std::string& password);
+    void countOutcome(const char* outcome);
+
     sdk::Database& database_;
     const sdk::Clock& clock_;
     AuthOptions options_;
+    sdk::Metrics* metrics_ = nullptr;
+    sdk::Counter* checks_ = nullptr;
+    std::atomic<std::uint64_t> passwordChecks_{0};
     // Password checks at a time: each takes 256 MiB at the moderate cost, so a burst of sign-ins
-    // queues here instead of taking the machine's memory.
+    // queues here instead of taking the machine's memory, and the queue itself is bounded.
     std::mutex hashingMutex_;
     std::condition_variable hashingFree_;
-    unsigned hashing_ = 0;
+    unsigned hashing_ = 0;   // checks running
+    unsigned admitted_ = 0;  // checks running or waiting
     unsigned maxHashing_ = 2;
-    bool verifyLimited(const std::string& hash, const std::string& password);
     std::once_flag dummyOnce_;
     std::string dummyHash_;  // verified against for unknown accounts, so they take as long as known ones
 };

@@ -55,12 +55,13 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
     config.server.webDir = server.getString("web_dir", config.server.webDir);
 
     const sdk::ConfigNode auth = root.child("auth");
-    auth.allowOnly({"idle_minutes", "absolute_hours", "max_failures", "failure_window_minutes", "password_cost"});
+    auth.allowOnly({"idle_minutes", "absolute_hours", "max_failures", "failure_window_minutes", "max_waiting_checks", "password_cost"});
     config.auth.idleMinutes = static_cast<int>(auth.getInt("idle_minutes", config.auth.idleMinutes, 1, 7 * 24 * 60));
     config.auth.absoluteHours = static_cast<int>(auth.getInt("absolute_hours", config.auth.absoluteHours, 1, 24 * 90));
     config.auth.maxFailures = static_cast<int>(auth.getInt("max_failures", config.auth.maxFailures, 1, 1000));
     config.auth.failureWindowMinutes =
         static_cast<int>(auth.getInt("failure_window_minutes", config.auth.failureWindowMinutes, 1, 24 * 60));
+    config.auth.maxWaitingChecks = static_cast<int>(auth.getInt("max_waiting_checks", config.auth.maxWaitingChecks, 0, 1024));
     config.auth.passwordCost = auth.getString("password_cost", config.auth.passwordCost);
     if (config.auth.passwordCost != "moderate" && config.auth.passwordCost != "interactive")
         auth.child("password_cost").fail("expected moderate or interactive");

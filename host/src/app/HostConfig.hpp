@@ -35,6 +35,7 @@ struct HostConfig {
         int absoluteHours = 12;
         int maxFailures = 5;
         int failureWindowMinutes = 15;
+        int maxWaitingChecks = 16;
         std::string passwordCost = "moderate";
     } auth;
 

@@ -167,9 +167,10 @@ Runtime::Runtime(HostConfig config) : config_(std::move(config)) {
     authOptions.absoluteHours = config_.auth.absoluteHours;
     authOptions.maxFailures = config_.auth.maxFailures;
     authOptions.failureWindowMinutes = config_.auth.failureWindowMinutes;
+    authOptions.maxWaitingChecks = config_.auth.maxWaitingChecks;
     authOptions.passwordCost = config_.auth.passwordCost;
     authOptions.secureCookie = config_.server.publicUrl.rfind("https://", 0) == 0;
-    auth_ = std::make_unique<Auth>(*database_, clock_, authOptions);
+    auth_ = std::make_unique<Auth>(*database_, clock_, authOptions, &metrics_);
 }
 
 AdminUi& Runtime::adminUi() {

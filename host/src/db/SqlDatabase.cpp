@@ -1,8 +1,15 @@
 #include "db/SqlDatabase.hpp"
 
+#include "files/PrivateFiles.hpp"
+
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
+
+#include <Poco/Data/DataException.h>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
@@ -96,16 +103,47 @@ SqlDatabase::SqlDatabase(const DatabaseOptions& options) {
     displayUrl_ = target.displayUrl;
     busyTimeoutMs_ = options.busyTimeoutMs;
     if (target.connector == "SQLite") {
-        const auto parent = std::filesystem::path(target.connectionString).parent_path();
-        if (!parent.empty()) std::filesystem::create_directories(parent);
+        // The timeline, sessions and token hashes: owner-only, and so are -wal and -shm, which
+        // SQLite creates with the database file's mode.
+        const std::filesystem::path file(target.connectionString);
+        createPrivateDirectories(file.parent_path());
+        // Made here, 0600, rather than by SQLite (0644 less the umask): an empty file is a new database.
+        createPrivateFile(file);
+        for (const char* suffix : {"", "-wal", "-shm"}) narrowToOwner(file.string() + suffix);
     }
     pool_ = std::make_unique<ConfiguredSessionPool>(target, options.maxSessions, options.busyTimeoutMs);
+    if (options.reservedSessions > 0)
+        reserved_ = std::make_unique<ConfiguredSessionPool>(target, options.reservedSessions, options.busyTimeoutMs);
 }
 
 SqlDatabase::~SqlDatabase() {
+    if (reserved_) reserved_->shutdown();
     if (pool_) pool_->shutdown();
 }
 
-Poco::Data::Session SqlDatabase::session() { return pool_->get(); }
+namespace {
+
+// Poco's pool throws the moment every session is out, so a burst of requests turned into 500s
+// while sessions were about to come back. Wait a bounded time instead; the pool has no hook for
+// a returned session, hence the short sleeps.
+Poco::Data::Session getWithin(Poco::Data::SessionPool& pool, int timeoutMs) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    auto pause = std::chrono::milliseconds(1);
+    for (;;) {
+        try {
+            return pool.get();
+        } catch (const Poco::Data::SessionPoolExhaustedException&) {
+            if (std::chrono::steady_clock::now() + pause > deadline) throw;
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+}
+
+}  // namespace
+
+Poco::Data::Session SqlDatabase::session() { return getWithin(*pool_, busyTimeoutMs_); }
+
+Poco::Data::Session SqlDatabase::reservedSession() { return getWithin(reserved_ ? *reserved_ : *pool_, busyTimeoutMs_); }
 
 }  // namespace tawasul::host

@@ -11,8 +11,9 @@ namespace tawasul::host {
 
 struct DatabaseOptions {
     std::string url;          // "sqlite:PATH" or "postgresql://user:pass@host:port/db"
-    int maxSessions = 32;
-    int busyTimeoutMs = 5000;  // SQLite: how long a writer waits for the lock
+    int maxSessions = 32;      // shared by request handlers, jobs and plugins
+    int reservedSessions = 2;  // kept apart for reservedSession() (the webhook event writer)
+    int busyTimeoutMs = 5000;  // SQLite: how long a writer waits for the lock; both: for a free session
 };
 
 class SqlDatabase final : public sdk::Database {
@@ -20,7 +21,10 @@ public:
     explicit SqlDatabase(const DatabaseOptions& options);
     ~SqlDatabase() override;
 
+    // Both wait up to busyTimeoutMs for a free session when every one is in use (Poco's pool
+    // would throw at once), then throw Poco::Data::SessionPoolExhaustedException.
     Poco::Data::Session session() override;
+    Poco::Data::Session reservedSession() override;
     const sdk::SqlDialect& sql() const override { return *sql_; }
     std::string displayUrl() const override { return displayUrl_; }
 
@@ -45,6 +49,7 @@ private:
     std::timed_mutex writeLock_;
     std::atomic<int> urgentWriters_{0};
     std::unique_ptr<Poco::Data::SessionPool> pool_;
+    std::unique_ptr<Poco::Data::SessionPool> reserved_;
 };
 
 }  // namespace tawasul::host

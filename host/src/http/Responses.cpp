@@ -43,4 +43,14 @@ void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, 
     }
 }
 
+void setPageSecurityHeaders(sdk::HttpResponse& response) {
+    response.setHeader("Cache-Control", "no-store");
+    response.setHeader("X-Content-Type-Options", "nosniff");
+    response.setHeader("X-Frame-Options", "DENY");
+    response.setHeader("Referrer-Policy", "same-origin");
+    response.setHeader("Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+}
+
 }  // namespace tawasul::host

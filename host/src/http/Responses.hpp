@@ -16,4 +16,8 @@ std::string htmlEscape(const std::string& text);
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
                 const std::string& message, const std::string& requestId, const std::string& field = {});
 
+// The headers every HTML page of the admin carries, error pages included: no caching, no sniffing,
+// no framing, same-origin referrers, and the Content-Security-Policy.
+void setPageSecurityHeaders(sdk::HttpResponse& response);
+
 }  // namespace tawasul::host

@@ -1,5 +1,7 @@
 #include "secrets/SecretBox.hpp"
 
+#include "files/PrivateFiles.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -146,8 +148,7 @@ SecretBox SecretBox::fromFile(const std::string& keyFile, bool createIfMissing) 
     if (!std::filesystem::exists(keyFile)) {
         if (!createIfMissing)
             throw SecretError(keyFile + ": no master key (set TAWASUL_MASTER_KEY, or run `tawasul migrate` to create this file)");
-        const auto parent = std::filesystem::path(keyFile).parent_path();
-        if (!parent.empty()) std::filesystem::create_directories(parent);
+        createPrivateDirectories(std::filesystem::path(keyFile).parent_path());
         // O_EXCL: two hosts starting at once never overwrite each other's fresh key.
         const int fd = ::open(keyFile.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (fd >= 0) {

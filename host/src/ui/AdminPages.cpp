@@ -6,6 +6,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/Logger.h>
 #include <Poco/URI.h>
+#include <utf8proc.h>
 
 #include "tawasul/sdk/Config.hpp"
 #include "tawasul/sdk/Crypto.hpp"
@@ -193,7 +194,7 @@ void AdminUi::render(const Catalog& catalog, const TemplateSet& templates, const
     root.set("t", t);
     root.set("lang", locale);
     root.set("dir", hostCatalog_.rightToLeft(locale) ? "rtl" : "ltr");
-    root.set("title", title);
+    root.set("title", withoutBidiControls(title));
     root.set("path", request.path);
     root.set("signed_in", principal != nullptr);
     if (principal) {
@@ -231,13 +232,39 @@ void AdminUi::render(const Catalog& catalog, const TemplateSet& templates, const
     if (!pageCopy.is_valid()) throw std::runtime_error("template '" + templateName + "': " + pageCopy.error_message());
     root.set("content", content);  // host-made HTML: the layout inserts it with {{{content}}}
     response.html(status, layoutCopy.render(root));
-    response.setHeader("Cache-Control", "no-store");
-    response.setHeader("X-Content-Type-Options", "nosniff");
-    response.setHeader("X-Frame-Options", "DENY");
-    response.setHeader("Referrer-Policy", "same-origin");
-    response.setHeader("Content-Security-Policy",
-                       "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+    setPageSecurityHeaders(response);
+}
+
+std::string withoutBidiControls(const std::string& text) {
+    // A title is plain text in the tab and the history: no <bdi> can isolate a name there, so an
+    // embedding, override or isolate (U+202A-202E, U+2066-2069) or a mark (LRM, RLM, ALM) that
+    // would reorder the rest is dropped, as are control characters; invalid UTF-8 becomes U+FFFD.
+    std::string out;
+    out.reserve(text.size());
+    const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    utf8proc_ssize_t at = 0;
+    const auto size = static_cast<utf8proc_ssize_t>(text.size());
+    while (at < size) {
+        utf8proc_int32_t cp = 0;
+        utf8proc_ssize_t length = utf8proc_iterate(bytes + at, size - at, &cp);
+        if (length <= 0) {
+            cp = 0xFFFD;
+            length = 1;
+        }
+        at += length;
+        const utf8proc_property_t* property = utf8proc_get_property(cp);
+        switch (property->bidi_class) {
+            case UTF8PROC_BIDI_CLASS_LRE: case UTF8PROC_BIDI_CLASS_LRO: case UTF8PROC_BIDI_CLASS_RLE:
+            case UTF8PROC_BIDI_CLASS_RLO: case UTF8PROC_BIDI_CLASS_PDF: case UTF8PROC_BIDI_CLASS_LRI:
+            case UTF8PROC_BIDI_CLASS_RLI: case UTF8PROC_BIDI_CLASS_FSI: case UTF8PROC_BIDI_CLASS_PDI:
+                continue;
+            default: break;
+        }
+        if (cp == 0x200E || cp == 0x200F || cp == 0x061C || property->category == UTF8PROC_CATEGORY_CC) continue;
+        utf8proc_uint8_t encoded[4];
+        out.append(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(utf8proc_encode_char(cp, encoded)));
+    }
+    return out;
 }
 
 void AdminUi::renderHost(const sdk::HttpRequest& request, sdk::HttpResponse& response, const std::string& templateName,
@@ -342,7 +369,12 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         const auto result = auth.signIn(email, password, request.remoteAddress, request.header("User-Agent").value_or(""));
         if (result.outcome == SignInResult::Throttled) {
             showLogin(request, response, 429, t.text(locale, "login.throttled", {{"minutes", std::to_string(result.retryMinutes)}}), email);
-            response.setHeader("Retry-After", std::to_string(result.retryMinutes * 60));
+            response.setHeader("Retry-After", std::to_string(result.retryAfterSeconds));
+            return;
+        }
+        if (result.outcome == SignInResult::Busy) {
+            showLogin(request, response, 429, t.text(locale, "login.busy"), email);
+            response.setHeader("Retry-After", std::to_string(result.retryAfterSeconds));
             return;
         }
         if (result.outcome == SignInResult::Invalid) {

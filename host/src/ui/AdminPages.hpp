@@ -30,6 +30,10 @@ private:
     std::map<std::string, std::shared_ptr<kainjow::mustache::mustache>> templates_;
 };
 
+// `text` without bidirectional embeddings, overrides, isolates and marks, nor control characters
+// (for <title>, which cannot isolate a name); invalid UTF-8 becomes U+FFFD.
+std::string withoutBidiControls(const std::string& text);
+
 // Poco JSON (objects, arrays, strings, numbers, booleans, null) as Mustache data.
 kainjow::mustache::data toMustache(const Poco::JSON::Object& object);
 

@@ -23,6 +23,10 @@ class TAWASUL_SDK_API Database {
 public:
     virtual ~Database();
     virtual Poco::Data::Session session() = 0;
+    // A session from a few kept apart for the writer that stores what outside systems hand over
+    // (the webhook event writer): request handlers, sign-in floods included, cannot drain them.
+    // Take it only for a short write, never while waiting for something else.
+    virtual Poco::Data::Session reservedSession() { return session(); }
     // What differs between the engines (placeholders for long statements, ILIKE, SKIP LOCKED, ...).
     virtual const SqlDialect& sql() const = 0;
     // The URL with any password replaced by "***", for logs and status lines.

@@ -59,6 +59,9 @@ public:
     const std::string& nowMillis() const { return nowMillis_; }
     // {{BLOB}}: the type of a column of bytes.
     const std::string& blobType() const { return blobType_; }
+    // An empty byte string as a literal. Poco binds an empty BLOB as NULL, so a NOT NULL byte column
+    // written from a possibly empty value says COALESCE($n, emptyBlob()).
+    const std::string& emptyBlob() const { return emptyBlob_; }
 
     // ---- for the host's database and Transaction -----------------------------------------------
     // True where the engine takes one writer at a time (SQLite): the host then queues its writers
@@ -85,7 +88,7 @@ private:
     explicit SqlDialect(Engine engine);
 
     Engine engine_;
-    std::string name_, caseInsensitiveLike_, forUpdate_, skipLocked_, idPrimaryKey_, nowMillis_, blobType_;
+    std::string name_, caseInsensitiveLike_, forUpdate_, skipLocked_, idPrimaryKey_, nowMillis_, blobType_, emptyBlob_;
     bool singleWriter_;
     std::string beginWrite_, relaxBeforeBegin_, relaxAfterBegin_, restoreAfterRelaxed_;
 };
