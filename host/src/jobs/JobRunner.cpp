@@ -24,13 +24,13 @@ std::string eventStatusFor(const std::string& jobStatus) {
     return jobStatus;  // pending, failed
 }
 
-// JobQueue::updateTracked for many jobs without an error (claimed, or done), in a few statements.
+// JobRunner::updateTracked for many jobs without an error (claimed, or done), in a few statements.
 void updateTrackedAll(Poco::Data::Session& session, const sdk::SqlDialect& dialect, std::int64_t nowMs, const std::vector<sdk::Job>& jobs,
                       const std::string& status) {
     // Grouped by table and attempts (almost always one group), a statement per group of ids.
     std::map<std::pair<std::string, int>, std::vector<Poco::Int64>> groups;
     for (const sdk::Job& job : jobs)
-        if (!job.refTable.empty() && JobQueue::trackedTables().count(job.refTable)) groups[{job.refTable, job.attempts}].push_back(job.refId);
+        if (!job.refTable.empty() && JobRunner::trackedTables().count(job.refTable)) groups[{job.refTable, job.attempts}].push_back(job.refId);
     const bool running = status == "running";
     Poco::Int64 processedAt = nowMs;
     for (auto& [key, ids] : groups) {

@@ -71,7 +71,7 @@ std::map<std::string, std::vector<sdk::MatchCandidate>> PhoneIndex::matchAll(con
     std::vector<std::string> phones;
     for (const auto& [phone, values] : askedAs) phones.push_back(phone);
     Session session = database_.session();
-    const const sdk::SqlDialect& dialect = database_.sql();
+    const sdk::SqlDialect& dialect = database_.sql();
     for (std::size_t first = 0; first < phones.size(); first += kRowsPerStatement) {
         const std::size_t last = std::min(phones.size(), first + kRowsPerStatement);
         std::string in;
