@@ -1,4 +1,4 @@
-// The SDK as plugin authors get it: installed into a prefix with `cmake --install --component sdk`,
+// The SDK as plugin authors get it: installed into a prefix with `cmake --install --component runtime|sdk`,
 // examples/out_of_tree_provider copied out of the source tree and built against that prefix alone
 // (find_package(Tawasul)), loaded by a host from a config line, sending through the fake Graph API
 // standing in for the BSP; and the same example built with NDEBUG flipped, refused by name.
@@ -42,8 +42,11 @@ public:
     void outOfTreeProviderBuildsLoadsAndSends() {
         TempDir work;
         const fs::path prefix = work.path() / "prefix";
-        const auto installed = runCommand({"cmake", "--install", TAWASUL_BUILD_DIR, "--component", "sdk", "--prefix", prefix.string()});
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(installed.second, 0, installed.first);
+        // The library is component runtime (the Debian package tawasul), the rest component sdk (tawasul-dev).
+        for (const char* component : {"runtime", "sdk"}) {
+            const auto installed = runCommand({"cmake", "--install", TAWASUL_BUILD_DIR, "--component", component, "--prefix", prefix.string()});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(installed.second, 0, installed.first);
+        }
         // What a plugin author gets: headers, the library by its SONAME, the CMake package.
         for (const char* file : {"include/tawasul/sdk/Plugin.hpp", "include/tawasul/whatsapp/Messaging.hpp", "lib/libtawasul-sdk.so",
                                  "lib/libtawasul-sdk.so.1", "lib/cmake/Tawasul/TawasulConfig.cmake",
