@@ -20,6 +20,7 @@ expect_line() {  # expect_line TEXT REGEX WHAT
     grep -Eq -- "$2" <<<"$1" || fail "$3 (no line matching '$2')"
 }
 
+# CPack first runs the tree's `preinstall` (a no-op make after the build that ctest follows).
 cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$WORK/out" >"$WORK/cpack.log" 2>&1 || { cat "$WORK/cpack.log" >&2; fail "cpack failed"; }
 MAIN=$(ls "$WORK"/out/tawasul_*.deb 2>/dev/null | head -1)
 DEV=$(ls "$WORK"/out/tawasul-dev_*.deb 2>/dev/null | head -1)
@@ -106,7 +107,10 @@ done
 [[ $status == 200 ]] || fail "/readyz answered $status: $(cat "$WORK/readyz" 2>/dev/null)"
 # The admin pages come from /usr/share/tawasul: the sign-in page renders.
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/admin/login") == 200 ]] || fail "/admin/login does not answer 200"
+# The unit's readiness check, pointed at the port the kernel chose.
+TAWASUL_LISTEN=127.0.0.1:$port "$TAWASUL" ready --wait 5 >/dev/null || fail "tawasul ready did not see /readyz 200"
 kill "$HOST_PID"; wait "$HOST_PID" || fail "tawasul serve did not exit 0 on SIGTERM"; HOST_PID=
+if TAWASUL_LISTEN=127.0.0.1:$port "$TAWASUL" ready >/dev/null 2>&1; then fail "tawasul ready succeeded with no host"; fi
 echo "package_test: ok: $(basename "$MAIN") ($(stat -c %s "$MAIN") bytes), $(basename "$DEV"), /readyz 200 from the unpacked root"
 
 # ---- the systemd unit ----------------------------------------------------------------------------
