@@ -25,10 +25,10 @@ const char* const kTreePlugins[] = {"webhook_receiver", "contact_matcher", "inbo
 // Configures and builds the example in `build` against `prefix` only; returns the build's output.
 std::pair<int, std::string> buildExample(const fs::path& source, const fs::path& build, const fs::path& prefix,
                                          const std::string& buildType) {
-    auto configured = runCommand({"cmake", "-S", source.string(), "-B", build.string(), "-DCMAKE_PREFIX_PATH=" + prefix.string(),
+    auto configured = runCommand({TAWASUL_CMAKE, "-S", source.string(), "-B", build.string(), "-DCMAKE_PREFIX_PATH=" + prefix.string(),
                                   "-DCMAKE_BUILD_TYPE=" + buildType, "-DCMAKE_CXX_COMPILER=" TAWASUL_CXX_COMPILER});
     if (configured.first != 0) return configured;
-    return runCommand({"cmake", "--build", build.string(), "-j2"});
+    return runCommand({TAWASUL_CMAKE, "--build", build.string(), "-j2"});
 }
 
 }  // namespace
@@ -44,7 +44,7 @@ public:
         const fs::path prefix = work.path() / "prefix";
         // The library is component runtime (the Debian package tawasul), the rest component sdk (tawasul-dev).
         for (const char* component : {"runtime", "sdk"}) {
-            const auto installed = runCommand({"cmake", "--install", TAWASUL_BUILD_DIR, "--component", component, "--prefix", prefix.string()});
+            const auto installed = runCommand({TAWASUL_CMAKE, "--install", TAWASUL_BUILD_DIR, "--component", component, "--prefix", prefix.string()});
             CPPUNIT_ASSERT_EQUAL_MESSAGE(installed.second, 0, installed.first);
         }
         // What a plugin author gets: headers, the library by its SONAME, the CMake package.
