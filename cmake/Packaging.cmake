@@ -44,8 +44,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_BINARY_DIR}/lib)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 
 set(CPACK_DEBIAN_MAIN_PACKAGE_NAME tawasul)
-set(CPACK_DEBIAN_MAIN_DESCRIPTION "WhatsApp Cloud API integration host
-Tawasul receives WhatsApp webhooks, keeps contacts, conversations and an outbox, and sends \
+# CPack puts CPACK_PACKAGE_DESCRIPTION_SUMMARY first: these are the lines after it.
+set(CPACK_DEBIAN_MAIN_DESCRIPTION "Tawasul receives WhatsApp webhooks, keeps contacts, conversations and an outbox, and sends \
 through the Cloud API, with an admin interface and plugins. This package runs it under systemd \
 on an embedded SQLite database in /var/lib/tawasul.")
 # passwd: useradd in postinst.
@@ -59,8 +59,7 @@ set(CPACK_DEBIAN_MAIN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME tawasul-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEV_DESCRIPTION "Tawasul plugin SDK
-Headers, the link library and the CMake package (find_package(Tawasul CONFIG), \
+set(CPACK_DEBIAN_DEV_DESCRIPTION "The plugin SDK: headers, the link library and the CMake package (find_package(Tawasul CONFIG), \
 tawasul_add_plugin) to build Tawasul plugins out of the tree.")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "tawasul (= ${PROJECT_VERSION}), libpoco-dev, libboost-dev, libyaml-cpp-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)
