@@ -1,4 +1,4 @@
-# tawasul_add_plugin(NAME SOURCES ... [CORE_SOURCES ...] [LIBRARIES ...] [OUTPUT_DIR dir])
+# tawasul_add_plugin(NAME SOURCES ... [CORE_SOURCES ...] [LIBRARIES ...] [OUTPUT_DIR dir] [NO_INSTALL])
 #
 # CORE_SOURCES, when given, become a static library NAME_core (PUBLIC include dir src/, linked with
 # the SDK and LIBRARIES) that the plugin links: the plugin's own tests link the same code it runs.
@@ -7,6 +7,10 @@
 # migrations/, templates/, lang/ and public/ folders beside it, so the folder the host loads from
 # holds everything the plugin is. Plugins link only the SDK and the libraries they name, with hidden
 # visibility and --no-undefined: a missing symbol fails the build, not the host at load time.
+#
+# When TAWASUL_PLUGIN_INSTALL_DIR is set (Tawasul's own tree sets it), a plugin built into the default
+# folder is also installed, component host, into TAWASUL_PLUGIN_INSTALL_DIR/NAME/ with copies of its
+# folders (no links): the Debian package's /usr/lib/tawasul/plugins/NAME/. NO_INSTALL keeps it out.
 #
 # The same file serves Tawasul's own plugins and plugins built out of the tree against an installed
 # SDK (find_package(Tawasul CONFIG) includes it): it sets on its targets what the host's build sets
@@ -19,8 +23,11 @@ function(tawasul_plugin_target_defaults target)
 endfunction()
 
 function(tawasul_add_plugin name)
-  cmake_parse_arguments(PLUGIN "" "OUTPUT_DIR" "SOURCES;CORE_SOURCES;LIBRARIES" ${ARGN})
-  if(NOT PLUGIN_OUTPUT_DIR)
+  cmake_parse_arguments(PLUGIN "NO_INSTALL" "OUTPUT_DIR" "SOURCES;CORE_SOURCES;LIBRARIES" ${ARGN})
+  set(PLUGIN_OUTPUT_DIR_GIVEN FALSE)
+  if(PLUGIN_OUTPUT_DIR)
+    set(PLUGIN_OUTPUT_DIR_GIVEN TRUE)
+  else()
     set(PLUGIN_OUTPUT_DIR ${CMAKE_BINARY_DIR}/plugins)
   endif()
   # Out of the tree, say early what the host would refuse at load time.
@@ -54,4 +61,12 @@ function(tawasul_add_plugin name)
       file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR}/${folder} ${out}/${folder} SYMBOLIC)
     endif()
   endforeach()
+  if(TAWASUL_PLUGIN_INSTALL_DIR AND NOT PLUGIN_OUTPUT_DIR_GIVEN AND NOT PLUGIN_NO_INSTALL)
+    install(TARGETS ${name} LIBRARY DESTINATION ${TAWASUL_PLUGIN_INSTALL_DIR}/${name} COMPONENT host)
+    foreach(folder migrations templates lang public)
+      if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${folder})
+        install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${folder} DESTINATION ${TAWASUL_PLUGIN_INSTALL_DIR}/${name} COMPONENT host)
+      endif()
+    endforeach()
+  endif()
 endfunction()

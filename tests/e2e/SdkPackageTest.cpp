@@ -1,4 +1,4 @@
-// The SDK as plugin authors get it: installed into a prefix with `cmake --install --component sdk`,
+// The SDK as plugin authors get it: installed into a prefix with `cmake --install --component runtime|sdk`,
 // examples/out_of_tree_provider copied out of the source tree and built against that prefix alone
 // (find_package(Tawasul)), loaded by a host from a config line, sending through the fake Graph API
 // standing in for the BSP; and the same example built with NDEBUG flipped, refused by name.
@@ -25,10 +25,10 @@ const char* const kTreePlugins[] = {"webhook_receiver", "contact_matcher", "inbo
 // Configures and builds the example in `build` against `prefix` only; returns the build's output.
 std::pair<int, std::string> buildExample(const fs::path& source, const fs::path& build, const fs::path& prefix,
                                          const std::string& buildType) {
-    auto configured = runCommand({"cmake", "-S", source.string(), "-B", build.string(), "-DCMAKE_PREFIX_PATH=" + prefix.string(),
+    auto configured = runCommand({TAWASUL_CMAKE, "-S", source.string(), "-B", build.string(), "-DCMAKE_PREFIX_PATH=" + prefix.string(),
                                   "-DCMAKE_BUILD_TYPE=" + buildType, "-DCMAKE_CXX_COMPILER=" TAWASUL_CXX_COMPILER});
     if (configured.first != 0) return configured;
-    return runCommand({"cmake", "--build", build.string(), "-j2"});
+    return runCommand({TAWASUL_CMAKE, "--build", build.string(), "-j2"});
 }
 
 }  // namespace
@@ -42,8 +42,11 @@ public:
     void outOfTreeProviderBuildsLoadsAndSends() {
         TempDir work;
         const fs::path prefix = work.path() / "prefix";
-        const auto installed = runCommand({"cmake", "--install", TAWASUL_BUILD_DIR, "--component", "sdk", "--prefix", prefix.string()});
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(installed.second, 0, installed.first);
+        // The library is component runtime (the Debian package tawasul), the rest component sdk (tawasul-dev).
+        for (const char* component : {"runtime", "sdk"}) {
+            const auto installed = runCommand({TAWASUL_CMAKE, "--install", TAWASUL_BUILD_DIR, "--component", component, "--prefix", prefix.string()});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(installed.second, 0, installed.first);
+        }
         // What a plugin author gets: headers, the library by its SONAME, the CMake package.
         for (const char* file : {"include/tawasul/sdk/Plugin.hpp", "include/tawasul/whatsapp/Messaging.hpp", "lib/libtawasul-sdk.so",
                                  "lib/libtawasul-sdk.so.1", "lib/cmake/Tawasul/TawasulConfig.cmake",

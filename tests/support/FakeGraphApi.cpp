@@ -114,7 +114,10 @@ public:
             case GraphReply::Kind::Ok:
                 break;
         }
-        if (recorded.method == "GET") {
+        if (recorded.method == "GET" && !fake_.tokenAccepted(recorded)) {
+            const GraphReply invalid = GraphReply::metaError(401, 190, "Invalid OAuth access token - Cannot parse access token");
+            answer(response, invalid.httpStatus, invalid.body);
+        } else if (recorded.method == "GET") {
             answer(response, 200, "{\"id\":\"fake-phone-number-id\"}");
         } else if (!isSend(recorded)) {
             answer(response, 200, "{\"success\":true}");
@@ -157,6 +160,18 @@ FakeGraphApi::FakeGraphApi(std::uint16_t port, int threads) {
 }
 
 FakeGraphApi::~FakeGraphApi() { server_->stopAll(true); }
+
+void FakeGraphApi::requireToken(const std::string& token) {
+    std::lock_guard lock(mutex_);
+    requiredToken_ = token;
+}
+
+bool FakeGraphApi::tokenAccepted(const GraphRequest& request) const {
+    std::lock_guard lock(mutex_);
+    if (requiredToken_.empty()) return true;
+    const auto it = request.headers.find("authorization");
+    return it != request.headers.end() && it->second == "Bearer " + requiredToken_;
+}
 
 void FakeGraphApi::script(std::vector<GraphReply> replies) {
     std::lock_guard lock(mutex_);

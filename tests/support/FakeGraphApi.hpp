@@ -58,6 +58,9 @@ public:
 
     // The next message sends (not mark-read calls) get these answers in order; then 200s.
     void script(std::vector<GraphReply> replies);
+    // From now on, a GET whose Authorization is not "Bearer <token>" gets Meta's 401 (code 190), as
+    // Graph answers an invalid access token; "" accepts any.
+    void requireToken(const std::string& token);
     // The wamid the next 200 will carry.
     std::string nextWamid() const;
 
@@ -87,6 +90,7 @@ private:
     class Factory;
     friend class Handler;
     GraphReply take(const GraphRequest& request, std::string& wamid);
+    bool tokenAccepted(const GraphRequest& request) const;
 
     mutable std::mutex mutex_;
     mutable std::condition_variable arrived_;
@@ -94,6 +98,7 @@ private:
     std::vector<GraphRequest> requests_;
     std::vector<std::string> wamids_;
     std::size_t sends_ = 0;
+    std::string requiredToken_;
     std::uint64_t nextId_ = 1;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     std::uint16_t port_ = 0;

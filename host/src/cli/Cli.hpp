@@ -63,6 +63,10 @@ Command tokenCommand();     // TokensCommands.cpp
 Command userCommand();      // UserCommands.cpp
 Command roleCommand();      // UserCommands.cpp
 Command demoCommand();      // DemoCommands.cpp
+Command backupCommand();    // BackupCommands.cpp
+Command restoreCommand();   // BackupCommands.cpp
+Command doctorCommand();    // DoctorCommands.cpp
+Command readyCommand();     // DoctorCommands.cpp
 
 int runCli(int argc, char** argv);
 

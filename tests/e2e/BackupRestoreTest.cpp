@@ -1,0 +1,186 @@
+// `tawasul backup` while webhooks arrive, `tawasul restore` of that copy, and every misuse of both.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <sys/stat.h>
+
+#include <Poco/Data/LOB.h>
+#include <Poco/Data/Session.h>
+
+#include "Assertions.hpp"
+#include "HostProcess.hpp"
+#include "TestSupport.hpp"
+#include "WebhookSupport.hpp"
+#include "whatsapp/MetaPayloads.hpp"
+
+using namespace tawasul::test;
+using namespace Poco::Data::Keywords;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kWebhooks = 1000;
+
+void assertOneLine(const std::pair<int, std::string>& result, int status, const std::string& part) {
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(result.second, status, result.first);
+    assertContains(result.second, part);
+    CPPUNIT_ASSERT_MESSAGE(result.second, result.second.find('\n') == result.second.size() - 1);
+}
+
+std::string storedPayload(tawasul::sdk::Database& db, std::int64_t id) {
+    Poco::Data::Session session = db.session();
+    Poco::Data::BLOB payload;
+    session << "SELECT payload FROM whatsapp_webhook_events WHERE id = $1", use(id), into(payload), now;
+    return std::string(reinterpret_cast<const char*>(payload.rawContent()), payload.size());
+}
+
+}  // namespace
+
+class BackupRestoreTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(BackupRestoreTest);
+    CPPUNIT_TEST(backupWhileWebhooksArriveThenRestore);
+    CPPUNIT_TEST(misuseExitsTwoWithOneLine);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void backupWhileWebhooksArriveThenRestore() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        const std::string backup = host.dir().file("backup.db");
+
+        // 1,000 signed webhooks from 8 clients; the backup starts once a third are acknowledged.
+        std::mutex mutex;
+        std::map<std::int64_t, std::string> acknowledged;
+        std::atomic<int> next{0}, answered{0}, failed{0};
+        std::vector<std::thread> clients;
+        for (int c = 0; c < 8; ++c) {
+            clients.emplace_back([&, c] {
+                for (int i; (i = next++) < kWebhooks;) {
+                    tawasul::host::InboundText message;
+                    message.from = "21377" + std::to_string(1000000 + c);
+                    message.name = "Client " + std::to_string(c);
+                    message.wamid = "wamid.BACKUP" + std::to_string(i);
+                    message.timestamp = 1764064860 + i;
+                    message.text = "message " + std::to_string(i);
+                    const std::string body = tawasul::host::inboundTextBody(message);
+                    const HttpResult response = postSigned(host, body);
+                    if (response.status != 200) {
+                        ++failed;
+                        continue;
+                    }
+                    std::lock_guard lock(mutex);
+                    acknowledged[std::stoll(response.headers.at("x-tawasul-event-id"))] = body;
+                    ++answered;
+                }
+            });
+        }
+        while (answered < kWebhooks / 3 && failed == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::map<std::int64_t, std::string> beforeBackup;
+        {
+            std::lock_guard lock(mutex);
+            beforeBackup = acknowledged;
+        }
+        const auto [status, output] = host.cli({"backup", backup});
+        const int answeredAfterBackup = answered;
+        for (auto& client : clients) client.join();
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        CPPUNIT_ASSERT_EQUAL(0, failed.load());
+        CPPUNIT_ASSERT_EQUAL(kWebhooks, answered.load());
+        assertContains(output, "master key");
+        // The copy was taken while the clients still posted (else it proves nothing about load).
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(answeredAfterBackup), answeredAfterBackup < kWebhooks);
+
+        struct stat info {};
+        CPPUNIT_ASSERT_EQUAL(0, ::stat(backup.c_str(), &info));
+        CPPUNIT_ASSERT_EQUAL(0600, static_cast<int>(info.st_mode & 0777));
+        auto copy = openDatabase("sqlite:" + backup);
+        CPPUNIT_ASSERT_EQUAL(std::string("ok"), queryText(*copy, "PRAGMA integrity_check"));
+        for (const auto& [id, body] : beforeBackup)
+            CPPUNIT_ASSERT_MESSAGE("event " + std::to_string(id) + " acknowledged before the backup", storedPayload(*copy, id) == body);
+        const std::string inBackup = queryText(*copy, "SELECT COUNT(*) FROM whatsapp_webhook_events");
+        CPPUNIT_ASSERT(std::stoi(inBackup) >= static_cast<int>(beforeBackup.size()));
+        copy.reset();
+        // Opening it above may have put it back in WAL mode; restore must cope with that too.
+
+        // A serving host holds the database: restore refuses.
+        assertOneLine(host.cli({"restore", backup}), 2, "a host is serving on");
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+
+        const auto [restored, restoreOutput] = host.cli({"restore", backup});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(restoreOutput, 0, restored);
+        assertContains(restoreOutput, "kept as ");
+        const std::string database = host.databaseUrl().substr(7);
+        bool kept = false;
+        for (const auto& entry : fs::directory_iterator(host.dir().path()))
+            if (entry.path().filename().string().rfind("tawasul.db.replaced-", 0) == 0) kept = true;
+        CPPUNIT_ASSERT_MESSAGE(restoreOutput, kept);
+        CPPUNIT_ASSERT(!fs::exists(database + "-wal") || fs::file_size(database + "-wal") == 0);
+
+        host.start();
+        CPPUNIT_ASSERT_EQUAL(200, host.request("GET", "/readyz").status);
+        auto db = openDatabase(host.databaseUrl());
+        CPPUNIT_ASSERT_EQUAL(inBackup, queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
+        for (const auto& [id, body] : beforeBackup) CPPUNIT_ASSERT(storedPayload(*db, id) == body);
+        // The restored host goes on taking webhooks.
+        tawasul::host::InboundText after;
+        after.from = "213770000001";
+        after.name = "After";
+        after.wamid = "wamid.AFTER";
+        after.timestamp = 1764070000;
+        after.text = "after restore";
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, tawasul::host::inboundTextBody(after)).status);
+    }
+
+    void misuseExitsTwoWithOneLine() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        const std::string backup = host.dir().file("one.db");
+        CPPUNIT_ASSERT_EQUAL(0, host.cli({"backup", backup}).first);
+        assertOneLine(host.cli({"backup", backup}), 2, "tawasul: backup: " + backup + " already exists");
+        assertOneLine(host.cli({"backup", host.dir().file("no/such/dir/x.db")}), 2, "tawasul: backup: no folder");
+        assertOneLine(host.cli({"backup"}), 2, "usage: tawasul backup FILE");
+        assertOneLine(host.cli({"restore", "a", "b"}), 2, "usage: tawasul restore FILE");
+        host.stop();
+
+        assertOneLine(host.cli({"restore", host.dir().file("missing.db")}), 2, "tawasul: restore: no file");
+        writeFile(host.dir().file("junk.db"), std::string(4096, 'x'));
+        assertOneLine(host.cli({"restore", host.dir().file("junk.db")}), 2, "fails PRAGMA integrity_check");
+        // A database whose schema this installation does not know.
+        const std::string foreign = host.dir().file("foreign.db");
+        {
+            auto db = openDatabase("sqlite:" + foreign);
+            Poco::Data::Session session = db->session();
+            session << "CREATE TABLE schema_migrations (owner TEXT, version BIGINT, name TEXT, checksum TEXT, applied_at BIGINT)", now;
+            session << "INSERT INTO schema_migrations VALUES ('host', 9999, 'future', 'x', 0)", now;
+        }
+        assertOneLine(host.cli({"restore", foreign}), 2, "has migration host/9999, which this installation does not have");
+        const std::string plain = host.dir().file("plain.db");
+        {
+            auto db = openDatabase("sqlite:" + plain);
+            Poco::Data::Session session = db->session();
+            session << "CREATE TABLE t (x)", now;
+        }
+        assertOneLine(host.cli({"restore", plain}), 2, "is not a Tawasul database");
+        // Nothing was replaced by the refused restores.
+        for (const auto& entry : fs::directory_iterator(host.dir().path()))
+            CPPUNIT_ASSERT_MESSAGE(entry.path().string(), entry.path().filename().string().find(".replaced-") == std::string::npos);
+
+        // PostgreSQL: the pg_dump / pg_restore command, password masked.
+        writeFile(host.dir().file("pg.yaml"),
+                  testConfigYaml(host.dir(), TAWASUL_PLUGIN_DIR, "    - outbox: {}\n", "postgresql://tawasul:s3cret-pw@127.0.0.1:5432/tawasul"));
+        const auto dump = runCommand({TAWASUL_BINARY, "--config", host.dir().file("pg.yaml"), "backup", "/tmp/x.dump"});
+        assertOneLine(dump, 2, "pg_dump --format=custom --file='/tmp/x.dump' 'postgresql://tawasul:***@127.0.0.1:5432/tawasul'");
+        assertLacks(dump.second, "s3cret-pw");
+        const auto restore = runCommand({TAWASUL_BINARY, "--config", host.dir().file("pg.yaml"), "restore", "/tmp/x.dump"});
+        assertOneLine(restore, 2, "pg_restore");
+        assertLacks(restore.second, "s3cret-pw");
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(BackupRestoreTest);
