@@ -95,7 +95,7 @@ std::string schemaMismatch(const HostConfig& config, const fs::path& file, std::
     Runtime runtime(config);
     std::map<std::pair<std::string, std::int64_t>, std::string> installed;
     for (const MigrationSource& source : runtime.migrationSources())
-        for (const MigrationFile& migration : Migrator::discover(source, sdk::Dialect::SQLite))
+        for (const MigrationFile& migration : Migrator::discover(source, sdk::SqlDialect::sqlite()))
             installed[{migration.owner, migration.version}] = migration.checksum;
     std::set<std::pair<std::string, std::int64_t>> seen;
     for (const AppliedMigration& row : applied) {

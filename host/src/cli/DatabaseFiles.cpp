@@ -56,7 +56,7 @@ void fsyncPath(const std::filesystem::path& path, int flags) {
 
 std::filesystem::path sqliteFile(const HostConfig& config) {
     const SqlDatabase::Target target = SqlDatabase::parseUrl(config.database.url);
-    if (target.dialect != sdk::Dialect::SQLite) return {};
+    if (target.connector != "SQLite") return {};
     return target.connectionString;
 }
 
