@@ -114,6 +114,16 @@ int commandDoctor(const HostConfig& config) {
     std::unique_ptr<Runtime> runtime;
     bool databaseOk = false, secretsOk = false, pluginsOk = false;
     const fs::path sqlite = sqliteFile(config);
+    // The modes as the operator left them: opening the database below narrows a 0644 file to 0600.
+    std::string problems, checked;
+    auto checkMode = [&](const std::string& file) {
+        struct stat info {};
+        if (::stat(file.c_str(), &info) != 0) return;
+        checked += (checked.empty() ? "" : ", ") + file;
+        if ((info.st_mode & 077) != 0) problems += (problems.empty() ? "" : "; ") + file + " is " + modeText(info.st_mode) + " (chmod 600 " + file + ")";
+    };
+    if (!sqlite.empty()) checkMode(sqlite.string());
+    if (!std::getenv("TAWASUL_MASTER_KEY")) checkMode(config.secrets.keyFile);
     try {
         if (!sqlite.empty() && !fs::exists(sqlite)) throw std::runtime_error("no database at " + sqlite.string() + " (run tawasul migrate)");
         runtime = std::make_unique<Runtime>(config);
@@ -222,17 +232,9 @@ int commandDoctor(const HostConfig& config) {
         }
     }
 
-    // Who can read the database and the key: both hold what opens the secrets.
+    // Who can read the database and the key: both hold what opens the secrets (read before anything
+    // opened them, since opening the database narrows its mode).
     {
-        std::string problems, checked;
-        auto checkMode = [&](const std::string& file) {
-            struct stat info {};
-            if (::stat(file.c_str(), &info) != 0) return;
-            checked += (checked.empty() ? "" : ", ") + file;
-            if ((info.st_mode & 077) != 0) problems += (problems.empty() ? "" : "; ") + file + " is " + modeText(info.st_mode) + " (chmod 600 " + file + ")";
-        };
-        if (!sqlite.empty()) checkMode(sqlite.string());
-        if (!std::getenv("TAWASUL_MASTER_KEY")) checkMode(config.secrets.keyFile);
         if (!problems.empty()) report.fail("file modes", problems);
         else if (checked.empty()) report.skip("file modes", "no database file or key file here");
         else report.ok("file modes", checked + ": 0600");
