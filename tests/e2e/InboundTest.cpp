@@ -202,7 +202,7 @@ public:
             host.start();  // migrate (records the current checksums), then serve
             const auto [status, output] = host.cli({"migrate", "--status"});
             CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
-            CPPUNIT_ASSERT_MESSAGE(output, output.find("EDITED") == std::string::npos && output.find("pending") == std::string::npos &&
+            CPPUNIT_ASSERT_MESSAGE(output, output.find("EDITED") == std::string::npos && output.find(" pending ") == std::string::npos &&  // the state column, not a name like pending_events
                                                output.find("missing") == std::string::npos);
             auto db = openDatabase(host.databaseUrl());
             seedPlatform(*db);
