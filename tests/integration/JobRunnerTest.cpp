@@ -78,6 +78,8 @@ class JobRunnerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(reclaimsAnExpiredLease);
     CPPUNIT_TEST(workersRunEveryJobExactlyOnce);
     CPPUNIT_TEST(onlyClaimsTypesItHasHandlersFor);
+    CPPUNIT_TEST(aBatchHandlerNamesItsFailuresAndTheOthersAreDone);
+    CPPUNIT_TEST(aThrowingBatchHandlerRunsEachJobAgainAlone);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -268,6 +270,54 @@ public:
         f.enqueue("mine", "{}");
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());
         CPPUNIT_ASSERT_EQUAL(1, runs);
+    }
+
+    void aBatchHandlerNamesItsFailuresAndTheOthersAreDone() {
+        Fixture f(5);
+        const auto good = f.enqueue("batch", "good");
+        const auto broken = f.enqueue("batch", "broken");
+        const auto busy = f.enqueue("batch", "busy");
+        std::vector<std::size_t> claims;
+        f.queue->handleBatch("test", "batch", 10, [&](const std::vector<sdk::Job>& jobs) {
+            claims.push_back(jobs.size());
+            std::vector<sdk::JobFailure> failures;
+            for (const sdk::Job& job : jobs) {
+                if (job.payload == "broken") failures.push_back({job.id, "not a notification", true, {}});
+                if (job.payload == "busy") failures.push_back({job.id, "database busy", false, std::chrono::minutes(10)});
+            }
+            return failures;
+        });
+        const std::int64_t before = f.clock.nowMillis();
+        f.queue->runUntilIdle();
+        // One claim of all three; the one retried later is not due again within this run.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), claims.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), claims.front());
+        CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(good, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), f.jobField(broken, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("not a notification"), f.jobField(broken, "last_error"));
+        CPPUNIT_ASSERT_EQUAL(std::string("pending"), f.jobField(busy, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("database busy"), f.jobField(busy, "last_error"));
+        CPPUNIT_ASSERT(std::stoll(f.jobField(busy, "run_at")) >= before + 10 * 60 * 1000);
+    }
+
+    void aThrowingBatchHandlerRunsEachJobAgainAlone() {
+        Fixture f(5);
+        std::vector<std::int64_t> ids;
+        for (const char* payload : {"a", "poison", "b"}) ids.push_back(f.enqueue("batch", payload));
+        std::vector<std::size_t> claims;
+        f.queue->handleBatch("test", "batch", 10, [&](const std::vector<sdk::Job>& jobs) {
+            claims.push_back(jobs.size());
+            for (const sdk::Job& job : jobs)
+                if (job.payload == "poison") throw sdk::PermanentJobFailure("poison");
+            return std::vector<sdk::JobFailure>{};
+        });
+        f.queue->runUntilIdle();
+        // The batch of three, then each alone: the poisoned one fails by itself.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), claims.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), claims.front());
+        CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(ids[0], "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), f.jobField(ids[1], "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(ids[2], "status"));
     }
 };
 

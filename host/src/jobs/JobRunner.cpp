@@ -24,34 +24,38 @@ std::string eventStatusFor(const std::string& jobStatus) {
     return jobStatus;  // pending, failed
 }
 
-// JobRunner::updateTracked for many jobs without an error (claimed, or done), in a few statements.
-void updateTrackedAll(Poco::Data::Session& session, const sdk::SqlDialect& dialect, std::int64_t nowMs, const std::vector<sdk::Job>& jobs,
-                      const std::string& status) {
+// The rows the jobs are about (a tracked table's status, attempts, last error and processed_at),
+// a statement per table, attempts and few hundred ids: claimed ("running"), done, failed or
+// pending again. `error` is the jobs' common last error (empty: none).
+void updateTracked(Poco::Data::Session& session, const sdk::SqlDialect& dialect, std::int64_t nowMs, const std::vector<sdk::Job>& jobs,
+                   const std::string& status, const std::string& error = "") {
     // Grouped by table and attempts (almost always one group), a statement per group of ids.
     std::map<std::pair<std::string, int>, std::vector<Poco::Int64>> groups;
     for (const sdk::Job& job : jobs)
         if (!job.refTable.empty() && JobRunner::trackedTables().count(job.refTable)) groups[{job.refTable, job.attempts}].push_back(job.refId);
     const bool running = status == "running";
-    Poco::Int64 processedAt = nowMs;
+    std::string eventStatus = eventStatusFor(status);
+    Poco::Nullable<std::string> lastError;
+    if (!error.empty()) lastError = error.substr(0, 4000);
+    Poco::Nullable<Poco::Int64> processedAt;
+    if (status == "done" || status == "failed") processedAt = nowMs;
     for (auto& [key, ids] : groups) {
-        std::string eventStatus = eventStatusFor(status);
         int attempts = key.second;
+        const std::size_t fixed = running ? 2 : 4;
         for (std::size_t first = 0; first < ids.size(); first += kIdsPerStatement) {
             const std::size_t last = std::min(ids.size(), first + kIdsPerStatement);
-            const std::size_t fixed = running ? 2 : 3;
-            std::string in;
-            for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + dialect.placeholder(i - first + fixed + 1);
+            const std::string in = dialect.placeholders(fixed + 1, last - first);
             Poco::Data::Statement update(session);
             // The table name comes from trackedTables(), never from input.
             if (running) {
-                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " +
-                              dialect.placeholder(2) + " WHERE id IN (" + in + ")",
+                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " + dialect.placeholder(2) +
+                              " WHERE id IN (" + in + ")",
                     use(eventStatus), use(attempts);
             } else {
-                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " +
-                              dialect.placeholder(2) + ", last_error = NULL, processed_at = " + dialect.placeholder(3) +
+                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " + dialect.placeholder(2) +
+                              ", last_error = " + dialect.placeholder(3) + ", processed_at = " + dialect.placeholder(4) +
                               " WHERE id IN (" + in + ")",
-                    use(eventStatus), use(attempts), use(processedAt);
+                    use(eventStatus), use(attempts), use(lastError), use(processedAt);
             }
             for (std::size_t i = first; i < last; ++i) update, use(ids[i]);
             update.execute();
@@ -78,7 +82,8 @@ JobRunner::~JobRunner() { stop(); }
 
 void JobRunner::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
     addHandler(owner, type, 1, [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
-        for (const sdk::Job& job : jobs) handler(job);
+        for (const sdk::Job& job : jobs) handler(job);  // batches of one: a throw is that job's failure
+        return std::vector<sdk::JobFailure>{};
     });
 }
 
@@ -254,7 +259,7 @@ std::vector<sdk::Job> JobRunner::claim(const std::vector<std::string>& types, st
         job.refId = nullableRefIds[r].isNull() ? 0 : nullableRefIds[r].value();
         jobs.push_back(std::move(job));
     }
-    updateTrackedAll(session, database_.sql(), nowMs, jobs, "running");
+    updateTracked(session, database_.sql(), nowMs, jobs, "running");
     transaction.commit();
     // RETURNING gives no order; run them oldest first.
     std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });
@@ -295,12 +300,20 @@ bool JobRunner::claimAndRun() {
                 outcomes.push_back(runAlone(batch.front(), registered));
                 continue;
             }
+            std::vector<sdk::JobFailure> failures;
             try {
-                registered.handler(batch);
-                for (const sdk::Job& job : batch) outcomes.push_back({job, "done", "", 0});
+                failures = registered.handler(batch);
             } catch (...) {
-                // All or nothing: find the job at fault by running each alone.
+                // The handler knows nothing of what it did: find the job at fault by running each alone.
                 for (const sdk::Job& job : batch) outcomes.push_back(runAlone(job, registered));
+                continue;
+            }
+            std::map<std::int64_t, const sdk::JobFailure*> failed;
+            for (const sdk::JobFailure& failure : failures) failed.emplace(failure.jobId, &failure);
+            for (const sdk::Job& job : batch) {
+                const auto f = failed.find(job.id);
+                if (f == failed.end()) outcomes.push_back({job, "done", "", 0});
+                else outcomes.push_back(judge(job, registered, f->second->reason, f->second->permanent, f->second->retryAfter));
             }
         }
     }
@@ -311,7 +324,9 @@ bool JobRunner::claimAndRun() {
 JobRunner::Outcome JobRunner::runAlone(const sdk::Job& job, const Registered& registered) {
     try {
         if (!registered.handler) throw sdk::PermanentJobFailure("no handler for job type '" + job.type + "'");
-        registered.handler({job});
+        const std::vector<sdk::JobFailure> failures = registered.handler({job});
+        for (const sdk::JobFailure& failure : failures)
+            if (failure.jobId == job.id) return judge(job, registered, failure.reason, failure.permanent, failure.retryAfter);
         return {job, "done", "", 0};
     } catch (const sdk::PermanentJobFailure& e) {
         return judge(job, registered, e.what(), true, std::chrono::milliseconds(0));
@@ -351,8 +366,7 @@ void JobRunner::finish(const std::vector<Outcome>& outcomes) {
         if (outcome.status == "done") done.push_back(outcome.job);
     for (std::size_t first = 0; first < done.size(); first += kIdsPerStatement) {
         const std::size_t last = std::min(done.size(), first + kIdsPerStatement);
-        std::string in;
-        for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + database_.sql().placeholder(i - first + 4);
+        const std::string in = database_.sql().placeholders(4, last - first);
         Poco::Data::Statement update(session);
         update << "UPDATE jobs SET status = 'done', last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = " +
                       database_.sql().placeholder(1) + ", finished_at = " + database_.sql().placeholder(2) +
@@ -361,7 +375,7 @@ void JobRunner::finish(const std::vector<Outcome>& outcomes) {
         for (std::size_t i = first; i < last; ++i) update, bind(static_cast<Poco::Int64>(done[i].id));
         update.execute();
     }
-    updateTrackedAll(session, database_.sql(), nowMs, done, "done");
+    updateTracked(session, database_.sql(), nowMs, done, "done");
     for (const Outcome& outcome : outcomes) {
         if (outcome.status == "done") continue;
         Poco::Int64 id = outcome.job.id;
@@ -377,31 +391,11 @@ void JobRunner::finish(const std::vector<Outcome>& outcomes) {
                        "finished_at = $3 WHERE id = $4 AND locked_by = $5",
                 use(status), use(lastError), bind(nowMs), use(id), use(worker), now;
         }
-        updateTracked(session, outcome.job, status, outcome.error);
+        updateTracked(session, database_.sql(), nowMs, {outcome.job}, status, outcome.error);
     }
     transaction.commit();
     for (const Outcome& outcome : outcomes)
         (outcome.status == "done" ? done_ : outcome.status == "failed" ? failed_ : retried_).increment();
-}
-
-void JobRunner::updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error) {
-    if (job.refTable.empty() || !trackedTables().count(job.refTable)) return;
-    const std::int64_t nowMs = clock_.nowMillis();
-    std::string eventStatus = eventStatusFor(status);
-    Poco::Int64 refId = job.refId;
-    int attempts = job.attempts;
-    // The table name comes from trackedTables(), never from input.
-    if (status == "running") {
-        session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2 WHERE id = $3", use(eventStatus), use(attempts),
-            use(refId), now;
-        return;
-    }
-    Poco::Nullable<std::string> lastError;
-    if (!error.empty()) lastError = error.substr(0, 4000);
-    Poco::Nullable<Poco::Int64> processedAt;
-    if (status == "done" || status == "failed") processedAt = nowMs;
-    session << "UPDATE " + job.refTable + " SET status = $1, attempts = $2, last_error = $3, processed_at = $4 WHERE id = $5",
-        use(eventStatus), use(attempts), use(lastError), use(processedAt), use(refId), now;
 }
 
 void JobRunner::reclaimExpiredLeases() {

@@ -87,7 +87,6 @@ private:
     Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
                   std::chrono::milliseconds delay);
     void finish(const std::vector<Outcome>& outcomes);
-    void updateTracked(Poco::Data::Session& session, const sdk::Job& job, const std::string& status, const std::string& error);
     void reclaimExpiredLeases();
     void workerLoop();
     std::chrono::milliseconds backoff(int attempts) const;

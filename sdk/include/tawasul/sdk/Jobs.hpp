@@ -55,9 +55,20 @@ struct NewJob {
 };
 
 using JobHandler = std::function<void(const Job&)>;
-// Takes several jobs of one type at once, to do their work in one transaction. All or nothing: when
-// it throws, the queue runs each job of the batch again alone, so one bad job fails by itself.
-using BatchJobHandler = std::function<void(const std::vector<Job>&)>;
+
+// A job of a batch that its handler could not do. Every job of the batch it does not name is done.
+struct JobFailure {
+    std::int64_t jobId = 0;
+    std::string reason;
+    bool permanent = false;                 // fail for good (the input is wrong), or retry with backoff
+    std::chrono::milliseconds retryAfter{0};  // at least this long before the retry
+};
+
+// Takes several jobs of one type at once, to do their work in few transactions, and names the jobs
+// that failed: the others are done, and none is run again. A handler that throws instead says it
+// knows nothing of what it did: the queue then runs each job of the batch again alone (so the
+// handler's writes must be idempotent, as every job's are).
+using BatchJobHandler = std::function<std::vector<JobFailure>(const std::vector<Job>&)>;
 
 class TAWASUL_SDK_API JobQueue {
 public:
