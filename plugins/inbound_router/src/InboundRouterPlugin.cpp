@@ -1,7 +1,7 @@
 // Turns stored webhook events into the timeline. The process_webhook_event jobs of a claimed batch
 // are read, parsed, normalised, routed and matched outside any transaction, then written together
-// (Timeline) in one short transaction, and the changes are published for the inbox once committed.
-// A body that is not a WhatsApp notification fails its job for good, visibly.
+// (Timeline) in short transactions, and the changes are published for the inbox once committed.
+// A body that is not a WhatsApp notification fails its job for good, visibly, and alone.
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
@@ -15,6 +15,7 @@
 
 #include "KeywordRules.hpp"
 #include "Timeline.hpp"
+#include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
@@ -52,7 +53,7 @@ public:
         batchSize_ = static_cast<std::size_t>(config.getInt("batch_size", fallback, 1, 1000));
         writeSize_ = sqlite_ ? std::min<std::size_t>(batchSize_, 64) : batchSize_;
         context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize_,
-                                   [this](const std::vector<sdk::Job>& jobs) { process(jobs); });
+                                   [this](const std::vector<sdk::Job>& jobs) { return process(jobs); });
         context.logger().information("routing with " + std::to_string(rules_.rules().size()) + " keyword rule(s)");
     }
     void stop() noexcept override {}
@@ -71,10 +72,8 @@ private:
     // The stored bodies of the batch, one statement.
     static std::map<std::int64_t, std::string> loadBodies(Poco::Data::Session& session, const sdk::SqlDialect& dialect,
                                                           std::vector<Poco::Int64>& ids) {
-        std::string in;
-        for (std::size_t i = 0; i < ids.size(); ++i) in += (i ? ", " : "") + dialect.placeholder(i + 1);
         Poco::Data::Statement select(session);
-        select << "SELECT id, payload FROM whatsapp_webhook_events WHERE id IN (" + in + ")";
+        select << "SELECT id, payload FROM whatsapp_webhook_events WHERE id IN (" + dialect.placeholders(1, ids.size()) + ")";
         for (Poco::Int64& id : ids) select, use(id);
         std::vector<Poco::Int64> found;
         std::vector<Poco::Data::BLOB> raws;
@@ -100,39 +99,90 @@ private:
         return root;
     }
 
-    // All or nothing per write: any failure undoes it and is rethrown, and the queue then runs each
-    // job of the batch alone so that the faulty one fails by itself (writes already committed
-    // for an earlier part of the batch are done again, as no-ops: every write is idempotent).
-    void process(const std::vector<sdk::Job>& jobs) {
+    // Every job of the claim gets its own answer, and no event is written twice. A body that cannot
+    // be read as a notification fails its job for good (it never will be). A write that fails rolls
+    // its part back whole; the part's events are then written one at a time, so the one at fault
+    // fails alone (to be retried) and the others are done.
+    std::vector<sdk::JobFailure> process(const std::vector<sdk::Job>& jobs) {
         // Looked up per batch: the matcher may be stopped and started again with the plugins.
         auto matcher = context_->services().find<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName);
+        std::vector<sdk::JobFailure> failures;
         for (std::size_t first = 0; first < jobs.size();) {
             const std::size_t count = std::min(jobs.size() - first, sqlite_ ? writeSize_.load() : jobs.size());
-            const double millis = processPart(jobs, first, count, matcher);
+            const std::vector<sdk::Job> part(jobs.begin() + static_cast<long>(first), jobs.begin() + static_cast<long>(first + count));
             first += count;
-            if (sqlite_ && count > 0 && millis > 0) {
-                // Halfway from the last size to the one that would have met the target.
-                const double wanted = kSqliteWriteTargetMillis * static_cast<double>(count) / millis;
-                const double next = (static_cast<double>(writeSize_.load()) + wanted) / 2;
-                writeSize_ = std::clamp<std::size_t>(static_cast<std::size_t>(next), kSmallestWrite, batchSize_);
+            try {
+                const Written written = writePart(part, matcher);
+                failures.insert(failures.end(), written.failures.begin(), written.failures.end());
+                if (sqlite_ && part.size() > 1) adaptWriteSize(part.size(), written.millis);
+                continue;
+            } catch (const std::exception& error) {
+                if (part.size() == 1) {
+                    failures.push_back({part.front().id, sdk::errorText(error), false, {}});
+                    continue;
+                }
+            }
+            for (const sdk::Job& job : part) {
+                try {
+                    const Written written = writePart({job}, matcher);
+                    failures.insert(failures.end(), written.failures.begin(), written.failures.end());
+                } catch (const std::exception& error) {
+                    failures.push_back({job.id, sdk::errorText(error), false, {}});
+                }
             }
         }
+        return failures;
     }
 
-    // Returns how long the write transaction took, in milliseconds.
-    double processPart(const std::vector<sdk::Job>& jobs, std::size_t first, std::size_t count,
-                       const std::shared_ptr<sdk::ContactMatcher>& matcher) {
+    // Halfway from the last size to the one that would have met the target.
+    void adaptWriteSize(std::size_t count, double millis) {
+        if (millis <= 0) return;
+        const double wanted = kSqliteWriteTargetMillis * static_cast<double>(count) / millis;
+        const double next = (static_cast<double>(writeSize_.load()) + wanted) / 2;
+        writeSize_ = std::clamp<std::size_t>(static_cast<std::size_t>(next), std::min(kSmallestWrite, batchSize_), batchSize_);
+    }
+
+    struct Written {
+        double millis = 0;  // how long the write transaction took
+        std::vector<sdk::JobFailure> failures;  // the bodies that are no notification: failed for good
+    };
+
+    // Reads, parses and routes the part's events outside any transaction, then writes those that
+    // could be read in one transaction. Throws when the write fails (nothing of the part is written).
+    Written writePart(const std::vector<sdk::Job>& part, const std::shared_ptr<sdk::ContactMatcher>& matcher) {
+        Written written;
+        const auto fail = [&](const sdk::Job& job, const std::string& reason) { written.failures.push_back({job.id, reason, true, {}}); };
         sdk::Database& database = context_->database();
         Poco::Data::Session session = database.session();
-        std::vector<Poco::Int64> ids;
-        for (std::size_t i = first; i < first + count; ++i) ids.push_back(eventIdOf(jobs[i]));
-        const std::map<std::int64_t, std::string> bodies = loadBodies(session, database.sql(), ids);
-        Timeline timeline(database.sql(), rules_, matcher, *phones_, context_->clock().nowMillis());
-        for (const Poco::Int64 id : ids) {
-            const auto body = bodies.find(id);
-            if (body == bodies.end()) throw sdk::PermanentJobFailure("webhook event " + std::to_string(id) + " does not exist");
-            timeline.add(id, *parseNotification(body->second));
+        std::vector<std::pair<const sdk::Job*, Poco::Int64>> events;
+        for (const sdk::Job& job : part) {
+            try {
+                events.emplace_back(&job, eventIdOf(job));
+            } catch (const sdk::PermanentJobFailure& error) {
+                fail(job, error.what());
+            }
         }
+        std::vector<Poco::Int64> ids;
+        for (const auto& event : events) ids.push_back(event.second);
+        const std::map<std::int64_t, std::string> bodies = ids.empty() ? std::map<std::int64_t, std::string>{}
+                                                                        : loadBodies(session, database.sql(), ids);
+        Timeline timeline(database.sql(), rules_, matcher, *phones_, context_->clock().nowMillis());
+        std::size_t added = 0;
+        for (const auto& [job, id] : events) {
+            const auto body = bodies.find(id);
+            if (body == bodies.end()) {
+                fail(*job, "webhook event " + std::to_string(id) + " does not exist");
+                continue;
+            }
+            // Parsing touches no database: whatever goes wrong here goes wrong again, so it is final.
+            try {
+                timeline.add(id, *parseNotification(body->second));
+                ++added;
+            } catch (const std::exception& error) {
+                fail(*job, sdk::errorText(error));
+            }
+        }
+        if (added == 0) return written;
         timeline.lookUpMatches();
 
         // Relaxed: the raw events are already durable, so a machine crash that loses this commit
@@ -141,16 +191,16 @@ private:
         const auto started = std::chrono::steady_clock::now();
         timeline.write(session);
         transaction.commit();
-        const double millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        written.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
         const TimelineCounts& counts = timeline.counts();
-        processed_->increment(count);
+        processed_->increment(added);
         messages_->increment(static_cast<std::uint64_t>(counts.messages));
         duplicates_->increment(static_cast<std::uint64_t>(counts.duplicates));
         statuses_->increment(static_cast<std::uint64_t>(counts.statuses));
         leads_->increment(static_cast<std::uint64_t>(counts.leads));
         for (const sdk::Event& event : timeline.events()) context_->events().publish(event);
-        return millis;
+        return written;
     }
 
     sdk::HostContext* context_ = nullptr;

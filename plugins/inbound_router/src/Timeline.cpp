@@ -100,6 +100,21 @@ std::string Timeline::lockClause() const { return " ORDER BY id" + dialect_.forU
 // ---- phase 1: parse, normalise, route ---------------------------------------------------------
 
 void Timeline::add(std::int64_t eventId, const Object& notification) {
+    // All of an event or none of it: a body that throws half way (a value of the wrong type deep
+    // inside) leaves nothing behind, so that its job can fail alone while the batch is written.
+    const std::size_t items = items_.size(), messages = messages_.size(), statuses = statuses_.size(), errors = errors_.size();
+    try {
+        addEntries(eventId, notification);
+    } catch (...) {
+        items_.erase(items_.begin() + static_cast<long>(items), items_.end());
+        messages_.erase(messages_.begin() + static_cast<long>(messages), messages_.end());
+        statuses_.erase(statuses_.begin() + static_cast<long>(statuses), statuses_.end());
+        errors_.erase(errors_.begin() + static_cast<long>(errors), errors_.end());
+        throw;
+    }
+}
+
+void Timeline::addEntries(std::int64_t eventId, const Object& notification) {
     const Array::Ptr entries = arrayAt(notification, "entry");
     for (std::size_t e = 0; entries && e < entries->size(); ++e) {
         const Object::Ptr entry = entries->getObject(static_cast<unsigned>(e));
@@ -178,7 +193,8 @@ void Timeline::addStatus(std::int64_t eventId, const Object& status) {
     s.recipient = orNull(field(status, "recipient_id"));
     if (const Array::Ptr errors = arrayAt(status, "errors"); errors && errors->size() > 0) {
         if (const Object::Ptr first = errors->getObject(0)) {
-            if (first->has("code")) s.code = first->getValue<Poco::Int64>("code");
+            // optValue: a code of another type ("x", an object) is no code, not a failed event.
+            if (first->has("code")) s.code = first->optValue<Poco::Int64>("code", 0);
             s.title = orNull(field(*first, "title"));
             const Object::Ptr data = objectAt(*first, "error_data");
             s.details = orNull(data ? field(*data, "details") : field(*first, "message"));

@@ -127,6 +127,7 @@ private:
         std::size_t index;
     };
 
+    void addEntries(std::int64_t eventId, const Poco::JSON::Object& notification);
     void addChange(std::int64_t eventId, const Poco::JSON::Object& value);
     void addMessage(std::int64_t eventId, const std::string& phoneNumberId, const Poco::JSON::Object& value,
                     const Poco::JSON::Object& message);
