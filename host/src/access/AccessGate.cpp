@@ -48,7 +48,6 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
     if (!principal->can(route.options.permission)) {
         writeError(response, route.options.style, 403, "forbidden",
                    "your roles do not include the permission '" + route.options.permission + "'", request.requestId);
-        if (route.options.style == sdk::RouteStyle::Page) setPageSecurityHeaders(response);
         return false;
     }
     if (changesState(request.method)) {
@@ -60,8 +59,7 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
         if (sent.empty() || principal->csrfToken.empty() || !sdk::constantTimeEquals(sent, principal->csrfToken)) {
             writeError(response, route.options.style, 403, "csrf",
                        "the form has expired or did not come from this site: reload the page and try again", request.requestId);
-            if (route.options.style == sdk::RouteStyle::Page) setPageSecurityHeaders(response);
-            return false;
+                return false;
         }
     }
     request.principal = std::move(principal);

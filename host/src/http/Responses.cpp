@@ -35,6 +35,7 @@ void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, 
         body.stringify(text);
         response.json(status, text.str());
     } else if (style == sdk::RouteStyle::Page) {
+        setPageSecurityHeaders(response);  // an error page is a page: the same CSP and framing rules
         response.html(status, "<!doctype html><meta charset=\"utf-8\"><title>" + std::to_string(status) + "</title><h1>" +
                                   std::to_string(status) + "</h1><p>" + htmlEscape(message) + "</p><p><small>request " +
                                   htmlEscape(requestId) + "</small></p>\n");

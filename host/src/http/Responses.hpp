@@ -11,7 +11,8 @@ namespace tawasul::host {
 // & < > " ' as HTML entities: safe in element text and in single- or double-quoted attributes.
 std::string htmlEscape(const std::string& text);
 
-// The body the host sends for an error on a route of this style. On Api routes:
+// The body the host sends for an error on a route of this style (a Page error carries the page
+// security headers). On Api routes:
 // {"error":{"code","message","field"?},"request_id"}, `field` naming the part of the request at fault.
 void writeError(sdk::HttpResponse& response, sdk::RouteStyle style, int status, const std::string& code,
                 const std::string& message, const std::string& requestId, const std::string& field = {});
