@@ -21,6 +21,15 @@ using namespace Poco::Data::Keywords;
 namespace {
 
 constexpr std::size_t kTokenBytes = 32;
+constexpr const char* kOutcomes[] = {"ok", "invalid", "throttled", "busy"};
+
+// Gives one counted attempt of `subject` back (a success from that address, or an attempt that
+// never reached the password check).
+void giveAttemptBack(Poco::Data::Session& session, const std::string& scope, const std::string& subject) {
+    std::string s = scope, who = subject;
+    session << "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND subject = $2 AND attempts > 0",
+        Poco::Data::Keywords::use(s), Poco::Data::Keywords::use(who), Poco::Data::Keywords::now;
+}
 constexpr std::size_t kMinPassword = 10;
 constexpr std::size_t kMaxPassword = 1024;
 // A session's last use is written at most this often: a page view is not a database write.
@@ -86,7 +95,13 @@ std::string localeFromAcceptLanguage(const std::string& header) {
 Auth::Auth(sdk::Database& database, const sdk::Clock& clock, AuthOptions options, sdk::Metrics* metrics)
     : database_(database), clock_(clock), options_(std::move(options)), metrics_(metrics) {
     ensureSodium();
-    if (metrics_) checks_ = &metrics_->counter("tawasul_auth_password_checks_total", "Passwords checked at sign-in (unknown accounts included)");
+    if (metrics_) {
+        checks_ = &metrics_->counter("tawasul_auth_password_checks_total", "Passwords checked at sign-in (unknown accounts included)");
+        // Looked up once: a flood of refused sign-ins must not take the registry's lock per attempt.
+        for (const char* outcome : kOutcomes)
+            outcomes_[outcome] = &metrics_->counter(std::string("tawasul_auth_sign_ins_total{outcome=\"") + outcome + "\"}",
+                                                    "Sign-in attempts, by outcome");
+    }
     maxHashing_ = std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -293,11 +308,8 @@ Auth::Reservation Auth::reserveAttempt(const std::string& account, const std::st
 void Auth::returnAttempt(const std::string& account, const std::string& address) {
     Poco::Data::Session session = database_.session();
     sdk::Transaction tx(database_, session, sdk::Durability::Relaxed);
-    std::string accountScope = "account", addressScope = "address", accountName = account, client = address;
-    session << "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND subject = $2 AND attempts > 0",
-        use(accountScope), use(accountName), now;
-    session << "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND subject = $2 AND attempts > 0",
-        use(addressScope), use(client), now;
+    giveAttemptBack(session, "account", account);
+    giveAttemptBack(session, "address", address);
     tx.commit();
 }
 
@@ -340,8 +352,7 @@ bool Auth::verifyCounted(const std::string& hash, const std::string& password) {
 }
 
 void Auth::countOutcome(const char* outcome) {
-    if (metrics_)
-        metrics_->counter(std::string("tawasul_auth_sign_ins_total{outcome=\"") + outcome + "\"}", "Sign-in attempts, by outcome").increment();
+    if (const auto it = outcomes_.find(outcome); it != outcomes_.end()) it->second->increment();
 }
 
 SignInResult Auth::signIn(const std::string& email, const std::string& password, const std::string& address,
@@ -412,8 +423,7 @@ SignInResult Auth::signIn(const std::string& email, const std::string& password,
     sdk::Transaction tx(database_, session);
     std::string accountScope = "account", addressScope = "address";
     session << "DELETE FROM sign_in_attempts WHERE scope = $1 AND subject = $2", use(accountScope), use(account), now;
-    session << "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND subject = $2 AND attempts > 0",
-        use(addressScope), use(client), now;
+    giveAttemptBack(session, addressScope, client);
     // Windows that have passed, and sessions that ended without being presented again, leave
     // here, one sign-in at a time.
     std::int64_t since = at - static_cast<std::int64_t>(options_.failureWindowMinutes) * 60000;

@@ -4,6 +4,7 @@
 // cookie; the database keeps only its SHA-256, so a copy of the database opens no session.
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <condition_variable>
 #include <mutex>
@@ -125,6 +126,7 @@ private:
     AuthOptions options_;
     sdk::Metrics* metrics_ = nullptr;
     sdk::Counter* checks_ = nullptr;
+    std::map<std::string, sdk::Counter*> outcomes_;  // tawasul_auth_sign_ins_total by outcome
     std::atomic<std::uint64_t> passwordChecks_{0};
     // Password checks at a time: each takes 256 MiB at the moderate cost, so a burst of sign-ins
     // queues here instead of taking the machine's memory, and the queue itself is bounded.
