@@ -8,8 +8,8 @@
 # holds everything the plugin is. Plugins link only the SDK and the libraries they name, with hidden
 # visibility and --no-undefined: a missing symbol fails the build, not the host at load time.
 #
-# When TAWASUL_PLUGIN_INSTALL_DIR is set (Tawasul's own tree sets it), a plugin built into the default
-# folder is also installed, component host, into TAWASUL_PLUGIN_INSTALL_DIR/NAME/ with copies of its
+# When TAWASUL_PLUGIN_INSTALL_DIR is set (Tawasul's own tree sets it), every plugin is also
+# installed, component host, into TAWASUL_PLUGIN_INSTALL_DIR/NAME/ with copies of its
 # folders (no links): the Debian package's /usr/lib/tawasul/plugins/NAME/. NO_INSTALL keeps it out.
 #
 # The same file serves Tawasul's own plugins and plugins built out of the tree against an installed
@@ -24,10 +24,7 @@ endfunction()
 
 function(tawasul_add_plugin name)
   cmake_parse_arguments(PLUGIN "NO_INSTALL" "OUTPUT_DIR" "SOURCES;CORE_SOURCES;LIBRARIES" ${ARGN})
-  set(PLUGIN_OUTPUT_DIR_GIVEN FALSE)
-  if(PLUGIN_OUTPUT_DIR)
-    set(PLUGIN_OUTPUT_DIR_GIVEN TRUE)
-  else()
+  if(NOT PLUGIN_OUTPUT_DIR)
     set(PLUGIN_OUTPUT_DIR ${CMAKE_BINARY_DIR}/plugins)
   endif()
   # Out of the tree, say early what the host would refuse at load time.
@@ -36,6 +33,16 @@ function(tawasul_add_plugin name)
     if(NOT CMAKE_CXX_COMPILER_ID STREQUAL Tawasul_CXX_COMPILER_ID OR NOT compiler_major STREQUAL Tawasul_CXX_COMPILER_MAJOR)
       message(WARNING "tawasul_add_plugin(${name}): the SDK was built with ${Tawasul_CXX_COMPILER_ID} ${Tawasul_CXX_COMPILER_MAJOR}, "
                       "this build uses ${CMAKE_CXX_COMPILER_ID} ${compiler_major}: the host will refuse the plugin")
+    endif()
+    # NDEBUG is part of the signature too: Release, RelWithDebInfo and MinSizeRel define it.
+    if(CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo|MinSizeRel)$")
+      set(plugin_ndebug 1)
+    else()
+      set(plugin_ndebug 0)
+    endif()
+    if(NOT plugin_ndebug STREQUAL Tawasul_NDEBUG)
+      message(WARNING "tawasul_add_plugin(${name}): the SDK was built with NDEBUG=${Tawasul_NDEBUG}, this build "
+                      "(CMAKE_BUILD_TYPE '${CMAKE_BUILD_TYPE}') has NDEBUG=${plugin_ndebug}: the host will refuse the plugin")
     endif()
   endif()
   set(out ${PLUGIN_OUTPUT_DIR}/${name})
@@ -61,7 +68,7 @@ function(tawasul_add_plugin name)
       file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR}/${folder} ${out}/${folder} SYMBOLIC)
     endif()
   endforeach()
-  if(TAWASUL_PLUGIN_INSTALL_DIR AND NOT PLUGIN_OUTPUT_DIR_GIVEN AND NOT PLUGIN_NO_INSTALL)
+  if(TAWASUL_PLUGIN_INSTALL_DIR AND NOT PLUGIN_NO_INSTALL)
     install(TARGETS ${name} LIBRARY DESTINATION ${TAWASUL_PLUGIN_INSTALL_DIR}/${name} COMPONENT host)
     foreach(folder migrations templates lang public)
       if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${folder})
