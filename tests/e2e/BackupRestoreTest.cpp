@@ -15,6 +15,7 @@
 
 #include "Assertions.hpp"
 #include "HostProcess.hpp"
+#include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
 #include "whatsapp/MetaPayloads.hpp"
@@ -46,6 +47,7 @@ class BackupRestoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(BackupRestoreTest);
     CPPUNIT_TEST(backupWhileWebhooksArriveThenRestore);
     CPPUNIT_TEST(misuseExitsTwoWithOneLine);
+    CPPUNIT_TEST(aBackupOfThePreviousReleaseRestores);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -135,6 +137,31 @@ public:
         after.timestamp = 1764070000;
         after.text = "after restore";
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, tawasul::host::inboundTextBody(after)).status);
+    }
+
+    void aBackupOfThePreviousReleaseRestores() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+        // An installation of 0.1 (its twin migration files, their checksums), backed up before the upgrade.
+        const TempDir& dir = host.dir();
+        const std::string previous = dir.file("previous.db");
+        tawasul::host::Migrator(*openDatabase("sqlite:" + previous), previousReleaseMigrations()).migrate();
+        writeFile(dir.file("previous.yaml"), testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - outbox: {}\n", "sqlite:" + previous));
+        const std::string backup = dir.file("previous-backup.db");
+        const auto backedUp = runCommand({TAWASUL_BINARY, "--config", dir.file("previous.yaml"), "backup", backup});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(backedUp.second, 0, backedUp.first);
+
+        const auto [restored, output] = host.cli({"restore", backup});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, restored);
+        const auto migrated = host.cli({"migrate"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(migrated.second, 0, migrated.first);
+        const auto status = host.cli({"migrate", "--status"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(status.second, 0, status.first);
+        assertLacks(status.second, "EDITED");
+        assertLacks(status.second, "missing");
+        host.start();
+        CPPUNIT_ASSERT_EQUAL(200, host.request("GET", "/readyz").status);
     }
 
     void misuseExitsTwoWithOneLine() {

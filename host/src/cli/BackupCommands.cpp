@@ -4,8 +4,6 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
-#include <map>
-#include <set>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -93,19 +91,13 @@ std::string schemaMismatch(const HostConfig& config, const fs::path& file, std::
         return "is not a Tawasul database: " + std::string(error.what());
     }
     Runtime runtime(config);
-    std::map<std::pair<std::string, std::int64_t>, std::string> installed;
-    for (const MigrationSource& source : runtime.migrationSources())
-        for (const MigrationFile& migration : Migrator::discover(source, sdk::SqlDialect::sqlite()))
-            installed[{migration.owner, migration.version}] = migration.checksum;
-    std::set<std::pair<std::string, std::int64_t>> seen;
-    for (const AppliedMigration& row : applied) {
-        const auto it = installed.find({row.owner, row.version});
-        const std::string name = row.owner + "/" + std::to_string(row.version);
-        if (it == installed.end()) return "has migration " + name + ", which this installation does not have (made by a newer Tawasul, or another plugin set)";
-        if (it->second != row.checksum) return "has migration " + name + " from a different file than the one installed";
-        seen.insert(it->first);
+    for (const MigrationStatus& status : Migrator::classify(runtime.migrationSources(), sdk::SqlDialect::sqlite(), applied)) {
+        const std::string name = status.file.owner + "/" + std::to_string(status.file.version);
+        if (status.state == MigrationStatus::State::Missing)
+            return "has migration " + name + ", which this installation does not have (made by a newer Tawasul, or another plugin set)";
+        if (status.state == MigrationStatus::State::Edited) return "has migration " + name + " from a different file than the one installed";
+        if (status.state == MigrationStatus::State::Pending) ++pending;
     }
-    pending = installed.size() - seen.size();
     return "";
 }
 

@@ -120,7 +120,7 @@ std::string sqliteIntegrity(const std::filesystem::path& file) {
 std::vector<AppliedMigration> sqliteAppliedMigrations(const std::filesystem::path& file) {
     SqliteHandle db = openSqlite(file, SQLITE_OPEN_READONLY);
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db.get(), "SELECT owner, version, checksum FROM schema_migrations ORDER BY owner, version", -1, &raw,
+    if (sqlite3_prepare_v2(db.get(), "SELECT owner, version, name, checksum, applied_at FROM schema_migrations ORDER BY owner, version", -1, &raw,
                            nullptr) != SQLITE_OK)
         throw std::runtime_error(std::string("no schema_migrations table (") + sqlite3_errmsg(db.get()) + ")");
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> statement(raw, sqlite3_finalize);
@@ -131,7 +131,7 @@ std::vector<AppliedMigration> sqliteAppliedMigrations(const std::filesystem::pat
             const unsigned char* value = sqlite3_column_text(raw, column);
             return std::string(value ? reinterpret_cast<const char*>(value) : "");
         };
-        rows.push_back({text(0), sqlite3_column_int64(raw, 1), text(2)});
+        rows.push_back({text(0), sqlite3_column_int64(raw, 1), text(2), text(3), sqlite3_column_int64(raw, 4)});
     }
     if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db.get()));
     return rows;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/HostConfig.hpp"
+#include "db/Migrator.hpp"
 
 namespace tawasul::host {
 
@@ -42,11 +43,6 @@ void copySqliteDatabase(const std::filesystem::path& from, const std::filesystem
 // "ok", or the first line PRAGMA integrity_check reports (or why the file does not open).
 std::string sqliteIntegrity(const std::filesystem::path& file);
 
-struct AppliedMigration {
-    std::string owner;
-    std::int64_t version = 0;
-    std::string checksum;
-};
 // The rows of schema_migrations in a SQLite file, read only; throws when there is no such table.
 std::vector<AppliedMigration> sqliteAppliedMigrations(const std::filesystem::path& file);
 
