@@ -48,6 +48,7 @@ class BackupRestoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(backupWhileWebhooksArriveThenRestore);
     CPPUNIT_TEST(misuseExitsTwoWithOneLine);
     CPPUNIT_TEST(aBackupOfThePreviousReleaseRestores);
+    CPPUNIT_TEST(restoreOntoAMachineWithoutADatabase);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -162,6 +163,27 @@ public:
         assertLacks(status.second, "missing");
         host.start();
         CPPUNIT_ASSERT_EQUAL(200, host.request("GET", "/readyz").status);
+    }
+
+    void restoreOntoAMachineWithoutADatabase() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        const std::string backup = host.dir().file("backup.db");
+        CPPUNIT_ASSERT_EQUAL(0, host.cli({"backup", backup}).first);
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+        // Another machine: the same configuration but no database yet, not even its folder.
+        const TempDir& dir = host.dir();
+        const std::string folder = dir.file("fresh/var");
+        writeFile(dir.file("fresh.yaml"), testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - outbox: {}\n", "sqlite:" + folder + "/tawasul.db"));
+        const auto [status, output] = runCommand({TAWASUL_BINARY, "--config", dir.file("fresh.yaml"), "restore", backup});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        assertLacks(output, "kept as");
+        CPPUNIT_ASSERT(fs::is_regular_file(folder + "/tawasul.db"));
+        for (const auto& entry : fs::directory_iterator(folder))
+            CPPUNIT_ASSERT_MESSAGE(entry.path().string(), entry.path().filename().string().find(".replaced-") == std::string::npos);
+        auto db = openDatabase("sqlite:" + folder + "/tawasul.db");
+        CPPUNIT_ASSERT_EQUAL(std::string("ok"), queryText(*db, "PRAGMA integrity_check"));
+        CPPUNIT_ASSERT(std::stoi(queryText(*db, "SELECT COUNT(*) FROM schema_migrations")) > 0);
     }
 
     void misuseExitsTwoWithOneLine() {

@@ -225,14 +225,14 @@ void Runtime::loadPlugins() {
     }
 }
 
-std::vector<MigrationSource> Runtime::migrationSources() const {
-    std::vector<MigrationSource> sources{{"host", config_.database.migrationsDir}};
-    for (const PluginEntry& entry : config_.plugins)
-        sources.push_back({entry.name, pluginLibraryPath(config_.pluginDir, entry.name).parent_path() / "migrations"});
+std::vector<MigrationSource> migrationSources(const HostConfig& config) {
+    std::vector<MigrationSource> sources{{"host", config.database.migrationsDir}};
+    for (const PluginEntry& entry : config.plugins)
+        sources.push_back({entry.name, pluginLibraryPath(config.pluginDir, entry.name).parent_path() / "migrations"});
     return sources;
 }
 
-Migrator Runtime::migrator() { return Migrator(*database_, migrationSources()); }
+Migrator Runtime::migrator() { return Migrator(*database_, migrationSources(config_)); }
 
 void Runtime::startPlugins() {
     if (!dispatcher_) {

@@ -47,6 +47,10 @@ struct PluginState {
     std::string status = "loaded";  // loaded, started, stopped, failed: <reason>
 };
 
+// The migration folders of this configuration: the host's, then each configured plugin's
+// <plugin>/migrations. A function of the configuration alone (restore needs no Runtime for it).
+std::vector<MigrationSource> migrationSources(const HostConfig& config);
+
 class Runtime {
 public:
     explicit Runtime(HostConfig config);
@@ -70,7 +74,6 @@ public:
 
     // Loads every configured plugin; throws StartupError naming the plugin and the reason.
     void loadPlugins();
-    std::vector<MigrationSource> migrationSources() const;
     Migrator migrator();
     // Starts the loaded plugins in dependency order. On a failure, stops those already started and
     // throws StartupError("plugin 'x' failed to start: ...").

@@ -13,6 +13,7 @@
 #include "cli/DatabaseFiles.hpp"
 #include "db/Migrator.hpp"
 #include "db/SqlDatabase.hpp"
+#include "files/PrivateFiles.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -90,8 +91,7 @@ std::string schemaMismatch(const HostConfig& config, const fs::path& file, std::
     } catch (const std::exception& error) {
         return "is not a Tawasul database: " + std::string(error.what());
     }
-    Runtime runtime(config);
-    for (const MigrationStatus& status : Migrator::classify(runtime.migrationSources(), sdk::SqlDialect::sqlite(), applied)) {
+    for (const MigrationStatus& status : Migrator::classify(migrationSources(config), sdk::SqlDialect::sqlite(), applied)) {
         const std::string name = status.file.owner + "/" + std::to_string(status.file.version);
         if (status.state == MigrationStatus::State::Missing)
             return "has migration " + name + ", which this installation does not have (made by a newer Tawasul, or another plugin set)";
@@ -112,6 +112,8 @@ int commandRestore(const HostConfig& config, const fs::path& file) {
     std::error_code error;
     if (!fs::is_regular_file(file, error)) return refuse("restore: no file " + file.string());
     if (fs::exists(database, error) && fs::equivalent(file, database, error)) return refuse("restore: " + file.string() + " is the database itself");
+    // Onto a machine that has no database yet: its folder, for the lock file and the database.
+    createPrivateDirectories(database.parent_path());
     // Held to the end: no host starts on the database while it is being replaced.
     DatabaseLock lock(database, DatabaseLock::Mode::Exclusive);
     if (!lock.held())

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db/SqlDatabase.hpp"
+#include "files/PrivateFiles.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -135,6 +136,10 @@ std::vector<AppliedMigration> sqliteAppliedMigrations(const std::filesystem::pat
     }
     if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db.get()));
     return rows;
+}
+
+void narrowSqliteFiles(const std::filesystem::path& database) {
+    for (const char* suffix : {"", "-wal", "-shm"}) narrowToOwner(database.string() + suffix);
 }
 
 void checkpointSqliteDatabase(const std::filesystem::path& file) {

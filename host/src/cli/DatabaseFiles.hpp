@@ -46,6 +46,11 @@ std::string sqliteIntegrity(const std::filesystem::path& file);
 // The rows of schema_migrations in a SQLite file, read only; throws when there is no such table.
 std::vector<AppliedMigration> sqliteAppliedMigrations(const std::filesystem::path& file);
 
+// The database and its -wal and -shm (which SQLite creates with the database's mode) to 0600 where
+// an older version left them readable by others. Only `migrate` and `serve`, the operator's
+// upgrade steps, do this; opening the database changes no mode.
+void narrowSqliteFiles(const std::filesystem::path& database);
+
 // Folds a SQLite file's -wal into it and leaves WAL mode, so that the file alone is the database.
 void checkpointSqliteDatabase(const std::filesystem::path& file);
 

@@ -114,7 +114,7 @@ int commandDoctor(const HostConfig& config) {
     std::unique_ptr<Runtime> runtime;
     bool databaseOk = false, secretsOk = false, pluginsOk = false;
     const fs::path sqlite = sqliteFile(config);
-    // The modes as the operator left them: opening the database below narrows a 0644 file to 0600.
+    // The modes as the operator left them (opening the database changes none).
     std::string problems, checked;
     auto checkMode = [&](const std::string& file) {
         struct stat info {};
@@ -232,8 +232,7 @@ int commandDoctor(const HostConfig& config) {
         }
     }
 
-    // Who can read the database and the key: both hold what opens the secrets (read before anything
-    // opened them, since opening the database narrows its mode).
+    // Who can read the database and the key: both hold what opens the secrets (read above).
     {
         if (!problems.empty()) report.fail("file modes", problems);
         else if (checked.empty()) report.skip("file modes", "no database file or key file here");
