@@ -11,6 +11,7 @@
 #include "access/AccessGate.hpp"
 #include "access/Auth.hpp"
 #include "app/HostConfig.hpp"
+#include "db/DatabaseLock.hpp"
 #include "db/Migrator.hpp"
 #include "db/SqlDatabase.hpp"
 #include "http/HttpServer.hpp"
@@ -53,6 +54,8 @@ std::vector<MigrationSource> migrationSources(const HostConfig& config);
 
 class Runtime {
 public:
+    // Opens the database; on SQLite first takes its DatabaseLock shared, and throws StartupError
+    // when a `restore` holds it.
     explicit Runtime(HostConfig config);
     ~Runtime();
 
@@ -98,6 +101,8 @@ private:
     Router router_;
     LocalEventBus events_;
     ServiceDirectory services_;
+    // Before database_: taken before it opens, released after it closes.
+    std::unique_ptr<DatabaseLock> databaseLock_;
     std::unique_ptr<SqlDatabase> database_;
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;

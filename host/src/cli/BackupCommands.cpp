@@ -117,7 +117,8 @@ int commandRestore(const HostConfig& config, const fs::path& file) {
     // Held to the end: no host starts on the database while it is being replaced.
     DatabaseLock lock(database, DatabaseLock::Mode::Exclusive);
     if (!lock.held())
-        return refuse("restore: a host is serving on " + database.string() + " (stop it first, e.g. systemctl stop tawasul)");
+        return refuse("restore: " + database.string() + " is in use by a host or another tawasul command (stop the host first, "
+                      "e.g. systemctl stop tawasul, and let commands finish)");
     const std::string integrity = sqliteIntegrity(file);
     if (integrity != "ok") return refuse("restore: " + file.string() + " fails PRAGMA integrity_check: " + integrity);
     std::size_t pending = 0;
@@ -168,8 +169,9 @@ Command restoreCommand() {
             "usage: tawasul [--config FILE] restore FILE\n\n"
             "Checks FILE (PRAGMA integrity_check; its migrations must all be installed ones), keeps the\n"
             "current database as <database>.replaced-<UTC time>, and renames a copy of FILE into place.\n"
-            "Refuses while a host serves on the database (it holds <database>.lock). Run `tawasul\n"
-            "migrate` after it when it says migrations are pending. Exit 2 on misuse.\n",
+            "Refuses while a host or another tawasul command has the database open (each holds\n"
+            "<database>.lock). Run `tawasul migrate` after it when it says migrations are pending.\n"
+            "Exit 2 on misuse.\n",
             [](const std::vector<std::string>& args) { Arguments("restore", args, {}, {}).expectPositional(1, 1, "tawasul restore FILE"); },
             [](const HostConfig& config, const std::vector<std::string>& args) { return commandRestore(config, args.at(0)); }};
 }

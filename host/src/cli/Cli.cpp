@@ -54,12 +54,6 @@ protected:
         auto& log = Poco::Logger::get("host");
         const auto started = std::chrono::steady_clock::now();
         try {
-            // Held while serving: `restore` refuses to replace the database under this host.
-            std::unique_ptr<DatabaseLock> lock;
-            if (const auto database = sqliteFile(config_); !database.empty()) {
-                lock = std::make_unique<DatabaseLock>(database, DatabaseLock::Mode::Shared);
-                if (!lock->held()) throw StartupError("a restore is replacing " + database.string() + "; start again when it is done");
-            }
             if (const auto database = sqliteFile(config_); !database.empty()) narrowSqliteFiles(database);
             Runtime runtime(config_);
             runtime.openSecrets(false);
