@@ -16,6 +16,7 @@ struct HostOptions {
     std::string pluginsYaml;  // the `load:` list; empty: all six plugins with empty config
     std::string extraYaml;    // appended at top level
     std::string serverYaml;   // more lines of the server: block, "  key: value\n" each
+    std::string listenHost = "127.0.0.1";  // server.listen's address (0.0.0.0: every interface)
     std::vector<std::string> environment;
     bool migrate = true;
     // Settings stored with `tawasul settings set` after migrate and before serve, so the host
