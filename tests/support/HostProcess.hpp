@@ -35,6 +35,9 @@ public:
     // SIGTERM and wait: returns the exit status.
     int stop();
     void kill();  // SIGKILL, no cleanup: a crash
+    // Takes effect at the next start(), which writes the config again: a restart on the same
+    // database with another number of workers.
+    void setWorkerThreads(int threads) { options_.workerThreads = threads; }
 
     int port() const { return port_; }
     const std::string& configPath() const { return configPath_; }
