@@ -173,10 +173,15 @@ public:
         const std::string backup = host.dir().file("backup.db");
         CPPUNIT_ASSERT_EQUAL(0, host.cli({"backup", backup}).first);
         CPPUNIT_ASSERT_EQUAL(0, host.stop());
-        // Another machine: the same configuration but no database yet, not even its folder.
+        // Another machine: the same configuration (plugins included: a backup with another
+        // plugin set's migrations is refused) but no database yet, not even its folder.
         const TempDir& dir = host.dir();
         const std::string folder = dir.file("fresh/var");
-        writeFile(dir.file("fresh.yaml"), testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - outbox: {}\n", "sqlite:" + folder + "/tawasul.db"));
+        std::string config = readFile(host.configPath());
+        const std::string url = host.databaseUrl();
+        CPPUNIT_ASSERT(config.find(url) != std::string::npos);
+        config.replace(config.find(url), url.size(), "sqlite:" + folder + "/tawasul.db");
+        writeFile(dir.file("fresh.yaml"), config);
         const auto [status, output] = runCommand({TAWASUL_BINARY, "--config", dir.file("fresh.yaml"), "restore", backup});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
         assertLacks(output, "kept as");
