@@ -261,7 +261,9 @@ private:
         if (m.direction == "out") {
             out->set("status", m.status);
             out->set("status_label", t(request, "tick_" + m.status));
-            out->set("ticks", m.status == "read" || m.status == "delivered" ? "✓✓" : m.status == "sent" ? "✓" : m.status == "failed" ? "!" : "🕓");
+            // Characters every font has (◷ rather than an emoji clock, which a machine without an
+            // emoji font shows as a box); the label beside it says the same in words.
+            out->set("ticks", m.status == "read" || m.status == "delivered" ? "✓✓" : m.status == "sent" ? "✓" : m.status == "failed" ? "!" : "◷");
         }
         if (m.status == "failed" || m.errorCode != 0) {
             out->set("failed", true);

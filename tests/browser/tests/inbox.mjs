@@ -1,10 +1,13 @@
 // The inbox in a real browser: sign in, a simulated inbound message arrives live (no reload), open
 // it, reply, the ticks move as status webhooks arrive, assign, resolve, create a B2B lead, switch to
-// Arabic (right to left, also on a phone-sized window). A screenshot of each step.
+// Arabic (right to left, also on a phone-sized window); then Meta refuses the token and the inbox
+// says that replies wait in the Outbox. A screenshot of each step.
 import http from 'node:http';
 
 // The Graph API's send endpoint, played here: every send is accepted with a new wamid, as Meta does.
+// Once `tokenExpired` is set, every send is refused as Meta refuses an expired token.
 const sends = [];
+let tokenExpired = false;
 const graph = http.createServer((request, response) => {
   let body = '';
   request.on('data', (chunk) => { body += chunk; });
@@ -12,6 +15,11 @@ const graph = http.createServer((request, response) => {
     response.setHeader('Content-Type', 'application/json');
     if (request.method === 'POST' && request.url.endsWith('/messages')) {
       if (body.includes('"status":"read"')) return response.end('{"success":true}');
+      if (tokenExpired) {
+        response.statusCode = 401;
+        return response.end(JSON.stringify({ error: { message: 'Error validating access token: Session has expired.', type: 'OAuthException',
+          code: 190, error_subcode: 463, fbtrace_id: 'BROWSER' } }));
+      }
       const wamid = `wamid.BROWSER${sends.length + 1}`;
       sends.push({ wamid, body });
       return response.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: 'x', wa_id: 'x' }], messages: [{ id: wamid }] }));
@@ -117,5 +125,25 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   await screenshot('conversation-ar-phone');
   await page.goto(`${baseUrl}/admin/inbox`);
   assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+  assert.equal(await page.locator('.sending-notice').count(), 0, 'no banner while Cloud API sends');
   await screenshot('inbox-ar-phone');
+
+  // The token expires: the next reply is refused by Meta (190) and waits in the Outbox, and from
+  // then on the inbox and the conversation say so (an agent gets no settings link).
+  tokenExpired = true;
+  await Promise.all([page.waitForNavigation(), page.click('.conversation a')]);
+  await page.fill('#reply-text', 'Merci, à lundi.');
+  await Promise.all([page.waitForNavigation(), page.click('.reply-form button[type=submit]')]);
+  await until('the reply to fail over to the Outbox', async () => {
+    await page.reload();
+    return (await page.locator('.sending-notice').count()) === 1;
+  });
+  assert.match(await page.textContent('.sending-notice'), /لا تُرسل الردود عبر cloud_api/);
+  assert.equal(await page.locator('.sending-notice a').count(), 0, 'an agent cannot change the settings: no link');
+  await screenshot('conversation-sending-stopped-ar-phone');
+  await page.goto(`${baseUrl}/admin/inbox`);
+  assert.equal(await page.locator('.sending-notice').count(), 1);
+  const fitsWithBanner = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  assert.ok(fitsWithBanner, 'the inbox with its banner fits a phone-sized window');
+  await screenshot('inbox-sending-stopped-ar-phone');
 }
