@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "access/AuthOptions.hpp"
 #include "tawasul/sdk/Config.hpp"
 
 namespace tawasul::host {
@@ -33,14 +34,7 @@ struct HostConfig {
         std::string webDir = "host";  // the host's templates/, lang/ and public/ (admin pages)
     } server;
 
-    struct AuthSettings {
-        int idleMinutes = 120;
-        int absoluteHours = 12;
-        int maxFailures = 5;
-        int failureWindowMinutes = 15;
-        int maxWaitingChecks = 16;
-        std::string passwordCost = "moderate";
-    } auth;
+    AuthOptions auth;  // secureCookie is set by the Runtime, from server.public_url
 
     struct Db {
         std::string url = "sqlite:var/tawasul.db";

@@ -172,13 +172,7 @@ Runtime::Runtime(HostConfig config) : config_(std::move(config)) {
     jobOptions.maxAttempts = config_.workers.maxAttempts;
     jobOptions.workerId = Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id());
     jobs_ = std::make_unique<JobRunner>(*database_, clock_, metrics_, jobOptions);
-    AuthOptions authOptions;
-    authOptions.idleMinutes = config_.auth.idleMinutes;
-    authOptions.absoluteHours = config_.auth.absoluteHours;
-    authOptions.maxFailures = config_.auth.maxFailures;
-    authOptions.failureWindowMinutes = config_.auth.failureWindowMinutes;
-    authOptions.maxWaitingChecks = config_.auth.maxWaitingChecks;
-    authOptions.passwordCost = config_.auth.passwordCost;
+    AuthOptions authOptions = config_.auth;
     authOptions.secureCookie = config_.server.publicUrl.rfind("https://", 0) == 0;
     auth_ = std::make_unique<Auth>(*database_, clock_, authOptions, &metrics_);
 }
