@@ -34,6 +34,7 @@ Metrics::~Metrics() = default;
 Clock::~Clock() = default;
 ContactMatcher::~ContactMatcher() = default;
 EventStream::~EventStream() = default;
+Responder::~Responder() = default;
 Translator::~Translator() = default;
 PageRenderer::~PageRenderer() = default;
 MessageProvider::~MessageProvider() = default;
