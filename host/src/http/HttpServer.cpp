@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -368,6 +369,10 @@ public:
         std::lock_guard lock(mutex_);
         inFlight_ = 0;
     }
+    bool dropped() const {
+        std::lock_guard lock(mutex_);
+        return dropped_;
+    }
     // On the strand, once: the stream is over; tell whoever subscribed it.
     void finished() {
         std::vector<std::function<void()>> callbacks;
@@ -461,7 +466,9 @@ void Connection::readHead() {
     closeAfter_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(core_->options.maxHeaderBytes));
-    parser_->body_limit(boost::none);  // checked against the route's style once the head is in
+    // Checked by hand once the head is in (to answer in the route's style). Not boost::none: Beast
+    // 1.74 compares a length with an empty optional as larger, and refuses every body.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     arm(core_->options.headTimeout);
     http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
         self->disarm();
@@ -795,9 +802,12 @@ void Connection::startStream() {
 }
 
 void Connection::pumpStream() {
-    if (phase_ != Phase::Streaming || streamWriting_ || streamFinished_) return;
-    bool ending = false, dropped = false;
-    std::string bytes = stream_->take(ending, dropped);
+    if (phase_ != Phase::Streaming || streamFinished_) return;
+    bool ending = false, dropped = stream_->dropped();
+    std::string bytes;
+    // A dropped stream ends now, even with a write pending (its client reads nothing).
+    if (!dropped && streamWriting_) return;
+    if (!dropped) bytes = stream_->take(ending, dropped);
     if (dropped) {
         core_->metrics.streamsDropped.increment();
         core_->droppedWarning.warn(core_->metrics.serverLog, "dropped the live stream " + in_.path + " of " + address_ +
