@@ -347,7 +347,8 @@ public:
             } else {
                 pending_ += bytes;
             }
-            poke = !poked_;
+            // A drop must reach the strand even while a write is stuck (poked_ may stay set then).
+            poke = !poked_ || dropped_;
             poked_ = true;
             accepted = !dropped_;
         }
