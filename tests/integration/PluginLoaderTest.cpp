@@ -55,7 +55,7 @@ public:
     }
 
     void refusesWrongAbi() {
-        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0"), loadError("wrong_abi"));
+        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.0"), loadError("wrong_abi"));
     }
 
     void refusesWrongBuildSignature() {
