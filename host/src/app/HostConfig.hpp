@@ -38,6 +38,9 @@ struct HostConfig {
         int maxConnectionsPerAddress = 256;
         int streamBufferBytes = 256 * 1024;  // a live stream's unsent bytes; beyond, it is dropped
         std::string publicUrl;
+        // public_url was unset or empty and is http://<listen>: fine for a local try, but not an
+        // address Meta can post to (`tawasul doctor` says so).
+        bool publicUrlDerived = false;
         std::string webDir = "host";  // the host's templates/, lang/ and public/ (admin pages)
     } server;
 
