@@ -89,6 +89,7 @@ while True:
                 if opened == count:
                     print("open %d" % opened, flush=True)
 PY
+: >"$work/hold.log"  # before the wait below reads it (the background redirect may come later)
 python3 "$work/hold.py" 127.0.0.1 18285 "$session" "$streams" >"$work/hold.log" 2>&1 &
 pids+=($!)
 until grep -q "^open\|closed\|refused\|Error" "$work/hold.log"; do sleep 0.1; done
