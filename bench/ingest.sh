@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Webhook ingest: signed POSTs to /webhooks/whatsapp at 64 connections, every 200 durable
-# (SQLite, synchronous=FULL), through both doors of the receiver (the host's HTTP server, and the
-# event-driven intake that `listen:` opens), beside nginx answering a static 200 on the same
-# machine: the ceiling for HTTP here.
+# (SQLite, synchronous=FULL), through the host's one HTTP server on server.listen, beside nginx
+# answering a static 200 on the same machine in the same run: the ceiling for HTTP here.
 #
-#   bench/ingest.sh [SECONDS] [CONNECTIONS]
+#   TAWASUL_WORKERS=0 bench/ingest.sh [SECONDS] [CONNECTIONS]     # workers off: ingest alone
 #
 # Needs wrk and nginx-light (Debian packages) and a dev build (scripts/dev setup).
 set -euo pipefail
@@ -32,9 +31,7 @@ LUA
 sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
     -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
     -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" \
-    -e "s#webhook_receiver: { path: /webhooks/whatsapp }#webhook_receiver: { path: /webhooks/whatsapp, listen: \"127.0.0.1:18284\" }#" \
     config/tawasul.yaml >"$work/tawasul.yaml"
-grep -q 18284 "$work/tawasul.yaml" || { echo "bench/ingest.sh: config/tawasul.yaml no longer has the webhook_receiver line this script edits" >&2; exit 1; }
 export TAWASUL_LISTEN=127.0.0.1:18282
 "$bin" --config "$work/tawasul.yaml" migrate >/dev/null
 printf '%s' "$secret" | "$bin" --config "$work/tawasul.yaml" settings set whatsapp.cloud.app_secret --stdin >/dev/null
@@ -58,13 +55,9 @@ pids+=($!)
 until curl -fs -o /dev/null http://127.0.0.1:18283/; do sleep 0.01; done
 
 count() { sqlite3 "$work/tawasul.db" "SELECT COUNT(*) FROM whatsapp_webhook_events"; }
-echo "== tawasul, host server: signed webhook POSTs, ${connections} connections, ${seconds}s"
+echo "== tawasul: signed webhook POSTs, ${connections} connections, ${seconds}s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://$TAWASUL_LISTEN/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
-before=$(count)
-echo "events stored: $before"
-echo "== tawasul, intake listener: signed webhook POSTs, ${connections} connections, ${seconds}s"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:18284/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
-echo "events stored: $(( $(count) - before ))"
-curl -fs "http://$TAWASUL_LISTEN/metrics" | grep -E "^tawasul_webhook_commit_batch_size_(sum|count) " | tr '\n' ' ' | awk '{ printf "mean commit batch over both runs: %.1f events\n", $2 / $4 }'
+echo "events stored: $(count)"
+curl -fs "http://$TAWASUL_LISTEN/metrics" | grep -E "^tawasul_webhook_commit_batch_size_(sum|count) " | tr '\n' ' ' | awk '{ printf "mean commit batch: %.1f events\n", $2 / $4 }'
 echo "== nginx: static 200 for the same POSTs, ${connections} connections, ${seconds}s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:18283/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"

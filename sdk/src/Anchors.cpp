@@ -40,6 +40,7 @@ std::map<std::string, std::vector<MatchCandidate>> ContactMatcher::matchAll(cons
     return matches;
 }
 EventStream::~EventStream() = default;
+Responder::~Responder() = default;
 Translator::~Translator() = default;
 PageRenderer::~PageRenderer() = default;
 MessageProvider::~MessageProvider() = default;

@@ -86,8 +86,9 @@ public:
             assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2, "tawasul: " + file + expected);
         };
         check("server:\n  listen: \"127.0.0.1:8080\"\n  thread: 4\n",
-              ":3:3: unknown key 'server.thread' (expected one of: listen, threads, max_queued, max_body_bytes, "
-              "request_timeout_seconds, keep_alive_seconds, public_url, web_dir)");
+              ":3:3: unknown key 'server.thread' (expected one of: listen, listeners, threads, io_threads, max_queued, "
+              "max_body_bytes, max_header_bytes, head_timeout_seconds, body_timeout_seconds, keep_alive_seconds, max_connections, "
+              "max_connections_per_address, stream_buffer_bytes, public_url, web_dir)");
         check("server:\n  threads: many\n", ":2:12: server.threads: expected an integer, got 'many'");
         check("workers:\n  threads: [1, 2]\n", ":2:12: workers.threads: expected an integer, got a list");
         check("server:\n  listen: \"localhost\"\n", ":2:11: server.listen: expected HOST:PORT, got 'localhost'");
@@ -111,7 +112,7 @@ public:
         const std::string file = dir.file("t.yaml");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - wrong_abi: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
-                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0");
+                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.0");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - cycle_a: {}\n    - cycle_b: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
                            "tawasul: " + file + ":16:5: plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a");

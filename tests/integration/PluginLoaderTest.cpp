@@ -55,7 +55,7 @@ public:
     }
 
     void refusesWrongAbi() {
-        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0"), loadError("wrong_abi"));
+        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.0"), loadError("wrong_abi"));
     }
 
     void refusesWrongBuildSignature() {
@@ -66,7 +66,7 @@ public:
         CPPUNIT_ASSERT_MESSAGE(error, error.find(", cxx11abi (plugin 0, host 1)") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(error, error.find(", poco (plugin 0x01000000, host ") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(error, error.find("sdk (plugin") == std::string::npos);  // the same on both sides
-        CPPUNIT_ASSERT_MESSAGE(error, error.find("('gcc-4;cxx11abi=0;poco=0x01000000;boost=100000;ndebug=1;sdk=1' against '") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("('gcc-4;cxx11abi=0;poco=0x01000000;boost=100000;ndebug=1;sdk=2' against '") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(error, error.find("rebuild the plugin against this host's SDK") != std::string::npos);
     }
 

@@ -1,8 +1,9 @@
 // A test plugin for the admin foundation: an event stream fed by the event bus, a page rendered in
-// the shared layout, and a state-changing route. Its templates/ and lang/ are in stream_test/.
-#include <condition_variable>
-#include <deque>
+// the shared layout, state-changing routes, and a careless header echo. Its templates/ and lang/ are in stream_test/.
+#include <map>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -14,11 +15,23 @@ namespace {
 
 using namespace tawasul;
 
-// Every event published on "test.ping", numbered from 1: a stream sends those after its last id.
+// Every event published on "test.ping", numbered from 1, and the open streams: a new stream gets
+// those after its Last-Event-ID, then every later one as it is published.
 struct Feed {
     std::mutex mutex;
-    std::condition_variable changed;
-    std::deque<std::string> events;
+    std::vector<std::string> events;
+    std::map<std::uint64_t, std::shared_ptr<sdk::EventStream>> streams;
+    std::uint64_t nextStream = 1;
+
+    void publish(const std::string& data) {
+        std::lock_guard lock(mutex);
+        events.push_back(data);
+        const std::string id = std::to_string(events.size());
+        for (auto it = streams.begin(); it != streams.end();) {
+            if (it->second->send("ping", data, id)) ++it;
+            else it = streams.erase(it);  // gone or dropped: send() never waits for it
+        }
+    }
 };
 
 class StreamPlugin final : public sdk::Plugin {
@@ -26,16 +39,10 @@ public:
     void start(sdk::HostContext& context) override {
         context.config().allowOnly({});
         auto feed = feed_;
-        subscription_ = context.events().subscribe("test.ping", [feed](const sdk::Event& event) {
-            {
-                std::lock_guard lock(feed->mutex);
-                feed->events.push_back(event.json);
-            }
-            feed->changed.notify_all();
-        });
+        subscription_ = context.events().subscribe("test.ping", [feed](const sdk::Event& event) { feed->publish(event.json); });
         events_ = &context.events();
 
-        context.routes().addStream("/admin/test/stream", [feed](const sdk::HttpRequest& request, sdk::EventStream& stream) {
+        context.routes().addStream("/admin/test/stream", [feed](const sdk::HttpRequest& request, std::shared_ptr<sdk::EventStream> stream) {
             std::size_t sent = 0;
             if (auto last = request.header("Last-Event-ID")) {
                 try {
@@ -43,27 +50,51 @@ public:
                 } catch (const std::exception&) {
                 }
             }
-            std::unique_lock lock(feed->mutex);
-            while (!stream.stopping()) {
+            std::uint64_t key = 0;
+            {
+                std::lock_guard lock(feed->mutex);
                 while (sent < feed->events.size()) {
-                    const std::string data = feed->events[sent++];
-                    lock.unlock();
-                    if (!stream.send("ping", data, std::to_string(sent))) return;
-                    lock.lock();
+                    const std::string& data = feed->events[sent++];
+                    if (!stream->send("ping", data, std::to_string(sent))) return;
                 }
-                // Wake at least every 200 ms to see stopping(); a keep-alive tells a gone client.
-                if (!feed->changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return sent < feed->events.size(); })) {
-                    lock.unlock();
-                    if (!stream.keepAlive()) return;
-                    lock.lock();
-                }
+                key = feed->nextStream++;
+                feed->streams[key] = stream;
             }
+            std::weak_ptr<Feed> weak = feed;
+            stream->onClose([weak, key] {
+                if (auto live = weak.lock()) {
+                    std::shared_ptr<sdk::EventStream> gone;
+                    std::lock_guard lock(live->mutex);
+                    auto it = live->streams.find(key);
+                    if (it != live->streams.end()) {
+                        gone = std::move(it->second);
+                        live->streams.erase(it);
+                    }
+                }
+            });
         }, sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.view"));
+
+        // Publishes `count` events of `bytes` bytes each at once: a publisher that a stalled
+        // reader must never hold up. Answers how many streams are still open afterwards.
+        context.routes().add("POST", "/admin/test/burst", [this, feed](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+            const int count = std::stoi(request.queryParam("count").value_or("1"));
+            const std::size_t bytes = std::stoul(request.queryParam("bytes").value_or("10"));
+            for (int i = 0; i < count; ++i) events_->publish({"test.ping", "\"" + std::string(bytes, 'b') + "\""});
+            std::lock_guard lock(feed->mutex);
+            response.json(200, "{\"published\":" + std::to_string(count) + ",\"open\":" + std::to_string(feed->streams.size()) + "}");
+        }, sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.reply"));
 
         context.routes().add("POST", "/admin/test/ping", [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
             events_->publish({"test.ping", request.body});
             response.json(200, "{\"published\":true}");
         }, sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.reply"));
+
+        // Echoes a header of the caller's choosing, as a careless handler might: the host must
+        // refuse to write it when it holds CR, LF or NUL.
+        context.routes().add("GET", "/test/header", [](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+            response.setHeader(request.queryParam("name").value_or("X-Echo"), request.queryParam("value").value_or("echo"));
+            response.text(200, "echoed\n");
+        }, sdk::RouteOptions::open(sdk::RouteStyle::Plain));
 
         sdk::PageRenderer& pages = context.pages();
         const sdk::Translator& translator = context.translator();

@@ -188,7 +188,7 @@ public:
         CPPUNIT_ASSERT_THROW(router.add("p", "GET", "/admin/x", handler, sdk::RouteOptions::token("x.y")), std::invalid_argument);
         CPPUNIT_ASSERT_THROW(router.add("p", "GET", "/admin/x", handler, sdk::RouteOptions::session(sdk::RouteStyle::Page, "")),
                              std::invalid_argument);
-        CPPUNIT_ASSERT_THROW(router.addStream("p", "/admin/s", [](const sdk::HttpRequest&, sdk::EventStream&) {}, {}),
+        CPPUNIT_ASSERT_THROW(router.addStream("p", "/admin/s", [](const sdk::HttpRequest&, std::shared_ptr<sdk::EventStream>) {}, {}),
                              std::invalid_argument);
         // The exceptions: the sign-in page, static files, legacy redirects; and anything outside /admin/.
         router.add("p", "GET", "/admin/login", handler, open);
@@ -196,7 +196,7 @@ public:
         router.add("p", "GET", "/admin/whatsapp/{rest...}", handler, open);
         router.add("p", "GET", "/administration", handler, open);
         router.add("p", "GET", "/admin/x", handler, sdk::RouteOptions::session(sdk::RouteStyle::Page, "x.view"));
-        router.addStream("p", "/admin/s", [](const sdk::HttpRequest&, sdk::EventStream&) {},
+        router.addStream("p", "/admin/s", [](const sdk::HttpRequest&, std::shared_ptr<sdk::EventStream>) {},
                          sdk::RouteOptions::session(sdk::RouteStyle::Api, "x.view"));
         host::RouteMatch match;
         CPPUNIT_ASSERT(router.match("GET", "/admin/s", match) == host::Router::Outcome::Found);

@@ -446,7 +446,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("cfg.yaml"), config.file);
         CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1"), config.server.host);
         CPPUNIT_ASSERT_EQUAL(std::uint16_t(8080), config.server.port);
-        CPPUNIT_ASSERT_EQUAL(128, config.server.threads);
+        CPPUNIT_ASSERT_EQUAL(16, config.server.threads);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(3 * 1024 * 1024), config.server.maxBodyBytes);
         CPPUNIT_ASSERT_EQUAL(std::string("http://127.0.0.1:8080"), config.server.publicUrl);
         CPPUNIT_ASSERT_EQUAL(std::string("sqlite:var/tawasul.db"), config.database.url);

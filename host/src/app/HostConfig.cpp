@@ -1,5 +1,6 @@
 #include "app/HostConfig.hpp"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -27,8 +28,12 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
     root.allowOnly({"server", "database", "secrets", "workers", "logging", "metrics", "plugins", "dispatch", "auth"});
 
     const sdk::ConfigNode server = root.child("server");
-    server.allowOnly({"listen", "threads", "max_queued", "max_body_bytes", "request_timeout_seconds",
-                      "keep_alive_seconds", "public_url", "web_dir"});
+    if (server.has("request_timeout_seconds"))
+        server.child("request_timeout_seconds")
+            .fail("was replaced by head_timeout_seconds (the whole request head) and body_timeout_seconds (the whole body)");
+    server.allowOnly({"listen", "listeners", "threads", "io_threads", "max_queued", "max_body_bytes", "max_header_bytes",
+                      "head_timeout_seconds", "body_timeout_seconds", "keep_alive_seconds", "max_connections",
+                      "max_connections_per_address", "stream_buffer_bytes", "public_url", "web_dir"});
     if (server.has("listen")) {
         const sdk::ConfigNode listen = server.child("listen");
         try {
@@ -37,12 +42,36 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
             listen.fail(error.what());
         }
     }
+    if (server.has("listeners")) {
+        const sdk::ConfigNode listeners = server.child("listeners");
+        if (!listeners.isSequence()) listeners.fail("expected a list of HOST:PORT, such as [\"127.0.0.1:8081\"]");
+        std::set<std::string> seen{config.server.host + ":" + std::to_string(config.server.port)};
+        for (const sdk::ConfigNode& item : listeners.items()) {
+            HostConfig::Address address;
+            try {
+                parseListen(item.asString(), address.host, address.port);
+            } catch (const std::invalid_argument& error) {
+                item.fail(error.what());
+            }
+            if (address.port != 0 && !seen.insert(address.host + ":" + std::to_string(address.port)).second)
+                item.fail("listed twice (server.listen counts): " + item.asString());
+            config.server.listeners.push_back(address);
+        }
+    }
     config.server.threads = static_cast<int>(server.getInt("threads", config.server.threads, 1, 1024));
+    config.server.ioThreads = static_cast<int>(server.getInt("io_threads", config.server.ioThreads, 1, 64));
     config.server.maxQueued = static_cast<int>(server.getInt("max_queued", config.server.maxQueued, 1, 65536));
     config.server.maxBodyBytes = server.getInt("max_body_bytes", config.server.maxBodyBytes, 1024, 1LL << 30);
-    config.server.requestTimeoutSeconds =
-        static_cast<int>(server.getInt("request_timeout_seconds", config.server.requestTimeoutSeconds, 1, 3600));
+    config.server.maxHeaderBytes = static_cast<int>(server.getInt("max_header_bytes", config.server.maxHeaderBytes, 1024, 1 << 20));
+    config.server.headTimeoutSeconds = static_cast<int>(server.getInt("head_timeout_seconds", config.server.headTimeoutSeconds, 1, 3600));
+    config.server.bodyTimeoutSeconds = static_cast<int>(server.getInt("body_timeout_seconds", config.server.bodyTimeoutSeconds, 1, 3600));
     config.server.keepAliveSeconds = static_cast<int>(server.getInt("keep_alive_seconds", config.server.keepAliveSeconds, 1, 3600));
+    config.server.maxConnections = static_cast<int>(server.getInt("max_connections", config.server.maxConnections, 1, 1'000'000));
+    config.server.maxConnectionsPerAddress = static_cast<int>(
+        server.getInt("max_connections_per_address", std::min(config.server.maxConnectionsPerAddress, config.server.maxConnections), 1,
+                      config.server.maxConnections));
+    config.server.streamBufferBytes =
+        static_cast<int>(server.getInt("stream_buffer_bytes", config.server.streamBufferBytes, 4096, 64 << 20));
     // Unset or empty (the default config's "${TAWASUL_PUBLIC_URL:-}"), it follows the listen address,
     // so that TAWASUL_LISTEN alone gives the settings page a webhook URL that answers.
     config.server.publicUrl = server.getString("public_url", "");

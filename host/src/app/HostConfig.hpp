@@ -19,14 +19,25 @@ struct HostConfig {
     std::string file;
     sdk::ConfigNode root;
 
+    struct Address {
+        std::string host;
+        std::uint16_t port = 0;
+    };
     struct Server {
-        std::string host = "127.0.0.1";
+        std::string host = "127.0.0.1";  // server.listen
         std::uint16_t port = 8080;
-        int threads = 128;  // one per open keep-alive connection (Poco serves a connection on one thread)
-        int maxQueued = 256;
+        std::vector<Address> listeners;  // server.listeners: more doors, served by the same code
+        int threads = 16;                // the pool that runs blocking handlers
+        int ioThreads = 1;               // event loops: sockets, parsing, async routes, live streams
+        int maxQueued = 256;             // requests waiting for a pool thread; beyond, 503
         std::int64_t maxBodyBytes = 3 * 1024 * 1024;
-        int requestTimeoutSeconds = 30;
-        int keepAliveSeconds = 15;
+        int maxHeaderBytes = 16 * 1024;
+        int headTimeoutSeconds = 10;     // the whole request line and headers, from their first byte
+        int bodyTimeoutSeconds = 30;     // the whole body (and writing the answer)
+        int keepAliveSeconds = 15;       // an idle connection closes after this
+        int maxConnections = 4096;
+        int maxConnectionsPerAddress = 256;
+        int streamBufferBytes = 256 * 1024;  // a live stream's unsent bytes; beyond, it is dropped
         std::string publicUrl;
         // public_url was unset or empty and is http://<listen>: fine for a local try, but not an
         // address Meta can post to (`tawasul doctor` says so).

@@ -45,10 +45,6 @@ public:
         while (!url.empty() && url.back() == '/') url.pop_back();
         return url;
     }
-    sdk::ServerLimits serverLimits() const override {
-        const auto& server = runtime_.config().server;
-        return {server.maxBodyBytes, std::chrono::seconds(server.requestTimeoutSeconds), std::chrono::seconds(server.keepAliveSeconds)};
-    }
     const sdk::Translator& translator() const override { return catalog_; }
     sdk::PageRenderer& pages() override {
         std::lock_guard lock(pagesMutex_);
@@ -77,6 +73,10 @@ private:
         void add(const std::string& method, const std::string& pattern, sdk::HttpHandler handler,
                  sdk::RouteOptions options) override {
             c.runtime_.router().add(c.name_, method, pattern, std::move(handler), options);
+        }
+        void addAsync(const std::string& method, const std::string& pattern, sdk::AsyncHandler handler,
+                      sdk::RouteOptions options) override {
+            c.runtime_.router().addAsync(c.name_, method, pattern, std::move(handler), options);
         }
         void addStream(const std::string& pattern, sdk::StreamHandler handler, sdk::RouteOptions options) override {
             c.runtime_.router().addStream(c.name_, pattern, std::move(handler), options);
@@ -363,17 +363,28 @@ bool Runtime::ready(std::string& reason) {
 
 void Runtime::startServing() {
     jobs_->start();
+    const auto& server = config_.server;
     HttpServerOptions options;
-    options.host = config_.server.host;
-    options.port = config_.server.port;
-    options.threads = config_.server.threads;
-    options.maxQueued = config_.server.maxQueued;
-    options.maxBodyBytes = config_.server.maxBodyBytes;
-    options.requestTimeoutSeconds = config_.server.requestTimeoutSeconds;
-    options.keepAliveSeconds = config_.server.keepAliveSeconds;
+    options.listeners = {HttpListener{server.host, server.port}};
+    for (const auto& extra : server.listeners) options.listeners.push_back(HttpListener{extra.host, extra.port});
+    options.threads = server.threads;
+    options.ioThreads = server.ioThreads;
+    options.maxQueued = server.maxQueued;
+    options.maxBodyBytes = server.maxBodyBytes;
+    options.maxHeaderBytes = static_cast<std::size_t>(server.maxHeaderBytes);
+    options.headTimeout = std::chrono::seconds(server.headTimeoutSeconds);
+    options.bodyTimeout = std::chrono::seconds(server.bodyTimeoutSeconds);
+    options.keepAlive = std::chrono::seconds(server.keepAliveSeconds);
+    options.maxConnections = static_cast<std::size_t>(server.maxConnections);
+    options.maxConnectionsPerAddress = static_cast<std::size_t>(server.maxConnectionsPerAddress);
+    options.streamBufferBytes = static_cast<std::size_t>(server.streamBufferBytes);
     access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
-    http_->start();
+    try {
+        http_->start();
+    } catch (const std::runtime_error& error) {
+        throw StartupError(error.what());
+    }
 }
 
 void Runtime::stopServing() noexcept {

@@ -98,6 +98,14 @@ void Router::add(const std::string& owner, const std::string& method, const std:
     insert(std::move(route));
 }
 
+void Router::addAsync(const std::string& owner, const std::string& method, const std::string& pattern,
+                      sdk::AsyncHandler handler, sdk::RouteOptions options) {
+    if (!handler) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
+    auto route = makeRoute(owner, method, pattern, options);
+    route->async = std::move(handler);
+    insert(std::move(route));
+}
+
 void Router::addStream(const std::string& owner, const std::string& pattern, sdk::StreamHandler handler, sdk::RouteOptions options) {
     if (!handler) throw std::invalid_argument("stream GET " + pattern + " has no handler");
     auto route = makeRoute(owner, "GET", pattern, options);

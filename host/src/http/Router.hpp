@@ -18,6 +18,7 @@ struct Route {
     std::string pattern;
     std::vector<std::string> segments;
     sdk::HttpHandler handler;    // or:
+    sdk::AsyncHandler async;     // answered later through a Responder, or:
     sdk::StreamHandler stream;   // a GET answered with text/event-stream
     sdk::RouteOptions options;
 };
@@ -32,7 +33,9 @@ public:
     // Throws std::invalid_argument for a malformed pattern or one already taken for this method.
     void add(const std::string& owner, const std::string& method, const std::string& pattern,
              sdk::HttpHandler handler, sdk::RouteOptions options);
-    // A GET route that holds the connection and streams Server-Sent Events.
+    void addAsync(const std::string& owner, const std::string& method, const std::string& pattern,
+                  sdk::AsyncHandler handler, sdk::RouteOptions options);
+    // A GET route whose connection becomes a Server-Sent Events subscriber.
     void addStream(const std::string& owner, const std::string& pattern, sdk::StreamHandler handler, sdk::RouteOptions options);
     void removeOwner(const std::string& owner);
 

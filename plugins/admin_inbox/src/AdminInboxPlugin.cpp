@@ -10,6 +10,7 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
 
 #include "InboxStore.hpp"
@@ -102,12 +103,16 @@ public:
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { linkLead(request, response); },
                    page("whatsapp.leads.manage"));
         routes.addStream(kBase + "/live",
-                         [this](const sdk::HttpRequest& request, sdk::EventStream& stream) { live(request, stream); },
+                         [this](const sdk::HttpRequest& request, std::shared_ptr<sdk::EventStream> stream) { live(request, std::move(stream)); },
                          sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.view"));
         // The old admin lived under /admin/whatsapp: bookmarks keep working, with their query.
         routes.add("GET", "/admin/whatsapp/{rest...}",
                    [](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-                       std::string target = kBase + "/" + request.param("rest");
+                       // From the decoded path, encoded again: a %0d%0a in the old address stays
+                       // text in Location and never becomes a header of the caller's choosing.
+                       std::string rest;
+                       Poco::URI::encode(request.param("rest"), "?#;", rest);
+                       std::string target = kBase + "/" + rest;
                        if (!request.rawQuery.empty()) target += "?" + request.rawQuery;
                        response.redirect(301, target);
                    },
@@ -116,7 +121,7 @@ public:
     }
 
     void stop() noexcept override {
-        if (hub_) hub_->close();  // streams return, their threads go back to the server
+        if (hub_) hub_->close();  // every open page's stream ends
     }
 
 private:
@@ -553,8 +558,9 @@ private:
         back(response, *id, result.error);
     }
 
-    // Server-Sent Events: what the page shows has changed; the page fetches its fresh HTML.
-    void live(const sdk::HttpRequest& request, sdk::EventStream& stream) {
+    // Server-Sent Events: what the page shows has changed; the page fetches its fresh HTML. The
+    // stream joins the hub's subscribers and this returns: an open page holds no thread.
+    void live(const sdk::HttpRequest& request, std::shared_ptr<sdk::EventStream> stream) {
         std::int64_t conversation = 0;
         if (const auto only = request.queryParam("conversation")) conversation = sdk::positiveId(*only);
         std::uint64_t last = hub_->latest();
@@ -570,22 +576,7 @@ private:
         // A browser coming back: send what it missed, or tell it to refresh when that is gone.
         if (const auto header = request.header("Last-Event-ID"))
             if (const auto number = eventNumber(*header)) last = *number;
-        if (!stream.send("hello", "{\"latest\":" + std::to_string(hub_->latest()) + "}", std::to_string(std::min(last, hub_->latest()))))
-            return;
-        auto quietSince = std::chrono::steady_clock::now();
-        while (!stream.stopping() && !hub_->closed()) {
-            const auto batch = hub_->since(last, conversation);
-            if (batch.gap && !stream.send("refresh", "{}", std::to_string(batch.latest))) return;
-            for (const auto& event : batch.events)
-                if (!stream.send(event.topic, event.json, std::to_string(event.id))) return;
-            if (batch.latest != last) quietSince = std::chrono::steady_clock::now();
-            last = batch.latest;
-            if (std::chrono::steady_clock::now() - quietSince > std::chrono::seconds(15)) {
-                if (!stream.keepAlive()) return;
-                quietSince = std::chrono::steady_clock::now();
-            }
-            hub_->waitBeyond(last, std::chrono::seconds(1));
-        }
+        hub_->subscribe(std::move(stream), last, conversation);
     }
 
     sdk::HostContext* context_ = nullptr;

@@ -1,5 +1,6 @@
 #include "LiveHub.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <Poco/JSON/Object.h>
@@ -22,16 +23,34 @@ void LiveHub::push(const std::string& topic, const std::string& json) {
     data->set("topic", topic);
     std::ostringstream out;
     data->stringify(out);
+    std::vector<std::shared_ptr<sdk::EventStream>> gone;
     {
+        // Sending under the lock keeps every stream's events in the hub's order; send() only queues.
         std::lock_guard<std::mutex> lock(mutex_);
         ring_.push_back(LiveEvent{next_++, topic, conversationId, out.str()});
         while (ring_.size() > capacity_) ring_.pop_front();
+        const LiveEvent& event = ring_.back();
+        const std::string id = std::to_string(event.id);
+        for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+            const Subscriber& subscriber = it->second;
+            if (subscriber.conversationId != 0 && subscriber.conversationId != conversationId) {
+                ++it;
+            } else if (subscriber.stream->send(event.topic, event.json, id)) {
+                ++it;
+            } else {
+                gone.push_back(subscriber.stream);  // released outside the lock
+                it = subscribers_.erase(it);
+            }
+        }
     }
-    changed_.notify_all();
 }
 
 LiveHub::Batch LiveHub::since(std::uint64_t lastId, std::int64_t conversationId) const {
     std::lock_guard<std::mutex> lock(mutex_);
+    return sinceLocked(lastId, conversationId);
+}
+
+LiveHub::Batch LiveHub::sinceLocked(std::uint64_t lastId, std::int64_t conversationId) const {
     Batch batch;
     batch.latest = next_ - 1;
     if (lastId > batch.latest) {
@@ -47,9 +66,42 @@ LiveHub::Batch LiveHub::since(std::uint64_t lastId, std::int64_t conversationId)
     return batch;
 }
 
-void LiveHub::waitBeyond(std::uint64_t lastId, std::chrono::milliseconds timeout) const {
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait_for(lock, timeout, [&] { return closed_ || next_ - 1 > lastId; });
+void LiveHub::subscribe(std::shared_ptr<sdk::EventStream> stream, std::uint64_t lastId, std::int64_t conversationId) {
+    std::uint64_t key = 0;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (closed_) {
+            stream->close();
+            return;
+        }
+        const std::uint64_t latest = next_ - 1;
+        if (!stream->send("hello", "{\"latest\":" + std::to_string(latest) + "}", std::to_string(std::min(lastId, latest)))) return;
+        const Batch batch = sinceLocked(lastId, conversationId);
+        if (batch.gap && !stream->send("refresh", "{}", std::to_string(batch.latest))) return;
+        for (const auto& event : batch.events)
+            if (!stream->send(event.topic, event.json, std::to_string(event.id))) return;
+        key = nextSubscriber_++;
+        subscribers_[key] = Subscriber{stream, conversationId};
+    }
+    // Outside the lock: onClose runs at once when the stream has already ended.
+    std::weak_ptr<LiveHub> hub = weak_from_this();
+    stream->onClose([hub, key] {
+        if (auto live = hub.lock()) live->forget(key);
+    });
+}
+
+void LiveHub::forget(std::uint64_t subscriber) {
+    std::shared_ptr<sdk::EventStream> stream;  // released after the lock
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = subscribers_.find(subscriber);
+    if (it == subscribers_.end()) return;
+    stream = std::move(it->second.stream);
+    subscribers_.erase(it);
+}
+
+std::size_t LiveHub::subscribers() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return subscribers_.size();
 }
 
 std::uint64_t LiveHub::latest() const {
@@ -58,11 +110,13 @@ std::uint64_t LiveHub::latest() const {
 }
 
 void LiveHub::close() {
+    std::map<std::uint64_t, Subscriber> streams;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         closed_ = true;
+        streams.swap(subscribers_);
     }
-    changed_.notify_all();
+    for (auto& [key, subscriber] : streams) subscriber.stream->close();
 }
 
 bool LiveHub::closed() const {

@@ -2,14 +2,18 @@
 // Live updates for open inbox and conversation pages. The hub listens to the event bus (messages,
 // statuses, assignments, leads), numbers each event and keeps the latest ones in a bounded ring,
 // so that a browser reconnecting with `Last-Event-ID` gets what it missed while it was away.
-// Stream handlers wait on it; publishers never wait on a slow browser.
-#include <chrono>
-#include <condition_variable>
+// Each open page is a subscriber (an sdk::EventStream: a socket and a small buffer, no thread);
+// a push hands the event to every subscriber without waiting: a page that does not read is
+// dropped by the host's server, never waited for.
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "tawasul/sdk/Http.hpp"
 
 namespace tawasul::plugins::admin_inbox {
 
@@ -20,11 +24,11 @@ struct LiveEvent {
     std::string json;  // {"topic": ..., "conversation_id": ..., ...}
 };
 
-class LiveHub {
+class LiveHub : public std::enable_shared_from_this<LiveHub> {
 public:
     explicit LiveHub(std::size_t capacity = 1000);
 
-    // Called on the publisher's thread: O(1), wakes the streams.
+    // Called on the publisher's thread: records the event and queues it on every open stream.
     void push(const std::string& topic, const std::string& json);
 
     // What a stream that has seen up to `lastId` should send next, for one conversation or for
@@ -37,18 +41,30 @@ public:
     };
     Batch since(std::uint64_t lastId, std::int64_t conversationId) const;
 
-    // Blocks until an event newer than lastId arrives, the hub closes, or `timeout` passes.
-    void waitBeyond(std::uint64_t lastId, std::chrono::milliseconds timeout) const;
+    // Sends `hello`, then what the stream missed after lastId (or `refresh` when that is gone), then
+    // every later event for the conversation (0: all), until the stream closes. No event falls
+    // between the replay and the subscription: both happen under the hub's lock.
+    void subscribe(std::shared_ptr<sdk::EventStream> stream, std::uint64_t lastId, std::int64_t conversationId);
+    std::size_t subscribers() const;
+
     std::uint64_t latest() const;
-    void close();  // wakes every waiting stream for good (plugin stop)
+    void close();  // ends every stream for good (plugin stop)
     bool closed() const;
 
 private:
+    struct Subscriber {
+        std::shared_ptr<sdk::EventStream> stream;
+        std::int64_t conversationId = 0;
+    };
+    Batch sinceLocked(std::uint64_t lastId, std::int64_t conversationId) const;
+    void forget(std::uint64_t subscriber);
+
     const std::size_t capacity_;
     mutable std::mutex mutex_;
-    mutable std::condition_variable changed_;
     std::deque<LiveEvent> ring_;
     std::uint64_t next_ = 1;
+    std::map<std::uint64_t, Subscriber> subscribers_;
+    std::uint64_t nextSubscriber_ = 1;
     bool closed_ = false;
 };
 

@@ -1,20 +1,62 @@
 // The live updates' memory: events numbered in order, kept up to the capacity, replayed after a
 // given id for one conversation or all, and a gap reported when what was missed is gone (or the
-// id comes from an earlier run of the host).
+// id comes from an earlier run of the host); subscribers get the replay, then every later event of
+// their conversation, and leave when their stream closes or refuses an event.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include <chrono>
-#include <thread>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "LiveHub.hpp"
 
 using tawasul::plugins::admin_inbox::LiveHub;
 
+namespace {
+
+// A stream that records what it is sent and accepts up to `capacity` events, like the host's
+// bounded buffer: beyond, it refuses (a reader that stopped reading is dropped).
+class RecordingStream final : public tawasul::sdk::EventStream {
+public:
+    explicit RecordingStream(std::size_t capacity = 100) : capacity_(capacity) {}
+    bool send(const std::string& event, const std::string&, const std::string& id) override {
+        if (closed_) return false;
+        if (sent.size() >= capacity_) {
+            end();
+            return false;
+        }
+        sent.push_back(event + "#" + id);
+        return true;
+    }
+    bool open() const override { return !closed_; }
+    void close() override { end(); }
+    void onClose(std::function<void()> closed) override {
+        if (closed_) return closed();
+        callbacks_.push_back(std::move(closed));
+    }
+    // The host runs close callbacks later, on its own thread: here when the test says so.
+    void finish() {
+        auto callbacks = std::move(callbacks_);
+        callbacks_.clear();
+        for (auto& callback : callbacks) callback();
+    }
+    std::vector<std::string> sent;
+
+private:
+    void end() { closed_ = true; }
+    std::size_t capacity_;
+    bool closed_ = false;
+    std::vector<std::function<void()>> callbacks_;
+};
+
+}  // namespace
+
 class LiveHubTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(LiveHubTest);
     CPPUNIT_TEST(replaysWhatFollowsAnIdForOneConversationOrAll);
     CPPUNIT_TEST(reportsAGapWhenTheMissedEventsAreGone);
-    CPPUNIT_TEST(waitersWakeOnAPushAndOnClose);
+    CPPUNIT_TEST(subscribersGetTheReplayThenTheirEventsAndLeaveWhenClosed);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -57,22 +99,42 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(5), stale.latest);
     }
 
-    void waitersWakeOnAPushAndOnClose() {
-        LiveHub hub;
-        std::thread pusher([&] {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            hub.push("message.received", "{}");
-        });
-        hub.waitBeyond(0, std::chrono::seconds(30));
-        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), hub.latest());
-        pusher.join();
-        std::thread closer([&] {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            hub.close();
-        });
-        hub.waitBeyond(1, std::chrono::seconds(30));
-        CPPUNIT_ASSERT(hub.closed());
-        closer.join();
+    void subscribersGetTheReplayThenTheirEventsAndLeaveWhenClosed() {
+        auto hub = std::make_shared<LiveHub>(10);
+        hub->push("message.received", R"({"conversation_id":7})");
+        auto all = std::make_shared<RecordingStream>();
+        auto seven = std::make_shared<RecordingStream>();
+        auto small = std::make_shared<RecordingStream>(2);
+        hub->subscribe(all, 0, 0);
+        hub->subscribe(seven, 1, 7);
+        hub->subscribe(small, 1, 0);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), hub->subscribers());
+        hub->push("message.status", R"({"conversation_id":8})");
+        hub->push("message.received", R"({"conversation_id":7})");
+        CPPUNIT_ASSERT_EQUAL(std::string("hello#0 message.received#1 message.status#2 message.received#3"), join(all->sent));
+        CPPUNIT_ASSERT_EQUAL(std::string("hello#1 message.received#3"), join(seven->sent));
+        // Its buffer took two: the third event dropped it, and the hub forgot it.
+        CPPUNIT_ASSERT_EQUAL(std::string("hello#1 message.status#2"), join(small->sent));
+        CPPUNIT_ASSERT(!small->open());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), hub->subscribers());
+        small->finish();
+        seven->close();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), hub->subscribers());  // until the host tells the hub
+        seven->finish();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), hub->subscribers());
+        hub->close();
+        CPPUNIT_ASSERT(!all->open());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), hub->subscribers());
+        auto late = std::make_shared<RecordingStream>();
+        hub->subscribe(late, 0, 0);
+        CPPUNIT_ASSERT(!late->open());
+    }
+
+private:
+    static std::string join(const std::vector<std::string>& items) {
+        std::string out;
+        for (const auto& item : items) out += (out.empty() ? "" : " ") + item;
+        return out;
     }
 };
 

@@ -1,7 +1,6 @@
 #include "EventWriter.hpp"
 
 #include <algorithm>
-#include <future>
 #include <memory>
 
 #include <Poco/Data/LOB.h>
@@ -30,17 +29,6 @@ void EventWriter::submit(IncomingEvent event, Stored done) {
         queue_.push_back({std::move(event), std::move(done)});
     }
     ready_.notify_one();
-}
-
-std::int64_t EventWriter::store(IncomingEvent event) {
-    // Shared with the writer's callback, so that neither side frees it while the other still uses it.
-    auto promise = std::make_shared<std::promise<std::int64_t>>();
-    auto stored = promise->get_future();
-    submit(std::move(event), [promise](std::int64_t id, std::exception_ptr error) {
-        if (error) promise->set_exception(error);
-        else promise->set_value(id);
-    });
-    return stored.get();
 }
 
 void EventWriter::stop() {

@@ -1,9 +1,9 @@
 #pragma once
 // Group commit for webhook events. Requests hand their event to one writer thread, which stores
 // everything that queued up while the previous transaction was committing in one new transaction
-// (event rows and their jobs), then tells each request: store() wakes a waiting connection thread,
-// submit() calls back (the intake listener answers a whole batch after one wake-up). A lone request
-// is written at once, a burst shares commits: the batch adapts to the load with no timer.
+// (event rows and their jobs), then calls each request back: the webhook POST, an async route,
+// answers from that callback, so no thread waits per request and one wake-up answers a whole batch.
+// A lone request is written at once, a burst shares commits: the batch adapts to the load with no timer.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -36,9 +36,7 @@ public:
 
     // Queues the event; `done` is called later, exactly once. Throws when the writer is stopping.
     void submit(IncomingEvent event, Stored done);
-    // Waits for the commit: returns the event's id, or throws what kept it from being stored.
-    std::int64_t store(IncomingEvent event);
-    // Writes what is queued, then ends the writer thread. Later store() calls throw.
+    // Writes what is queued, then ends the writer thread. Later submit() calls throw.
     void stop();
 
 private:

@@ -8,7 +8,6 @@
 
 #include "EventWriter.hpp"
 #include "EventsPages.hpp"
-#include "IntakeListener.hpp"
 #include "Signature.hpp"
 #include "WebhookSettingsPage.hpp"
 #include "tawasul/sdk/Crypto.hpp"
@@ -54,6 +53,12 @@ public:
     void start(sdk::HostContext& context) override {
         const sdk::ConfigNode& config = context.config();
         config.allowOnly({"path", "max_batch", "listen", "max_connections"});
+        // The receiver's own port is gone: the host's one server takes Meta's door on any listener.
+        if (config.has("listen"))
+            config.child("listen").fail("was removed: webhooks are served by the host's server; to give Meta a port of its own, "
+                                        "add the address to server.listeners");
+        if (config.has("max_connections"))
+            config.child("max_connections").fail("was removed: use server.max_connections and server.max_connections_per_address");
         const std::string path = config.getString("path", "/webhooks/whatsapp");
         if (path.empty() || path[0] != '/') config.child("path").fail("must be an absolute path such as /webhooks/whatsapp");
         const auto maxBatch = static_cast<std::size_t>(config.getInt("max_batch", 256, 1, 10000));
@@ -77,49 +82,17 @@ public:
         context.routes().add("GET", path, [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
             verify(request, response);
         }, plain);
-        context.routes().add("POST", path, [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-            receive(request, response);
+        // Async: answered from the group commit's callback, so no thread waits for the commit.
+        context.routes().addAsync("POST", path, [this](sdk::HttpRequest& request, std::shared_ptr<sdk::Responder> responder) {
+            receive(request, std::move(responder));
         }, plain);
         registerEventsPages(context);
         registerWebhookSettingsPage(context, path);
         context.logger().information("receiving WhatsApp webhooks at " + path);
-
-        if (config.has("listen")) {
-            IntakeOptions options;
-            const std::string listen = config.getString("listen", "");
-            const auto colon = listen.rfind(':');
-            int port = -1;
-            if (colon != std::string::npos && colon + 1 < listen.size() && listen.size() - colon <= 6 &&
-                listen.find_first_not_of("0123456789", colon + 1) == std::string::npos)
-                port = std::stoi(listen.substr(colon + 1));
-            if (colon == 0 || colon == std::string::npos || port < 0 || port > 65535)
-                config.child("listen").fail("must be HOST:PORT, such as 127.0.0.1:8081");
-            options.host = listen.substr(0, colon);
-            if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']')
-                options.host = options.host.substr(1, options.host.size() - 2);  // [::1]:8081
-            options.port = static_cast<std::uint16_t>(port);
-            options.path = path;
-            const sdk::ServerLimits limits = context.serverLimits();
-            options.maxBodyBytes = limits.maxBodyBytes;
-            options.requestTimeout = limits.requestTimeout;
-            options.idleTimeout = limits.keepAlive;
-            options.maxConnections = static_cast<std::size_t>(config.getInt("max_connections", 512, 1, 100'000));
-            intake_ = std::make_unique<IntakeListener>(
-                options, [this](sdk::HttpRequest& request, IntakeReply reply) { intake(request, std::move(reply)); },
-                context.logger());
-            try {
-                intake_->start();
-            } catch (const std::exception& error) {
-                config.child("listen").fail(error.what());
-            }
-            context.logger().information("webhook intake listening on " + options.host + ":" + std::to_string(intake_->port()) + path);
-        }
     }
 
     void stop() noexcept override {
-        // The intake answers what it owes (the writer still runs), then the host's server has
-        // stopped too: nobody waits any more and the writer's queue drains.
-        if (intake_) intake_->stop();
+        // The host's server has stopped and answered what it owed: the writer's queue drains.
         if (writer_) writer_->stop();
     }
 
@@ -153,38 +126,16 @@ private:
         response.text(200, *challenge);  // raw, exactly as sent
     }
 
-    // A POST through the host's server: its connection thread waits for the commit.
-    void receive(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+    // Called on the server's I/O thread: the checks are quick (an HMAC, a cached setting), then the
+    // event joins the next group commit and the answer goes out from the writer's callback.
+    void receive(sdk::HttpRequest& request, std::shared_ptr<sdk::Responder> responder) {
         const auto started = std::chrono::steady_clock::now();
-        IncomingEvent event;
-        if (!admit(request, response, event)) return;
-        event.payload = request.body;
-        try {
-            acknowledge(response, writer_->store(std::move(event)), started);
-        } catch (const std::exception& error) {
-            storeFailed(response, error.what());
-        }
-    }
-
-    // A request through the intake listener: a POST is answered from the writer's thread once its
-    // commit is durable, and the listener's thread goes on serving meanwhile.
-    void intake(sdk::HttpRequest& request, IntakeReply reply) {
         sdk::HttpResponse response;
-        if (request.method == "GET") {
-            verify(request, response);
-            return reply(std::move(response));
-        }
-        if (request.method != "POST") {
-            response.text(405, request.method + " is not allowed here\n");
-            response.setHeader("Allow", "GET, POST");
-            return reply(std::move(response));
-        }
-        const auto started = std::chrono::steady_clock::now();
         IncomingEvent event;
-        if (!admit(request, response, event)) return reply(std::move(response));
+        if (!admit(request, response, event)) return responder->send(std::move(response));
         event.payload = std::move(request.body);
         try {
-            writer_->submit(std::move(event), [this, reply, started](std::int64_t id, std::exception_ptr error) {
+            writer_->submit(std::move(event), [this, responder, started](std::int64_t id, std::exception_ptr error) {
                 sdk::HttpResponse answer;
                 if (!error) {
                     acknowledge(answer, id, started);
@@ -197,11 +148,11 @@ private:
                         storeFailed(answer, "an unknown error");
                     }
                 }
-                reply(std::move(answer));
+                responder->send(std::move(answer));
             });
         } catch (const std::exception& error) {
             storeFailed(response, error.what());
-            reply(std::move(response));
+            responder->send(std::move(response));
         }
     }
 
@@ -256,7 +207,6 @@ private:
     sdk::HostContext* context_ = nullptr;
     std::unique_ptr<RateLimitedLog> log_;
     std::unique_ptr<EventWriter> writer_;
-    std::unique_ptr<IntakeListener> intake_;
     sdk::Counter* received_ = nullptr;
     std::map<std::string, sdk::Counter*> rejected_;  // by reason; filled in start(), read-only after
     sdk::Counter* stored_ = nullptr;

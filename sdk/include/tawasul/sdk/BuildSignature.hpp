@@ -5,7 +5,7 @@
 #include <Poco/Version.h>
 #include <boost/version.hpp>
 
-#define TAWASUL_SDK_ABI_MAJOR 1
+#define TAWASUL_SDK_ABI_MAJOR 2
 #define TAWASUL_SDK_ABI_MINOR 0
 
 #define TAWASUL_STRINGIFY_(x) #x

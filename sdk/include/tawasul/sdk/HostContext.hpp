@@ -22,12 +22,6 @@
 
 namespace tawasul::sdk {
 
-struct ServerLimits {
-    std::int64_t maxBodyBytes = 0;           // server.max_body_bytes: larger bodies get 413
-    std::chrono::seconds requestTimeout{0};  // server.request_timeout_seconds: a request's first byte to its last
-    std::chrono::seconds keepAlive{0};       // server.keep_alive_seconds: an idle connection closes after
-};
-
 class TAWASUL_SDK_API HostContext {
 public:
     virtual ~HostContext();
@@ -48,9 +42,6 @@ public:
     // server.public_url without a trailing slash: where Meta and browsers reach this host, for
     // addresses a page shows (the webhook URL to paste into Meta's dashboard).
     virtual std::string publicUrl() const { return {}; }
-    // The host server's limits, for a plugin that serves HTTP on a port of its own (the webhook
-    // intake), so that both doors behave alike.
-    virtual ServerLimits serverLimits() const = 0;
 };
 
 }  // namespace tawasul::sdk

@@ -1,6 +1,7 @@
 #pragma once
 // Requests and responses as plugins see them: the host has already read the whole body (within
-// server.max_body_bytes), matched the route and extracted its {param} segments.
+// server.max_body_bytes and server.body_timeout_seconds), matched the route and extracted its
+// {param} segments. A header name or value with CR, LF or NUL is never written: the host answers 500.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -101,29 +102,55 @@ struct RouteOptions {
     static RouteOptions token(std::string scope) { return RouteOptions{RouteStyle::Api, Access::Token, std::move(scope)}; }
 };
 
-// A Server-Sent Events response that stays open while the handler runs.
+// The answer to an async route, given later from any thread: the handler keeps it (a copy of the
+// shared_ptr) and calls send() once, for example from a group commit's callback. No thread waits
+// meanwhile. Dropped without send(), it answers 500 (and the host logs the route).
+class TAWASUL_SDK_API Responder {
+public:
+    virtual ~Responder();
+    // Answers the request; the first call wins, later ones are ignored. Never blocks.
+    virtual void send(HttpResponse response) = 0;
+};
+
+// Called on one of the server's I/O threads (Public routes) or a pool thread: it must return at
+// once and must not block (no database, no waiting); slow work goes to a thread of the plugin's.
+using AsyncHandler = std::function<void(HttpRequest& request, std::shared_ptr<Responder> responder)>;
+
+// A Server-Sent Events response: a subscriber that costs a socket and a small buffer, not a thread.
+// The stream handler keeps the shared_ptr (in its hub's list of subscribers) and returns; anyone may
+// then send() from any thread. The host writes a keep-alive comment when the stream is quiet.
 class TAWASUL_SDK_API EventStream {
 public:
     virtual ~EventStream();
-    // Writes one event and flushes; false once the client has gone (then return from the handler).
+    // Queues one event and returns at once. False once the stream is closed: the client went, the
+    // host is stopping, or the client stopped reading and its buffer (server.stream_buffer_bytes)
+    // is full: a slow reader is dropped, a publisher never waits for it.
     virtual bool send(const std::string& event, const std::string& data, const std::string& id = {}) = 0;
-    // A comment line that keeps proxies from closing an idle stream; false once the client has gone.
-    virtual bool keepAlive() = 0;
-    // True when the host is shutting down: the handler should return.
-    virtual bool stopping() const = 0;
+    virtual bool open() const = 0;
+    // Ends the stream from the server's side.
+    virtual void close() = 0;
+    // `closed` runs once when the stream ends, for whatever reason (at once if it already has), on a
+    // server thread: forget the subscriber there. Keep it short; it must not call send().
+    virtual void onClose(std::function<void()> closed) = 0;
 };
 
-using StreamHandler = std::function<void(const HttpRequest&, EventStream&)>;
+// Runs on a pool thread after the route's access check; events sent before it returns follow the
+// response head. It returns promptly: the stream lives on in whoever holds the shared_ptr.
+using StreamHandler = std::function<void(const HttpRequest&, std::shared_ptr<EventStream>)>;
 
 class TAWASUL_SDK_API RouteRegistry {
 public:
     virtual ~RouteRegistry();
     // `pattern` is an absolute path whose segments may be `{name}`; a later segment
     // `{name...}` matches the rest of the path. Throws std::invalid_argument on a conflict.
+    // The handler runs on the server's bounded pool (server.threads) and may block.
     virtual void add(const std::string& method, const std::string& pattern, HttpHandler handler,
                      RouteOptions options = {}) = 0;
-    // A GET route answered with `text/event-stream`; the handler holds the connection's thread
-    // until it returns. `Last-Event-ID` from a reconnecting browser is in request.headers.
+    // A route answered later through a Responder, without holding a thread (see AsyncHandler).
+    virtual void addAsync(const std::string& method, const std::string& pattern, AsyncHandler handler,
+                          RouteOptions options = {}) = 0;
+    // A GET route answered with `text/event-stream` (see StreamHandler). `Last-Event-ID` from a
+    // reconnecting browser is in request.headers.
     virtual void addStream(const std::string& pattern, StreamHandler handler, RouteOptions options) = 0;
 };
 
