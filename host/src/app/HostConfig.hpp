@@ -27,7 +27,8 @@ struct HostConfig {
         int requestTimeoutSeconds = 30;
         int keepAliveSeconds = 15;
         std::string publicUrl;
-        std::string webDir = "host";  // the host's templates/, lang/ and public/ (admin pages)
+        std::string webDir = "host";
+        std::vector<std::string> trustedProxies;  // addresses or CIDRs whose X-Forwarded-For is believed  // the host's templates/, lang/ and public/ (admin pages)
     } server;
 
     struct AuthSettings {

@@ -87,6 +87,9 @@ private:
         std::uint64_t subscribe(const std::string& topic, sdk::EventHandler handler) override {
             return c.runtime_.events().subscribe(c.name_, topic, std::move(handler));
         }
+        std::uint64_t subscribeEveryHost(const std::string& topic, sdk::EventHandler handler) override {
+            return c.runtime_.events().subscribe(c.name_, topic, std::move(handler), true);
+        }
         void unsubscribe(std::uint64_t id) override { c.runtime_.events().unsubscribe(id); }
         void publish(const sdk::Event& event) override { c.runtime_.events().publish(event); }
         PluginContext& c;
@@ -340,6 +343,10 @@ bool Runtime::ready(std::string& reason) {
         Poco::Data::Session session = database_->session();
         int one = 0;
         session << "SELECT 1", into(one), now;
+        if (relay_ && !relay_->listening()) {
+            reason = "not yet listening for the other hosts' events";
+            return false;
+        }
         if (!migrationsCurrent_) {
             // Checked until it first succeeds: migrations are applied by `migrate`, not while serving.
             const std::size_t pending = migrator().pendingCount();
@@ -357,6 +364,14 @@ bool Runtime::ready(std::string& reason) {
 }
 
 void Runtime::startServing() {
+    if (database_->dialect() == sdk::Dialect::PostgreSQL) {
+        // Before the workers: what they publish reaches the other hosts from the first job.
+        relay_ = std::make_unique<PostgresEventRelay>(SqlDatabase::parseUrl(config_.database.url).connectionString,
+                                                      [this](const sdk::Event& event) { events_.deliverFromPeer(event); });
+        relay_->start();
+        PostgresEventRelay* relay = relay_.get();
+        events_.setRelay([relay](const sdk::Event& event) { relay->send(event); });
+    }
     jobs_->start();
     HttpServerOptions options;
     options.host = config_.server.host;
@@ -366,6 +381,7 @@ void Runtime::startServing() {
     options.maxBodyBytes = config_.server.maxBodyBytes;
     options.requestTimeoutSeconds = config_.server.requestTimeoutSeconds;
     options.keepAliveSeconds = config_.server.keepAliveSeconds;
+    options.trustedProxies = TrustedProxies(config_.server.trustedProxies);
     access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     http_->start();
@@ -375,6 +391,10 @@ void Runtime::stopServing() noexcept {
     try {
         if (http_) http_->stop();  // no new requests; in-flight ones finish
         if (jobs_) jobs_->stop();  // running jobs finish; unclaimed ones stay for the next start
+        if (relay_) {
+            events_.setRelay(nullptr);
+            relay_->stop();
+        }
     } catch (const std::exception& error) {
         Poco::Logger::get("host").error(std::string("while stopping: ") + error.what());
     }

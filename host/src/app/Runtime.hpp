@@ -18,6 +18,7 @@
 #include "whatsapp/PlatformApi.hpp"
 #include "metrics/MetricsRegistry.hpp"
 #include "db/Migrator.hpp"
+#include "db/PostgresEventRelay.hpp"
 #include "plugin/PluginLoader.hpp"
 #include "http/Router.hpp"
 #include "secrets/SecretBox.hpp"
@@ -106,6 +107,8 @@ private:
     std::unique_ptr<AccessGate> access_;
     std::unique_ptr<PlatformApi> platformApi_;
     std::unique_ptr<HttpServer> http_;
+    // On PostgreSQL: this host's events to the other hosts and theirs to this one's subscribers.
+    std::unique_ptr<PostgresEventRelay> relay_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;
     std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order
     std::vector<PluginState> states_;

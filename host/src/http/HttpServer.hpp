@@ -10,6 +10,7 @@
 
 #include "access/AccessGate.hpp"
 #include "metrics/MetricsRegistry.hpp"
+#include "http/ClientAddress.hpp"
 #include "http/Router.hpp"
 
 namespace tawasul::host {
@@ -22,6 +23,7 @@ struct HttpServerOptions {
     std::int64_t maxBodyBytes = 3 * 1024 * 1024;
     int requestTimeoutSeconds = 30;
     int keepAliveSeconds = 15;
+    TrustedProxies trustedProxies;  // whose X-Forwarded-For names the client
 };
 
 class HttpServer {

@@ -1,6 +1,8 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -12,17 +14,28 @@ namespace tawasul::host {
 // The host's event bus; subscriptions carry their owner so a stopped plugin's handlers go with it.
 class EventBus {
 public:
-    std::uint64_t subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler);
+    // everyHost: also hear what other hosts publish (sdk::EventBus::subscribeEveryHost).
+    std::uint64_t subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler, bool everyHost = false);
     void unsubscribe(std::uint64_t id);
     void removeOwner(const std::string& owner);
+    // To this host's subscribers, and to the relay when one is set.
     void publish(const sdk::Event& event);
+
+    // Where this host's events also go: the other hosts (PostgreSQL). None on SQLite.
+    using Relay = std::function<void(const sdk::Event&)>;
+    void setRelay(Relay relay);
+    // An event another host published (or kBusReconnectedTopic): to the everyHost subscribers only.
+    void deliverFromPeer(const sdk::Event& event);
 
 private:
     struct Subscription {
         std::uint64_t id;
         std::string owner, topic;
         sdk::EventHandler handler;
+        bool everyHost = false;
     };
+    void deliver(const sdk::Event& event, bool fromPeer);
+    std::shared_ptr<const Relay> relay_;
     std::mutex mutex_;
     std::vector<Subscription> subscriptions_;
     std::atomic<std::uint64_t> nextId_{1};

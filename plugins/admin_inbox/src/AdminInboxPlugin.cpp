@@ -63,12 +63,16 @@ public:
         store_ = std::make_unique<InboxStore>(context.database(), phones_);
 
         // Everything the pages show that others change: new messages, ticks, assignments, leads,
-        // and the dispatcher's own news (queued sends, provider fallbacks).
+        // and the dispatcher's own news (queued sends, provider fallbacks), from every host; and
+        // the bus's word that some may have been missed, which open pages answer by refreshing.
         for (const char* topic : {"message.received", "message.queued", "message.sent", "message.status", "conversation.updated", "lead.created",
-                                  "alert.raised"}) {
+                                  "alert.raised", sdk::kBusReconnectedTopic}) {
             std::weak_ptr<LiveHub> hub = hub_;
-            context.events().subscribe(topic, [hub](const sdk::Event& event) {
-                if (auto live = hub.lock()) live->push(event.topic, event.json);
+            context.events().subscribeEveryHost(topic, [hub](const sdk::Event& event) {
+                auto live = hub.lock();
+                if (!live) return;
+                if (event.topic == sdk::kBusReconnectedTopic) live->pushRefresh();
+                else live->push(event.topic, event.json);
             });
         }
 
