@@ -23,7 +23,6 @@ ConfigError::~ConfigError() = default;
 RouteRegistry::~RouteRegistry() = default;
 Database::~Database() = default;
 EventBus::~EventBus() = default;
-std::uint64_t EventBus::subscribeEveryHost(const std::string& topic, EventHandler handler) { return subscribe(topic, std::move(handler)); }
 JobQueue::~JobQueue() = default;
 PermanentJobFailure::~PermanentJobFailure() = default;
 RetryJobLater::~RetryJobLater() = default;

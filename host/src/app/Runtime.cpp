@@ -10,6 +10,7 @@
 #include <Poco/Process.h>
 
 #include "tawasul/sdk/Errors.hpp"
+#include "tawasul/sdk/EveryHostEvents.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 
 namespace tawasul::host {
@@ -19,6 +20,18 @@ using namespace Poco::Data::Keywords;
 std::int64_t SystemClock::nowMillis() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+// sdk::EveryHostEvents over the host's bus: subscriptions that also hear the other hosts' events.
+class EveryHostSubscriptions final : public sdk::EveryHostEvents {
+public:
+    explicit EveryHostSubscriptions(EventBus& events) : events_(events) {}
+    std::uint64_t subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler) override {
+        return events_.subscribe(owner, topic, std::move(handler), true);
+    }
+
+private:
+    EventBus& events_;
+};
 
 // What one plugin sees of the host. Registrations go through here so they carry the plugin's name.
 class Runtime::PluginContext final : public sdk::HostContext {
@@ -86,9 +99,6 @@ private:
         explicit Events(PluginContext& c) : c(c) {}
         std::uint64_t subscribe(const std::string& topic, sdk::EventHandler handler) override {
             return c.runtime_.events().subscribe(c.name_, topic, std::move(handler));
-        }
-        std::uint64_t subscribeEveryHost(const std::string& topic, sdk::EventHandler handler) override {
-            return c.runtime_.events().subscribe(c.name_, topic, std::move(handler), true);
         }
         void unsubscribe(std::uint64_t id) override { c.runtime_.events().unsubscribe(id); }
         void publish(const sdk::Event& event) override { c.runtime_.events().publish(event); }
@@ -243,6 +253,8 @@ void Runtime::startPlugins() {
         dispatcher_->attach();
         services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::kDispatcherService,
                           std::static_pointer_cast<void>(std::static_pointer_cast<sdk::MessageDispatcher>(dispatcher_)));
+        services_.publish("host", typeid(sdk::EveryHostEvents).name(), sdk::EveryHostEvents::kServiceName,
+                          std::static_pointer_cast<void>(std::make_shared<EveryHostSubscriptions>(events_)));
     }
     const auto order = startOrder(libraries_);
     for (std::size_t index : order) {

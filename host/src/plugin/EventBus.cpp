@@ -52,7 +52,7 @@ void EventBus::deliver(const sdk::Event& event, bool fromPeer) {
         // Handlers run outside the lock, so one may subscribe or publish in turn.
         std::lock_guard lock(mutex_);
         for (const auto& s : subscriptions_)
-            if ((s.topic == event.topic || s.topic == "*") && (!fromPeer || s.everyHost)) targets.push_back(s);
+            if ((s.topic == event.topic || s.topic == "*") && s.everyHost == fromPeer) targets.push_back(s);
     }
     for (const auto& s : targets) {
         try {

@@ -14,7 +14,7 @@ namespace tawasul::host {
 // The host's event bus; subscriptions carry their owner so a stopped plugin's handlers go with it.
 class EventBus {
 public:
-    // everyHost: also hear what other hosts publish (sdk::EventBus::subscribeEveryHost).
+    // everyHost: hear what the other hosts publish instead of what this one does (sdk::EveryHostEvents).
     std::uint64_t subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler, bool everyHost = false);
     void unsubscribe(std::uint64_t id);
     void removeOwner(const std::string& owner);
@@ -24,7 +24,7 @@ public:
     // Where this host's events also go: the other hosts (PostgreSQL). None on SQLite.
     using Relay = std::function<void(const sdk::Event&)>;
     void setRelay(Relay relay);
-    // An event another host published (or kBusReconnectedTopic): to the everyHost subscribers only.
+    // An event another host published (or sdk::kBusReconnectedTopic): to the everyHost subscribers.
     void deliverFromPeer(const sdk::Event& event);
 
 private:

@@ -6,7 +6,7 @@
 #include <boost/version.hpp>
 
 #define TAWASUL_SDK_ABI_MAJOR 1
-#define TAWASUL_SDK_ABI_MINOR 1  // 1: EventBus::subscribeEveryHost
+#define TAWASUL_SDK_ABI_MINOR 0
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
