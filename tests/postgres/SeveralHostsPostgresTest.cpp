@@ -3,6 +3,10 @@
 // each event once, and pages refresh when a host's link to the others was cut and is back.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <memory>
+#include <thread>
+#include <vector>
+
 #include "AdminSession.hpp"
 #include "Assertions.hpp"
 #include "FakeGraphApi.hpp"

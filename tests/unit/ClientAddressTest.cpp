@@ -91,7 +91,7 @@ public:
         } catch (const tawasul::sdk::ConfigError& error) {
             message = error.what();
         }
-        CPPUNIT_ASSERT_EQUAL(std::string("cfg.yaml:2:30: server.trusted_proxies[1]: '10.0.0.0/40': the prefix length must be 0-32"), message);
+        CPPUNIT_ASSERT_EQUAL(std::string("cfg.yaml:2:31: server.trusted_proxies[1]: '10.0.0.0/40': the prefix length must be 0-32"), message);
         const auto good = HostConfig::parse(tawasul::sdk::ConfigNode::loadString("server:\n  trusted_proxies: [127.0.0.1, \"fd00::/8\"]\n", "cfg.yaml"));
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), good.server.trustedProxies.size());
     }

@@ -254,7 +254,7 @@ void Runtime::startPlugins() {
         services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::kDispatcherService,
                           std::static_pointer_cast<void>(std::static_pointer_cast<sdk::MessageDispatcher>(dispatcher_)));
         services_.publish("host", typeid(sdk::EveryHostEvents).name(), sdk::EveryHostEvents::kServiceName,
-                          std::static_pointer_cast<void>(std::make_shared<EveryHostSubscriptions>(events_)));
+                          std::static_pointer_cast<void>(std::shared_ptr<sdk::EveryHostEvents>(std::make_shared<EveryHostSubscriptions>(events_))));
     }
     const auto order = startOrder(libraries_);
     for (std::size_t index : order) {

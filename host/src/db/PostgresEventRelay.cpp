@@ -12,6 +12,8 @@
 #include <Poco/Logger.h>
 #include <Poco/UUIDGenerator.h>
 
+#include "tawasul/sdk/EveryHostEvents.hpp"
+
 namespace tawasul::host {
 namespace {
 
@@ -233,10 +235,10 @@ void PostgresEventRelay::listen() {
         lost = false;
         lastError.clear();
         backoff = std::chrono::milliseconds(200);
-        const int socket = PQsocket(connection.get());
+        const int descriptor = PQsocket(connection.get());
         while (!stopping() && PQstatus(connection.get()) == CONNECTION_OK) {
-            pollfd wait{socket, POLLIN, 0};
-            const int ready = ::poll(&wait, 1, 500);  // the stop flag is looked at twice a second
+            pollfd readable{descriptor, POLLIN, 0};
+            const int ready = ::poll(&readable, 1, 500);  // the stop flag is looked at twice a second
             if (ready < 0 && errno != EINTR) break;
             if (ready <= 0) continue;
             if (!PQconsumeInput(connection.get())) break;

@@ -334,11 +334,15 @@ private:
         bool open = false;
         try {
             Poco::Data::Session session = context_.database().session();
-            Poco::Data::Statement select(session);
-            select << "SELECT message, token_digest FROM whatsapp_alerts WHERE source = 'cloud_api' AND resolved_at IS NULL "
-                      "AND token_digest IS NOT NULL ORDER BY id DESC LIMIT 1",
-                into(message), into(digest), now;
-            open = select.rowsExtracted() == 1;
+            std::vector<std::string> messages, digests;
+            session << "SELECT message, token_digest FROM whatsapp_alerts WHERE source = 'cloud_api' AND resolved_at IS NULL "
+                       "AND token_digest IS NOT NULL ORDER BY id DESC LIMIT 1",
+                into(messages), into(digests), now;
+            open = !messages.empty();
+            if (open) {
+                message = messages.front();
+                digest = digests.front();
+            }
         } catch (const std::exception& error) {
             context_.logger().warning("cannot read the shared provider health: " + sdk::errorText(error));
             return;
