@@ -13,6 +13,8 @@
 #include "LiveStream.hpp"
 #include "OutboundSupport.hpp"
 #include "WebhookSupport.hpp"
+#include "db/Migrator.hpp"
+#include "tawasul/whatsapp/TimelineWrites.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 
 using namespace tawasul;
@@ -69,6 +71,7 @@ class SeveralHostsPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aLivePageShowsWhatAnotherHostProcessed);
     CPPUNIT_TEST(pacingPerNumberIsSharedByAllHosts);
     CPPUNIT_TEST(anExpiredTokenSeenByOneHostStopsTheOthers);
+    CPPUNIT_TEST(aStatusIsNotLostWhileItsWamidIsStored);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -171,6 +174,57 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());  // no other host asked Meta again
         CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
+    }
+
+    // The race of issue #14 on two connections: a status webhook's transaction stores a status and
+    // finds no message with its wamid (the send has not committed it), while the send's transaction
+    // stores the wamid and looks for the statuses that came first (the webhook has not committed
+    // it). Each would miss the other; sdk::lockWamids makes the second wait for the first.
+    void aStatusIsNotLostWhileItsWamidIsStored() {
+        using namespace Poco::Data::Keywords;
+        PostgresDatabase pg;
+        auto db = openDatabase(pg.url());
+        host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
+        {
+            Poco::Data::Session setup = db->session();
+            setup << "INSERT INTO whatsapp_contacts (wa_id) VALUES ('213555123456')", now;
+            setup << "INSERT INTO whatsapp_conversations (contact_id) SELECT id FROM whatsapp_contacts", now;
+            setup << "INSERT INTO whatsapp_messages (conversation_id, direction, status) SELECT id, 'out', 'queued' FROM whatsapp_conversations",
+                now;
+        }
+        sdk::StatusChange delivered;
+        delivered.waMessageId = "wamid.RACE";
+        delivered.status = "delivered";
+        delivered.occurredAt = 1000;
+
+        // The status webhook, as the inbound router writes it: lock, store, apply (nothing to apply yet).
+        Poco::Data::Session webhook = db->session();
+        webhook.begin();
+        sdk::lockWamids(webhook, true, {"wamid.RACE"});
+        webhook << "INSERT INTO whatsapp_message_statuses (wa_message_id, status, occurred_at) VALUES ('wamid.RACE', 'delivered', 1000)", now;
+        CPPUNIT_ASSERT(!sdk::applyMessageStatus(webhook, delivered, 2000));
+
+        // The send, as the dispatcher writes it, on another connection: lock, store the wamid, apply
+        // the statuses that came first.
+        std::thread send([&] {
+            Poco::Data::Session session = db->session();
+            session.begin();
+            sdk::lockWamids(session, true, {"wamid.RACE"});
+            session << "UPDATE whatsapp_messages SET wa_message_id = 'wamid.RACE', status = 'sent' WHERE direction = 'out'", now;
+            std::vector<std::string> words;
+            session << "SELECT status FROM whatsapp_message_statuses WHERE wa_message_id = 'wamid.RACE'", into(words), now;
+            for (const std::string& word : words) {
+                sdk::StatusChange change = delivered;
+                change.status = word;
+                sdk::applyMessageStatus(session, change, 3000);
+            }
+            session.commit();
+        });
+        waitUntil([&] { return queryText(*db, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1"; },
+                  "the send waiting for the webhook's lock");
+        webhook.commit();
+        send.join();
+        CPPUNIT_ASSERT_EQUAL(std::string("wamid.RACE|delivered"), queryRows(*db, "SELECT wa_message_id, status FROM whatsapp_messages"));
     }
 };
 

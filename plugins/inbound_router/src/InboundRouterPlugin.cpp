@@ -10,6 +10,7 @@
 #include "Timeline.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/whatsapp/TimelineWrites.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::inbound_router {
@@ -80,10 +81,17 @@ private:
         // only means the jobs run again, and every write here is idempotent.
         sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
         Timeline timeline(session, rules_, matcher, *phones_, context_->clock().nowMillis());
+        std::vector<std::pair<std::int64_t, Poco::JSON::Object::Ptr>> notifications;
+        std::vector<std::string> wamids;
         for (const sdk::Job& job : jobs) {
             const std::int64_t eventId = eventIdOf(job);
-            timeline.apply(eventId, *loadNotification(session, eventId));
+            notifications.emplace_back(eventId, loadNotification(session, eventId));
+            Timeline::statusWamids(*notifications.back().second, wamids);
         }
+        // Before any row is locked: a send storing one of these wamids waits for this commit, or
+        // this waits for it, so that the status is applied either way.
+        sdk::lockWamids(session, database.dialect() == sdk::Dialect::PostgreSQL, wamids);
+        for (const auto& [eventId, notification] : notifications) timeline.apply(eventId, *notification);
         transaction.commit();
 
         const TimelineCounts& counts = timeline.counts();

@@ -83,6 +83,22 @@ void Timeline::apply(std::int64_t eventId, const Object& notification) {
     }
 }
 
+void Timeline::statusWamids(const Object& notification, std::vector<std::string>& wamids) {
+    const Array::Ptr entries = arrayAt(notification, "entry");
+    for (std::size_t e = 0; entries && e < entries->size(); ++e) {
+        const Object::Ptr entry = entries->getObject(static_cast<unsigned>(e));
+        const Array::Ptr changes = entry ? arrayAt(*entry, "changes") : nullptr;
+        for (std::size_t c = 0; changes && c < changes->size(); ++c) {
+            const Object::Ptr change = changes->getObject(static_cast<unsigned>(c));
+            const Object::Ptr value = change ? objectAt(*change, "value") : nullptr;
+            const Array::Ptr statuses = value ? arrayAt(*value, "statuses") : nullptr;
+            for (std::size_t i = 0; statuses && i < statuses->size(); ++i)
+                if (const Object::Ptr status = statuses->getObject(static_cast<unsigned>(i)))
+                    if (const std::string wamid = field(*status, "id"); !wamid.empty()) wamids.push_back(wamid);
+        }
+    }
+}
+
 void Timeline::applyChange(std::int64_t eventId, const Object& value) {
     const Object::Ptr metadata = objectAt(value, "metadata");
     const std::string phoneNumberId = metadata ? field(*metadata, "phone_number_id") : "";

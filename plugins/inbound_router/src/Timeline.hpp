@@ -34,6 +34,8 @@ public:
     // Walks every entry, change, message, status and error of a notification. Unknown fields and
     // message types are kept, never dropped and never fatal.
     void apply(std::int64_t eventId, const Poco::JSON::Object& notification);
+    // The wamids of the notification's statuses, for sdk::lockWamids before apply().
+    static void statusWamids(const Poco::JSON::Object& notification, std::vector<std::string>& wamids);
 
     const TimelineCounts& counts() const { return counts_; }
     // Events to publish once the transaction has committed.

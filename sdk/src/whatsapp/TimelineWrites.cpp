@@ -1,5 +1,7 @@
 #include "tawasul/whatsapp/TimelineWrites.hpp"
 
+#include <algorithm>
+
 #include <stdexcept>
 
 #include <Poco/Nullable.h>
@@ -13,6 +15,21 @@ int statusRank(const std::string& status) {
     if (status == "delivered") return 2;
     if (status == "read") return 3;
     return 0;
+}
+
+void lockWamids(Poco::Data::Session& session, bool postgres, std::vector<std::string> wamids) {
+    if (!postgres || wamids.empty()) return;
+    std::sort(wamids.begin(), wamids.end());
+    wamids.erase(std::unique(wamids.begin(), wamids.end()), wamids.end());
+    // One round trip for the batch: the wamids as one text (Meta's ids have no newline), split and
+    // locked in order. 1414 keeps these keys apart from other advisory locks (migrate's).
+    std::string joined;
+    for (const std::string& wamid : wamids)
+        if (wamid.find('\n') == std::string::npos) joined += (joined.empty() ? "" : "\n") + wamid;
+    Poco::Int64 locked = 0;
+    session << "SELECT COUNT(pg_advisory_xact_lock(1414, hashtext(w))) FROM "
+               "(SELECT w FROM unnest(string_to_array($1, E'\\n')) AS w ORDER BY w) AS ordered",
+        Poco::Data::Keywords::use(joined), Poco::Data::Keywords::into(locked), Poco::Data::Keywords::now;
 }
 
 std::optional<std::int64_t> applyMessageStatus(Poco::Data::Session& session, const StatusChange& change, std::int64_t nowMillis) {

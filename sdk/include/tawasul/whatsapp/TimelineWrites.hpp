@@ -32,6 +32,15 @@ struct StatusChange {
 TAWASUL_SDK_API std::optional<std::int64_t> applyMessageStatus(Poco::Data::Session& session, const StatusChange& change,
                                                                std::int64_t nowMillis);
 
+// On PostgreSQL, serialises the transactions that meet these wamids: the one that stores a sent
+// message's wamid and then applies the statuses that came first, and the one that stores a status
+// and then applies it to the message. Without it each could miss the other's uncommitted row and
+// the status would never be applied. Call it first in the transaction, before any row is locked,
+// with every wamid the transaction will touch (sorted and locked in that order, so two such
+// transactions cannot deadlock). Transaction-scoped advisory locks; nothing on SQLite, which has
+// one writer.
+TAWASUL_SDK_API void lockWamids(Poco::Data::Session& session, bool postgres, std::vector<std::string> wamids);
+
 // The contact's conversation that is not resolved; a resolved one is reopened (one timeline per
 // person), and a first one is created. `reopened` tells the caller which happened.
 TAWASUL_SDK_API std::int64_t openConversation(Poco::Data::Session& session, std::int64_t contactId, std::int64_t at,
