@@ -154,10 +154,17 @@ public:
         FakeGraphApi fake;
         OutboundHosts cluster(pg, fake, 1000);
         auto db = openDatabase(pg.url());
+        {
+            // The outbox renders the template it takes over.
+            Poco::Data::Session session = db->session();
+            session << "INSERT INTO whatsapp_templates (name, language, category, body, status, created_at, updated_at) "
+                       "VALUES ('rappel', 'fr', 'utility', 'Bonjour, rappel de votre session.', 'active', 1, 1)",
+                Poco::Data::Keywords::now;
+        }
         fake.script({GraphReply::metaError(401, 190, "Error validating access token: Session has expired")});
         auto receipt = sendThroughProbe(*cluster.hosts[1], templateSend("expired-1"));
         const std::string first = std::to_string(receipt->getValue<Poco::Int64>("message_id"));
-        waitForRows(*db, "SELECT provider FROM whatsapp_messages WHERE id = " + first, "outbox");
+        waitForRows(*db, "SELECT status, provider FROM whatsapp_messages WHERE id = " + first, "queued|outbox");
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());
         for (int h : {0, 2}) {
             std::string chain;
@@ -170,7 +177,9 @@ public:
             assertContains(chain, "\"state\":\"unhealthy\"");
             receipt = sendThroughProbe(*cluster.hosts[h], templateSend("expired-after-" + std::to_string(h)));
             const std::string id = std::to_string(receipt->getValue<Poco::Int64>("message_id"));
-            waitForRows(*db, "SELECT provider FROM whatsapp_messages WHERE id = " + id, "outbox");
+            waitForRows(*db, "SELECT status, provider FROM whatsapp_messages WHERE id = " + id, "queued|outbox");
+            // Straight to the outbox: no attempt through the Cloud API on this host.
+            CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|unavailable|0|0\noutbox|1|queued|0|0"), attemptRows(*db, std::stoll(id)));
         }
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());  // no other host asked Meta again
         CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));

@@ -148,11 +148,15 @@ void PostgresEventRelay::sendLoop() {
             announceLoss = lostEvents_;
         }
         std::string error;
-        if (!connection) connection = connect(connectionString_, error);
-        bool sent = false;
-        if (connection) {
+        bool sent = false, stored = false;
+        // A connection found dead when used (the server restarted, the link was cut) gets one fresh
+        // try at once, so that a cut between two events loses none of them.
+        for (int attempt = 0; attempt < 2 && !sent; ++attempt) {
+            if (attempt > 0) connection.reset();
+            error.clear();
+            if (!connection) connection = connect(connectionString_, error);
+            if (!connection) break;
             std::string array = "{";
-            bool stored = false;
             if (announceLoss) appendElement(array, origin_ + " " + std::to_string(++sequence_) + " " + sdk::kBusReconnectedTopic + "\n{}");
             for (const sdk::Event& event : batch) {
                 const std::string header = origin_ + " " + std::to_string(++sequence_) + " " + event.topic;
@@ -175,6 +179,8 @@ void PostgresEventRelay::sendLoop() {
                 if (ok(result)) sent = true;
                 else error = PQerrorMessage(connection.get());
             }
+        }
+        if (connection) {
             if (sent && stored && std::chrono::steady_clock::now() - lastCleanup > std::chrono::minutes(1)) {
                 // Every listener has read a stored event within seconds; ten minutes is plenty.
                 run(connection.get(), "DELETE FROM bus_events WHERE created_at < now() - interval '10 minutes'", {});
