@@ -1,5 +1,7 @@
 #include "app/HostConfig.hpp"
 
+#include "http/ClientAddress.hpp"
+
 #include <set>
 #include <stdexcept>
 
@@ -28,7 +30,7 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
 
     const sdk::ConfigNode server = root.child("server");
     server.allowOnly({"listen", "threads", "max_queued", "max_body_bytes", "request_timeout_seconds",
-                      "keep_alive_seconds", "public_url", "web_dir"});
+                      "keep_alive_seconds", "public_url", "web_dir", "trusted_proxies"});
     if (server.has("listen")) {
         const sdk::ConfigNode listen = server.child("listen");
         try {
@@ -53,6 +55,17 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
     }
 
     config.server.webDir = server.getString("web_dir", config.server.webDir);
+    if (server.has("trusted_proxies")) {
+        config.server.trustedProxies = server.getStringList("trusted_proxies");
+        const auto items = server.child("trusted_proxies").items();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            try {
+                TrustedProxies({config.server.trustedProxies[i]});
+            } catch (const std::invalid_argument& error) {
+                items[i].fail(error.what());
+            }
+        }
+    }
 
     const sdk::ConfigNode auth = root.child("auth");
     auth.allowOnly({"idle_minutes", "absolute_hours", "max_failures", "failure_window_minutes", "max_waiting_checks", "password_cost"});

@@ -28,6 +28,7 @@ struct HostConfig {
         int keepAliveSeconds = 15;
         std::string publicUrl;
         std::string webDir = "host";  // the host's templates/, lang/ and public/ (admin pages)
+        std::vector<std::string> trustedProxies;  // addresses or CIDRs whose X-Forwarded-For is believed
     } server;
 
     struct AuthSettings {

@@ -86,8 +86,8 @@ private:
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
     RequestHandler(Router& router, Admission& access, HttpMetrics& metrics, std::int64_t maxBodyBytes,
-                   const std::atomic<bool>& stopping)
-        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping) {}
+                   const std::atomic<bool>& stopping, const TrustedProxies& proxies)
+        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping), proxies_(proxies) {}
 
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
         const auto started = std::chrono::steady_clock::now();
@@ -95,7 +95,7 @@ public:
         sdk::HttpResponse out;
         in.requestId = sdk::requestIdFor(request.get("X-Request-Id", ""));
         in.method = request.getMethod();
-        in.remoteAddress = request.clientAddress().host().toString();
+        in.remoteAddress = proxies_.clientAddress(request.clientAddress().host().toString(), proxies_.empty() ? "" : forwardedFor(request));
         std::string owner = "host";
         sdk::RouteStyle style = sdk::RouteStyle::Plain;
         bool keepAlive = true;
@@ -243,21 +243,30 @@ private:
         }
     }
 
+    // Every X-Forwarded-For value, in order, as one list.
+    static std::string forwardedFor(const Poco::Net::HTTPServerRequest& request) {
+        std::string list;
+        for (const auto& [name, value] : request)
+            if (Poco::icompare(name, "X-Forwarded-For") == 0) list += (list.empty() ? "" : ",") + value;
+        return list;
+    }
+
     Router& router_;
     Admission& access_;
     HttpMetrics& metrics_;
     std::int64_t maxBodyBytes_;
     const std::atomic<bool>& stopping_;
+    const TrustedProxies& proxies_;
 };
 
 class RequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
     RequestHandlerFactory(Router& router, Admission& access, MetricsRegistry& metrics, std::int64_t maxBodyBytes,
-                          const std::atomic<bool>& stopping)
-        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping) {}
+                          const std::atomic<bool>& stopping, const TrustedProxies& proxies)
+        : router_(router), access_(access), metrics_(metrics), maxBodyBytes_(maxBodyBytes), stopping_(stopping), proxies_(proxies) {}
     // Poco owns the factory and keeps it for the server's life; the metrics live here with it.
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new RequestHandler(router_, access_, metrics_, maxBodyBytes_, stopping_);
+        return new RequestHandler(router_, access_, metrics_, maxBodyBytes_, stopping_, proxies_);
     }
 
 private:
@@ -266,6 +275,7 @@ private:
     HttpMetrics metrics_;
     std::int64_t maxBodyBytes_;
     const std::atomic<bool>& stopping_;
+    const TrustedProxies& proxies_;
 };
 
 }  // namespace
@@ -288,7 +298,7 @@ void HttpServer::start() {
     // A client that goes away mid-stream must be an error on write, not a signal that ends the process.
     std::signal(SIGPIPE, SIG_IGN);
     stopping_ = false;
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestHandlerFactory(router_, access_, metrics_, options_.maxBodyBytes, stopping_),
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestHandlerFactory(router_, access_, metrics_, options_.maxBodyBytes, stopping_, options_.trustedProxies),
                                                        socket, params);
     server_->start();
     running_ = true;

@@ -10,6 +10,7 @@
 
 #include "http/Admission.hpp"
 #include "metrics/MetricsRegistry.hpp"
+#include "http/ClientAddress.hpp"
 #include "http/Responses.hpp"
 #include "http/Router.hpp"
 
@@ -23,6 +24,7 @@ struct HttpServerOptions {
     std::int64_t maxBodyBytes = 3 * 1024 * 1024;
     int requestTimeoutSeconds = 30;
     int keepAliveSeconds = 15;
+    TrustedProxies trustedProxies;  // whose X-Forwarded-For names the client
 };
 
 class HttpServer {

@@ -7,6 +7,10 @@
 
 namespace tawasul::plugins::admin_inbox {
 
+namespace {
+constexpr const char* kRefreshTopic = "refresh";  // what the pages' script answers by reloading what it shows
+}
+
 LiveHub::LiveHub(std::size_t capacity) : capacity_(capacity) {}
 
 void LiveHub::push(const std::string& topic, const std::string& json) {
@@ -30,6 +34,15 @@ void LiveHub::push(const std::string& topic, const std::string& json) {
     changed_.notify_all();
 }
 
+void LiveHub::pushRefresh() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ring_.push_back(LiveEvent{next_++, kRefreshTopic, 0, "{\"topic\":\"refresh\"}"});
+        while (ring_.size() > capacity_) ring_.pop_front();
+    }
+    changed_.notify_all();
+}
+
 LiveHub::Batch LiveHub::since(std::uint64_t lastId, std::int64_t conversationId) const {
     std::lock_guard<std::mutex> lock(mutex_);
     Batch batch;
@@ -41,7 +54,7 @@ LiveHub::Batch LiveHub::since(std::uint64_t lastId, std::int64_t conversationId)
     if (!ring_.empty() && lastId + 1 < ring_.front().id) batch.gap = true;
     for (const LiveEvent& event : ring_) {
         if (event.id <= lastId) continue;
-        if (conversationId != 0 && event.conversationId != conversationId) continue;
+        if (conversationId != 0 && event.conversationId != conversationId && event.topic != kRefreshTopic) continue;
         batch.events.push_back(event);
     }
     return batch;

@@ -26,6 +26,8 @@ public:
 
     // Called on the publisher's thread: O(1), wakes the streams.
     void push(const std::string& topic, const std::string& json);
+    // A "refresh" for every open page (all conversations): what they show may have missed events.
+    void pushRefresh();
 
     // What a stream that has seen up to `lastId` should send next, for one conversation or for
     // all (conversationId 0). `gap` is set when events after lastId have left the ring (or the

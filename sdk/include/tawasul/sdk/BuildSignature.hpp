@@ -6,7 +6,9 @@
 #include <boost/version.hpp>
 
 #define TAWASUL_SDK_ABI_MAJOR 1
-#define TAWASUL_SDK_ABI_MINOR 0
+// A minor step adds to the SDK and breaks nothing: the host loads plugins of its minor and older.
+// 1.1: sdk::EveryHostEvents, sdk::lockWamids.
+#define TAWASUL_SDK_ABI_MINOR 1
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
