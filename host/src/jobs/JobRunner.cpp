@@ -183,7 +183,7 @@ void JobRunner::keepLeases() {
     while (!stopping_) {
         {
             std::unique_lock lock(wakeMutex_);
-            wakeup_.wait_for(lock, every, [&] { return stopping_.load(); });
+            leaseKeeperWake_.wait_for(lock, every, [&] { return stopping_.load(); });
         }
         if (stopping_) return;
         try {
@@ -201,8 +201,13 @@ void JobRunner::keepLeases() {
 }
 
 void JobRunner::stop() {
-    stopping_ = true;
+    {
+        // Under the lock, so that no waiter checks stopping_ just before it is set and then sleeps.
+        std::lock_guard lock(wakeMutex_);
+        stopping_ = true;
+    }
     wakeup_.notify_all();
+    leaseKeeperWake_.notify_all();
     for (auto& worker : workers_)
         if (worker.joinable()) worker.join();
     workers_.clear();
