@@ -37,9 +37,15 @@ std::int64_t SharedPacer::reserve(const std::string& phoneNumberId) {
 
 void SharedPacer::wait(const std::string& phoneNumberId) {
     using Clock = std::chrono::steady_clock;
-    while (true) {
+    for (int unsure = 0;;) {
+        const auto asked = Clock::now();
         const std::int64_t waitMicros = reserve(phoneNumberId);
-        const auto slot = Clock::now() + std::chrono::microseconds(waitMicros);
+        const auto answered = Clock::now();
+        // The database's "now" lies between asked and answered: a slow answer leaves the slot's
+        // place on this host's clock unsure by that much, so the slot is let go for a new one
+        // (a few times: a database that always answers slowly must not stop the sends).
+        if (answered - asked >= kLateTolerance && ++unsure <= kUnsureRetries) continue;
+        const auto slot = answered + std::chrono::microseconds(waitMicros);
         std::this_thread::sleep_until(slot);
         // A caller that woke late would bunch with the slots after its own: it takes a new one.
         if (Clock::now() - slot < kLateTolerance) return;
