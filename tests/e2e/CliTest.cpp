@@ -6,6 +6,7 @@
 
 #include "HostProcess.hpp"
 #include "TestSupport.hpp"
+#include "tawasul/sdk/BuildSignature.hpp"
 
 using namespace tawasul::test;
 
@@ -87,7 +88,7 @@ public:
         };
         check("server:\n  listen: \"127.0.0.1:8080\"\n  thread: 4\n",
               ":3:3: unknown key 'server.thread' (expected one of: listen, threads, max_queued, max_body_bytes, "
-              "request_timeout_seconds, keep_alive_seconds, public_url, web_dir)");
+              "request_timeout_seconds, keep_alive_seconds, public_url, web_dir, trusted_proxies)");
         check("server:\n  threads: many\n", ":2:12: server.threads: expected an integer, got 'many'");
         check("workers:\n  threads: [1, 2]\n", ":2:12: workers.threads: expected an integer, got a list");
         check("server:\n  listen: \"localhost\"\n", ":2:11: server.listen: expected HOST:PORT, got 'localhost'");
@@ -111,7 +112,8 @@ public:
         const std::string file = dir.file("t.yaml");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - wrong_abi: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
-                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 1.0");
+                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides " +
+                               std::to_string(TAWASUL_SDK_ABI_MAJOR) + "." + std::to_string(TAWASUL_SDK_ABI_MINOR));
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - cycle_a: {}\n    - cycle_b: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
                            "tawasul: " + file + ":16:5: plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a");
