@@ -13,6 +13,7 @@
 # absolute destinations, so install the `host` component through CPack (or with DESTDIR).
 
 set(TAWASUL_SHARE_DIR ${CMAKE_INSTALL_DATADIR}/tawasul)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 
 install(TARGETS tawasul RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT host)
 # From /usr/bin the packaged library is ../lib/<triplet>: an unpacked tree (dpkg-deb -x) runs as it is.
@@ -21,7 +22,11 @@ set_target_properties(tawasul PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTA
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/migrations/ DESTINATION ${TAWASUL_SHARE_DIR}/migrations COMPONENT host)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/host/templates ${PROJECT_SOURCE_DIR}/host/lang ${PROJECT_SOURCE_DIR}/host/public
         DESTINATION ${TAWASUL_SHARE_DIR} COMPONENT host)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/tawasul.yaml DESTINATION /etc/tawasul COMPONENT host)
+# /etc/tawasul/tawasul.yaml names the folders the lines above install into, as the package puts them.
+set(TAWASUL_PACKAGED_SHARE_DIR ${CPACK_PACKAGING_INSTALL_PREFIX}/${TAWASUL_SHARE_DIR})
+set(TAWASUL_PACKAGED_PLUGIN_DIR ${CPACK_PACKAGING_INSTALL_PREFIX}/${TAWASUL_PLUGIN_INSTALL_DIR})
+configure_file(${PROJECT_SOURCE_DIR}/packaging/tawasul.yaml.in ${CMAKE_BINARY_DIR}/packaging/tawasul.yaml @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/packaging/tawasul.yaml DESTINATION /etc/tawasul COMPONENT host)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/tawasul.service DESTINATION /lib/systemd/system COMPONENT host)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/configuration.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT host)
@@ -32,7 +37,6 @@ set(CPACK_PACKAGE_VENDOR "Tawasul")
 set(CPACK_PACKAGE_CONTACT "Tawasul maintainers <tawasul@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "WhatsApp Cloud API integration host")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/packages)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_GROUPING ONE_PER_GROUP)

@@ -15,8 +15,10 @@
 
 #include "Assertions.hpp"
 #include "HostProcess.hpp"
+#include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
+#include "db/DatabaseLock.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 
 using namespace tawasul::test;
@@ -46,6 +48,9 @@ class BackupRestoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(BackupRestoreTest);
     CPPUNIT_TEST(backupWhileWebhooksArriveThenRestore);
     CPPUNIT_TEST(misuseExitsTwoWithOneLine);
+    CPPUNIT_TEST(aBackupOfThePreviousReleaseRestores);
+    CPPUNIT_TEST(restoreOntoAMachineWithoutADatabase);
+    CPPUNIT_TEST(everyCommandThatOpensTheDatabaseHoldsItsLock);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -109,7 +114,7 @@ public:
         // Opening it above may have put it back in WAL mode; restore must cope with that too.
 
         // A serving host holds the database: restore refuses.
-        assertOneLine(host.cli({"restore", backup}), 2, "a host is serving on");
+        assertOneLine(host.cli({"restore", backup}), 2, "is in use by a host or another tawasul command");
         CPPUNIT_ASSERT_EQUAL(0, host.stop());
 
         const auto [restored, restoreOutput] = host.cli({"restore", backup});
@@ -135,6 +140,96 @@ public:
         after.timestamp = 1764070000;
         after.text = "after restore";
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, tawasul::host::inboundTextBody(after)).status);
+    }
+
+    void aBackupOfThePreviousReleaseRestores() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+        // An installation of 0.1 (its twin migration files, their checksums), backed up before the upgrade.
+        const TempDir& dir = host.dir();
+        const std::string previous = dir.file("previous.db");
+        tawasul::host::Migrator(*openDatabase("sqlite:" + previous), previousReleaseMigrations()).migrate();
+        writeFile(dir.file("previous.yaml"), testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - outbox: {}\n", "sqlite:" + previous));
+        const std::string backup = dir.file("previous-backup.db");
+        const auto backedUp = runCommand({TAWASUL_BINARY, "--config", dir.file("previous.yaml"), "backup", backup});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(backedUp.second, 0, backedUp.first);
+
+        const auto [restored, output] = host.cli({"restore", backup});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, restored);
+        const auto migrated = host.cli({"migrate"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(migrated.second, 0, migrated.first);
+        const auto status = host.cli({"migrate", "--status"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(status.second, 0, status.first);
+        assertLacks(status.second, "EDITED");
+        assertLacks(status.second, "missing");
+        host.start();
+        CPPUNIT_ASSERT_EQUAL(200, host.request("GET", "/readyz").status);
+    }
+
+    void restoreOntoAMachineWithoutADatabase() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        const std::string backup = host.dir().file("backup.db");
+        CPPUNIT_ASSERT_EQUAL(0, host.cli({"backup", backup}).first);
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+        // Another machine: the same configuration (plugins included: a backup with another
+        // plugin set's migrations is refused) but no database yet, not even its folder.
+        const TempDir& dir = host.dir();
+        const std::string folder = dir.file("fresh/var");
+        std::string config = readFile(host.configPath());
+        const std::string url = host.databaseUrl();
+        CPPUNIT_ASSERT(config.find(url) != std::string::npos);
+        config.replace(config.find(url), url.size(), "sqlite:" + folder + "/tawasul.db");
+        writeFile(dir.file("fresh.yaml"), config);
+        const auto [status, output] = runCommand({TAWASUL_BINARY, "--config", dir.file("fresh.yaml"), "restore", backup});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+        assertLacks(output, "kept as");
+        CPPUNIT_ASSERT(fs::is_regular_file(folder + "/tawasul.db"));
+        for (const auto& entry : fs::directory_iterator(folder))
+            CPPUNIT_ASSERT_MESSAGE(entry.path().string(), entry.path().filename().string().find(".replaced-") == std::string::npos);
+        auto db = openDatabase("sqlite:" + folder + "/tawasul.db");
+        CPPUNIT_ASSERT_EQUAL(std::string("ok"), queryText(*db, "PRAGMA integrity_check"));
+        CPPUNIT_ASSERT(std::stoi(queryText(*db, "SELECT COUNT(*) FROM schema_migrations")) > 0);
+    }
+
+    void everyCommandThatOpensTheDatabaseHoldsItsLock() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        const std::string backup = host.dir().file("backup.db");
+        CPPUNIT_ASSERT_EQUAL(0, host.cli({"backup", backup}).first);
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+        const std::string database = host.databaseUrl().substr(7);
+        const std::vector<std::vector<std::string>> commands = {
+            {"migrate"}, {"migrate", "--status"}, {"settings", "list"}, {"events", "list"},
+            {"user", "list"}, {"role", "list"}, {"token", "list"}, {"plugins", "list"}};
+        {
+            // While the lock is held exclusively (as restore holds it), each of them refuses to open
+            // the database: they take it, shared, before they open it.
+            tawasul::host::DatabaseLock restoring(database, tawasul::host::DatabaseLock::Mode::Exclusive);
+            CPPUNIT_ASSERT(restoring.held());
+            for (const auto& command : commands) {
+                const auto [status, output] = host.cli(command);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(command[0] + ": " + output, 1, status);
+                assertContains(output, "a restore is replacing " + database);
+            }
+            const auto doctor = host.cli({"doctor"});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(doctor.second, 1, doctor.first);
+            assertContains(doctor.second, "a restore is replacing " + database);
+        }
+        for (const auto& command : commands) {
+            const auto [status, output] = host.cli(command);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(command[0] + ": " + output, 0, status);
+        }
+        {
+            // And while one holds it shared, restore refuses and replaces nothing.
+            tawasul::host::DatabaseLock command(database, tawasul::host::DatabaseLock::Mode::Shared);
+            CPPUNIT_ASSERT(command.held());
+            assertOneLine(host.cli({"restore", backup}), 2, "is in use by a host or another tawasul command");
+        }
+        for (const auto& entry : fs::directory_iterator(host.dir().path()))
+            CPPUNIT_ASSERT_MESSAGE(entry.path().string(), entry.path().filename().string().find(".replaced-") == std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(0, host.cli({"restore", backup}).first);
     }
 
     void misuseExitsTwoWithOneLine() {

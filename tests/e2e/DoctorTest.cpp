@@ -2,9 +2,12 @@
 // each: that check alone says FAIL, on its own line, and the exit status is 1.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <optional>
 #include <sstream>
 
 #include <sys/stat.h>
+
+#include <Poco/Net/NetworkInterface.h>
 
 #include "Assertions.hpp"
 #include "FakeGraphApi.hpp"
@@ -17,6 +20,17 @@ using namespace tawasul::test;
 namespace {
 
 const std::string kToken = "doctor-good-token";
+
+// An IPv4 address of this machine that is not loopback: where Meta could reach a host (the doctor
+// refuses a loopback public URL without asking it).
+std::string outsideAddress() {
+    for (const Poco::Net::NetworkInterface& interface : Poco::Net::NetworkInterface::list(true, true))
+        for (const auto& entry : interface.addressList()) {
+            const Poco::Net::IPAddress& address = entry.get<Poco::Net::NetworkInterface::IP_ADDRESS>();
+            if (address.family() == Poco::Net::IPAddress::IPv4 && !address.isLoopback() && !address.isWildcard()) return address.toString();
+        }
+    throw std::runtime_error("DoctorTest needs a network interface with a non-loopback IPv4 address");
+}
 
 std::vector<std::string> failLines(const std::string& output) {
     std::vector<std::string> lines;
@@ -49,15 +63,19 @@ public:
                                     "    - outbox: {}\n    - admin_inbox: {}\n";
         HostOptions options = withWebhookSecrets();
         options.pluginsYaml = plugins;
+        options.listenHost = "0.0.0.0";  // answers on the outside address too
+        const std::string outside = outsideAddress();
         options.settings.emplace_back("whatsapp.cloud.access_token", kToken);
         HostProcess host(options);
         host.start();
-        // The doctor's configuration is the host's with the public URL where the host listens.
+        // The doctor's configuration is the host's with the public URL where the host listens, on an
+        // address of this machine that is not loopback.
         const TempDir& dir = host.dir();
-        const std::string publicUrl = "  public_url: \"http://127.0.0.1:" + std::to_string(host.port()) + "\"\n";
+        const std::string publicUrl = "  public_url: \"http://" + outside + ":" + std::to_string(host.port()) + "\"\n";
         auto doctor = [&](const std::string& pluginsYaml, const std::string& databaseUrl = "",
-                          const std::vector<std::string>& environment = {}) {
-            writeFile(dir.file("doctor.yaml"), testConfigYaml(dir, TAWASUL_PLUGIN_DIR, pluginsYaml, databaseUrl, "", 2, publicUrl));
+                          const std::vector<std::string>& environment = {}, const std::optional<std::string>& serverYaml = std::nullopt) {
+            writeFile(dir.file("doctor.yaml"),
+                      testConfigYaml(dir, TAWASUL_PLUGIN_DIR, pluginsYaml, databaseUrl, "", 2, serverYaml.value_or(publicUrl)));
             return runCommand({TAWASUL_BINARY, "--config", dir.file("doctor.yaml"), "doctor"}, environment);
         };
 
@@ -83,10 +101,18 @@ public:
         assertFailsAlone(doctor(plugins), "file modes");
         ::chmod(database.c_str(), 0600);
         // The public URL pointing where no host answers.
-        {
-            writeFile(dir.file("doctor.yaml"),
-                      testConfigYaml(dir, TAWASUL_PLUGIN_DIR, plugins, "", "", 2, "  public_url: \"http://127.0.0.1:9\"\n"));
-            assertFailsAlone(runCommand({TAWASUL_BINARY, "--config", dir.file("doctor.yaml"), "doctor"}), "public url");
+        const auto nobody = doctor(plugins, "", {}, "  public_url: \"http://" + outside + ":9\"\n");
+        assertFailsAlone(nobody, "public url");
+        assertContains(nobody.second, "no answer");
+        // No public URL: it is the listen address, which Meta cannot reach (even though it answers here).
+        const auto derived = doctor(plugins, "", {}, "");
+        assertFailsAlone(derived, "public url");
+        assertContains(derived.second, "server.public_url is not set");
+        // A loopback public URL answers the handshake here, and Meta still cannot reach it.
+        for (const std::string& loopback : {"127.0.0.1", "localhost", "[::1]"}) {
+            const auto local = doctor(plugins, "", {}, "  public_url: \"http://" + loopback + ":" + std::to_string(host.port()) + "\"\n");
+            assertFailsAlone(local, "public url");
+            assertContains(local.second, "loopback or wildcard address");
         }
         // Meta no longer takes the stored token.
         graph.requireToken("a-rotated-token");

@@ -1,6 +1,7 @@
 // The host's files are its user's alone: the SQLite database with its -wal and -shm and the master
 // key are 0600, in folders the host creates 0700, after `migrate` and while serving; a database an
-// older version left 0644 is narrowed at the next start.
+// older version left 0644 is narrowed by `migrate` (the upgrade step), not by every command that
+// opens it.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <sys/stat.h>
@@ -51,8 +52,12 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("600"), mode(host.dir().file("master.key")));
         CPPUNIT_ASSERT_EQUAL(0, host.stop());
 
-        // A database left readable by others (an older version, a copy) is narrowed on the next open.
+        // A database left readable by others (an older version, a copy): commands that only open it
+        // leave its mode alone, `migrate` narrows it.
         CPPUNIT_ASSERT_EQUAL(0, ::chmod(database.c_str(), 0644));
+        const auto listed = host.cli({"events", "list"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(listed.second, 0, listed.first);
+        CPPUNIT_ASSERT_EQUAL(std::string("644"), mode(database));
         const auto [status, output] = host.cli({"migrate"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
         CPPUNIT_ASSERT_EQUAL(std::string("600"), mode(database));

@@ -31,7 +31,7 @@ void HostProcess::start() {
         plugins = "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
                   "    - cloud_api: {}\n    - outbox: {}\n    - admin_inbox: {}\n";
     writeFile(configPath_, testConfigYaml(dir_, options_.pluginDir, plugins, databaseUrl_, options_.extraYaml, options_.workerThreads,
-                                                options_.serverYaml));
+                                                options_.serverYaml, options_.listenHost));
     if (options_.migrate) {
         auto [status, output] = cli({"migrate"});
         if (status != 0) throw std::runtime_error("tawasul migrate failed (" + std::to_string(status) + "): " + output);

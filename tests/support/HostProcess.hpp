@@ -16,6 +16,7 @@ struct HostOptions {
     std::string pluginsYaml;  // the `load:` list; empty: all six plugins with empty config
     std::string extraYaml;    // appended at top level
     std::string serverYaml;   // more lines of the server: block, "  key: value\n" each
+    std::string listenHost = "127.0.0.1";  // server.listen's address (0.0.0.0: every interface)
     std::vector<std::string> environment;
     bool migrate = true;
     // Settings stored with `tawasul settings set` after migrate and before serve, so the host
@@ -34,6 +35,9 @@ public:
     // SIGTERM and wait: returns the exit status.
     int stop();
     void kill();  // SIGKILL, no cleanup: a crash
+    // Takes effect at the next start(), which writes the config again: a restart on the same
+    // database with another number of workers.
+    void setWorkerThreads(int threads) { options_.workerThreads = threads; }
 
     int port() const { return port_; }
     const std::string& configPath() const { return configPath_; }

@@ -105,14 +105,14 @@ PostgresDatabase::~PostgresDatabase() {
 
 std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, const std::string& pluginsYaml,
                            const std::string& databaseUrl, const std::string& extraYaml, int workerThreads,
-                           const std::string& serverYaml) {
+                           const std::string& serverYaml, const std::string& listenHost) {
     const std::string url = databaseUrl.empty() ? "sqlite:" + dir.file("tawasul.db") : databaseUrl;
     // Tests hash passwords at the interactive cost: the moderate one takes 256 MiB and most of a second.
     // Last in the file, so that the lines above keep their numbers for tests that point at them.
     const std::string auth = extraYaml.find("auth:") == std::string::npos ? "auth:\n  password_cost: interactive\n" : "";
     // serverYaml may choose the number of threads itself.
     const std::string threads = serverYaml.find("  threads:") == std::string::npos ? "  threads: 16\n" : "";
-    return "server:\n  listen: \"127.0.0.1:0\"\n" + threads + "  web_dir: \"" TAWASUL_SOURCE_DIR "/host\"\n" + serverYaml +
+    return "server:\n  listen: \"" + listenHost + ":0\"\n" + threads + "  web_dir: \"" TAWASUL_SOURCE_DIR "/host\"\n" + serverYaml +
            "database:\n  url: \"" + url + "\"\n  migrations_dir: \"" TAWASUL_SOURCE_DIR "/migrations\"\n"
            "secrets:\n  key_file: \"" + dir.file("master.key") + "\"\n"
            "workers:\n  threads: " + std::to_string(workerThreads) + "\n  lease_seconds: 5\n"

@@ -59,10 +59,10 @@ private:
 // A complete host configuration for tests: listens on a free port, keeps its SQLite file (unless
 // databaseUrl names another database) and master key in `dir`, loads `pluginsYaml` (the items of
 // plugins.load, one "    - name: {...}" line each) from `pluginDir`. `serverYaml`: more lines of
-// the server: block ("  key: value\n" each).
+// the server: block ("  key: value\n" each). `listenHost`: the address of server.listen (port 0).
 std::string testConfigYaml(const TempDir& dir, const std::string& pluginDir, const std::string& pluginsYaml,
                            const std::string& databaseUrl = "", const std::string& extraYaml = "", int workerThreads = 2,
-                           const std::string& serverYaml = "");
+                           const std::string& serverYaml = "", const std::string& listenHost = "127.0.0.1");
 
 // Runs a command, returns (exit status, stdout + stderr).
 std::pair<int, std::string> runCommand(const std::vector<std::string>& argv,

@@ -26,15 +26,18 @@ void seedTimelineCorpus(sdk::Database& db);
 // statuses, errors, leads, webhook events).
 std::string timelineDump(sdk::Database& db);
 
-// Starts a host with `options` (one worker: the corpus is processed in the order it was posted),
-// seeds, indexes the platform records, posts the whole corpus one body at a time (each must be
-// answered 200), waits until every event is processed or failed, and returns timelineDump().
+// Starts a host with `options` but no worker, seeds, indexes the platform records, posts the whole
+// corpus one body at a time (each must be answered 200, every event must still wait), restarts the
+// host on the same database with one worker, which claims full batches in posting order, waits
+// until every event is processed or failed, and returns timelineDump().
 std::string processTimelineCorpus(HostOptions options);
 
 // Where the committed dump lives: what the per-event code before issue #13 produced, on SQLite.
-// TAWASUL_WRITE_TIMELINE_EXPECTED=1 makes checkTimelineCorpus write it instead of comparing.
 std::string timelineCorpusExpectedPath();
+// Compare only, or (the SQLite test alone) honour TAWASUL_WRITE_TIMELINE_EXPECTED=1: write the
+// dump to the expected file, then fail, so that the new oracle is reviewed before it is committed.
+enum class ExpectedFile { CompareOnly, MayRewrite };
 // Compares a dump with the committed one; throws with the first line that differs.
-void checkTimelineCorpus(const std::string& dump);
+void checkTimelineCorpus(const std::string& dump, ExpectedFile mode);
 
 }  // namespace tawasul::test

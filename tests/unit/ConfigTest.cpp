@@ -506,6 +506,10 @@ public:
         // the URL to paste into Meta must be the address that answers.
         CPPUNIT_ASSERT_EQUAL(std::string("http://127.0.0.1:9321"),
                              HostConfig::parse(load("server: { listen: \"127.0.0.1:9321\", public_url: \"\" }\n")).server.publicUrl);
+        // ... and says it was derived (the doctor tells the operator Meta cannot reach it); a set one was not.
+        CPPUNIT_ASSERT(HostConfig::parse(load("server: { listen: \"127.0.0.1:9321\", public_url: \"\" }\n")).server.publicUrlDerived);
+        CPPUNIT_ASSERT(HostConfig::parse(load("")).server.publicUrlDerived);
+        CPPUNIT_ASSERT(!HostConfig::parse(load("server: { public_url: \"https://wa.example.dz\" }\n")).server.publicUrlDerived);
         CPPUNIT_ASSERT_EQUAL(std::string("cfg.yaml:1:49: server.public_url: expected an http:// or https:// URL"),
                              configError([] { HostConfig::parse(load("server: { listen: \"127.0.0.1:9321\", public_url: \"wa.example.dz\" }\n")); }));
     }

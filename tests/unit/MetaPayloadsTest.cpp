@@ -7,6 +7,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "tawasul/sdk/Json.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
@@ -35,6 +36,7 @@ class MetaPayloadsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(statusMatchesTheFixtureAndCarriesErrors);
     CPPUNIT_TEST(signsLikeTheFixtures);
     CPPUNIT_TEST(phoneDigitsKeepsOnlyDigits);
+    CPPUNIT_TEST(anIdentifierIsPrintableAsciiOrAbsent);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -126,6 +128,20 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("213555123456"), host::phoneDigits("213555123456"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), host::phoneDigits("+213-555-12"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), host::phoneDigits("abc"));
+    }
+
+    void anIdentifierIsPrintableAsciiOrAbsent() {
+        const auto parsed = Poco::JSON::Parser().parse(
+            R"({"wamid":"wamid.HBgM=","number":213555123456,"nul":"a\u0000b","space":"a b","arabic":"\u0623","empty":"",)"
+            R"("null":null,"long":")" + std::string(257, 'x') + R"(","longest":")" + std::string(256, 'x') + R"("})");
+        const Poco::JSON::Object& object = *parsed.extract<Poco::JSON::Object::Ptr>();
+        CPPUNIT_ASSERT_EQUAL(std::string("wamid.HBgM="), sdk::jsonIdentifier(object, "wamid"));
+        CPPUNIT_ASSERT_EQUAL(std::string("213555123456"), sdk::jsonIdentifier(object, "number"));
+        CPPUNIT_ASSERT_EQUAL(std::string(256, 'x'), sdk::jsonIdentifier(object, "longest"));
+        for (const char* absent : {"nul", "space", "arabic", "empty", "null", "long", "missing"})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(absent, std::string(), sdk::jsonIdentifier(object, absent));
+        // The text itself is kept whole: jsonText is not an identifier check.
+        CPPUNIT_ASSERT_EQUAL(std::string("a\0b", 3), sdk::jsonText(object, "nul"));
     }
 };
 

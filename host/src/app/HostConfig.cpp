@@ -50,6 +50,7 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
     config.server.publicUrl = server.getString("public_url", "");
     if (config.server.publicUrl.empty()) {
         config.server.publicUrl = "http://" + config.server.host + ":" + std::to_string(config.server.port);
+        config.server.publicUrlDerived = true;
     } else if (config.server.publicUrl.rfind("http://", 0) != 0 && config.server.publicUrl.rfind("https://", 0) != 0) {
         server.child("public_url").fail("expected an http:// or https:// URL");
     }

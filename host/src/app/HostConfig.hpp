@@ -27,6 +27,9 @@ struct HostConfig {
         int requestTimeoutSeconds = 30;
         int keepAliveSeconds = 15;
         std::string publicUrl;
+        // public_url was unset or empty and is http://<listen>: fine for a local try, but not an
+        // address Meta can post to (`tawasul doctor` says so).
+        bool publicUrlDerived = false;
         std::string webDir = "host";  // the host's templates/, lang/ and public/ (admin pages)
         std::vector<std::string> trustedProxies;  // addresses or CIDRs whose X-Forwarded-For is believed
     } server;

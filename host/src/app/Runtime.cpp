@@ -9,6 +9,7 @@
 #include <Poco/Logger.h>
 #include <Poco/Process.h>
 
+#include "files/PrivateFiles.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/EveryHostEvents.hpp"
 #include "tawasul/sdk/HostContext.hpp"
@@ -165,6 +166,15 @@ Runtime::Runtime(HostConfig config) : config_(std::move(config)) {
     options.maxSessions = config_.database.maxSessions;
     options.busyTimeoutMs = config_.database.busyTimeoutMs;
     try {
+        // Every command and host that opens the embedded database holds its lock, so that
+        // `restore` never renames the file under one of them.
+        if (const SqlDatabase::Target target = SqlDatabase::parseUrl(options.url); target.connector == "SQLite") {
+            const std::filesystem::path file = target.connectionString;
+            createPrivateDirectories(file.parent_path());
+            databaseLock_ = std::make_unique<DatabaseLock>(file, DatabaseLock::Mode::Shared);
+            if (!databaseLock_->held())
+                throw StartupError("a restore is replacing " + file.string() + "; run this again when it is done");
+        }
         database_ = std::make_unique<SqlDatabase>(options);
     } catch (const std::invalid_argument& error) {
         config_.root.child("database").child("url").fail(error.what());
@@ -238,14 +248,14 @@ void Runtime::loadPlugins() {
     }
 }
 
-std::vector<MigrationSource> Runtime::migrationSources() const {
-    std::vector<MigrationSource> sources{{"host", config_.database.migrationsDir}};
-    for (const PluginEntry& entry : config_.plugins)
-        sources.push_back({entry.name, pluginLibraryPath(config_.pluginDir, entry.name).parent_path() / "migrations"});
+std::vector<MigrationSource> migrationSources(const HostConfig& config) {
+    std::vector<MigrationSource> sources{{"host", config.database.migrationsDir}};
+    for (const PluginEntry& entry : config.plugins)
+        sources.push_back({entry.name, pluginLibraryPath(config.pluginDir, entry.name).parent_path() / "migrations"});
     return sources;
 }
 
-Migrator Runtime::migrator() { return Migrator(*database_, migrationSources()); }
+Migrator Runtime::migrator() { return Migrator(*database_, migrationSources(config_)); }
 
 void Runtime::startPlugins() {
     if (!dispatcher_) {

@@ -11,6 +11,7 @@
 #include "access/AccessGate.hpp"
 #include "access/Auth.hpp"
 #include "app/HostConfig.hpp"
+#include "db/DatabaseLock.hpp"
 #include "db/Migrator.hpp"
 #include "db/PostgresEventRelay.hpp"
 #include "db/SqlDatabase.hpp"
@@ -48,8 +49,14 @@ struct PluginState {
     std::string status = "loaded";  // loaded, started, stopped, failed: <reason>
 };
 
+// The migration folders of this configuration: the host's, then each configured plugin's
+// <plugin>/migrations. A function of the configuration alone (restore needs no Runtime for it).
+std::vector<MigrationSource> migrationSources(const HostConfig& config);
+
 class Runtime {
 public:
+    // Opens the database; on SQLite first takes its DatabaseLock shared, and throws StartupError
+    // when a `restore` holds it.
     explicit Runtime(HostConfig config);
     ~Runtime();
 
@@ -71,7 +78,6 @@ public:
 
     // Loads every configured plugin; throws StartupError naming the plugin and the reason.
     void loadPlugins();
-    std::vector<MigrationSource> migrationSources() const;
     Migrator migrator();
     // Starts the loaded plugins in dependency order. On a failure, stops those already started and
     // throws StartupError("plugin 'x' failed to start: ...").
@@ -96,6 +102,8 @@ private:
     Router router_;
     LocalEventBus events_;
     ServiceDirectory services_;
+    // Before database_: taken before it opens, released after it closes.
+    std::unique_ptr<DatabaseLock> databaseLock_;
     std::unique_ptr<SqlDatabase> database_;
     std::unique_ptr<SecretBox> secretBox_;
     std::unique_ptr<SettingsStore> settings_;

@@ -4,8 +4,6 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
-#include <map>
-#include <set>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,6 +13,7 @@
 #include "cli/DatabaseFiles.hpp"
 #include "db/Migrator.hpp"
 #include "db/SqlDatabase.hpp"
+#include "files/PrivateFiles.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -92,20 +91,13 @@ std::string schemaMismatch(const HostConfig& config, const fs::path& file, std::
     } catch (const std::exception& error) {
         return "is not a Tawasul database: " + std::string(error.what());
     }
-    Runtime runtime(config);
-    std::map<std::pair<std::string, std::int64_t>, std::string> installed;
-    for (const MigrationSource& source : runtime.migrationSources())
-        for (const MigrationFile& migration : Migrator::discover(source, sdk::SqlDialect::sqlite()))
-            installed[{migration.owner, migration.version}] = migration.checksum;
-    std::set<std::pair<std::string, std::int64_t>> seen;
-    for (const AppliedMigration& row : applied) {
-        const auto it = installed.find({row.owner, row.version});
-        const std::string name = row.owner + "/" + std::to_string(row.version);
-        if (it == installed.end()) return "has migration " + name + ", which this installation does not have (made by a newer Tawasul, or another plugin set)";
-        if (it->second != row.checksum) return "has migration " + name + " from a different file than the one installed";
-        seen.insert(it->first);
+    for (const MigrationStatus& status : Migrator::classify(migrationSources(config), sdk::SqlDialect::sqlite(), applied)) {
+        const std::string name = status.file.owner + "/" + std::to_string(status.file.version);
+        if (status.state == MigrationStatus::State::Missing)
+            return "has migration " + name + ", which this installation does not have (made by a newer Tawasul, or another plugin set)";
+        if (status.state == MigrationStatus::State::Edited) return "has migration " + name + " from a different file than the one installed";
+        if (status.state == MigrationStatus::State::Pending) ++pending;
     }
-    pending = installed.size() - seen.size();
     return "";
 }
 
@@ -120,10 +112,13 @@ int commandRestore(const HostConfig& config, const fs::path& file) {
     std::error_code error;
     if (!fs::is_regular_file(file, error)) return refuse("restore: no file " + file.string());
     if (fs::exists(database, error) && fs::equivalent(file, database, error)) return refuse("restore: " + file.string() + " is the database itself");
+    // Onto a machine that has no database yet: its folder, for the lock file and the database.
+    createPrivateDirectories(database.parent_path());
     // Held to the end: no host starts on the database while it is being replaced.
     DatabaseLock lock(database, DatabaseLock::Mode::Exclusive);
     if (!lock.held())
-        return refuse("restore: a host is serving on " + database.string() + " (stop it first, e.g. systemctl stop tawasul)");
+        return refuse("restore: " + database.string() + " is in use by a host or another tawasul command (stop the host first, "
+                      "e.g. systemctl stop tawasul, and let commands finish)");
     const std::string integrity = sqliteIntegrity(file);
     if (integrity != "ok") return refuse("restore: " + file.string() + " fails PRAGMA integrity_check: " + integrity);
     std::size_t pending = 0;
@@ -174,8 +169,9 @@ Command restoreCommand() {
             "usage: tawasul [--config FILE] restore FILE\n\n"
             "Checks FILE (PRAGMA integrity_check; its migrations must all be installed ones), keeps the\n"
             "current database as <database>.replaced-<UTC time>, and renames a copy of FILE into place.\n"
-            "Refuses while a host serves on the database (it holds <database>.lock). Run `tawasul\n"
-            "migrate` after it when it says migrations are pending. Exit 2 on misuse.\n",
+            "Refuses while a host or another tawasul command has the database open (each holds\n"
+            "<database>.lock). Run `tawasul migrate` after it when it says migrations are pending.\n"
+            "Exit 2 on misuse.\n",
             [](const std::vector<std::string>& args) { Arguments("restore", args, {}, {}).expectPositional(1, 1, "tawasul restore FILE"); },
             [](const HostConfig& config, const std::vector<std::string>& args) { return commandRestore(config, args.at(0)); }};
 }

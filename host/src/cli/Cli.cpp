@@ -6,9 +6,6 @@
 #include <iostream>
 #include <map>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
 #include <Poco/Exception.h>
@@ -21,6 +18,7 @@
 #include "app/Runtime.hpp"
 #include "tawasul/sdk/Clock.hpp"
 #include "cli/DatabaseFiles.hpp"
+#include "files/PrivateFiles.hpp"
 #include "tawasul/sdk/Errors.hpp"
 
 namespace tawasul::host {
@@ -56,12 +54,7 @@ protected:
         auto& log = Poco::Logger::get("host");
         const auto started = std::chrono::steady_clock::now();
         try {
-            // Held while serving: `restore` refuses to replace the database under this host.
-            std::unique_ptr<DatabaseLock> lock;
-            if (const auto database = sqliteFile(config_); !database.empty()) {
-                lock = std::make_unique<DatabaseLock>(database, DatabaseLock::Mode::Shared);
-                if (!lock->held()) throw StartupError("a restore is replacing " + database.string() + "; start again when it is done");
-            }
+            if (const auto database = sqliteFile(config_); !database.empty()) narrowSqliteFiles(database);
             Runtime runtime(config_);
             runtime.openSecrets(false);
             runtime.settings().verifyMasterKey();
@@ -108,12 +101,12 @@ int commandServe(const HostConfig& config) {
 }
 
 int commandMigrate(const HostConfig& config, bool statusOnly) {
-    // A new SQLite file starts 0600 (SQLite would make it 0644 under the usual umask, and its -wal
-    // and -shm take the file's mode): it holds sealed secrets and session hashes.
-    if (const auto database = sqliteFile(config); !statusOnly && !database.empty() && !std::filesystem::exists(database)) {
-        if (database.has_parent_path()) std::filesystem::create_directories(database.parent_path());
-        const int fd = ::open(database.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) ::close(fd);
+    // The database holds sealed secrets and session hashes: a new one starts 0600 (whatever the
+    // umask), and one an older version left 0644 is narrowed here, at the upgrade step.
+    if (const auto database = sqliteFile(config); !statusOnly && !database.empty()) {
+        createPrivateDirectories(database.parent_path());
+        createPrivateFile(database);
+        narrowSqliteFiles(database);
     }
     Runtime runtime(config);
     Migrator migrator = runtime.migrator();

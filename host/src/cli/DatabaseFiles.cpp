@@ -9,10 +9,10 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "db/SqlDatabase.hpp"
+#include "files/PrivateFiles.hpp"
 
 namespace tawasul::host {
 namespace {
@@ -60,21 +60,6 @@ std::filesystem::path sqliteFile(const HostConfig& config) {
     return target.connectionString;
 }
 
-std::filesystem::path DatabaseLock::lockFile(const std::filesystem::path& database) {
-    return database.string() + ".lock";
-}
-
-DatabaseLock::DatabaseLock(const std::filesystem::path& database, Mode mode) {
-    const std::filesystem::path file = lockFile(database);
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) throw std::runtime_error("cannot open the lock file " + file.string() + ": " + std::strerror(errno));
-    held_ = ::flock(fd_, (mode == Mode::Shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0;
-}
-
-DatabaseLock::~DatabaseLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the flock
-}
-
 void copySqliteDatabase(const std::filesystem::path& from, const std::filesystem::path& to, int busyTimeoutMs) {
     // O_EXCL: never overwrite, and never copy secrets into a file someone else can read.
     const int fd = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -120,7 +105,7 @@ std::string sqliteIntegrity(const std::filesystem::path& file) {
 std::vector<AppliedMigration> sqliteAppliedMigrations(const std::filesystem::path& file) {
     SqliteHandle db = openSqlite(file, SQLITE_OPEN_READONLY);
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db.get(), "SELECT owner, version, checksum FROM schema_migrations ORDER BY owner, version", -1, &raw,
+    if (sqlite3_prepare_v2(db.get(), "SELECT owner, version, name, checksum, applied_at FROM schema_migrations ORDER BY owner, version", -1, &raw,
                            nullptr) != SQLITE_OK)
         throw std::runtime_error(std::string("no schema_migrations table (") + sqlite3_errmsg(db.get()) + ")");
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> statement(raw, sqlite3_finalize);
@@ -131,10 +116,14 @@ std::vector<AppliedMigration> sqliteAppliedMigrations(const std::filesystem::pat
             const unsigned char* value = sqlite3_column_text(raw, column);
             return std::string(value ? reinterpret_cast<const char*>(value) : "");
         };
-        rows.push_back({text(0), sqlite3_column_int64(raw, 1), text(2)});
+        rows.push_back({text(0), sqlite3_column_int64(raw, 1), text(2), text(3), sqlite3_column_int64(raw, 4)});
     }
     if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db.get()));
     return rows;
+}
+
+void narrowSqliteFiles(const std::filesystem::path& database) {
+    for (const char* suffix : {"", "-wal", "-shm"}) narrowToOwner(database.string() + suffix);
 }
 
 void checkpointSqliteDatabase(const std::filesystem::path& file) {

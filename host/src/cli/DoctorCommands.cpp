@@ -19,7 +19,9 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 
 #include "app/Runtime.hpp"
@@ -101,6 +103,21 @@ std::string sizeText(std::uintmax_t bytes) {
     return out.str();
 }
 
+// A URL whose host is this machine only (127.0.0.0/8, ::1, localhost) or no address at all
+// (0.0.0.0, ::): Meta's servers cannot post to it, whatever it answers here.
+bool unreachableFromOutside(const std::string& url) {
+    std::string host;
+    try {
+        host = Poco::URI(url).getHost();
+    } catch (const Poco::Exception&) {
+        return false;  // HostConfig accepted it; the handshake says what is wrong with it
+    }
+    const std::string lower = Poco::toLower(host);
+    if (lower == "localhost" || (lower.size() > 10 && lower.compare(lower.size() - 10, 10, ".localhost") == 0)) return true;
+    Poco::Net::IPAddress address;
+    return Poco::Net::IPAddress::tryParse(host, address) && (address.isLoopback() || address.isWildcard());
+}
+
 const PluginEntry* pluginEntry(const HostConfig& config, const std::string& name) {
     for (const PluginEntry& entry : config.plugins)
         if (entry.name == name) return &entry;
@@ -114,7 +131,7 @@ int commandDoctor(const HostConfig& config) {
     std::unique_ptr<Runtime> runtime;
     bool databaseOk = false, secretsOk = false, pluginsOk = false;
     const fs::path sqlite = sqliteFile(config);
-    // The modes as the operator left them: opening the database below narrows a 0644 file to 0600.
+    // The modes as the operator left them (opening the database changes none).
     std::string problems, checked;
     auto checkMode = [&](const std::string& file) {
         struct stat info {};
@@ -207,8 +224,12 @@ int commandDoctor(const HostConfig& config) {
     const PluginEntry* receiver = pluginEntry(config, "webhook_receiver");
     if (!receiver) {
         report.skip("public url", "webhook_receiver is not loaded");
-    } else if (config.server.publicUrl.empty()) {
-        report.fail("public url", "server.public_url is not set: Meta cannot reach the webhook");
+    } else if (config.server.publicUrlDerived) {
+        report.fail("public url", "server.public_url is not set, so it is the listen address " + config.server.publicUrl +
+                                      ", which Meta cannot reach: set it (or TAWASUL_PUBLIC_URL) to the https:// address Meta posts webhooks to");
+    } else if (unreachableFromOutside(config.server.publicUrl)) {
+        report.fail("public url", "server.public_url " + config.server.publicUrl +
+                                      " is a loopback or wildcard address, which Meta cannot reach: set it to the https:// address Meta posts webhooks to");
     } else if (!secretsOk) {
         report.skip("public url", "needs the master key (the verify token is sealed)");
     } else {
@@ -232,8 +253,7 @@ int commandDoctor(const HostConfig& config) {
         }
     }
 
-    // Who can read the database and the key: both hold what opens the secrets (read before anything
-    // opened them, since opening the database narrows its mode).
+    // Who can read the database and the key: both hold what opens the secrets (read above).
     {
         if (!problems.empty()) report.fail("file modes", problems);
         else if (checked.empty()) report.skip("file modes", "no database file or key file here");

@@ -120,31 +120,18 @@ void Migrator::ensureTable(Poco::Data::Session& session) {
         now;
 }
 
-std::vector<MigrationStatus> Migrator::status() {
-    Poco::Data::Session session = database_.session();
-    ensureTable(session);
-    struct Applied {
-        std::string name, checksum;
-        std::int64_t at;
-    };
-    std::map<std::pair<std::string, std::int64_t>, Applied> applied;
-    Poco::Data::Statement select(session);
-    select << "SELECT owner, version, name, checksum, applied_at FROM schema_migrations";
-    select.execute();
-    Poco::Data::RecordSet rows(select);
-    for (std::size_t i = 0; i < rows.rowCount(); ++i) {
-        applied[{rows.value(0, i).convert<std::string>(), rows.value(1, i).convert<std::int64_t>()}] = {
-            rows.value(2, i).convert<std::string>(), rows.value(3, i).convert<std::string>(),
-            rows.value(4, i).convert<std::int64_t>()};
-    }
+std::vector<MigrationStatus> Migrator::classify(const std::vector<MigrationSource>& sources, const sdk::SqlDialect& dialect,
+                                                const std::vector<AppliedMigration>& rows) {
+    std::map<std::pair<std::string, std::int64_t>, const AppliedMigration*> applied;
+    for (const AppliedMigration& row : rows) applied[{row.owner, row.version}] = &row;
     std::vector<MigrationStatus> result;
-    for (const MigrationSource& source : sources_) {
-        for (MigrationFile& file : discover(source, database_.sql())) {
+    for (const MigrationSource& source : sources) {
+        for (MigrationFile& file : discover(source, dialect)) {
             MigrationStatus status{file, MigrationStatus::State::Pending, 0, false};
             auto it = applied.find({file.owner, file.version});
             if (it != applied.end()) {
-                status.appliedAt = it->second.at;
-                const std::string& stored = it->second.checksum;
+                status.appliedAt = it->second->appliedAt;
+                const std::string& stored = it->second->checksum;
                 status.recordedUnderFormerChecksum = stored != file.checksum && !file.formerChecksum.empty() && stored == file.formerChecksum;
                 status.state = stored == file.checksum || status.recordedUnderFormerChecksum ? MigrationStatus::State::Applied
                                                                                               : MigrationStatus::State::Edited;
@@ -155,12 +142,28 @@ std::vector<MigrationStatus> Migrator::status() {
     }
     for (const auto& [key, row] : applied) {
         MigrationStatus missing;
-        missing.file = {key.first, key.second, row.name, {}, row.checksum};
+        missing.file = {key.first, key.second, row->name, {}, row->checksum};
         missing.state = MigrationStatus::State::Missing;
-        missing.appliedAt = row.at;
+        missing.appliedAt = row->appliedAt;
         result.push_back(missing);
     }
     return result;
+}
+
+std::vector<MigrationStatus> Migrator::status() {
+    Poco::Data::Session session = database_.session();
+    ensureTable(session);
+    std::vector<AppliedMigration> applied;
+    Poco::Data::Statement select(session);
+    select << "SELECT owner, version, name, checksum, applied_at FROM schema_migrations";
+    select.execute();
+    Poco::Data::RecordSet rows(select);
+    for (std::size_t i = 0; i < rows.rowCount(); ++i) {
+        applied.push_back({rows.value(0, i).convert<std::string>(), rows.value(1, i).convert<std::int64_t>(),
+                           rows.value(2, i).convert<std::string>(), rows.value(3, i).convert<std::string>(),
+                           rows.value(4, i).convert<std::int64_t>()});
+    }
+    return classify(sources_, database_.sql(), applied);
 }
 
 std::size_t Migrator::pendingCount() {

@@ -48,6 +48,15 @@ struct MigrationFile {
     std::string formerChecksum;
 };
 
+// A row of schema_migrations: what a database says it has applied.
+struct AppliedMigration {
+    std::string owner;
+    std::int64_t version = 0;
+    std::string name;
+    std::string checksum;
+    std::int64_t appliedAt = 0;
+};
+
 struct MigrationStatus {
     MigrationFile file;
     enum class State { Applied, Pending, Edited, Missing } state = State::Pending;
@@ -66,6 +75,12 @@ public:
     // Returns the migrations applied by this call.
     std::vector<MigrationFile> migrate();
     std::size_t pendingCount();
+
+    // The one comparison of a database's applied rows with the installed files (status() and
+    // `restore` use it): each file is Applied (its checksum, or the former one legacy-checksums.txt
+    // pairs with it), Edited, or Pending; each row without a file is Missing. In apply order.
+    static std::vector<MigrationStatus> classify(const std::vector<MigrationSource>& sources, const sdk::SqlDialect& dialect,
+                                                 const std::vector<AppliedMigration>& applied);
 
     // The files of one source for a dialect, validated (duplicate versions, bad names, unknown
     // tokens, a malformed legacy-checksums.txt).

@@ -103,13 +103,9 @@ SqlDatabase::SqlDatabase(const DatabaseOptions& options) {
     displayUrl_ = target.displayUrl;
     busyTimeoutMs_ = options.busyTimeoutMs;
     if (target.connector == "SQLite") {
-        // The timeline, sessions and token hashes: owner-only, and so are -wal and -shm, which
-        // SQLite creates with the database file's mode.
-        const std::filesystem::path file(target.connectionString);
-        createPrivateDirectories(file.parent_path());
-        // Made here, 0600, rather than by SQLite (0644 less the umask): an empty file is a new database.
-        createPrivateFile(file);
-        for (const char* suffix : {"", "-wal", "-shm"}) narrowToOwner(file.string() + suffix);
+        // Opening changes no file mode: main()'s umask makes what SQLite creates 0600, and
+        // `migrate` and `serve` narrow what an older version left open (narrowSqliteFiles).
+        createPrivateDirectories(std::filesystem::path(target.connectionString).parent_path());
     }
     pool_ = std::make_unique<ConfiguredSessionPool>(target, options.maxSessions, options.busyTimeoutMs);
     if (options.reservedSessions > 0)

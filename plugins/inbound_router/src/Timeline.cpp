@@ -27,6 +27,8 @@ using Int = Poco::Nullable<Poco::Int64>;
 constexpr std::size_t kRowsPerStatement = 500;
 
 std::string field(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
+// Ids are keys the writes look up again: one that is not an id is treated as absent.
+std::string idField(const Object& object, const std::string& key) { return sdk::jsonIdentifier(object, key); }
 
 Object::Ptr objectAt(const Object& object, const std::string& key) {
     return object.has(key) && object.isObject(key) ? object.getObject(key) : nullptr;
@@ -131,7 +133,7 @@ void Timeline::addEntries(std::int64_t eventId, const Object& notification) {
 
 void Timeline::addChange(std::int64_t eventId, const Object& value) {
     const Object::Ptr metadata = objectAt(value, "metadata");
-    const std::string phoneNumberId = metadata ? field(*metadata, "phone_number_id") : "";
+    const std::string phoneNumberId = metadata ? idField(*metadata, "phone_number_id") : "";
     addErrors(eventId, "value", "", value);
     if (const Array::Ptr messages = arrayAt(value, "messages")) {
         for (std::size_t i = 0; i < messages->size(); ++i)
@@ -148,16 +150,16 @@ void Timeline::addMessage(std::int64_t eventId, const std::string& phoneNumberId
     Message m;
     m.eventId = eventId;
     m.phoneNumberId = phoneNumberId;
-    m.wamid = field(message, "id");
-    m.waId = field(message, "from");
-    m.userId = field(message, "from_user_id");
+    m.wamid = idField(message, "id");
+    m.waId = idField(message, "from");
+    m.userId = idField(message, "from_user_id");
     // The sender's profile comes from the contacts array (absent for system messages).
     if (const Array::Ptr contacts = arrayAt(value, "contacts")) {
         for (std::size_t i = 0; i < contacts->size(); ++i) {
             const Object::Ptr contact = contacts->getObject(static_cast<unsigned>(i));
             if (!contact) continue;
-            const std::string contactWaId = field(*contact, "wa_id");
-            const std::string contactUserId = field(*contact, "user_id");
+            const std::string contactWaId = idField(*contact, "wa_id");
+            const std::string contactUserId = idField(*contact, "user_id");
             const bool same = (!m.waId.empty() && contactWaId == m.waId) || (!m.userId.empty() && contactUserId == m.userId) ||
                               contacts->size() == 1;
             if (!same) continue;
@@ -186,11 +188,11 @@ void Timeline::addMessage(std::int64_t eventId, const std::string& phoneNumberId
 void Timeline::addStatus(std::int64_t eventId, const Object& status) {
     Status s;
     s.eventId = eventId;
-    s.wamid = field(status, "id");
+    s.wamid = idField(status, "id");
     s.word = field(status, "status");
     if (s.wamid.empty() || s.word.empty()) return;
     s.occurredAt = millisFrom(status, now_);
-    s.recipient = orNull(field(status, "recipient_id"));
+    s.recipient = orNull(idField(status, "recipient_id"));
     if (const Array::Ptr errors = arrayAt(status, "errors"); errors && errors->size() > 0) {
         if (const Object::Ptr first = errors->getObject(0)) {
             // optValue: a code of another type ("x", an object) is no code, not a failed event.
