@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Outbound pacing: COUNT queued template sends drained through cloud_api to the fake Graph API at
-# RATE messages/s configured, on the embedded default (SQLite).
+# RATE messages/s configured, on the embedded default (SQLite), or with --hosts N on N hosts
+# sharing a throwaway PostgreSQL server (scripts/postgres), which pace the one number together.
 #
-#   bench/outbound.sh [RATE] [COUNT] [WORKERS]
+#   bench/outbound.sh [--hosts N] [RATE] [COUNT] [WORKERS]
 #
 # Queues COUNT sends through the dispatcher with the workers off (outbound_probe's /test/send-bulk:
 # one dispatcher.send() per message, each its own durable transaction), then starts the host with
@@ -11,6 +12,12 @@
 # seen in any one-second window, and checks that every message ended `sent` exactly once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+hosts=1
+if [[ ${1:-} == --hosts ]]; then
+    [[ ${2:-} =~ ^[1-9][0-9]?$ ]] || { echo "bench/outbound.sh: --hosts needs a number from 1 to 99" >&2; exit 2; }
+    hosts=$2
+    shift 2
+fi
 rate=${1:-80}
 count=${2:-10000}
 workers=${3:-4}
@@ -18,11 +25,15 @@ build=$PWD/build/dev
 bin=$build/bin/tawasul
 work=$(mktemp -d /tmp/tawasul-bench.XXXXXX)
 pid=
+pids=()
 fake=
+pg=
 cleanup() {
     [[ -z $pid ]] || kill "$pid" 2>/dev/null || true
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     [[ -z $fake ]] || kill "$fake" 2>/dev/null || true
     wait 2>/dev/null || true
+    [[ -z $pg ]] || scripts/postgres stop "$pg" >/dev/null 2>&1 || true
     cp "$work/host.log" /tmp/tawasul-outbound-host.log 2>/dev/null || true
     rm -rf "$work"
 }
@@ -43,6 +54,12 @@ sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$
     -e "s#messages_per_second: 80#messages_per_second: $rate#" \
     -e "s#    - admin_inbox: {}#    - admin_inbox: {}\n    - outbound_probe: {}#" config/tawasul.yaml >"$work/tawasul.yaml"
 grep -q "127.0.0.1:$fake_port" "$work/tawasul.yaml" && grep -q outbound_probe "$work/tawasul.yaml"
+if (( hosts > 1 )); then
+    pg=/tmp/tawasul-bench-pg.$$
+    url=$(scripts/postgres start "$pg" | tail -1)
+    sed -i "s#sqlite:$work/tawasul.db#$url#" "$work/tawasul.yaml"
+    grep -q "$url" "$work/tawasul.yaml"
+fi
 tw() { "$bin" --config "$work/tawasul.yaml" "$@"; }
 export TAWASUL_LISTEN=127.0.0.1:$(free_port)
 tw migrate >/dev/null
@@ -58,8 +75,10 @@ curl -fs -X POST "http://$TAWASUL_LISTEN/test/send-bulk" \
 echo "queued $(cat "$work/bulk.json") in $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
 kill "$pid"; wait "$pid" || true; pid=
 
-TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
-pid=$!
+for ((h = 0; h < hosts; h++)); do
+    TAWASUL_LISTEN=127.0.0.1:$(free_port) TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
+    pids+=($!)
+done
 start=$(date +%s.%N)
 until [[ $(curl -fs "http://127.0.0.1:$fake_port/_stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])") -ge $count ]]; do
     sleep 0.5
@@ -68,17 +87,21 @@ drained=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
 stats=$(curl -fs "http://127.0.0.1:$fake_port/_stats")
 # Every message sent once: as many distinct wamids stored as messages, all 'sent'.
 sleep 1
+if (( hosts > 1 )); then
+    check="($(psql -At -F ', ' "$url" -c "SELECT COUNT(*), SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), COUNT(DISTINCT wa_message_id) FROM whatsapp_messages"))"
+else
 check=$(python3 - "$work/tawasul.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 print(db.execute("SELECT COUNT(*), SUM(status = 'sent'), COUNT(DISTINCT wa_message_id) FROM whatsapp_messages").fetchone())
 PY
 )
-python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" <<'PY'
+fi
+python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1]); rate = float(sys.argv[2])
-print("configured %s/s, %s sends, %s workers: measured %.3f/s (%.2f%% of configured), most in one second %d, "
+print("%s host(s), configured %s/s, %s sends, %s workers each: measured %.3f/s (%.2f%% of configured), most in one second %d, "
       "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s"
-      % (sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
+      % (sys.argv[7], sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
          sys.argv[5], sys.argv[6]))
 PY

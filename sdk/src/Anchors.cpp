@@ -5,6 +5,7 @@
 #include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Events.hpp"
+#include "tawasul/sdk/EveryHostEvents.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Http.hpp"
 #include "tawasul/sdk/Jobs.hpp"
@@ -23,6 +24,7 @@ ConfigError::~ConfigError() = default;
 RouteRegistry::~RouteRegistry() = default;
 Database::~Database() = default;
 EventBus::~EventBus() = default;
+EveryHostEvents::~EveryHostEvents() = default;
 JobQueue::~JobQueue() = default;
 PermanentJobFailure::~PermanentJobFailure() = default;
 RetryJobLater::~RetryJobLater() = default;

@@ -6,6 +6,7 @@
 
 #include "HostProcess.hpp"
 #include "TestSupport.hpp"
+#include "tawasul/sdk/BuildSignature.hpp"
 
 using namespace tawasul::test;
 
@@ -88,7 +89,7 @@ public:
         check("server:\n  listen: \"127.0.0.1:8080\"\n  thread: 4\n",
               ":3:3: unknown key 'server.thread' (expected one of: listen, listeners, threads, io_threads, max_queued, "
               "max_body_bytes, max_header_bytes, head_timeout_seconds, body_timeout_seconds, keep_alive_seconds, max_connections, "
-              "max_connections_per_address, stream_buffer_bytes, public_url, web_dir)");
+              "max_connections_per_address, stream_buffer_bytes, public_url, web_dir, trusted_proxies)");
         check("server:\n  threads: many\n", ":2:12: server.threads: expected an integer, got 'many'");
         check("workers:\n  threads: [1, 2]\n", ":2:12: workers.threads: expected an integer, got a list");
         check("server:\n  listen: \"localhost\"\n", ":2:11: server.listen: expected HOST:PORT, got 'localhost'");

@@ -210,6 +210,7 @@ class HttpServerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aClientThatLeavesEarlyLosesNothing);
     CPPUNIT_TEST(wholeHeadAndBodyDeadlinesAndIdleKeepAlive);
     CPPUNIT_TEST(aClientOverThePerAddressCapIsRefusedWhileOthersAreServed);
+    CPPUNIT_TEST(aTrustedProxyIsHeldToTheTotalOnly);
     CPPUNIT_TEST(crlfInAHeaderNeverReachesTheWire);
     CPPUNIT_TEST(slowClientsAndOpenStreamsDoNotStarveTheDoor);
     CPPUNIT_TEST(aStreamThatStopsReadingIsDroppedAndThePublisherNeverWaits);
@@ -487,6 +488,30 @@ public:
             RawClient again(host.port());
             return again.trySend("GET /healthz HTTP/1.1\r\nHost: tawasul\r\n\r\n") && again.readUntil("\r\n\r\nok\n");
         }, "a new connection once one of the three closed");
+    }
+
+    // A trusted proxy speaks for many clients: the per-address cap does not apply to it, and still
+    // does to any other peer.
+    void aTrustedProxyIsHeldToTheTotalOnly() {
+        HostOptions options = withWebhookSecrets();
+        options.serverYaml = "  max_connections_per_address: 2\n  trusted_proxies: [\"127.0.0.1\"]\n";
+        HostProcess host(options);
+        host.start();
+        std::vector<std::unique_ptr<RawClient>> held;
+        for (int i = 0; i < 4; ++i) {
+            held.push_back(std::make_unique<RawClient>(host.port()));
+            held.back()->send("GET /healthz HTTP/1.1\r\nHost: tawasul\r\n\r\n");
+            CPPUNIT_ASSERT_EQUAL(200, held.back()->next().status);
+        }
+        std::vector<std::unique_ptr<RawClient>> others;
+        for (int i = 0; i < 2; ++i) {
+            others.push_back(std::make_unique<RawClient>(host.port(), "127.0.0.2"));
+            others.back()->send("GET /healthz HTTP/1.1\r\nHost: tawasul\r\n\r\n");
+            CPPUNIT_ASSERT_EQUAL(200, others.back()->next().status);
+        }
+        RawClient refused(host.port(), "127.0.0.2");
+        refused.setDeadline(std::chrono::milliseconds(5000));
+        CPPUNIT_ASSERT(refused.closedByServer());
     }
 
     void crlfInAHeaderNeverReachesTheWire() {

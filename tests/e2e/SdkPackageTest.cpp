@@ -48,7 +48,8 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(installed.second, 0, installed.first);
         }
         // What a plugin author gets: headers, the library by its SONAME, the CMake package.
-        for (const char* file : {"include/tawasul/sdk/Plugin.hpp", "include/tawasul/whatsapp/Messaging.hpp", "lib/libtawasul-sdk.so",
+        for (const char* file : {"include/tawasul/sdk/Plugin.hpp", "include/tawasul/sdk/EveryHostEvents.hpp", "include/tawasul/whatsapp/Messaging.hpp",
+                                 "lib/libtawasul-sdk.so",
                                  "lib/libtawasul-sdk.so.1", "lib/cmake/Tawasul/TawasulConfig.cmake",
                                  "lib/cmake/Tawasul/TawasulConfigVersion.cmake", "lib/cmake/Tawasul/TawasulTargets.cmake",
                                  "lib/cmake/Tawasul/TawasulPlugin.cmake"})

@@ -76,6 +76,7 @@ class JobRunnerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(permanentFailureStopsAtOnce);
     CPPUNIT_TEST(retryLaterWaitsAtLeastTheGivenDelay);
     CPPUNIT_TEST(reclaimsAnExpiredLease);
+    CPPUNIT_TEST(aRunningJobKeepsItsLease);
     CPPUNIT_TEST(workersRunEveryJobExactlyOnce);
     CPPUNIT_TEST(onlyClaimsTypesItHasHandlersFor);
     CPPUNIT_TEST(aBatchHandlerNamesItsFailuresAndTheOthersAreDone);
@@ -234,6 +235,39 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, runs);
         CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(id, "status"));
         CPPUNIT_ASSERT_EQUAL(std::string("2"), f.jobField(id, "attempts"));
+    }
+
+    // A job that runs longer than lease_seconds (a paced batch of sends) keeps its claim: the host
+    // extends its leases while it runs, so another host's worker does not take the job too.
+    void aRunningJobKeepsItsLease() {
+        Fixture f;
+        host::JobRunnerOptions options;
+        options.threads = 1;
+        options.leaseSeconds = 1;
+        options.workerId = "busy-host";
+        host::JobRunner busy(*f.db, f.clock, f.metrics, options);
+        std::atomic<bool> release{false}, started{false};
+        busy.handle("test", "slow", [&](const sdk::Job&) {
+            started = true;
+            while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        });
+        int otherRuns = 0;
+        f.queue->handle("test", "slow", [&](const sdk::Job&) { ++otherRuns; });
+        const auto id = f.enqueue("slow", "{}");
+        busy.start();
+        busy.wake();
+        while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        // Three leases long: without extension the lease would have expired twice.
+        for (int i = 0; i < 6; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());
+        }
+        CPPUNIT_ASSERT_EQUAL(0, otherRuns);
+        CPPUNIT_ASSERT_EQUAL(std::string("running"), f.jobField(id, "status"));
+        release = true;
+        busy.stop();
+        CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(id, "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), f.jobField(id, "attempts"));
     }
 
     void workersRunEveryJobExactlyOnce() {

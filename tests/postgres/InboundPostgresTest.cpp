@@ -1,5 +1,5 @@
-// Inbound processing on PostgreSQL with two hosts sharing the database and the queue: concurrent
-// senders posted to both never produce a duplicate contact, conversation or message.
+// Inbound processing on PostgreSQL with several hosts sharing the database and the queue: concurrent
+// senders posted to all of them never produce a duplicate contact, conversation or message.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
@@ -20,7 +20,7 @@ using namespace tawasul::test;
 
 class InboundPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(InboundPostgresTest);
-    CPPUNIT_TEST(twoHostsConcurrentSendersNoDuplicates);
+    CPPUNIT_TEST(threeHostsConcurrentSendersNoDuplicates);
     CPPUNIT_TEST(corpusTimelineIsTheSameAsOnSqlite);
     CPPUNIT_TEST(twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure);
     CPPUNIT_TEST_SUITE_END();
@@ -29,25 +29,29 @@ public:
     void corpusTimelineIsTheSameAsOnSqlite();
     void twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure();
 
-    void twoHostsConcurrentSendersNoDuplicates() {
+    // Issue #14: 200 new senders x 5 messages, each sender's messages spread over three hosts
+    // (eight clients, each posting to one host), all processing at once.
+    void threeHostsConcurrentSendersNoDuplicates() {
         PostgresDatabase pg;
         HostOptions options;
         options.databaseUrl = pg.url();
-        options.workerThreads = 4;
-        // Both hosts need the same master key to open the shared secrets.
+        options.workerThreads = 3;
+        // Every host needs the same master key to open the shared secrets.
         options.environment.push_back("TAWASUL_MASTER_KEY=" + std::string(44 - 1, 'A') + "=");
         HostProcess first(withWebhookSecrets(options));
         first.start();
         options.migrate = false;
         HostProcess second(options);  // the secrets are already in the shared database
         second.start();
+        HostProcess third(options);
+        third.start();
         auto db = openDatabase(pg.url());
 
         // The fixtures first: the same timeline rules on PostgreSQL.
         for (const std::string& name : fixtureNames())
             CPPUNIT_ASSERT_EQUAL(200, postWebhook(second, fixture(name), fixtureSignature(name)).status);
 
-        CPPUNIT_ASSERT_EQUAL(0, postConcurrentSenders({&first, &second}, 200, 5, "wamid.PG"));
+        CPPUNIT_ASSERT_EQUAL(0, postConcurrentSenders({&first, &second, &third}, 200, 5, "wamid.PG"));
         try {
             waitForProcessing(*db);
         } catch (const std::exception& error) {
@@ -59,6 +63,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("1000"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages WHERE wa_message_id LIKE 'wamid.PG%'"));
         CPPUNIT_ASSERT_EQUAL(std::string("204"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations WHERE status = 'open'"));
         CPPUNIT_ASSERT_EQUAL(std::string("204"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
+        CPPUNIT_ASSERT_EQUAL(std::string("204"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations"));
+        // Each sender's five messages in one conversation of its one contact.
+        CPPUNIT_ASSERT_EQUAL(std::string("200"), queryText(*db, "SELECT COUNT(*) FROM (SELECT conversation_id FROM whatsapp_messages "
+                                                                "WHERE wa_message_id LIKE 'wamid.PG%' GROUP BY conversation_id "
+                                                                "HAVING COUNT(*) = 5) AS five"));
         CPPUNIT_ASSERT_EQUAL(queryText(*db, "SELECT COUNT(DISTINCT conversation_id) FROM whatsapp_messages WHERE body IN ('un devis svp', 'devis') "
                                             "OR body LIKE '%شركة%'"),
                              queryText(*db, "SELECT COUNT(*) FROM b2b_leads"));

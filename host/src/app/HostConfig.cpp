@@ -4,6 +4,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "http/ClientAddress.hpp"
+
 namespace tawasul::host {
 
 void parseListen(const std::string& listen, std::string& host, std::uint16_t& port) {
@@ -33,7 +35,7 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
             .fail("was replaced by head_timeout_seconds (the whole request head) and body_timeout_seconds (the whole body)");
     server.allowOnly({"listen", "listeners", "threads", "io_threads", "max_queued", "max_body_bytes", "max_header_bytes",
                       "head_timeout_seconds", "body_timeout_seconds", "keep_alive_seconds", "max_connections",
-                      "max_connections_per_address", "stream_buffer_bytes", "public_url", "web_dir"});
+                      "max_connections_per_address", "stream_buffer_bytes", "public_url", "web_dir", "trusted_proxies"});
     if (server.has("listen")) {
         const sdk::ConfigNode listen = server.child("listen");
         try {
@@ -83,6 +85,17 @@ HostConfig HostConfig::parse(const sdk::ConfigNode& root) {
     }
 
     config.server.webDir = server.getString("web_dir", config.server.webDir);
+    if (server.has("trusted_proxies")) {
+        config.server.trustedProxies = server.getStringList("trusted_proxies");
+        const auto items = server.child("trusted_proxies").items();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            try {
+                TrustedProxies({config.server.trustedProxies[i]});
+            } catch (const std::invalid_argument& error) {
+                items[i].fail(error.what());
+            }
+        }
+    }
 
     const sdk::ConfigNode auth = root.child("auth");
     auth.allowOnly({"idle_minutes", "absolute_hours", "max_failures", "failure_window_minutes", "max_waiting_checks", "password_cost"});

@@ -43,6 +43,7 @@ struct HostConfig {
         // address Meta can post to (`tawasul doctor` says so).
         bool publicUrlDerived = false;
         std::string webDir = "host";  // the host's templates/, lang/ and public/ (admin pages)
+        std::vector<std::string> trustedProxies;  // addresses or CIDRs whose X-Forwarded-For is believed
     } server;
 
     AuthOptions auth;  // secureCookie is set by the Runtime, from server.public_url

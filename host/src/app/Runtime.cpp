@@ -11,6 +11,7 @@
 
 #include "files/PrivateFiles.hpp"
 #include "tawasul/sdk/Errors.hpp"
+#include "tawasul/sdk/EveryHostEvents.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 
 namespace tawasul::host {
@@ -20,6 +21,18 @@ using namespace Poco::Data::Keywords;
 std::int64_t SystemClock::nowMillis() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+// sdk::EveryHostEvents over the host's bus: subscriptions that also hear the other hosts' events.
+class EveryHostSubscriptions final : public sdk::EveryHostEvents {
+public:
+    explicit EveryHostSubscriptions(LocalEventBus& events) : events_(events) {}
+    std::uint64_t subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler) override {
+        return events_.subscribe(owner, topic, std::move(handler), true);
+    }
+
+private:
+    LocalEventBus& events_;
+};
 
 // What one plugin sees of the host. Registrations go through here so they carry the plugin's name.
 class Runtime::PluginContext final : public sdk::HostContext {
@@ -245,6 +258,8 @@ void Runtime::startPlugins() {
         dispatcher_->attach();
         services_.publish("host", typeid(sdk::MessageDispatcher).name(), sdk::MessageDispatcher::kServiceName,
                           std::static_pointer_cast<void>(std::static_pointer_cast<sdk::MessageDispatcher>(dispatcher_)));
+        services_.publish("host", typeid(sdk::EveryHostEvents).name(), sdk::EveryHostEvents::kServiceName,
+                          std::static_pointer_cast<void>(std::shared_ptr<sdk::EveryHostEvents>(std::make_shared<EveryHostSubscriptions>(events_))));
     }
     const auto order = startOrder(libraries_);
     for (std::size_t index : order) {
@@ -345,6 +360,10 @@ bool Runtime::ready(std::string& reason) {
         Poco::Data::Session session = database_->session();
         int one = 0;
         session << "SELECT 1", into(one), now;
+        if (relay_ && !relay_->listening()) {
+            reason = "not yet listening for the other hosts' events";
+            return false;
+        }
         if (!migrationsCurrent_) {
             // Checked until it first succeeds: migrations are applied by `migrate`, not while serving.
             const std::size_t pending = migrator().pendingCount();
@@ -362,6 +381,14 @@ bool Runtime::ready(std::string& reason) {
 }
 
 void Runtime::startServing() {
+    if (database_->sql() == sdk::SqlDialect::postgresql()) {
+        // Before the workers: what they publish reaches the other hosts from the first job.
+        relay_ = std::make_unique<PostgresEventRelay>(SqlDatabase::parseUrl(config_.database.url).connectionString,
+                                                      [this](const sdk::Event& event) { events_.deliverFromPeer(event); });
+        relay_->start();
+        PostgresEventRelay* relay = relay_.get();
+        events_.setRelay([relay](const sdk::Event& event) { relay->send(event); });
+    }
     jobs_->start();
     const auto& server = config_.server;
     HttpServerOptions options;
@@ -378,6 +405,7 @@ void Runtime::startServing() {
     options.maxConnections = static_cast<std::size_t>(server.maxConnections);
     options.maxConnectionsPerAddress = static_cast<std::size_t>(server.maxConnectionsPerAddress);
     options.streamBufferBytes = static_cast<std::size_t>(server.streamBufferBytes);
+    options.trustedProxies = TrustedProxies(server.trustedProxies);
     access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     try {
@@ -391,6 +419,10 @@ void Runtime::stopServing() noexcept {
     try {
         if (http_) http_->stop();  // no new requests; in-flight ones finish
         if (jobs_) jobs_->stop();  // running jobs finish; unclaimed ones stay for the next start
+        if (relay_) {
+            events_.setRelay(nullptr);
+            relay_->stop();
+        }
     } catch (const std::exception& error) {
         Poco::Logger::get("host").error(std::string("while stopping: ") + error.what());
     }

@@ -13,6 +13,7 @@
 #include "app/HostConfig.hpp"
 #include "db/DatabaseLock.hpp"
 #include "db/Migrator.hpp"
+#include "db/PostgresEventRelay.hpp"
 #include "db/SqlDatabase.hpp"
 #include "http/HttpServer.hpp"
 #include "http/Router.hpp"
@@ -115,6 +116,8 @@ private:
     std::unique_ptr<AccessGate> access_;
     std::unique_ptr<PlatformApi> platformApi_;
     std::unique_ptr<HttpServer> http_;
+    // On PostgreSQL: this host's events to the other hosts and theirs to this one's subscribers.
+    std::unique_ptr<PostgresEventRelay> relay_;
     std::vector<std::unique_ptr<PluginLibrary>> libraries_;
     std::vector<std::unique_ptr<ActivePlugin>> active_;  // in start order
     std::vector<PluginState> states_;

@@ -23,6 +23,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
 
@@ -512,8 +513,15 @@ void Connection::onHead() {
     in_.method = std::string(request.method_string());
     target_ = std::string(request.target());
     head_ = in_.method == "HEAD";
-    in_.remoteAddress = address_;
     for (const auto& field : request) in_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    in_.remoteAddress = address_;
+    if (!core_->options.trustedProxies.empty()) {
+        // Every X-Forwarded-For line, in order, as one list: proxies may append a line of their own.
+        std::string forwardedFor;
+        for (const auto& [name, value] : in_.headers)
+            if (Poco::icompare(name, "X-Forwarded-For") == 0) forwardedFor += (forwardedFor.empty() ? "" : ",") + value;
+        in_.remoteAddress = core_->options.trustedProxies.clientAddress(address_, forwardedFor);
+    }
     in_.requestId = sdk::requestIdFor(in_.header("X-Request-Id").value_or(""));
     try {
         Poco::URI uri(target_);
@@ -723,7 +731,7 @@ void Connection::logAccess(int status, std::size_t bytes, const std::string& not
     if (!core_->metrics.accessLog.information()) return;  // formatting the line costs more than the rest of a webhook
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
     std::ostringstream line;
-    line << address_ << " \"" << (in_.method.empty() ? "-" : in_.method) << " " << sdk::singleLine(target_.substr(0, 200)) << "\" "
+    line << (in_.remoteAddress.empty() ? address_ : in_.remoteAddress) << " \"" << (in_.method.empty() ? "-" : in_.method) << " " << sdk::singleLine(target_.substr(0, 200)) << "\" "
          << status << " " << note << bytes << "B " << static_cast<long>(seconds * 1e6) / 1000.0 << "ms rid="
          << (in_.requestId.empty() ? "-" : in_.requestId) << " owner=" << owner_;
     core_->metrics.accessLog.information(line.str());
@@ -881,12 +889,16 @@ void HttpServer::Core::accept(tcp::acceptor& acceptor) {
         std::string address = peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()
                                   ? peer.address().to_v6().to_v4().to_string()
                                   : peer.address().to_string();
+        // A trusted proxy speaks for many clients: only the total bounds its connections.
+        Poco::Net::IPAddress ip;
+        const bool proxy = !options.trustedProxies.empty() && Poco::Net::IPAddress::tryParse(address, ip) &&
+                           options.trustedProxies.trusts(ip);
         const char* refusal = nullptr;
         {
             std::lock_guard lock(mutex);
             if (open >= options.maxConnections) {
                 refusal = "max_connections";
-            } else if (perAddress[address] >= options.maxConnectionsPerAddress) {
+            } else if (!proxy && perAddress[address] >= options.maxConnectionsPerAddress) {
                 refusal = "max_connections_per_address";
             } else {
                 ++open;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http/Admission.hpp"
+#include "http/ClientAddress.hpp"
 #include "http/Responses.hpp"
 #include "http/Router.hpp"
 #include "metrics/MetricsRegistry.hpp"
@@ -39,6 +40,7 @@ struct HttpServerOptions {
     std::size_t streamBufferBytes = 256 * 1024;
     std::chrono::seconds streamKeepAlive{15};  // a comment line on a quiet live stream
     std::chrono::seconds drainTimeout{30};     // stop(): how long in-flight requests may take to finish
+    TrustedProxies trustedProxies;             // whose X-Forwarded-For names the client
 };
 
 class HttpServer {

@@ -175,14 +175,43 @@ void JobRunner::wake() {
 void JobRunner::start() {
     stopping_ = false;
     for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { workerLoop(); });
+    if (options_.threads > 0) leaseKeeper_ = std::thread([this] { keepLeases(); });
+}
+
+void JobRunner::keepLeases() {
+    const auto every = std::chrono::milliseconds(options_.leaseSeconds * 1000LL / 3);
+    while (!stopping_) {
+        {
+            std::unique_lock lock(wakeMutex_);
+            leaseKeeperWake_.wait_for(lock, every, [&] { return stopping_.load(); });
+        }
+        if (stopping_) return;
+        try {
+            Poco::Data::Session session = database_.session();
+            Poco::Int64 until = clock_.nowMillis() + options_.leaseSeconds * 1000LL;
+            std::string worker = options_.workerId;
+            // Relaxed: an extension lost to a crash does not matter, the crash ends the jobs anyway.
+            sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+            session << "UPDATE jobs SET locked_until = $1 WHERE status = 'running' AND locked_by = $2", use(until), use(worker), now;
+            transaction.commit();
+        } catch (const std::exception& error) {
+            Poco::Logger::get("host.jobs").warning("cannot extend this host's leases: " + sdk::errorText(error));
+        }
+    }
 }
 
 void JobRunner::stop() {
-    stopping_ = true;
+    {
+        // Under the lock, so that no waiter checks stopping_ just before it is set and then sleeps.
+        std::lock_guard lock(wakeMutex_);
+        stopping_ = true;
+    }
     wakeup_.notify_all();
+    leaseKeeperWake_.notify_all();
     for (auto& worker : workers_)
         if (worker.joinable()) worker.join();
     workers_.clear();
+    if (leaseKeeper_.joinable()) leaseKeeper_.join();
 }
 
 std::size_t JobRunner::runUntilIdle() {

@@ -106,6 +106,14 @@ private:
     std::uint64_t wakeCount_ = 0;
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> workers_;
+    // Extends the leases of the jobs this host runs, every lease_seconds / 3, so that a long batch
+    // (sends paced at the number's rate) never loses its claim to another host; a host that dies
+    // stops extending and its leases expire as before.
+    // It waits on a condition of its own: a wake() meant for a worker (notify_one) must not be
+    // spent on it.
+    std::thread leaseKeeper_;
+    std::condition_variable leaseKeeperWake_;
+    void keepLeases();
     std::chrono::steady_clock::time_point lastSweep_{};
     std::mutex sweepMutex_;
 };

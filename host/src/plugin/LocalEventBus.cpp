@@ -8,10 +8,10 @@
 
 namespace tawasul::host {
 
-std::uint64_t LocalEventBus::subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler) {
+std::uint64_t LocalEventBus::subscribe(const std::string& owner, const std::string& topic, sdk::EventHandler handler, bool everyHost) {
     std::lock_guard lock(mutex_);
     const std::uint64_t id = nextId_++;
-    subscriptions_.push_back({id, owner, topic, std::move(handler)});
+    subscriptions_.push_back({id, owner, topic, std::move(handler), everyHost});
     return id;
 }
 
@@ -29,13 +29,30 @@ void LocalEventBus::removeOwner(const std::string& owner) {
                          subscriptions_.end());
 }
 
+void LocalEventBus::setRelay(Relay relay) {
+    std::lock_guard lock(mutex_);
+    relay_ = relay ? std::make_shared<const Relay>(std::move(relay)) : nullptr;
+}
+
 void LocalEventBus::publish(const sdk::Event& event) {
+    std::shared_ptr<const Relay> relay;
+    {
+        std::lock_guard lock(mutex_);
+        relay = relay_;
+    }
+    if (relay) (*relay)(event);  // queued for the other hosts: returns at once
+    deliver(event, false);
+}
+
+void LocalEventBus::deliverFromPeer(const sdk::Event& event) { deliver(event, true); }
+
+void LocalEventBus::deliver(const sdk::Event& event, bool fromPeer) {
     std::vector<Subscription> targets;
     {
         // Handlers run outside the lock, so one may subscribe or publish in turn.
         std::lock_guard lock(mutex_);
         for (const auto& s : subscriptions_)
-            if (s.topic == event.topic || s.topic == "*") targets.push_back(s);
+            if ((s.topic == event.topic || s.topic == "*") && s.everyHost == fromPeer) targets.push_back(s);
     }
     for (const auto& s : targets) {
         try {

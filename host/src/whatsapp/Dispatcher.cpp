@@ -488,6 +488,8 @@ void Dispatcher::runJob(const sdk::Job& job) {
                 std::vector<std::pair<std::string, std::string>> events;
                 {
                     sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+                    // First: a status for this wamid being stored now is then seen below, or sees ours.
+                    sdk::lockWamids(session, database_.sql(), {result.providerMessageId});
                     const std::int64_t at = clock_.nowMillis();
                     recordAttempt(session, messageId, row, at);
                     std::string wamid = result.providerMessageId, providerName = name;

@@ -15,6 +15,7 @@
 
 #include "InboxStore.hpp"
 #include "LiveHub.hpp"
+#include "tawasul/sdk/EveryHostEvents.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
@@ -64,14 +65,22 @@ public:
         store_ = std::make_unique<InboxStore>(context.database(), phones_);
 
         // Everything the pages show that others change: new messages, ticks, assignments, leads,
-        // and the dispatcher's own news (queued sends, provider fallbacks).
+        // and the dispatcher's own news (queued sends, provider fallbacks), from every host; and
+        // the bus's word that some may have been missed, which open pages answer by refreshing.
+        const auto everyHost = context.services().find<sdk::EveryHostEvents>(sdk::EveryHostEvents::kServiceName);
+        std::weak_ptr<LiveHub> hub = hub_;
+        const sdk::EventHandler show = [hub](const sdk::Event& event) {
+            auto live = hub.lock();
+            if (!live) return;
+            if (event.topic == sdk::kBusReconnectedTopic) live->pushRefresh();
+            else live->push(event.topic, event.json);
+        };
         for (const char* topic : {"message.received", "message.queued", "message.sent", "message.status", "conversation.updated", "lead.created",
                                   "alert.raised"}) {
-            std::weak_ptr<LiveHub> hub = hub_;
-            context.events().subscribe(topic, [hub](const sdk::Event& event) {
-                if (auto live = hub.lock()) live->push(event.topic, event.json);
-            });
+            context.events().subscribe(topic, show);
+            if (everyHost) everyHost->subscribe(context.pluginName(), topic, show);
         }
+        if (everyHost) everyHost->subscribe(context.pluginName(), sdk::kBusReconnectedTopic, show);
 
         auto& routes = context.routes();
         const auto page = [](const std::string& permission) { return sdk::RouteOptions::session(sdk::RouteStyle::Page, permission); };

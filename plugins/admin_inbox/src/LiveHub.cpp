@@ -8,6 +8,10 @@
 
 namespace tawasul::plugins::admin_inbox {
 
+namespace {
+constexpr const char* kRefreshTopic = "refresh";  // what the pages' script answers by reloading what it shows
+}
+
 LiveHub::LiveHub(std::size_t capacity) : capacity_(capacity) {}
 
 void LiveHub::push(const std::string& topic, const std::string& json) {
@@ -23,17 +27,23 @@ void LiveHub::push(const std::string& topic, const std::string& json) {
     data->set("topic", topic);
     std::ostringstream out;
     data->stringify(out);
+    append(topic, conversationId, out.str());
+}
+
+void LiveHub::pushRefresh() { append(kRefreshTopic, 0, "{\"topic\":\"refresh\"}"); }
+
+void LiveHub::append(const std::string& topic, std::int64_t conversationId, const std::string& json) {
     std::vector<std::shared_ptr<sdk::EventStream>> gone;
     {
         // Sending under the lock keeps every stream's events in the hub's order; send() only queues.
         std::lock_guard<std::mutex> lock(mutex_);
-        ring_.push_back(LiveEvent{next_++, topic, conversationId, out.str()});
+        ring_.push_back(LiveEvent{next_++, topic, conversationId, json});
         while (ring_.size() > capacity_) ring_.pop_front();
         const LiveEvent& event = ring_.back();
         const std::string id = std::to_string(event.id);
         for (auto it = subscribers_.begin(); it != subscribers_.end();) {
             const Subscriber& subscriber = it->second;
-            if (subscriber.conversationId != 0 && subscriber.conversationId != conversationId) {
+            if (!reaches(event, subscriber.conversationId)) {
                 ++it;
             } else if (subscriber.stream->send(event.topic, event.json, id)) {
                 ++it;
@@ -43,6 +53,11 @@ void LiveHub::push(const std::string& topic, const std::string& json) {
             }
         }
     }
+}
+
+// A refresh is for every page; any other event for the inbox (0) and its own conversation's page.
+bool LiveHub::reaches(const LiveEvent& event, std::int64_t conversationId) {
+    return event.topic == kRefreshTopic || conversationId == 0 || event.conversationId == conversationId;
 }
 
 LiveHub::Batch LiveHub::since(std::uint64_t lastId, std::int64_t conversationId) const {
@@ -60,7 +75,7 @@ LiveHub::Batch LiveHub::sinceLocked(std::uint64_t lastId, std::int64_t conversat
     if (!ring_.empty() && lastId + 1 < ring_.front().id) batch.gap = true;
     for (const LiveEvent& event : ring_) {
         if (event.id <= lastId) continue;
-        if (conversationId != 0 && event.conversationId != conversationId) continue;
+        if (!reaches(event, conversationId)) continue;
         batch.events.push_back(event);
     }
     return batch;

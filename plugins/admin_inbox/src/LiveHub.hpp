@@ -30,6 +30,8 @@ public:
 
     // Called on the publisher's thread: records the event and queues it on every open stream.
     void push(const std::string& topic, const std::string& json);
+    // A "refresh" for every open page (all conversations): what they show may have missed events.
+    void pushRefresh();
 
     // What a stream that has seen up to `lastId` should send next, for one conversation or for
     // all (conversationId 0). `gap` is set when events after lastId have left the ring (or the
@@ -57,6 +59,8 @@ private:
         std::int64_t conversationId = 0;
     };
     Batch sinceLocked(std::uint64_t lastId, std::int64_t conversationId) const;
+    void append(const std::string& topic, std::int64_t conversationId, const std::string& json);
+    static bool reaches(const LiveEvent& event, std::int64_t conversationId);
     void forget(std::uint64_t subscriber);
 
     const std::size_t capacity_;

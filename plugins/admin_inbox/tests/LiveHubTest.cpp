@@ -57,6 +57,7 @@ class LiveHubTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(replaysWhatFollowsAnIdForOneConversationOrAll);
     CPPUNIT_TEST(reportsAGapWhenTheMissedEventsAreGone);
     CPPUNIT_TEST(subscribersGetTheReplayThenTheirEventsAndLeaveWhenClosed);
+    CPPUNIT_TEST(aRefreshReachesEveryPage);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -82,6 +83,29 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("message.status"), eight.events[0].topic);
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), hub.since(3, 0).events.size());
         CPPUNIT_ASSERT(!hub.since(3, 0).gap);
+    }
+
+    // After the bus reconnects (bus.reconnected), the inbox and every conversation page refresh.
+    void aRefreshReachesEveryPage() {
+        LiveHub hub(10);
+        hub.push("message.received", R"({"conversation_id":7})");
+        hub.pushRefresh();
+        for (std::int64_t conversation : {0, 7, 8}) {
+            const auto batch = hub.since(1, conversation);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), batch.events.size());
+            CPPUNIT_ASSERT_EQUAL(std::string("refresh"), batch.events[0].topic);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), hub.since(0, 8).events.size());  // conversation 7's message is not 8's
+        // And to the streams open at that moment: the inbox and a page of another conversation.
+        auto live = std::make_shared<LiveHub>(10);
+        auto inbox = std::make_shared<RecordingStream>();
+        auto other = std::make_shared<RecordingStream>();
+        live->subscribe(inbox, 0, 0);
+        live->subscribe(other, 0, 8);
+        live->push("message.received", R"({"conversation_id":7})");
+        live->pushRefresh();
+        CPPUNIT_ASSERT_EQUAL(std::string("hello#0 message.received#1 refresh#2"), join(inbox->sent));
+        CPPUNIT_ASSERT_EQUAL(std::string("hello#0 refresh#2"), join(other->sent));
     }
 
     void reportsAGapWhenTheMissedEventsAreGone() {

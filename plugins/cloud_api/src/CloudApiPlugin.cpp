@@ -21,7 +21,9 @@
 
 #include "GraphApi.hpp"
 #include "SettingsPage.hpp"
+#include "SharedPacer.hpp"
 #include "TokenBucket.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
@@ -129,6 +131,8 @@ public:
                                           true);
         }
         pool_ = std::make_unique<SessionPool>(options_, tls_);
+        if (context_.database().sql() == sdk::SqlDialect::postgresql())
+            sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond);
     }
 
     std::string name() const override { return context_.pluginName(); }
@@ -139,7 +143,11 @@ public:
         sdk::SendResult result;
         if (!usable(credentials, result)) return result;
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
-        pace(credentials.phoneNumberId);
+        try {
+            pace(credentials.phoneNumberId);
+        } catch (const std::exception& error) {
+            return networkFailure("cannot reserve a send slot: " + sdk::errorText(error));
+        }
         Answer answer;
         try {
             answer = pool_->call(Poco::Net::HTTPRequest::HTTP_POST, messagesPath(credentials.phoneNumberId), credentials.token, body);
@@ -157,8 +165,8 @@ public:
         Credentials credentials;
         sdk::SendResult unused;
         if (!usable(credentials, unused)) return false;
-        pace(credentials.phoneNumberId);
         try {
+            pace(credentials.phoneNumberId);
             const Answer answer = pool_->call(Poco::Net::HTTPRequest::HTTP_POST, messagesPath(credentials.phoneNumberId),
                                               credentials.token, markReadBody(inboundWamid));
             if (answer.status >= 200 && answer.status < 300) return true;
@@ -175,6 +183,7 @@ public:
         sdk::SendResult unused;
         if (!const_cast<CloudApiProvider*>(this)->readCredentials(credentials, unused))
             return {sdk::ProviderState::Unconfigured, unused.note};
+        const_cast<CloudApiProvider*>(this)->refreshSharedHealth(credentials);
         std::lock_guard lock(mutex_);
         if (unhealthy_ && credentials.tokenHash == failedTokenHash_) return {sdk::ProviderState::Unhealthy, unhealthyReason_};
         return {};
@@ -208,6 +217,9 @@ private:
         std::size_t tokenHash = 0;
         std::string phoneNumberId;
     };
+
+    // The first 16 hex digits of the token's SHA-256: enough to tell tokens apart, nothing to use.
+    static std::string tokenDigest(const std::string& token) { return sdk::sha256Hex(token).substr(0, 16); }
 
     std::string messagesPath(const std::string& phoneNumberId) const {
         return pool_->basePath() + "/" + options_.apiVersion + "/" + phoneNumberId + "/messages";
@@ -243,6 +255,7 @@ private:
     // Configured and not unhealthy with this token; a changed token clears an unhealthy state.
     bool usable(Credentials& credentials, sdk::SendResult& result) {
         if (!readCredentials(credentials, result)) return false;
+        refreshSharedHealth(credentials);
         bool clear = false;
         {
             std::lock_guard lock(mutex_);
@@ -259,7 +272,13 @@ private:
         return true;
     }
 
+    // Waits for the number's next send slot: shared with the other hosts on PostgreSQL, in this
+    // process on SQLite (one host). Throws when the shared slot cannot be reserved.
     void pace(const std::string& phoneNumberId) {
+        if (sharedPacer_) {
+            sharedPacer_->wait(phoneNumberId);
+            return;
+        }
         TokenBucket* bucket = nullptr;
         {
             std::lock_guard lock(mutex_);
@@ -292,17 +311,73 @@ private:
             sdk::Database& database = context_.database();
             Poco::Data::Session session = database.session();
             sdk::Transaction transaction(database, session, sdk::Durability::Full);
-            std::string source = "cloud_api", code = std::to_string(result.errorCode), message = reason;
+            std::string source = "cloud_api", code = std::to_string(result.errorCode), message = reason,
+                        digest = tokenDigest(credentials.token);
             Poco::Int64 at = context_.clock().nowMillis();
-            // One open alert per problem, however many messages meet it.
-            session << "INSERT INTO whatsapp_alerts (source, code, message, created_at) SELECT $1, $2, $3, $4 "
+            // One open alert per problem, however many messages meet it. The other hosts read it
+            // (refreshSharedHealth) and stop sending with this token too.
+            session << "INSERT INTO whatsapp_alerts (source, code, message, created_at, token_digest) SELECT $1, $2, $3, $4, $5 "
                        "WHERE NOT EXISTS (SELECT 1 FROM whatsapp_alerts WHERE source = $1 AND code = $2 AND resolved_at IS NULL)",
-                use(source), use(code), use(message), use(at), now;
+                use(source), use(code), use(message), use(at), use(digest), now;
             transaction.commit();
         } catch (const std::exception& error) {
             context_.logger().error("cannot record the alert: " + sdk::errorText(error));
         }
         context_.events().publish({"alert.raised", "{\"source\":\"cloud_api\",\"code\":\"" + std::to_string(result.errorCode) + "\"}"});
+    }
+
+    // On PostgreSQL the provider's health is shared through the open alerts: what one host found
+    // (an expired token, 190) stops the others' sends with the same token within kSharedHealthAge;
+    // an alert resolved anywhere (a new token, a test connection that succeeded) lets them resume.
+    static constexpr std::chrono::milliseconds kSharedHealthAge{500};
+    void refreshSharedHealth(const Credentials& credentials) {
+        if (context_.database().sql() != sdk::SqlDialect::postgresql()) return;
+        const auto current = std::chrono::steady_clock::now();
+        {
+            std::lock_guard lock(mutex_);
+            if (current - sharedHealthAt_ < kSharedHealthAge) return;
+            sharedHealthAt_ = current;  // the other workers use what this one reads
+        }
+        std::string message, digest;
+        bool open = false;
+        try {
+            Poco::Data::Session session = context_.database().session();
+            std::vector<std::string> messages, digests;
+            session << "SELECT message, token_digest FROM whatsapp_alerts WHERE source = 'cloud_api' AND resolved_at IS NULL "
+                       "AND token_digest IS NOT NULL ORDER BY id DESC LIMIT 1",
+                into(messages), into(digests), now;
+            open = !messages.empty();
+            if (open) {
+                message = messages.front();
+                digest = digests.front();
+            }
+        } catch (const std::exception& error) {
+            context_.logger().warning("cannot read the shared provider health: " + sdk::errorText(error));
+            return;
+        }
+        bool resolve = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (open && digest == tokenDigest(credentials.token)) {
+                if (!unhealthy_) context_.logger().error("Cloud API unhealthy (seen by another host), messages go to the fallback: " + message);
+                unhealthy_ = true;
+                unhealthyReason_ = message;
+                failedTokenHash_ = credentials.tokenHash;
+            } else if (open) {
+                resolve = true;  // about a token that has since been replaced
+            } else if (unhealthy_) {
+                unhealthy_ = false;  // resolved on another host
+                unhealthyReason_.clear();
+                context_.logger().information("Cloud API healthy again: the alert was resolved");
+            }
+        }
+        if (resolve) {
+            {
+                std::lock_guard lock(mutex_);
+                unhealthy_ = true;  // so that clearUnhealthy resolves the stale alert
+            }
+            clearUnhealthy("the access token changed");
+        }
     }
 
     void clearUnhealthy(const std::string& why) {
@@ -331,8 +406,10 @@ private:
     std::unique_ptr<SessionPool> pool_;
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
+    std::unique_ptr<SharedPacer> sharedPacer_;                      // on PostgreSQL: shared by all hosts
     bool unhealthy_ = false;
     std::string unhealthyReason_;
+    std::chrono::steady_clock::time_point sharedHealthAt_{};
     std::size_t failedTokenHash_ = 0;
 };
 

@@ -241,6 +241,13 @@ void Timeline::lookUpMatches() {
 // ---- phase 2: write ---------------------------------------------------------------------------
 
 void Timeline::write(Poco::Data::Session& session) {
+    // First, before any row is locked: a send storing one of these wamids (the dispatcher takes
+    // the same locks) waits for this commit, or this waits for it, so that a status is applied to
+    // its message either way (on PostgreSQL; SQLite has one writer). One statement for the batch.
+    std::vector<std::string> wamids;
+    wamids.reserve(statuses_.size());
+    for (const Status& s : statuses_) wamids.push_back(s.wamid);
+    sdk::lockWamids(session, dialect_, std::move(wamids));
     writeContacts(session);
     writeConversations(session);
     writeMessages(session);

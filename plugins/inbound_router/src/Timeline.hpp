@@ -3,8 +3,9 @@
 // errors and B2B leads) in two phases, so that the write transaction holds only writes:
 //   1. add() parses each event, normalises the senders' phones and routes the texts by keyword;
 //      lookUpMatches() reads the phone index once for the whole batch. No transaction, no lock.
-//   2. write() runs in the caller's transaction: it reads the rows the batch touches once per
-//      table (locking them in id order on PostgreSQL), replays the batch on them in memory, event
+//   2. write() runs in the caller's transaction: it first takes the advisory locks of its
+//      statuses' wamids (sdk::lockWamids, against the status/wamid race with a send), then reads
+//      the rows the batch touches once per table (locking them in id order on PostgreSQL), replays the batch on them in memory, event
 //      by event, by the same rules the per-event code had, and stores the outcome with a few
 //      multi-row statements per table.
 // Every write is idempotent (a redelivered message, status or error is a no-op), so an event may be

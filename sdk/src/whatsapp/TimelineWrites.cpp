@@ -1,5 +1,6 @@
 #include "tawasul/whatsapp/TimelineWrites.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <Poco/Nullable.h>
@@ -13,6 +14,23 @@ int statusRank(const std::string& status) {
     if (status == "delivered") return 2;
     if (status == "read") return 3;
     return 0;
+}
+
+void lockWamids(Poco::Data::Session& session, const SqlDialect& sql, std::vector<std::string> wamids) {
+    if (sql.singleWriter() || wamids.empty()) return;
+    std::sort(wamids.begin(), wamids.end());
+    wamids.erase(std::unique(wamids.begin(), wamids.end()), wamids.end());
+    // One round trip for the batch: the wamids as one text (Meta's ids have no newline), split and
+    // locked in the order of the lock keys themselves, so that two wamids sharing a hash cannot
+    // make two transactions take the same keys in different orders. 1414 keeps these keys apart
+    // from other advisory locks (migrate's).
+    std::string joined;
+    for (const std::string& wamid : wamids)
+        if (wamid.find('\n') == std::string::npos) joined += (joined.empty() ? "" : "\n") + wamid;
+    Poco::Int64 locked = 0;
+    session << "SELECT COUNT(pg_advisory_xact_lock(1414, k)) FROM "
+               "(SELECT DISTINCT hashtext(w) AS k FROM unnest(string_to_array($1, E'\\n')) AS w ORDER BY k) AS ordered",
+        Poco::Data::Keywords::use(joined), Poco::Data::Keywords::into(locked), Poco::Data::Keywords::now;
 }
 
 std::optional<std::int64_t> applyMessageStatus(Poco::Data::Session& session, const StatusChange& change, std::int64_t nowMillis) {

@@ -5,6 +5,10 @@
 #include <Poco/Version.h>
 #include <boost/version.hpp>
 
+// The major step breaks plugins built for an earlier one; a minor step adds to the SDK and breaks
+// nothing: the host loads plugins of its minor and older.
+// 2.0: the HTTP server's async routes (Responder, RouteRegistry::addAsync, EventStream without a
+//      thread), sdk::JobFailure from batch handlers, sdk::EveryHostEvents, sdk::lockWamids.
 #define TAWASUL_SDK_ABI_MAJOR 2
 #define TAWASUL_SDK_ABI_MINOR 0
 

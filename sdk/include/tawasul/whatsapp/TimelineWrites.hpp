@@ -10,6 +10,7 @@
 #include <Poco/Data/Session.h>
 
 #include "tawasul/sdk/Api.hpp"
+#include "tawasul/sdk/SqlDialect.hpp"
 
 namespace tawasul::sdk {
 
@@ -31,6 +32,15 @@ struct StatusChange {
 // Returns the conversation id when the message changed.
 TAWASUL_SDK_API std::optional<std::int64_t> applyMessageStatus(Poco::Data::Session& session, const StatusChange& change,
                                                                std::int64_t nowMillis);
+
+// On PostgreSQL, serialises the transactions that meet these wamids: the one that stores a sent
+// message's wamid and then applies the statuses that came first, and the one that stores a status
+// and then applies it to the message. Without it each could miss the other's uncommitted row and
+// the status would never be applied. Call it first in the transaction, before any row is locked,
+// with every wamid the transaction will touch (sorted and locked in that order, one statement, so
+// two such transactions cannot deadlock). Transaction-scoped advisory locks; nothing on SQLite,
+// which has one writer (`sql.singleWriter()`).
+TAWASUL_SDK_API void lockWamids(Poco::Data::Session& session, const SqlDialect& sql, std::vector<std::string> wamids);
 
 // The contact's conversation that is not resolved; a resolved one is reopened (one timeline per
 // person), and a first one is created. `reopened` tells the caller which happened.
