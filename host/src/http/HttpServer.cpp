@@ -224,7 +224,8 @@ private:
     asio::steady_timer streamTimer_;
     std::uint64_t timerGeneration_ = 0;
     bool timedOut_ = false;
-    std::string address_;
+    std::string address_;  // the peer's
+    std::string client_;   // the current request's client: the peer, or whom a trusted proxy names
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     Phase phase_ = Phase::Idle;
@@ -460,6 +461,7 @@ void Connection::readHead() {
     phase_ = Phase::Head;
     started_ = SteadyClock::now();
     in_ = {};
+    client_ = address_;  // until a head says otherwise (a 408 or 431 has no X-Forwarded-For to read)
     target_ = "-";
     owner_ = "host";
     style_ = sdk::RouteStyle::Plain;
@@ -514,14 +516,15 @@ void Connection::onHead() {
     target_ = std::string(request.target());
     head_ = in_.method == "HEAD";
     for (const auto& field : request) in_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    in_.remoteAddress = address_;
+    client_ = address_;
     if (!core_->options.trustedProxies.empty()) {
         // Every X-Forwarded-For line, in order, as one list: proxies may append a line of their own.
         std::string forwardedFor;
         for (const auto& [name, value] : in_.headers)
             if (Poco::icompare(name, "X-Forwarded-For") == 0) forwardedFor += (forwardedFor.empty() ? "" : ",") + value;
-        in_.remoteAddress = core_->options.trustedProxies.clientAddress(address_, forwardedFor);
+        client_ = core_->options.trustedProxies.clientAddress(address_, forwardedFor);
     }
+    in_.remoteAddress = client_;
     in_.requestId = sdk::requestIdFor(in_.header("X-Request-Id").value_or(""));
     try {
         Poco::URI uri(target_);
@@ -731,7 +734,7 @@ void Connection::logAccess(int status, std::size_t bytes, const std::string& not
     if (!core_->metrics.accessLog.information()) return;  // formatting the line costs more than the rest of a webhook
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
     std::ostringstream line;
-    line << (in_.remoteAddress.empty() ? address_ : in_.remoteAddress) << " \"" << (in_.method.empty() ? "-" : in_.method) << " " << sdk::singleLine(target_.substr(0, 200)) << "\" "
+    line << client_ << " \"" << (in_.method.empty() ? "-" : in_.method) << " " << sdk::singleLine(target_.substr(0, 200)) << "\" "
          << status << " " << note << bytes << "B " << static_cast<long>(seconds * 1e6) / 1000.0 << "ms rid="
          << (in_.requestId.empty() ? "-" : in_.requestId) << " owner=" << owner_;
     core_->metrics.accessLog.information(line.str());
