@@ -6,6 +6,9 @@
 #include <iostream>
 #include <map>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
 #include <Poco/Exception.h>
@@ -54,6 +57,14 @@ protected:
         auto& log = Poco::Logger::get("host");
         const auto started = std::chrono::steady_clock::now();
         try {
+            // Blocked here, before any thread starts, so that every thread inherits the mask and
+            // SIGTERM or SIGINT reach waitForTerminationRequest()'s sigwait. A thread that left them
+            // unblocked (std::thread does not block them as Poco's threads do) would take the
+            // signal's default action: the process killed mid-request, exit status 143.
+            sigset_t termination;
+            sigemptyset(&termination);
+            for (const int signal : {SIGINT, SIGQUIT, SIGTERM}) sigaddset(&termination, signal);
+            pthread_sigmask(SIG_BLOCK, &termination, nullptr);
             if (const auto database = sqliteFile(config_); !database.empty()) narrowSqliteFiles(database);
             Runtime runtime(config_);
             runtime.openSecrets(false);
