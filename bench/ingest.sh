@@ -10,34 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-64}
-bin=$PWD/build/dev/bin/tawasul
-work=$(mktemp -d /tmp/tawasul-bench.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-secret=bench-app-secret
-body=$work/body.json
-# One inbound text message, shaped and escaped as Meta sends it.
-printf '%s' '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"213550000001","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Amina"},"wa_id":"213661234567"}],"messages":[{"from":"213661234567","id":"wamid.BENCH0001","timestamp":"1764064860","type":"text","text":{"body":"Bonjour, je voudrais m\u0027inscrire"}}]}}]}]}' >"$body"
-signature="sha256=$(openssl dgst -sha256 -hmac "$secret" -r "$body" | cut -d' ' -f1)"
-cat >"$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Hub-Signature-256"] = "$signature"
-local f = io.open("$body", "rb"); wrk.body = f:read("*a"); f:close()
-LUA
-
-sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
-    -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
-    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" \
-    config/tawasul.yaml >"$work/tawasul.yaml"
-export TAWASUL_LISTEN=127.0.0.1:18282
-"$bin" --config "$work/tawasul.yaml" migrate >/dev/null
-printf '%s' "$secret" | "$bin" --config "$work/tawasul.yaml" settings set whatsapp.cloud.app_secret --stdin >/dev/null
-"$bin" --config "$work/tawasul.yaml" serve 2>"$work/host.log" &
-pids+=($!)
-until curl -fs -o /dev/null "http://$TAWASUL_LISTEN/readyz"; do sleep 0.01; done
+source bench/webhook_host.sh
+bench_config
+bench_serve 127.0.0.1:18282
 
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 2;

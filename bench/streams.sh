@@ -12,38 +12,14 @@ cd "$(dirname "$0")/.."
 streams=${1:-1000}
 seconds=${2:-10}
 connections=${3:-64}
-bin=$PWD/build/dev/bin/tawasul
-work=$(mktemp -d /tmp/tawasul-bench.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-secret=bench-app-secret
-body=$work/body.json
-printf '%s' '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"213550000001","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Amina"},"wa_id":"213661234567"}],"messages":[{"from":"213661234567","id":"wamid.BENCH0001","timestamp":"1764064860","type":"text","text":{"body":"Bonjour, je voudrais m\u0027inscrire"}}]}}]}]}' >"$body"
-signature="sha256=$(openssl dgst -sha256 -hmac "$secret" -r "$body" | cut -d' ' -f1)"
-cat >"$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Hub-Signature-256"] = "$signature"
-local f = io.open("$body", "rb"); wrk.body = f:read("*a"); f:close()
-LUA
-
-sed -e "s#sqlite:var/tawasul.db#sqlite:$work/tawasul.db#" -e "s#var/master.key#$work/master.key#" \
-    -e "s#level: information#level: warning#" -e "s#build/dev/plugins#$PWD/build/dev/plugins#" \
-    -e "s#migrations_dir: \"migrations\"#migrations_dir: \"$PWD/migrations\"#" -e "s#web_dir: \"host\"#web_dir: \"$PWD/host\"#" \
-    -e "s#^  threads: 16 .*#  threads: 8\n  max_connections_per_address: 4096#" -e "s#password_cost: moderate#password_cost: interactive#" \
-    config/tawasul.yaml >"$work/tawasul.yaml"
+source bench/webhook_host.sh
+bench_config -e "s#^  threads: 16 .*#  threads: 8\n  max_connections_per_address: 4096#" -e "s#password_cost: moderate#password_cost: interactive#"
 grep -q "threads: 8" "$work/tawasul.yaml" || { echo "bench/streams.sh: config/tawasul.yaml no longer has the server.threads line this script edits" >&2; exit 1; }
-export TAWASUL_LISTEN=127.0.0.1:18285
+add_admin() {
+    printf 'bench password 1\n' | "$bin" --config "$work/tawasul.yaml" user add --email bench@example.test --name Bench --role admin --password-stdin >/dev/null
+}
+bench_serve 127.0.0.1:18285 add_admin
 url=http://$TAWASUL_LISTEN
-"$bin" --config "$work/tawasul.yaml" migrate >/dev/null
-printf '%s' "$secret" | "$bin" --config "$work/tawasul.yaml" settings set whatsapp.cloud.app_secret --stdin >/dev/null
-printf 'bench password 1\n' | "$bin" --config "$work/tawasul.yaml" user add --email bench@example.test --name Bench --role admin --password-stdin >/dev/null
-"$bin" --config "$work/tawasul.yaml" serve 2>"$work/host.log" &
-host=$!
-pids+=($host)
-until curl -fs -o /dev/null "$url/readyz"; do sleep 0.01; done
 
 # Sign in as a browser does: the login form's double-submit token, then the session cookie.
 curl -fs -c "$work/jar" -o /dev/null "$url/admin/login"
