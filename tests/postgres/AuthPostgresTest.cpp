@@ -17,6 +17,30 @@
 using namespace tawasul;
 using namespace Poco::Data::Keywords;
 
+namespace {
+
+// Two hosts' sign-in on one real PostgreSQL: each its own connection pool, a limit of 3 attempts.
+struct TwoHosts {
+    static host::DatabaseOptions on(const std::string& url) {
+        host::DatabaseOptions options;
+        options.url = url;
+        return options;
+    }
+    static host::AuthOptions limitOfThree() {
+        host::AuthOptions options;
+        options.passwordCost = "interactive";
+        options.maxFailures = 3;
+        return options;
+    }
+    test::PostgresDatabase pg;
+    host::SqlDatabase first{on(pg.url())}, second{on(pg.url())};
+    bool migrated = (host::Migrator(first, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate(), true);
+    host::SystemClock clock;
+    host::Auth a{first, clock, limitOfThree()}, b{second, clock, limitOfThree()};
+};
+
+}  // namespace
+
 class AuthPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AuthPostgresTest);
     CPPUNIT_TEST(usersSessionsAndThrottleAcrossHosts);
@@ -25,16 +49,9 @@ class AuthPostgresTest : public CppUnit::TestFixture {
 
 public:
     void usersSessionsAndThrottleAcrossHosts() {
-        test::PostgresDatabase pg;
-        host::DatabaseOptions options;
-        options.url = pg.url();
-        host::SqlDatabase first(options), second(options);
-        host::Migrator(first, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
-        host::SystemClock clock;
-        host::AuthOptions authOptions;
-        authOptions.passwordCost = "interactive";
-        authOptions.maxFailures = 3;
-        host::Auth hostA(first, clock, authOptions), hostB(second, clock, authOptions);
+        TwoHosts hosts;
+        host::Auth& hostA = hosts.a;
+        host::Auth& hostB = hosts.b;
 
         const std::int64_t id = hostA.addUser("Amina@Example.dz", "Amina", "agent", "a long password");
         CPPUNIT_ASSERT(id > 0);
@@ -72,7 +89,7 @@ public:
         hostB.signOut(ok.sessionToken);
         CPPUNIT_ASSERT(!hostA.principalFor(ok.sessionToken));
         hostA.setPassword("amina@example.dz", "another long one");
-        Poco::Data::Session session = first.session();
+        Poco::Data::Session session = hosts.first.session();
         std::string hash;
         session << "SELECT password_hash FROM users WHERE id = $1", bind(id), into(hash), now;
         CPPUNIT_ASSERT(host::Auth::verifyPassword(hash, "another long one"));
@@ -82,16 +99,9 @@ public:
     // conditional upsert lets exactly max_failures through, so only that many passwords are
     // checked; then the same from one address over 40 accounts.
     void concurrentAttemptsOnTwoHostsCheckAtMostTheLimit() {
-        test::PostgresDatabase pg;
-        host::DatabaseOptions options;
-        options.url = pg.url();
-        host::SqlDatabase first(options), second(options);
-        host::Migrator(first, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
-        host::SystemClock clock;
-        host::AuthOptions authOptions;
-        authOptions.passwordCost = "interactive";
-        authOptions.maxFailures = 3;
-        host::Auth hostA(first, clock, authOptions), hostB(second, clock, authOptions);
+        TwoHosts hosts;
+        host::Auth& hostA = hosts.a;
+        host::Auth& hostB = hosts.b;
         hostA.addUser("target@example.dz", "Target", "agent", "a long password");
 
         const auto flood = [&](const std::function<std::pair<std::string, std::string>(int)>& who) {
@@ -113,7 +123,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(3, wrongOnAccount);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), hostA.passwordChecks() + hostB.passwordChecks());
         CPPUNIT_ASSERT(hostA.signIn("target@example.dz", "a long password", "10.9.9.9", "").outcome == host::SignInResult::Throttled);
-        Poco::Data::Session session = first.session();
+        Poco::Data::Session session = hosts.first.session();
         int attempts = 0;
         session << "SELECT attempts FROM sign_in_attempts WHERE scope = 'account' AND subject = 'target@example.dz'", into(attempts), now;
         CPPUNIT_ASSERT_EQUAL(3, attempts);
