@@ -54,12 +54,11 @@ std::vector<std::string> fixtureNames() {
 
 std::map<std::int64_t, std::string> acknowledgedBeforeTheEnd(HostProcess& host,
                                                              const std::function<HttpResult(const std::string& body)>& post,
-                                                             bool graceful, int* cutShort) {
+                                                             bool graceful) {
     std::mutex mutex;
     std::map<std::int64_t, std::string> acknowledged;
     std::atomic<bool> stop{false};
     std::atomic<int> sent{0};
-    std::atomic<int> cut{0};
     std::vector<std::thread> clients;
     for (int c = 0; c < 8; ++c) {
         clients.emplace_back([&, c] {
@@ -79,7 +78,6 @@ std::map<std::int64_t, std::string> acknowledgedBeforeTheEnd(HostProcess& host,
                         acknowledged[std::stoll(response.headers.at("x-tawasul-event-id"))] = body;
                     }
                 } catch (const std::exception&) {
-                    ++cut;
                     return;  // the host is gone
                 }
             }
@@ -91,7 +89,6 @@ std::map<std::int64_t, std::string> acknowledgedBeforeTheEnd(HostProcess& host,
     else host.kill();
     stop = true;
     for (auto& client : clients) client.join();
-    if (cutShort) *cutShort = cut;
     if (exitStatus != 0) throw std::runtime_error("the host exited " + std::to_string(exitStatus) + " on SIGTERM:\n" + host.log());
     if (acknowledged.size() < 300) throw std::runtime_error("only " + std::to_string(acknowledged.size()) + " events were acknowledged");
     return acknowledged;

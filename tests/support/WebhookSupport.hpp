@@ -31,11 +31,10 @@ HttpResult postSigned(const HostProcess& host, const std::string& body);
 int postConcurrentSenders(const std::vector<const HostProcess*>& hosts, int senders, int perSender, const std::string& wamidPrefix);
 // Posts signed inbound texts from 8 client threads through `post` until 300 were sent, then ends
 // the host: SIGKILL, or SIGTERM when `graceful` (which must then exit 0). Returns the body of
-// every event answered 200, by the id the answer gave; `cutShort` counts the posts that ended in
-// a transport error (the host went while they were under way).
+// every event answered 200, by the id the answer gave.
 std::map<std::int64_t, std::string> acknowledgedBeforeTheEnd(HostProcess& host,
                                                              const std::function<HttpResult(const std::string& body)>& post,
-                                                             bool graceful, int* cutShort = nullptr);
+                                                             bool graceful);
 // Restarts the host on the same database and checks that every acknowledged event is stored
 // byte for byte and processed, each by one job.
 void assertStoredAndProcessedOnce(HostProcess& host, const std::map<std::int64_t, std::string>& acknowledged);

@@ -207,6 +207,10 @@ private:
     void lingerClose();
     void close();
     void arm(std::chrono::steady_clock::duration after);
+    // Closed on this strand (by stop()) after a read had completed but before its handler ran: the
+    // handler must not go on, or a request whose answer can no longer be written would be handled
+    // (a webhook stored with no 200 for Meta, which would deliver it again).
+    bool closed() const { return phase_ == Phase::Closed; }
     void disarm() {
         ++timerGeneration_;
         timer_.cancel();
@@ -450,6 +454,7 @@ void Connection::idle() {
     if (buffer_.size() > 0) return readHead();  // a pipelined request is waiting
     arm(core_->options.keepAlive);
     socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code error, std::size_t n) {
+        if (self->closed()) return;
         self->disarm();
         if (error) return self->close();  // idle too long, or the client went
         self->buffer_.commit(n);
@@ -477,6 +482,7 @@ void Connection::readHead() {
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     arm(core_->options.headTimeout);
     http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
+        if (self->closed()) return;
         self->disarm();
         if (error) return self->readFailed(error);
         self->onHead();
@@ -556,6 +562,7 @@ void Connection::onHead() {
         phase_ = Phase::Writing;
         arm(core_->options.bodyTimeout);
         asio::async_write(socket_, asio::buffer(kContinue), [self = shared_from_this()](beast::error_code error, std::size_t) {
+            if (self->closed()) return;
             self->disarm();
             if (error) return self->close();
             self->readBody();
@@ -570,6 +577,7 @@ void Connection::readBody() {
     parser_->body_limit(static_cast<std::uint64_t>(core_->options.maxBodyBytes));  // a chunked body is cut off here
     arm(core_->options.bodyTimeout);  // the whole body, not each read
     http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
+        if (self->closed()) return;
         self->disarm();
         if (error) return self->readFailed(error);
         self->in_.body = std::move(self->parser_->get().body());
