@@ -149,6 +149,15 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
     std::vector<std::thread> threads;
     bool running = false;
 
+    // Answers sent from outside the I/O threads (the webhook writer answers a whole commit at
+    // once) wait here, and one job on an I/O thread hands them to their connections: the sender
+    // then pays for one post per burst, not one per answer (the writer is the one serial thread
+    // of the webhook path, and those posts were a fifteenth of its time: perf).
+    std::mutex answersMutex;
+    std::vector<std::pair<std::shared_ptr<Connection>, sdk::HttpResponse>> answers;
+    void deliver(std::shared_ptr<Connection> connection, sdk::HttpResponse response);
+    void deliverWaitingAnswers();
+
     void accept(tcp::acceptor& acceptor);
     void release(Connection* connection, const std::string& address) {
         std::lock_guard lock(mutex);
@@ -189,6 +198,7 @@ public:
 
     void start() { idle(); }
     Strand executor() { return socket_.get_executor(); }
+    Core& core() { return *core_; }
 
     // The host is stopping: an idle connection closes, a live stream ends, a request being
     // answered is answered (with Connection: close), a request whose head is not in yet closes.
@@ -287,10 +297,8 @@ public:
             connection.swap(connection_);
         }
         if (!connection) return;  // answered already
-        auto executor = connection->executor();
-        asio::post(executor, [connection = std::move(connection), response = std::move(response)]() mutable {
-            connection->respond(std::move(response));
-        });
+        Core& core = connection->core();
+        core.deliver(std::move(connection), std::move(response));
     }
 
 private:
@@ -904,6 +912,30 @@ void Connection::finishStream() {
 
 }  // namespace
 
+void HttpServer::Core::deliver(std::shared_ptr<Connection> connection, sdk::HttpResponse response) {
+    bool first = false;
+    {
+        std::lock_guard lock(answersMutex);
+        first = answers.empty();
+        answers.emplace_back(std::move(connection), std::move(response));
+    }
+    if (first) asio::post(io, [core = shared_from_this()] { core->deliverWaitingAnswers(); });
+}
+
+void HttpServer::Core::deliverWaitingAnswers() {
+    std::vector<std::pair<std::shared_ptr<Connection>, sdk::HttpResponse>> ready;
+    {
+        std::lock_guard lock(answersMutex);
+        ready.swap(answers);
+    }
+    for (auto& [connection, response] : ready) {
+        auto executor = connection->executor();
+        asio::post(executor, [connection = std::move(connection), response = std::move(response)]() mutable {
+            connection->respond(std::move(response));
+        });
+    }
+}
+
 void HttpServer::Core::accept(tcp::acceptor& acceptor) {
     acceptor.async_accept(asio::make_strand(io.get_executor()), [this, &acceptor](beast::error_code error, Socket socket) {
         if (!acceptor.is_open()) return;
@@ -1048,6 +1080,10 @@ void HttpServer::stop() {
     core.io.stop();
     for (auto& thread : core.threads) thread.join();
     core.threads.clear();
+    {
+        std::lock_guard lock(core.answersMutex);  // answers too late for anyone (each holds its connection)
+        core.answers.clear();
+    }
 }
 
 std::uint16_t HttpServer::port() const { return core_->ports.empty() ? core_->options.listeners.front().port : core_->ports.front(); }
