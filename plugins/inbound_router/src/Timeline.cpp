@@ -820,7 +820,7 @@ std::set<Poco::Int64> Timeline::existingLeadsOfSenders(Poco::Data::Session& sess
     return existing;
 }
 
-// Each linked lead's notes gain the requests, oldest first, a paragraph each. One statement per
+// Each linked lead's notes gain the requests, in the batch's order, a paragraph each. One statement per
 // lead: only a lead's own contact asking again comes here, a few in a batch at most.
 void Timeline::writeLeadNotes(Poco::Data::Session& session) {
     std::map<Poco::Int64, std::string> added;  // ordered by id: the order the rows were locked in
