@@ -32,6 +32,7 @@ class CliTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(fakeGraphApiHelpAndMisuse);
     CPPUNIT_TEST(badConfigurationNamesFileLineColumn);
     CPPUNIT_TEST(refusedPluginsAreNamedWithTheReason);
+    CPPUNIT_TEST(pluginKeysAreCheckedBeforeAnyPluginStarts);
     CPPUNIT_TEST(migrateStatusListsEveryMigration);
     CPPUNIT_TEST(rekeyRotatesTheMasterKey);
     CPPUNIT_TEST_SUITE_END();
@@ -113,7 +114,7 @@ public:
         const std::string file = dir.file("t.yaml");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - wrong_abi: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
-                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.0");
+                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.1");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - cycle_a: {}\n    - cycle_b: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
                            "tawasul: " + file + ":16:5: plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a");
@@ -123,6 +124,57 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, status);
         CPPUNIT_ASSERT_MESSAGE(output, output.find("failed: cannot reach the frobnicator") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(output, output.find("tawasul: plugin 'throwing' failed to start: cannot reach the frobnicator\n") != std::string::npos);
+    }
+
+    // Issue #15: each plugin's reader (the one its start() uses, named in TAWASUL_PLUGIN) runs when
+    // the plugins are loaded, so `config check` refuses an unknown key, a wrong type or a value out
+    // of range in a plugin's node as it does the host's, and `serve` refuses it alike before any
+    // plugin starts. The plugin's line is line 16 of the test configuration.
+    void pluginKeysAreCheckedBeforeAnyPluginStarts() {
+        TempDir dir;
+        const std::string file = dir.file("t.yaml");
+        auto check = [&](const std::string& plugin, const std::string& expected) {
+            writeFile(file, testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - " + plugin + "\n"));
+            assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2, "tawasul: " + file + expected);
+        };
+        check("outbox: { default_regon: DZ }",
+              ":16:17: unknown key 'plugins.load[0].outbox.default_regon' (expected one of: default_region)");
+        check("cloud_api: { messages_per_second: \"fast\" }",
+              ":16:41: plugins.load[0].cloud_api.messages_per_second: expected an integer, got 'fast'");
+        check("admin_inbox: { live_buffer: 5 }", ":16:35: plugins.load[0].admin_inbox.live_buffer: must be between 10 and 100000, got 5");
+        check("outbox: { default_region: XX }",
+              ":16:33: plugins.load[0].outbox.default_region: 'XX' is not a region libphonenumber knows (use a code such as DZ or FR)");
+        check("webhook_receiver: { path: webhooks }",
+              ":16:33: plugins.load[0].webhook_receiver.path: must be an absolute path such as /webhooks/whatsapp");
+        check("contact_matcher: { refresh_seconds: 1.5 }", ":16:43: plugins.load[0].contact_matcher.refresh_seconds: expected an integer, got '1.5'");
+        check("inbound_router: { keywords: [ { intent: x, keywords: { de: [hallo] } } ] }",
+              ":16:62: unknown key 'plugins.load[0].inbound_router.keywords[0].keywords.de' (expected one of: fr, ar, en)");
+        check("example_provider: {}", ":16:25: plugins.load[0].example_provider: missing required key 'file'");
+
+        // serve: the same line and status, and no plugin started.
+        writeFile(file, testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - contact_matcher: {}\n    - outbox: { default_regon: DZ }\n"));
+        const auto [status, output] = runTawasul({"--config", file, "serve"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 2, status);
+        const std::string line = "tawasul: " + file + ":17:17: unknown key 'plugins.load[1].outbox.default_regon' (expected one of: default_region)\n";
+        CPPUNIT_ASSERT_MESSAGE(output, output.size() >= line.size() && output.compare(output.size() - line.size(), line.size(), line) == 0);
+        CPPUNIT_ASSERT_MESSAGE(output, output.find("started plugin") == std::string::npos);
+
+        // Every plugin with every key it takes: accepted without starting any (the database was never
+        // migrated, which a start would need, and the example provider has not made its file).
+        writeFile(file, testConfigYaml(dir, TAWASUL_PLUGIN_DIR,
+                                       "    - webhook_receiver: { path: /hooks/meta, max_batch: 64 }\n"
+                                       "    - contact_matcher: { refresh_seconds: 0, default_region: FR, batch_size: 100,\n"
+                                       "        sources: [ { kind: registration, table: registrations, phone_columns: [phone], name_column: full_name } ] }\n"
+                                       "    - inbound_router: { default_region: DZ, batch_size: 32, keywords: [ { intent: quote, keywords: { fr: [devis] },"
+                                       " actions: [ { create_b2b_lead: {} } ] } ] }\n"
+                                       "    - cloud_api: { graph_url: \"http://127.0.0.1:9\", api_version: v21.0, messages_per_second: 20,"
+                                       " phone_number_id: \"123\", connect_timeout_ms: 100, timeout_ms: 200, max_idle_connections: 2 }\n"
+                                       "    - outbox: { default_region: DZ }\n    - admin_inbox: { live_buffer: 50 }\n"
+                                       "    - example_provider: { file: \"" + dir.file("sent.jsonl") + "\" }\n"));
+        const auto [okStatus, okOutput] = runTawasul({"--config", file, "config", "check"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(okOutput, 0, okStatus);
+        CPPUNIT_ASSERT_MESSAGE(okOutput, okOutput.rfind("ok: " + file + " (7 plugins, database sqlite:", 0) == 0);
+        CPPUNIT_ASSERT(!std::filesystem::exists(dir.file("sent.jsonl")));
     }
 
     void migrateStatusListsEveryMigration() {

@@ -11,6 +11,7 @@
 #include <Poco/Data/Session.h>
 
 #include "HostProcess.hpp"
+#include "KnownLeadCheck.hpp"
 #include "PreviousRelease.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
@@ -65,6 +66,7 @@ class InboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(fixturesBecomeTheExpectedTimeline);
     CPPUNIT_TEST(redeliveryInAnyOrderChangesNothing);
     CPPUNIT_TEST(aSecondDevisInTheSameConversationMakesNoSecondLead);
+    CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
     CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleaseKeepsWorking);
     CPPUNIT_TEST_SUITE_END();
@@ -172,6 +174,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("1|institution"),
                              queryRows(*db, "SELECT COUNT(*), MAX(intent) FROM whatsapp_conversations WHERE b2b_lead_id IS NOT NULL"));
     }
+
+    void aKnownLeadAskingAgainIsLinkedNotDuplicated() { checkAKnownLeadAsksAgain({}); }
 
     void concurrentSendersAreNeverDuplicated() {
         HostOptions options;

@@ -55,9 +55,9 @@ public:
                                  "lib/cmake/Tawasul/TawasulPlugin.cmake"})
             CPPUNIT_ASSERT_MESSAGE(file, fs::exists(prefix / file));
         CPPUNIT_ASSERT(!fs::exists(prefix / "include/tawasul/sdk/../../host"));  // nothing of the host
-        // The installed headers are the SDK ABI this host provides (2.0: async routes, live streams as subscribers).
+        // The installed headers are the SDK ABI this host provides (2.1: plugins declare their configuration reader).
         const std::string signature = readFile((prefix / "include/tawasul/sdk/BuildSignature.hpp").string());
-        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 0\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 1\n") != std::string::npos);
 
         // The example, copied where nothing of the source tree is near it.
         const fs::path source = work.path() / "bsp_relay";
@@ -95,6 +95,14 @@ public:
         CPPUNIT_ASSERT(sends[0].body.find("\"body\":\"Salam\"") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(bsp.wamids().at(0), queryText(*db, "SELECT wa_message_id FROM whatsapp_messages WHERE id = " + std::to_string(id)));
         host.stop();
+
+        // Its keys are checked by `config check` through the reader it names in TAWASUL_PLUGIN (SDK 2.1).
+        const std::string wrong = work.file("wrong.yaml");
+        writeFile(wrong, testConfigYaml(work, plugins.string(), "    - bsp_relay: { base_url: \"http://127.0.0.1:9/v1\", timeout_ms: 50 }\n"));
+        const auto refused = runCommand({TAWASUL_BINARY, "--config", wrong, "config", "check"}, {"BSP_RELAY_API_KEY=k"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(refused.second, 2, refused.first);
+        CPPUNIT_ASSERT_EQUAL("tawasul: " + wrong + ":16:67: plugins.load[0].bsp_relay.timeout_ms: must be between 100 and 60000, got 50\n",
+                             refused.second);
 
         // The same example with NDEBUG flipped: the host refuses it, naming the plugin and the field.
         const bool hostNdebug = std::string(TAWASUL_BUILD_TYPE) != "Debug";

@@ -2,6 +2,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "plugin/PluginLoader.hpp"
+#include "tawasul/sdk/Config.hpp"
 
 using tawasul::host::PluginLibrary;
 using tawasul::host::PluginLoadError;
@@ -35,6 +36,7 @@ std::string orderOf(const std::vector<std::unique_ptr<PluginLibrary>>& plugins) 
 class PluginLoaderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PluginLoaderTest);
     CPPUNIT_TEST(loadsGoodPluginAndReadsItsDescriptor);
+    CPPUNIT_TEST(loadsAPluginOfAnOlderMinorWithoutItsConfigReader);
     CPPUNIT_TEST(refusesWrongAbi);
     CPPUNIT_TEST(refusesWrongBuildSignature);
     CPPUNIT_TEST(refusesLibraryWithoutEntryPoint);
@@ -52,10 +54,26 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(TAWASUL_BUILD_SIGNATURE), std::string(plugin->descriptor->build_signature));
         CPPUNIT_ASSERT(plugin->dependencies.empty());
         CPPUNIT_ASSERT_EQUAL(std::string(TAWASUL_TEST_PLUGIN_DIR "/good"), plugin->directory.string());
+        // Its configuration reader, callable with no plugin object made: what `config check` runs.
+        CPPUNIT_ASSERT(plugin->checkConfig != nullptr);
+        plugin->checkConfig(tawasul::sdk::ConfigNode::loadString("greeting: salam\n", "good.yaml"));
+        try {
+            plugin->checkConfig(tawasul::sdk::ConfigNode::loadString("greeting: salam\ncolour: red\n", "good.yaml"));
+            CPPUNIT_FAIL("an unknown key passed the reader");
+        } catch (const tawasul::sdk::ConfigError& error) {
+            CPPUNIT_ASSERT_EQUAL(std::string("good.yaml:2:1: unknown key 'colour' (expected one of: greeting)"), std::string(error.what()));
+        }
+    }
+
+    // SDK ABI 2.0's descriptor ends before check_config: loaded, and the field is never read.
+    void loadsAPluginOfAnOlderMinorWithoutItsConfigReader() {
+        auto plugin = tawasul::host::loadPluginLibrary(TAWASUL_TEST_PLUGIN_DIR, "older_minor");
+        CPPUNIT_ASSERT_EQUAL(0u, static_cast<unsigned>(plugin->descriptor->abi_minor));
+        CPPUNIT_ASSERT(plugin->checkConfig == nullptr);
     }
 
     void refusesWrongAbi() {
-        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.0"), loadError("wrong_abi"));
+        CPPUNIT_ASSERT_EQUAL(std::string("plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.1"), loadError("wrong_abi"));
     }
 
     void refusesWrongBuildSignature() {

@@ -12,11 +12,16 @@ public:
     std::string greet(const std::string& name) const override { return "hello, " + name; }
 };
 
+// Its one key, declared to the host through TAWASUL_PLUGIN's last argument.
+std::string readConfig(const tawasul::sdk::ConfigNode& config) {
+    config.allowOnly({"greeting"});
+    return config.getString("greeting", "hello");
+}
+
 class GoodPlugin final : public tawasul::sdk::Plugin {
 public:
     void start(tawasul::sdk::HostContext& context) override {
-        context.config().allowOnly({"greeting"});
-        const std::string greeting = context.config().getString("greeting", "hello");
+        const std::string greeting = readConfig(context.config());
         context.routes().add("GET", "/test/hello", [greeting](const auto&, auto& response) { response.text(200, greeting); });
         context.routes().add("GET", "/test/items/{id}", [](const auto& request, auto& response) {
             response.text(200, "item " + request.param("id"));
@@ -34,4 +39,4 @@ public:
 
 }  // namespace
 
-TAWASUL_PLUGIN(GoodPlugin, "good", "1.2.3", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(GoodPlugin, "good", "1.2.3", tawasul::sdk::kNoDependencies, readConfig)

@@ -3,7 +3,7 @@
 
 namespace {
 const tawasul::sdk::PluginDescriptor kDescriptor{99, 0, TAWASUL_BUILD_SIGNATURE, "wrong_abi", "0.0.1",
-                                                 tawasul::sdk::kNoDependencies, nullptr, nullptr};
+                                                 tawasul::sdk::kNoDependencies, nullptr, nullptr, nullptr};
 const tawasul::sdk::PluginDescriptor* descriptor() { return &kDescriptor; }
 }  // namespace
 

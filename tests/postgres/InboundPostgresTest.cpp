@@ -11,6 +11,7 @@
 #include <Poco/Data/Session.h>
 
 #include "HostProcess.hpp"
+#include "KnownLeadCheck.hpp"
 #include "TimelineCorpus.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
@@ -22,11 +23,20 @@ class InboundPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(InboundPostgresTest);
     CPPUNIT_TEST(threeHostsConcurrentSendersNoDuplicates);
     CPPUNIT_TEST(corpusTimelineIsTheSameAsOnSqlite);
+    CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
     CPPUNIT_TEST(twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure);
     CPPUNIT_TEST_SUITE_END();
 
 public:
     void corpusTimelineIsTheSameAsOnSqlite();
+
+    // Issue #15 on PostgreSQL: the lead's row read and locked, its notes appended, the conversation linked.
+    void aKnownLeadAskingAgainIsLinkedNotDuplicated() {
+        PostgresDatabase pg;
+        HostOptions options;
+        options.databaseUrl = pg.url();
+        checkAKnownLeadAsksAgain(options);
+    }
     void twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure();
 
     // Issue #14: 200 new senders x 5 messages, each sender's messages spread over three hosts

@@ -146,27 +146,34 @@ private:
     Options options_;
 };
 
+// Every key the plugin takes, read in one place: start() calls it, and the host calls it (the last
+// argument of TAWASUL_PLUGIN below) when it loads the plugin, so that `tawasul config check` refuses
+// a wrong key at its FILE:LINE:COL before anything starts. It only reads: no connection, no thread.
+Options readConfig(const tawasul::sdk::ConfigNode& config) {
+    config.allowOnly({"base_url", "api_key_env", "api_key_header", "timeout_ms"});
+    Options options;
+    const tawasul::sdk::ConfigNode baseUrl = config.child("base_url");  // required
+    try {
+        options.messagesUrl = Poco::URI(baseUrl.asString());
+    } catch (const Poco::Exception& error) {
+        baseUrl.fail("not a URL: " + error.message());
+    }
+    if (options.messagesUrl.getScheme() != "http" || options.messagesUrl.getHost().empty())
+        baseUrl.fail("expected an http:// URL (put TLS in front with a local proxy, or extend this example)");
+    options.messagesUrl.setPath(options.messagesUrl.getPath() + "/messages");
+    const std::string keyVariable = config.getString("api_key_env", "BSP_RELAY_API_KEY");
+    const char* key = std::getenv(keyVariable.c_str());
+    if (key == nullptr || *key == '\0') config.fail("environment variable " + keyVariable + " (the BSP's API key) is not set");
+    options.apiKey = key;
+    options.apiKeyHeader = config.getString("api_key_header", "D360-API-KEY");
+    options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 100, 60000));
+    return options;
+}
+
 class BspRelayPlugin final : public tawasul::sdk::Plugin {
 public:
     void start(tawasul::sdk::HostContext& context) override {
-        const tawasul::sdk::ConfigNode& config = context.config();
-        config.allowOnly({"base_url", "api_key_env", "api_key_header", "timeout_ms"});
-        Options options;
-        const tawasul::sdk::ConfigNode baseUrl = config.child("base_url");  // required
-        try {
-            options.messagesUrl = Poco::URI(baseUrl.asString());
-        } catch (const Poco::Exception& error) {
-            baseUrl.fail("not a URL: " + error.message());
-        }
-        if (options.messagesUrl.getScheme() != "http" || options.messagesUrl.getHost().empty())
-            baseUrl.fail("expected an http:// URL (put TLS in front with a local proxy, or extend this example)");
-        options.messagesUrl.setPath(options.messagesUrl.getPath() + "/messages");
-        const std::string keyVariable = config.getString("api_key_env", "BSP_RELAY_API_KEY");
-        const char* key = std::getenv(keyVariable.c_str());
-        if (key == nullptr || *key == '\0') config.fail("environment variable " + keyVariable + " (the BSP's API key) is not set");
-        options.apiKey = key;
-        options.apiKeyHeader = config.getString("api_key_header", "D360-API-KEY");
-        options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 100, 60000));
+        Options options = readConfig(context.config());
         context.logger().information("bsp_relay sends to " + options.messagesUrl.toString());
         // Published under the plugin's name: that is the name `dispatch.chain` lists.
         context.services().publish<tawasul::sdk::MessageProvider>(
@@ -178,4 +185,4 @@ public:
 }  // namespace
 }  // namespace bsp_relay
 
-TAWASUL_PLUGIN(bsp_relay::BspRelayPlugin, "bsp_relay", "1.0.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(bsp_relay::BspRelayPlugin, "bsp_relay", "1.0.0", tawasul::sdk::kNoDependencies, bsp_relay::readConfig)

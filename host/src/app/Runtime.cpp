@@ -234,6 +234,22 @@ void Runtime::loadPlugins() {
         }
         const auto& library = *libraries_.back();
         states_.push_back({entry.name, library.descriptor->version ? library.descriptor->version : "", library.path, "loaded"});
+        // The plugin's own keys, read by the reader its start() uses, before any plugin starts: a
+        // wrong key is refused by `config check` as by `serve`, at its place in the file (exit 2).
+        if (library.checkConfig) {
+            try {
+                library.checkConfig(entry.config);
+            } catch (const sdk::ConfigError& error) {
+                throw StartupError(error.what(), true);
+            } catch (const std::exception& error) {
+                throw StartupError(entry.where.where() + ": plugin '" + entry.name + "': its configuration reader failed: " +
+                                       sdk::errorText(error),
+                                   true);
+            } catch (...) {
+                throw StartupError(entry.where.where() + ": plugin '" + entry.name + "': its configuration reader failed with an "
+                                   "unknown exception", true);
+            }
+        }
     }
     try {
         (void)startOrder(libraries_);

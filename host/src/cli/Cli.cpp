@@ -67,9 +67,10 @@ protected:
             pthread_sigmask(SIG_BLOCK, &termination, nullptr);
             if (const auto database = sqliteFile(config_); !database.empty()) narrowSqliteFiles(database);
             Runtime runtime(config_);
+            // First: the plugins' own keys are configuration too, refused as `config check` does.
+            runtime.loadPlugins();
             runtime.openSecrets(false);
             runtime.settings().verifyMasterKey();
-            runtime.loadPlugins();
             runtime.registerHostRoutes();
             runtime.startPlugins();
             runtime.startServing();
@@ -91,7 +92,7 @@ protected:
             exitCode = kExitUsage;
         } catch (const StartupError& error) {
             std::cerr << "tawasul: " << error.what() << "\n";
-            exitCode = kExitFailure;
+            exitCode = error.inConfiguration ? kExitUsage : kExitFailure;
         } catch (const std::exception& error) {
             std::cerr << "tawasul: " << error.what() << "\n";
             exitCode = kExitFailure;
@@ -269,8 +270,9 @@ Command migrateCommand() {
 Command configCommand() {
     return {"config", "validate the configuration file and the plugins it names (config check)",
             "usage: tawasul [--config FILE] config check\n\n"
-            "Parses the configuration, checks every key and type, and loads the plugins it names.\n"
-            "Prints 'ok' or FILE:LINE:COL: message and exits 2.\n",
+            "Parses the configuration, checks every key and type, and loads the plugins it names, each\n"
+            "of which checks its own keys; nothing is started. Prints 'ok' or FILE:LINE:COL: message\n"
+            "and exits 2.\n",
             [](const std::vector<std::string>& args) {
                 if (args.size() != 1 || args[0] != "check") throw UsageError("usage: tawasul config check");
             },

@@ -83,6 +83,8 @@ std::unique_ptr<PluginLibrary> loadPluginLibrary(const std::filesystem::path& pl
         throw PluginLoadError(prefix + "the descriptor has no create/destroy functions");
     for (const char* const* dep = descriptor->dependencies; dep != nullptr && *dep != nullptr; ++dep)
         plugin->dependencies.emplace_back(*dep);
+    // A descriptor of ABI 2.0 ends before check_config: the field is read only from 2.1 on.
+    if (descriptor->abi_minor >= 1) plugin->checkConfig = descriptor->check_config;
     plugin->descriptor = descriptor;
     return plugin;
 }

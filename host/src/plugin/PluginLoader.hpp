@@ -28,6 +28,8 @@ struct PluginLibrary {
     boost::dll::shared_library library;
     const sdk::PluginDescriptor* descriptor = nullptr;
     std::vector<std::string> dependencies;
+    // The plugin's configuration reader (SDK ABI 2.1 and later), null when it declares none.
+    sdk::ConfigCheck checkConfig = nullptr;
 };
 
 // Where the library of plugin `name` lives under `pluginDir`.

@@ -56,12 +56,22 @@ std::string shorten(const std::string& text, std::size_t maxBytes) {
     return text.substr(0, cut) + "…";
 }
 
+struct InboxConfig {
+    std::size_t liveBuffer = 1000;  // events each open page may fall behind by
+};
+
+// The plugin's keys: read by start() and, before anything starts, by `tawasul config check`.
+InboxConfig readConfig(const sdk::ConfigNode& config) {
+    config.allowOnly({"live_buffer"});
+    return {static_cast<std::size_t>(config.getInt("live_buffer", 1000, 10, 100000))};
+}
+
 class AdminInboxPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        context.config().allowOnly({"live_buffer"});
+        const InboxConfig config = readConfig(context.config());
         context_ = &context;
-        hub_ = std::make_shared<LiveHub>(static_cast<std::size_t>(context.config().getInt("live_buffer", 1000, 10, 100000)));
+        hub_ = std::make_shared<LiveHub>(config.liveBuffer);
         store_ = std::make_unique<InboxStore>(context.database(), phones_);
 
         // Everything the pages show that others change: new messages, ticks, assignments, leads,
@@ -598,4 +608,5 @@ const char* const kDependencies[] = {"inbound_router", "contact_matcher", nullpt
 }  // namespace
 }  // namespace tawasul::plugins::admin_inbox
 
-TAWASUL_PLUGIN(tawasul::plugins::admin_inbox::AdminInboxPlugin, "admin_inbox", "0.1.0", tawasul::plugins::admin_inbox::kDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::admin_inbox::AdminInboxPlugin, "admin_inbox", "0.1.0", tawasul::plugins::admin_inbox::kDependencies,
+               tawasul::plugins::admin_inbox::readConfig)

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -48,6 +49,31 @@ struct Options {
     int timeoutMs = 20000;
     int maxIdleConnections = 8;
 };
+
+// The plugin's keys: read by start() and, before anything starts, by `tawasul config check`.
+Options readConfig(const sdk::ConfigNode& config) {
+    config.allowOnly({"graph_url", "api_version", "messages_per_second", "phone_number_id", "connect_timeout_ms", "timeout_ms",
+                      "max_idle_connections"});
+    Options options;
+    options.graphUrl = config.getString("graph_url", options.graphUrl);
+    Poco::URI uri;
+    try {
+        uri = Poco::URI(options.graphUrl);
+    } catch (const Poco::SyntaxException&) {
+        uri.clear();  // refused below with the same message as any other URL that is not http(s)
+    }
+    if ((uri.getScheme() != "https" && uri.getScheme() != "http") || uri.getHost().empty())
+        config.child("graph_url").fail("graph_url must be an http:// or https:// URL, not '" + options.graphUrl + "'");
+    options.apiVersion = config.getString("api_version", options.apiVersion);
+    if (options.apiVersion.empty() || options.apiVersion.find('/') != std::string::npos)
+        config.child("api_version").fail("api_version must look like v21.0");
+    options.messagesPerSecond = static_cast<double>(config.getInt("messages_per_second", 80, 1, 100000));
+    options.phoneNumberId = config.getString("phone_number_id", "");
+    options.connectTimeoutMs = static_cast<int>(config.getInt("connect_timeout_ms", options.connectTimeoutMs, 1, 600000));
+    options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 1, 600000));
+    options.maxIdleConnections = static_cast<int>(config.getInt("max_idle_connections", options.maxIdleConnections, 0, 1024));
+    return options;
+}
 
 struct Answer {
     int status = 0;
@@ -416,22 +442,7 @@ private:
 class CloudApiPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"graph_url", "api_version", "messages_per_second", "phone_number_id", "connect_timeout_ms", "timeout_ms",
-                          "max_idle_connections"});
-        Options options;
-        options.graphUrl = config.getString("graph_url", options.graphUrl);
-        const Poco::URI uri(options.graphUrl);
-        if ((uri.getScheme() != "https" && uri.getScheme() != "http") || uri.getHost().empty())
-            config.child("graph_url").fail("graph_url must be an http:// or https:// URL, not '" + options.graphUrl + "'");
-        options.apiVersion = config.getString("api_version", options.apiVersion);
-        if (options.apiVersion.empty() || options.apiVersion.find('/') != std::string::npos)
-            config.child("api_version").fail("api_version must look like v21.0");
-        options.messagesPerSecond = static_cast<double>(config.getInt("messages_per_second", 80, 1, 100000));
-        options.phoneNumberId = config.getString("phone_number_id", "");
-        options.connectTimeoutMs = static_cast<int>(config.getInt("connect_timeout_ms", options.connectTimeoutMs, 1, 600000));
-        options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 1, 600000));
-        options.maxIdleConnections = static_cast<int>(config.getInt("max_idle_connections", options.maxIdleConnections, 0, 1024));
+        const Options options = readConfig(context.config());
         auto provider = std::make_shared<CloudApiProvider>(context, options);
         // Under the plugin's name: the name `dispatch.chain` lists, and the settings page's test looks up.
         context.services().publish<sdk::MessageProvider>(context.pluginName(), provider);
@@ -446,4 +457,5 @@ public:
 }  // namespace
 }  // namespace tawasul::plugins::cloud_api
 
-TAWASUL_PLUGIN(tawasul::plugins::cloud_api::CloudApiPlugin, "cloud_api", "0.2.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::cloud_api::CloudApiPlugin, "cloud_api", "0.2.0", tawasul::sdk::kNoDependencies,
+               tawasul::plugins::cloud_api::readConfig)

@@ -75,4 +75,5 @@ private:
 }  // namespace
 }  // namespace tawasul::plugins::contact_matcher
 
-TAWASUL_PLUGIN(tawasul::plugins::contact_matcher::ContactMatcherPlugin, "contact_matcher", "0.2.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::contact_matcher::ContactMatcherPlugin, "contact_matcher", "0.2.0", tawasul::sdk::kNoDependencies,
+               tawasul::plugins::contact_matcher::parseMatcherConfig)

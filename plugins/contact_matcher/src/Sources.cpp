@@ -97,12 +97,7 @@ MatcherConfig parseMatcherConfig(const sdk::ConfigNode& node) {
     MatcherConfig config;
     config.refreshSeconds = static_cast<int>(node.getInt("refresh_seconds", 5, 0, 86400));
     config.batchSize = static_cast<std::size_t>(node.getInt("batch_size", 5000, 1, 100000));
-    config.defaultRegion = node.getString("default_region", "DZ");
-    try {
-        sdk::PhoneNormalizer check(config.defaultRegion);
-    } catch (const std::invalid_argument& error) {
-        node.child("default_region").fail(error.what());
-    }
+    config.defaultRegion = sdk::defaultRegionOf(node);
     const sdk::ConfigNode sources = node.child("sources");
     if (!sources.isDefined()) {
         config.sources = defaultSources();

@@ -62,12 +62,17 @@ private:
     std::mutex mutex_;
 };
 
+// Every key the plugin takes, read in one place: start() calls it, and the host calls it (through
+// TAWASUL_PLUGIN below) for `tawasul config check`, before anything starts. It only reads.
+std::string readConfig(const sdk::ConfigNode& config) {
+    config.allowOnly({"file"});             // an unknown key: FILE:LINE:COL error
+    return config.getString("file");        // required: FILE:LINE:COL when missing
+}
+
 class ExampleProviderPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"file"});
-        const std::string file = config.getString("file");  // required: FILE:LINE:COL when missing
+        const std::string file = readConfig(context.config());
         // Published under the plugin's name: that is the name `dispatch.chain` lists.
         context.services().publish<sdk::MessageProvider>(context.pluginName(), std::make_shared<FileProvider>(context.pluginName(), file));
         context.logger().information("example_provider writes messages to " + file);
@@ -78,4 +83,5 @@ public:
 }  // namespace
 }  // namespace tawasul::plugins::example_provider
 
-TAWASUL_PLUGIN(tawasul::plugins::example_provider::ExampleProviderPlugin, "example_provider", "1.0.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::example_provider::ExampleProviderPlugin, "example_provider", "1.0.0", tawasul::sdk::kNoDependencies,
+               tawasul::plugins::example_provider::readConfig)

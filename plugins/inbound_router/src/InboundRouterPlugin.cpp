@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "KeywordRules.hpp"
 #include "Timeline.hpp"
@@ -32,13 +33,28 @@ constexpr double kSqliteWriteTargetMillis = 3.0;
 // Below this the fixed cost of a transaction (claim, reads, a dozen statements) outweighs the rows.
 constexpr std::size_t kSmallestWrite = 16;
 
+struct RouterConfig {
+    KeywordRules rules;
+    std::string defaultRegion;
+    std::optional<std::size_t> batchSize;  // absent: chosen for the database engine at start
+};
+
+// The plugin's keys: read by start() and, before anything starts, by `tawasul config check`.
+RouterConfig readConfig(const sdk::ConfigNode& config) {
+    config.allowOnly({"keywords", "default_region", "batch_size"});
+    RouterConfig result;
+    result.rules = config.has("keywords") ? KeywordRules::fromConfig(config.child("keywords")) : KeywordRules::defaults();
+    result.defaultRegion = sdk::defaultRegionOf(config);
+    if (config.has("batch_size")) result.batchSize = static_cast<std::size_t>(config.getInt("batch_size", 0, 1, 1000));
+    return result;
+}
+
 class InboundRouterPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"keywords", "default_region", "batch_size"});
-        rules_ = config.has("keywords") ? KeywordRules::fromConfig(config.child("keywords")) : KeywordRules::defaults();
-        phones_ = std::make_unique<sdk::PhoneNormalizer>(config.getString("default_region", "DZ"));
+        RouterConfig config = readConfig(context.config());
+        rules_ = std::move(config.rules);
+        phones_ = std::make_unique<sdk::PhoneNormalizer>(config.defaultRegion);
         context_ = &context;
         sdk::Metrics& metrics = context.metrics();
         processed_ = &metrics.counter("tawasul_webhook_events_processed_total", "Webhook events written to the timeline");
@@ -49,8 +65,7 @@ public:
         sqlite_ = context.database().sql().singleWriter();
         // Claimed together: on PostgreSQL a batch costs a dozen round trips whatever its size, so
         // larger batches; on SQLite the claim is split into writes of a few milliseconds each.
-        const int fallback = sqlite_ ? 64 : 256;
-        batchSize_ = static_cast<std::size_t>(config.getInt("batch_size", fallback, 1, 1000));
+        batchSize_ = config.batchSize.value_or(sqlite_ ? 64 : 256);
         writeSize_ = sqlite_ ? std::min<std::size_t>(batchSize_, 64) : batchSize_;
         context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize_,
                                    [this](const std::vector<sdk::Job>& jobs) { return process(jobs); });
@@ -221,4 +236,5 @@ const char* const kDependencies[] = {"contact_matcher", nullptr};
 }  // namespace
 }  // namespace tawasul::plugins::inbound_router
 
-TAWASUL_PLUGIN(tawasul::plugins::inbound_router::InboundRouterPlugin, "inbound_router", "0.4.0", tawasul::plugins::inbound_router::kDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::inbound_router::InboundRouterPlugin, "inbound_router", "0.4.0", tawasul::plugins::inbound_router::kDependencies,
+               tawasul::plugins::inbound_router::readConfig)

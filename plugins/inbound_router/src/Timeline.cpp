@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/whatsapp/TimelineWrites.hpp"
 
@@ -253,6 +254,7 @@ void Timeline::write(Poco::Data::Session& session) {
     writeMessages(session);
     route(session);
     writeLeads(session);
+    writeLeadNotes(session);
     updateConversations(session);
     writeStatuses(session);
     writeErrors(session);
@@ -694,6 +696,7 @@ void Timeline::route(Poco::Data::Session& session) {
             if (!ids.empty()) id = ids.front();
         }
     }
+    const std::set<Poco::Int64> existingLeads = existingLeadsOfSenders(session);
     for (std::size_t index = 0; index < messages_.size(); ++index) {
         Message& m = messages_[index];
         if (!m.inserted || !m.rule) continue;
@@ -707,6 +710,15 @@ void Timeline::route(Poco::Data::Session& session) {
                 case RuleAction::Kind::CreateB2bLead: {
                     // One lead per conversation: a second "devis" changes nothing.
                     if (!conversation.lead.isNull()) break;
+                    // A sender who already is a lead's contact asks again for that lead: the
+                    // conversation is linked to it and the request noted on it, not made a second lead.
+                    if (const Int known = leadOfSender(m); !known.isNull() && existingLeads.count(known.value())) {
+                        leadNotes_.push_back({known.value(), "WhatsApp " + sdk::isoTime(m.at) + ": " + m.rendered.body.substr(0, 2000)});
+                        conversation.lead = known;
+                        conversation.changed = true;
+                        steps_[index].push_back({Step::Kind::LeadLinked, &action, leadNotes_.size() - 1});
+                        break;
+                    }
                     Lead lead;
                     lead.conversation = m.conversation;
                     if (!m.matchedType.isNull() && m.matchedType.value() == "organization") lead.organization = m.matchedId;
@@ -768,6 +780,62 @@ void Timeline::writeLeads(Poco::Data::Session& session) {
             ++counts_.leads;
         }
     });
+}
+
+// The lead a sender already is: the first of their phone's matches that is a row of b2b_leads (a
+// source of kind b2b_lead may be another table, whose ids are not leads).
+Timeline::Int Timeline::leadOfSender(const Message& m) const {
+    const auto it = matches_.find(m.waId);
+    if (it == matches_.end()) return Int();
+    for (const sdk::MatchCandidate& candidate : it->second)
+        if (candidate.kind == "b2b_lead" && candidate.source == "b2b_leads") return Poco::Int64(candidate.id);
+    return Int();
+}
+
+// Which of the leads the batch's quote requests may be linked to still exist (the phone index may
+// name one deleted since it was read): one statement, only when there is such a request, locking
+// them in id order on PostgreSQL before their notes are written.
+std::set<Poco::Int64> Timeline::existingLeadsOfSenders(Poco::Data::Session& session) {
+    std::set<Poco::Int64> wanted;
+    for (const Message& m : messages_) {
+        if (!m.inserted || !m.rule) continue;
+        const bool asksForLead = std::any_of(m.rule->actions.begin(), m.rule->actions.end(),
+                                             [](const RuleAction& a) { return a.kind == RuleAction::Kind::CreateB2bLead; });
+        if (const Int known = asksForLead ? leadOfSender(m) : Int(); !known.isNull()) wanted.insert(known.value());
+    }
+    std::set<Poco::Int64> existing;
+    std::vector<Poco::Int64> ids(wanted.begin(), wanted.end());
+    inChunks(ids.size(), [&](std::size_t first, std::size_t last) {
+        parameter_ = 0;
+        std::string in;
+        for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + p();
+        Poco::Data::Statement select(session);
+        select << "SELECT id FROM b2b_leads WHERE id IN (" + in + ")" + lockClause();
+        for (std::size_t i = first; i < last; ++i) select, use(ids[i]);
+        std::vector<Poco::Int64> found;
+        select, into(found);
+        select.execute();
+        existing.insert(found.begin(), found.end());
+    });
+    return existing;
+}
+
+// Each linked lead's notes gain the requests, in the batch's order, a paragraph each. One statement per
+// lead: only a lead's own contact asking again comes here, a few in a batch at most.
+void Timeline::writeLeadNotes(Poco::Data::Session& session) {
+    std::map<Poco::Int64, std::string> added;  // ordered by id: the order the rows were locked in
+    for (const LeadNote& note : leadNotes_) {
+        std::string& text = added[note.lead];
+        text += (text.empty() ? "" : "\n\n") + note.text;
+    }
+    Poco::Int64 at = now_;
+    for (auto& [id, text] : added) {
+        Poco::Int64 lead = id;
+        std::string appended = "\n\n" + text;
+        session << "UPDATE b2b_leads SET notes = CASE WHEN notes IS NULL OR notes = '' THEN $1 ELSE notes || $2 END, updated_at = $3 "
+                   "WHERE id = $4",
+            use(text), use(appended), use(at), use(lead), now;
+    }
 }
 
 void Timeline::updateConversations(Poco::Data::Session& session) {
@@ -987,6 +1055,10 @@ void Timeline::collectEvents() {
                 for (const Step& step : it->second) {
                     if (step.kind == Step::Kind::Lead) {
                         events_.push_back({"lead.created", jsonEvent({{"conversation_id", conversationId}, {"lead_id", leads_[step.lead].id}})});
+                    } else if (step.kind == Step::Kind::LeadLinked) {
+                        events_.push_back({"conversation.updated", jsonEvent({{"conversation_id", conversationId},
+                                                                              {"lead_id", leadNotes_[step.lead].lead}},
+                                                                             {{"reason", "lead_linked"}})});
                     } else {
                         // message_id names the trigger, so the dispatcher's idempotency key is the same
                         // however often this event is produced for that message.

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,10 +119,14 @@ private:
         std::string notes;
         Poco::Int64 id = 0;
     };
+    struct LeadNote {  // a lead the sender already is, which their quote request is linked to
+        Poco::Int64 lead = 0;
+        std::string text;
+    };
     struct Step {  // what route() did for one message, for the events
-        enum class Kind { AutoReply, Lead } kind;
+        enum class Kind { AutoReply, Lead, LeadLinked } kind;
         const RuleAction* action = nullptr;
-        std::size_t lead = kNone;
+        std::size_t lead = kNone;  // Lead: index in leads_; LeadLinked: in leadNotes_
     };
     struct Item {  // the batch in the order the events said it
         enum class Kind { Message, Status } kind;
@@ -142,6 +147,9 @@ private:
     void writeMessages(Poco::Data::Session& session);
     void route(Poco::Data::Session& session);
     void writeLeads(Poco::Data::Session& session);
+    std::set<Poco::Int64> existingLeadsOfSenders(Poco::Data::Session& session);
+    Int leadOfSender(const Message& m) const;
+    void writeLeadNotes(Poco::Data::Session& session);
     void updateConversations(Poco::Data::Session& session);
     void writeStatuses(Poco::Data::Session& session);
     void writeErrors(Poco::Data::Session& session);
@@ -168,6 +176,7 @@ private:
     std::map<std::pair<std::string, std::string>, std::size_t> byWaId_, byUserId_;
     std::vector<Conversation> conversations_;
     std::vector<Lead> leads_;
+    std::vector<LeadNote> leadNotes_;
     std::map<std::size_t, std::vector<Step>> steps_;  // message index → route steps
 
     TimelineCounts counts_;

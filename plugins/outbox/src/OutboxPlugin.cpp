@@ -117,12 +117,20 @@ private:
     sdk::HostContext& context_;
 };
 
+struct OutboxConfig {
+    std::string defaultRegion;
+};
+
+// The plugin's keys: read by start() and, before anything starts, by `tawasul config check`.
+OutboxConfig readConfig(const sdk::ConfigNode& config) {
+    config.allowOnly({"default_region"});
+    return {sdk::defaultRegionOf(config)};
+}
+
 class OutboxPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"default_region"});
-        phones_ = std::make_unique<sdk::PhoneNormalizer>(config.getString("default_region", "DZ"));
+        phones_ = std::make_unique<sdk::PhoneNormalizer>(readConfig(context.config()).defaultRegion);
         context_ = &context;
         context.services().publish<sdk::MessageProvider>(context.pluginName(), std::make_shared<OutboxProvider>(context));
         context.events().subscribe(sdk::kPlatformEventTopic, [this](const sdk::Event& event) { startFlows(event.json); });
@@ -243,4 +251,5 @@ private:
 }  // namespace
 }  // namespace tawasul::plugins::outbox
 
-TAWASUL_PLUGIN(tawasul::plugins::outbox::OutboxPlugin, "outbox", "0.2.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::outbox::OutboxPlugin, "outbox", "0.2.0", tawasul::sdk::kNoDependencies,
+               tawasul::plugins::outbox::readConfig)

@@ -48,20 +48,33 @@ private:
     std::uint64_t suppressed_ = 0;
 };
 
+struct ReceiverConfig {
+    std::string path;
+    std::size_t maxBatch = 256;
+};
+
+// The plugin's keys: read by start() and, before anything starts, by `tawasul config check`.
+ReceiverConfig readConfig(const sdk::ConfigNode& config) {
+    config.allowOnly({"path", "max_batch", "listen", "max_connections"});
+    // The receiver's own port is gone: the host's one server takes Meta's door on any listener.
+    if (config.has("listen"))
+        config.child("listen").fail("was removed: webhooks are served by the host's server; to give Meta a port of its own, "
+                                    "add the address to server.listeners");
+    if (config.has("max_connections"))
+        config.child("max_connections").fail("was removed: use server.max_connections and server.max_connections_per_address");
+    ReceiverConfig result;
+    result.path = config.getString("path", "/webhooks/whatsapp");
+    if (result.path.empty() || result.path[0] != '/') config.child("path").fail("must be an absolute path such as /webhooks/whatsapp");
+    result.maxBatch = static_cast<std::size_t>(config.getInt("max_batch", 256, 1, 10000));
+    return result;
+}
+
 class WebhookReceiverPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"path", "max_batch", "listen", "max_connections"});
-        // The receiver's own port is gone: the host's one server takes Meta's door on any listener.
-        if (config.has("listen"))
-            config.child("listen").fail("was removed: webhooks are served by the host's server; to give Meta a port of its own, "
-                                        "add the address to server.listeners");
-        if (config.has("max_connections"))
-            config.child("max_connections").fail("was removed: use server.max_connections and server.max_connections_per_address");
-        const std::string path = config.getString("path", "/webhooks/whatsapp");
-        if (path.empty() || path[0] != '/') config.child("path").fail("must be an absolute path such as /webhooks/whatsapp");
-        const auto maxBatch = static_cast<std::size_t>(config.getInt("max_batch", 256, 1, 10000));
+        const ReceiverConfig config = readConfig(context.config());
+        const std::string& path = config.path;
+        const std::size_t maxBatch = config.maxBatch;
 
         context_ = &context;
         log_ = std::make_unique<RateLimitedLog>(context.logger(), std::chrono::seconds(10));
@@ -216,4 +229,5 @@ private:
 }  // namespace
 }  // namespace tawasul::plugins::webhook_receiver
 
-TAWASUL_PLUGIN(tawasul::plugins::webhook_receiver::WebhookReceiverPlugin, "webhook_receiver", "0.2.0", tawasul::sdk::kNoDependencies)
+TAWASUL_PLUGIN(tawasul::plugins::webhook_receiver::WebhookReceiverPlugin, "webhook_receiver", "0.2.0", tawasul::sdk::kNoDependencies,
+               tawasul::plugins::webhook_receiver::readConfig)

@@ -7,6 +7,8 @@
 
 namespace tawasul::sdk {
 
+class ConfigNode;
+
 // Normalises what people and systems write for a phone number, over libphonenumber (so the
 // numbering plans of every country come from its metadata, never from tables of our own).
 // Accepts national forms of the default region ("0555 12 34 56", "555123456", "021 23 45 67"),
@@ -26,5 +28,9 @@ public:
 private:
     std::string defaultRegion_;
 };
+
+// A plugin configuration's `default_region` (DZ when absent), refused at its FILE:LINE:COL when
+// libphonenumber does not know it: the key every plugin that normalises phones takes.
+TAWASUL_SDK_API std::string defaultRegionOf(const ConfigNode& config);
 
 }  // namespace tawasul::sdk
