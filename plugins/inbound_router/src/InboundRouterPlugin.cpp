@@ -12,12 +12,14 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 
 #include "KeywordRules.hpp"
 #include "Timeline.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::inbound_router {
@@ -56,9 +58,30 @@ public:
                                    [this](const std::vector<sdk::Job>& jobs) { return process(jobs); });
         context.logger().information("routing with " + std::to_string(rules_.rules().size()) + " keyword rule(s)");
     }
-    void stop() noexcept override {}
+    void stop() noexcept override {
+        std::lock_guard lock(preparedMutex_);
+        prepared_.clear();  // back to the host's pool, before the database goes
+    }
 
 private:
+    std::unique_ptr<sdk::PreparedSession> take() {
+        {
+            std::lock_guard lock(preparedMutex_);
+            if (!prepared_.empty()) {
+                auto db = std::move(prepared_.back());
+                prepared_.pop_back();
+                return db;
+            }
+        }
+        sdk::Database& database = context_->database();
+        return std::make_unique<sdk::PreparedSession>(database.session(), database.sql());
+    }
+    void giveBack(std::unique_ptr<sdk::PreparedSession> db) noexcept {
+        if (!db) return;
+        std::lock_guard lock(preparedMutex_);
+        prepared_.push_back(std::move(db));
+    }
+
     static std::int64_t eventIdOf(const sdk::Job& job) {
         if (job.refTable == "whatsapp_webhook_events" && job.refId > 0) return job.refId;
         try {
@@ -106,13 +129,30 @@ private:
     std::vector<sdk::JobFailure> process(const std::vector<sdk::Job>& jobs) {
         // Looked up per batch: the matcher may be stopped and started again with the plugins.
         auto matcher = context_->services().find<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName);
+        // A connection with the timeline's statements prepared, kept for the next claim; a part
+        // that fails drops it (it may be broken) and the next part takes a fresh one.
+        std::unique_ptr<sdk::PreparedSession> db;
+        struct GiveBack {
+            InboundRouterPlugin& plugin;
+            std::unique_ptr<sdk::PreparedSession>& db;
+            ~GiveBack() { plugin.giveBack(std::move(db)); }
+        } giveBack{*this, db};
+        const auto write = [&](const std::vector<sdk::Job>& part) {
+            if (!db) db = take();
+            try {
+                return this->writePart(*db, part, matcher);
+            } catch (...) {
+                db.reset();
+                throw;
+            }
+        };
         std::vector<sdk::JobFailure> failures;
         for (std::size_t first = 0; first < jobs.size();) {
             const std::size_t count = std::min(jobs.size() - first, sqlite_ ? writeSize_.load() : jobs.size());
             const std::vector<sdk::Job> part(jobs.begin() + static_cast<long>(first), jobs.begin() + static_cast<long>(first + count));
             first += count;
             try {
-                const Written written = writePart(part, matcher);
+                const Written written = write(part);
                 failures.insert(failures.end(), written.failures.begin(), written.failures.end());
                 if (sqlite_ && part.size() > 1) adaptWriteSize(part.size(), written.millis);
                 continue;
@@ -124,7 +164,7 @@ private:
             }
             for (const sdk::Job& job : part) {
                 try {
-                    const Written written = writePart({job}, matcher);
+                    const Written written = write({job});
                     failures.insert(failures.end(), written.failures.begin(), written.failures.end());
                 } catch (const std::exception& error) {
                     failures.push_back({job.id, sdk::errorText(error), false, {}});
@@ -149,11 +189,11 @@ private:
 
     // Reads, parses and routes the part's events outside any transaction, then writes those that
     // could be read in one transaction. Throws when the write fails (nothing of the part is written).
-    Written writePart(const std::vector<sdk::Job>& part, const std::shared_ptr<sdk::ContactMatcher>& matcher) {
+    Written writePart(sdk::PreparedSession& db, const std::vector<sdk::Job>& part, const std::shared_ptr<sdk::ContactMatcher>& matcher) {
         Written written;
         const auto fail = [&](const sdk::Job& job, const std::string& reason) { written.failures.push_back({job.id, reason, true, {}}); };
         sdk::Database& database = context_->database();
-        Poco::Data::Session session = database.session();
+        Poco::Data::Session& session = db.session();
         std::vector<std::pair<const sdk::Job*, Poco::Int64>> events;
         for (const sdk::Job& job : part) {
             try {
@@ -189,7 +229,7 @@ private:
         // only means the jobs run again, and every write here is idempotent.
         sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
         const auto started = std::chrono::steady_clock::now();
-        timeline.write(session);
+        timeline.write(db);
         transaction.commit();
         written.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
@@ -214,6 +254,10 @@ private:
     sdk::Counter* duplicates_ = nullptr;
     sdk::Counter* statuses_ = nullptr;
     sdk::Counter* leads_ = nullptr;
+    // One per worker that has processed a claim, at most: each holds a session out of the pool,
+    // so that the next claim finds its statements prepared.
+    std::mutex preparedMutex_;
+    std::vector<std::unique_ptr<sdk::PreparedSession>> prepared_;
 };
 
 const char* const kDependencies[] = {"contact_matcher", nullptr};

@@ -9,8 +9,10 @@
 // nothing: the host loads plugins of its minor and older.
 // 2.0: the HTTP server's async routes (Responder, RouteRegistry::addAsync, EventStream without a
 //      thread), sdk::JobFailure from batch handlers, sdk::EveryHostEvents, sdk::lockWamids.
+// 2.1: sdk::PreparedSession (statements prepared once per connection), sdk::JsonRows,
+//      SqlDialect::jsonRows().
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 0
+#define TAWASUL_SDK_ABI_MINOR 1
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
