@@ -28,9 +28,16 @@ namespace {
 using namespace Poco::Data::Keywords;
 
 // On SQLite the one writer is shared with the webhook's group commit, which a request waits on:
-// a processing transaction should hold it for about this long, so the batch it writes is sized
-// from how long the last ones took.
-constexpr double kSqliteWriteTargetMillis = 3.0;
+// while others write, a processing transaction should hold it for about kSqliteSharedWriteMillis,
+// so the batch it writes is sized from how long the last ones took. A processing writer that has
+// found the write turn free for kAloneAfter is alone (a backlog, no webhooks arriving): its writes
+// may take kSqliteAloneWriteMillis, which spreads each transaction's cost (every page it touches
+// goes to the WAL whole, however few of its rows changed) over several times more events.
+constexpr double kSqliteSharedWriteMillis = 3.0;
+constexpr double kSqliteAloneWriteMillis = 20.0;
+constexpr auto kAloneAfter = std::chrono::seconds(1);
+// Waiting longer than this for the write turn means another writer held it.
+constexpr double kContendedWaitMillis = 0.5;
 // Below this the fixed cost of a transaction (claim, reads, a dozen statements) outweighs the rows.
 constexpr std::size_t kSmallestWrite = 16;
 
@@ -49,9 +56,9 @@ public:
         statuses_ = &metrics.counter("tawasul_inbound_statuses_total", "New status events");
         leads_ = &metrics.counter("tawasul_b2b_leads_created_total", "B2B leads created from conversations");
         sqlite_ = context.database().sql().singleWriter();
-        // Claimed together: on PostgreSQL a batch costs a dozen round trips whatever its size, so
-        // larger batches; on SQLite the claim is split into writes of a few milliseconds each.
-        const int fallback = sqlite_ ? 64 : 256;
+        // Claimed together: a batch costs a dozen statements whatever its size (on PostgreSQL as
+        // many round trips); on SQLite the claim is split into writes sized as above.
+        const int fallback = 256;
         batchSize_ = static_cast<std::size_t>(config.getInt("batch_size", fallback, 1, 1000));
         writeSize_ = sqlite_ ? std::min<std::size_t>(batchSize_, 64) : batchSize_;
         context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize_,
@@ -154,7 +161,7 @@ private:
             try {
                 const Written written = write(part);
                 failures.insert(failures.end(), written.failures.begin(), written.failures.end());
-                if (sqlite_ && part.size() > 1) adaptWriteSize(part.size(), written.millis);
+                if (sqlite_ && part.size() > 1) adaptWriteSize(part.size(), written);
                 continue;
             } catch (const std::exception& error) {
                 if (part.size() == 1) {
@@ -174,18 +181,25 @@ private:
         return failures;
     }
 
-    // Halfway from the last size to the one that would have met the target.
-    void adaptWriteSize(std::size_t count, double millis) {
-        if (millis <= 0) return;
-        const double wanted = kSqliteWriteTargetMillis * static_cast<double>(count) / millis;
-        const double next = (static_cast<double>(writeSize_.load()) + wanted) / 2;
-        writeSize_ = std::clamp<std::size_t>(static_cast<std::size_t>(next), std::min(kSmallestWrite, batchSize_), batchSize_);
-    }
-
     struct Written {
-        double millis = 0;  // how long the write transaction took
+        double waitedMillis = 0;  // how long the write turn took to come
+        double millis = 0;        // how long the write transaction held it
         std::vector<sdk::JobFailure> failures;  // the bodies that are no notification: failed for good
     };
+
+    // Halfway from the last size to the one that would have met the target when growing, at once
+    // when shrinking (webhooks wait behind every write that is too long).
+    void adaptWriteSize(std::size_t count, const Written& written) {
+        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+        if (written.waitedMillis > kContendedWaitMillis) lastContended_ = now;
+        if (written.millis <= 0) return;
+        const bool alone = now - lastContended_.load() > std::chrono::steady_clock::duration(kAloneAfter).count();
+        const double target = alone ? kSqliteAloneWriteMillis : kSqliteSharedWriteMillis;
+        const double wanted = target * static_cast<double>(count) / written.millis;
+        const double last = static_cast<double>(writeSize_.load());
+        const double next = wanted < last ? wanted : (last + wanted) / 2;
+        writeSize_ = std::clamp<std::size_t>(static_cast<std::size_t>(next), std::min(kSmallestWrite, batchSize_), batchSize_);
+    }
 
     // Reads, parses and routes the part's events outside any transaction, then writes those that
     // could be read in one transaction. Throws when the write fails (nothing of the part is written).
@@ -227,8 +241,10 @@ private:
 
         // Relaxed: the raw events are already durable, so a machine crash that loses this commit
         // only means the jobs run again, and every write here is idempotent.
+        const auto asked = std::chrono::steady_clock::now();
         sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
         const auto started = std::chrono::steady_clock::now();
+        written.waitedMillis = std::chrono::duration<double, std::milli>(started - asked).count();
         timeline.write(db);
         transaction.commit();
         written.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -249,6 +265,8 @@ private:
     bool sqlite_ = true;
     std::size_t batchSize_ = 64;
     std::atomic<std::size_t> writeSize_{64};  // shared by the workers: one writer, one measure
+    // When a write last waited for its turn (steady clock ticks): the writer is not alone.
+    std::atomic<std::chrono::steady_clock::rep> lastContended_{std::chrono::steady_clock::now().time_since_epoch().count()};
     sdk::Counter* processed_ = nullptr;
     sdk::Counter* messages_ = nullptr;
     sdk::Counter* duplicates_ = nullptr;
