@@ -56,6 +56,10 @@ public:
         const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
         return bytes ? std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))) : std::string();
     }
+    std::string bytes(int column) const override {
+        const auto* bytes = static_cast<const char*>(sqlite3_column_blob(statement_, column));
+        return bytes ? std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))) : std::string();
+    }
 
 private:
     sqlite3_stmt* statement_;
@@ -157,6 +161,16 @@ public:
     std::string text(int column) const override {
         return std::string(PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
     }
+    std::string bytes(int column) const override {
+        if (isNull(column)) return "";
+        // Text results spell a BYTEA in hex ("\\x..."); libpq reads that back.
+        std::size_t size = 0;
+        unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row_, column)), &size);
+        if (!raw) throw std::runtime_error("PostgreSQL: a BYTEA value could not be read");
+        std::string value(reinterpret_cast<const char*>(raw), size);
+        PQfreemem(raw);
+        return value;
+    }
 
 private:
     PGresult* result_;
@@ -230,6 +244,52 @@ private:
 };
 
 }  // namespace
+
+PreparedTransaction::PreparedTransaction(Database& database, PreparedSession& db, Durability durability)
+    : sql_(database.sql()), db_(db), durability_(durability) {
+    writer_ = Database::writeTurn(database, durability_);
+    // As sdk::Transaction: SQLite's synchronous pragma belongs to the connection, lowered before
+    // BEGIN and restored after the end; PostgreSQL's is set for the transaction.
+    const bool relaxed = durability_ == Durability::Relaxed;
+    if (relaxed && !sql_.relaxBeforeBegin().empty()) db_.run(sql_.relaxBeforeBegin(), {});
+    try {
+        db_.run(sql_.beginWrite(), {});
+        if (relaxed && !sql_.relaxAfterBegin().empty()) db_.run(sql_.relaxAfterBegin(), {});
+    } catch (...) {
+        restore();
+        throw;
+    }
+}
+
+PreparedTransaction::~PreparedTransaction() { rollback(); }
+
+void PreparedTransaction::commit() {
+    db_.run("COMMIT", {});
+    open_ = false;
+    restore();
+    if (writer_.owns_lock()) writer_.unlock();
+}
+
+void PreparedTransaction::restore() noexcept {
+    if (durability_ != Durability::Relaxed || sql_.restoreAfterRelaxed().empty()) return;
+    try {
+        db_.run(sql_.restoreAfterRelaxed(), {});
+    } catch (...) {
+        // A broken connection: its owner drops the PreparedSession after the error.
+    }
+}
+
+void PreparedTransaction::rollback() noexcept {
+    if (!open_) return;
+    open_ = false;
+    try {
+        db_.run("ROLLBACK", {});
+    } catch (...) {
+        // The connection is broken or the transaction already ended; nothing is left to undo.
+    }
+    restore();
+    if (writer_.owns_lock()) writer_.unlock();
+}
 
 PreparedSession::PreparedSession(Poco::Data::Session session, const SqlDialect& dialect) : session_(std::move(session)) {
     if (dialect == SqlDialect::sqlite()) engine_ = std::make_unique<SqliteEngine>(session_);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <Poco/Data/LOB.h>
+
 #include "tawasul/sdk/PreparedSession.hpp"
 
 namespace tawasul::test {
@@ -114,12 +116,39 @@ void checkPreparedSession(sdk::Database& database) {
     // The session goes on after an error outside a transaction.
     CPPUNIT_ASSERT_EQUAL(std::size_t(5), db.run("SELECT id FROM prepared_check", {}));
 
-    // Inside a Transaction on the same session, rolled back.
+    // Inside a Transaction on the same session, rolled back; a PreparedTransaction rolled back,
+    // then committed, in each durability.
     {
         sdk::Transaction transaction(database, db.session(), sdk::Durability::Relaxed);
         db.run("DELETE FROM prepared_check", {});
     }
     CPPUNIT_ASSERT_EQUAL(std::size_t(5), db.run("SELECT id FROM prepared_check", {}));
+    {
+        sdk::PreparedTransaction transaction(database, db, sdk::Durability::Relaxed);
+        db.run("DELETE FROM prepared_check WHERE id = 5", {});
+    }
+    CPPUNIT_ASSERT_EQUAL(std::size_t(5), db.run("SELECT id FROM prepared_check", {}));
+    for (const auto durability : {sdk::Durability::Relaxed, sdk::Durability::Full}) {
+        sdk::PreparedTransaction transaction(database, db, durability);
+        db.run("DELETE FROM prepared_check WHERE id = (SELECT MAX(id) FROM prepared_check)", {});
+        transaction.commit();
+    }
+    CPPUNIT_ASSERT_EQUAL(std::size_t(3), db.run("SELECT id FROM prepared_check", {}));
+
+    // Bytes as stored: a BLOB (SQLite) or BYTEA (PostgreSQL) with NUL and high bytes, and NULL.
+    {
+        Poco::Data::Session setup = database.session();
+        setup << "CREATE TABLE prepared_bytes (id BIGINT PRIMARY KEY, raw " + sql.blobType() + ")", Poco::Data::Keywords::now;
+        const std::string raw = std::string("a\0b\xff\xfe\\x00", 8);
+        Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+        setup << "INSERT INTO prepared_bytes (id, raw) VALUES (1, $1)", Poco::Data::Keywords::use(blob), Poco::Data::Keywords::now;
+        setup << "INSERT INTO prepared_bytes (id, raw) VALUES (2, NULL)", Poco::Data::Keywords::now;
+        std::vector<std::string> read;
+        db.run("SELECT raw FROM prepared_bytes ORDER BY id", {}, [&](const sdk::SqlRow& row) { read.push_back(row.bytes(0)); });
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), read.size());
+        CPPUNIT_ASSERT_EQUAL(raw, read[0]);
+        CPPUNIT_ASSERT_EQUAL(std::string(), read[1]);
+    }
 }
 
 }  // namespace tawasul::test

@@ -249,7 +249,7 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
     for (const std::string& type : types) params.emplace_back(type);
     params.emplace_back(static_cast<Poco::Int64>(limit));
     // Relaxed: a claim lost to a machine crash only means the job runs again.
-    sdk::Transaction transaction(database_, db.session(), sdk::Durability::Relaxed);
+    sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Relaxed);
     // SQLite: one statement both picks and takes the rows, under the database's write lock.
     db.run(sql, params, [&](const sdk::SqlRow& row) {
         sdk::Job job;
@@ -361,7 +361,7 @@ void JobRunner::finish(sdk::PreparedSession& db, const std::vector<Outcome>& out
     const Poco::Int64 nowMs = clock_.nowMillis();
     // Relaxed: the job's inputs are durable and handlers are idempotent, so a finish lost to a
     // machine crash only means the job runs again.
-    sdk::Transaction transaction(database_, db.session(), sdk::Durability::Relaxed);
+    sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Relaxed);
     const std::string& worker = options_.workerId;
     // The jobs done, the common case, with one statement for the jobs and one per tracked table.
     std::vector<sdk::Job> done;

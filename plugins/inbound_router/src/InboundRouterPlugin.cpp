@@ -2,7 +2,6 @@
 // are read, parsed, normalised, routed and matched outside any transaction, then written together
 // (Timeline) in short transactions, and the changes are published for the inbox once committed.
 // A body that is not a WhatsApp notification fails its job for good, visibly, and alone.
-#include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/JSON/Object.h>
@@ -36,6 +35,8 @@ using namespace Poco::Data::Keywords;
 constexpr double kSqliteSharedWriteMillis = 3.0;
 constexpr double kSqliteAloneWriteMillis = 20.0;
 constexpr auto kAloneAfter = std::chrono::seconds(1);
+// Prepared connections kept between claims.
+constexpr std::size_t kPreparedKept = 8;
 // Waiting longer than this for the write turn means another writer held it.
 constexpr double kContendedWaitMillis = 0.5;
 // Below this the fixed cost of a transaction (claim, reads, a dozen statements) outweighs the rows.
@@ -86,7 +87,7 @@ private:
     void giveBack(std::unique_ptr<sdk::PreparedSession> db) noexcept {
         if (!db) return;
         std::lock_guard lock(preparedMutex_);
-        prepared_.push_back(std::move(db));
+        if (prepared_.size() < kPreparedKept) prepared_.push_back(std::move(db));
     }
 
     static std::int64_t eventIdOf(const sdk::Job& job) {
@@ -100,18 +101,14 @@ private:
     }
 
     // The stored bodies of the batch, one statement.
-    static std::map<std::int64_t, std::string> loadBodies(Poco::Data::Session& session, const sdk::SqlDialect& dialect,
-                                                          std::vector<Poco::Int64>& ids) {
-        Poco::Data::Statement select(session);
-        select << "SELECT id, payload FROM whatsapp_webhook_events WHERE id IN (" + dialect.placeholders(1, ids.size()) + ")";
-        for (Poco::Int64& id : ids) select, use(id);
-        std::vector<Poco::Int64> found;
-        std::vector<Poco::Data::BLOB> raws;
-        select, into(found), into(raws);
-        select.execute();
+    static std::map<std::int64_t, std::string> loadBodies(sdk::PreparedSession& db, const sdk::SqlDialect& dialect,
+                                                          const std::vector<Poco::Int64>& ids) {
+        sdk::JsonRows rows;
+        for (const Poco::Int64 id : ids) rows.row().add(id);
         std::map<std::int64_t, std::string> bodies;
-        for (std::size_t r = 0; r < found.size(); ++r)
-            bodies.emplace(found[r], std::string(reinterpret_cast<const char*>(raws[r].rawContent()), raws[r].size()));
+        db.run("SELECT id, payload FROM whatsapp_webhook_events WHERE id IN (SELECT CAST(r.value ->> 0 AS BIGINT) FROM " +
+                   dialect.jsonRows("$1", "r") + ")",
+               {rows.text()}, [&](const sdk::SqlRow& row) { bodies.emplace(row.integer(0), row.bytes(1)); });
         return bodies;
     }
 
@@ -207,7 +204,6 @@ private:
         Written written;
         const auto fail = [&](const sdk::Job& job, const std::string& reason) { written.failures.push_back({job.id, reason, true, {}}); };
         sdk::Database& database = context_->database();
-        Poco::Data::Session& session = db.session();
         std::vector<std::pair<const sdk::Job*, Poco::Int64>> events;
         for (const sdk::Job& job : part) {
             try {
@@ -219,7 +215,7 @@ private:
         std::vector<Poco::Int64> ids;
         for (const auto& event : events) ids.push_back(event.second);
         const std::map<std::int64_t, std::string> bodies = ids.empty() ? std::map<std::int64_t, std::string>{}
-                                                                        : loadBodies(session, database.sql(), ids);
+                                                                        : loadBodies(db, database.sql(), ids);
         Timeline timeline(database.sql(), rules_, matcher, *phones_, context_->clock().nowMillis());
         std::size_t added = 0;
         for (const auto& [job, id] : events) {
@@ -242,7 +238,7 @@ private:
         // Relaxed: the raw events are already durable, so a machine crash that loses this commit
         // only means the jobs run again, and every write here is idempotent.
         const auto asked = std::chrono::steady_clock::now();
-        sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
+        sdk::PreparedTransaction transaction(database, db, sdk::Durability::Relaxed);
         const auto started = std::chrono::steady_clock::now();
         written.waitedMillis = std::chrono::duration<double, std::milli>(started - asked).count();
         timeline.write(db);
@@ -272,8 +268,8 @@ private:
     sdk::Counter* duplicates_ = nullptr;
     sdk::Counter* statuses_ = nullptr;
     sdk::Counter* leads_ = nullptr;
-    // One per worker that has processed a claim, at most: each holds a session out of the pool,
-    // so that the next claim finds its statements prepared.
+    // Kept between claims (one per worker, at most kPreparedKept): each holds a session out of the
+    // pool, so that the next claim finds its statements prepared.
     std::mutex preparedMutex_;
     std::vector<std::unique_ptr<sdk::PreparedSession>> prepared_;
 };

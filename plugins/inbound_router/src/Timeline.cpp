@@ -234,7 +234,7 @@ void Timeline::write(sdk::PreparedSession& db) {
     std::vector<std::string> wamids;
     wamids.reserve(statuses_.size());
     for (const Status& s : statuses_) wamids.push_back(s.wamid);
-    sdk::lockWamids(db.session(), dialect_, std::move(wamids));
+    sdk::lockWamids(db, dialect_, std::move(wamids));
     writeContacts(db);
     writeConversations(db);
     writeMessages(db);
