@@ -58,8 +58,10 @@ public:
         leads_ = &metrics.counter("tawasul_b2b_leads_created_total", "B2B leads created from conversations");
         sqlite_ = context.database().sql().singleWriter();
         // Claimed together: a batch costs a dozen statements whatever its size (on PostgreSQL as
-        // many round trips); on SQLite the claim is split into writes sized as above.
-        const int fallback = 256;
+        // many round trips), and its claim and finish touch the queue's pages once. On SQLite the
+        // claim is split into writes sized as above; on PostgreSQL it is one transaction, whose
+        // rows other workers may wait for, so a smaller one.
+        const int fallback = sqlite_ ? 1000 : 256;
         batchSize_ = static_cast<std::size_t>(config.getInt("batch_size", fallback, 1, 1000));
         writeSize_ = sqlite_ ? std::min<std::size_t>(batchSize_, 64) : batchSize_;
         context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize_,
