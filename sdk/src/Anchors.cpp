@@ -13,6 +13,7 @@
 #include "tawasul/sdk/Metrics.hpp"
 #include "tawasul/sdk/Pages.hpp"
 #include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/sdk/Services.hpp"
 #include "tawasul/sdk/Settings.hpp"
 
@@ -26,6 +27,7 @@ Database::~Database() = default;
 EventBus::~EventBus() = default;
 EveryHostEvents::~EveryHostEvents() = default;
 JobQueue::~JobQueue() = default;
+SqlRow::~SqlRow() = default;
 PermanentJobFailure::~PermanentJobFailure() = default;
 RetryJobLater::~RetryJobLater() = default;
 ServiceRegistry::~ServiceRegistry() = default;

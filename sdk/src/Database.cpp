@@ -9,22 +9,26 @@ namespace tawasul::sdk {
 
 using Poco::Data::Keywords::now;
 
+std::unique_lock<std::timed_mutex> Database::writeTurn(Database& database, Durability durability) {
+    std::timed_mutex* lock = database.writeLock();
+    if (!lock) return {};
+    const auto timeout = database.writeLockTimeout();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::atomic<int>* urgent = database.urgentWriters();
+    if (urgent && durability == Durability::Full) urgent->fetch_add(1);
+    // Background writers step aside while an urgent one waits (bounded by the same timeout).
+    while (urgent && durability == Durability::Relaxed && urgent->load() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    std::unique_lock<std::timed_mutex> writer(*lock, std::defer_lock);
+    const bool acquired = writer.try_lock_until(deadline);
+    if (urgent && durability == Durability::Full) urgent->fetch_sub(1);
+    if (!acquired) throw std::runtime_error("database is busy: no write turn within " + std::to_string(timeout.count()) + " ms");
+    return writer;
+}
+
 Transaction::Transaction(Database& database, Poco::Data::Session& session, Durability durability)
     : sql_(database.sql()), session_(session), durability_(durability) {
-    if (std::timed_mutex* lock = database.writeLock()) {
-        const auto timeout = database.writeLockTimeout();
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        std::atomic<int>* urgent = database.urgentWriters();
-        if (urgent && durability_ == Durability::Full) urgent->fetch_add(1);
-        // Background writers step aside while an urgent one waits (bounded by the same timeout).
-        while (urgent && durability_ == Durability::Relaxed && urgent->load() > 0 && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
-        writer_ = std::unique_lock<std::timed_mutex>(*lock, std::defer_lock);
-        const bool acquired = writer_.try_lock_until(deadline);
-        if (urgent && durability_ == Durability::Full) urgent->fetch_sub(1);
-        if (!acquired)
-            throw std::runtime_error("database is busy: no write turn within " + std::to_string(timeout.count()) + " ms");
-    }
+    writer_ = Database::writeTurn(database, durability_);
     // Pooled SQLite connections run with synchronous=FULL; a relaxed transaction lowers it for
     // its own commit and restores it after, since the pragma belongs to the connection.
     const bool relaxed = durability_ == Durability::Relaxed;

@@ -48,6 +48,11 @@ std::string SqlDialect::placeholders(std::size_t first, std::size_t count) const
     return list;
 }
 
+std::string SqlDialect::jsonRows(const std::string& parameter, const std::string& alias) const {
+    if (engine_ == Engine::SQLite) return "json_each(" + parameter + ") AS " + alias;
+    return "jsonb_array_elements(CAST(" + parameter + " AS jsonb)) WITH ORDINALITY AS " + alias + " (value, key)";
+}
+
 std::string SqlDialect::byteLength(const std::string& expression) const {
     return engine_ == Engine::SQLite ? "length(CAST(" + expression + " AS BLOB))" : "octet_length(" + expression + ")";
 }

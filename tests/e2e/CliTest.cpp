@@ -114,7 +114,8 @@ public:
         const std::string file = dir.file("t.yaml");
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - wrong_abi: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
-                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides 2.1");
+                           "tawasul: " + file + ":16:7: plugin 'wrong_abi': built for SDK ABI 99.0, this host provides " +
+                               std::to_string(TAWASUL_SDK_ABI_MAJOR) + "." + std::to_string(TAWASUL_SDK_ABI_MINOR));
         writeFile(file, testConfigYaml(dir, TAWASUL_TEST_PLUGIN_DIR, "    - cycle_a: {}\n    - cycle_b: {}\n"));
         assertOneLineError(runTawasul({"--config", file, "config", "check"}), 2,
                            "tawasul: " + file + ":16:5: plugins form a dependency cycle: cycle_a -> cycle_b -> cycle_a");

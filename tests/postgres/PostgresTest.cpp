@@ -15,6 +15,8 @@
 #include "app/Runtime.hpp"
 #include "secrets/SettingsStore.hpp"
 #include "db/SqlDatabase.hpp"
+#include "PreparedSessionChecks.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
@@ -62,6 +64,7 @@ class PostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aDatabaseOfThePreviousReleasePassesUnchanged);
     CPPUNIT_TEST(twoHostsDrainOneQueueWithoutHandlingAJobTwice);
     CPPUNIT_TEST(enqueueAllNumbersEveryStatementsParameters);
+    CPPUNIT_TEST(preparedSessionsRoundTripAndNameTheirErrors);
     CPPUNIT_TEST(settingsAreSealedAndShared);
     CPPUNIT_TEST_SUITE_END();
 
@@ -188,6 +191,29 @@ public:
     }
 
     // PostgreSQL takes $1..$n in each statement of a batch; SQLite (JobRunnerTest) takes '?'.
+    // The checks SQLite passes (integration), and what this object prepared leaves with it.
+    void preparedSessionsRoundTripAndNameTheirErrors() {
+        test::PostgresDatabase pg;
+        auto db = connect(pg.url());
+        test::checkPreparedSession(*db);
+        // A copy of a Session is the same connection: what the prepared session leaves on it.
+        Poco::Data::Session session = db->session();
+        const auto kept = [&] {
+            Poco::Int64 count = -1;
+            session << "SELECT COUNT(*) FROM pg_prepared_statements WHERE name LIKE 'tawasul\\_%'", into(count), now;
+            return count;
+        };
+        const Poco::Int64 before = kept();
+        {
+            sdk::PreparedSession prepared(session, db->sql());
+            prepared.run("SELECT 1", {});
+            prepared.run("SELECT 1", {});
+            prepared.run("SELECT 2", {});
+            CPPUNIT_ASSERT_EQUAL(before + 2, kept());
+        }
+        CPPUNIT_ASSERT_EQUAL(before, kept());
+    }
+
     void enqueueAllNumbersEveryStatementsParameters() {
         test::PostgresDatabase pg;
         auto db = connect(pg.url());

@@ -1,6 +1,7 @@
 #include "jobs/JobRunner.hpp"
 
 #include "tawasul/sdk/Errors.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,24 +16,21 @@ namespace {
 
 using namespace Poco::Data::Keywords;
 
-// Ids per IN list when a batch of jobs is marked at once: far below both engines' parameter limits.
-constexpr std::size_t kIdsPerStatement = 500;
-
 std::string eventStatusFor(const std::string& jobStatus) {
     if (jobStatus == "running") return "processing";
     if (jobStatus == "done") return "processed";
     return jobStatus;  // pending, failed
 }
 
-// The rows the jobs are about (a tracked table's status, attempts, last error and processed_at),
-// a statement per table, attempts and few hundred ids: claimed ("running"), done, failed or
-// pending again. `error` is the jobs' common last error (empty: none).
-void updateTracked(Poco::Data::Session& session, const sdk::SqlDialect& dialect, std::int64_t nowMs, const std::vector<sdk::Job>& jobs,
+// The rows the jobs are about (a tracked table's status, attempts, last error and processed_at):
+// claimed ("running"), done, failed or pending again, a statement per table and attempts (almost
+// always one). `error` is the jobs' common last error (empty: none).
+void updateTracked(sdk::PreparedSession& db, const sdk::SqlDialect& dialect, std::int64_t nowMs, const std::vector<sdk::Job>& jobs,
                    const std::string& status, const std::string& error = "") {
-    // Grouped by table and attempts (almost always one group), a statement per group of ids.
-    std::map<std::pair<std::string, int>, std::vector<Poco::Int64>> groups;
+    std::map<std::pair<std::string, int>, sdk::JsonRows> groups;
     for (const sdk::Job& job : jobs)
-        if (!job.refTable.empty() && JobRunner::trackedTables().count(job.refTable)) groups[{job.refTable, job.attempts}].push_back(job.refId);
+        if (!job.refTable.empty() && JobRunner::trackedTables().count(job.refTable))
+            groups[{job.refTable, job.attempts}].row().add(static_cast<Poco::Int64>(job.refId));
     const bool running = status == "running";
     std::string eventStatus = eventStatusFor(status);
     Poco::Nullable<std::string> lastError;
@@ -40,26 +38,14 @@ void updateTracked(Poco::Data::Session& session, const sdk::SqlDialect& dialect,
     Poco::Nullable<Poco::Int64> processedAt;
     if (status == "done" || status == "failed") processedAt = nowMs;
     for (auto& [key, ids] : groups) {
-        int attempts = key.second;
-        const std::size_t fixed = running ? 2 : 4;
-        for (std::size_t first = 0; first < ids.size(); first += kIdsPerStatement) {
-            const std::size_t last = std::min(ids.size(), first + kIdsPerStatement);
-            const std::string in = dialect.placeholders(fixed + 1, last - first);
-            Poco::Data::Statement update(session);
-            // The table name comes from trackedTables(), never from input.
-            if (running) {
-                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " + dialect.placeholder(2) +
-                              " WHERE id IN (" + in + ")",
-                    use(eventStatus), use(attempts);
-            } else {
-                update << "UPDATE " + key.first + " SET status = " + dialect.placeholder(1) + ", attempts = " + dialect.placeholder(2) +
-                              ", last_error = " + dialect.placeholder(3) + ", processed_at = " + dialect.placeholder(4) +
-                              " WHERE id IN (" + in + ")",
-                    use(eventStatus), use(attempts), use(lastError), use(processedAt);
-            }
-            for (std::size_t i = first; i < last; ++i) update, use(ids[i]);
-            update.execute();
-        }
+        const int attempts = key.second;
+        const std::string in = "SELECT CAST(r.value ->> 0 AS BIGINT) FROM " + dialect.jsonRows("$3", "r");
+        // The table name comes from trackedTables(), never from input.
+        if (running)
+            db.run("UPDATE " + key.first + " SET status = $1, attempts = $2 WHERE id IN (" + in + ")", {eventStatus, attempts, ids.text()});
+        else
+            db.run("UPDATE " + key.first + " SET status = $1, attempts = $2, last_error = $4, processed_at = $5 WHERE id IN (" + in + ")",
+                   {eventStatus, attempts, ids.text(), lastError, processedAt});
     }
 }
 
@@ -217,32 +203,39 @@ void JobRunner::stop() {
 std::size_t JobRunner::runUntilIdle() {
     std::size_t ran = 0;
     reclaimExpiredLeases();
-    while (claimAndRun()) ++ran;
+    std::unique_ptr<sdk::PreparedSession> db;
+    while (claimAndRun(db)) ++ran;
     return ran;
 }
 
 void JobRunner::workerLoop() {
+    // The worker's connection with the queue's statements prepared, kept while there is work (a
+    // busy worker holds it and its handler's session), back to the pool when the worker waits,
+    // dropped after an error.
+    std::unique_ptr<sdk::PreparedSession> db;
     while (!stopping_) {
         bool ran = false;
         try {
             reclaimExpiredLeases();
-            ran = claimAndRun();
+            ran = claimAndRun(db);
         } catch (const std::exception& error) {
+            db.reset();
             // The database is unreachable or busy: wait a poll interval rather than spin.
             Poco::Logger::get("host.jobs").error("job worker: " + sdk::errorText(error));
         }
         if (ran) continue;
+        db.reset();
         std::unique_lock lock(wakeMutex_);
         const std::uint64_t seen = wakeCount_;
         wakeup_.wait_for(lock, options_.pollInterval, [&] { return stopping_ || wakeCount_ != seen; });
     }
 }
 
-std::vector<sdk::Job> JobRunner::claim(const std::vector<std::string>& types, std::size_t limit) {
+std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit) {
     std::vector<sdk::Job> jobs;
     if (types.empty()) return jobs;
-    const std::int64_t nowMs = clock_.nowMillis();
-    const std::int64_t lockedUntil = nowMs + options_.leaseSeconds * 1000LL;
+    const Poco::Int64 nowMs = clock_.nowMillis();
+    const Poco::Int64 lockedUntil = nowMs + options_.leaseSeconds * 1000LL;
     // Only types this host can run: hosts with different plugin sets can share one queue.
     std::string in;
     for (std::size_t i = 0; i < types.size(); ++i) in += (i ? ", $" : "$") + std::to_string(i + 4);
@@ -252,50 +245,31 @@ std::vector<sdk::Job> JobRunner::claim(const std::vector<std::string>& types, st
         "WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
         "ORDER BY run_at, id LIMIT " + limitParameter + database_.sql().skipLocked() + ") "
         "RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
-    Poco::Data::Session session = database_.session();
+    std::vector<sdk::SqlParam> params{options_.workerId, lockedUntil, nowMs};
+    for (const std::string& type : types) params.emplace_back(type);
+    params.emplace_back(static_cast<Poco::Int64>(limit));
     // Relaxed: a claim lost to a machine crash only means the job runs again.
-    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
-    // Typed vectors rather than a RecordSet: RETURNING columns carry no declared type to guess from.
-    std::vector<Poco::Int64> ids;
-    std::vector<std::string> jobTypes, payloads;
-    std::vector<int> attempts, maxAttempts;
-    std::vector<Poco::Nullable<std::string>> refTables;
-    std::vector<Poco::Nullable<Poco::Int64>> nullableRefIds;
-    Poco::Data::Statement statement(session);
-    statement << sql;
-    statement.addBind(bind(options_.workerId));
-    statement.addBind(bind(lockedUntil));
-    statement.addBind(bind(nowMs));
-    for (const std::string& type : types) statement.addBind(bind(type));
-    statement.addBind(bind(static_cast<Poco::Int64>(limit)));
-    statement.addExtract(into(ids));
-    statement.addExtract(into(jobTypes));
-    statement.addExtract(into(payloads));
-    statement.addExtract(into(attempts));
-    statement.addExtract(into(maxAttempts));
-    statement.addExtract(into(refTables));
-    statement.addExtract(into(nullableRefIds));
+    sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Relaxed);
     // SQLite: one statement both picks and takes the rows, under the database's write lock.
-    statement.execute();
-    for (std::size_t r = 0; r < ids.size(); ++r) {
+    db.run(sql, params, [&](const sdk::SqlRow& row) {
         sdk::Job job;
-        job.id = ids[r];
-        job.type = jobTypes[r];
-        job.payload = payloads[r];
-        job.attempts = attempts[r];
-        job.maxAttempts = maxAttempts[r];
-        job.refTable = refTables[r].isNull() ? "" : refTables[r].value();
-        job.refId = nullableRefIds[r].isNull() ? 0 : nullableRefIds[r].value();
+        job.id = row.integer(0);
+        job.type = row.text(1);
+        job.payload = row.text(2);
+        job.attempts = static_cast<int>(row.integer(3));
+        job.maxAttempts = static_cast<int>(row.integer(4));
+        job.refTable = row.text(5);  // "" when NULL
+        job.refId = row.integer(6);  // 0 when NULL
         jobs.push_back(std::move(job));
-    }
-    updateTracked(session, database_.sql(), nowMs, jobs, "running");
+    });
+    updateTracked(db, database_.sql(), nowMs, jobs, "running");
     transaction.commit();
     // RETURNING gives no order; run them oldest first.
     std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });
     return jobs;
 }
 
-bool JobRunner::claimAndRun() {
+bool JobRunner::claimAndRun(std::unique_ptr<sdk::PreparedSession>& db) {
     // One snapshot per round: the types to claim, the batch size, and the handlers to run.
     std::map<std::string, Registered> handlers;
     std::vector<std::string> types;
@@ -308,7 +282,8 @@ bool JobRunner::claimAndRun() {
         types.push_back(type);
         limit = std::max(limit, registered.maxBatch);
     }
-    const std::vector<sdk::Job> jobs = claim(types, limit);
+    if (!db) db = std::make_unique<sdk::PreparedSession>(database_.session(), database_.sql());
+    const std::vector<sdk::Job> jobs = claim(*db, types, limit);
     if (jobs.empty()) return false;
     std::vector<Outcome> outcomes;
     // Jobs of one type go to their handler together, in batches of at most its maxBatch.
@@ -346,7 +321,7 @@ bool JobRunner::claimAndRun() {
             }
         }
     }
-    finish(outcomes);
+    finish(*db, outcomes);
     return true;
 }
 
@@ -382,45 +357,41 @@ JobRunner::Outcome JobRunner::judge(const sdk::Job& job, const Registered& regis
     return {job, "pending", error, clock_.nowMillis() + delay.count()};
 }
 
-void JobRunner::finish(const std::vector<Outcome>& outcomes) {
-    const std::int64_t nowMs = clock_.nowMillis();
-    Poco::Data::Session session = database_.session();
+void JobRunner::finish(sdk::PreparedSession& db, const std::vector<Outcome>& outcomes) {
+    const Poco::Int64 nowMs = clock_.nowMillis();
     // Relaxed: the job's inputs are durable and handlers are idempotent, so a finish lost to a
     // machine crash only means the job runs again.
-    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
-    std::string worker = options_.workerId;
+    sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Relaxed);
+    const std::string& worker = options_.workerId;
     // The jobs done, the common case, with one statement for the jobs and one per tracked table.
     std::vector<sdk::Job> done;
+    sdk::JsonRows doneIds;
     for (const Outcome& outcome : outcomes)
-        if (outcome.status == "done") done.push_back(outcome.job);
-    for (std::size_t first = 0; first < done.size(); first += kIdsPerStatement) {
-        const std::size_t last = std::min(done.size(), first + kIdsPerStatement);
-        const std::string in = database_.sql().placeholders(4, last - first);
-        Poco::Data::Statement update(session);
-        update << "UPDATE jobs SET status = 'done', last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = " +
-                      database_.sql().placeholder(1) + ", finished_at = " + database_.sql().placeholder(2) +
-                      " WHERE locked_by = " + database_.sql().placeholder(3) + " AND id IN (" + in + ")",
-            bind(nowMs), bind(nowMs), use(worker);
-        for (std::size_t i = first; i < last; ++i) update, bind(static_cast<Poco::Int64>(done[i].id));
-        update.execute();
-    }
-    updateTracked(session, database_.sql(), nowMs, done, "done");
+        if (outcome.status == "done") {
+            done.push_back(outcome.job);
+            doneIds.row().add(static_cast<Poco::Int64>(outcome.job.id));
+        }
+    if (!done.empty())
+        db.run("UPDATE jobs SET status = 'done', last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = $1, "
+               "finished_at = $1 WHERE locked_by = $2 AND id IN (SELECT CAST(r.value ->> 0 AS BIGINT) FROM " +
+                   database_.sql().jsonRows("$3", "r") + ")",
+               {nowMs, worker, doneIds.text()});
+    updateTracked(db, database_.sql(), nowMs, done, "done");
     for (const Outcome& outcome : outcomes) {
         if (outcome.status == "done") continue;
-        Poco::Int64 id = outcome.job.id;
-        std::string status = outcome.status;
+        const Poco::Int64 id = outcome.job.id, runAt = outcome.runAt;
         Poco::Nullable<std::string> lastError;
         if (!outcome.error.empty()) lastError = outcome.error.substr(0, 4000);
-        if (status == "pending") {
-            session << "UPDATE jobs SET status = 'pending', run_at = $1, last_error = $2, locked_by = NULL, locked_until = NULL, "
-                       "updated_at = $3 WHERE id = $4 AND locked_by = $5",
-                bind(outcome.runAt), use(lastError), bind(nowMs), use(id), use(worker), now;
+        if (outcome.status == "pending") {
+            db.run("UPDATE jobs SET status = 'pending', run_at = $1, last_error = $2, locked_by = NULL, locked_until = NULL, "
+                   "updated_at = $3 WHERE id = $4 AND locked_by = $5",
+                   {runAt, lastError, nowMs, id, worker});
         } else {
-            session << "UPDATE jobs SET status = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, "
-                       "finished_at = $3 WHERE id = $4 AND locked_by = $5",
-                use(status), use(lastError), bind(nowMs), use(id), use(worker), now;
+            db.run("UPDATE jobs SET status = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3, "
+                   "finished_at = $3 WHERE id = $4 AND locked_by = $5",
+                   {outcome.status, lastError, nowMs, id, worker});
         }
-        updateTracked(session, database_.sql(), nowMs, {outcome.job}, status, outcome.error);
+        updateTracked(db, database_.sql(), nowMs, {outcome.job}, outcome.status, outcome.error);
     }
     transaction.commit();
     for (const Outcome& outcome : outcomes)

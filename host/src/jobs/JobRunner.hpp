@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -21,6 +22,7 @@
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/sdk/Jobs.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 
 namespace tawasul::host {
 
@@ -81,12 +83,13 @@ private:
         std::int64_t runAt = 0;
     };
     void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
-    bool claimAndRun();
-    std::vector<sdk::Job> claim(const std::vector<std::string>& types, std::size_t limit);
+    // `db`: the worker's prepared connection, opened here when there is none.
+    bool claimAndRun(std::unique_ptr<sdk::PreparedSession>& db);
+    std::vector<sdk::Job> claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit);
     Outcome runAlone(const sdk::Job& job, const Registered& registered);
     Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
                   std::chrono::milliseconds delay);
-    void finish(const std::vector<Outcome>& outcomes);
+    void finish(sdk::PreparedSession& db, const std::vector<Outcome>& outcomes);
     void reclaimExpiredLeases();
     void workerLoop();
     std::chrono::milliseconds backoff(int attempts) const;

@@ -7,6 +7,8 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
+#include "tawasul/sdk/PreparedSession.hpp"
+
 namespace tawasul::plugins::contact_matcher {
 
 using namespace Poco::Data::Keywords;
@@ -19,6 +21,8 @@ namespace {
 // limits of both engines (SQLite 32766, PostgreSQL 65535).
 constexpr std::size_t kRowsPerStatement = 200;
 constexpr std::size_t kSkippedExamples = 5;
+// Prepared connections kept for matchAll between calls (each holds a session out of the pool).
+constexpr std::size_t kPreparedKept = 4;
 // The index can always be rebuilt from the platform's tables, and a lost batch takes its
 // watermark with it (same transaction), so the refresh simply does it again.
 constexpr sdk::Durability kIndexDurability = sdk::Durability::Relaxed;
@@ -68,32 +72,35 @@ std::map<std::string, std::vector<sdk::MatchCandidate>> PhoneIndex::matchAll(con
         if (auto phone = normalizer_.toE164(value)) askedAs[*phone].push_back(value);
     }
     if (askedAs.empty()) return matches;
-    std::vector<std::string> phones;
-    for (const auto& [phone, values] : askedAs) phones.push_back(phone);
-    Session session = database_.session();
-    const sdk::SqlDialect& dialect = database_.sql();
-    for (std::size_t first = 0; first < phones.size(); first += kRowsPerStatement) {
-        const std::size_t last = std::min(phones.size(), first + kRowsPerStatement);
-        std::string in;
-        for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + dialect.placeholder(i - first + 1);
-        std::vector<std::string> found, kinds, names, columns, raws;
-        std::vector<Poco::Int64> ids;
-        Statement select(session);
-        select << "SELECT phone_e164, kind, record_id, COALESCE(name, ''), source_column, COALESCE(raw_value, '') "
-                  "FROM contact_phone_index WHERE phone_e164 IN (" + in + ")";
-        for (std::size_t i = first; i < last; ++i) select, use(phones[i]);
-        select, into(found), into(kinds), into(ids), into(names), into(columns), into(raws);
-        select.execute();
-        for (std::size_t i = 0; i < kinds.size(); ++i) {
-            // Priority, table and link come from the configuration in force, not from the time the
-            // row was indexed; a kind no longer configured is left out until the next reindex drops it.
-            auto source = std::find_if(config_.sources.begin(), config_.sources.end(),
-                                       [&](const Source& s) { return s.kind == kinds[i]; });
-            if (source == config_.sources.end()) continue;
-            for (const std::string& value : askedAs[found[i]])
-                matches[value].push_back(
-                    {kinds[i], ids[i], names[i], source->table, columns[i], raws[i], source->linkFor(ids[i]), source->priority});
+    sdk::JsonRows phones;
+    for (const auto& [phone, values] : askedAs) phones.row().add(phone);
+    // A connection with this statement prepared, kept for the next batch (dropped after an error).
+    std::unique_ptr<sdk::PreparedSession> db;
+    {
+        std::lock_guard lock(preparedMutex_);
+        if (!prepared_.empty()) {
+            db = std::move(prepared_.back());
+            prepared_.pop_back();
         }
+    }
+    if (!db) db = std::make_unique<sdk::PreparedSession>(database_.session(), database_.sql());
+    db->run("SELECT phone_e164, kind, record_id, COALESCE(name, ''), source_column, COALESCE(raw_value, '') FROM contact_phone_index "
+            "WHERE phone_e164 IN (SELECT CAST(r.value ->> 0 AS TEXT) FROM " + database_.sql().jsonRows("$1", "r") + ")",
+            {phones.text()}, [&](const sdk::SqlRow& row) {
+                // Priority, table and link come from the configuration in force, not from the time the
+                // row was indexed; a kind no longer configured is left out until the next reindex drops it.
+                const std::string kind = row.text(1);
+                auto source = std::find_if(config_.sources.begin(), config_.sources.end(), [&](const Source& s) { return s.kind == kind; });
+                if (source == config_.sources.end()) return;
+                const Poco::Int64 id = row.integer(2);
+                const std::string name = row.text(3), column = row.text(4), raw = row.text(5);
+                for (const std::string& value : askedAs[row.text(0)])
+                    matches[value].push_back({kind, id, name, source->table, column, raw, source->linkFor(id), source->priority});
+            });
+    {
+        // A few kept: a burst of admin pages asking at once must not hold sessions for good.
+        std::lock_guard lock(preparedMutex_);
+        if (prepared_.size() < kPreparedKept) prepared_.push_back(std::move(db));
     }
     for (auto& [value, candidates] : matches) {
         std::sort(candidates.begin(), candidates.end(), [](const sdk::MatchCandidate& a, const sdk::MatchCandidate& b) {

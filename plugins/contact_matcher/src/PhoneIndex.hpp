@@ -3,6 +3,7 @@
 // rebuilt by reindex() and kept current by refresh(), so that match() is one indexed lookup.
 #include <atomic>
 #include <map>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/sdk/Database.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 
 namespace tawasul::plugins::contact_matcher {
@@ -82,6 +84,10 @@ private:
     sdk::PhoneNormalizer normalizer_;
     std::mutex writing_;  // one writer (reindex or refresh) at a time in this process
     std::map<std::string, std::string> lastErrors_;  // by kind, under writing_
+    // Connections with matchAll's statement prepared, kept between calls (a few: each holds a
+    // session out of the pool until this index is destroyed).
+    std::mutex preparedMutex_;
+    std::vector<std::unique_ptr<sdk::PreparedSession>> prepared_;
 };
 
 }  // namespace tawasul::plugins::contact_matcher

@@ -2,7 +2,6 @@
 // are read, parsed, normalised, routed and matched outside any transaction, then written together
 // (Timeline) in short transactions, and the changes are published for the inbox once committed.
 // A body that is not a WhatsApp notification fails its job for good, visibly, and alone.
-#include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/JSON/Object.h>
@@ -12,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "KeywordRules.hpp"
@@ -19,6 +19,7 @@
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::inbound_router {
@@ -27,9 +28,18 @@ namespace {
 using namespace Poco::Data::Keywords;
 
 // On SQLite the one writer is shared with the webhook's group commit, which a request waits on:
-// a processing transaction should hold it for about this long, so the batch it writes is sized
-// from how long the last ones took.
-constexpr double kSqliteWriteTargetMillis = 3.0;
+// while others write, a processing transaction should hold it for about kSqliteSharedWriteMillis,
+// so the batch it writes is sized from how long the last ones took. A processing writer that has
+// found the write turn free for kAloneAfter is alone (a backlog, no webhooks arriving): its writes
+// may take kSqliteAloneWriteMillis, which spreads each transaction's cost (every page it touches
+// goes to the WAL whole, however few of its rows changed) over several times more events.
+constexpr double kSqliteSharedWriteMillis = 3.0;
+constexpr double kSqliteAloneWriteMillis = 20.0;
+constexpr auto kAloneAfter = std::chrono::seconds(1);
+// Prepared connections kept between claims.
+constexpr std::size_t kPreparedKept = 8;
+// Waiting longer than this for the write turn means another writer held it.
+constexpr double kContendedWaitMillis = 0.5;
 // Below this the fixed cost of a transaction (claim, reads, a dozen statements) outweighs the rows.
 constexpr std::size_t kSmallestWrite = 16;
 
@@ -63,17 +73,40 @@ public:
         statuses_ = &metrics.counter("tawasul_inbound_statuses_total", "New status events");
         leads_ = &metrics.counter("tawasul_b2b_leads_created_total", "B2B leads created from conversations");
         sqlite_ = context.database().sql().singleWriter();
-        // Claimed together: on PostgreSQL a batch costs a dozen round trips whatever its size, so
-        // larger batches; on SQLite the claim is split into writes of a few milliseconds each.
-        batchSize_ = config.batchSize.value_or(sqlite_ ? 64 : 256);
+        // Claimed together: a batch costs a dozen statements whatever its size (on PostgreSQL as
+        // many round trips), and its claim and finish touch the queue's pages once. On SQLite the
+        // claim is split into writes sized as above; on PostgreSQL it is one transaction, whose
+        // rows other workers may wait for, so a smaller one.
+        batchSize_ = config.batchSize.value_or(sqlite_ ? 1000 : 256);
         writeSize_ = sqlite_ ? std::min<std::size_t>(batchSize_, 64) : batchSize_;
         context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize_,
                                    [this](const std::vector<sdk::Job>& jobs) { return process(jobs); });
         context.logger().information("routing with " + std::to_string(rules_.rules().size()) + " keyword rule(s)");
     }
-    void stop() noexcept override {}
+    void stop() noexcept override {
+        std::lock_guard lock(preparedMutex_);
+        prepared_.clear();  // back to the host's pool, before the database goes
+    }
 
 private:
+    std::unique_ptr<sdk::PreparedSession> take() {
+        {
+            std::lock_guard lock(preparedMutex_);
+            if (!prepared_.empty()) {
+                auto db = std::move(prepared_.back());
+                prepared_.pop_back();
+                return db;
+            }
+        }
+        sdk::Database& database = context_->database();
+        return std::make_unique<sdk::PreparedSession>(database.session(), database.sql());
+    }
+    void giveBack(std::unique_ptr<sdk::PreparedSession> db) noexcept {
+        if (!db) return;
+        std::lock_guard lock(preparedMutex_);
+        if (prepared_.size() < kPreparedKept) prepared_.push_back(std::move(db));
+    }
+
     static std::int64_t eventIdOf(const sdk::Job& job) {
         if (job.refTable == "whatsapp_webhook_events" && job.refId > 0) return job.refId;
         try {
@@ -85,18 +118,14 @@ private:
     }
 
     // The stored bodies of the batch, one statement.
-    static std::map<std::int64_t, std::string> loadBodies(Poco::Data::Session& session, const sdk::SqlDialect& dialect,
-                                                          std::vector<Poco::Int64>& ids) {
-        Poco::Data::Statement select(session);
-        select << "SELECT id, payload FROM whatsapp_webhook_events WHERE id IN (" + dialect.placeholders(1, ids.size()) + ")";
-        for (Poco::Int64& id : ids) select, use(id);
-        std::vector<Poco::Int64> found;
-        std::vector<Poco::Data::BLOB> raws;
-        select, into(found), into(raws);
-        select.execute();
+    static std::map<std::int64_t, std::string> loadBodies(sdk::PreparedSession& db, const sdk::SqlDialect& dialect,
+                                                          const std::vector<Poco::Int64>& ids) {
+        sdk::JsonRows rows;
+        for (const Poco::Int64 id : ids) rows.row().add(id);
         std::map<std::int64_t, std::string> bodies;
-        for (std::size_t r = 0; r < found.size(); ++r)
-            bodies.emplace(found[r], std::string(reinterpret_cast<const char*>(raws[r].rawContent()), raws[r].size()));
+        db.run("SELECT id, payload FROM whatsapp_webhook_events WHERE id IN (SELECT CAST(r.value ->> 0 AS BIGINT) FROM " +
+                   dialect.jsonRows("$1", "r") + ")",
+               {rows.text()}, [&](const sdk::SqlRow& row) { bodies.emplace(row.integer(0), row.bytes(1)); });
         return bodies;
     }
 
@@ -121,15 +150,32 @@ private:
     std::vector<sdk::JobFailure> process(const std::vector<sdk::Job>& jobs) {
         // Looked up per batch: the matcher may be stopped and started again with the plugins.
         auto matcher = context_->services().find<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName);
+        // A connection with the timeline's statements prepared, kept for the next claim; a part
+        // that fails drops it (it may be broken) and the next part takes a fresh one.
+        std::unique_ptr<sdk::PreparedSession> db;
+        struct GiveBack {
+            InboundRouterPlugin& plugin;
+            std::unique_ptr<sdk::PreparedSession>& db;
+            ~GiveBack() { plugin.giveBack(std::move(db)); }
+        } giveBack{*this, db};
+        const auto write = [&](const std::vector<sdk::Job>& part) {
+            if (!db) db = take();
+            try {
+                return this->writePart(*db, part, matcher);
+            } catch (...) {
+                db.reset();
+                throw;
+            }
+        };
         std::vector<sdk::JobFailure> failures;
         for (std::size_t first = 0; first < jobs.size();) {
             const std::size_t count = std::min(jobs.size() - first, sqlite_ ? writeSize_.load() : jobs.size());
             const std::vector<sdk::Job> part(jobs.begin() + static_cast<long>(first), jobs.begin() + static_cast<long>(first + count));
             first += count;
             try {
-                const Written written = writePart(part, matcher);
+                const Written written = write(part);
                 failures.insert(failures.end(), written.failures.begin(), written.failures.end());
-                if (sqlite_ && part.size() > 1) adaptWriteSize(part.size(), written.millis);
+                if (sqlite_ && part.size() > 1) adaptWriteSize(part.size(), written);
                 continue;
             } catch (const std::exception& error) {
                 if (part.size() == 1) {
@@ -139,7 +185,7 @@ private:
             }
             for (const sdk::Job& job : part) {
                 try {
-                    const Written written = writePart({job}, matcher);
+                    const Written written = write({job});
                     failures.insert(failures.end(), written.failures.begin(), written.failures.end());
                 } catch (const std::exception& error) {
                     failures.push_back({job.id, sdk::errorText(error), false, {}});
@@ -149,26 +195,32 @@ private:
         return failures;
     }
 
-    // Halfway from the last size to the one that would have met the target.
-    void adaptWriteSize(std::size_t count, double millis) {
-        if (millis <= 0) return;
-        const double wanted = kSqliteWriteTargetMillis * static_cast<double>(count) / millis;
-        const double next = (static_cast<double>(writeSize_.load()) + wanted) / 2;
-        writeSize_ = std::clamp<std::size_t>(static_cast<std::size_t>(next), std::min(kSmallestWrite, batchSize_), batchSize_);
-    }
-
     struct Written {
-        double millis = 0;  // how long the write transaction took
+        double waitedMillis = 0;  // how long the write turn took to come
+        double millis = 0;        // how long the write transaction held it
         std::vector<sdk::JobFailure> failures;  // the bodies that are no notification: failed for good
     };
 
+    // Halfway from the last size to the one that would have met the target when growing, at once
+    // when shrinking (webhooks wait behind every write that is too long).
+    void adaptWriteSize(std::size_t count, const Written& written) {
+        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+        if (written.waitedMillis > kContendedWaitMillis) lastContended_ = now;
+        if (written.millis <= 0) return;
+        const bool alone = now - lastContended_.load() > std::chrono::steady_clock::duration(kAloneAfter).count();
+        const double target = alone ? kSqliteAloneWriteMillis : kSqliteSharedWriteMillis;
+        const double wanted = target * static_cast<double>(count) / written.millis;
+        const double last = static_cast<double>(writeSize_.load());
+        const double next = wanted < last ? wanted : (last + wanted) / 2;
+        writeSize_ = std::clamp<std::size_t>(static_cast<std::size_t>(next), std::min(kSmallestWrite, batchSize_), batchSize_);
+    }
+
     // Reads, parses and routes the part's events outside any transaction, then writes those that
     // could be read in one transaction. Throws when the write fails (nothing of the part is written).
-    Written writePart(const std::vector<sdk::Job>& part, const std::shared_ptr<sdk::ContactMatcher>& matcher) {
+    Written writePart(sdk::PreparedSession& db, const std::vector<sdk::Job>& part, const std::shared_ptr<sdk::ContactMatcher>& matcher) {
         Written written;
         const auto fail = [&](const sdk::Job& job, const std::string& reason) { written.failures.push_back({job.id, reason, true, {}}); };
         sdk::Database& database = context_->database();
-        Poco::Data::Session session = database.session();
         std::vector<std::pair<const sdk::Job*, Poco::Int64>> events;
         for (const sdk::Job& job : part) {
             try {
@@ -180,7 +232,7 @@ private:
         std::vector<Poco::Int64> ids;
         for (const auto& event : events) ids.push_back(event.second);
         const std::map<std::int64_t, std::string> bodies = ids.empty() ? std::map<std::int64_t, std::string>{}
-                                                                        : loadBodies(session, database.sql(), ids);
+                                                                        : loadBodies(db, database.sql(), ids);
         Timeline timeline(database.sql(), rules_, matcher, *phones_, context_->clock().nowMillis());
         std::size_t added = 0;
         for (const auto& [job, id] : events) {
@@ -202,9 +254,11 @@ private:
 
         // Relaxed: the raw events are already durable, so a machine crash that loses this commit
         // only means the jobs run again, and every write here is idempotent.
-        sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
+        const auto asked = std::chrono::steady_clock::now();
+        sdk::PreparedTransaction transaction(database, db, sdk::Durability::Relaxed);
         const auto started = std::chrono::steady_clock::now();
-        timeline.write(session);
+        written.waitedMillis = std::chrono::duration<double, std::milli>(started - asked).count();
+        timeline.write(db);
         transaction.commit();
         written.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
@@ -224,11 +278,17 @@ private:
     bool sqlite_ = true;
     std::size_t batchSize_ = 64;
     std::atomic<std::size_t> writeSize_{64};  // shared by the workers: one writer, one measure
+    // When a write last waited for its turn (steady clock ticks): the writer is not alone.
+    std::atomic<std::chrono::steady_clock::rep> lastContended_{std::chrono::steady_clock::now().time_since_epoch().count()};
     sdk::Counter* processed_ = nullptr;
     sdk::Counter* messages_ = nullptr;
     sdk::Counter* duplicates_ = nullptr;
     sdk::Counter* statuses_ = nullptr;
     sdk::Counter* leads_ = nullptr;
+    // Kept between claims (one per worker, at most kPreparedKept): each holds a session out of the
+    // pool, so that the next claim finds its statements prepared.
+    std::mutex preparedMutex_;
+    std::vector<std::unique_ptr<sdk::PreparedSession>> prepared_;
 };
 
 const char* const kDependencies[] = {"contact_matcher", nullptr};

@@ -12,20 +12,16 @@
 
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Json.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/whatsapp/TimelineWrites.hpp"
 
 namespace tawasul::plugins::inbound_router {
 namespace {
 
-using namespace Poco::Data::Keywords;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 using Text = Poco::Nullable<std::string>;
 using Int = Poco::Nullable<Poco::Int64>;
-
-// Rows per multi-row statement: far below both engines' parameter limits (SQLite 32,766,
-// PostgreSQL 65,535) at a dozen columns, and large enough that a batch is one statement.
-constexpr std::size_t kRowsPerStatement = 500;
 
 std::string field(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 // Ids are keys the writes look up again: one that is not an id is treated as absent.
@@ -67,11 +63,12 @@ std::string jsonEvent(std::initializer_list<std::pair<const char*, Poco::Int64>>
     return toJson(event);
 }
 
-// Each chunk of at most kRowsPerStatement of `count` rows, as [first, last).
-template <typename F>
-void inChunks(std::size_t count, F&& each) {
-    for (std::size_t first = 0; first < count; first += kRowsPerStatement) each(first, std::min(count, first + kRowsPerStatement));
-}
+// Value k of a row of JsonRows (see Timeline::rows()), as `type`.
+std::string column(int k, const char* type) { return "CAST(r.value ->> " + std::to_string(k) + " AS " + type + ")"; }
+
+// What an engine keeps of a text: up to its first NUL (see sdk::JsonRows).
+std::string storedText(const std::string& text) { return text.substr(0, text.find('\0')); }
+Text storedText(const Text& text) { return text.isNull() ? text : Text(storedText(text.value())); }
 
 }  // namespace
 
@@ -80,20 +77,6 @@ int statusRank(const std::string& status) { return sdk::statusRank(status); }
 Timeline::Timeline(const sdk::SqlDialect& dialect, const KeywordRules& rules, std::shared_ptr<sdk::ContactMatcher> matcher,
                    const sdk::PhoneNormalizer& phones, std::int64_t now)
     : dialect_(dialect), rules_(rules), matcher_(std::move(matcher)), phones_(phones), now_(now) {}
-
-std::string Timeline::p() { return dialect_.placeholder(++parameter_); }
-
-// "CAST($n AS T1), CAST($n+1 AS T2), ...": typed values for a VALUES list that no column types
-// (PostgreSQL would take an untyped parameter there for text).
-std::string Timeline::casts(std::initializer_list<const char*> types) {
-    std::string text;
-    for (const char* type : types) {
-        if (!text.empty()) text += ", ";
-        text += "CAST(" + p();
-        text += std::string(" AS ") + type + ")";
-    }
-    return text;
-}
 
 // On PostgreSQL the rows a batch reads and then writes are locked as they are read, in id order:
 // two batches that share rows then wait for each other in one order and never deadlock. SQLite's
@@ -240,24 +223,28 @@ void Timeline::lookUpMatches() {
 }
 
 // ---- phase 2: write ---------------------------------------------------------------------------
+// Every statement takes its rows as one JsonRows parameter, so that its text is one whatever the
+// batch holds and is prepared once per connection (sdk::PreparedSession).
 
-void Timeline::write(Poco::Data::Session& session) {
+std::string Timeline::rows(const char* parameter) const { return dialect_.jsonRows(parameter, "r"); }
+
+void Timeline::write(sdk::PreparedSession& db) {
     // First, before any row is locked: a send storing one of these wamids (the dispatcher takes
     // the same locks) waits for this commit, or this waits for it, so that a status is applied to
     // its message either way (on PostgreSQL; SQLite has one writer). One statement for the batch.
     std::vector<std::string> wamids;
     wamids.reserve(statuses_.size());
     for (const Status& s : statuses_) wamids.push_back(s.wamid);
-    sdk::lockWamids(session, dialect_, std::move(wamids));
-    writeContacts(session);
-    writeConversations(session);
-    writeMessages(session);
-    route(session);
-    writeLeads(session);
-    writeLeadNotes(session);
-    updateConversations(session);
-    writeStatuses(session);
-    writeErrors(session);
+    sdk::lockWamids(db, dialect_, std::move(wamids));
+    writeContacts(db);
+    writeConversations(db);
+    writeMessages(db);
+    route(db);
+    writeLeads(db);
+    writeLeadNotes(db);
+    updateConversations(db);
+    writeStatuses(db);
+    writeErrors(db);
     collectEvents();
 }
 
@@ -266,66 +253,48 @@ void Timeline::write(Poco::Data::Session& session) {
 // contacts are read once; each message then finds its contact as the per-event code did (the
 // lowest id among those with its wa_id or its user id), fills in what was missing, keeps the
 // profile name current, and names a contact not matched yet from the phone index.
-void Timeline::writeContacts(Poco::Data::Session& session) {
+void Timeline::writeContacts(sdk::PreparedSession& db) {
     // Two workers may meet the same new sender at once (PostgreSQL): the unique keys decide, and
     // the loser reads the winner's row and replays the batch on it.
     for (int attempt = 0; attempt < 3; ++attempt)
-        if (replayContacts(session)) return;
+        if (replayContacts(db)) return;
     throw std::runtime_error("contacts of the batch could not be written: other writers kept creating them");
 }
 
-bool Timeline::replayContacts(Poco::Data::Session& session) {
+bool Timeline::replayContacts(sdk::PreparedSession& db) {
     contacts_.clear();
     byWaId_.clear();
     byUserId_.clear();
-    // Read every contact that any message of the batch may name, per business number.
-    std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> keys;
-    for (const Message& m : messages_) {
-        auto& [waIds, userIds] = keys[m.phoneNumberId];
-        if (!m.waId.empty()) waIds.insert(m.waId);
-        if (!m.userId.empty()) userIds.insert(m.userId);
+    // Read every contact that any message of the batch may name: (business number, wa_id) and
+    // (business number, user id) pairs, each an indexed lookup.
+    sdk::JsonRows waKeys, userKeys;
+    {
+        std::set<std::pair<std::string, std::string>> wa, user;
+        for (const Message& m : messages_) {
+            if (!m.waId.empty() && wa.emplace(m.phoneNumberId, m.waId).second) waKeys.row().add(m.phoneNumberId).add(m.waId);
+            if (!m.userId.empty() && user.emplace(m.phoneNumberId, m.userId).second) userKeys.row().add(m.phoneNumberId).add(m.userId);
+        }
     }
-    for (const auto& [number, ids] : keys) {
-        const auto& [waIds, userIds] = ids;
-        std::vector<std::string> values;  // bound by reference: filled before binding
-        values.reserve(1 + waIds.size() + userIds.size());
-        values.push_back(number);
-        parameter_ = 0;
-        std::string sql = "SELECT id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id FROM whatsapp_contacts "
-                          "WHERE phone_number_id = " + p() + " AND (";
-        std::string in;
-        for (const std::string& id : waIds) {
-            in += (in.empty() ? "" : ", ") + p();
-            values.push_back(id);
-        }
-        if (!waIds.empty()) sql += "wa_id IN (" + in + ")";
-        in.clear();
-        for (const std::string& id : userIds) {
-            in += (in.empty() ? "" : ", ") + p();
-            values.push_back(id);
-        }
-        if (!userIds.empty()) sql += std::string(waIds.empty() ? "" : " OR ") + "user_id IN (" + in + ")";
-        sql += ")" + lockClause();
-        std::vector<Poco::Int64> ids_;
-        std::vector<Text> wa, user, phone, name, matchedType;
-        std::vector<Int> matchedId;
-        Poco::Data::Statement select(session);
-        select << sql;
-        for (std::string& value : values) select, use(value);
-        select, into(ids_), into(wa), into(user), into(phone), into(name), into(matchedType), into(matchedId);
-        select.execute();
-        for (std::size_t r = 0; r < ids_.size(); ++r) {
-            Contact c;
-            c.id = ids_[r];
-            c.phoneNumberId = number;
-            c.waId = wa[r];
-            c.userId = user[r];
-            c.phone = phone[r];
-            c.name = name[r];
-            c.matchedType = matchedType[r];
-            c.matchedId = matchedId[r];
-            contacts_.push_back(std::move(c));
-        }
+    if (!waKeys.empty() || !userKeys.empty()) {
+        const std::string& wa = waKeys.text();
+        const std::string& user = userKeys.text();
+        db.run("SELECT id, phone_number_id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id FROM whatsapp_contacts "
+               "WHERE id IN (SELECT c.id FROM " + rows("$1") + " JOIN whatsapp_contacts c ON c.phone_number_id = " + column(0, "TEXT") +
+                   " AND c.wa_id = " + column(1, "TEXT") + " UNION SELECT c.id FROM " + rows("$2") +
+                   " JOIN whatsapp_contacts c ON c.phone_number_id = " + column(0, "TEXT") + " AND c.user_id = " + column(1, "TEXT") + ")" +
+                   lockClause(),
+               {wa, user}, [&](const sdk::SqlRow& row) {
+                   Contact c;
+                   c.id = row.integer(0);
+                   c.phoneNumberId = row.text(1);
+                   c.waId = row.nullableText(2);
+                   c.userId = row.nullableText(3);
+                   c.phone = row.nullableText(4);
+                   c.name = row.nullableText(5);
+                   c.matchedType = row.nullableText(6);
+                   c.matchedId = row.nullableInteger(7);
+                   contacts_.push_back(std::move(c));
+               });
     }
     // Lowest id first, so that a key held by two contacts names the one the per-event code found.
     std::sort(contacts_.begin(), contacts_.end(), [](const Contact& a, const Contact& b) { return a.id < b.id; });
@@ -402,6 +371,7 @@ bool Timeline::replayContacts(Poco::Data::Session& session) {
         m.matchedId = c.matchedId;
     }
 
+
     // The new contacts, with everything the batch said about them, in one statement. On
     // PostgreSQL in key order, so that two batches creating the same senders take them in one order.
     std::vector<std::size_t> fresh;
@@ -413,77 +383,52 @@ bool Timeline::replayContacts(Poco::Data::Session& session) {
             };
             return key(contacts_[a]) < key(contacts_[b]);
         });
-    Poco::Int64 at = now_;
-    bool complete = true;
-    inChunks(fresh.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "INSERT INTO whatsapp_contacts (phone_number_id, wa_id, user_id, phone_e164, profile_name, matched_type, "
-                          "matched_id, created_at, updated_at) VALUES ";
-        Poco::Data::Statement insert(session);
-        for (std::size_t i = first; i < last; ++i) {
-            sql += i == first ? "(" : ", (";
-            for (int column = 0; column < 9; ++column) sql += (column ? ", " : "") + p();
-            sql += ")";
-        }
-        insert << sql + " ON CONFLICT DO NOTHING RETURNING id, wa_id, user_id";
-        for (std::size_t i = first; i < last; ++i) {
-            Contact& c = contacts_[fresh[i]];
-            insert, use(c.phoneNumberId), use(c.waId), use(c.userId), use(c.phone), use(c.name), use(c.matchedType),
-                use(c.matchedId), use(at), use(at);
-        }
-        std::vector<Poco::Int64> ids;
-        std::vector<Text> wa, user;
-        insert, into(ids), into(wa), into(user);
-        insert.execute();
+    const Poco::Int64 at = now_;
+    if (!fresh.empty()) {
+        sdk::JsonRows values;
         // RETURNING gives no order: each row is found again by its key.
-        for (std::size_t r = 0; r < ids.size(); ++r) {
-            for (std::size_t i = first; i < last; ++i) {
-                Contact& c = contacts_[fresh[i]];
-                if (c.id == 0 && c.waId == wa[r] && c.userId == user[r]) {
-                    c.id = ids[r];
-                    break;
-                }
-            }
+        std::map<std::pair<Text, Text>, std::size_t> byKey;
+        for (std::size_t i : fresh) {
+            const Contact& c = contacts_[i];
+            values.row().add(c.phoneNumberId).add(c.waId).add(c.userId).add(c.phone).add(c.name).add(c.matchedType).add(c.matchedId);
+            byKey.emplace(std::make_pair(c.waId, c.userId), i);
         }
-        for (std::size_t i = first; i < last; ++i) complete = complete && contacts_[fresh[i]].id != 0;
-    });
-    if (!complete) return false;  // another writer created one of them first: read again
+        db.run("INSERT INTO whatsapp_contacts (phone_number_id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id, "
+               "created_at, updated_at) SELECT " + column(0, "TEXT") + ", " + column(1, "TEXT") + ", " + column(2, "TEXT") + ", " +
+                   column(3, "TEXT") + ", " + column(4, "TEXT") + ", " + column(5, "TEXT") + ", " + column(6, "BIGINT") +
+                   ", CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM " + rows("$1") +
+                   " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING RETURNING id, wa_id, user_id",
+               {values.text(), at}, [&](const sdk::SqlRow& row) {
+                   const auto it = byKey.find({row.nullableText(1), row.nullableText(2)});
+                   if (it != byKey.end() && contacts_[it->second].id == 0) contacts_[it->second].id = row.integer(0);
+               });
+        for (std::size_t i : fresh)
+            if (contacts_[i].id == 0) return false;  // another writer created one of them first: read again
+    }
 
     // What changed on stored contacts, in one statement.
-    std::vector<std::size_t> changed;
-    for (std::size_t i = 0; i < existing; ++i)
-        if (contacts_[i].touched || contacts_[i].matchChanged) changed.push_back(i);
-    std::vector<int> touched(contacts_.size(), 0);
-    for (std::size_t i : changed) touched[i] = contacts_[i].touched ? 1 : 0;
-    inChunks(changed.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "WITH v (id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id, touched) AS (VALUES ";
-        for (std::size_t i = first; i < last; ++i) {
-            sql += i == first ? "(" : ", (";
-            sql += casts({"BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "INTEGER"}) + ")";
-        }
-        const std::string stamp = p();
-        sql += ") UPDATE whatsapp_contacts SET wa_id = v.wa_id, user_id = v.user_id, phone_e164 = v.phone_e164, "
+    sdk::JsonRows changed;
+    for (std::size_t i = 0; i < existing; ++i) {
+        const Contact& c = contacts_[i];
+        if (c.touched || c.matchChanged)
+            changed.row().add(c.id).add(c.waId).add(c.userId).add(c.phone).add(c.name).add(c.matchedType).add(c.matchedId).add(c.touched ? 1 : 0);
+    }
+    if (!changed.empty())
+        db.run("UPDATE whatsapp_contacts SET wa_id = v.wa_id, user_id = v.user_id, phone_e164 = v.phone_e164, "
                "profile_name = v.profile_name, matched_type = v.matched_type, matched_id = v.matched_id, "
-               "updated_at = CASE WHEN v.touched = 1 THEN " + stamp + " ELSE whatsapp_contacts.updated_at END "
-               "FROM v WHERE whatsapp_contacts.id = v.id";
-        Poco::Data::Statement update(session);
-        update << sql;
-        for (std::size_t i = first; i < last; ++i) {
-            Contact& c = contacts_[changed[i]];
-            update, use(c.id), use(c.waId), use(c.userId), use(c.phone), use(c.name), use(c.matchedType), use(c.matchedId),
-                use(touched[changed[i]]);
-        }
-        update, use(at);
-        update.execute();
-    });
+               "updated_at = CASE WHEN v.touched = 1 THEN CAST($2 AS BIGINT) ELSE whatsapp_contacts.updated_at END FROM (SELECT " +
+                   column(0, "BIGINT") + " AS id, " + column(1, "TEXT") + " AS wa_id, " + column(2, "TEXT") + " AS user_id, " +
+                   column(3, "TEXT") + " AS phone_e164, " + column(4, "TEXT") + " AS profile_name, " + column(5, "TEXT") +
+                   " AS matched_type, " + column(6, "BIGINT") + " AS matched_id, " + column(7, "INTEGER") + " AS touched FROM " +
+                   rows("$1") + ") AS v WHERE whatsapp_contacts.id = v.id",
+               {changed.text(), at});
     return true;
 }
 
 // The contact's conversation that is not resolved; a resolved one is reopened (one timeline per
 // person), and a first one is created, its last_message_at the time of the first message. Every
 // message with a sender does this, a redelivered one too, as the per-event code did.
-void Timeline::writeConversations(Poco::Data::Session& session) {
+void Timeline::writeConversations(sdk::PreparedSession& db) {
     conversations_.clear();
     std::vector<std::size_t> conversationOf(contacts_.size(), kNone);
     std::vector<std::size_t> order;  // contacts in the order their first message comes
@@ -493,74 +438,44 @@ void Timeline::writeConversations(Poco::Data::Session& session) {
             listed[m.contact] = true;
             order.push_back(m.contact);
         }
-    std::vector<Poco::Int64> contactIds;
     std::map<Poco::Int64, std::size_t> contactIndex;
-    for (std::size_t c : order) {
-        contactIds.push_back(contacts_[c].id);
-        contactIndex[contacts_[c].id] = c;
-    }
-    const auto adopt = [&](Poco::Int64 id, Poco::Int64 contactId, const Int& assigned, const Int& lead, const Text& intent) {
+    for (std::size_t c : order) contactIndex[contacts_[c].id] = c;
+    const auto adopt = [&](const sdk::SqlRow& row) {
+        const Poco::Int64 contactId = row.integer(1);
         const std::size_t c = contactIndex.at(contactId);
         if (conversationOf[c] != kNone) return;
         Conversation conversation;
-        conversation.id = id;
+        conversation.id = row.integer(0);
         conversation.contactId = contactId;
         conversation.contact = c;
-        conversation.assigned = assigned;
-        conversation.lead = lead;
-        conversation.intent = intent;
+        conversation.assigned = row.nullableInteger(2);
+        conversation.lead = row.nullableInteger(3);
+        conversation.intent = row.nullableText(4);
         conversations_.push_back(conversation);
         conversationOf[c] = conversations_.size() - 1;
     };
-    const auto idList = [&](const std::vector<Poco::Int64>& ids) {
-        std::string list;
-        for (std::size_t i = 0; i < ids.size(); ++i) list += (i ? ", " : "") + p();
-        return list;
-    };
     // Open ones (a contact this batch creates has none).
-    std::vector<Poco::Int64> stored;
+    sdk::JsonRows stored;
     for (std::size_t c : order)
-        if (!contacts_[c].fresh) stored.push_back(contacts_[c].id);
-    inChunks(stored.size(), [&](std::size_t first, std::size_t last) {
-        std::vector<Poco::Int64> chunk(stored.begin() + static_cast<long>(first), stored.begin() + static_cast<long>(last));
-        parameter_ = 0;
-        Poco::Data::Statement select(session);
-        select << "SELECT id, contact_id, assigned_user_id, b2b_lead_id, intent FROM whatsapp_conversations WHERE contact_id IN (" +
-                      idList(chunk) + ") AND status <> 'resolved'" + lockClause();
-        for (Poco::Int64& id : chunk) select, use(id);
-        std::vector<Poco::Int64> ids, contacts;
-        std::vector<Int> assigned, leads;
-        std::vector<Text> intents;
-        select, into(ids), into(contacts), into(assigned), into(leads), into(intents);
-        select.execute();
-        for (std::size_t r = 0; r < ids.size(); ++r) adopt(ids[r], contacts[r], assigned[r], leads[r], intents[r]);
-    });
+        if (!contacts_[c].fresh) stored.row().add(contacts_[c].id);
+    if (!stored.empty())
+        db.run("SELECT id, contact_id, assigned_user_id, b2b_lead_id, intent FROM whatsapp_conversations WHERE contact_id IN (SELECT " +
+                   column(0, "BIGINT") + " FROM " + rows("$1") + ") AND status <> 'resolved'" + lockClause(),
+               {stored.text()}, adopt);
     // Reopened ones: the latest conversation of a contact whose conversations are all resolved.
-    std::vector<Poco::Int64> closed;
+    sdk::JsonRows closed;
     for (std::size_t c : order)
-        if (conversationOf[c] == kNone && !contacts_[c].fresh) closed.push_back(contacts_[c].id);
+        if (conversationOf[c] == kNone && !contacts_[c].fresh) closed.row().add(contacts_[c].id);
     std::vector<Poco::Int64> reopenedContacts;
-    inChunks(closed.size(), [&](std::size_t first, std::size_t last) {
-        std::vector<Poco::Int64> chunk(closed.begin() + static_cast<long>(first), closed.begin() + static_cast<long>(last));
-        parameter_ = 0;
-        Poco::Int64 at = now_;
-        Poco::Data::Statement reopen(session);
-        const std::string stamp = p();
-        reopen << "UPDATE whatsapp_conversations SET status = 'open', resolved_at = NULL, updated_at = " + stamp +
-                      " WHERE status = 'resolved' AND id IN (SELECT MAX(id) FROM whatsapp_conversations WHERE contact_id IN (" +
-                      idList(chunk) + ") GROUP BY contact_id) RETURNING id, contact_id, assigned_user_id, b2b_lead_id, intent";
-        reopen, use(at);
-        for (Poco::Int64& id : chunk) reopen, use(id);
-        std::vector<Poco::Int64> ids, contacts;
-        std::vector<Int> assigned, leads;
-        std::vector<Text> intents;
-        reopen, into(ids), into(contacts), into(assigned), into(leads), into(intents);
-        reopen.execute();
-        for (std::size_t r = 0; r < ids.size(); ++r) {
-            adopt(ids[r], contacts[r], assigned[r], leads[r], intents[r]);
-            reopenedContacts.push_back(contacts[r]);
-        }
-    });
+    const Poco::Int64 at = now_;
+    if (!closed.empty())
+        db.run("UPDATE whatsapp_conversations SET status = 'open', resolved_at = NULL, updated_at = $1 WHERE status = 'resolved' AND id IN "
+               "(SELECT MAX(id) FROM whatsapp_conversations WHERE contact_id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$2") +
+                   ") GROUP BY contact_id) RETURNING id, contact_id, assigned_user_id, b2b_lead_id, intent",
+               {at, closed.text()}, [&](const sdk::SqlRow& row) {
+                   adopt(row);
+                   reopenedContacts.push_back(row.integer(1));
+               });
     // The first message of a reopened contact tells the inbox so.
     for (Poco::Int64 contactId : reopenedContacts) {
         const std::size_t c = contactIndex.at(contactId);
@@ -578,23 +493,15 @@ void Timeline::writeConversations(Poco::Data::Session& session) {
     for (std::size_t c : order)
         if (conversationOf[c] == kNone) missing.push_back(c);
     std::sort(missing.begin(), missing.end(), [&](std::size_t a, std::size_t b) { return contacts_[a].id < contacts_[b].id; });
-    Poco::Int64 at = now_;
-    inChunks(missing.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "INSERT INTO whatsapp_conversations (contact_id, status, last_message_at, unread_count, created_at, updated_at) VALUES ";
-        for (std::size_t i = first; i < last; ++i) {
-            sql += i == first ? "(" : ", (";
-            const std::string contact = p(), when = p(), created = p(), updated = p();
-            sql += contact + ", 'open', " + when + ", 0, " + created + ", " + updated + ")";
-        }
-        Poco::Data::Statement insert(session);
-        insert << sql + " ON CONFLICT DO NOTHING RETURNING id, contact_id";
-        for (std::size_t i = first; i < last; ++i) insert, use(contacts_[missing[i]].id), use(firstAt[missing[i]]), use(at), use(at);
-        std::vector<Poco::Int64> ids, contacts;
-        insert, into(ids), into(contacts);
-        insert.execute();
-        for (std::size_t r = 0; r < ids.size(); ++r) adopt(ids[r], contacts[r], Int(), Int(), Text());
-    });
+    if (!missing.empty()) {
+        sdk::JsonRows values;
+        for (std::size_t c : missing) values.row().add(contacts_[c].id).add(firstAt[c]);
+        db.run("INSERT INTO whatsapp_conversations (contact_id, status, last_message_at, unread_count, created_at, updated_at) SELECT " +
+                   column(0, "BIGINT") + ", 'open', " + column(1, "BIGINT") + ", 0, CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM " +
+                   rows("$1") + " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING RETURNING id, contact_id, assigned_user_id, "
+                   "b2b_lead_id, intent",
+               {values.text(), at}, adopt);
+    }
     for (std::size_t c : missing)
         if (conversationOf[c] == kNone)
             throw std::runtime_error("no open conversation for contact " + std::to_string(contacts_[c].id));
@@ -603,70 +510,56 @@ void Timeline::writeConversations(Poco::Data::Session& session) {
 
 // Messages are deduplicated on wamid: the first of a batch is inserted (unless stored before),
 // every later one is Meta delivering it again.
-void Timeline::writeMessages(Poco::Data::Session& session) {
+void Timeline::writeMessages(sdk::PreparedSession& db) {
     std::vector<std::size_t> candidates;
     std::set<std::string> seen;
     for (std::size_t i = 0; i < messages_.size(); ++i) {
         const Message& m = messages_[i];
         if (m.wamid.empty() || seen.insert(m.wamid).second) candidates.push_back(i);
     }
-    Poco::Int64 updatedAt = now_;
-    std::string direction = "in";
-    struct Row {
-        Text wamid, body, context, media, mime;
-    };
-    std::vector<Row> rows(messages_.size());
+    const Poco::Int64 updatedAt = now_;
+    sdk::JsonRows values;
     for (std::size_t i : candidates) {
         const Message& m = messages_[i];
-        rows[i] = {orNull(m.wamid), orNull(m.rendered.body), orNull(m.rendered.contextId), orNull(m.rendered.mediaId),
-                   orNull(m.rendered.mediaMimeType)};
+        values.row()
+            .add(conversations_[m.conversation].id)
+            .add(orNull(m.wamid))
+            .add(m.rendered.type)
+            .add(orNull(m.rendered.body))
+            .add(m.payload)
+            .add(orNull(m.rendered.contextId))
+            .add(orNull(m.rendered.mediaId))
+            .add(orNull(m.rendered.mediaMimeType))
+            .add(m.eventId)
+            .add(m.at);
     }
-    std::vector<Poco::Int64> conversationIds(messages_.size(), 0);
-    for (std::size_t i : candidates) conversationIds[i] = conversations_[messages_[i].conversation].id;
-    inChunks(candidates.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "INSERT INTO whatsapp_messages (conversation_id, direction, wa_message_id, type, body, payload, status, "
-                          "context_wa_message_id, media_id, media_mime_type, webhook_event_id, created_at, updated_at) VALUES ";
-        for (std::size_t k = first; k < last; ++k) {
-            sql += k == first ? "(" : ", (";
-            const std::string a = p(), b = p(), c = p(), d = p(), e = p(), f = p();
-            sql += a + ", 'in', " + b + ", " + c + ", " + d + ", " + e + ", 'received', " + f;
-            for (int column = 0; column < 5; ++column) sql += ", " + p();
-            sql += ")";
+    // RETURNING gives no order: found again by wamid; the rare message without one is matched by
+    // position among the rows without a wamid.
+    std::map<std::string, Poco::Int64> byWamid;
+    std::vector<Poco::Int64> withoutWamid;
+    if (!candidates.empty())
+        db.run("INSERT INTO whatsapp_messages (conversation_id, direction, wa_message_id, type, body, payload, status, "
+               "context_wa_message_id, media_id, media_mime_type, webhook_event_id, created_at, updated_at) SELECT " +
+                   column(0, "BIGINT") + ", 'in', " + column(1, "TEXT") + ", " + column(2, "TEXT") + ", " + column(3, "TEXT") + ", " +
+                   column(4, "TEXT") + ", 'received', " + column(5, "TEXT") + ", " + column(6, "TEXT") + ", " + column(7, "TEXT") + ", " +
+                   column(8, "BIGINT") + ", " + column(9, "BIGINT") + ", CAST($2 AS BIGINT) FROM " + rows("$1") +
+                   " WHERE true ORDER BY r.key ON CONFLICT (wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING "
+                   "RETURNING id, wa_message_id",
+               {values.text(), updatedAt}, [&](const sdk::SqlRow& row) {
+                   if (row.isNull(1)) withoutWamid.push_back(row.integer(0));
+                   else byWamid[row.text(1)] = row.integer(0);
+               });
+    std::sort(withoutWamid.begin(), withoutWamid.end());
+    std::size_t nextWithout = 0;
+    for (std::size_t i : candidates) {
+        Message& m = messages_[i];
+        if (m.wamid.empty()) {
+            if (nextWithout < withoutWamid.size()) m.id = withoutWamid[nextWithout++];
+        } else if (auto it = byWamid.find(m.wamid); it != byWamid.end()) {
+            m.id = it->second;
         }
-        Poco::Data::Statement insert(session);
-        insert << sql + " ON CONFLICT (wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING RETURNING id, wa_message_id";
-        for (std::size_t k = first; k < last; ++k) {
-            const std::size_t i = candidates[k];
-            Message& m = messages_[i];
-            Row& row = rows[i];
-            insert, use(conversationIds[i]), use(row.wamid), use(m.rendered.type), use(row.body), use(m.payload), use(row.context),
-                use(row.media), use(row.mime), use(m.eventId), use(m.at), use(updatedAt);
-        }
-        std::vector<Poco::Int64> ids;
-        std::vector<Text> wamids;
-        insert, into(ids), into(wamids);
-        insert.execute();
-        // RETURNING gives no order: found again by wamid; the rare message without one is the
-        // only row without a wamid in its statement or is matched by position among those.
-        std::map<std::string, Poco::Int64> byWamid;
-        std::vector<Poco::Int64> withoutWamid;
-        for (std::size_t r = 0; r < ids.size(); ++r) {
-            if (wamids[r].isNull()) withoutWamid.push_back(ids[r]);
-            else byWamid[wamids[r].value()] = ids[r];
-        }
-        std::sort(withoutWamid.begin(), withoutWamid.end());
-        std::size_t nextWithout = 0;
-        for (std::size_t k = first; k < last; ++k) {
-            Message& m = messages_[candidates[k]];
-            if (m.wamid.empty()) {
-                if (nextWithout < withoutWamid.size()) m.id = withoutWamid[nextWithout++];
-            } else if (auto it = byWamid.find(m.wamid); it != byWamid.end()) {
-                m.id = it->second;
-            }
-            m.inserted = m.id != 0;
-        }
-    });
+        m.inserted = m.id != 0;
+    }
     for (Message& m : messages_) {
         if (m.inserted) {
             ++counts_.messages;
@@ -682,21 +575,20 @@ void Timeline::writeMessages(Poco::Data::Session& session) {
 }
 
 // Keyword actions of each new message, in order, on the conversations as the batch leaves them.
-void Timeline::route(Poco::Data::Session& session) {
+void Timeline::route(sdk::PreparedSession& db) {
     std::map<std::string, Int> users;  // assign: email → user id
     for (const Message& m : messages_)
         if (m.inserted && m.rule)
             for (const RuleAction& action : m.rule->actions)
                 if (action.kind == RuleAction::Kind::Assign) users.emplace(action.value, Int());
-    if (!users.empty()) {
-        for (auto& [email, id] : users) {
-            std::string address = email;
-            std::vector<Poco::Int64> ids;
-            session << "SELECT id FROM users WHERE email = $1", use(address), into(ids), now;
-            if (!ids.empty()) id = ids.front();
-        }
+    for (auto& [email, id] : users) {
+        bool first = true;
+        db.run("SELECT id FROM users WHERE email = $1", {email}, [&](const sdk::SqlRow& row) {
+            if (first) id = row.integer(0);
+            first = false;
+        });
     }
-    const std::set<Poco::Int64> existingLeads = existingLeadsOfSenders(session);
+    const std::set<Poco::Int64> existingLeads = existingLeadsOfSenders(db);
     for (std::size_t index = 0; index < messages_.size(); ++index) {
         Message& m = messages_[index];
         if (!m.inserted || !m.rule) continue;
@@ -746,40 +638,34 @@ void Timeline::route(Poco::Data::Session& session) {
     }
 }
 
-void Timeline::writeLeads(Poco::Data::Session& session) {
-    Poco::Int64 at = now_;
-    inChunks(leads_.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "INSERT INTO b2b_leads (organization_id, contact_name, phone, source, status, notes, created_at, updated_at) VALUES ";
-        for (std::size_t i = first; i < last; ++i) {
-            sql += i == first ? "(" : ", (";
-            const std::string a = p(), b = p(), c = p(), d = p(), e = p(), f = p();
-            sql += a + ", " + b + ", " + c + ", 'whatsapp', 'new', " + d + ", " + e + ", " + f + ")";
-        }
-        Poco::Data::Statement insert(session);
-        insert << sql + " RETURNING id, contact_name, phone, notes";
-        for (std::size_t i = first; i < last; ++i) {
-            Lead& lead = leads_[i];
-            insert, use(lead.organization), use(lead.name), use(lead.phone), use(lead.notes), use(at), use(at);
-        }
-        std::vector<Poco::Int64> ids;
-        std::vector<Text> names, phones;
-        std::vector<std::string> notes;
-        insert, into(ids), into(names), into(phones), into(notes);
-        insert.execute();
-        // Both engines return the rows of an INSERT ... VALUES in the order given; checked, since
-        // nothing else tells two leads apart. A mismatch fails the batch, whose jobs then run alone.
-        if (ids.size() != last - first) throw std::runtime_error("b2b_leads: fewer rows returned than inserted");
-        for (std::size_t i = first; i < last; ++i) {
-            Lead& lead = leads_[i];
-            const std::size_t r = i - first;
-            if (names[r] != lead.name || phones[r] != lead.phone || notes[r] != lead.notes)
-                throw std::runtime_error("b2b_leads: rows returned in another order than inserted");
-            lead.id = ids[r];
-            conversations_[lead.conversation].lead = lead.id;
-            ++counts_.leads;
-        }
-    });
+void Timeline::writeLeads(sdk::PreparedSession& db) {
+    if (leads_.empty()) return;
+    const Poco::Int64 at = now_;
+    sdk::JsonRows values;
+    for (const Lead& lead : leads_) values.row().add(lead.organization).add(lead.name).add(lead.phone).add(lead.notes);
+    std::vector<Poco::Int64> ids;
+    std::vector<Text> names, phones;
+    std::vector<std::string> notes;
+    db.run("INSERT INTO b2b_leads (organization_id, contact_name, phone, source, status, notes, created_at, updated_at) SELECT " +
+               column(0, "BIGINT") + ", " + column(1, "TEXT") + ", " + column(2, "TEXT") + ", 'whatsapp', 'new', " + column(3, "TEXT") +
+               ", CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM " + rows("$1") + " WHERE true ORDER BY r.key RETURNING id, contact_name, phone, notes",
+           {values.text(), at}, [&](const sdk::SqlRow& row) {
+               ids.push_back(row.integer(0));
+               names.push_back(row.nullableText(1));
+               phones.push_back(row.nullableText(2));
+               notes.push_back(row.text(3));
+           });
+    // Both engines return the rows of an INSERT ... SELECT ... ORDER BY in that order; checked,
+    // since nothing else tells two leads apart. A mismatch fails the batch, whose jobs then run alone.
+    if (ids.size() != leads_.size()) throw std::runtime_error("b2b_leads: fewer rows returned than inserted");
+    for (std::size_t r = 0; r < leads_.size(); ++r) {
+        Lead& lead = leads_[r];
+        if (names[r] != storedText(lead.name) || phones[r] != storedText(lead.phone) || notes[r] != storedText(lead.notes))
+            throw std::runtime_error("b2b_leads: rows returned in another order than inserted");
+        lead.id = ids[r];
+        conversations_[lead.conversation].lead = lead.id;
+        ++counts_.leads;
+    }
 }
 
 // The lead a sender already is: the first of their phone's matches that is a row of b2b_leads (a
@@ -795,7 +681,7 @@ Timeline::Int Timeline::leadOfSender(const Message& m) const {
 // Which of the leads the batch's quote requests may be linked to still exist (the phone index may
 // name one deleted since it was read): one statement, only when there is such a request, locking
 // them in id order on PostgreSQL before their notes are written.
-std::set<Poco::Int64> Timeline::existingLeadsOfSenders(Poco::Data::Session& session) {
+std::set<Poco::Int64> Timeline::existingLeadsOfSenders(sdk::PreparedSession& db) {
     std::set<Poco::Int64> wanted;
     for (const Message& m : messages_) {
         if (!m.inserted || !m.rule) continue;
@@ -804,76 +690,55 @@ std::set<Poco::Int64> Timeline::existingLeadsOfSenders(Poco::Data::Session& sess
         if (const Int known = asksForLead ? leadOfSender(m) : Int(); !known.isNull()) wanted.insert(known.value());
     }
     std::set<Poco::Int64> existing;
-    std::vector<Poco::Int64> ids(wanted.begin(), wanted.end());
-    inChunks(ids.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string in;
-        for (std::size_t i = first; i < last; ++i) in += (i == first ? "" : ", ") + p();
-        Poco::Data::Statement select(session);
-        select << "SELECT id FROM b2b_leads WHERE id IN (" + in + ")" + lockClause();
-        for (std::size_t i = first; i < last; ++i) select, use(ids[i]);
-        std::vector<Poco::Int64> found;
-        select, into(found);
-        select.execute();
-        existing.insert(found.begin(), found.end());
-    });
+    if (wanted.empty()) return existing;
+    sdk::JsonRows ids;
+    for (const Poco::Int64 id : wanted) ids.row().add(id);
+    db.run("SELECT id FROM b2b_leads WHERE id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") + ")" + lockClause(), {ids.text()},
+           [&](const sdk::SqlRow& row) { existing.insert(row.integer(0)); });
     return existing;
 }
 
 // Each linked lead's notes gain the requests, in the batch's order, a paragraph each. One statement per
 // lead: only a lead's own contact asking again comes here, a few in a batch at most.
-void Timeline::writeLeadNotes(Poco::Data::Session& session) {
+void Timeline::writeLeadNotes(sdk::PreparedSession& db) {
     std::map<Poco::Int64, std::string> added;  // ordered by id: the order the rows were locked in
     for (const LeadNote& note : leadNotes_) {
         std::string& text = added[note.lead];
         text += (text.empty() ? "" : "\n\n") + note.text;
     }
-    Poco::Int64 at = now_;
-    for (auto& [id, text] : added) {
-        Poco::Int64 lead = id;
-        std::string appended = "\n\n" + text;
-        session << "UPDATE b2b_leads SET notes = CASE WHEN notes IS NULL OR notes = '' THEN $1 ELSE notes || $2 END, updated_at = $3 "
-                   "WHERE id = $4",
-            use(text), use(appended), use(at), use(lead), now;
+    const Poco::Int64 at = now_;
+    for (const auto& [id, text] : added) {
+        const std::string appended = "\n\n" + text;
+        db.run("UPDATE b2b_leads SET notes = CASE WHEN notes IS NULL OR notes = '' THEN $1 ELSE notes || $2 END, updated_at = $3 "
+               "WHERE id = $4",
+               {text, appended, at, id});
     }
 }
 
-void Timeline::updateConversations(Poco::Data::Session& session) {
-    std::vector<std::size_t> changed;
-    for (std::size_t i = 0; i < conversations_.size(); ++i)
-        if (conversations_[i].changed) changed.push_back(i);
-    Poco::Int64 at = now_;
-    inChunks(changed.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "WITH v (id, latest, n, intent, assigned, lead) AS (VALUES ";
-        for (std::size_t i = first; i < last; ++i) {
-            sql += i == first ? "(" : ", (";
-            sql += casts({"BIGINT", "BIGINT", "INTEGER", "TEXT", "BIGINT", "BIGINT"}) + ")";
-        }
-        const std::string stamp = p();
-        sql += ") UPDATE whatsapp_conversations SET "
-               "last_inbound_at = CASE WHEN v.n > 0 AND (whatsapp_conversations.last_inbound_at IS NULL OR "
-               "whatsapp_conversations.last_inbound_at < v.latest) THEN v.latest ELSE whatsapp_conversations.last_inbound_at END, "
-               "last_message_at = CASE WHEN v.n > 0 AND whatsapp_conversations.last_message_at < v.latest THEN v.latest "
-               "ELSE whatsapp_conversations.last_message_at END, "
-               "unread_count = whatsapp_conversations.unread_count + v.n, "
-               "updated_at = CASE WHEN v.n > 0 THEN " + stamp + " ELSE whatsapp_conversations.updated_at END, "
-               "intent = v.intent, assigned_user_id = v.assigned, b2b_lead_id = v.lead FROM v WHERE whatsapp_conversations.id = v.id";
-        Poco::Data::Statement update(session);
-        update << sql;
-        for (std::size_t i = first; i < last; ++i) {
-            Conversation& c = conversations_[changed[i]];
-            update, use(c.id), use(c.latestAt), use(c.newMessages), use(c.intent), use(c.assigned), use(c.lead);
-        }
-        update, use(at);
-        update.execute();
-    });
+void Timeline::updateConversations(sdk::PreparedSession& db) {
+    sdk::JsonRows values;
+    for (const Conversation& c : conversations_)
+        if (c.changed) values.row().add(c.id).add(c.latestAt).add(c.newMessages).add(c.intent).add(c.assigned).add(c.lead);
+    if (values.empty()) return;
+    const Poco::Int64 at = now_;
+    const std::string t = "whatsapp_conversations.";
+    db.run("UPDATE whatsapp_conversations SET "
+           "last_inbound_at = CASE WHEN v.n > 0 AND (" + t + "last_inbound_at IS NULL OR " + t + "last_inbound_at < v.latest) "
+           "THEN v.latest ELSE " + t + "last_inbound_at END, "
+           "last_message_at = CASE WHEN v.n > 0 AND " + t + "last_message_at < v.latest THEN v.latest ELSE " + t + "last_message_at END, "
+           "unread_count = " + t + "unread_count + v.n, "
+           "updated_at = CASE WHEN v.n > 0 THEN CAST($2 AS BIGINT) ELSE " + t + "updated_at END, "
+           "intent = v.intent, assigned_user_id = v.assigned, b2b_lead_id = v.lead FROM (SELECT " + column(0, "BIGINT") + " AS id, " +
+               column(1, "BIGINT") + " AS latest, " + column(2, "INTEGER") + " AS n, " + column(3, "TEXT") + " AS intent, " +
+               column(4, "BIGINT") + " AS assigned, " + column(5, "BIGINT") + " AS lead FROM " + rows("$1") +
+               ") AS v WHERE whatsapp_conversations.id = v.id",
+           {values.text(), at});
 }
 
 // Statuses are kept in whatsapp_message_statuses, one row per (wamid, status, time), even when the
 // message is not known yet: the dispatcher applies what is stored when it learns the wamid, by the
 // same rule (sdk::applyMessageStatus) that moves a stored outbound message here, status by status.
-void Timeline::writeStatuses(Poco::Data::Session& session) {
+void Timeline::writeStatuses(sdk::PreparedSession& db) {
     std::vector<std::size_t> candidates;
     std::set<std::tuple<std::string, std::string, Poco::Int64>> seen;
     for (std::size_t i = 0; i < statuses_.size(); ++i)
@@ -882,43 +747,35 @@ void Timeline::writeStatuses(Poco::Data::Session& session) {
             const Status &x = statuses_[a], &y = statuses_[b];
             return std::tie(x.wamid, x.word, x.occurredAt) < std::tie(y.wamid, y.word, y.occurredAt);
         });
-    Poco::Int64 receivedAt = now_;
-    inChunks(candidates.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "INSERT INTO whatsapp_message_statuses (wa_message_id, status, recipient_id, error_code, error_title, "
-                          "error_details, payload, webhook_event_id, occurred_at, received_at) VALUES ";
-        for (std::size_t k = first; k < last; ++k) {
-            sql += k == first ? "(" : ", (";
-            for (int column = 0; column < 10; ++column) sql += (column ? ", " : "") + p();
-            sql += ")";
+    const Poco::Int64 receivedAt = now_;
+    if (!candidates.empty()) {
+        sdk::JsonRows values;
+        for (std::size_t i : candidates) {
+            const Status& s = statuses_[i];
+            values.row().add(s.wamid).add(s.word).add(s.recipient).add(s.code).add(s.title).add(s.details).add(s.payload).add(s.eventId).add(s.occurredAt);
         }
-        Poco::Data::Statement insert(session);
-        insert << sql + " ON CONFLICT DO NOTHING RETURNING wa_message_id, status, occurred_at";
-        for (std::size_t k = first; k < last; ++k) {
-            Status& s = statuses_[candidates[k]];
-            insert, use(s.wamid), use(s.word), use(s.recipient), use(s.code), use(s.title), use(s.details), use(s.payload),
-                use(s.eventId), use(s.occurredAt), use(receivedAt);
-        }
-        std::vector<std::string> wamids, words;
-        std::vector<Poco::Int64> times;
-        insert, into(wamids), into(words), into(times);
-        insert.execute();
         std::set<std::tuple<std::string, std::string, Poco::Int64>> inserted;
-        for (std::size_t r = 0; r < wamids.size(); ++r) inserted.insert({wamids[r], words[r], times[r]});
-        for (std::size_t k = first; k < last; ++k) {
-            Status& s = statuses_[candidates[k]];
+        db.run("INSERT INTO whatsapp_message_statuses (wa_message_id, status, recipient_id, error_code, error_title, error_details, "
+               "payload, webhook_event_id, occurred_at, received_at) SELECT " + column(0, "TEXT") + ", " + column(1, "TEXT") + ", " +
+                   column(2, "TEXT") + ", " + column(3, "BIGINT") + ", " + column(4, "TEXT") + ", " + column(5, "TEXT") + ", " +
+                   column(6, "TEXT") + ", " + column(7, "BIGINT") + ", " + column(8, "BIGINT") + ", CAST($2 AS BIGINT) FROM " +
+                   rows("$1") + " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING RETURNING wa_message_id, status, occurred_at",
+               {values.text(), receivedAt},
+               [&](const sdk::SqlRow& row) { inserted.insert({row.text(0), row.text(1), row.integer(2)}); });
+        for (std::size_t i : candidates) {
+            Status& s = statuses_[i];
             s.inserted = inserted.count({s.wamid, s.word, s.occurredAt}) > 0;
             if (s.inserted) ++counts_.statuses;
         }
-    });
+    }
 
     // The stored outbound messages these new statuses are about, moved status by status.
-    std::vector<std::string> wamids;
+    sdk::JsonRows wamids;
     {
         std::set<std::string> unique;
         for (const Status& s : statuses_)
             if (s.inserted && (s.word == "failed" || statusRank(s.word) > 0)) unique.insert(s.wamid);
-        wamids.assign(unique.begin(), unique.end());
+        for (const std::string& wamid : unique) wamids.row().add(wamid);
     }
     struct Outbound {
         Poco::Int64 id = 0, conversation = 0;
@@ -929,25 +786,15 @@ void Timeline::writeStatuses(Poco::Data::Session& session) {
         bool changed = false;
     };
     std::map<std::string, Outbound> outbound;
-    inChunks(wamids.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string in;
-        for (std::size_t k = first; k < last; ++k) in += (k == first ? "" : ", ") + p();
-        Poco::Data::Statement select(session);
-        select << "SELECT id, conversation_id, wa_message_id, status FROM whatsapp_messages WHERE wa_message_id IS NOT NULL AND "
-                  "wa_message_id IN (" + in + ") AND direction = 'out'" + lockClause();
-        for (std::size_t k = first; k < last; ++k) select, use(wamids[k]);
-        std::vector<Poco::Int64> ids, conversations;
-        std::vector<std::string> found, states;
-        select, into(ids), into(conversations), into(found), into(states);
-        select.execute();
-        for (std::size_t r = 0; r < ids.size(); ++r) {
-            Outbound& o = outbound[found[r]];
-            o.id = ids[r];
-            o.conversation = conversations[r];
-            o.status = states[r];
-        }
-    });
+    if (!wamids.empty())
+        db.run("SELECT id, conversation_id, wa_message_id, status FROM whatsapp_messages WHERE wa_message_id IS NOT NULL AND "
+               "wa_message_id IN (SELECT " + column(0, "TEXT") + " FROM " + rows("$1") + ") AND direction = 'out'" + lockClause(),
+               {wamids.text()}, [&](const sdk::SqlRow& row) {
+                   Outbound& o = outbound[row.text(2)];
+                   o.id = row.integer(0);
+                   o.conversation = row.integer(1);
+                   o.status = row.text(3);
+               });
     for (Status& s : statuses_) {
         if (!s.inserted) continue;
         auto it = outbound.find(s.wamid);
@@ -974,67 +821,54 @@ void Timeline::writeStatuses(Poco::Data::Session& session) {
     std::vector<Outbound*> changed;
     for (auto& [wamid, o] : outbound)
         if (o.changed) changed.push_back(&o);
+    if (changed.empty()) return;
     std::sort(changed.begin(), changed.end(), [](const Outbound* a, const Outbound* b) { return a->id < b->id; });
-    inChunks(changed.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "WITH v (id, status, failed, error_code, error_title, error_details, failed_at, sent_at, delivered_at, read_at) "
-                          "AS (VALUES ";
-        for (std::size_t i = first; i < last; ++i) {
-            sql += i == first ? "(" : ", (";
-            sql += casts({"BIGINT", "TEXT", "INTEGER", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}) + ")";
-        }
-        const std::string stamp = p();
-        const std::string t = "whatsapp_messages.";
-        sql += ") UPDATE whatsapp_messages SET status = v.status, "
-               "error_code = CASE WHEN v.failed = 1 THEN v.error_code ELSE " + t + "error_code END, "
-               "error_title = CASE WHEN v.failed = 1 THEN v.error_title ELSE " + t + "error_title END, "
-               "error_details = CASE WHEN v.failed = 1 THEN v.error_details ELSE " + t + "error_details END, "
-               "failed_at = COALESCE(v.failed_at, " + t + "failed_at), sent_at = COALESCE(v.sent_at, " + t + "sent_at), "
-               "delivered_at = COALESCE(v.delivered_at, " + t + "delivered_at), read_at = COALESCE(v.read_at, " + t + "read_at), "
-               "updated_at = " + stamp + " FROM v WHERE whatsapp_messages.id = v.id";
-        Poco::Data::Statement update(session);
-        update << sql;
-        for (std::size_t i = first; i < last; ++i) {
-            Outbound& o = *changed[i];
-            update, use(o.id), use(o.status), use(o.failed), use(o.code), use(o.title), use(o.details), use(o.failedAt), use(o.sentAt),
-                use(o.deliveredAt), use(o.readAt);
-        }
-        update, use(receivedAt);
-        update.execute();
-    });
+    sdk::JsonRows values;
+    for (const Outbound* o : changed)
+        values.row().add(o->id).add(o->status).add(o->failed).add(o->code).add(o->title).add(o->details).add(o->failedAt).add(o->sentAt)
+            .add(o->deliveredAt).add(o->readAt);
+    const std::string t = "whatsapp_messages.";
+    db.run("UPDATE whatsapp_messages SET status = v.status, "
+           "error_code = CASE WHEN v.failed = 1 THEN v.error_code ELSE " + t + "error_code END, "
+           "error_title = CASE WHEN v.failed = 1 THEN v.error_title ELSE " + t + "error_title END, "
+           "error_details = CASE WHEN v.failed = 1 THEN v.error_details ELSE " + t + "error_details END, "
+           "failed_at = COALESCE(v.failed_at, " + t + "failed_at), sent_at = COALESCE(v.sent_at, " + t + "sent_at), "
+           "delivered_at = COALESCE(v.delivered_at, " + t + "delivered_at), read_at = COALESCE(v.read_at, " + t + "read_at), "
+           "updated_at = CAST($2 AS BIGINT) FROM (SELECT " + column(0, "BIGINT") + " AS id, " + column(1, "TEXT") + " AS status, " +
+               column(2, "INTEGER") + " AS failed, " + column(3, "BIGINT") + " AS error_code, " + column(4, "TEXT") + " AS error_title, " +
+               column(5, "TEXT") + " AS error_details, " + column(6, "BIGINT") + " AS failed_at, " + column(7, "BIGINT") + " AS sent_at, " +
+               column(8, "BIGINT") + " AS delivered_at, " + column(9, "BIGINT") + " AS read_at FROM " + rows("$1") +
+               ") AS v WHERE whatsapp_messages.id = v.id",
+           {values.text(), receivedAt});
 }
 
 // Errors Meta reports are recorded once per (source, wamid, code, title): the first report wins.
 // A message's own errors only when the message is new, as the per-event code did.
-void Timeline::writeErrors(Poco::Data::Session& session) {
-    std::vector<std::size_t> rows;
+void Timeline::writeErrors(sdk::PreparedSession& db) {
+    std::vector<std::size_t> picked;
     std::set<std::tuple<std::string, std::string, Poco::Int64, std::string>> seen;
     for (std::size_t i = 0; i < errors_.size(); ++i) {
         const ErrorRow& e = errors_[i];
         if (e.onlyIfMessage != kNone && !messages_[e.onlyIfMessage].inserted) continue;
-        if (seen.insert({e.source, e.wamid, e.code, e.title}).second) rows.push_back(i);
+        if (seen.insert({e.source, e.wamid, e.code, e.title}).second) picked.push_back(i);
     }
-    std::sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) {
+    if (picked.empty()) return;
+    std::sort(picked.begin(), picked.end(), [&](std::size_t a, std::size_t b) {
             const ErrorRow &x = errors_[a], &y = errors_[b];
             return std::tie(x.source, x.wamid, x.code, x.title) < std::tie(y.source, y.wamid, y.code, y.title);
         });
-    Poco::Int64 at = now_;
-    inChunks(rows.size(), [&](std::size_t first, std::size_t last) {
-        parameter_ = 0;
-        std::string sql = "INSERT INTO whatsapp_errors (webhook_event_id, source, wa_message_id, code, title, message, details, created_at) VALUES ";
-        for (std::size_t k = first; k < last; ++k) {
-            sql += k == first ? "(" : ", (";
-            for (int column = 0; column < 8; ++column) sql += (column ? ", " : "") + p();
-            sql += ")";
-        }
-        Poco::Data::Statement insert(session);
-        insert << sql + " ON CONFLICT DO NOTHING";
-        for (std::size_t k = first; k < last; ++k) {
-            ErrorRow& e = errors_[rows[k]];
-            insert, use(e.eventId), use(e.source), use(e.wamid), use(e.code), use(e.title), use(e.message), use(e.details), use(at);
-        }
-        counts_.errors += static_cast<int>(insert.execute());
-    });
+    const Poco::Int64 at = now_;
+    sdk::JsonRows values;
+    for (std::size_t i : picked) {
+        const ErrorRow& e = errors_[i];
+        values.row().add(e.eventId).add(e.source).add(e.wamid).add(e.code).add(e.title).add(e.message).add(e.details);
+    }
+    counts_.errors += static_cast<int>(
+        db.run("INSERT INTO whatsapp_errors (webhook_event_id, source, wa_message_id, code, title, message, details, created_at) SELECT " +
+                   column(0, "BIGINT") + ", " + column(1, "TEXT") + ", " + column(2, "TEXT") + ", " + column(3, "BIGINT") + ", " +
+                   column(4, "TEXT") + ", " + column(5, "TEXT") + ", " + column(6, "TEXT") + ", CAST($2 AS BIGINT) FROM " + rows("$1") +
+                   " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING",
+               {values.text(), at}));
 }
 
 void Timeline::collectEvents() {

@@ -5,9 +5,11 @@
 //      lookUpMatches() reads the phone index once for the whole batch. No transaction, no lock.
 //   2. write() runs in the caller's transaction: it first takes the advisory locks of its
 //      statuses' wamids (sdk::lockWamids, against the status/wamid race with a send), then reads
-//      the rows the batch touches once per table (locking them in id order on PostgreSQL), replays the batch on them in memory, event
-//      by event, by the same rules the per-event code had, and stores the outcome with a few
-//      multi-row statements per table.
+//      the rows the batch touches once per table (locking them in id order on PostgreSQL),
+//      replays the batch on them in memory, event by event, by the same rules the per-event code
+//      had, and stores the outcome with one statement per table and kind of change. Each takes its
+//      rows as one JSON parameter, so its text is the same for any batch and is prepared once per
+//      connection (sdk::PreparedSession).
 // Every write is idempotent (a redelivered message, status or error is a no-op), so an event may be
 // processed any number of times.
 #include <cstdint>
@@ -19,13 +21,13 @@
 #include <utility>
 #include <vector>
 
-#include <Poco/Data/Session.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Nullable.h>
 
 #include "KeywordRules.hpp"
 #include "MessageRenderer.hpp"
 #include "tawasul/sdk/Database.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/sdk/Events.hpp"
 #include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
@@ -50,8 +52,8 @@ public:
     void add(std::int64_t eventId, const Poco::JSON::Object& notification);
     // Phase 1. The platform records of every sender of the batch, one read of the phone index.
     void lookUpMatches();
-    // Phase 2, inside the caller's transaction.
-    void write(Poco::Data::Session& session);
+    // Phase 2, inside the caller's transaction on db's session.
+    void write(sdk::PreparedSession& db);
 
     const TimelineCounts& counts() const { return counts_; }
     // Events to publish once the transaction has committed, in the order the events said them.
@@ -141,22 +143,21 @@ private:
     void addErrors(std::int64_t eventId, const std::string& source, const std::string& waMessageId,
                    const Poco::JSON::Object& holder, std::size_t onlyIfMessage = kNone);
 
-    void writeContacts(Poco::Data::Session& session);
-    bool replayContacts(Poco::Data::Session& session);
-    void writeConversations(Poco::Data::Session& session);
-    void writeMessages(Poco::Data::Session& session);
-    void route(Poco::Data::Session& session);
-    void writeLeads(Poco::Data::Session& session);
-    std::set<Poco::Int64> existingLeadsOfSenders(Poco::Data::Session& session);
+    void writeContacts(sdk::PreparedSession& db);
+    bool replayContacts(sdk::PreparedSession& db);
+    void writeConversations(sdk::PreparedSession& db);
+    void writeMessages(sdk::PreparedSession& db);
+    void route(sdk::PreparedSession& db);
+    void writeLeads(sdk::PreparedSession& db);
+    std::set<Poco::Int64> existingLeadsOfSenders(sdk::PreparedSession& db);
     Int leadOfSender(const Message& m) const;
-    void writeLeadNotes(Poco::Data::Session& session);
-    void updateConversations(Poco::Data::Session& session);
-    void writeStatuses(Poco::Data::Session& session);
-    void writeErrors(Poco::Data::Session& session);
+    void writeLeadNotes(sdk::PreparedSession& db);
+    void updateConversations(sdk::PreparedSession& db);
+    void writeStatuses(sdk::PreparedSession& db);
+    void writeErrors(sdk::PreparedSession& db);
     void collectEvents();
 
-    std::string p();  // the next placeholder of the statement being built
-    std::string casts(std::initializer_list<const char*> types);
+    std::string rows(const char* parameter) const;  // a JsonRows parameter as the table `r`
     std::string lockClause() const;
 
     const sdk::SqlDialect& dialect_;
@@ -164,7 +165,6 @@ private:
     std::shared_ptr<sdk::ContactMatcher> matcher_;
     const sdk::PhoneNormalizer& phones_;
     std::int64_t now_;
-    std::size_t parameter_ = 0;
 
     std::vector<Item> items_;
     std::vector<Message> messages_;

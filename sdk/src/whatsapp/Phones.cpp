@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -29,6 +31,57 @@ std::optional<std::string> parseValid(const PhoneNumberUtil& util, const std::st
     return e164;
 }
 
+// libphonenumber's parse is the costliest step of reading an inbound message (its patterns run on
+// ICU's regular expressions), and each sender is normalised twice per batch: by the inbound router
+// (the contact's phone) and by the contact matcher (the index key). The answer depends on nothing
+// but the region and the text, so the latest answers are kept for any normaliser of the process.
+// Cleared whole when full: the senders of a flood come back within a batch, not hours later.
+class Answers {
+public:
+    template <typename Compute>
+    std::optional<std::string> get(const std::string& region, const std::string& raw, Compute&& compute) {
+        std::string key;
+        key.reserve(region.size() + 1 + raw.size());
+        key.append(region).append(1, '\n').append(raw);
+        {
+            std::lock_guard lock(mutex_);
+            if (const auto it = answers_.find(key); it != answers_.end()) return it->second;
+        }
+        std::optional<std::string> answer = compute();  // outside the lock: other threads keep normalising
+        std::lock_guard lock(mutex_);
+        if (answers_.size() >= kEntries) answers_.clear();
+        answers_.emplace(std::move(key), answer);
+        return answer;
+    }
+
+private:
+    static constexpr std::size_t kEntries = 16384;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::optional<std::string>> answers_;
+};
+
+Answers& answers() {
+    static Answers* const instance = new Answers;  // never destroyed: a thread may normalise while the process exits
+    return *instance;
+}
+
+std::optional<std::string> normalise(const std::string& raw, const std::string& region) {
+    try {
+        if (raw.empty() || raw.size() > 64 || hasLetter(raw)) return std::nullopt;
+        const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+        // As written, in the default region: national forms, "+..." and "00..." international ones,
+        // and the default country's own code without '+' (libphonenumber strips it when what follows
+        // is a valid national number).
+        if (auto e164 = parseValid(util, raw, region)) return e164;
+        // A wa_id of another country: digits that start with their country code, without the '+'.
+        const auto first = raw.find_first_not_of(" \t");
+        if (first != std::string::npos && raw[first] != '+') return parseValid(util, "+" + raw.substr(first), region);
+        return std::nullopt;
+    } catch (...) {
+        return std::nullopt;  // "not a phone" is an answer, not an error
+    }
+}
+
 }  // namespace
 
 PhoneNormalizer::PhoneNormalizer(std::string defaultRegion) : defaultRegion_(std::move(defaultRegion)) {
@@ -42,20 +95,8 @@ PhoneNormalizer::PhoneNormalizer(std::string defaultRegion) : defaultRegion_(std
 }
 
 std::optional<std::string> PhoneNormalizer::toE164(const std::string& raw) const {
-    try {
-        if (raw.empty() || raw.size() > 64 || hasLetter(raw)) return std::nullopt;
-        const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-        // As written, in the default region: national forms, "+..." and "00..." international ones,
-        // and the default country's own code without '+' (libphonenumber strips it when what follows
-        // is a valid national number).
-        if (auto e164 = parseValid(util, raw, defaultRegion_)) return e164;
-        // A wa_id of another country: digits that start with their country code, without the '+'.
-        const auto first = raw.find_first_not_of(" \t");
-        if (first != std::string::npos && raw[first] != '+') return parseValid(util, "+" + raw.substr(first), defaultRegion_);
-        return std::nullopt;
-    } catch (...) {
-        return std::nullopt;  // "not a phone" is an answer, not an error
-    }
+    if (raw.empty() || raw.size() > 64) return std::nullopt;  // not worth keeping
+    return answers().get(defaultRegion_, raw, [&] { return normalise(raw, defaultRegion_); });
 }
 
 }  // namespace tawasul::sdk

@@ -16,21 +16,38 @@ int statusRank(const std::string& status) {
     return 0;
 }
 
-void lockWamids(Poco::Data::Session& session, const SqlDialect& sql, std::vector<std::string> wamids) {
-    if (sql.singleWriter() || wamids.empty()) return;
+namespace {
+
+// The wamids as one text (Meta's ids have no newline), sorted and without repeats; "" for none.
+std::string joinedWamids(std::vector<std::string> wamids) {
     std::sort(wamids.begin(), wamids.end());
     wamids.erase(std::unique(wamids.begin(), wamids.end()), wamids.end());
-    // One round trip for the batch: the wamids as one text (Meta's ids have no newline), split and
-    // locked in the order of the lock keys themselves, so that two wamids sharing a hash cannot
-    // make two transactions take the same keys in different orders. 1414 keeps these keys apart
-    // from other advisory locks (migrate's).
     std::string joined;
     for (const std::string& wamid : wamids)
         if (wamid.find('\n') == std::string::npos) joined += (joined.empty() ? "" : "\n") + wamid;
+    return joined;
+}
+
+// One round trip for the batch: the wamids split and locked in the order of the lock keys
+// themselves, so that two wamids sharing a hash cannot make two transactions take the same keys in
+// different orders. 1414 keeps these keys apart from other advisory locks (migrate's).
+const char* const kLockWamids =
+    "SELECT COUNT(pg_advisory_xact_lock(1414, k)) FROM "
+    "(SELECT DISTINCT hashtext(w) AS k FROM unnest(string_to_array($1, E'\\n')) AS w ORDER BY k) AS ordered";
+
+}  // namespace
+
+void lockWamids(Poco::Data::Session& session, const SqlDialect& sql, std::vector<std::string> wamids) {
+    if (sql.singleWriter() || wamids.empty()) return;
+    std::string joined = joinedWamids(std::move(wamids));
     Poco::Int64 locked = 0;
-    session << "SELECT COUNT(pg_advisory_xact_lock(1414, k)) FROM "
-               "(SELECT DISTINCT hashtext(w) AS k FROM unnest(string_to_array($1, E'\\n')) AS w ORDER BY k) AS ordered",
-        Poco::Data::Keywords::use(joined), Poco::Data::Keywords::into(locked), Poco::Data::Keywords::now;
+    session << kLockWamids, Poco::Data::Keywords::use(joined), Poco::Data::Keywords::into(locked), Poco::Data::Keywords::now;
+}
+
+void lockWamids(PreparedSession& db, const SqlDialect& sql, std::vector<std::string> wamids) {
+    if (sql.singleWriter() || wamids.empty()) return;
+    const std::string joined = joinedWamids(std::move(wamids));
+    db.run(kLockWamids, {joined});
 }
 
 std::optional<std::int64_t> applyMessageStatus(Poco::Data::Session& session, const StatusChange& change, std::int64_t nowMillis) {

@@ -10,7 +10,8 @@
 // 2.0: the HTTP server's async routes (Responder, RouteRegistry::addAsync, EventStream without a
 //      thread), sdk::JobFailure from batch handlers, sdk::EveryHostEvents, sdk::lockWamids.
 // 2.1: PluginDescriptor::check_config (a plugin's configuration read before any plugin starts, by
-//      `config check` too), sdk::defaultRegionOf.
+//      `config check` too), sdk::defaultRegionOf; sdk::PreparedSession (statements prepared once
+//      per connection), sdk::JsonRows, SqlDialect::jsonRows().
 #define TAWASUL_SDK_ABI_MAJOR 2
 #define TAWASUL_SDK_ABI_MINOR 1
 

@@ -18,6 +18,14 @@
 namespace tawasul::sdk {
 
 class Transaction;
+class PreparedTransaction;
+
+// How durable a commit must be. Full: when commit() returns, the data is on disk (SQLite
+// synchronous=FULL, PostgreSQL synchronous_commit=on) — what a webhook's 200 promises. Relaxed: a
+// crash of the process loses nothing, a crash of the machine may lose the last commits (SQLite
+// synchronous=NORMAL in WAL mode, PostgreSQL synchronous_commit=off) — for work that can be done
+// again from something already durable, such as processing a stored event.
+enum class Durability { Full, Relaxed };
 
 class TAWASUL_SDK_API Database {
 public:
@@ -36,6 +44,11 @@ private:
     // The SQLite writer queue, for Transaction only: a plugin writes through a Transaction, which
     // takes its turn here, and never holds the lock itself.
     friend class Transaction;
+    friend class PreparedTransaction;
+    // The write turn of a transaction of this durability (an empty lock where the engine queues
+    // writers itself); throws when it does not come within writeLockTimeout().
+    static std::unique_lock<std::timed_mutex> writeTurn(Database& database, Durability durability);
+class PreparedTransaction;
     // SQLite has one writer at a time. Writers of this process queue on this lock instead of
     // SQLite's busy handler, which sleeps and retries and so turns contention into long stalls.
     // nullptr where the engine queues writers itself (PostgreSQL).
@@ -47,12 +60,6 @@ private:
     virtual std::chrono::milliseconds writeLockTimeout() const { return std::chrono::milliseconds(5000); }
 };
 
-// How durable a commit must be. Full: when commit() returns, the data is on disk (SQLite
-// synchronous=FULL, PostgreSQL synchronous_commit=on) — what a webhook's 200 promises. Relaxed: a
-// crash of the process loses nothing, a crash of the machine may lose the last commits (SQLite
-// synchronous=NORMAL in WAL mode, PostgreSQL synchronous_commit=off) — for work that can be done
-// again from something already durable, such as processing a stored event.
-enum class Durability { Full, Relaxed };
 
 // A write transaction that rolls back unless committed. On SQLite it takes the write lock at BEGIN
 // (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read lock; on PostgreSQL it is a

@@ -42,6 +42,11 @@ public:
     // forUpdate() that skips rows another transaction holds: how N hosts claim work without
     // waiting on each other.
     const std::string& skipLocked() const { return skipLocked_; }
+    // The rows of a JsonRows parameter as a table for FROM, named `alias`: each row's values are
+    // `alias.value ->> 0`, `->> 1`, ... (wrap each in CAST(... AS type): PostgreSQL reads them as
+    // text), in the order given by `alias.key`. SQLite's json_each, PostgreSQL's
+    // jsonb_array_elements.
+    std::string jsonRows(const std::string& parameter, const std::string& alias) const;
     // The size in bytes of a TEXT or BLOB expression (SQLite's length() counts characters of TEXT).
     std::string byteLength(const std::string& expression) const;
 

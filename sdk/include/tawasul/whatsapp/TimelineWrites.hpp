@@ -10,6 +10,7 @@
 #include <Poco/Data/Session.h>
 
 #include "tawasul/sdk/Api.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/sdk/SqlDialect.hpp"
 
 namespace tawasul::sdk {
@@ -41,6 +42,8 @@ TAWASUL_SDK_API std::optional<std::int64_t> applyMessageStatus(Poco::Data::Sessi
 // two such transactions cannot deadlock). Transaction-scoped advisory locks; nothing on SQLite,
 // which has one writer (`sql.singleWriter()`).
 TAWASUL_SDK_API void lockWamids(Poco::Data::Session& session, const SqlDialect& sql, std::vector<std::string> wamids);
+// The same on a PreparedSession, its statement prepared once.
+TAWASUL_SDK_API void lockWamids(PreparedSession& db, const SqlDialect& sql, std::vector<std::string> wamids);
 
 // The contact's conversation that is not resolved; a resolved one is reopened (one timeline per
 // person), and a first one is created. `reopened` tells the caller which happened.
