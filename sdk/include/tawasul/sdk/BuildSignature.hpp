@@ -11,8 +11,9 @@
 //      thread), sdk::JobFailure from batch handlers, sdk::EveryHostEvents, sdk::lockWamids.
 // 2.1: sdk::PreparedSession (statements prepared once per connection), sdk::JsonRows,
 //      SqlDialect::jsonRows().
+// 2.2: SqlParam::blob() (bytes bound as they are), JobQueue::enqueueAll on a PreparedSession.
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 1
+#define TAWASUL_SDK_ABI_MINOR 2
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
