@@ -30,9 +30,14 @@ pids+=($!)
 until curl -fs -o /dev/null http://127.0.0.1:18283/; do sleep 0.01; done
 
 count() { sqlite3 "$work/tawasul.db" "SELECT COUNT(*) FROM whatsapp_webhook_events"; }
+# The host's user + system CPU in clock ticks (1/100 s): its cost per event does not depend on
+# how much of the machine the others (wrk, builds) take, which the rate does.
+cpu() { awk '{ print $14 + $15 }' "/proc/$host/stat"; }
+cpu_before=$(cpu)
 echo "== tawasul: signed webhook POSTs, ${connections} connections, ${seconds}s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://$TAWASUL_LISTEN/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
-echo "events stored: $(count)"
+stored=$(count)
+echo "events stored: $stored; host CPU per event: $(( ($(cpu) - cpu_before) * 10000 / stored )) us"
 curl -fs "http://$TAWASUL_LISTEN/metrics" | grep -E "^tawasul_webhook_commit_batch_size_(sum|count) " | tr '\n' ' ' | awk '{ printf "mean commit batch: %.1f events\n", $2 / $4 }'
 echo "== nginx: static 200 for the same POSTs, ${connections} connections, ${seconds}s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:18283/webhooks/whatsapp" | grep -E "^Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
