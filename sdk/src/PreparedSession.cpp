@@ -98,6 +98,11 @@ public:
                     // Static: the caller's text lives until run() returns, and the statement is reset before.
                     rc = sqlite3_bind_text64(statement, at, param.text().data(), param.text().size(), SQLITE_STATIC, SQLITE_UTF8);
                     break;
+                case SqlParam::Kind::Blob:
+                    // A zero-length blob given as bytes would be bound as NULL.
+                    rc = param.text().empty() ? sqlite3_bind_zeroblob(statement, at, 0)
+                                              : sqlite3_bind_blob64(statement, at, param.text().data(), param.text().size(), SQLITE_STATIC);
+                    break;
             }
             if (rc != SQLITE_OK) fail(sql);
         }
@@ -197,6 +202,7 @@ public:
         const std::string& name = prepared(sql);
         std::vector<std::string> integers(count);
         std::vector<const char*> values(count, nullptr);
+        std::vector<int> lengths, formats;  // only when a value is bytes, sent in binary (bytea as it is)
         for (std::size_t i = 0; i < count; ++i) {
             switch (params[i].kind()) {
                 case SqlParam::Kind::Null: break;
@@ -206,10 +212,21 @@ public:
                     break;
                 // Text format: libpq reads a value up to its NUL, as Poco's binding did.
                 case SqlParam::Kind::Text: values[i] = params[i].text().c_str(); break;
+                case SqlParam::Kind::Blob:
+                    if (formats.empty()) {
+                        lengths.assign(count, 0);
+                        formats.assign(count, 0);
+                    }
+                    values[i] = params[i].text().data();  // never null, even when empty: not NULL
+                    lengths[i] = static_cast<int>(params[i].text().size());
+                    formats[i] = 1;
+                    break;
             }
         }
         std::unique_ptr<PGresult, void (*)(PGresult*)> result(
-            PQexecPrepared(connection_, name.c_str(), static_cast<int>(count), values.data(), nullptr, nullptr, 0), PQclear);
+            PQexecPrepared(connection_, name.c_str(), static_cast<int>(count), values.data(), formats.empty() ? nullptr : lengths.data(),
+                           formats.empty() ? nullptr : formats.data(), 0),
+            PQclear);
         const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
         if (status == PGRES_TUPLES_OK) {
             const int rows = PQntuples(result.get());

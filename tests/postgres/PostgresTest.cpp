@@ -11,6 +11,7 @@
 #include <Poco/Data/Session.h>
 
 #include "jobs/JobRunner.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
 #include "db/Migrator.hpp"
 #include "app/Runtime.hpp"
 #include "secrets/SettingsStore.hpp"
@@ -65,6 +66,7 @@ class PostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(twoHostsDrainOneQueueWithoutHandlingAJobTwice);
     CPPUNIT_TEST(enqueueAllNumbersEveryStatementsParameters);
     CPPUNIT_TEST(preparedSessionsRoundTripAndNameTheirErrors);
+    CPPUNIT_TEST(aPreparedSessionKeepsBytesAndEnqueuesABatch);
     CPPUNIT_TEST(settingsAreSealedAndShared);
     CPPUNIT_TEST_SUITE_END();
 
@@ -236,6 +238,48 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\":300}' AND max_attempts = 5"));
         CPPUNIT_ASSERT_EQUAL(599, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE max_attempts = 8"));
         CPPUNIT_ASSERT_EQUAL(1, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\":599}' AND run_at >= created_at + 3600000"));
+    }
+
+    // The webhook writer's path on PostgreSQL: bytes bound in binary (bytea as it is, an empty body
+    // as empty bytes), and a batch of jobs in one prepared statement. PreparedSessionTest: SQLite.
+    void aPreparedSessionKeepsBytesAndEnqueuesABatch() {
+        test::PostgresDatabase pg;
+        auto db = connect(pg.url());
+        host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
+        host::SystemClock clock;
+        host::MetricsRegistry metrics;
+        host::JobRunner queue(*db, clock, metrics, {});
+        const std::string bytes("a\0b\xff\xfe\"\\\n", 8);
+        const std::string empty, signature = "sha256=x";
+        std::vector<Poco::Int64> ids;
+        std::vector<sdk::NewJob> jobs;
+        for (int i = 0; i < 300; ++i) jobs.push_back({"echo", "{\"n\":" + std::to_string(i) + "}", {}});
+        jobs[7].options.maxAttempts = 5;
+        jobs[9].options.refTable = "whatsapp_webhook_events";
+        jobs[9].options.refId = 42;
+        {
+            sdk::PreparedSession prepared(db->reservedSession(), db->sql());
+            sdk::Transaction transaction(*db, prepared.session());
+            for (const std::string* payload : {&bytes, &empty, &bytes})
+                prepared.run("INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) "
+                             "VALUES ($1, $2, $3, 'pending', 0) RETURNING id",
+                             {Poco::Int64(1), signature, sdk::SqlParam::blob(*payload)},
+                             [&](const sdk::SqlRow& row) { ids.push_back(row.integer(0)); });
+            queue.enqueueAll(prepared, jobs);
+            queue.enqueueAll(prepared, jobs);  // the statement prepared by the first call
+            transaction.commit();
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), ids.size());
+        const std::string expected = "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE payload = '\\x610062fffe225c0a'::bytea AND id IN (" +
+                                     std::to_string(ids[0]) + ", " + std::to_string(ids[2]) + ")";
+        CPPUNIT_ASSERT_EQUAL(2, countRows(*db, expected));
+        CPPUNIT_ASSERT_EQUAL(1, countRows(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE payload IS NOT NULL AND octet_length(payload) = 0 AND id = " +
+                                                   std::to_string(ids[1])));
+        CPPUNIT_ASSERT_EQUAL(600, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE type = 'echo' AND status = 'pending' AND attempts = 0"));
+        CPPUNIT_ASSERT_EQUAL(2 * 299, countRows(*db, "SELECT COUNT(*) FROM jobs a JOIN jobs b ON b.id = a.id + 1 "
+                                                     "WHERE (b.payload::jsonb ->> 'n')::int = (a.payload::jsonb ->> 'n')::int + 1"));
+        CPPUNIT_ASSERT_EQUAL(2, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\":7}' AND max_attempts = 5"));
+        CPPUNIT_ASSERT_EQUAL(2, countRows(*db, "SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\":9}' AND ref_table = 'whatsapp_webhook_events' AND ref_id = 42"));
     }
 
     void settingsAreSealedAndShared() {

@@ -120,6 +120,9 @@ private:
         void enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs) override {
             c.runtime_.jobs().enqueueAll(session, jobs);
         }
+        void enqueueAll(sdk::PreparedSession& session, const std::vector<sdk::NewJob>& jobs) override {
+            c.runtime_.jobs().enqueueAll(session, jobs);
+        }
         void wake() override { c.runtime_.jobs().wake(); }
         PluginContext& c;
     };

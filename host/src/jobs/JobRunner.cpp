@@ -150,6 +150,23 @@ void JobRunner::enqueueAll(Poco::Data::Session& session, const std::vector<sdk::
     }
 }
 
+void JobRunner::enqueueAll(sdk::PreparedSession& db, const std::vector<sdk::NewJob>& jobs) {
+    if (jobs.empty()) return;
+    const std::int64_t nowMs = clock_.nowMillis();
+    sdk::JsonRows rows;
+    for (const sdk::NewJob& job : jobs) {
+        const Row row = rowFor(job.type, job.payload, job.options, nowMs);
+        rows.row().add(row.type).add(row.payload).add(row.maxAttempts).add(row.runAt).add(row.refTable).add(row.refId);
+    }
+    // One text for every batch size, so it is prepared once per session; rows keep their order.
+    static const std::string sql =
+        "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, created_at, updated_at, ref_table, ref_id) "
+        "SELECT r.value ->> 0, r.value ->> 1, 'pending', 0, CAST(r.value ->> 2 AS INTEGER), CAST(r.value ->> 3 AS BIGINT), $2, $2, "
+        "r.value ->> 4, CAST(r.value ->> 5 AS BIGINT) FROM " +
+        database_.sql().jsonRows("$1", "r") + " ORDER BY r.key";
+    db.run(sql, {rows.text(), static_cast<Poco::Int64>(nowMs)});
+}
+
 void JobRunner::wake() {
     {
         std::lock_guard lock(wakeMutex_);

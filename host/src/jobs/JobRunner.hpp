@@ -47,6 +47,7 @@ public:
     std::int64_t enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
                          const sdk::EnqueueOptions& options);
     void enqueueAll(Poco::Data::Session& session, const std::vector<sdk::NewJob>& jobs);
+    void enqueueAll(sdk::PreparedSession& session, const std::vector<sdk::NewJob>& jobs);
     void wake();
 
     void start();

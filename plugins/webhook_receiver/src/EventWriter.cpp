@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <memory>
 
-#include <Poco/Data/LOB.h>
-#include <Poco/Data/Session.h>
-
 #include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::webhook_receiver {
@@ -47,7 +44,10 @@ void EventWriter::run() {
         {
             std::unique_lock lock(mutex_);
             ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and everything queued is written
+            if (queue_.empty()) {  // stopping, and everything queued is written
+                session_.reset();
+                return;
+            }
             while (!queue_.empty() && batch.size() < maxBatch_) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -57,41 +57,55 @@ void EventWriter::run() {
     }
 }
 
-void EventWriter::writeBatch(std::deque<Pending>& batch) {
-    // One INSERT for the batch's events and one for their jobs: a statement per row costs more
-    // than the row itself (Poco prepares each statement anew).
-    std::vector<Poco::Int64> ids;
-    try {
-        std::vector<Poco::Data::BLOB> payloads;  // bound by reference: filled before binding, never resized after
-        payloads.reserve(batch.size());
-        for (const auto& pending : batch)
-            payloads.emplace_back(reinterpret_cast<const unsigned char*>(pending.event.payload.data()), pending.event.payload.size());
-        std::string sql = "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) VALUES ";
+const std::string& EventWriter::insertSql(std::size_t rows) {
+    std::size_t power = 0;
+    while ((std::size_t{1} << power) < rows) ++power;
+    if (insertSql_.size() <= power) insertSql_.resize(power + 1);
+    std::string& sql = insertSql_[power];
+    if (sql.empty()) {
         const sdk::SqlDialect& dialect = database_.sql();
-        for (std::size_t i = 0; i < batch.size(); ++i) {
+        sql = "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) VALUES ";
+        for (std::size_t i = 0; i < rows; ++i) {
             sql += i ? ", (" : "(";
-            sql += dialect.placeholders(3 * i + 1, 2);
-            // Poco binds an empty BLOB as NULL: an empty signed body (Meta signs those too) would
-            // break the NOT NULL payload and with it every event of the batch (found by
-            // HostileBodiesTest); COALESCE stores it as the empty bytes it was.
-            sql += ", COALESCE(" + dialect.placeholder(3 * i + 3) + ", " + dialect.emptyBlob() + ")";
+            sql += dialect.placeholders(3 * i + 1, 3);
             sql += ", 'pending', 0)";
         }
         sql += " RETURNING id";
+    }
+    return sql;
+}
 
+void EventWriter::writeBatch(std::deque<Pending>& batch) {
+    std::vector<Poco::Int64> ids;
+    ids.reserve(batch.size());
+    try {
         // From the reserve: a flood of requests elsewhere must not make Meta's deliveries fail.
-        Poco::Data::Session session = database_.reservedSession();
-        sdk::Transaction transaction(database_, session);
-        Poco::Data::Statement insert(session);
-        insert << sql;
-        for (std::size_t i = 0; i < batch.size(); ++i)
-            insert, use(batch[i].event.receivedAt), use(batch[i].event.signature), use(payloads[i]);
-        insert, into(ids);
-        insert.execute();
-        if (ids.size() != batch.size())
-            throw std::runtime_error("stored " + std::to_string(ids.size()) + " webhook events of " + std::to_string(batch.size()));
-        // Rows of one INSERT take their ids in the order of its VALUES; RETURNING promises no order.
-        std::sort(ids.begin(), ids.end());
+        if (!session_) session_ = std::make_unique<sdk::PreparedSession>(database_.reservedSession(), database_.sql());
+        sdk::PreparedTransaction transaction(database_, *session_);  // Full: the 200 promises the bytes are on disk
+        std::size_t rows = 1;
+        while (rows * 2 <= batch.size()) rows *= 2;
+        std::vector<sdk::SqlParam> params;
+        std::vector<Poco::Int64> chunk;
+        // Largest first: ids of a later INSERT in the same transaction are larger, so `ids` stays
+        // in the order of the batch.
+        for (std::size_t first = 0; rows > 0; rows /= 2) {
+            if (batch.size() - first < rows) continue;
+            params.clear();
+            for (std::size_t i = first; i < first + rows; ++i) {
+                const IncomingEvent& event = batch[i].event;
+                params.emplace_back(static_cast<Poco::Int64>(event.receivedAt));
+                params.emplace_back(event.signature);
+                params.push_back(sdk::SqlParam::blob(event.payload));  // Meta's bytes as they came, an empty body too
+            }
+            chunk.clear();
+            session_->run(insertSql(rows), params, [&](const sdk::SqlRow& row) { chunk.push_back(row.integer(0)); });
+            if (chunk.size() != rows)
+                throw std::runtime_error("stored " + std::to_string(chunk.size()) + " webhook events of " + std::to_string(rows));
+            // Rows of one INSERT take their ids in the order of its VALUES; RETURNING promises no order.
+            std::sort(chunk.begin(), chunk.end());
+            ids.insert(ids.end(), chunk.begin(), chunk.end());
+            first += rows;
+        }
 
         std::vector<sdk::NewJob> jobs(batch.size());
         for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -100,9 +114,10 @@ void EventWriter::writeBatch(std::deque<Pending>& batch) {
             jobs[i].options.refTable = sdk::kWebhookEventsTable;
             jobs[i].options.refId = ids[i];
         }
-        jobs_.enqueueAll(session, jobs);
+        jobs_.enqueueAll(*session_, jobs);
         transaction.commit();
     } catch (...) {
+        session_.reset();  // the connection may be what failed: the next batch starts on another
         const auto error = std::current_exception();
         for (auto& pending : batch) pending.done(0, error);
         return;

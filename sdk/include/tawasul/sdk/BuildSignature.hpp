@@ -11,7 +11,8 @@
 //      thread), sdk::JobFailure from batch handlers, sdk::EveryHostEvents, sdk::lockWamids.
 // 2.1: PluginDescriptor::check_config (a plugin's configuration read before any plugin starts, by
 //      `config check` too), sdk::defaultRegionOf; sdk::PreparedSession (statements prepared once
-//      per connection), sdk::JsonRows, SqlDialect::jsonRows().
+//      per connection, SqlParam::blob() for bytes as they are), sdk::JsonRows,
+//      SqlDialect::jsonRows(), JobQueue::enqueueAll on a PreparedSession.
 #define TAWASUL_SDK_ABI_MAJOR 2
 #define TAWASUL_SDK_ABI_MINOR 1
 

@@ -48,7 +48,6 @@ private:
     // The write turn of a transaction of this durability (an empty lock where the engine queues
     // writers itself); throws when it does not come within writeLockTimeout().
     static std::unique_lock<std::timed_mutex> writeTurn(Database& database, Durability durability);
-class PreparedTransaction;
     // SQLite has one writer at a time. Writers of this process queue on this lock instead of
     // SQLite's busy handler, which sleeps and retries and so turns contention into long stalls.
     // nullptr where the engine queues writers itself (PostgreSQL).

@@ -14,6 +14,8 @@
 
 namespace tawasul::sdk {
 
+class PreparedSession;
+
 struct Job {
     std::int64_t id = 0;
     std::string type;
@@ -84,6 +86,9 @@ public:
     // Writes several jobs with one statement per few hundred, in the caller's session: for a caller
     // that stores rows in batches (the webhook receiver), one row at a time costs more than the row.
     virtual void enqueueAll(Poco::Data::Session& session, const std::vector<NewJob>& jobs) = 0;
+    // The same in a PreparedSession (and its open transaction): one prepared statement whatever
+    // the number of jobs, for a writer that enqueues a batch per transaction, many times a second.
+    virtual void enqueueAll(PreparedSession& session, const std::vector<NewJob>& jobs) = 0;
     virtual void wake() = 0;
 };
 

@@ -10,7 +10,7 @@
 // one step (SQLite) or one round trip (PostgreSQL).
 //
 // Placeholders are `$1, $2, ...` on both engines; each may appear any number of times, in any order.
-// Values are integers, texts or NULL, bound without a copy. A statement's text should not depend
+// Values are integers, texts, bytes or NULL, bound without a copy. A statement's text should not depend
 // on the number of rows it handles, or each count is prepared (and kept) once: pass rows as one
 // JsonRows parameter and read them with SqlDialect::jsonRows().
 //
@@ -37,7 +37,7 @@ namespace tawasul::sdk {
 // A parameter's value. It refers to the caller's text, which must outlive the run() it is given to.
 class SqlParam {
 public:
-    enum class Kind { Null, Integer, Text };
+    enum class Kind { Null, Integer, Text, Blob };
     SqlParam() = default;  // NULL
     SqlParam(Poco::Int64 value) : kind_(Kind::Integer), integer_(value) {}
     SqlParam(int value) : kind_(Kind::Integer), integer_(value) {}
@@ -48,6 +48,14 @@ public:
     SqlParam(const Poco::Nullable<Poco::Int64>& value) : kind_(value.isNull() ? Kind::Null : Kind::Integer) {
         if (!value.isNull()) integer_ = value.value();
     }
+    // The bytes of `value` exactly as they are (NULs and all), for a BLOB or bytea column; empty
+    // bytes are stored as empty bytes, not NULL.
+    static SqlParam blob(const std::string& value) {
+        SqlParam param(value);
+        param.kind_ = Kind::Blob;
+        return param;
+    }
+    static SqlParam blob(std::string&&) = delete;
     SqlParam(std::string&&) = delete;  // a temporary would be gone before the statement runs
     SqlParam(Poco::Nullable<std::string>&&) = delete;
     SqlParam(const char*) = delete;
