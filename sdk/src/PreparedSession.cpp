@@ -69,6 +69,9 @@ class SqliteEngine final : public PreparedSession::Engine {
 public:
     explicit SqliteEngine(Poco::Data::Session& session) : db_(Poco::AnyCast<sqlite3*>(session.getProperty("handle"))) {
         if (!db_) throw std::runtime_error("PreparedSession: the SQLite session is not open");
+        // JsonRows are read with `->>`, which SQLite has from 3.38 on (Debian 12 ships 3.40).
+        if (sqlite3_libversion_number() < 3038000)
+            throw std::runtime_error(std::string("PreparedSession: SQLite 3.38 or newer is needed, this is ") + sqlite3_libversion());
     }
     ~SqliteEngine() override {
         for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);

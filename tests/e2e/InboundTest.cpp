@@ -67,6 +67,7 @@ class InboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(redeliveryInAnyOrderChangesNothing);
     CPPUNIT_TEST(aSecondDevisInTheSameConversationMakesNoSecondLead);
     CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
+    CPPUNIT_TEST(aStoredMessageFromANewSenderCountsNothing);
     CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleaseKeepsWorking);
     CPPUNIT_TEST_SUITE_END();
@@ -176,6 +177,36 @@ public:
     }
 
     void aKnownLeadAskingAgainIsLinkedNotDuplicated() { checkAKnownLeadAsksAgain({}); }
+
+    // A new conversation is inserted with the counts of its messages; one whose only message was
+    // stored before (the same wamid from another sender) is left as if nothing was new: no unread,
+    // no inbound time, its last message time that of the message. Posted together, then apart.
+    void aStoredMessageFromANewSenderCountsNothing() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        const auto body = [](const std::string& from, const std::string& wamid, long long timestamp) {
+            host::InboundText message;
+            message.from = from;
+            message.name = "Sender " + from;
+            message.wamid = wamid;
+            message.timestamp = timestamp;
+            message.text = "Bonjour";
+            return host::inboundTextBody(message);
+        };
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("213550110001", "wamid.SAME1", 1764065000)).status);
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("213550110002", "wamid.SAME1", 1764065001)).status);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("213550110003", "wamid.SAME1", 1764065002)).status);
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("213550110003", "wamid.OTHER1", 1764065003)).status);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("213550110001|1|1764065000000|1764065000000|1\n"
+                                         "213550110002|0||1764065001000|0\n"
+                                         "213550110003|1|1764065003000|1764065003000|1"),
+                             queryRows(*db, "SELECT c.wa_id, v.unread_count, v.last_inbound_at, v.last_message_at, "
+                                            "(SELECT COUNT(*) FROM whatsapp_messages m WHERE m.conversation_id = v.id) "
+                                            "FROM whatsapp_conversations v JOIN whatsapp_contacts c ON c.id = v.contact_id ORDER BY c.wa_id"));
+    }
 
     void concurrentSendersAreNeverDuplicated() {
         HostOptions options;

@@ -493,18 +493,43 @@ void Timeline::writeConversations(sdk::PreparedSession& db) {
     for (std::size_t c : order)
         if (conversationOf[c] == kNone) missing.push_back(c);
     std::sort(missing.begin(), missing.end(), [&](std::size_t a, std::size_t b) { return contacts_[a].id < contacts_[b].id; });
+    // A new conversation is inserted with the counts its messages will give it if all of them are
+    // new, the usual case (writeMessages checks, and corrects the rare one whose message was stored
+    // before): written once rather than inserted and then updated, every index of the table twice.
+    std::vector<int> expected(contacts_.size(), 0);
+    std::vector<Poco::Int64> latest(contacts_.size(), 0);
+    {
+        std::set<std::string> seen;
+        for (const Message& m : messages_) {
+            if (!m.wamid.empty() && !seen.insert(m.wamid).second) continue;  // as writeMessages picks them
+            latest[m.contact] = expected[m.contact] ? std::max(latest[m.contact], m.at) : m.at;
+            ++expected[m.contact];
+        }
+    }
     if (!missing.empty()) {
         sdk::JsonRows values;
-        for (std::size_t c : missing) values.row().add(contacts_[c].id).add(firstAt[c]);
-        db.run("INSERT INTO whatsapp_conversations (contact_id, status, last_message_at, unread_count, created_at, updated_at) SELECT " +
-                   column(0, "BIGINT") + ", 'open', " + column(1, "BIGINT") + ", 0, CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM " +
-                   rows("$1") + " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING RETURNING id, contact_id, assigned_user_id, "
-                   "b2b_lead_id, intent",
+        for (std::size_t c : missing) {
+            const bool any = expected[c] > 0;
+            values.row()
+                .add(contacts_[c].id)
+                .add(any && firstAt[c] < latest[c] ? latest[c] : firstAt[c])
+                .add(any ? Int(latest[c]) : Int())
+                .add(expected[c]);
+        }
+        db.run("INSERT INTO whatsapp_conversations (contact_id, status, last_message_at, last_inbound_at, unread_count, created_at, "
+               "updated_at) SELECT " + column(0, "BIGINT") + ", 'open', " + column(1, "BIGINT") + ", " + column(2, "BIGINT") + ", " +
+                   column(3, "INTEGER") + ", CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM " + rows("$1") +
+                   " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING RETURNING id, contact_id, assigned_user_id, b2b_lead_id, intent",
                {values.text(), at}, adopt);
     }
-    for (std::size_t c : missing)
+    for (std::size_t c : missing) {
         if (conversationOf[c] == kNone)
             throw std::runtime_error("no open conversation for contact " + std::to_string(contacts_[c].id));
+        Conversation& conversation = conversations_[conversationOf[c]];
+        conversation.created = true;
+        conversation.expected = expected[c];
+        conversation.firstAt = firstAt[c];
+    }
     for (Message& m : messages_) m.conversation = conversationOf[m.contact];
 }
 
@@ -572,6 +597,14 @@ void Timeline::writeMessages(sdk::PreparedSession& db) {
             ++counts_.duplicates;  // Meta delivered it again: nothing changes
         }
     }
+    // A conversation this batch created has its counts already, unless one of its messages turned
+    // out to be stored before (then they are set again, updateConversations); only what routing
+    // changes is left to write.
+    for (Conversation& conversation : conversations_)
+        if (conversation.created) {
+            conversation.recount = conversation.newMessages != conversation.expected;
+            conversation.changed = false;
+        }
 }
 
 // Keyword actions of each new message, in order, on the conversations as the batch leaves them.
@@ -716,9 +749,22 @@ void Timeline::writeLeadNotes(sdk::PreparedSession& db) {
 }
 
 void Timeline::updateConversations(sdk::PreparedSession& db) {
+    // Created conversations whose counts were not what their insert assumed: as the insert would
+    // have set them from the messages that are new.
+    sdk::JsonRows recounts;
+    for (const Conversation& c : conversations_)
+        if (c.created && c.recount) recounts.row().add(c.id).add(c.newMessages).add(c.latestAt).add(c.firstAt);
+    if (!recounts.empty())
+        db.run("UPDATE whatsapp_conversations SET unread_count = v.n, last_inbound_at = CASE WHEN v.n > 0 THEN v.latest END, "
+               "last_message_at = CASE WHEN v.n > 0 AND v.first < v.latest THEN v.latest ELSE v.first END FROM (SELECT " +
+                   column(0, "BIGINT") + " AS id, " + column(1, "INTEGER") + " AS n, " + column(2, "BIGINT") + " AS latest, " +
+                   column(3, "BIGINT") + " AS first FROM " + rows("$1") + ") AS v WHERE whatsapp_conversations.id = v.id",
+               {recounts.text()});
+    // The others: new messages counted on top of what is stored, and what routing changed (for a
+    // created one only that: its counts are written).
     sdk::JsonRows values;
     for (const Conversation& c : conversations_)
-        if (c.changed) values.row().add(c.id).add(c.latestAt).add(c.newMessages).add(c.intent).add(c.assigned).add(c.lead);
+        if (c.changed) values.row().add(c.id).add(c.latestAt).add(c.created ? 0 : c.newMessages).add(c.intent).add(c.assigned).add(c.lead);
     if (values.empty()) return;
     const Poco::Int64 at = now_;
     const std::string t = "whatsapp_conversations.";

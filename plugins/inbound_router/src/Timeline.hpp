@@ -109,10 +109,13 @@ private:
         std::size_t contact = kNone;
         Int assigned, lead;
         Text intent;
-        Poco::Int64 firstAt = 0;  // last_message_at of a conversation this batch creates
+        Poco::Int64 firstAt = 0;  // the time of its contact's first message, for one this batch creates
         Poco::Int64 latestAt = 0;
         int newMessages = 0;
         bool changed = false;
+        bool created = false;  // inserted by this batch, with the counts of `expected` new messages
+        int expected = 0;
+        bool recount = false;  // created, and fewer of its messages were new than expected
     };
     struct Lead {
         std::size_t conversation = kNone;
