@@ -75,8 +75,10 @@ curl -fs -X POST "http://$TAWASUL_LISTEN/test/send-bulk" \
 echo "queued $(cat "$work/bulk.json") in $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
 kill "$pid"; wait "$pid" || true; pid=
 
+ports=()
 for ((h = 0; h < hosts; h++)); do
-    TAWASUL_LISTEN=127.0.0.1:$(free_port) TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
+    ports+=($(free_port))
+    TAWASUL_LISTEN=127.0.0.1:${ports[h]} TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
     pids+=($!)
 done
 start=$(date +%s.%N)
@@ -84,6 +86,9 @@ until [[ $(curl -fs "http://127.0.0.1:$fake_port/_stats" | python3 -c "import js
     sleep 0.5
 done
 drained=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
+# Slots the pacers let go for new ones because their senders came too late, over the hosts.
+late=$(for port in "${ports[@]}"; do curl -fs "http://127.0.0.1:$port/metrics"; done |
+    awk '/^tawasul_cloud_api_late_send_slots_total/ {n += $2} END {print n + 0}')
 stats=$(curl -fs "http://127.0.0.1:$fake_port/_stats")
 # Every message sent once: as many distinct wamids stored as messages, all 'sent'.
 sleep 1
@@ -97,11 +102,11 @@ print(db.execute("SELECT COUNT(*), SUM(status = 'sent'), COUNT(DISTINCT wa_messa
 PY
 )
 fi
-python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" <<'PY'
+python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" "$late" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1]); rate = float(sys.argv[2])
 print("%s host(s), configured %s/s, %s sends, %s workers each: measured %.3f/s (%.2f%% of configured), most in one second %d, "
-      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s"
+      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s; late slots let go %s"
       % (sys.argv[7], sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
-         sys.argv[5], sys.argv[6]))
+         sys.argv[5], sys.argv[6], sys.argv[8]))
 PY

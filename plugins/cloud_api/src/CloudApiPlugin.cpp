@@ -132,10 +132,16 @@ public:
         }
         pool_ = std::make_unique<SessionPool>(options_, tls_);
         if (context_.database().sql() == sdk::SqlDialect::postgresql())
-            sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond);
+            sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond, &lateSlots_);
     }
 
     std::string name() const override { return context_.pluginName(); }
+    // Send slots let go for a new one because their sender came too late for them (a thread woken
+    // late, a shared reservation answered after its slot): what the pacing loses, for operators.
+    sdk::Counter& lateSlotsCounter() {
+        return context_.metrics().counter("tawasul_cloud_api_late_send_slots_total",
+                                          "Send slots let go for a new one because their sender came too late for them");
+    }
     bool enforcesWindow() const override { return true; }
 
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
@@ -283,9 +289,9 @@ private:
         {
             std::lock_guard lock(mutex_);
             auto& slot = buckets_[phoneNumberId];
-            // 0.1 % under the configured rate: what Meta sees also carries the network's jitter
-            // (a first request's connection set-up, a late packet), and must never exceed it.
-            if (!slot) slot = std::make_unique<TokenBucket>(options_.messagesPerSecond * 0.999);
+            // Under the configured rate by SharedPacer's margin, for the same reason: what Meta
+            // sees also carries a late wake and the request's way there, and must never exceed it.
+            if (!slot) slot = std::make_unique<TokenBucket>(options_.messagesPerSecond * SharedPacer::kMargin);
             bucket = slot.get();
         }
         using namespace std::chrono;
@@ -294,6 +300,7 @@ private:
             const std::int64_t at = bucket->reserve(micros());
             std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
             if (bucket->usable(at, micros())) return;
+            lateSlots_.increment();
         }
     }
 
@@ -407,6 +414,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
     std::unique_ptr<SharedPacer> sharedPacer_;                      // on PostgreSQL: shared by all hosts
+    sdk::Counter& lateSlots_ = lateSlotsCounter();
     bool unhealthy_ = false;
     std::string unhealthyReason_;
     std::chrono::steady_clock::time_point sharedHealthAt_{};
