@@ -20,6 +20,7 @@
 #include <Poco/URI.h>
 
 #include "GraphApi.hpp"
+#include "PairPacer.hpp"
 #include "SettingsPage.hpp"
 #include "SharedPacer.hpp"
 #include "TokenBucket.hpp"
@@ -43,6 +44,7 @@ struct Options {
     std::string graphUrl = "https://graph.facebook.com";
     std::string apiVersion = "v21.0";
     double messagesPerSecond = 80;
+    PairRule pair;  // Meta's pair rate, per recipient
     std::string phoneNumberId;  // empty: from the settings
     int connectTimeoutMs = 5000;
     int timeoutMs = 20000;
@@ -131,8 +133,9 @@ public:
                                           true);
         }
         pool_ = std::make_unique<SessionPool>(options_, tls_);
-        if (context_.database().sql() == sdk::SqlDialect::postgresql())
-            sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond, &lateSlots_);
+        const bool shared = context_.database().sql() == sdk::SqlDialect::postgresql();
+        if (shared) sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond, &lateSlots_);
+        pairPacer_ = std::make_unique<PairPacer>(shared ? &context_.database() : nullptr, options_.pair);
     }
 
     std::string name() const override { return context_.pluginName(); }
@@ -150,6 +153,10 @@ public:
         if (!usable(credentials, result)) return result;
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
         try {
+            // The recipient's pair rate first: a message that must wait for it takes no send slot.
+            const std::string recipient = message.toE164.empty() ? message.waId : message.toE164;
+            const auto pairWait = pairPacer_->admit(credentials.phoneNumberId, recipient);
+            if (pairWait.count() > 0) return pairPaced(pairWait);
             pace(credentials.phoneNumberId);
         } catch (const std::exception& error) {
             return networkFailure("cannot reserve a send slot: " + sdk::errorText(error));
@@ -223,6 +230,20 @@ private:
         std::size_t tokenHash = 0;
         std::string phoneNumberId;
     };
+
+    // A message Meta would refuse with 131056 (pair rate) waits for its recipient's turn as a retry,
+    // without calling Meta: the job runs again when the turn comes.
+    sdk::SendResult pairPaced(std::chrono::microseconds wait) const {
+        sdk::SendResult result;
+        result.outcome = sdk::SendOutcome::RetryLater;
+        result.errorTitle = "pair rate";
+        const auto millis = std::chrono::ceil<std::chrono::milliseconds>(wait);
+        result.retryAfter = millis;
+        result.note = "paced: the next message to this recipient may go in " + std::to_string(millis.count()) +
+                      " ms (Meta's pair rate, error 131056: " + std::to_string(options_.pair.burst) + " at most in a burst, then one every " +
+                      std::to_string(options_.pair.intervalMicros / 1000) + " ms)";
+        return result;
+    }
 
     // The first 16 hex digits of the token's SHA-256: enough to tell tokens apart, nothing to use.
     static std::string tokenDigest(const std::string& token) { return sdk::sha256Hex(token).substr(0, 16); }
@@ -414,6 +435,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
     std::unique_ptr<SharedPacer> sharedPacer_;                      // on PostgreSQL: shared by all hosts
+    std::unique_ptr<PairPacer> pairPacer_;                          // per recipient; on PostgreSQL shared by all hosts
     sdk::Counter& lateSlots_ = lateSlotsCounter();
     bool unhealthy_ = false;
     std::string unhealthyReason_;
@@ -425,8 +447,8 @@ class CloudApiPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
         const sdk::ConfigNode& config = context.config();
-        config.allowOnly({"graph_url", "api_version", "messages_per_second", "phone_number_id", "connect_timeout_ms", "timeout_ms",
-                          "max_idle_connections"});
+        config.allowOnly({"graph_url", "api_version", "messages_per_second", "pair_interval_ms", "pair_burst", "phone_number_id",
+                          "connect_timeout_ms", "timeout_ms", "max_idle_connections"});
         Options options;
         options.graphUrl = config.getString("graph_url", options.graphUrl);
         const Poco::URI uri(options.graphUrl);
@@ -436,6 +458,8 @@ public:
         if (options.apiVersion.empty() || options.apiVersion.find('/') != std::string::npos)
             config.child("api_version").fail("api_version must look like v21.0");
         options.messagesPerSecond = static_cast<double>(config.getInt("messages_per_second", 80, 1, 100000));
+        options.pair.intervalMicros = config.getInt("pair_interval_ms", options.pair.intervalMicros / 1000, 1, 3600000) * 1000;
+        options.pair.burst = static_cast<int>(config.getInt("pair_burst", options.pair.burst, 1, 1000));
         options.phoneNumberId = config.getString("phone_number_id", "");
         options.connectTimeoutMs = static_cast<int>(config.getInt("connect_timeout_ms", options.connectTimeoutMs, 1, 600000));
         options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 1, 600000));
@@ -446,7 +470,9 @@ public:
         context.services().publish<sdk::ProviderConnectionTest>(context.pluginName(), provider);
         registerSettingsPage(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
-                                     std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number");
+                                     std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number, to one recipient " +
+                                     std::to_string(options.pair.burst) + " at most in a burst, then one every " +
+                                     std::to_string(options.pair.intervalMicros / 1000) + " ms");
     }
     void stop() noexcept override {}
 };

@@ -1,6 +1,6 @@
 // cloud_api without the network: the token bucket against a clock the test moves by hand, the
-// shared pacer's reading of the database's clock, the request bodies Meta expects, and the reading
-// of Meta's answers into retry / refused / unhealthy.
+// shared pacer's reading of the database's clock, the pair rate per recipient, the request bodies
+// Meta expects, and the reading of Meta's answers into retry / refused / unhealthy.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cstdint>
@@ -12,11 +12,16 @@
 #include <Poco/JSON/Parser.h>
 
 #include "GraphApi.hpp"
+#include "PairPacer.hpp"
 #include "SharedPacer.hpp"
 #include "TokenBucket.hpp"
 
 using namespace tawasul;
 using plugins::cloud_api::ClockOffset;
+using plugins::cloud_api::PairPacer;
+using plugins::cloud_api::PairRule;
+using plugins::cloud_api::PairState;
+using plugins::cloud_api::admitPair;
 using plugins::cloud_api::SharedPacer;
 using plugins::cloud_api::TokenBucket;
 
@@ -42,6 +47,9 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(slotsWithTheMarginKeepEveryWindowWithinTheRate);
     CPPUNIT_TEST(clockOffsetTakesTheQuickestRoundTrip);
     CPPUNIT_TEST(clockOffsetForgetsWhatANewerSampleContradicts);
+    CPPUNIT_TEST(pairRuleLetsABurstThroughThenWaitsUntilItIsPaidFor);
+    CPPUNIT_TEST(pairRuleWithABurstOfOneSpacesEveryMessage);
+    CPPUNIT_TEST(pairPacerInThisProcessKeepsOneAccountPerRecipient);
     CPPUNIT_TEST(textBodyCarriesRecipientTextAndContext);
     CPPUNIT_TEST(templateBodyHasLanguageComponentsAndNamedParameters);
     CPPUNIT_TEST(markReadBody);
@@ -189,6 +197,49 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(std::int64_t(-500), last.low);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(500), last.high);
+    }
+
+    void pairRuleLetsABurstThroughThenWaitsUntilItIsPaidFor() {
+        const PairRule rule{6000000, 3};  // 6 s, bursts of 3
+        PairState state;
+        // Three at once from a paid-up account; the fourth waits until the three are paid for.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 1000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 1000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 2000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(18000000), admitPair(state, rule, 1000000));
+        // A refusal changes nothing: later the wait is shorter by as much.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(9000000), admitPair(state, rule, 10000000));
+        // Paid for: a new burst.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 19000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 20000000));
+        // The burst lasts one interval: past it, the next waits for what the burst borrowed.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(31000000 - 25000000), admitPair(state, rule, 25000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 31000000));
+    }
+
+    void pairRuleWithABurstOfOneSpacesEveryMessage() {
+        const PairRule rule{6000000, 1};
+        PairState state;
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(6000000), admitPair(state, rule, 0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(1), admitPair(state, rule, 5999999));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 6000000));
+        // An idle minute stores nothing up: one message, then six seconds again.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 66000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(6000000), admitPair(state, rule, 66000000));
+    }
+
+    void pairPacerInThisProcessKeepsOneAccountPerRecipient() {
+        PairPacer pacer(nullptr, PairRule{3600000000LL, 2});  // an hour: nothing is paid for during the test
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("100", "+213555000001").count());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("100", "+213555000001").count());
+        const auto wait = pacer.admit("100", "+213555000001");
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(wait.count()), wait > std::chrono::minutes(119) && wait <= std::chrono::hours(2));
+        // Another recipient, or the same from another business number, has its own account.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("100", "+213555000002").count());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("200", "+213555000001").count());
+        CPPUNIT_ASSERT_THROW(PairPacer(nullptr, PairRule{0, 1}), std::invalid_argument);
+        CPPUNIT_ASSERT_THROW(PairPacer(nullptr, PairRule{1000, 0}), std::invalid_argument);
     }
 
     void textBodyCarriesRecipientTextAndContext() {
