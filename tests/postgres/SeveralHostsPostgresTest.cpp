@@ -101,7 +101,10 @@ public:
         CPPUNIT_ASSERT(onThree.waitFor("event: hello"));
 
         postText(three, "wamid.HOSTS1", "213555123456", "Bonjour depuis l'hôte 3");
-        CPPUNIT_ASSERT_MESSAGE(onOne.text() + "\n---\n" + one.log(), onOne.waitFor("event: message.received", std::chrono::seconds(10)));
+        // No time budget here: the wait also covers host 3 claiming and processing the event,
+        // which a loaded machine may take seconds over. How quickly the other hosts hear of it
+        // is measured apart, below.
+        CPPUNIT_ASSERT_MESSAGE(onOne.text() + "\n---\n" + one.log(), onOne.waitFor("event: message.received"));
         const std::string conversation =
             queryText(*db, "SELECT conversation_id FROM whatsapp_messages WHERE wa_message_id = 'wamid.HOSTS1'");
         CPPUNIT_ASSERT(onOne.waitFor("\"conversation_id\":" + conversation));
@@ -127,6 +130,35 @@ public:
         for (int i = 0; i < 500 && occurrences(onThree.text(), "event: message.received") < 3; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(onThree.text(), std::size_t(3), occurrences(onThree.text(), "event: message.received"));
+
+        // The hop from host 3 to host 1 is a push (NOTIFY to a listener that waits on its socket),
+        // not a poll. Measured on its own: host 3's page gets each event from host 3's own bus
+        // when it is published, host 1's page through the database, and both pages are read by
+        // this process, so the gap between the two arrivals is the relay alone, without the
+        // processing before it. A poll every P would put the median gap near P / 2; the shortest
+        // period anything in the host polls at is the job runner's 500 ms (the listener's own
+        // 500 ms wake-up only looks at the stop flag). The bound is a quarter of that: far above
+        // the milliseconds a push takes, even on a loaded two-core machine where one hop in a few
+        // may wait tens of milliseconds for a core, and below what a poll would give. The median
+        // of seven keeps one slow hop from deciding; the "within 1 s" for the whole path
+        // holds as long as the processing does.
+        std::vector<std::int64_t> hops;
+        for (int i = 0; i < 7; ++i) {
+            postText(three, "wamid.HOP" + std::to_string(i), "21355500030" + std::to_string(i), "Relais " + std::to_string(i));
+            const std::size_t shown = 4 + static_cast<std::size_t>(i);
+            const auto both = [&] {
+                return onOne.arrivals("event: message.received").size() >= shown && onThree.arrivals("event: message.received").size() >= shown;
+            };
+            for (int wait = 0; wait < 1000 && !both(); ++wait) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            CPPUNIT_ASSERT_MESSAGE(onOne.text() + "\n---\n" + one.log(), both());
+            const auto relayed = onOne.arrivals("event: message.received")[shown - 1];
+            const auto local = onThree.arrivals("event: message.received")[shown - 1];
+            hops.push_back(std::chrono::duration_cast<std::chrono::microseconds>(relayed - local).count());
+        }
+        std::string measured;
+        for (const std::int64_t hop : hops) measured += (measured.empty() ? "" : ", ") + std::to_string(hop / 1000) + " ms";
+        std::sort(hops.begin(), hops.end());
+        CPPUNIT_ASSERT_MESSAGE("host 3 to host 1: " + measured, hops[hops.size() / 2] < 125000);
     }
 
     // cloud_api.messages_per_second: 20 on each of three hosts is 20 per second for the number,
