@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <regex>
 #include <thread>
 #include <vector>
 
@@ -99,6 +100,13 @@ public:
         LiveStream onThree(three.port(), kLive, agent.cookie());  // a session is valid on every host
         CPPUNIT_ASSERT(onOne.waitFor("event: hello"));
         CPPUNIT_ASSERT(onThree.waitFor("event: hello"));
+        // Each host numbers its own events: a browser that comes back to another host than the one
+        // it heard from (no sticky sessions) is told to refresh, not sent the other numbering's events.
+        std::smatch hello;
+        const std::string first = onOne.text();
+        CPPUNIT_ASSERT_MESSAGE(first, std::regex_search(first, hello, std::regex("id: ([0-9a-f]{8}-[0-9]+)")));
+        LiveStream elsewhere(two.port(), kLive, agent.cookie(), hello[1].str());
+        CPPUNIT_ASSERT_MESSAGE(elsewhere.text(), elsewhere.waitFor("event: refresh"));
 
         postText(three, "wamid.HOSTS1", "213555123456", "Bonjour depuis l'hôte 3");
         // No time budget here: the wait also covers host 3 claiming and processing the event,
