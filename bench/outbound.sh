@@ -9,7 +9,10 @@
 # one dispatcher.send() per message, each its own durable transaction), then starts the host with
 # WORKERS workers and waits until the fake received COUNT sends. Prints the fake's arrival
 # statistics: the measured rate ((COUNT - 1) / (last arrival - first arrival)) and the most sends
-# seen in any one-second window, and checks that every message ended `sent` exactly once.
+# seen in any one-second window, and checks that every message ended `sent` exactly once. Also
+# prints the slots the pacers let go for late senders (tawasul_cloud_api_late_send_slots_total) and
+# the CPU time the hosts and the database server spent over the drain (from /proc), which says what
+# a send costs on a machine too busy for the wall clock to say it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=1
@@ -75,6 +78,10 @@ curl -fs -X POST "http://$TAWASUL_LISTEN/test/send-bulk" \
 echo "queued $(cat "$work/bulk.json") in $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
 kill "$pid"; wait "$pid" || true; pid=
 
+# CPU ticks (user + system) of the given processes, and of the database server's processes.
+ticks() { local n=0 p; for p in "$@"; do [[ -r /proc/$p/stat ]] && n=$((n + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $n; }
+pg_ticks() { [[ -n $pg ]] || { echo 0; return; }; local pm; pm=$(head -1 "$pg/data/postmaster.pid"); ticks "$pm" $(ps --ppid "$pm" -o pid=); }
+pg_before=$(pg_ticks)
 ports=()
 for ((h = 0; h < hosts; h++)); do
     ports+=($(free_port))
@@ -86,6 +93,8 @@ until [[ $(curl -fs "http://127.0.0.1:$fake_port/_stats" | python3 -c "import js
     sleep 0.5
 done
 drained=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
+host_ticks=$(ticks "${pids[@]}")
+db_ticks=$(( $(pg_ticks) - pg_before ))
 # Slots the pacers let go for new ones because their senders came too late, over the hosts.
 late=$(for port in "${ports[@]}"; do curl -fs "http://127.0.0.1:$port/metrics"; done |
     awk '/^tawasul_cloud_api_late_send_slots_total/ {n += $2} END {print n + 0}')
@@ -102,11 +111,13 @@ print(db.execute("SELECT COUNT(*), SUM(status = 'sent'), COUNT(DISTINCT wa_messa
 PY
 )
 fi
-python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" "$late" <<'PY'
+python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" "$late" "$host_ticks" "$db_ticks" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1]); rate = float(sys.argv[2])
+host_cpu, db_cpu = int(sys.argv[9]) / int(sys.argv[11]), int(sys.argv[10]) / int(sys.argv[11])
 print("%s host(s), configured %s/s, %s sends, %s workers each: measured %.3f/s (%.2f%% of configured), most in one second %d, "
-      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s; late slots let go %s"
+      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s; late slots let go %s; "
+      "CPU over the drain: hosts %.1f s, database server %.1f s (%.2f ms a send)"
       % (sys.argv[7], sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
-         sys.argv[5], sys.argv[6], sys.argv[8]))
+         sys.argv[5], sys.argv[6], sys.argv[8], host_cpu, db_cpu, 1000 * (host_cpu + db_cpu) / s["count"]))
 PY

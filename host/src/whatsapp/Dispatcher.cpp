@@ -152,7 +152,19 @@ struct AttemptRow {
 // round trip. Poco binds by reference, so each statement reads the members it was bound to.
 struct Dispatcher::Kept {
     explicit Kept(sdk::Database& database)
-        : session(database.session()), load(session), attempt(session), markSent(session), early(session) {
+        : session(database.session()), asynchronous(!database.sql().singleWriter()), load(session), attempt(session),
+          markSent(session), early(session) {
+        // Every write on this connection is relaxed (Durability::Relaxed: sends and their
+        // attempts can be done again from what is durable). On PostgreSQL the connection says so
+        // once, for as long as it is kept, instead of each transaction saying SET LOCAL (a
+        // statement of four round trips); the pool gets it back as it was (~Kept).
+        if (asynchronous) session << "SET synchronous_commit = off", now;
+        if (asynchronous) {
+            // sdk::lockWamids for the one wamid of a send, with the same key (1414, hashtext), kept
+            // prepared: parsed and planned afresh it cost the server more than the writes it guards.
+            lock = std::make_unique<Poco::Data::Statement>(session);
+            *lock << "SELECT COUNT(pg_advisory_xact_lock(1414, hashtext($1)))", use(wamid), into(locked);
+        }
         load << "SELECT m.status, m.payload, m.context_wa_message_id, m.idempotency_key, m.provider, m.wa_message_id, "
                 "m.conversation_id, c.last_inbound_at, k.phone_e164, k.wa_id FROM whatsapp_messages m "
                 "JOIN whatsapp_conversations c ON c.id = m.conversation_id JOIN whatsapp_contacts k ON k.id = c.contact_id "
@@ -170,6 +182,21 @@ struct Dispatcher::Kept {
                  "WHERE wa_message_id = $1 ORDER BY occurred_at, id",
             use(wamid), into(earlyStatuses), into(earlyCodes), into(earlyTitles), into(earlyDetails), into(earlyAt);
     }
+
+    ~Kept() {
+        if (!asynchronous) return;
+        try {
+            session << "RESET synchronous_commit", now;
+        } catch (...) {
+            // A broken connection is discarded by the pool; nothing else runs on it.
+        }
+    }
+
+    // What a relaxed transaction on this connection asks of sdk::Transaction: on PostgreSQL
+    // nothing more (the connection commits asynchronously already, and a Full transaction there
+    // differs from a Relaxed one only by its SET LOCAL); on SQLite, Relaxed (its pragma is per
+    // transaction, and the write lock is taken the same way).
+    sdk::Durability relaxed() const { return asynchronous ? sdk::Durability::Full : sdk::Durability::Relaxed; }
 
     // The outbound message `messageId` and its contact; false when there is none.
     bool loadMessage(std::int64_t messageId) {
@@ -196,6 +223,13 @@ struct Dispatcher::Kept {
         attempt.execute();
     }
 
+    // In the transaction that stores a sent message's wamid, before anything else (see
+    // sdk::lockWamids): a status for it being stored now is then seen, or sees this one.
+    void lockWamid(const std::string& providerMessageId) {
+        wamid = providerMessageId;
+        if (lock) lock->execute();
+    }
+
     // Stores the wamid of a message sent and reads the statuses that arrived before it.
     void storeSent(const std::string& providerMessageId, const std::string& provider, std::int64_t atMillis) {
         wamid = providerMessageId;
@@ -212,6 +246,7 @@ struct Dispatcher::Kept {
     }
 
     Poco::Data::Session session;
+    const bool asynchronous;  // PostgreSQL: set to commit asynchronously while kept
     Poco::Int64 id = 0, conversationId = 0, attemptDuration = 0, at = 0;
     std::string status, payload;
     NullableText context, key, providerDone, wamidDone, phone, waId;
@@ -225,7 +260,9 @@ struct Dispatcher::Kept {
     std::vector<NullableInt> earlyCodes;
     std::vector<NullableText> earlyTitles, earlyDetails;
     std::vector<Poco::Int64> earlyAt;
+    Poco::Int64 locked = 0;
     Poco::Data::Statement load, attempt, markSent, early;
+    std::unique_ptr<Poco::Data::Statement> lock;  // PostgreSQL only: SQLite has one writer
 };
 
 Dispatcher::~Dispatcher() = default;
@@ -501,7 +538,7 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
     auto commitAttempt = [&](const AttemptRow& row) {
         // Relaxed, like the queue's own bookkeeping: a crash of the machine loses at most this
         // record and the job runs again.
-        sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+        sdk::Transaction transaction(database_, session, kept.relaxed());
         kept.recordAttempt(row, clock_.nowMillis());
         transaction.commit();
         count(row.provider, row.outcome);
@@ -512,7 +549,7 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
         return "";
     };
     auto failMessage = [&](const AttemptRow* row, const std::string& reason) {
-        sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+        sdk::Transaction transaction(database_, session, kept.relaxed());
         const std::int64_t at = clock_.nowMillis();
         if (row) kept.recordAttempt(*row, at);
         Poco::Nullable<int> code;
@@ -581,9 +618,9 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
             case sdk::SendOutcome::Sent: {
                 std::vector<std::pair<std::string, std::string>> events;
                 {
-                    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+                    sdk::Transaction transaction(database_, session, kept.relaxed());
                     // First: a status for this wamid being stored now is then seen below, or sees ours.
-                    sdk::lockWamids(session, database_.sql(), {result.providerMessageId});
+                    kept.lockWamid(result.providerMessageId);
                     const std::int64_t at = clock_.nowMillis();
                     kept.recordAttempt(row, at);
                     const std::string& wamid = result.providerMessageId;
@@ -619,7 +656,7 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
             }
             case sdk::SendOutcome::Queued: {
                 {
-                    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+                    sdk::Transaction transaction(database_, session, kept.relaxed());
                     const std::int64_t at = clock_.nowMillis();
                     kept.recordAttempt(row, at);
                     std::string providerName = name;
