@@ -10,7 +10,8 @@
 # WORKERS workers and waits until the fake received COUNT sends. Prints the fake's arrival
 # statistics: the measured rate ((COUNT - 1) / (last arrival - first arrival)) and the most sends
 # seen in any one-second window, and checks that every message ended `sent` exactly once. Also
-# prints the slots the pacers let go for late senders (tawasul_cloud_api_late_send_slots_total) and
+# prints the slots the pacers let go for late senders (tawasul_cloud_api_late_send_slots_total), how
+# late after their slots the senders were (tawasul_cloud_api_send_lateness_seconds), and
 # the CPU time the hosts and the database server spent over the drain (from /proc), which says what
 # a send costs on a machine too busy for the wall clock to say it.
 set -euo pipefail
@@ -96,8 +97,13 @@ drained=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
 host_ticks=$(ticks "${pids[@]}")
 db_ticks=$(( $(pg_ticks) - pg_before ))
 # Slots the pacers let go for new ones because their senders came too late, over the hosts.
-late=$(for port in "${ports[@]}"; do curl -fs "http://127.0.0.1:$port/metrics"; done |
-    awk '/^tawasul_cloud_api_late_send_slots_total/ {n += $2} END {print n + 0}')
+metrics=$(for port in "${ports[@]}"; do curl -fs "http://127.0.0.1:$port/metrics"; done)
+late=$(awk '/^tawasul_cloud_api_late_send_slots_total/ {n += $2} END {print n + 0}' <<<"$metrics")
+# How long after their slots the senders were ready (woken, and answered on PostgreSQL): the share
+# within each bound, over the hosts.
+lateness=$(awk -F'[{}" ]+' '/^tawasul_cloud_api_send_lateness_seconds_bucket/ {n[$3] += $4} /^tawasul_cloud_api_send_lateness_seconds_count/ {all += $2}
+    END {for (b in n) if (b != "+Inf") printf "%s %.2f\n", b, all ? 100 * n[b] / all : 0}' <<<"$metrics" | sort -g |
+    awk '{printf "%s%g ms %s%%", (NR > 1 ? ", " : ""), $1 * 1000, $2}')
 stats=$(curl -fs "http://127.0.0.1:$fake_port/_stats")
 # Every message sent once: as many distinct wamids stored as messages, all 'sent'.
 sleep 1
@@ -111,13 +117,13 @@ print(db.execute("SELECT COUNT(*), SUM(status = 'sent'), COUNT(DISTINCT wa_messa
 PY
 )
 fi
-python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" "$late" "$host_ticks" "$db_ticks" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" "$late" "$host_ticks" "$db_ticks" "$(getconf CLK_TCK)" "$lateness" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1]); rate = float(sys.argv[2])
 host_cpu, db_cpu = int(sys.argv[9]) / int(sys.argv[11]), int(sys.argv[10]) / int(sys.argv[11])
 print("%s host(s), configured %s/s, %s sends, %s workers each: measured %.3f/s (%.2f%% of configured), most in one second %d, "
       "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s; late slots let go %s; "
-      "CPU over the drain: hosts %.1f s, database server %.1f s (%.2f ms a send)"
+      "ready after their slots within %s; CPU over the drain: hosts %.1f s, database server %.1f s (%.2f ms a send)"
       % (sys.argv[7], sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
-         sys.argv[5], sys.argv[6], sys.argv[8], host_cpu, db_cpu, 1000 * (host_cpu + db_cpu) / s["count"]))
+         sys.argv[5], sys.argv[6], sys.argv[8], sys.argv[12], host_cpu, db_cpu, 1000 * (host_cpu + db_cpu) / s["count"]))
 PY

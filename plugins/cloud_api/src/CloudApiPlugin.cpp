@@ -134,7 +134,7 @@ public:
         }
         pool_ = std::make_unique<SessionPool>(options_, tls_);
         const bool shared = context_.database().sql() == sdk::SqlDialect::postgresql();
-        if (shared) sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond, &lateSlots_);
+        if (shared) sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond, &lateSlots_, &lateness_);
         pairPacer_ = std::make_unique<PairPacer>(shared ? &context_.database() : nullptr, options_.pair);
     }
 
@@ -320,7 +320,9 @@ private:
         while (true) {
             const std::int64_t at = bucket->reserve(micros());
             std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
-            if (bucket->usable(at, micros())) return;
+            const std::int64_t woke = micros();
+            lateness_.observe(static_cast<double>(woke - at) / 1e6);
+            if (bucket->usable(at, woke)) return;
             lateSlots_.increment();
         }
     }
@@ -437,6 +439,9 @@ private:
     std::unique_ptr<SharedPacer> sharedPacer_;                      // on PostgreSQL: shared by all hosts
     std::unique_ptr<PairPacer> pairPacer_;                          // per recipient; on PostgreSQL shared by all hosts
     sdk::Counter& lateSlots_ = lateSlotsCounter();
+    sdk::Histogram& lateness_ = context_.metrics().histogram(
+        "tawasul_cloud_api_send_lateness_seconds", "How long after its send slot a sender was ready (woken, and answered on PostgreSQL)",
+        {0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064});
     bool unhealthy_ = false;
     std::string unhealthyReason_;
     std::chrono::steady_clock::time_point sharedHealthAt_{};

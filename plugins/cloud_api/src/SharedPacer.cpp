@@ -51,9 +51,9 @@ struct SharedPacer::Reservation {
     Poco::Int64 slot = 0, dbNow = 0;
 };
 
-SharedPacer::SharedPacer(sdk::Database& database, double ratePerSecond, sdk::Counter* lateSlots)
+SharedPacer::SharedPacer(sdk::Database& database, double ratePerSecond, sdk::Counter* lateSlots, sdk::Histogram* lateness)
     : database_(database), intervalMicros_(static_cast<std::int64_t>(std::ceil(1e6 / (ratePerSecond * kMargin)))),
-      lateSlots_(lateSlots) {}
+      lateSlots_(lateSlots), lateness_(lateness) {}
 
 SharedPacer::~SharedPacer() = default;
 
@@ -96,7 +96,9 @@ void SharedPacer::wait(const std::string& phoneNumberId) {
         // takes a new one.
         const std::int64_t latest = reserved.slotMicros - offset.low, earliest = reserved.slotMicros - offset.high;
         std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::microseconds(latest)));
-        if (steadyMicros() - earliest < kLateTolerance.count()) return;
+        const std::int64_t late = steadyMicros() - earliest;
+        if (lateness_) lateness_->observe(static_cast<double>(late) / 1e6);
+        if (late < kLateTolerance.count()) return;
         if (lateSlots_) lateSlots_->increment();
     }
 }

@@ -56,9 +56,10 @@ private:
 class SharedPacer {
 public:
     // `ratePerSecond` as configured; slots are spaced kMargin wider (see there). The counter, if
-    // given, counts the slots let go because their sender came too late for them, so that an
-    // operator sees what the pacing loses.
-    SharedPacer(sdk::Database& database, double ratePerSecond, sdk::Counter* lateSlots = nullptr);
+    // given, counts the slots let go because their sender came too late for them, and the
+    // histogram how late after its slot each sender was (seconds), so that an operator sees what
+    // the pacing loses and why.
+    SharedPacer(sdk::Database& database, double ratePerSecond, sdk::Counter* lateSlots = nullptr, sdk::Histogram* lateness = nullptr);
     ~SharedPacer();
 
     // Blocks until the caller may send to `phoneNumberId`. Throws when the database cannot be
@@ -89,6 +90,7 @@ private:
     sdk::Database& database_;
     const std::int64_t intervalMicros_;
     sdk::Counter* lateSlots_;
+    sdk::Histogram* lateness_;
     std::mutex mutex_;
     ClockOffset offset_;
     // Prepared reservations not in use: one per sender at the busiest moment so far (the job
