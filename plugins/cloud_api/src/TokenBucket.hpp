@@ -22,9 +22,9 @@ public:
     // Whether a caller that woke at nowMicros for the token of `slot` may still use it. A caller
     // that woke late (a starved thread) would bunch its send with the next ones; past
     // kLateToleranceMicros it takes a new token instead. With tokens spaced as SharedPacer spaces
-    // its slots (1 % under the rate: any rate + 1 span 10 ms more than a second), a send at most
-    // that late leaves the rest of those 10 ms to its way to Meta, whatever the rate.
-    static constexpr std::int64_t kLateToleranceMicros = 4000;
+    // its slots (1.5 % under the rate: any rate + 1 span 15 ms more than a second), a send at most
+    // that late leaves the rest of those 15 ms to its way to Meta, whatever the rate.
+    static constexpr std::int64_t kLateToleranceMicros = 5000;
     bool usable(std::int64_t slot, std::int64_t nowMicros) const { return nowMicros - slot < kLateToleranceMicros; }
 
     double ratePerSecond() const { return rate_; }

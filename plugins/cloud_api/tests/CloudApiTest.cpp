@@ -118,22 +118,22 @@ public:
         TokenBucket bucket(80);  // 12.5 ms
         const std::int64_t slot = bucket.reserve(0);
         CPPUNIT_ASSERT(bucket.usable(slot, 0));
-        CPPUNIT_ASSERT(bucket.usable(slot, 3999));
-        CPPUNIT_ASSERT(!bucket.usable(slot, 4000));
+        CPPUNIT_ASSERT(bucket.usable(slot, 4999));
+        CPPUNIT_ASSERT(!bucket.usable(slot, 5000));
         // The late caller takes the next free token, after those already handed out.
         CPPUNIT_ASSERT_EQUAL(std::int64_t(12500), bucket.reserve(0));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(25000), bucket.reserve(12500));
-        // The same 4 ms at any rate: it is what the margin leaves in any second, not a share of a slot.
+        // The same 5 ms at any rate: it is what the margin leaves in any second, not a share of a slot.
         TokenBucket fast(1000);
-        CPPUNIT_ASSERT(fast.usable(fast.reserve(0), 3999));
-        CPPUNIT_ASSERT(!fast.usable(0, 4000));
+        CPPUNIT_ASSERT(fast.usable(fast.reserve(0), 4999));
+        CPPUNIT_ASSERT(!fast.usable(0, 5000));
         TokenBucket slow(1);
-        CPPUNIT_ASSERT(!slow.usable(slow.reserve(0), 4000));
+        CPPUNIT_ASSERT(!slow.usable(slow.reserve(0), 5000));
     }
 
-    // Slots spaced 1 % under the rate, each sent at most the late tolerance after it: however the
-    // lateness falls, no one-second window holds more than the rate (with a millisecond left over
-    // for the request's way); the measured rate loses 1 %.
+    // Slots spaced 1.5 % under the rate, each sent at most the late tolerance after it: however
+    // the lateness falls, no one-second window holds more than the rate, with 10 ms left over for
+    // the request's way; the measured rate loses 1.5 %.
     void slotsWithTheMarginKeepEveryWindowWithinTheRate() {
         for (const double rate : {1.0, 20.0, 80.0, 1000.0}) {
             TokenBucket bucket(rate * SharedPacer::kMargin);
@@ -147,13 +147,13 @@ public:
             std::sort(sent.begin(), sent.end());
             std::size_t first = 0, most = 0;
             for (std::size_t last = 0; last < sent.size(); ++last) {
-                // A window of one second and the millisecond of way to Meta.
-                while (sent[last] - sent[first] >= 1000000 - 1000) ++first;
+                // A window of one second and the 10 ms of way to Meta.
+                while (sent[last] - sent[first] >= 1000000 - 10000) ++first;
                 most = std::max(most, last - first + 1);
             }
             CPPUNIT_ASSERT_MESSAGE(std::to_string(rate) + "/s: " + std::to_string(most) + " in one second", most <= static_cast<std::size_t>(rate));
             const double measured = (count - 1) / ((sent.back() - sent.front()) / 1e6);
-            CPPUNIT_ASSERT_MESSAGE(std::to_string(measured), measured > rate * 0.989 && measured < rate);
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(measured), measured > rate * 0.984 && measured < rate);
         }
     }
 
