@@ -9,7 +9,11 @@
 # one dispatcher.send() per message, each its own durable transaction), then starts the host with
 # WORKERS workers and waits until the fake received COUNT sends. Prints the fake's arrival
 # statistics: the measured rate ((COUNT - 1) / (last arrival - first arrival)) and the most sends
-# seen in any one-second window, and checks that every message ended `sent` exactly once.
+# seen in any one-second window, and checks that every message ended `sent` exactly once. Also
+# prints the slots the pacers let go for late senders (tawasul_cloud_api_late_send_slots_total), how
+# late after their slots the senders were (tawasul_cloud_api_send_lateness_seconds), and
+# the CPU time the hosts and the database server spent over the drain (from /proc), which says what
+# a send costs on a machine too busy for the wall clock to say it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=1
@@ -75,8 +79,14 @@ curl -fs -X POST "http://$TAWASUL_LISTEN/test/send-bulk" \
 echo "queued $(cat "$work/bulk.json") in $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
 kill "$pid"; wait "$pid" || true; pid=
 
+# CPU ticks (user + system) of the given processes, and of the database server's processes.
+ticks() { local n=0 p; for p in "$@"; do [[ -r /proc/$p/stat ]] && n=$((n + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $n; }
+pg_ticks() { [[ -n $pg ]] || { echo 0; return; }; local pm; pm=$(head -1 "$pg/data/postmaster.pid"); ticks "$pm" $(ps --ppid "$pm" -o pid=); }
+pg_before=$(pg_ticks)
+ports=()
 for ((h = 0; h < hosts; h++)); do
-    TAWASUL_LISTEN=127.0.0.1:$(free_port) TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
+    ports+=($(free_port))
+    TAWASUL_LISTEN=127.0.0.1:${ports[h]} TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
     pids+=($!)
 done
 start=$(date +%s.%N)
@@ -84,6 +94,16 @@ until [[ $(curl -fs "http://127.0.0.1:$fake_port/_stats" | python3 -c "import js
     sleep 0.5
 done
 drained=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
+host_ticks=$(ticks "${pids[@]}")
+db_ticks=$(( $(pg_ticks) - pg_before ))
+# Slots the pacers let go for new ones because their senders came too late, over the hosts.
+metrics=$(for port in "${ports[@]}"; do curl -fs "http://127.0.0.1:$port/metrics"; done)
+late=$(awk '/^tawasul_cloud_api_late_send_slots_total/ {n += $2} END {print n + 0}' <<<"$metrics")
+# How long after their slots the senders were ready (woken, and answered on PostgreSQL): the share
+# within each bound, over the hosts.
+lateness=$(awk -F'[{}" ]+' '/^tawasul_cloud_api_send_lateness_seconds_bucket/ {n[$3] += $4} /^tawasul_cloud_api_send_lateness_seconds_count/ {all += $2}
+    END {for (b in n) if (b != "+Inf") printf "%s %.2f\n", b, all ? 100 * n[b] / all : 0}' <<<"$metrics" | sort -g |
+    awk '{printf "%s%g ms %s%%", (NR > 1 ? ", " : ""), $1 * 1000, $2}')
 stats=$(curl -fs "http://127.0.0.1:$fake_port/_stats")
 # Every message sent once: as many distinct wamids stored as messages, all 'sent'.
 sleep 1
@@ -97,11 +117,13 @@ print(db.execute("SELECT COUNT(*), SUM(status = 'sent'), COUNT(DISTINCT wa_messa
 PY
 )
 fi
-python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" <<'PY'
+python3 - "$stats" "$rate" "$count" "$workers" "$drained" "$check" "$hosts" "$late" "$host_ticks" "$db_ticks" "$(getconf CLK_TCK)" "$lateness" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1]); rate = float(sys.argv[2])
+host_cpu, db_cpu = int(sys.argv[9]) / int(sys.argv[11]), int(sys.argv[10]) / int(sys.argv[11])
 print("%s host(s), configured %s/s, %s sends, %s workers each: measured %.3f/s (%.2f%% of configured), most in one second %d, "
-      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s"
+      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s; late slots let go %s; "
+      "ready after their slots within %s; CPU over the drain: hosts %.1f s, database server %.1f s (%.2f ms a send)"
       % (sys.argv[7], sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
-         sys.argv[5], sys.argv[6]))
+         sys.argv[5], sys.argv[6], sys.argv[8], sys.argv[12], host_cpu, db_cpu, 1000 * (host_cpu + db_cpu) / s["count"]))
 PY

@@ -34,8 +34,14 @@ Transaction::Transaction(Database& database, Poco::Data::Session& session, Durab
     const bool relaxed = durability_ == Durability::Relaxed;
     if (relaxed && !sql_.relaxBeforeBegin().empty()) session_ << sql_.relaxBeforeBegin(), now;
     try {
-        // Issued as statements rather than Session::begin(), whose SQLite form is a deferred BEGIN.
-        session_ << sql_.beginWrite(), now;
+        // On SQLite a statement rather than Session::begin(), whose SQLite form is a deferred BEGIN.
+        // On PostgreSQL Session::begin(): one round trip (a plain query), where Poco's connector
+        // makes a statement four (prepare, describe, execute, deallocate); and the connector then
+        // knows a transaction is open.
+        if (sql_.singleWriter())
+            session_ << sql_.beginWrite(), now;
+        else
+            session_.begin();
         if (relaxed && !sql_.relaxAfterBegin().empty()) session_ << sql_.relaxAfterBegin(), now;
     } catch (...) {
         restore();
@@ -46,7 +52,10 @@ Transaction::Transaction(Database& database, Poco::Data::Session& session, Durab
 Transaction::~Transaction() { rollback(); }
 
 void Transaction::commit() {
-    session_ << "COMMIT", now;
+    if (sql_.singleWriter())
+        session_ << "COMMIT", now;
+    else
+        session_.commit();
     open_ = false;
     restore();
     if (writer_.owns_lock()) writer_.unlock();
@@ -65,7 +74,10 @@ void Transaction::rollback() noexcept {
     if (!open_) return;
     open_ = false;
     try {
-        session_ << "ROLLBACK", now;
+        if (sql_.singleWriter())
+            session_ << "ROLLBACK", now;
+        else
+            session_.rollback();
     } catch (...) {
         // The connection is broken or the transaction already ended; nothing is left to undo.
     }

@@ -47,6 +47,9 @@ public:
         const std::pair<std::string, std::string> cases[] = {
             {"    - cloud_api: { graph_url: \"ftp://graph.example\" }\n", "graph_url must be an http:// or https:// URL, not 'ftp://graph.example'"},
             {"    - cloud_api: { messages_per_second: 0 }\n", "messages_per_second"},
+            {"    - cloud_api: { pair_interval_ms: 0 }\n", "pair_interval_ms"},
+            {"    - cloud_api: { pair_burst: 0 }\n", "pair_burst"},
+            {"    - cloud_api: { pair_burst: many }\n", "pair_burst"},
             {"    - cloud_api: { token: secret }\n", "token"},
             {"    - example_provider: {}\n", "file"},
         };

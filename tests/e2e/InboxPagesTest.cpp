@@ -425,13 +425,13 @@ public:
             // its stream's connection is sent first, not lost.
             const std::string page = h.get(agent, kConversation + std::to_string(id)).body;
             std::smatch rendered;
-            CPPUNIT_ASSERT_MESSAGE(page, std::regex_search(page, rendered, std::regex("live\\?conversation=[0-9]+&amp;after=([0-9]+)")));
+            CPPUNIT_ASSERT_MESSAGE(page, std::regex_search(page, rendered, std::regex("live\\?conversation=[0-9]+&amp;after=([0-9a-f]{8}-[0-9]+)")));
             h.customerWrites("wamid.L1b", "Entre le rendu et la connexion");
             LiveStream late(h.host().port(), live + "?conversation=" + std::to_string(id) + "&after=" + rendered[1].str(), agent.cookie());
             CPPUNIT_ASSERT_MESSAGE(late.text(), late.waitFor("event: message.received"));
             // The last id the browser saw before the connection dropped.
             const std::string seen = stream.text();
-            const std::regex idLine("id: ([0-9]+)");
+            const std::regex idLine("id: ([0-9a-f]{8}-[0-9]+)");
             for (std::sregex_iterator it(seen.begin(), seen.end(), idLine), end; it != end; ++it) lastId = (*it)[1];
             CPPUNIT_ASSERT(!lastId.empty());
         }
@@ -440,9 +440,14 @@ public:
         LiveStream resumed(h.host().port(), live, agent.cookie(), lastId);
         CPPUNIT_ASSERT_MESSAGE(resumed.text(), resumed.waitFor("\"conversation_id\":" + std::to_string(missed)));
         CPPUNIT_ASSERT(contains(resumed.text(), "event: message.received"));
-        // A browser from before a restart (an id the host never gave) is told to refresh.
-        LiveStream stale(h.host().port(), live, agent.cookie(), "999999");
-        CPPUNIT_ASSERT_MESSAGE(stale.text(), stale.waitFor("event: refresh"));
+        // A browser from before a restart, or from another host (a cursor this run never gave,
+        // whatever its number), is told to refresh; so is a page rendered by another host.
+        for (const std::string& foreign : {std::string("999999"), std::string("00000000-1"), lastId.substr(0, 8) + "-999999"}) {
+            LiveStream stale(h.host().port(), live, agent.cookie(), foreign);
+            CPPUNIT_ASSERT_MESSAGE(foreign + ": " + stale.text(), stale.waitFor("event: refresh"));
+        }
+        LiveStream otherHost(h.host().port(), live + "?after=0badc0de-1", agent.cookie());
+        CPPUNIT_ASSERT_MESSAGE(otherHost.text(), otherHost.waitFor("event: refresh"));
         // Without a session there is no stream.
         CPPUNIT_ASSERT_EQUAL(401, h.host().request("GET", live).status);
     }

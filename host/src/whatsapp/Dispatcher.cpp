@@ -143,22 +143,129 @@ struct AttemptRow {
     std::int64_t durationMs = 0;
 };
 
-void recordAttempt(Poco::Data::Session& session, std::int64_t messageId, const AttemptRow& row, std::int64_t at) {
-    Poco::Int64 message = messageId, duration = row.durationMs, createdAt = at;
-    std::string provider = row.provider, outcome = row.outcome;
-    int attempt = row.attempt;
-    Poco::Nullable<int> httpStatus, errorCode;
-    if (row.httpStatus) httpStatus = row.httpStatus;
-    if (row.errorCode) errorCode = row.errorCode;
-    NullableText title = orNull(row.errorTitle.substr(0, 500)), details = orNull(row.errorDetails.substr(0, 2000)),
-                 note = orNull(row.note.substr(0, 1000));
-    session << "INSERT INTO whatsapp_message_attempts (message_id, provider, attempt, outcome, http_status, error_code, "
-               "error_title, error_details, note, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        use(message), use(provider), use(attempt), use(outcome), use(httpStatus), use(errorCode), use(title), use(details),
-        use(note), use(duration), use(createdAt), now;
-}
-
 }  // namespace
+
+// The statements of a send, prepared once on a connection kept for them (a worker takes one for
+// each job and gives it back). Poco's PostgreSQL connector turns each new statement into four
+// round trips (prepare, describe, execute, deallocate) and the server parses and plans it again:
+// at 1,000 sends a second over three hosts, that was most of two cores. A kept statement is one
+// round trip. Poco binds by reference, so each statement reads the members it was bound to.
+struct Dispatcher::Kept {
+    explicit Kept(sdk::Database& database)
+        : session(database.session()), asynchronous(!database.sql().singleWriter()), load(session), attempt(session),
+          markSent(session), early(session) {
+        // Every write on this connection is relaxed (Durability::Relaxed: sends and their
+        // attempts can be done again from what is durable). On PostgreSQL the connection says so
+        // once, for as long as it is kept, instead of each transaction saying SET LOCAL (a
+        // statement of four round trips); the pool gets it back as it was (~Kept).
+        if (asynchronous) session << "SET synchronous_commit = off", now;
+        if (asynchronous) {
+            // sdk::lockWamids for the one wamid of a send, with the same key (1414, hashtext), kept
+            // prepared: parsed and planned afresh it cost the server more than the writes it guards.
+            lock = std::make_unique<Poco::Data::Statement>(session);
+            *lock << "SELECT COUNT(pg_advisory_xact_lock(1414, hashtext($1)))", use(wamid), into(locked);
+        }
+        load << "SELECT m.status, m.payload, m.context_wa_message_id, m.idempotency_key, m.provider, m.wa_message_id, "
+                "m.conversation_id, c.last_inbound_at, k.phone_e164, k.wa_id FROM whatsapp_messages m "
+                "JOIN whatsapp_conversations c ON c.id = m.conversation_id JOIN whatsapp_contacts k ON k.id = c.contact_id "
+                "WHERE m.id = $1 AND m.direction = 'out'",
+            use(id), into(status), into(payload), into(context), into(key), into(providerDone), into(wamidDone), into(conversationId),
+            into(lastInbound), into(phone), into(waId);
+        attempt << "INSERT INTO whatsapp_message_attempts (message_id, provider, attempt, outcome, http_status, error_code, "
+                   "error_title, error_details, note, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            use(id), use(attemptProvider), use(attemptNumber), use(attemptOutcome), use(attemptHttpStatus), use(attemptErrorCode),
+            use(attemptTitle), use(attemptDetails), use(attemptNote), use(attemptDuration), use(at);
+        markSent << "UPDATE whatsapp_messages SET wa_message_id = $1, provider = $2, status = 'sent', sent_at = $3, updated_at = $3 "
+                    "WHERE id = $4 AND wa_message_id IS NULL",
+            use(wamid), use(sentBy), use(at), use(id);
+        early << "SELECT status, error_code, error_title, error_details, occurred_at FROM whatsapp_message_statuses "
+                 "WHERE wa_message_id = $1 ORDER BY occurred_at, id",
+            use(wamid), into(earlyStatuses), into(earlyCodes), into(earlyTitles), into(earlyDetails), into(earlyAt);
+    }
+
+    ~Kept() {
+        if (!asynchronous) return;
+        try {
+            session << "RESET synchronous_commit", now;
+        } catch (...) {
+            // A broken connection is discarded by the pool; nothing else runs on it.
+        }
+    }
+
+    // What a relaxed transaction on this connection asks of sdk::Transaction: on PostgreSQL
+    // nothing more (the connection commits asynchronously already, and a Full transaction there
+    // differs from a Relaxed one only by its SET LOCAL); on SQLite, Relaxed (its pragma is per
+    // transaction, and the write lock is taken the same way).
+    sdk::Durability relaxed() const { return asynchronous ? sdk::Durability::Full : sdk::Durability::Relaxed; }
+
+    // The outbound message `messageId` and its contact; false when there is none.
+    bool loadMessage(std::int64_t messageId) {
+        id = messageId;
+        status.clear();
+        payload.clear();
+        context = key = providerDone = wamidDone = phone = waId = NullableText();
+        conversationId = 0;
+        lastInbound = NullableInt();
+        return load.execute() > 0;
+    }
+
+    void recordAttempt(const AttemptRow& row, std::int64_t atMillis) {
+        attemptProvider = row.provider;
+        attemptNumber = row.attempt;
+        attemptOutcome = row.outcome;
+        attemptHttpStatus = row.httpStatus ? Poco::Nullable<int>(row.httpStatus) : Poco::Nullable<int>();
+        attemptErrorCode = row.errorCode ? Poco::Nullable<int>(row.errorCode) : Poco::Nullable<int>();
+        attemptTitle = orNull(row.errorTitle.substr(0, 500));
+        attemptDetails = orNull(row.errorDetails.substr(0, 2000));
+        attemptNote = orNull(row.note.substr(0, 1000));
+        attemptDuration = row.durationMs;
+        at = atMillis;
+        attempt.execute();
+    }
+
+    // In the transaction that stores a sent message's wamid, before anything else (see
+    // sdk::lockWamids): a status for it being stored now is then seen, or sees this one.
+    void lockWamid(const std::string& providerMessageId) {
+        wamid = providerMessageId;
+        if (lock) lock->execute();
+    }
+
+    // Stores the wamid of a message sent and reads the statuses that arrived before it.
+    void storeSent(const std::string& providerMessageId, const std::string& provider, std::int64_t atMillis) {
+        wamid = providerMessageId;
+        sentBy = provider;
+        at = atMillis;
+        markSent.execute();
+        // Poco appends to bound vectors: each run starts them empty.
+        earlyStatuses.clear();
+        earlyCodes.clear();
+        earlyTitles.clear();
+        earlyDetails.clear();
+        earlyAt.clear();
+        early.execute();
+    }
+
+    Poco::Data::Session session;
+    const bool asynchronous;  // PostgreSQL: set to commit asynchronously while kept
+    Poco::Int64 id = 0, conversationId = 0, attemptDuration = 0, at = 0;
+    std::string status, payload;
+    NullableText context, key, providerDone, wamidDone, phone, waId;
+    NullableInt lastInbound;
+    std::string attemptProvider, attemptOutcome;
+    int attemptNumber = 1;
+    Poco::Nullable<int> attemptHttpStatus, attemptErrorCode;
+    NullableText attemptTitle, attemptDetails, attemptNote;
+    std::string wamid, sentBy;
+    std::vector<std::string> earlyStatuses;
+    std::vector<NullableInt> earlyCodes;
+    std::vector<NullableText> earlyTitles, earlyDetails;
+    std::vector<Poco::Int64> earlyAt;
+    Poco::Int64 locked = 0;
+    Poco::Data::Statement load, attempt, markSent, early;
+    std::unique_ptr<Poco::Data::Statement> lock;  // PostgreSQL only: SQLite has one writer
+};
+
+Dispatcher::~Dispatcher() = default;
 
 Dispatcher::Dispatcher(sdk::Database& database, JobRunner& jobs, LocalEventBus& events, ServiceDirectory& services,
                        SettingsStore& settings, const sdk::Clock& clock, MetricsRegistry& metrics, std::vector<std::string> chain)
@@ -332,29 +439,53 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
     return answer(sdk::SendStatus::Accepted, "", "queued");
 }
 
+std::unique_ptr<Dispatcher::Kept> Dispatcher::takeKept() {
+    {
+        std::lock_guard lock(keptMutex_);
+        if (!kept_.empty()) {
+            auto kept = std::move(kept_.back());
+            kept_.pop_back();
+            return kept;
+        }
+    }
+    return std::make_unique<Kept>(database_);
+}
+
 void Dispatcher::runJob(const sdk::Job& job) {
+    std::unique_ptr<Kept> kept = takeKept();
+    const auto giveBack = [&] {
+        std::lock_guard lock(keptMutex_);
+        kept_.push_back(std::move(kept));
+    };
+    try {
+        runJob(job, *kept);
+    } catch (const sdk::RetryJobLater&) {
+        giveBack();
+        throw;
+    } catch (const sdk::PermanentJobFailure&) {
+        giveBack();
+        throw;
+    }
+    // Any other exception (a database error) drops the connection with its statements.
+    giveBack();
+}
+
+void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
     std::int64_t messageId = 0;
     try {
         messageId = Poco::JSON::Parser().parse(job.payload).extract<Object::Ptr>()->getValue<Poco::Int64>("message_id");
     } catch (const Poco::Exception& error) {
         throw sdk::PermanentJobFailure("send_message job without message_id: " + error.displayText());
     }
-    Poco::Data::Session session = database_.session();
+    Poco::Data::Session& session = kept.session;
     Poco::Int64 id = messageId;
-    std::string status, payload;
-    NullableText context, key, providerDone, wamidDone, phone, waId;
-    Poco::Int64 conversationId = 0;
-    NullableInt lastInbound;
-    Poco::Data::Statement select(session);
-    select << "SELECT m.status, m.payload, m.context_wa_message_id, m.idempotency_key, m.provider, m.wa_message_id, "
-              "m.conversation_id, c.last_inbound_at, k.phone_e164, k.wa_id FROM whatsapp_messages m "
-              "JOIN whatsapp_conversations c ON c.id = m.conversation_id JOIN whatsapp_contacts k ON k.id = c.contact_id "
-              "WHERE m.id = $1 AND m.direction = 'out'",
-        use(id), into(status), into(payload), into(context), into(key), into(providerDone), into(wamidDone),
-        into(conversationId), into(lastInbound), into(phone), into(waId);
-    if (select.execute() == 0) throw sdk::PermanentJobFailure("outbound message " + std::to_string(messageId) + " does not exist");
+    if (!kept.loadMessage(messageId)) throw sdk::PermanentJobFailure("outbound message " + std::to_string(messageId) + " does not exist");
+    const std::string status = kept.status, payload = kept.payload;
+    const NullableText context = kept.context, key = kept.key, phone = kept.phone, waId = kept.waId;
+    const Poco::Int64 conversationId = kept.conversationId;
+    const NullableInt lastInbound = kept.lastInbound;
     // At least once: a job that runs again after its message was handed over does nothing.
-    if (status != "queued" || !wamidDone.isNull() || !providerDone.isNull()) return;
+    if (status != "queued" || !kept.wamidDone.isNull() || !kept.providerDone.isNull()) return;
     {
         std::lock_guard lock(inFlightMutex_);
         if (!inFlight_.insert(messageId).second)
@@ -407,8 +538,8 @@ void Dispatcher::runJob(const sdk::Job& job) {
     auto commitAttempt = [&](const AttemptRow& row) {
         // Relaxed, like the queue's own bookkeeping: a crash of the machine loses at most this
         // record and the job runs again.
-        sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
-        recordAttempt(session, messageId, row, clock_.nowMillis());
+        sdk::Transaction transaction(database_, session, kept.relaxed());
+        kept.recordAttempt(row, clock_.nowMillis());
         transaction.commit();
         count(row.provider, row.outcome);
     };
@@ -418,9 +549,9 @@ void Dispatcher::runJob(const sdk::Job& job) {
         return "";
     };
     auto failMessage = [&](const AttemptRow* row, const std::string& reason) {
-        sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+        sdk::Transaction transaction(database_, session, kept.relaxed());
         const std::int64_t at = clock_.nowMillis();
-        if (row) recordAttempt(session, messageId, *row, at);
+        if (row) kept.recordAttempt(*row, at);
         Poco::Nullable<int> code;
         if (row && row->errorCode) code = row->errorCode;
         NullableText title = orNull(row ? row->errorTitle : ""), details = orNull(reason);
@@ -487,27 +618,22 @@ void Dispatcher::runJob(const sdk::Job& job) {
             case sdk::SendOutcome::Sent: {
                 std::vector<std::pair<std::string, std::string>> events;
                 {
-                    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+                    sdk::Transaction transaction(database_, session, kept.relaxed());
                     // First: a status for this wamid being stored now is then seen below, or sees ours.
-                    sdk::lockWamids(session, database_.sql(), {result.providerMessageId});
+                    kept.lockWamid(result.providerMessageId);
                     const std::int64_t at = clock_.nowMillis();
-                    recordAttempt(session, messageId, row, at);
-                    std::string wamid = result.providerMessageId, providerName = name;
-                    Poco::Int64 when = at;
-                    session << "UPDATE whatsapp_messages SET wa_message_id = $1, provider = $2, status = 'sent', sent_at = $3, "
-                               "updated_at = $3 WHERE id = $4 AND wa_message_id IS NULL",
-                        use(wamid), use(providerName), use(when), use(id), now;
+                    kept.recordAttempt(row, at);
+                    const std::string& wamid = result.providerMessageId;
+                    // Statuses that arrived before the wamid was known are read with it, and
+                    // applied now by the inbound router's rule (forward only, failed apart).
+                    kept.storeSent(wamid, name, at);
                     events.push_back({"message.sent", eventJson(conversationId, messageId,
                                                                 {{"wa_message_id", wamid}, {"provider", name}, {"status", "sent"}})});
-                    // Statuses that arrived before the wamid was known are applied now, by the
-                    // inbound router's rule (forward only, failed apart).
-                    std::vector<std::string> words;
-                    std::vector<NullableInt> codes;
-                    std::vector<NullableText> titles, details;
-                    std::vector<Poco::Int64> occurred;
-                    session << "SELECT status, error_code, error_title, error_details, occurred_at FROM whatsapp_message_statuses "
-                               "WHERE wa_message_id = $1 ORDER BY occurred_at, id",
-                        use(wamid), into(words), into(codes), into(titles), into(details), into(occurred), now;
+                    const std::vector<std::string>& words = kept.earlyStatuses;
+                    const std::vector<NullableInt>& codes = kept.earlyCodes;
+                    const std::vector<NullableText>& titles = kept.earlyTitles;
+                    const std::vector<NullableText>& details = kept.earlyDetails;
+                    const std::vector<Poco::Int64>& occurred = kept.earlyAt;
                     for (std::size_t i = 0; i < words.size(); ++i) {
                         sdk::StatusChange change;
                         change.waMessageId = wamid;
@@ -530,9 +656,9 @@ void Dispatcher::runJob(const sdk::Job& job) {
             }
             case sdk::SendOutcome::Queued: {
                 {
-                    sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
+                    sdk::Transaction transaction(database_, session, kept.relaxed());
                     const std::int64_t at = clock_.nowMillis();
-                    recordAttempt(session, messageId, row, at);
+                    kept.recordAttempt(row, at);
                     std::string providerName = name;
                     Poco::Int64 when = at;
                     session << "UPDATE whatsapp_messages SET provider = $1, updated_at = $2 WHERE id = $3", use(providerName),

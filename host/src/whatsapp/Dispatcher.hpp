@@ -26,6 +26,7 @@ class Dispatcher final : public sdk::MessageDispatcher {
 public:
     Dispatcher(sdk::Database& database, JobRunner& jobs, LocalEventBus& events, ServiceDirectory& services, SettingsStore& settings,
                const sdk::Clock& clock, MetricsRegistry& metrics, std::vector<std::string> chain);
+    ~Dispatcher() override;
 
     // Registers the send_message job handler and the auto_reply.requested subscription (owner "host").
     void attach();
@@ -41,6 +42,9 @@ public:
 
 private:
     struct Loaded;
+    struct Kept;
+    std::unique_ptr<Kept> takeKept();
+    void runJob(const sdk::Job& job, Kept& kept);
     std::shared_ptr<sdk::MessageProvider> provider(const std::string& name) const;
     void onAutoReply(const std::string& json);
     void publishAfterCommit(const std::vector<std::pair<std::string, std::string>>& events);
@@ -58,6 +62,9 @@ private:
     // in another worker's claimed batch must not send the same message a second time.
     std::mutex inFlightMutex_;
     std::set<std::int64_t> inFlight_;
+    // Connections with a send's statements prepared, not in use: at most one per worker.
+    std::mutex keptMutex_;
+    std::vector<std::unique_ptr<Kept>> kept_;
 };
 
 }  // namespace tawasul::host

@@ -260,7 +260,7 @@ private:
         if (page.next) model.set("next_url", kInboxPath + "?" + query + "&after=" + page.next->encode());
         model.set("first_page", !filter.after.has_value());
         if (filter.after) model.set("first_url", kInboxPath + "?" + query);
-        model.set("live_url", kBase + "/live?after=" + std::to_string(shown));
+        model.set("live_url", kBase + "/live?after=" + hub_->cursor(shown));
         model.set("assets", kAssets);
         addSendingNotice(request, model);
         context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
@@ -442,7 +442,7 @@ private:
         const std::string error = oneOf(request.queryParam("error"), kActionErrors, "");
         if (!error.empty()) model.set("error", t(request, "action_error_" + error));
         if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
-        model.set("live_url", kBase + "/live?conversation=" + std::to_string(id) + "&after=" + std::to_string(shown));
+        model.set("live_url", kBase + "/live?conversation=" + std::to_string(id) + "&after=" + hub_->cursor(shown));
         model.set("assets", kAssets);
         model.set("inbox_url", kInboxPath);
         const std::string title = summary->getValue<std::string>("name");
@@ -583,18 +583,12 @@ private:
         std::int64_t conversation = 0;
         if (const auto only = request.queryParam("conversation")) conversation = sdk::positiveId(*only);
         std::uint64_t last = hub_->latest();
-        const auto eventNumber = [](const std::string& text) -> std::optional<std::uint64_t> {
-            if (text.empty() || text.size() >= 20 || !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
-                return std::nullopt;
-            return std::stoull(text);
-        };
         // The page names the last event it was rendered after: what was published between the
-        // render and this connection (a reply sent meanwhile) is sent first, not lost.
-        if (const auto after = request.queryParam("after"))
-            if (const auto number = eventNumber(*after)) last = *number;
+        // render and this connection (a reply sent meanwhile) is sent first, not lost. A cursor
+        // of another host or an earlier run (LiveHub::cursor) makes the page refresh instead.
+        if (const auto after = request.queryParam("after")) last = hub_->number(*after);
         // A browser coming back: send what it missed, or tell it to refresh when that is gone.
-        if (const auto header = request.header("Last-Event-ID"))
-            if (const auto number = eventNumber(*header)) last = *number;
+        if (const auto header = request.header("Last-Event-ID")) last = hub_->number(*header);
         hub_->subscribe(std::move(stream), last, conversation);
     }
 

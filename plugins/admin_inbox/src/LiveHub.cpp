@@ -1,6 +1,9 @@
 #include "LiveHub.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <random>
 #include <sstream>
 
 #include <Poco/JSON/Object.h>
@@ -12,7 +15,27 @@ namespace {
 constexpr const char* kRefreshTopic = "refresh";  // what the pages' script answers by reloading what it shows
 }
 
-LiveHub::LiveHub(std::size_t capacity) : capacity_(capacity) {}
+namespace {
+std::string runTag() {
+    std::random_device random;
+    char tag[9];
+    std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>(random()));
+    return tag;
+}
+}  // namespace
+
+LiveHub::LiveHub(std::size_t capacity) : capacity_(capacity), run_(runTag()) {}
+
+std::string LiveHub::cursor(std::uint64_t id) const { return run_ + "-" + std::to_string(id); }
+
+std::uint64_t LiveHub::number(const std::string& cursor) const {
+    const std::string digits = cursor.size() > run_.size() + 1 && cursor.compare(0, run_.size() + 1, run_ + "-") == 0
+                                   ? cursor.substr(run_.size() + 1)
+                                   : std::string();
+    if (digits.empty() || digits.size() >= 20 || !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }))
+        return kForeign;
+    return std::stoull(digits);
+}
 
 void LiveHub::push(const std::string& topic, const std::string& json) {
     // The page needs the topic and the conversation; the rest of the publisher's data passes through.
@@ -40,7 +63,7 @@ void LiveHub::append(const std::string& topic, std::int64_t conversationId, cons
         ring_.push_back(LiveEvent{next_++, topic, conversationId, json});
         while (ring_.size() > capacity_) ring_.pop_front();
         const LiveEvent& event = ring_.back();
-        const std::string id = std::to_string(event.id);
+        const std::string id = cursor(event.id);
         for (auto it = subscribers_.begin(); it != subscribers_.end();) {
             const Subscriber& subscriber = it->second;
             if (!reaches(event, subscriber.conversationId)) {
@@ -69,7 +92,7 @@ LiveHub::Batch LiveHub::sinceLocked(std::uint64_t lastId, std::int64_t conversat
     Batch batch;
     batch.latest = next_ - 1;
     if (lastId > batch.latest) {
-        batch.gap = true;  // numbers from an earlier run of the host
+        batch.gap = true;  // a cursor from another host or an earlier run (kForeign), or a number never given
         return batch;
     }
     if (!ring_.empty() && lastId + 1 < ring_.front().id) batch.gap = true;
@@ -90,11 +113,11 @@ void LiveHub::subscribe(std::shared_ptr<sdk::EventStream> stream, std::uint64_t 
             return;
         }
         const std::uint64_t latest = next_ - 1;
-        if (!stream->send("hello", "{\"latest\":" + std::to_string(latest) + "}", std::to_string(std::min(lastId, latest)))) return;
+        if (!stream->send("hello", "{\"latest\":" + std::to_string(latest) + "}", cursor(std::min(lastId, latest)))) return;
         const Batch batch = sinceLocked(lastId, conversationId);
-        if (batch.gap && !stream->send("refresh", "{}", std::to_string(batch.latest))) return;
+        if (batch.gap && !stream->send("refresh", "{}", cursor(batch.latest))) return;
         for (const auto& event : batch.events)
-            if (!stream->send(event.topic, event.json, std::to_string(event.id))) return;
+            if (!stream->send(event.topic, event.json, cursor(event.id))) return;
         key = nextSubscriber_++;
         subscribers_[key] = Subscriber{stream, conversationId};
     }

@@ -7,6 +7,7 @@
 // dropped by the host's server, never waited for.
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,7 +36,7 @@ public:
 
     // What a stream that has seen up to `lastId` should send next, for one conversation or for
     // all (conversationId 0). `gap` is set when events after lastId have left the ring (or the
-    // host restarted and the numbers began again): the page must refresh what it shows.
+    // lastId is kForeign): the page must refresh what it shows.
     struct Batch {
         std::vector<LiveEvent> events;
         bool gap = false;
@@ -50,6 +51,15 @@ public:
     std::size_t subscribers() const;
 
     std::uint64_t latest() const;
+
+    // Cursors: what a page is rendered with (`?after=`) and the id of every event it is sent: this
+    // run's tag and the event's number ("3f9a1c2e-42"). The numbers are this process's own, so
+    // another host (several hosts behind one proxy, without sticky sessions) or this one before a
+    // restart numbers differently: a cursor this hub did not issue reads as kForeign, and the page
+    // is told to refresh what it shows, rather than sent events it had or spared ones it missed.
+    std::string cursor(std::uint64_t id) const;
+    std::uint64_t number(const std::string& cursor) const;
+    static constexpr std::uint64_t kForeign = std::numeric_limits<std::uint64_t>::max();  // after any number: a gap
     void close();  // ends every stream for good (plugin stop)
     bool closed() const;
 
@@ -64,6 +74,7 @@ private:
     void forget(std::uint64_t subscriber);
 
     const std::size_t capacity_;
+    const std::string run_;  // this hub's tag in its cursors
     mutable std::mutex mutex_;
     std::deque<LiveEvent> ring_;
     std::uint64_t next_ = 1;

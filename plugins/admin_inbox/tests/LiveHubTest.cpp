@@ -1,7 +1,7 @@
 // The live updates' memory: events numbered in order, kept up to the capacity, replayed after a
 // given id for one conversation or all, and a gap reported when what was missed is gone (or the
-// id comes from an earlier run of the host); subscribers get the replay, then every later event of
-// their conversation, and leave when their stream closes or refuses an event.
+// cursor comes from another host or an earlier run); subscribers get the replay, then every later
+// event of their conversation, and leave when their stream closes or refuses an event.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <functional>
@@ -26,7 +26,8 @@ public:
             end();
             return false;
         }
-        sent.push_back(event + "#" + id);
+        // The id is the hub's cursor, "tag-number": the number says the order.
+        sent.push_back(event + "#" + id.substr(id.find('-') + 1));
         return true;
     }
     bool open() const override { return !closed_; }
@@ -53,11 +54,32 @@ private:
 }  // namespace
 
 class LiveHubTest : public CppUnit::TestFixture {
+public:
+    // Two hubs are two hosts (or two runs of one): each reads only its own cursors.
+    void cursorsOfAnotherRunOrHostReadAsForeign() {
+        LiveHub one(10), two(10);
+        one.push("message.received", R"({"conversation_id":7})");
+        const std::string cursor = one.cursor(1);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(10), cursor.size());  // eight hex digits, '-', the number
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), one.number(cursor));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), one.number(one.cursor(0)));
+        CPPUNIT_ASSERT(one.cursor(1) != two.cursor(1));
+        CPPUNIT_ASSERT_EQUAL(LiveHub::kForeign, two.number(cursor));
+        for (const std::string& bad : std::vector<std::string>{"", "1", "-1", cursor.substr(0, 9), cursor + "x", cursor.substr(0, 9) + "99999999999999999999"})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(bad, LiveHub::kForeign, one.number(bad));
+        // A foreign cursor is a gap: the page refreshes rather than being sent what it had.
+        auto foreign = two.since(two.number(cursor), 0);
+        CPPUNIT_ASSERT(foreign.gap);
+        CPPUNIT_ASSERT(foreign.events.empty());
+    }
+
+private:
     CPPUNIT_TEST_SUITE(LiveHubTest);
     CPPUNIT_TEST(replaysWhatFollowsAnIdForOneConversationOrAll);
     CPPUNIT_TEST(reportsAGapWhenTheMissedEventsAreGone);
     CPPUNIT_TEST(subscribersGetTheReplayThenTheirEventsAndLeaveWhenClosed);
     CPPUNIT_TEST(aRefreshReachesEveryPage);
+    CPPUNIT_TEST(cursorsOfAnotherRunOrHostReadAsForeign);
     CPPUNIT_TEST_SUITE_END();
 
 public:

@@ -21,6 +21,7 @@
 #include <Poco/URI.h>
 
 #include "GraphApi.hpp"
+#include "PairPacer.hpp"
 #include "SettingsPage.hpp"
 #include "SharedPacer.hpp"
 #include "TokenBucket.hpp"
@@ -44,6 +45,7 @@ struct Options {
     std::string graphUrl = "https://graph.facebook.com";
     std::string apiVersion = "v21.0";
     double messagesPerSecond = 80;
+    PairRule pair;  // Meta's pair rate, per recipient
     std::string phoneNumberId;  // empty: from the settings
     int connectTimeoutMs = 5000;
     int timeoutMs = 20000;
@@ -52,8 +54,8 @@ struct Options {
 
 // The plugin's keys: read by start() and, before anything starts, by `tawasul config check`.
 Options readConfig(const sdk::ConfigNode& config) {
-    config.allowOnly({"graph_url", "api_version", "messages_per_second", "phone_number_id", "connect_timeout_ms", "timeout_ms",
-                      "max_idle_connections"});
+    config.allowOnly({"graph_url", "api_version", "messages_per_second", "pair_interval_ms", "pair_burst", "phone_number_id",
+                      "connect_timeout_ms", "timeout_ms", "max_idle_connections"});
     Options options;
     options.graphUrl = config.getString("graph_url", options.graphUrl);
     Poco::URI uri;
@@ -68,6 +70,8 @@ Options readConfig(const sdk::ConfigNode& config) {
     if (options.apiVersion.empty() || options.apiVersion.find('/') != std::string::npos)
         config.child("api_version").fail("api_version must look like v21.0");
     options.messagesPerSecond = static_cast<double>(config.getInt("messages_per_second", 80, 1, 100000));
+    options.pair.intervalMicros = config.getInt("pair_interval_ms", options.pair.intervalMicros / 1000, 1, 3600000) * 1000;
+    options.pair.burst = static_cast<int>(config.getInt("pair_burst", options.pair.burst, 1, 1000));
     options.phoneNumberId = config.getString("phone_number_id", "");
     options.connectTimeoutMs = static_cast<int>(config.getInt("connect_timeout_ms", options.connectTimeoutMs, 1, 600000));
     options.timeoutMs = static_cast<int>(config.getInt("timeout_ms", options.timeoutMs, 1, 600000));
@@ -157,11 +161,18 @@ public:
                                           true);
         }
         pool_ = std::make_unique<SessionPool>(options_, tls_);
-        if (context_.database().sql() == sdk::SqlDialect::postgresql())
-            sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond);
+        const bool shared = context_.database().sql() == sdk::SqlDialect::postgresql();
+        if (shared) sharedPacer_ = std::make_unique<SharedPacer>(context_.database(), options_.messagesPerSecond, &lateSlots_, &lateness_);
+        pairPacer_ = std::make_unique<PairPacer>(shared ? &context_.database() : nullptr, options_.pair);
     }
 
     std::string name() const override { return context_.pluginName(); }
+    // Send slots let go for a new one because their sender came too late for them (a thread woken
+    // late, a shared reservation answered after its slot): what the pacing loses, for operators.
+    sdk::Counter& lateSlotsCounter() {
+        return context_.metrics().counter("tawasul_cloud_api_late_send_slots_total",
+                                          "Send slots let go for a new one because their sender came too late for them");
+    }
     bool enforcesWindow() const override { return true; }
 
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
@@ -170,6 +181,10 @@ public:
         if (!usable(credentials, result)) return result;
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
         try {
+            // The recipient's pair rate first: a message that must wait for it takes no send slot.
+            const std::string recipient = message.toE164.empty() ? message.waId : message.toE164;
+            const auto pairWait = pairPacer_->admit(credentials.phoneNumberId, recipient);
+            if (pairWait.count() > 0) return pairPaced(pairWait);
             pace(credentials.phoneNumberId);
         } catch (const std::exception& error) {
             return networkFailure("cannot reserve a send slot: " + sdk::errorText(error));
@@ -244,6 +259,20 @@ private:
         std::string phoneNumberId;
     };
 
+    // A message Meta would refuse with 131056 (pair rate) waits for its recipient's turn as a retry,
+    // without calling Meta: the job runs again when the turn comes.
+    sdk::SendResult pairPaced(std::chrono::microseconds wait) const {
+        sdk::SendResult result;
+        result.outcome = sdk::SendOutcome::RetryLater;
+        result.errorTitle = "pair rate";
+        const auto millis = std::chrono::ceil<std::chrono::milliseconds>(wait);
+        result.retryAfter = millis;
+        result.note = "paced: the next message to this recipient may go in " + std::to_string(millis.count()) +
+                      " ms (Meta's pair rate, error 131056: " + std::to_string(options_.pair.burst) + " at most in a burst, then one every " +
+                      std::to_string(options_.pair.intervalMicros / 1000) + " ms)";
+        return result;
+    }
+
     // The first 16 hex digits of the token's SHA-256: enough to tell tokens apart, nothing to use.
     static std::string tokenDigest(const std::string& token) { return sdk::sha256Hex(token).substr(0, 16); }
 
@@ -309,9 +338,9 @@ private:
         {
             std::lock_guard lock(mutex_);
             auto& slot = buckets_[phoneNumberId];
-            // 0.1 % under the configured rate: what Meta sees also carries the network's jitter
-            // (a first request's connection set-up, a late packet), and must never exceed it.
-            if (!slot) slot = std::make_unique<TokenBucket>(options_.messagesPerSecond * 0.999);
+            // Under the configured rate by SharedPacer's margin, for the same reason: what Meta
+            // sees also carries a late wake and the request's way there, and must never exceed it.
+            if (!slot) slot = std::make_unique<TokenBucket>(options_.messagesPerSecond * SharedPacer::kMargin);
             bucket = slot.get();
         }
         using namespace std::chrono;
@@ -319,7 +348,10 @@ private:
         while (true) {
             const std::int64_t at = bucket->reserve(micros());
             std::this_thread::sleep_until(steady_clock::time_point(microseconds(at)));
-            if (bucket->usable(at, micros())) return;
+            const std::int64_t woke = micros();
+            lateness_.observe(static_cast<double>(woke - at) / 1e6);
+            if (bucket->usable(at, woke)) return;
+            lateSlots_.increment();
         }
     }
 
@@ -433,6 +465,11 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
     std::unique_ptr<SharedPacer> sharedPacer_;                      // on PostgreSQL: shared by all hosts
+    std::unique_ptr<PairPacer> pairPacer_;                          // per recipient; on PostgreSQL shared by all hosts
+    sdk::Counter& lateSlots_ = lateSlotsCounter();
+    sdk::Histogram& lateness_ = context_.metrics().histogram(
+        "tawasul_cloud_api_send_lateness_seconds", "How long after its send slot a sender was ready (woken, and answered on PostgreSQL)",
+        {0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064});
     bool unhealthy_ = false;
     std::string unhealthyReason_;
     std::chrono::steady_clock::time_point sharedHealthAt_{};
@@ -449,7 +486,9 @@ public:
         context.services().publish<sdk::ProviderConnectionTest>(context.pluginName(), provider);
         registerSettingsPage(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
-                                     std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number");
+                                     std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number, to one recipient " +
+                                     std::to_string(options.pair.burst) + " at most in a burst, then one every " +
+                                     std::to_string(options.pair.intervalMicros / 1000) + " ms");
     }
     void stop() noexcept override {}
 };

@@ -1,54 +1,105 @@
 #include "SharedPacer.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <thread>
 
 #include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
 
 namespace tawasul::plugins::cloud_api {
 
 using namespace Poco::Data::Keywords;
 
-SharedPacer::SharedPacer(sdk::Database& database, double ratePerSecond)
-    : database_(database), intervalMicros_(static_cast<std::int64_t>(std::ceil(1e6 / (ratePerSecond * kMargin)))) {}
+ClockOffset::Bounds ClockOffset::add(std::int64_t dbNowMicros, std::int64_t askedMicros, std::int64_t answeredMicros) {
+    samples_.push_back({answeredMicros, dbNowMicros - answeredMicros, dbNowMicros - askedMicros});
+    while (samples_.size() > kSamples || samples_.front().at < answeredMicros - kWindowMicros) samples_.pop_front();
+    for (;;) {
+        Bounds bounds{samples_.back().low, samples_.back().high};
+        for (const Sample& sample : samples_) {
+            bounds.low = std::max(bounds.low, sample.low);
+            bounds.high = std::min(bounds.high, sample.high);
+        }
+        if (bounds.low <= bounds.high) return bounds;
+        samples_.pop_front();  // the newest sample alone always agrees with itself
+    }
+}
 
-std::int64_t SharedPacer::reserve(const std::string& phoneNumberId) {
-    Poco::Data::Session session = database_.session();
-    std::string number = phoneNumberId;
-    bool known = false;
+namespace {
+std::int64_t steadyMicros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+// One connection with the reservation prepared on it; the statement reads its parameters from
+// the members it was bound to, so each run only sets them.
+struct SharedPacer::Reservation {
+    Reservation(sdk::Database& database, std::int64_t intervalMicros) : session(database.session()), statement(session), interval(intervalMicros) {
+        // One statement whether or not the number has a row yet: an unlogged table is emptied by
+        // a crash of the database server, and a row that is gone must not mean "no pacing".
+        statement << "WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us) "
+                     "INSERT INTO whatsapp_send_slots AS s (phone_number_id, next_slot_us) SELECT $2, now_us + $1 FROM clock "
+                     "ON CONFLICT (phone_number_id) DO UPDATE SET next_slot_us = greatest(s.next_slot_us, EXCLUDED.next_slot_us - $1) + $1 "
+                     "RETURNING s.next_slot_us - $1, (SELECT now_us FROM clock)",
+            use(interval), use(number), into(slot), into(dbNow);
+    }
+    Poco::Data::Session session;
+    Poco::Data::Statement statement;
+    Poco::Int64 interval;
+    std::string number;
+    Poco::Int64 slot = 0, dbNow = 0;
+};
+
+SharedPacer::SharedPacer(sdk::Database& database, double ratePerSecond, sdk::Counter* lateSlots, sdk::Histogram* lateness)
+    : database_(database), intervalMicros_(static_cast<std::int64_t>(std::ceil(1e6 / (ratePerSecond * kMargin)))),
+      lateSlots_(lateSlots), lateness_(lateness) {}
+
+SharedPacer::~SharedPacer() = default;
+
+SharedPacer::Reserved SharedPacer::reserve(const std::string& phoneNumberId) {
+    std::unique_ptr<Reservation> reservation;
     {
         std::lock_guard lock(mutex_);
-        known = known_.count(phoneNumberId) > 0;
+        if (!idle_.empty()) {
+            reservation = std::move(idle_.back());
+            idle_.pop_back();
+        }
     }
-    if (!known) {
-        session << "INSERT INTO whatsapp_send_slots (phone_number_id, next_slot_us) VALUES ($1, 0) ON CONFLICT (phone_number_id) DO NOTHING",
-            use(number), now;
-        std::lock_guard lock(mutex_);
-        known_.insert(phoneNumberId);
-    }
-    Poco::Int64 interval = intervalMicros_, waitMicros = 0;
-    // An autocommitted statement: the row is locked only while it runs.
-    session << "WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us) "
-               "UPDATE whatsapp_send_slots SET next_slot_us = greatest(next_slot_us, clock.now_us) + $1 FROM clock "
-               "WHERE phone_number_id = $2 RETURNING next_slot_us - $1 - clock.now_us",
-        use(interval), use(number), into(waitMicros), now;
-    return waitMicros > 0 ? waitMicros : 0;
+    if (!reservation) reservation = std::make_unique<Reservation>(database_, intervalMicros_);
+    reservation->number = phoneNumberId;
+    Reserved reserved;
+    // A reservation that throws is dropped with its connection (the pool discards a broken one).
+    // Its first run also prepares it: a slower round trip, which only widens this one sample.
+    reserved.askedMicros = steadyMicros();
+    const std::size_t rows = reservation->statement.execute();
+    reserved.answeredMicros = steadyMicros();
+    if (rows != 1) throw std::runtime_error("the send slot of " + phoneNumberId + " was not reserved");
+    reserved.slotMicros = reservation->slot;
+    reserved.dbNowMicros = reservation->dbNow;
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(reservation));
+    return reserved;
 }
 
 void SharedPacer::wait(const std::string& phoneNumberId) {
-    using Clock = std::chrono::steady_clock;
-    for (int unsure = 0;;) {
-        const auto asked = Clock::now();
-        const std::int64_t waitMicros = reserve(phoneNumberId);
-        const auto answered = Clock::now();
-        // The database's "now" lies between asked and answered: a slow answer leaves the slot's
-        // place on this host's clock unsure by that much, so the slot is let go for a new one
-        // (a few times: a database that always answers slowly must not stop the sends).
-        if (answered - asked >= kLateTolerance && ++unsure <= kUnsureRetries) continue;
-        const auto slot = answered + std::chrono::microseconds(waitMicros);
-        std::this_thread::sleep_until(slot);
-        // A caller that woke late would bunch with the slots after its own: it takes a new one.
-        if (Clock::now() - slot < kLateTolerance) return;
+    for (;;) {
+        const Reserved reserved = reserve(phoneNumberId);
+        ClockOffset::Bounds offset;
+        {
+            std::lock_guard lock(mutex_);
+            offset = offset_.add(reserved.dbNowMicros, reserved.askedMicros, reserved.answeredMicros);
+        }
+        // On this host's clock the slot lies between these two: waiting for the later is never
+        // early, and a send later than kLateTolerance after the earlier would bunch with the
+        // slots after its own (a thread woken late, an answer that came after its slot), so it
+        // takes a new one.
+        const std::int64_t latest = reserved.slotMicros - offset.low, earliest = reserved.slotMicros - offset.high;
+        std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::microseconds(latest)));
+        const std::int64_t late = steadyMicros() - earliest;
+        if (lateness_) lateness_->observe(static_cast<double>(late) / 1e6);
+        if (late < kLateTolerance.count()) return;
+        if (lateSlots_) lateSlots_->increment();
     }
 }
 

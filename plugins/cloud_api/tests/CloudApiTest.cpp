@@ -1,5 +1,6 @@
 // cloud_api without the network: the token bucket against a clock the test moves by hand, the
-// request bodies Meta expects, and the reading of Meta's answers into retry / refused / unhealthy.
+// shared pacer's reading of the database's clock, the pair rate per recipient, the request bodies
+// Meta expects, and the reading of Meta's answers into retry / refused / unhealthy.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cstdint>
@@ -11,9 +12,17 @@
 #include <Poco/JSON/Parser.h>
 
 #include "GraphApi.hpp"
+#include "PairPacer.hpp"
+#include "SharedPacer.hpp"
 #include "TokenBucket.hpp"
 
 using namespace tawasul;
+using plugins::cloud_api::ClockOffset;
+using plugins::cloud_api::PairPacer;
+using plugins::cloud_api::PairRule;
+using plugins::cloud_api::PairState;
+using plugins::cloud_api::admitPair;
+using plugins::cloud_api::SharedPacer;
 using plugins::cloud_api::TokenBucket;
 
 namespace {
@@ -34,7 +43,13 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bucketNeverBurstsAfterIdleTime);
     CPPUNIT_TEST(bucketSharedByThreadsHandsOutDistinctSlots);
     CPPUNIT_TEST(bucketWithBurstAllowsThatManyAtOnce);
-    CPPUNIT_TEST(aTokenWokenAWholeIntervalLateIsNotUsed);
+    CPPUNIT_TEST(aTokenWokenTooLateIsNotUsed);
+    CPPUNIT_TEST(slotsWithTheMarginKeepEveryWindowWithinTheRate);
+    CPPUNIT_TEST(clockOffsetTakesTheQuickestRoundTrip);
+    CPPUNIT_TEST(clockOffsetForgetsWhatANewerSampleContradicts);
+    CPPUNIT_TEST(pairRuleLetsABurstThroughThenWaitsUntilItIsPaidFor);
+    CPPUNIT_TEST(pairRuleWithABurstOfOneSpacesEveryMessage);
+    CPPUNIT_TEST(pairPacerInThisProcessKeepsOneAccountPerRecipient);
     CPPUNIT_TEST(textBodyCarriesRecipientTextAndContext);
     CPPUNIT_TEST(templateBodyHasLanguageComponentsAndNamedParameters);
     CPPUNIT_TEST(markReadBody);
@@ -99,19 +114,132 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::int64_t(100000), bucket.reserve(0));
     }
 
-    void aTokenWokenAWholeIntervalLateIsNotUsed() {
+    void aTokenWokenTooLateIsNotUsed() {
         TokenBucket bucket(80);  // 12.5 ms
         const std::int64_t slot = bucket.reserve(0);
         CPPUNIT_ASSERT(bucket.usable(slot, 0));
-        CPPUNIT_ASSERT(bucket.usable(slot, 12499));
-        CPPUNIT_ASSERT(!bucket.usable(slot, 12500));
+        CPPUNIT_ASSERT(bucket.usable(slot, 4999));
+        CPPUNIT_ASSERT(!bucket.usable(slot, 5000));
         // The late caller takes the next free token, after those already handed out.
         CPPUNIT_ASSERT_EQUAL(std::int64_t(12500), bucket.reserve(0));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(25000), bucket.reserve(12500));
-        // At 1,000/s (1 ms) a starved thread may still be up to 5 ms late.
+        // The same 5 ms at any rate: it is what the margin leaves in any second, not a share of a slot.
         TokenBucket fast(1000);
         CPPUNIT_ASSERT(fast.usable(fast.reserve(0), 4999));
         CPPUNIT_ASSERT(!fast.usable(0, 5000));
+        TokenBucket slow(1);
+        CPPUNIT_ASSERT(!slow.usable(slow.reserve(0), 5000));
+    }
+
+    // Slots spaced 1.5 % under the rate, each sent at most the late tolerance after it: however
+    // the lateness falls, no one-second window holds more than the rate, with 10 ms left over for
+    // the request's way; the measured rate loses 1.5 %.
+    void slotsWithTheMarginKeepEveryWindowWithinTheRate() {
+        for (const double rate : {1.0, 20.0, 80.0, 1000.0}) {
+            TokenBucket bucket(rate * SharedPacer::kMargin);
+            std::vector<std::int64_t> sent;
+            const int count = static_cast<int>(rate) * 5 + 1;
+            for (int i = 0; i < count; ++i) {
+                // Every other send as late as allowed, and the busiest windows start at one.
+                const std::int64_t slot = bucket.reserve(0);
+                sent.push_back(slot + (i % 2 == 0 ? TokenBucket::kLateToleranceMicros - 1 : 0));
+            }
+            std::sort(sent.begin(), sent.end());
+            std::size_t first = 0, most = 0;
+            for (std::size_t last = 0; last < sent.size(); ++last) {
+                // A window of one second and the 10 ms of way to Meta.
+                while (sent[last] - sent[first] >= 1000000 - 10000) ++first;
+                most = std::max(most, last - first + 1);
+            }
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(rate) + "/s: " + std::to_string(most) + " in one second", most <= static_cast<std::size_t>(rate));
+            const double measured = (count - 1) / ((sent.back() - sent.front()) / 1e6);
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(measured), measured > rate * 0.984 && measured < rate);
+        }
+    }
+
+    void clockOffsetTakesTheQuickestRoundTrip() {
+        // The database's clock runs 5 s ahead of this host's. A round trip of 4 ms gives bounds
+        // 4 ms wide; a later one of 0.2 ms narrows them, and they stay narrow while it is recent.
+        ClockOffset offset;
+        const std::int64_t ahead = 5000000;
+        auto bounds = offset.add(1000000 + 2000 + ahead, 1000000, 1004000);
+        CPPUNIT_ASSERT_EQUAL(ahead - 2000, bounds.low);
+        CPPUNIT_ASSERT_EQUAL(ahead + 2000, bounds.high);
+        bounds = offset.add(1100000 + 100 + ahead, 1100000, 1100200);
+        CPPUNIT_ASSERT_EQUAL(ahead - 100, bounds.low);
+        CPPUNIT_ASSERT_EQUAL(ahead + 100, bounds.high);
+        bounds = offset.add(1200000 + 9000 + ahead, 1200000, 1210000);  // slow, but the quick one still holds
+        CPPUNIT_ASSERT_EQUAL(ahead - 100, bounds.low);
+        CPPUNIT_ASSERT_EQUAL(ahead + 100, bounds.high);
+        // Past the window the quick sample is forgotten: the bounds are those of what is recent.
+        bounds = offset.add(1100000 + ClockOffset::kWindowMicros + 500 + ahead, 1100000 + ClockOffset::kWindowMicros,
+                            1100000 + ClockOffset::kWindowMicros + 1000);
+        CPPUNIT_ASSERT_EQUAL(ahead - 500, bounds.low);
+        CPPUNIT_ASSERT_EQUAL(ahead + 500, bounds.high);
+    }
+
+    void clockOffsetForgetsWhatANewerSampleContradicts() {
+        // The database's clock is set back by a second: the samples from before disagree with the
+        // new one and are let go, rather than leaving no offset that fits them all.
+        ClockOffset offset;
+        offset.add(1000000 + 100, 1000000, 1000200);
+        offset.add(1010000 + 100, 1010000, 1010200);
+        const auto bounds = offset.add(1020000 + 100 - 1000000, 1020000, 1020200);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(-1000100), bounds.low);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(-999900), bounds.high);
+        // At most kSamples are kept.
+        ClockOffset many;
+        many.add(0 + 50, 0, 100);  // a quick one, soon pushed out by slower ones
+        ClockOffset::Bounds last;
+        for (std::size_t i = 1; i <= ClockOffset::kSamples; ++i) {
+            const auto at = static_cast<std::int64_t>(i) * 1000;
+            last = many.add(at + 500, at, at + 1000);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(-500), last.low);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(500), last.high);
+    }
+
+    void pairRuleLetsABurstThroughThenWaitsUntilItIsPaidFor() {
+        const PairRule rule{6000000, 3};  // 6 s, bursts of 3
+        PairState state;
+        // Three at once from a paid-up account; the fourth waits until the three are paid for.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 1000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 1000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 2000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(18000000), admitPair(state, rule, 1000000));
+        // A refusal changes nothing: later the wait is shorter by as much.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(9000000), admitPair(state, rule, 10000000));
+        // Paid for: a new burst.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 19000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 20000000));
+        // The burst lasts one interval: past it, the next waits for what the burst borrowed.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(31000000 - 25000000), admitPair(state, rule, 25000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 31000000));
+    }
+
+    void pairRuleWithABurstOfOneSpacesEveryMessage() {
+        const PairRule rule{6000000, 1};
+        PairState state;
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(6000000), admitPair(state, rule, 0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(1), admitPair(state, rule, 5999999));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 6000000));
+        // An idle minute stores nothing up: one message, then six seconds again.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), admitPair(state, rule, 66000000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(6000000), admitPair(state, rule, 66000000));
+    }
+
+    void pairPacerInThisProcessKeepsOneAccountPerRecipient() {
+        PairPacer pacer(nullptr, PairRule{3600000000LL, 2});  // an hour: nothing is paid for during the test
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("100", "+213555000001").count());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("100", "+213555000001").count());
+        const auto wait = pacer.admit("100", "+213555000001");
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(wait.count()), wait > std::chrono::minutes(119) && wait <= std::chrono::hours(2));
+        // Another recipient, or the same from another business number, has its own account.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("100", "+213555000002").count());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), pacer.admit("200", "+213555000001").count());
+        CPPUNIT_ASSERT_THROW(PairPacer(nullptr, PairRule{0, 1}), std::invalid_argument);
+        CPPUNIT_ASSERT_THROW(PairPacer(nullptr, PairRule{1000, 0}), std::invalid_argument);
     }
 
     void textBodyCarriesRecipientTextAndContext() {

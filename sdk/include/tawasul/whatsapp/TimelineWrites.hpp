@@ -39,8 +39,9 @@ TAWASUL_SDK_API std::optional<std::int64_t> applyMessageStatus(Poco::Data::Sessi
 // and then applies it to the message. Without it each could miss the other's uncommitted row and
 // the status would never be applied. Call it first in the transaction, before any row is locked,
 // with every wamid the transaction will touch (sorted and locked in that order, one statement, so
-// two such transactions cannot deadlock). Transaction-scoped advisory locks; nothing on SQLite,
-// which has one writer (`sql.singleWriter()`).
+// two such transactions cannot deadlock). Transaction-scoped advisory locks, keyed (1414,
+// hashtext(wamid)) (the host's dispatcher takes the same key for a send's one wamid with a
+// statement it keeps prepared); nothing on SQLite, which has one writer (`sql.singleWriter()`).
 TAWASUL_SDK_API void lockWamids(Poco::Data::Session& session, const SqlDialect& sql, std::vector<std::string> wamids);
 // The same on a PreparedSession, its statement prepared once.
 TAWASUL_SDK_API void lockWamids(PreparedSession& db, const SqlDialect& sql, std::vector<std::string> wamids);
