@@ -92,7 +92,7 @@ std::chrono::microseconds PairPacer::admitShared(const std::string& phoneNumberI
     if (statement->statement.execute() != 1) throw std::runtime_error("the pair account of " + recipient + " was not read");
     const std::chrono::microseconds wait(statement->counted == 1 ? 0 : std::max<Poco::Int64>(statement->waitMicros, 1));
     std::lock_guard lock(mutex_);
-    idle_.push_back(std::move(statement));
+    if (idle_.size() < kKeptConnections) idle_.push_back(std::move(statement));  // else its connection goes back to the pool
     return wait;
 }
 

@@ -54,6 +54,9 @@ public:
 
     const PairRule& rule() const { return rule_; }
 
+    // Prepared statements kept between sends, each with a connection of the pool (as SharedPacer's).
+    static constexpr std::size_t kKeptConnections = 8;
+
     // Accounts whose debt is paid say nothing: they are dropped this often.
     static constexpr std::chrono::seconds kPruneEvery{60};
 

@@ -78,7 +78,7 @@ SharedPacer::Reserved SharedPacer::reserve(const std::string& phoneNumberId) {
     reserved.slotMicros = reservation->slot;
     reserved.dbNowMicros = reservation->dbNow;
     std::lock_guard lock(mutex_);
-    idle_.push_back(std::move(reservation));
+    if (idle_.size() < kKeptConnections) idle_.push_back(std::move(reservation));  // else its connection goes back to the pool
     return reserved;
 }
 

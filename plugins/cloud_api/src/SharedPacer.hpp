@@ -80,6 +80,10 @@ public:
 
     std::int64_t intervalMicros() const { return intervalMicros_; }
 
+    // Prepared reservations kept between sends, each with a connection of the pool: the job
+    // workers' share; a burst of mark-read calls from request threads does not keep more.
+    static constexpr std::size_t kKeptConnections = 8;
+
 private:
     struct Reservation;
     // The reserved slot and the database's "now", both on the database's clock (µs), and this
@@ -95,8 +99,7 @@ private:
     sdk::Histogram* lateness_;
     std::mutex mutex_;
     ClockOffset offset_;
-    // Prepared reservations not in use: one per sender at the busiest moment so far (the job
-    // workers, a mark-read), each holding a connection of the pool.
+    // Prepared reservations not in use (at most kKeptConnections), each holding a connection.
     std::vector<std::unique_ptr<Reservation>> idle_;
 };
 
