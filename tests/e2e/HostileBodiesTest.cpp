@@ -7,6 +7,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <sstream>
@@ -200,6 +201,7 @@ std::vector<std::pair<std::string, std::string>> wholeBodies() {
 class HostileBodiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(HostileBodiesTest);
     CPPUNIT_TEST(everyHostileBodyIsStoredThenProcessedOrFailedWithItsReason);
+    CPPUNIT_TEST(aTimestampPastYear9999IsTheArrivalTime);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -270,6 +272,36 @@ public:
         // Both outcomes occur: a wrong leaf is skipped with the rest processed, a wrong whole fails.
         CPPUNIT_ASSERT(processed > 0);
         CPPUNIT_ASSERT(failed > 0);
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+    }
+
+    // Seconds past 9999-12-31 once became milliseconds that overflowed (undefined behaviour, seen by
+    // UBSan in fuzz_webhook_notification) or five-digit years on every page. Such a message takes
+    // the time it arrived, like one with no timestamp; the last second of 9999 is still a time.
+    void aTimestampPastYear9999IsTheArrivalTime() {
+        HostOptions options = withWebhookSecrets();
+        options.workerThreads = 1;
+        HostProcess host(options);
+        host.start();
+        const std::vector<std::pair<std::string, std::string>> stamps{
+            {"wamid.T.LAST", "253402300799"}, {"wamid.T.PAST", "253402300800"}, {"wamid.T.MAX", "9223372036854775807"},
+            {"wamid.T.HUGE", "99999999999999999999"}};
+        const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        for (const auto& [wamid, stamp] : stamps) {
+            std::string body = kGood;
+            body.replace(body.find("wamid.HOSTILE\""), 14, wamid + "\"");
+            body.replace(body.find("\"1764065000\""), 12, "\"" + stamp + "\"");
+            CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body).status);
+        }
+        auto db = openDatabase(host.databaseUrl());
+        waitForProcessing(*db);
+        const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        CPPUNIT_ASSERT_EQUAL(std::string("253402300799000"),
+                             queryText(*db, "SELECT created_at FROM whatsapp_messages WHERE wa_message_id = 'wamid.T.LAST'"));
+        for (const char* wamid : {"wamid.T.PAST", "wamid.T.MAX", "wamid.T.HUGE"}) {
+            const long long at = std::stoll(queryText(*db, std::string("SELECT created_at FROM whatsapp_messages WHERE wa_message_id = '") + wamid + "'"));
+            CPPUNIT_ASSERT_MESSAGE(wamid, at >= before && at <= after);
+        }
         CPPUNIT_ASSERT_EQUAL(0, host.stop());
     }
 };

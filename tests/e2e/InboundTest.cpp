@@ -69,6 +69,7 @@ class InboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
     CPPUNIT_TEST(aStoredMessageFromANewSenderCountsNothing);
     CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
+    CPPUNIT_TEST(aPhoneAndABsuidSeenApartStayTwoContacts);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleaseKeepsWorking);
     CPPUNIT_TEST_SUITE_END();
 
@@ -227,6 +228,41 @@ public:
         // A lead per conversation that asked for a quote, never two.
         CPPUNIT_ASSERT_EQUAL(queryText(*db, "SELECT COUNT(DISTINCT conversation_id) FROM whatsapp_messages WHERE body = 'un devis svp'"),
                              queryText(*db, "SELECT COUNT(*) FROM b2b_leads"));
+    }
+
+    // A sender known by phone and another known only by a business-scoped user id (BSUID), then a
+    // message carrying both: it once gave the phone's contact the BSUID the other holds, which broke
+    // the unique key, so the event failed after every retry (in one batch it never ended). Until
+    // the two are merged, the message goes to one of them and both stay as they were.
+    void aPhoneAndABsuidSeenApartStayTwoContacts() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        const auto message = [](const std::string& wamid, const std::string& from, const std::string& userId) {
+            std::string ids = from.empty() ? "" : "\"from\":\"" + from + "\",";
+            if (!userId.empty()) ids += "\"from_user_id\":\"" + userId + "\",";
+            return "{" + ids + "\"id\":\"" + wamid + "\",\"timestamp\":\"1764065000\",\"type\":\"text\",\"text\":{\"body\":\"Bonjour\"}}";
+        };
+        const auto body = [](const std::string& phoneNumberId, const std::string& messages) {
+            return R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{)"
+                   R"("messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":")" +
+                   phoneNumberId + R"("},"messages":[)" + messages + "]}}]}]}";
+        };
+        // Across batches, on one business number.
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.1", "213555000101", ""))).status);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.2", "", "DZ.0001"))).status);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.3", "213555000101", "DZ.0001"))).status);
+        // In one batch, on another.
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("222", message("wamid.ONCE.1", "213555000101", "") + "," +
+                                                                 message("wamid.ONCE.2", "", "DZ.0001") + "," +
+                                                                 message("wamid.ONCE.3", "213555000101", "DZ.0001"))).status);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("4"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("111||DZ.0001\n111|213555000101|\n222||DZ.0001\n222|213555000101|"),
+                             queryRows(*db, "SELECT phone_number_id, wa_id, user_id FROM whatsapp_contacts ORDER BY phone_number_id, wa_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("6"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
     }
 
     void aDatabaseOfThePreviousReleaseKeepsWorking() {

@@ -225,6 +225,10 @@ public:
             {R"({"to":5551234,"text":"Bonjour"})", "invalid_field", "to"},
             {R"({"conversation_id":"3","text":"Bonjour"})", "invalid_field", "conversation_id"},
             {R"({"conversation_id":0,"text":"Bonjour"})", "invalid_field", "conversation_id"},
+            // Above 2^63 - 1 Poco reads an unsigned integer that it refuses to convert: once a 500.
+            {R"({"conversation_id":18446744073709551615,"text":"Bonjour"})", "invalid_field", "conversation_id"},
+            {R"({"conversation_id":true,"text":"Bonjour"})", "invalid_field", "conversation_id"},
+            {R"({"conversation_id":1.5,"text":"Bonjour"})", "invalid_field", "conversation_id"},
             {R"({"to":"0555123456"})", "invalid_field", "text"},
             {R"({"to":"0555123456","text":"Bonjour","template":{"name":"x","language":"fr"}})", "invalid_field", "template"},
             {R"({"to":"0555123456","text":""})", "missing_field", "text"},
@@ -241,6 +245,12 @@ public:
              "invalid_field", "template.components[0].type"},
             {R"({"to":"0555123456","template":{"name":"welcome","language":"fr","components":[{"type":"button","sub_type":"call"}]}})",
              "invalid_field", "template.components[0].sub_type"},
+            {R"({"to":"0555123456","template":{"name":"w","language":"fr","components":[{"type":"body","index":4294967296}]}})",
+             "invalid_field", "template.components[0].index"},
+            {R"({"to":"0555123456","template":{"name":"w","language":"fr","components":[{"type":"body","index":18446744073709551615}]}})",
+             "invalid_field", "template.components[0].index"},
+            {R"({"to":"0555123456","template":{"name":"w","language":"fr","components":[{"type":"body","index":true}]}})",
+             "invalid_field", "template.components[0].index"},
         };
         int n = 0;
         for (const auto& c : cases)

@@ -32,8 +32,15 @@ std::unique_ptr<host::SqlDatabase> openDatabase(const std::string& url) {
 }
 
 void waitForProcessing(sdk::Database& db) {
-    waitUntil([&] { return queryText(db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status IN ('pending', 'processing')") == "0"; },
-              "webhook events were not processed");
+    try {
+        waitUntil([&] { return queryText(db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status IN ('pending', 'processing')") == "0"; },
+                  "webhook events were not processed");
+    } catch (const std::exception& error) {
+        // Which events, how often tried and why they failed: what the next person needs to know.
+        throw std::runtime_error(std::string(error.what()) + "; unfinished (id|status|attempts|last error):\n" +
+                                 queryRows(db, "SELECT id, status, attempts, last_error FROM whatsapp_webhook_events "
+                                               "WHERE status IN ('pending', 'processing') ORDER BY id LIMIT 10"));
+    }
 }
 
 std::string fixture(const std::string& name) { return readFile(std::string(TAWASUL_FIXTURES_DIR) + "/" + name); }

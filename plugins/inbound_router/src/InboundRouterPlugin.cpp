@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "KeywordRules.hpp"
+#include "Notification.hpp"
 #include "Timeline.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/HostContext.hpp"
@@ -129,19 +130,6 @@ private:
         return bodies;
     }
 
-    static Poco::JSON::Object::Ptr parseNotification(const std::string& body) {
-        Poco::JSON::Object::Ptr root;
-        try {
-            root = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
-        } catch (const Poco::Exception& error) {
-            throw sdk::PermanentJobFailure("the stored body is not a JSON object: " + error.displayText());
-        }
-        if (!root) throw sdk::PermanentJobFailure("the stored body is not a JSON object");
-        const std::string object = root->optValue<std::string>("object", "");
-        if (object != "whatsapp_business_account")
-            throw sdk::PermanentJobFailure("the body's object is '" + object + "', not whatsapp_business_account");
-        return root;
-    }
 
     // Every job of the claim gets its own answer, and no event is written twice. A body that cannot
     // be read as a notification fails its job for good (it never will be). A write that fails rolls
@@ -243,7 +231,7 @@ private:
             }
             // Parsing touches no database: whatever goes wrong here goes wrong again, so it is final.
             try {
-                timeline.add(id, *parseNotification(body->second));
+                timeline.add(id, *readNotification(body->second));
                 ++added;
             } catch (const std::exception& error) {
                 fail(*job, sdk::errorText(error));

@@ -43,13 +43,17 @@ std::string toJson(const Object& object) {
 
 Text orNull(const std::string& text) { return text.empty() ? Text() : Text(text); }
 
-// Meta's timestamps are seconds as strings; the timeline counts milliseconds.
+// Meta's timestamps are seconds as strings; the timeline counts milliseconds. One after the last
+// second of year 9999 is no time (as one below 1): it would overflow the milliseconds, and every
+// page and API formats times as four-digit years.
+constexpr long long kLastSecond = 253402300799;  // 9999-12-31T23:59:59Z
+
 std::int64_t millisFrom(const Object& object, std::int64_t fallback) {
     const std::string text = field(object, "timestamp");
     try {
         std::size_t used = 0;
         const long long seconds = std::stoll(text, &used);
-        if (used == text.size() && seconds > 0) return seconds * 1000;
+        if (used == text.size() && seconds > 0 && seconds <= kLastSecond) return seconds * 1000;
     } catch (const std::exception&) {
     }
     return fallback;
@@ -319,14 +323,16 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
         if (found != kNone) {
             Contact& c = contacts_[found];
             matched = !c.matchedType.isNull();
-            // Fill in what was missing and keep the profile name current; never erase a known id.
+            // Fill in what was missing and keep the profile name current; never erase a known id,
+            // and never take one another contact holds (a phone and a BSUID first seen apart are two
+            // contacts until they are merged; giving both ids to one broke the unique keys).
             bool changed = false;
-            if (c.waId.isNull() && !m.waId.empty()) {
+            if (c.waId.isNull() && !m.waId.empty() && !byWaId_.count({m.phoneNumberId, m.waId})) {
                 c.waId = m.waId;
                 byWaId_.emplace(std::make_pair(m.phoneNumberId, m.waId), found);
                 changed = true;
             }
-            if (c.userId.isNull() && !m.userId.empty()) {
+            if (c.userId.isNull() && !m.userId.empty() && !byUserId_.count({m.phoneNumberId, m.userId})) {
                 c.userId = m.userId;
                 byUserId_.emplace(std::make_pair(m.phoneNumberId, m.userId), found);
                 changed = true;
