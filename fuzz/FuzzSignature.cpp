@@ -5,10 +5,11 @@
 #include <string>
 
 #include "Signature.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 using tawasul::plugins::webhook_receiver::checkSignature;
 using tawasul::plugins::webhook_receiver::SignatureCheck;
-using tawasul::plugins::webhook_receiver::signatureHeader;
+using tawasul::sdk::webhookSignature;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string input(reinterpret_cast<const char*>(data), size);
@@ -24,9 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (check == SignatureCheck::Valid) {
         std::string lower = header;
         for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
-        if (lower != signatureHeader(body, secret)) __builtin_trap();
+        if (lower != webhookSignature(body, secret)) __builtin_trap();
     }
-    const std::string expected = signatureHeader(body, secret);
+    const std::string expected = webhookSignature(body, secret);
     if (checkSignature(body, &expected, secret) != SignatureCheck::Valid) __builtin_trap();
     return 0;
 }

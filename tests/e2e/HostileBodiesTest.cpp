@@ -202,6 +202,7 @@ class HostileBodiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(HostileBodiesTest);
     CPPUNIT_TEST(everyHostileBodyIsStoredThenProcessedOrFailedWithItsReason);
     CPPUNIT_TEST(aTimestampPastYear9999IsTheArrivalTime);
+    CPPUNIT_TEST(aMessageWithoutAnIdIsKeptInItsEventOnly);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -302,6 +303,22 @@ public:
             const long long at = std::stoll(queryText(*db, std::string("SELECT created_at FROM whatsapp_messages WHERE wa_message_id = '") + wamid + "'"));
             CPPUNIT_ASSERT_MESSAGE(wamid, at >= before && at <= after);
         }
+        CPPUNIT_ASSERT_EQUAL(0, host.stop());
+    }
+
+    // A message without an id cannot be told from its redelivery: each delivery once added it
+    // again (fuzz_webhook_notification). It stays in its stored event only, which is processed.
+    void aMessageWithoutAnIdIsKeptInItsEventOnly() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        std::string body = kGood;
+        const std::string id = "\"id\":\"wamid.HOSTILE\",";
+        body.replace(body.find(id), id.size(), "");
+        for (int delivery = 0; delivery < 2; ++delivery) CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body).status);
+        auto db = openDatabase(host.databaseUrl());
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
         CPPUNIT_ASSERT_EQUAL(0, host.stop());
     }
 };

@@ -161,6 +161,12 @@ void Timeline::addMessage(std::int64_t eventId, const std::string& phoneNumberId
         addErrors(eventId, "message", m.wamid, message);
         return;  // nobody to attach it to; the event keeps the bytes
     }
+    if (m.wamid.empty()) {
+        // Meta gives every message an id. Without one a redelivery could not be told from a new
+        // message (fuzz_webhook_notification found each delivery added it again): the event keeps it.
+        addErrors(eventId, "message", "", message);
+        return;
+    }
     if (!m.waId.empty())
         if (const auto e164 = phones_.toE164(m.waId)) m.phone = *e164;
     m.rendered = renderMessage(message);
@@ -620,9 +626,10 @@ void Timeline::route(sdk::PreparedSession& db) {
         if (m.inserted && m.rule)
             for (const RuleAction& action : m.rule->actions)
                 if (action.kind == RuleAction::Kind::Assign) users.emplace(action.value, Int());
-    for (auto& [email, id] : users) {
+    for (auto& user : users) {
+        Int& id = user.second;  // not a structured binding: clang-14 (the fuzz build) cannot capture one
         bool first = true;
-        db.run("SELECT id FROM users WHERE email = $1", {email}, [&](const sdk::SqlRow& row) {
+        db.run("SELECT id FROM users WHERE email = $1", {user.first}, [&](const sdk::SqlRow& row) {
             if (first) id = row.integer(0);
             first = false;
         });
