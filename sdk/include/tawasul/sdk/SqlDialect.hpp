@@ -65,7 +65,8 @@ public:
     // {{BLOB}}: the type of a column of bytes.
     const std::string& blobType() const { return blobType_; }
     // An empty byte string as a literal. Poco binds an empty BLOB as NULL, so a NOT NULL byte column
-    // written from a possibly empty value says COALESCE($n, emptyBlob()).
+    // written from a possibly empty value through a Poco session says COALESCE($n, emptyBlob()).
+    // On a PreparedSession bind SqlParam::blob() instead: it keeps an empty value empty.
     const std::string& emptyBlob() const { return emptyBlob_; }
 
     // ---- for the host's database and Transaction -----------------------------------------------
