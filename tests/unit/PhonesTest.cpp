@@ -71,6 +71,7 @@ const Row kRows[] = {
     {"+999 123456789", kNotAPhone, "unknown country code"},
     {"000", kNotAPhone, "zeros"},
     {"+213 555 12 34 56 7", kNotAPhone, "+213 mobile with a digit too many"},
+    {"+4926 213284926 213", kNotAPhone, "sixteen digits that libphonenumber calls a German number"},
 };
 
 std::string show(const std::optional<std::string>& value) { return value ? *value : kNotAPhone; }

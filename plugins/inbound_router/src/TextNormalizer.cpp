@@ -34,8 +34,8 @@ constexpr utf8proc_int32_t kAlef = 0x0627, kLam = 0x0644, kWaw = 0x0648, kFa = 0
 // behind a conjunction (و ف) and then a preposition (ب ك ل) written onto it; ل + ال is written لل.
 // A prefix letter is taken only when the article follows it, so "وقت" or "بيت" keep their first
 // letter, and only when at least two letters remain ("الم" is left alone).
-std::size_t articleLength(const std::vector<utf8proc_int32_t>& word) {
-    std::size_t at = 0;
+std::size_t articleLength(const std::vector<utf8proc_int32_t>& word, std::size_t from) {
+    std::size_t at = from;
     if (word.size() > at && (word[at] == kWaw || word[at] == kFa)) ++at;
     std::size_t stem = 0;
     if (word.size() > at + 1 && word[at] == kAlef && word[at + 1] == kLam) {
@@ -48,8 +48,13 @@ std::size_t articleLength(const std::vector<utf8proc_int32_t>& word) {
     return stem != 0 && word.size() >= stem + 2 ? stem : 0;
 }
 
+// The article is taken off as long as one is left: "الالتزام" and "التزام" fold alike, and so
+// folding a folded text changes nothing (taking one off only, a keyword and the same word with one
+// more article differed; fuzz_text_normalizer found it).
 void appendWord(std::string& out, const std::vector<utf8proc_int32_t>& word) {
-    for (std::size_t i = articleLength(word); i < word.size(); ++i) appendUtf8(out, word[i]);
+    std::size_t stem = 0;
+    while (const std::size_t next = articleLength(word, stem)) stem = next;
+    for (std::size_t i = stem; i < word.size(); ++i) appendUtf8(out, word[i]);
 }
 
 }  // namespace

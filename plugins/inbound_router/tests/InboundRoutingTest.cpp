@@ -79,6 +79,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(" ال الم "), foldForMatching("ال الم"));
         CPPUNIT_ASSERT_EQUAL(std::string(" لله "), foldForMatching("لله"));
         CPPUNIT_ASSERT_EQUAL(std::string(" ولد "), foldForMatching("ولد"));
+        // As often as it is there, so that a folded text folds to itself (fuzz_text_normalizer).
+        CPPUNIT_ASSERT_EQUAL(foldForMatching("التزام"), foldForMatching("الالتزام"));
+        const std::string found = "الالسل؃نني ?لЪَسلّسْام";
+        CPPUNIT_ASSERT_EQUAL(foldForMatching(found), foldForMatching(foldForMatching(found)));
     }
 
     void defaultRulesRouteFrenchArabicAndEnglish() {
