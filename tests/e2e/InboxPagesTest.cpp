@@ -3,7 +3,7 @@
 // is sent), assign, resolve, reopen, create and link B2B leads, each action under its own
 // permission and CSRF; what customers write is shown as text, never as markup; the live stream
 // delivers new messages and resumes from Last-Event-ID; legacy addresses redirect. The B2B lead
-// pages (list, one lead, status, notes, unlink).
+// pages (list, one lead, status, notes, unlink) and the summary page behind every match link.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
@@ -155,6 +155,7 @@ class InboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(demoSeedOnlyOnAFreshDatabase);
     CPPUNIT_TEST(leadPageListsChangesNotesAndUnlinks);
     CPPUNIT_TEST(leadPagesNeedThePermissionAndTheCsrfToken);
+    CPPUNIT_TEST(everyMatchLinkLeadsToAPage);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -626,6 +627,63 @@ public:
         CPPUNIT_ASSERT_EQUAL(before, h.sql(state));
         // Without a session: the sign-in page.
         CPPUNIT_ASSERT_EQUAL(302, h.host().request("GET", url).status);
+    }
+
+    // Every admin_link the contact matcher gives (registration, enrollment, lead, organization)
+    // opens a page: the lead page, or a read-only summary of the platform's record.
+    void everyMatchLinkLeadsToAPage() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        h.exec("INSERT INTO organizations (id, name, phone, email, city) VALUES (3, 'Sonatrach Formation', '+213 555 12 34 56', "
+               "'formation@sonatrach.example', 'Alger')");
+        h.exec("INSERT INTO registrations (id, full_name, phone, email, programme, status) VALUES "
+               "(4, 'Amina <i>Benali</i>', '0555 12 34 56', 'amina@example.dz', 'Excel avancé', 'pending')");
+        h.exec("INSERT INTO enrollments (id, registration_id, full_name, phone, programme, status) VALUES "
+               "(5, 4, 'Amina Benali', '213555123456', 'Excel avancé', 'active')");
+        h.exec("INSERT INTO b2b_leads (id, organization_id, contact_name, phone, created_at, updated_at) VALUES "
+               "(6, 3, 'M. Brahimi', '00213555123456', 1, 1)");
+        const auto reindex = h.host().cli({"contacts", "reindex"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(reindex.second, 0, reindex.first);
+        const std::int64_t id = h.customerWrites("wamid.RP1", "Bonjour");
+        const std::string conversation = kConversation + std::to_string(id);
+
+        const HttpResult panel = h.get(agent, conversation);
+        const std::vector<std::string> links{"/admin/enrollments/5", "/admin/registrations/4", "/admin/b2b-leads/6", "/admin/organizations/3"};
+        for (const std::string& link : links) {
+            CPPUNIT_ASSERT_MESSAGE(link + "\n" + panel.body, contains(panel.body, "href=\"" + link + "\""));
+            const HttpResult opened = h.get(agent, link);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(link + "\n" + opened.body + "\n" + h.host().log(), 200, opened.status);
+            CPPUNIT_ASSERT_MESSAGE(link, contains(opened.body, "class=\"topbar\""));
+        }
+        // The registration's summary: its fields as text, its status in words, the conversation of its phone.
+        const HttpResult registration = h.get(agent, "/admin/registrations/4");
+        for (const std::string& part : {std::string("Amina &lt;i&gt;Benali&lt;/i&gt;"), std::string("0555 12 34 56"),
+                                        std::string("amina@example.dz"), std::string("Excel avancé"), std::string("Pending"),
+                                        std::string("Registration"), "href=\"" + conversation + "\""})
+            CPPUNIT_ASSERT_MESSAGE(part + "\n" + registration.body, contains(registration.body, part));
+        CPPUNIT_ASSERT(!contains(registration.body, "<i>Benali"));
+        CPPUNIT_ASSERT(!contains(registration.body, "action=\"/admin/registrations"));
+        CPPUNIT_ASSERT(contains(h.get(agent, "/admin/organizations/3").body, "Alger"));
+        CPPUNIT_ASSERT(contains(h.get(agent, "/admin/enrollments/5").body, "Active"));
+        // Read-only: nothing is posted to a record.
+        CPPUNIT_ASSERT(h.post(agent, "/admin/registrations/4", "full_name=x").status >= 400);
+        CPPUNIT_ASSERT_EQUAL(std::string("Amina <i>Benali</i>"), h.sql("SELECT full_name FROM registrations WHERE id = 4"));
+        // A record that does not exist: 404 inside the layout, in the reader's words.
+        const HttpResult missing = h.get(agent, "/admin/registrations/999");
+        CPPUNIT_ASSERT_EQUAL(404, missing.status);
+        CPPUNIT_ASSERT(contains(missing.body, "This registration does not exist.") && contains(missing.body, "class=\"topbar\""));
+        CPPUNIT_ASSERT_EQUAL(404, h.get(agent, "/admin/organizations/abc").status);
+        // A viewer sees the platform's records, not the lead page (its panel shows the lead unlinked).
+        CPPUNIT_ASSERT_EQUAL(200, h.get(viewer, "/admin/registrations/4").status);
+        const HttpResult viewerPanel = h.get(viewer, conversation);
+        CPPUNIT_ASSERT(contains(viewerPanel.body, "href=\"/admin/registrations/4\""));
+        CPPUNIT_ASSERT(!contains(viewerPanel.body, "href=\"/admin/b2b-leads/6\""));
+        CPPUNIT_ASSERT(contains(viewerPanel.body, "M. Brahimi"));
+        agent.setLocale("ar");
+        const HttpResult arabic = h.get(agent, "/admin/registrations/4");
+        CPPUNIT_ASSERT(contains(arabic.body, "dir=\"rtl\"") && contains(arabic.body, "طلب تسجيل") && contains(arabic.body, "قيد الانتظار"));
+        CPPUNIT_ASSERT_EQUAL(302, h.host().request("GET", "/admin/registrations/4").status);
     }
 };
 
