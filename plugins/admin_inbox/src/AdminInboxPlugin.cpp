@@ -39,6 +39,8 @@ const std::string kLeadsPath = "/admin/b2b-leads";
 // The statuses the lead page sets, in the order of a lead's life; a platform may store others,
 // which the page shows and keeps until one of these is chosen.
 const std::vector<std::string> kLeadStatuses{"new", "contacted", "qualified", "won", "lost"};
+// Where leads come from, as the catalogs name them; another source is shown as it is stored.
+const std::vector<std::string> kLeadSources{"whatsapp", "website", "manual"};
 const std::vector<std::string> kLeadErrors{"not_found", "invalid_status", "empty_note", "note_too_long", "not_linked"};
 constexpr std::size_t kMaxNoteBytes = 4000;
 // The host serves each plugin's public/ folder under /admin/static/<plugin>/.
@@ -55,12 +57,17 @@ std::string oneOf(const std::optional<std::string>& value, const std::vector<std
     return fallback;
 }
 
-// UTF-8 safe shortening for previews.
-std::string shorten(const std::string& text, std::size_t maxBytes) {
+// At most maxBytes of `text`, cut between characters (half a character is no text to PostgreSQL).
+std::string cutAt(const std::string& text, std::size_t maxBytes) {
     if (text.size() <= maxBytes) return text;
     std::size_t cut = maxBytes;
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    return text.substr(0, cut) + "…";
+    return text.substr(0, cut);
+}
+
+// UTF-8 safe shortening for previews.
+std::string shorten(const std::string& text, std::size_t maxBytes) {
+    return text.size() <= maxBytes ? text : cutAt(text, maxBytes) + "…";
 }
 
 struct InboxConfig {
@@ -256,8 +263,7 @@ private:
         filter.userId = request.principal ? request.principal->id : 0;
         const auto intents = store_->intents();
         filter.intent = oneOf(request.queryParam("intent"), intents, "");
-        filter.search = request.queryParam("q").value_or("");
-        if (filter.search.size() > 200) filter.search.resize(200);
+        filter.search = cutAt(request.queryParam("q").value_or(""), 200);
         if (const auto after = request.queryParam("after")) filter.after = Cursor::decode(*after);
         const InboxPage page = store_->list(filter);
 
@@ -621,9 +627,8 @@ private:
         out->set("email", lead.email);
         out->set("has_email", !lead.email.empty());
         out->set("source", lead.source);
-        const std::string sourceKey = "lead_source_" + lead.source;
-        const std::string sourceLabel = t(request, sourceKey);
-        out->set("source_label", sourceLabel == sourceKey ? lead.source : sourceLabel);
+        const bool knownSource = std::find(kLeadSources.begin(), kLeadSources.end(), lead.source) != kLeadSources.end();
+        out->set("source_label", knownSource ? t(request, "lead_source_" + lead.source) : lead.source);
         out->set("status", lead.status);
         out->set("status_label", leadStatusLabel(request, lead.status));
         out->set("organization", lead.organization);
@@ -652,8 +657,7 @@ private:
         statusValues.insert(statusValues.end(), statuses.begin(), statuses.end());
         LeadFilter filter;
         filter.status = oneOf(request.queryParam("status"), statusValues, "");
-        filter.search = request.queryParam("q").value_or("");
-        if (filter.search.size() > 200) filter.search.resize(200);
+        filter.search = cutAt(request.queryParam("q").value_or(""), 200);
         if (const auto after = request.queryParam("after")) filter.after = Cursor::decode(*after);
         const LeadListPage page = store_->leads(filter);
 
