@@ -557,8 +557,10 @@ public:
 
         // Notes: a paragraph at the end, shown as text.
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/notes", "note=" + encode("Rappeler jeudi <script>x</script>")).headers.at("location"));
-        CPPUNIT_ASSERT_EQUAL(std::string("Nous voulons former 12 employés\n\nRappeler jeudi <script>x</script>"),
-                             h.sql("SELECT notes FROM b2b_leads WHERE id = " + lead));
+        // After the customer's request, who wrote the note and when (as the router notes a request).
+        const std::string notes = h.sql("SELECT notes FROM b2b_leads WHERE id = " + lead);
+        CPPUNIT_ASSERT_MESSAGE(notes, std::regex_match(notes, std::regex("Nous voulons former 12 employés\n\nUser agent "
+                                                                          "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z: Rappeler jeudi <script>x</script>")));
         CPPUNIT_ASSERT_EQUAL(url + "?error=empty_note", h.post(agent, url + "/notes", "note=+%0D%0A+").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(url + "?error=note_too_long", h.post(agent, url + "/notes", "note=" + std::string(4001, 'a')).headers.at("location"));
         const HttpResult noted = h.get(agent, url);

@@ -790,7 +790,12 @@ private:
         if (first == std::string::npos) return backToLead(response, *id, "empty_note");
         note = note.substr(first, last - first + 1);
         if (note.size() > kMaxNoteBytes) return backToLead(response, *id, "note_too_long");
-        const auto result = store_->addLeadNote(*id, note, nowMillis());
+        // Who wrote it and when, as the inbound router writes a customer's request ("WhatsApp TIME: ..."):
+        // the notes are one text that the platform reads too.
+        const sdk::Principal& user = *request.principal;
+        const std::int64_t at = nowMillis();
+        note = (user.name.empty() ? user.email : user.name) + " " + sdk::isoTime(at) + ": " + note;
+        const auto result = store_->addLeadNote(*id, note, at);
         if (result.ok) leadChanged(*id, "note");
         backToLead(response, *id, result.error);
     }
