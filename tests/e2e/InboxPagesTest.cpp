@@ -2,7 +2,8 @@
 // for Meta: signed-in users open the inbox and a conversation, reply (once, however often the form
 // is sent), assign, resolve, reopen, create and link B2B leads, each action under its own
 // permission and CSRF; what customers write is shown as text, never as markup; the live stream
-// delivers new messages and resumes from Last-Event-ID; legacy addresses redirect.
+// delivers new messages and resumes from Last-Event-ID; legacy addresses redirect. The B2B lead
+// pages (list, one lead, status, notes, unlink) and the summary page behind every match link.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
@@ -36,6 +37,7 @@ namespace {
 const std::string kInbox = "/admin/messaging/whatsapp/inbox";
 const std::string kConversation = "/admin/messaging/whatsapp/conversations/";
 const std::string kCustomer = "213555123456";
+const std::string kLeads = "/admin/b2b-leads";
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -151,6 +153,9 @@ class InboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(liveStreamPushesAndResumes);
     CPPUNIT_TEST(legacyAddressesRedirectAndArabicIsRightToLeft);
     CPPUNIT_TEST(demoSeedOnlyOnAFreshDatabase);
+    CPPUNIT_TEST(leadPageListsChangesNotesAndUnlinks);
+    CPPUNIT_TEST(leadPagesNeedThePermissionAndTheCsrfToken);
+    CPPUNIT_TEST(everyMatchLinkLeadsToAPage);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -496,6 +501,191 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 2, status);
             CPPUNIT_ASSERT_MESSAGE(output, output.find('\n') == output.size() - 1);
         }
+    }
+
+    // Issue #15, item 5: the B2B lead page. The list filters and searches, the lead shows its
+    // contact, organization, notes and conversations; status, note and unlink change it.
+    void leadPageListsChangesNotesAndUnlinks() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.LP1", "Nous voulons former 12 employés");
+        const std::string conversation = kConversation + std::to_string(id);
+        CPPUNIT_ASSERT_EQUAL(conversation + "?done=1", h.post(agent, conversation + "/lead", "").headers.at("location"));
+        const std::string lead = h.sql("SELECT b2b_lead_id FROM whatsapp_conversations WHERE id = " + std::to_string(id));
+        h.exec("INSERT INTO organizations (id, name, city) VALUES (7, 'Cevital', 'Béjaïa')");
+        h.exec("UPDATE b2b_leads SET organization_id = 7, email = 'amina@cevital.example' WHERE id = " + lead);
+        h.exec("INSERT INTO b2b_leads (contact_name, phone, source, status, created_at, updated_at) VALUES "
+               "('<b>Nadia</b> Kaci', '0770 55 66 77', 'website', 'won', 1, 1)");
+        const std::string url = kLeads + "/" + lead;
+
+        // The list: both, newest first; by status; by company, name or phone; the menu leads here.
+        const HttpResult list = h.get(agent, kLeads);
+        CPPUNIT_ASSERT_EQUAL(200, list.status);
+        CPPUNIT_ASSERT_MESSAGE(list.body, contains(list.body, "href=\"" + url + "\""));
+        CPPUNIT_ASSERT(contains(list.body, "Amina Benali"));
+        CPPUNIT_ASSERT(contains(list.body, "&lt;b&gt;Nadia&lt;/b&gt; Kaci"));
+        CPPUNIT_ASSERT(!contains(list.body, "<b>Nadia</b>"));
+        CPPUNIT_ASSERT(contains(list.body, "href=\"/admin/b2b-leads\" aria-current=\"page\""));
+        CPPUNIT_ASSERT(list.body.find("Amina Benali") < list.body.find("Nadia"));
+        CPPUNIT_ASSERT(!contains(h.get(agent, kLeads + "?status=won").body, "Amina Benali"));
+        CPPUNIT_ASSERT(contains(h.get(agent, kLeads + "?status=new").body, "Amina Benali"));
+        CPPUNIT_ASSERT(!contains(h.get(agent, kLeads + "?status=new").body, "Nadia"));
+        CPPUNIT_ASSERT(contains(h.get(agent, kLeads + "?q=cevital").body, "Amina Benali"));
+        CPPUNIT_ASSERT(!contains(h.get(agent, kLeads + "?q=cevital").body, "Nadia"));
+        CPPUNIT_ASSERT(contains(h.get(agent, kLeads + "?q=%2B213770556677").body, "Nadia"));
+        CPPUNIT_ASSERT_EQUAL(200, h.get(agent, kLeads + "?status=%27%3B+DROP+TABLE+b2b_leads&after=x").status);
+        CPPUNIT_ASSERT(contains(h.get(agent, kInbox).body, "href=\"/admin/b2b-leads\""));
+
+        // One lead: contact, organization, status, the customer's request as a note, the conversation.
+        const HttpResult page = h.get(agent, url);
+        CPPUNIT_ASSERT_EQUAL(200, page.status);
+        for (const std::string& part : {std::string("Amina Benali"), std::string("+213555123456"), std::string("amina@cevital.example"),
+                                        std::string("Cevital"), std::string("Béjaïa"), std::string("Nous voulons former 12 employés"),
+                                        "href=\"" + conversation + "\"", "action=\"" + url + "/status\"", "action=\"" + url + "/notes\"",
+                                        "action=\"" + url + "/unlink\"", std::string("<option value=\"new\" selected>New</option>")})
+            CPPUNIT_ASSERT_MESSAGE(part + "\n" + page.body, contains(page.body, part));
+        // The conversation's panel links to the lead.
+        CPPUNIT_ASSERT(contains(h.get(agent, conversation).body, "href=\"" + url + "\""));
+
+        // Status.
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/status", "status=qualified").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(std::string("qualified"), h.sql("SELECT status FROM b2b_leads WHERE id = " + lead));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=invalid_status", h.post(agent, url + "/status", "status=sold%27").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(std::string("qualified"), h.sql("SELECT status FROM b2b_leads WHERE id = " + lead));
+        CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=invalid_status").body, "Choose one of the statuses offered."));
+        CPPUNIT_ASSERT(contains(h.get(agent, kLeads + "?status=qualified").body, "Amina Benali"));
+
+        // Notes: a paragraph at the end, shown as text.
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/notes", "note=" + encode("Rappeler jeudi <script>x</script>")).headers.at("location"));
+        // After the customer's request, who wrote the note and when (as the router notes a request).
+        const std::string notes = h.sql("SELECT notes FROM b2b_leads WHERE id = " + lead);
+        CPPUNIT_ASSERT_MESSAGE(notes, std::regex_match(notes, std::regex("Nous voulons former 12 employés\n\nUser agent "
+                                                                          "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z: Rappeler jeudi <script>x</script>")));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=empty_note", h.post(agent, url + "/notes", "note=+%0D%0A+").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=note_too_long", h.post(agent, url + "/notes", "note=" + std::string(4001, 'a')).headers.at("location"));
+        const HttpResult noted = h.get(agent, url);
+        CPPUNIT_ASSERT(contains(noted.body, "Rappeler jeudi &lt;script&gt;x&lt;/script&gt;"));
+        CPPUNIT_ASSERT(!contains(noted.body, "<script>x"));
+        CPPUNIT_ASSERT(contains(noted.body, "<option value=\"qualified\" selected>Qualified</option>"));
+
+        // Unlink: the conversation leaves the lead, and its timeline says who did it.
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/unlink", "conversation_id=" + std::to_string(id)).headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), h.sql("SELECT b2b_lead_id FROM whatsapp_conversations WHERE id = " + std::to_string(id)));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=not_linked", h.post(agent, url + "/unlink", "conversation_id=" + std::to_string(id)).headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=not_linked", h.post(agent, url + "/unlink", "conversation_id=abc").headers.at("location"));
+        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "No conversation is linked to this lead."));
+        CPPUNIT_ASSERT(contains(h.get(agent, conversation).body, "User agent unlinked B2B lead #" + lead));
+
+        // A lead that does not exist: 404 inside the layout, for the page and every action.
+        const HttpResult missing = h.get(agent, kLeads + "/999999");
+        CPPUNIT_ASSERT_EQUAL(404, missing.status);
+        CPPUNIT_ASSERT(contains(missing.body, "This B2B lead does not exist."));
+        CPPUNIT_ASSERT(contains(missing.body, "class=\"topbar\""));
+        CPPUNIT_ASSERT_EQUAL(404, h.get(agent, kLeads + "/abc").status);
+        for (const std::string action : {"/status", "/notes", "/unlink"})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(action, 404, h.post(agent, kLeads + "/999999" + action, "status=won&note=x&conversation_id=1").status);
+
+        // In French and Arabic: the page's words, and the status in the reader's language.
+        agent.setLocale("fr");
+        const HttpResult french = h.get(agent, url);
+        CPPUNIT_ASSERT(contains(french.body, "Conversations liées") && contains(french.body, ">Qualifié</option>"));
+        agent.setLocale("ar");
+        const HttpResult arabic = h.get(agent, url);
+        CPPUNIT_ASSERT(contains(arabic.body, "dir=\"rtl\"") && contains(arabic.body, "المحادثات المرتبطة"));
+    }
+
+    void leadPagesNeedThePermissionAndTheCsrfToken() {
+        InboxHost h;
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.LP2", "Bonjour");
+        const std::string conversation = kConversation + std::to_string(id);
+        CPPUNIT_ASSERT_EQUAL(303, h.post(agent, conversation + "/lead", "").status);
+        const std::string lead = h.sql("SELECT b2b_lead_id FROM whatsapp_conversations WHERE id = " + std::to_string(id));
+        const std::string url = kLeads + "/" + lead;
+        const std::string state = "SELECT l.status, COALESCE(l.notes, ''), c.b2b_lead_id FROM b2b_leads l JOIN whatsapp_conversations c ON c.b2b_lead_id = l.id";
+        const std::string before = h.sql(state);
+
+        // A viewer (read-only) neither sees nor changes leads: 403 everywhere, no menu entry, no link.
+        CPPUNIT_ASSERT_EQUAL(403, h.get(viewer, kLeads).status);
+        CPPUNIT_ASSERT_EQUAL(403, h.get(viewer, url).status);
+        CPPUNIT_ASSERT_EQUAL(403, h.post(viewer, url + "/status", "status=won").status);
+        CPPUNIT_ASSERT_EQUAL(403, h.post(viewer, url + "/notes", "note=hello").status);
+        CPPUNIT_ASSERT_EQUAL(403, h.post(viewer, url + "/unlink", "conversation_id=" + std::to_string(id)).status);
+        const HttpResult viewed = h.get(viewer, conversation);
+        CPPUNIT_ASSERT(!contains(viewed.body, "href=\"/admin/b2b-leads"));
+        CPPUNIT_ASSERT(!contains(h.get(viewer, kInbox).body, "href=\"/admin/b2b-leads\""));
+        CPPUNIT_ASSERT_EQUAL(before, h.sql(state));
+
+        // An agent without the CSRF token, or with another's, is refused too.
+        for (const std::string& body : {std::string("status=won"), "_csrf=" + viewer.csrf() + "&status=won"}) {
+            const HttpResult refused = h.host().request("POST", url + "/status", body,
+                                                        {{"Cookie", agent.cookie()}, {"Content-Type", "application/x-www-form-urlencoded"}});
+            CPPUNIT_ASSERT_EQUAL(403, refused.status);
+        }
+        const HttpResult noToken = h.host().request("POST", url + "/unlink", "conversation_id=" + std::to_string(id),
+                                                    {{"Cookie", agent.cookie()}, {"Content-Type", "application/x-www-form-urlencoded"}});
+        CPPUNIT_ASSERT_EQUAL(403, noToken.status);
+        CPPUNIT_ASSERT_EQUAL(before, h.sql(state));
+        // Without a session: the sign-in page.
+        CPPUNIT_ASSERT_EQUAL(302, h.host().request("GET", url).status);
+    }
+
+    // Every admin_link the contact matcher gives (registration, enrollment, lead, organization)
+    // opens a page: the lead page, or a read-only summary of the platform's record.
+    void everyMatchLinkLeadsToAPage() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        h.exec("INSERT INTO organizations (id, name, phone, email, city) VALUES (3, 'Sonatrach Formation', '+213 555 12 34 56', "
+               "'formation@sonatrach.example', 'Alger')");
+        h.exec("INSERT INTO registrations (id, full_name, phone, email, programme, status) VALUES "
+               "(4, 'Amina <i>Benali</i>', '0555 12 34 56', 'amina@example.dz', 'Excel avancé', 'pending')");
+        h.exec("INSERT INTO enrollments (id, registration_id, full_name, phone, programme, status) VALUES "
+               "(5, 4, 'Amina Benali', '213555123456', 'Excel avancé', 'active')");
+        h.exec("INSERT INTO b2b_leads (id, organization_id, contact_name, phone, created_at, updated_at) VALUES "
+               "(6, 3, 'M. Brahimi', '00213555123456', 1, 1)");
+        const auto reindex = h.host().cli({"contacts", "reindex"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(reindex.second, 0, reindex.first);
+        const std::int64_t id = h.customerWrites("wamid.RP1", "Bonjour");
+        const std::string conversation = kConversation + std::to_string(id);
+
+        const HttpResult panel = h.get(agent, conversation);
+        const std::vector<std::string> links{"/admin/enrollments/5", "/admin/registrations/4", "/admin/b2b-leads/6", "/admin/organizations/3"};
+        for (const std::string& link : links) {
+            CPPUNIT_ASSERT_MESSAGE(link + "\n" + panel.body, contains(panel.body, "href=\"" + link + "\""));
+            const HttpResult opened = h.get(agent, link);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(link + "\n" + opened.body + "\n" + h.host().log(), 200, opened.status);
+            CPPUNIT_ASSERT_MESSAGE(link, contains(opened.body, "class=\"topbar\""));
+        }
+        // The registration's summary: its fields as text, its status in words, the conversation of its phone.
+        const HttpResult registration = h.get(agent, "/admin/registrations/4");
+        for (const std::string& part : {std::string("Amina &lt;i&gt;Benali&lt;/i&gt;"), std::string("0555 12 34 56"),
+                                        std::string("amina@example.dz"), std::string("Excel avancé"), std::string("Pending"),
+                                        std::string("Registration"), "href=\"" + conversation + "\""})
+            CPPUNIT_ASSERT_MESSAGE(part + "\n" + registration.body, contains(registration.body, part));
+        CPPUNIT_ASSERT(!contains(registration.body, "<i>Benali"));
+        CPPUNIT_ASSERT(!contains(registration.body, "action=\"/admin/registrations"));
+        CPPUNIT_ASSERT(contains(h.get(agent, "/admin/organizations/3").body, "Alger"));
+        CPPUNIT_ASSERT(contains(h.get(agent, "/admin/enrollments/5").body, "Active"));
+        // Read-only: nothing is posted to a record.
+        CPPUNIT_ASSERT(h.post(agent, "/admin/registrations/4", "full_name=x").status >= 400);
+        CPPUNIT_ASSERT_EQUAL(std::string("Amina <i>Benali</i>"), h.sql("SELECT full_name FROM registrations WHERE id = 4"));
+        // A record that does not exist: 404 inside the layout, in the reader's words.
+        const HttpResult missing = h.get(agent, "/admin/registrations/999");
+        CPPUNIT_ASSERT_EQUAL(404, missing.status);
+        CPPUNIT_ASSERT(contains(missing.body, "This registration does not exist.") && contains(missing.body, "class=\"topbar\""));
+        CPPUNIT_ASSERT_EQUAL(404, h.get(agent, "/admin/organizations/abc").status);
+        // A viewer sees the platform's records, not the lead page (its panel shows the lead unlinked).
+        CPPUNIT_ASSERT_EQUAL(200, h.get(viewer, "/admin/registrations/4").status);
+        const HttpResult viewerPanel = h.get(viewer, conversation);
+        CPPUNIT_ASSERT(contains(viewerPanel.body, "href=\"/admin/registrations/4\""));
+        CPPUNIT_ASSERT(!contains(viewerPanel.body, "href=\"/admin/b2b-leads/6\""));
+        CPPUNIT_ASSERT(contains(viewerPanel.body, "M. Brahimi"));
+        agent.setLocale("ar");
+        const HttpResult arabic = h.get(agent, "/admin/registrations/4");
+        CPPUNIT_ASSERT(contains(arabic.body, "dir=\"rtl\"") && contains(arabic.body, "طلب تسجيل") && contains(arabic.body, "قيد الانتظار"));
+        CPPUNIT_ASSERT_EQUAL(302, h.host().request("GET", "/admin/registrations/4").status);
     }
 };
 

@@ -1,11 +1,17 @@
 // The admin pages of webhook_receiver, cloud_api and outbox on PostgreSQL: every query and write
 // they make (keyset lists with filters, RETURNING ids, the replay transaction, settings rows) runs
-// against the real engine.
+// against the real engine; so do the B2B lead pages and the matched records' summaries.
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <regex>
+
+#include <Poco/Data/Session.h>
+#include <Poco/URI.h>
 
 #include "AdminSession.hpp"
 #include "HostProcess.hpp"
 #include "WebhookSupport.hpp"
+#include "whatsapp/MetaPayloads.hpp"
 
 using namespace tawasul;
 using namespace tawasul::test;
@@ -19,6 +25,7 @@ bool contains(const std::string& haystack, const std::string& needle) { return h
 class AdminPagesPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AdminPagesPostgresTest);
     CPPUNIT_TEST(everyPageAndActionOnPostgres);
+    CPPUNIT_TEST(leadAndRecordPagesOnPostgres);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -88,6 +95,72 @@ public:
         const std::string logs = admin.get("/admin/messaging/whatsapp/logs?level=info&source=admin").body;
         CPPUNIT_ASSERT(contains(logs, "outbox message " + rowId + " cancelled by admin@example.test"));
         CPPUNIT_ASSERT(contains(logs, "flow Accueil created by admin@example.test"));
+    }
+
+    // Issue #15 item 5 on PostgreSQL: the lead list, page and actions, and a record's summary
+    // (its columns read as text, the conversations of its phones through the matcher's index).
+    void leadAndRecordPagesOnPostgres() {
+        PostgresDatabase pg;
+        HostOptions options;
+        options.databaseUrl = pg.url();
+        HostProcess host(withWebhookSecrets(options));
+        host.start();
+        auto db = openDatabase(pg.url());
+        const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
+        {
+            Poco::Data::Session session = db->session();
+            session << "INSERT INTO organizations (id, name, city) VALUES (7, 'Cevital', 'Béjaïa')", Poco::Data::Keywords::now;
+            session << "INSERT INTO registrations (id, full_name, phone, programme, status) VALUES (4, 'Amina Benali', '0555 12 34 56', "
+                       "'Excel', 'pending')", Poco::Data::Keywords::now;
+            session << "INSERT INTO b2b_leads (id, organization_id, contact_name, phone, status, notes, created_at, updated_at) VALUES "
+                       "(1, 7, 'Karim Brahimi', '0661 23 45 67', 'new', 'Excel pour 12', 1000, 1000), "
+                       "(2, NULL, 'Nadia Kaci', '0770 55 66 77', 'won', NULL, 2000, 2000)", Poco::Data::Keywords::now;
+        }
+        const auto reindex = host.cli({"contacts", "reindex"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(reindex.second, 0, reindex.first);
+        host::InboundText message;
+        message.from = "213661234567";
+        message.name = "Karim";
+        message.wamid = "wamid.PGLEAD1";
+        message.timestamp = 1700000000;
+        message.text = "Bonjour";
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, host::inboundTextBody(message)).status);
+        waitForProcessing(*db);
+        const std::string conversation = queryText(*db, "SELECT conversation_id FROM whatsapp_messages WHERE wa_message_id = 'wamid.PGLEAD1'");
+        {
+            Poco::Data::Session session = db->session();
+            session << "UPDATE whatsapp_conversations SET b2b_lead_id = 1 WHERE id = " + conversation, Poco::Data::Keywords::now;
+        }
+
+        CPPUNIT_ASSERT(contains(admin.get("/admin/b2b-leads?status=new&q=cevital").body, "Karim Brahimi"));
+        CPPUNIT_ASSERT(!contains(admin.get("/admin/b2b-leads?status=new&q=cevital").body, "Nadia"));
+        CPPUNIT_ASSERT(contains(admin.get("/admin/b2b-leads?q=%2B213770556677").body, "Nadia"));
+        const std::string page = admin.get("/admin/b2b-leads/1").body;
+        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "Béjaïa") && contains(page, "/admin/messaging/whatsapp/conversations/" + conversation + "\""));
+        CPPUNIT_ASSERT_EQUAL(303, admin.post("/admin/b2b-leads/1/status", {{"status", "contacted"}}).status);
+        CPPUNIT_ASSERT_EQUAL(303, admin.post("/admin/b2b-leads/1/notes", {{"note", "Rappeler jeudi"}}).status);
+        CPPUNIT_ASSERT_EQUAL(303, admin.post("/admin/b2b-leads/2/notes", {{"note", "Première note"}}).status);
+        CPPUNIT_ASSERT_EQUAL(303, admin.post("/admin/b2b-leads/1/unlink", {{"conversation_id", conversation}}).status);
+        const std::string leads = queryRows(*db, "SELECT status, notes FROM b2b_leads ORDER BY id");
+        CPPUNIT_ASSERT_MESSAGE(leads, std::regex_match(leads, std::regex("contacted\\|Excel pour 12\n\nUser admin [0-9T:.Z-]+: Rappeler jeudi\n"
+                                                                         "won\\|User admin [0-9T:.Z-]+: Première note")));
+        CPPUNIT_ASSERT_EQUAL(std::string("lead_unlinked|1"), queryRows(*db, "SELECT kind, lead_id FROM whatsapp_conversation_events"));
+        CPPUNIT_ASSERT_EQUAL(404, admin.get("/admin/b2b-leads/99").status);
+        // A long search is cut to 200 bytes between characters: half an Arabic letter is not UTF-8,
+        // which PostgreSQL refuses (a 500 for the inbox's search before).
+        std::string arabic = "a";
+        for (int i = 0; i < 150; ++i) arabic += "\xD8\xB4";  // ش
+        std::string query;
+        Poco::URI::encode(arabic, "", query);
+        for (const std::string& page : {std::string("/admin/b2b-leads?q="), std::string("/admin/messaging/whatsapp/inbox?q=")})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(page, 200, admin.get(page + query).status);
+
+        const std::string record = admin.get("/admin/registrations/4").body;
+        CPPUNIT_ASSERT_MESSAGE(record, contains(record, "Amina Benali") && contains(record, "Excel") && contains(record, "Pending"));
+        CPPUNIT_ASSERT_EQUAL(200, admin.get("/admin/organizations/7").status);
+        CPPUNIT_ASSERT_EQUAL(404, admin.get("/admin/enrollments/4").status);
+        // Karim's phone is the lead's: the lead page links back to the conversation, the index has it.
+        CPPUNIT_ASSERT(contains(admin.get("/admin/messaging/whatsapp/conversations/" + conversation).body, "href=\"/admin/b2b-leads/1\""));
     }
 };
 

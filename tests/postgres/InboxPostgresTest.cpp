@@ -8,6 +8,7 @@ using namespace tawasul;
 class InboxPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(InboxPostgresTest);
     CPPUNIT_TEST(filtersSearchPagesTimeline);
+    CPPUNIT_TEST(leads);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -36,6 +37,13 @@ public:
             test::InboxFixture f(dir, pg.url());
             test::checkTimelineAndChanges(f);
         }
+    }
+
+    void leads() {
+        test::TempDir dir;
+        test::PostgresDatabase pg;
+        test::InboxFixture f(dir, pg.url());
+        test::checkLeads(f);
     }
 };
 

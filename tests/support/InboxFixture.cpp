@@ -8,6 +8,7 @@
 #include <Poco/Data/Session.h>
 
 #include "Assertions.hpp"
+#include "WebhookSupport.hpp"
 
 namespace CppUnit {
 template <>
@@ -295,6 +296,96 @@ void checkTimelineAndChanges(InboxFixture& f) {
     CPPUNIT_ASSERT_EQUAL(std::string("Agent Bilal"), view->timeline[4].system->targetName);
     CPPUNIT_ASSERT_EQUAL(std::string("Admin Amel"), view->timeline[4].system->actorName);
     CPPUNIT_ASSERT_EQUAL(std::int64_t(1), f.count("SELECT COUNT(*) FROM whatsapp_conversation_events WHERE kind = 'resolved'"));
+}
+
+void checkLeads(InboxFixture& f) {
+    using plugins::admin_inbox::LeadFilter;
+    f.seedUsers();
+    f.sql("INSERT INTO organizations (id, name, city) VALUES (1, 'Cevital', 'Béjaïa'), (2, 'Sonatrach Formation', NULL)");
+    f.sql("INSERT INTO b2b_leads (id, organization_id, contact_name, phone, email, source, status, notes, created_at, updated_at) VALUES"
+          " (1, 1, 'Karim Brahimi', '0661 23 45 67', 'k@cevital.example', 'website', 'new', 'Excel pour 12 employés', 1000, 1000),"
+          " (2, NULL, 'Nadia Kaci', '0770 55 66 77', NULL, 'whatsapp', 'contacted', NULL, 2000, 2000),"
+          " (3, 2, 'Yacine', NULL, NULL, 'whatsapp', 'new', '', 3000, 3000),"
+          " (4, NULL, NULL, '+213 555 00 11 22', NULL, 'platform', 'archived', NULL, 3000, 3000)");
+    f.conversation(10, "Karim", "213661234567", "open", 5000);
+    f.conversation(11, "Karim", "213661234568", "resolved", 4000);
+    f.sql("UPDATE whatsapp_conversations SET b2b_lead_id = 1 WHERE id IN (10, 11)");
+
+    auto ids = [&](LeadFilter filter) {
+        std::vector<std::int64_t> out;
+        for (const auto& row : f.store().leads(filter).rows) out.push_back(row.id);
+        return out;
+    };
+    LeadFilter all;
+    CPPUNIT_ASSERT_EQUAL(Ids({4, 3, 2, 1}), ids(all));  // newest first, the id breaking the tie
+    LeadFilter fresh;
+    fresh.status = "new";
+    CPPUNIT_ASSERT_EQUAL(Ids({3, 1}), ids(fresh));
+    LeadFilter byCompany;
+    byCompany.search = "cevi";
+    CPPUNIT_ASSERT_EQUAL(Ids({1}), ids(byCompany));
+    LeadFilter byPhone;
+    byPhone.search = "+213 770 55 66 77";  // another form of the number the lead was typed with
+    CPPUNIT_ASSERT_EQUAL(Ids({2}), ids(byPhone));
+    LeadFilter byName;
+    byName.search = "nadia";
+    byName.status = "new";
+    CPPUNIT_ASSERT_EQUAL(Ids({}), ids(byName));
+    // Pages of two: no gap, no repeat, the cursor of the last row shown.
+    LeadFilter first;
+    first.limit = 2;
+    const auto page1 = f.store().leads(first);
+    CPPUNIT_ASSERT_EQUAL(std::size_t(2), page1.rows.size());
+    CPPUNIT_ASSERT(page1.next.has_value());
+    LeadFilter second = first;
+    second.after = page1.next;
+    const auto page2 = f.store().leads(second);
+    CPPUNIT_ASSERT_EQUAL(std::size_t(2), page2.rows.size());
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(2), page2.rows[0].id);
+    CPPUNIT_ASSERT(!page2.next.has_value());
+    // A row carries its organization and how many conversations it has.
+    const auto karim = f.store().leads(byCompany).rows.at(0);
+    CPPUNIT_ASSERT_EQUAL(std::string("Cevital"), karim.organization);
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(2), karim.conversations);
+    CPPUNIT_ASSERT_EQUAL(std::vector<std::string>({"archived", "contacted", "new"}), f.store().leadStatuses());
+
+    // One lead.
+    CPPUNIT_ASSERT(!f.store().lead(99).has_value());
+    CPPUNIT_ASSERT(!f.store().leadExists(99));
+    const auto view = f.store().lead(1);
+    CPPUNIT_ASSERT(view.has_value());
+    CPPUNIT_ASSERT_EQUAL(std::string("Karim Brahimi"), view->lead.contactName);
+    CPPUNIT_ASSERT_EQUAL(std::string("k@cevital.example"), view->lead.email);
+    CPPUNIT_ASSERT_EQUAL(std::string("Béjaïa"), view->organizationCity);
+    CPPUNIT_ASSERT_EQUAL(std::string("Excel pour 12 employés"), view->notes);
+    CPPUNIT_ASSERT_EQUAL(std::size_t(2), view->conversations.size());
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(10), view->conversations[0].id);  // the latest message first
+    CPPUNIT_ASSERT_EQUAL(std::string("+213661234567"), view->conversations[0].phone);
+
+    // Status, notes, unlink.
+    CPPUNIT_ASSERT(f.store().setLeadStatus(1, "qualified", 9000).ok);
+    CPPUNIT_ASSERT_EQUAL(std::string("qualified|9000"), queryRows(f.database(), "SELECT status, updated_at FROM b2b_leads WHERE id = 1"));
+    CPPUNIT_ASSERT(f.store().setLeadStatus(1, "qualified", 9500).ok);  // already so: nothing moves
+    CPPUNIT_ASSERT_EQUAL(std::string("qualified|9000"), queryRows(f.database(), "SELECT status, updated_at FROM b2b_leads WHERE id = 1"));
+    CPPUNIT_ASSERT_EQUAL(std::string("not_found"), f.store().setLeadStatus(99, "won", 9000).error);
+    CPPUNIT_ASSERT(f.store().addLeadNote(1, "Rappeler jeudi", 9100).ok);
+    CPPUNIT_ASSERT(f.store().addLeadNote(2, "Première note", 9100).ok);  // NULL notes
+    CPPUNIT_ASSERT(f.store().addLeadNote(3, "Sur une note vide", 9100).ok);  // '' notes
+    CPPUNIT_ASSERT_EQUAL(std::string("Excel pour 12 employés\n\nRappeler jeudi"), queryText(f.database(), "SELECT notes FROM b2b_leads WHERE id = 1"));
+    CPPUNIT_ASSERT_EQUAL(std::string("Première note"), queryText(f.database(), "SELECT notes FROM b2b_leads WHERE id = 2"));
+    CPPUNIT_ASSERT_EQUAL(std::string("Sur une note vide"), queryText(f.database(), "SELECT notes FROM b2b_leads WHERE id = 3"));
+    CPPUNIT_ASSERT_EQUAL(std::string("not_found"), f.store().addLeadNote(99, "x", 9100).error);
+    CPPUNIT_ASSERT_EQUAL(std::string("not_linked"), f.store().unlinkLead(2, 10, 2, 9200).error);  // another lead's conversation
+    CPPUNIT_ASSERT(f.store().unlinkLead(1, 11, 2, 9200).ok);
+    CPPUNIT_ASSERT_EQUAL(std::string("not_linked"), f.store().unlinkLead(1, 11, 2, 9300).error);  // already
+    CPPUNIT_ASSERT_EQUAL(std::string("|1"), queryRows(f.database(), "SELECT b2b_lead_id FROM whatsapp_conversations WHERE id = 11") + "|" +
+                                                queryRows(f.database(), "SELECT b2b_lead_id FROM whatsapp_conversations WHERE id = 10"));
+    CPPUNIT_ASSERT_EQUAL(std::string("lead_unlinked|2|1|9200"),
+                         queryRows(f.database(), "SELECT kind, actor_user_id, lead_id, created_at FROM whatsapp_conversation_events WHERE conversation_id = 11"));
+    const auto timeline = f.store().conversation(11)->timeline;
+    CPPUNIT_ASSERT(std::any_of(timeline.begin(), timeline.end(), [](const auto& item) {
+        return item.system && item.system->kind == "lead_unlinked" && item.system->actorName == "Agent Bilal" && item.system->leadId == 1;
+    }));
 }
 
 }  // namespace tawasul::test

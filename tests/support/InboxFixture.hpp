@@ -39,5 +39,8 @@ void checkInboxFilters(InboxFixture& f);
 void checkInboxSearch(InboxFixture& f);
 void checkKeysetPages(InboxFixture& f);
 void checkTimelineAndChanges(InboxFixture& f);
+// The lead page's queries: the list (status, search, keyset pages), one lead with its
+// conversations, a status change, a note, an unlink with its system line.
+void checkLeads(InboxFixture& f);
 
 }  // namespace tawasul::test

@@ -74,13 +74,14 @@ void checkAKnownLeadAsksAgain(HostOptions options) {
     CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations c JOIN b2b_leads l ON l.id = c.b2b_lead_id "
                                                           "WHERE l.contact_name = 'Nadia'"));
 
-    // The inbox panel shows the one lead.
+    // The inbox panel shows the one lead, with its page.
     const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
     const std::string conversation = queryText(*db, "SELECT c.id FROM whatsapp_conversations c JOIN whatsapp_contacts ct "
                                                     "ON ct.id = c.contact_id WHERE ct.wa_id = '213661234567'");
     const HttpResult page = admin.get("/admin/messaging/whatsapp/conversations/" + conversation);
     CPPUNIT_ASSERT_EQUAL(200, page.status);
-    CPPUNIT_ASSERT_MESSAGE(page.body, page.body.find("<p class=\"lead\">#" + karim + " <bdi>Karim Brahimi</bdi>") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(page.body, page.body.find("<p class=\"lead\"><a href=\"/admin/b2b-leads/" + karim + "\">#" + karim +
+                                                     " <bdi>Karim Brahimi</bdi></a>") != std::string::npos);
 }
 
 }  // namespace tawasul::test

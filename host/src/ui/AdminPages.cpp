@@ -95,6 +95,7 @@ struct NavSection {
 // holds its permission.
 const NavSection kSections[] = {
     {"inbox", "/admin/inbox", "whatsapp.inbox.view"},
+    {"leads", "/admin/b2b-leads", "whatsapp.leads.manage"},
     {"outbox", "/admin/messaging/whatsapp/outbox", "whatsapp.outbox.manage"},
     {"templates", "/admin/messaging/whatsapp/templates", "whatsapp.templates.manage"},
     {"flows", "/admin/messaging/whatsapp/flows", "whatsapp.outbox.manage"},

@@ -8,7 +8,7 @@
 
   var root = document.querySelector('[data-live]');
   var TOPICS = ['message.received', 'message.queued', 'message.sent', 'message.status', 'conversation.updated', 'lead.created',
-                'alert.raised', 'refresh'];
+                'lead.updated', 'alert.raised', 'refresh'];
 
   function swapRegions(html) {
     var fresh = new DOMParser().parseFromString(html, 'text/html');

@@ -34,6 +34,15 @@ using Poco::JSON::Object;
 const std::string kBase = "/admin/messaging/whatsapp";
 const std::string kInboxPath = kBase + "/inbox";
 const std::string kConversationPath = kBase + "/conversations/";
+// The B2B leads of the platform's b2b_leads table: the contact matcher links a matched lead here.
+const std::string kLeadsPath = "/admin/b2b-leads";
+// The statuses the lead page sets, in the order of a lead's life; a platform may store others,
+// which the page shows and keeps until one of these is chosen.
+const std::vector<std::string> kLeadStatuses{"new", "contacted", "qualified", "won", "lost"};
+// Where leads come from, as the catalogs name them; another source is shown as it is stored.
+const std::vector<std::string> kLeadSources{"whatsapp", "website", "manual"};
+const std::vector<std::string> kLeadErrors{"not_found", "invalid_status", "empty_note", "note_too_long", "not_linked"};
+constexpr std::size_t kMaxNoteBytes = 4000;
 // The host serves each plugin's public/ folder under /admin/static/<plugin>/.
 const std::string kAssets = "/admin/static/admin_inbox";
 
@@ -48,12 +57,17 @@ std::string oneOf(const std::optional<std::string>& value, const std::vector<std
     return fallback;
 }
 
-// UTF-8 safe shortening for previews.
-std::string shorten(const std::string& text, std::size_t maxBytes) {
+// At most maxBytes of `text`, cut between characters (half a character is no text to PostgreSQL).
+std::string cutAt(const std::string& text, std::size_t maxBytes) {
     if (text.size() <= maxBytes) return text;
     std::size_t cut = maxBytes;
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    return text.substr(0, cut) + "…";
+    return text.substr(0, cut);
+}
+
+// UTF-8 safe shortening for previews.
+std::string shorten(const std::string& text, std::size_t maxBytes) {
+    return text.size() <= maxBytes ? text : cutAt(text, maxBytes) + "…";
 }
 
 struct InboxConfig {
@@ -86,7 +100,7 @@ public:
             else live->push(event.topic, event.json);
         };
         for (const char* topic : {"message.received", "message.queued", "message.sent", "message.status", "conversation.updated", "lead.created",
-                                  "alert.raised"}) {
+                                  "lead.updated", "alert.raised"}) {
             context.events().subscribe(topic, show);
             if (everyHost) everyHost->subscribe(context.pluginName(), topic, show);
         }
@@ -120,6 +134,21 @@ public:
                    page("whatsapp.leads.manage"));
         routes.add("POST", kConversationPath + "{id}/lead/link",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { linkLead(request, response); },
+                   page("whatsapp.leads.manage"));
+        // B2B leads: the list, one lead, and what the lead page changes.
+        routes.add("GET", kLeadsPath, [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { renderLeads(request, response); },
+                   page("whatsapp.leads.manage"));
+        routes.add("GET", kLeadsPath + "/{id}",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { renderLead(request, response); },
+                   page("whatsapp.leads.manage"));
+        routes.add("POST", kLeadsPath + "/{id}/status",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { setLeadStatus(request, response); },
+                   page("whatsapp.leads.manage"));
+        routes.add("POST", kLeadsPath + "/{id}/notes",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { addLeadNote(request, response); },
+                   page("whatsapp.leads.manage"));
+        routes.add("POST", kLeadsPath + "/{id}/unlink",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { unlinkLead(request, response); },
                    page("whatsapp.leads.manage"));
         routes.addStream(kBase + "/live",
                          [this](const sdk::HttpRequest& request, std::shared_ptr<sdk::EventStream> stream) { live(request, std::move(stream)); },
@@ -234,8 +263,7 @@ private:
         filter.userId = request.principal ? request.principal->id : 0;
         const auto intents = store_->intents();
         filter.intent = oneOf(request.queryParam("intent"), intents, "");
-        filter.search = request.queryParam("q").value_or("");
-        if (filter.search.size() > 200) filter.search.resize(200);
+        filter.search = cutAt(request.queryParam("q").value_or(""), 200);
         if (const auto after = request.queryParam("after")) filter.after = Cursor::decode(*after);
         const InboxPage page = store_->list(filter);
 
@@ -369,7 +397,9 @@ private:
                     match->set("evidence", t(request, "match_evidence",
                                              {{"source", candidate.source}, {"column", candidate.column}, {"value", candidate.rawValue}}));
                     match->set("link", candidate.adminLink);
-                    match->set("has_link", !candidate.adminLink.empty());
+                    // A lead's page is for those who manage leads: the others see its name, not a 403.
+                    const bool leadPage = candidate.source == "b2b_leads";
+                    match->set("has_link", !candidate.adminLink.empty() && (!leadPage || user.can("whatsapp.leads.manage")));
                     matches->add(match);
                 }
             }
@@ -422,7 +452,9 @@ private:
         model.set("has_lead", view->summary.leadId > 0);
         model.set("lead_id", view->summary.leadId);
         model.set("lead_name", view->leadName);
-        model.set("lead_status", view->leadStatus);
+        model.set("lead_status", leadStatusLabel(request, view->leadStatus));
+        if (view->summary.leadId > 0 && user.can("whatsapp.leads.manage"))
+            model.set("lead_url", kLeadsPath + "/" + std::to_string(view->summary.leadId));
         const std::string leadQuery = request.queryParam("lead_q").value_or("");
         model.set("lead_q", leadQuery);
         if (request.queryParam("lead_q")) {
@@ -575,6 +607,211 @@ private:
         const auto result = store_->linkLead(*id, lead, request.principal->id, nowMillis());
         if (result.ok) changed(*id, "lead_linked");
         back(response, *id, result.error);
+    }
+
+    // A lead status in words: the known ones translated, a platform's own shown as it is stored.
+    std::string leadStatusLabel(const sdk::HttpRequest& request, const std::string& status) const {
+        if (std::find(kLeadStatuses.begin(), kLeadStatuses.end(), status) == kLeadStatuses.end()) return status;
+        return t(request, "lead_status_" + status);
+    }
+
+    std::string leadUrl(std::int64_t id) const { return kLeadsPath + "/" + std::to_string(id); }
+
+    Object::Ptr leadModel(const sdk::HttpRequest& request, const LeadRow& lead) const {
+        Object::Ptr out = new Object;
+        out->set("id", lead.id);
+        out->set("url", leadUrl(lead.id));
+        out->set("name", lead.contactName.empty() ? t(request, "lead_unnamed", {{"id", std::to_string(lead.id)}}) : lead.contactName);
+        out->set("phone", lead.phone);
+        out->set("has_phone", !lead.phone.empty());
+        out->set("email", lead.email);
+        out->set("has_email", !lead.email.empty());
+        out->set("source", lead.source);
+        const bool knownSource = std::find(kLeadSources.begin(), kLeadSources.end(), lead.source) != kLeadSources.end();
+        out->set("source_label", knownSource ? t(request, "lead_source_" + lead.source) : lead.source);
+        out->set("status", lead.status);
+        out->set("status_label", leadStatusLabel(request, lead.status));
+        out->set("organization", lead.organization);
+        out->set("has_organization", !lead.organization.empty());
+        out->set("created_at", when(request, lead.createdAt));
+        out->set("updated_at", when(request, lead.updatedAt));
+        out->set("conversations", tr().number(request.locale(), lead.conversations));
+        out->set("has_conversations", lead.conversations > 0);
+        return out;
+    }
+
+    void leadNotFound(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        Object model;
+        model.set("message", t(request, "lead_not_found"));
+        model.set("back_url", kLeadsPath);
+        model.set("back_label", t(request, "leads_back"));
+        context_->pages().render(request, response, "not_found", t(request, "lead_not_found"), model, 404);
+    }
+
+    void renderLeads(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::uint64_t shown = hub_->latest();
+        std::vector<std::string> statuses = kLeadStatuses;
+        for (const std::string& stored : store_->leadStatuses())
+            if (std::find(statuses.begin(), statuses.end(), stored) == statuses.end()) statuses.push_back(stored);
+        std::vector<std::string> statusValues{""};
+        statusValues.insert(statusValues.end(), statuses.begin(), statuses.end());
+        LeadFilter filter;
+        filter.status = oneOf(request.queryParam("status"), statusValues, "");
+        filter.search = cutAt(request.queryParam("q").value_or(""), 200);
+        if (const auto after = request.queryParam("after")) filter.after = Cursor::decode(*after);
+        const LeadListPage page = store_->leads(filter);
+
+        Object model;
+        Array::Ptr rows = new Array;
+        for (const auto& row : page.rows) rows->add(leadModel(request, row));
+        model.set("rows", rows);
+        model.set("empty", page.rows.empty());
+        model.set("q", filter.search);
+        Array::Ptr statusOptions = new Array;
+        for (const std::string& value : statusValues) {
+            Object::Ptr option = new Object;
+            option->set("value", value);
+            option->set("label", value.empty() ? t(request, "filter_status_any") : leadStatusLabel(request, value));
+            option->set("selected", value == filter.status);
+            statusOptions->add(option);
+        }
+        model.set("status_options", statusOptions);
+        const std::string query = "status=" + sdk::queryValue(filter.status) + "&q=" + sdk::queryValue(filter.search);
+        if (page.next) model.set("next_url", kLeadsPath + "?" + query + "&after=" + page.next->encode());
+        model.set("first_page", !filter.after.has_value());
+        if (filter.after) model.set("first_url", kLeadsPath + "?" + query);
+        model.set("live_url", kBase + "/live?after=" + hub_->cursor(shown));
+        model.set("assets", kAssets);
+        context_->pages().render(request, response, "leads", t(request, "leads_title"), model);
+    }
+
+    void renderLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::uint64_t shown = hub_->latest();
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        const auto view = id ? store_->lead(id) : std::nullopt;
+        if (!view) return leadNotFound(request, response);
+        Object model;
+        Object::Ptr lead = leadModel(request, view->lead);
+        model.set("lead", lead);
+        model.set("url", leadUrl(id));
+        model.set("unlink_url", leadUrl(id) + "/unlink");
+        model.set("city", view->organizationCity);
+        model.set("has_city", !view->organizationCity.empty());
+        // The notes as paragraphs: what the customer asked (the inbound router's) and what agents added.
+        Array::Ptr notes = new Array;
+        std::size_t from = 0;
+        while (from <= view->notes.size()) {
+            const std::size_t end = view->notes.find("\n\n", from);
+            std::string paragraph = view->notes.substr(from, end == std::string::npos ? std::string::npos : end - from);
+            if (paragraph.find_first_not_of(" \t\r\n") != std::string::npos) {
+                Object::Ptr note = new Object;
+                note->set("text", paragraph);
+                notes->add(note);
+            }
+            if (end == std::string::npos) break;
+            from = end + 2;
+        }
+        model.set("notes", notes);
+        model.set("has_notes", notes->size() > 0);
+        Array::Ptr statuses = new Array;
+        std::vector<std::string> values = kLeadStatuses;
+        if (std::find(values.begin(), values.end(), view->lead.status) == values.end()) values.insert(values.begin(), view->lead.status);
+        for (const std::string& value : values) {
+            Object::Ptr option = new Object;
+            option->set("value", value);
+            option->set("label", leadStatusLabel(request, value));
+            option->set("selected", value == view->lead.status);
+            statuses->add(option);
+        }
+        model.set("status_options", statuses);
+        Array::Ptr conversations = new Array;
+        for (const auto& c : view->conversations) {
+            Object::Ptr conversation = new Object;
+            conversation->set("id", c.id);
+            conversation->set("url", kConversationPath + std::to_string(c.id));
+            conversation->set("name", !c.name.empty() ? c.name : !c.phone.empty() ? c.phone : t(request, "contact_unknown"));
+            conversation->set("phone", c.phone);
+            conversation->set("has_phone", !c.phone.empty() && !c.name.empty());
+            conversation->set("status", c.status);
+            conversation->set("status_label", statusLabel(request, c.status));
+            conversation->set("last_at", when(request, c.lastMessageAt));
+            conversations->add(conversation);
+        }
+        model.set("conversations", conversations);
+        model.set("has_conversations", conversations->size() > 0);
+        const std::string error = oneOf(request.queryParam("error"), kLeadErrors, "");
+        if (!error.empty()) model.set("error", t(request, "lead_error_" + error));
+        if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
+        model.set("leads_url", kLeadsPath);
+        model.set("max_note", kMaxNoteBytes);
+        model.set("live_url", kBase + "/live?after=" + hub_->cursor(shown));
+        model.set("assets", kAssets);
+        context_->pages().render(request, response, "lead", lead->getValue<std::string>("name"), model);
+    }
+
+    // POST → 303 back to the lead page, with what happened.
+    void backToLead(sdk::HttpResponse& response, std::int64_t id, const std::string& error = "") {
+        response.redirect(303, leadUrl(id) + (error.empty() ? "?done=1" : "?error=" + error));
+    }
+
+    // The lead of a POST, or a 404 page written already.
+    std::optional<std::int64_t> targetLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        if (id && store_->leadExists(id)) return id;
+        leadNotFound(request, response);
+        return std::nullopt;
+    }
+
+    void leadChanged(std::int64_t lead, const std::string& reason) {
+        context_->events().publish({"lead.updated", "{\"lead_id\":" + std::to_string(lead) + ",\"reason\":\"" + reason + "\"}"});
+    }
+
+    void setLeadStatus(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = targetLead(request, response);
+        if (!id) return;
+        const sdk::FormData form(request.body);
+        const std::string status = form.value("status");
+        if (std::find(kLeadStatuses.begin(), kLeadStatuses.end(), status) == kLeadStatuses.end())
+            return backToLead(response, *id, "invalid_status");
+        const auto result = store_->setLeadStatus(*id, status, nowMillis());
+        if (result.ok) leadChanged(*id, "status");
+        backToLead(response, *id, result.error);
+    }
+
+    void addLeadNote(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = targetLead(request, response);
+        if (!id) return;
+        const sdk::FormData form(request.body);
+        std::string note = form.value("note");
+        // Line ends as one kind, no blank lines inside: a note stays one paragraph of the notes.
+        note.erase(std::remove(note.begin(), note.end(), '\r'), note.end());
+        while (note.find("\n\n") != std::string::npos) note.replace(note.find("\n\n"), 2, "\n");
+        const auto first = note.find_first_not_of(" \t\n"), last = note.find_last_not_of(" \t\n");
+        if (first == std::string::npos) return backToLead(response, *id, "empty_note");
+        note = note.substr(first, last - first + 1);
+        if (note.size() > kMaxNoteBytes) return backToLead(response, *id, "note_too_long");
+        // Who wrote it and when, as the inbound router writes a customer's request ("WhatsApp TIME: ..."):
+        // the notes are one text that the platform reads too.
+        const sdk::Principal& user = *request.principal;
+        const std::int64_t at = nowMillis();
+        note = (user.name.empty() ? user.email : user.name) + " " + sdk::isoTime(at) + ": " + note;
+        const auto result = store_->addLeadNote(*id, note, at);
+        if (result.ok) leadChanged(*id, "note");
+        backToLead(response, *id, result.error);
+    }
+
+    void unlinkLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = targetLead(request, response);
+        if (!id) return;
+        const sdk::FormData form(request.body);
+        const std::int64_t conversation = sdk::positiveId(form.value("conversation_id"));
+        if (!conversation) return backToLead(response, *id, "not_linked");
+        const auto result = store_->unlinkLead(*id, conversation, request.principal->id, nowMillis());
+        if (result.ok) {
+            changed(conversation, "lead_unlinked");
+            leadChanged(*id, "unlinked");
+        }
+        backToLead(response, *id, result.error);
     }
 
     // Server-Sent Events: what the page shows has changed; the page fetches its fresh HTML. The

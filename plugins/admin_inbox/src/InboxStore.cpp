@@ -530,20 +530,26 @@ ChangeResult InboxStore::linkLead(std::int64_t conversationId, std::int64_t lead
     return {true, ""};
 }
 
+namespace {
+// Finds `term` in a lead's name, its organization's name or its phone; `digits` is the term's
+// phone digits (InboxStore::phoneDigitsPattern). "" when the term is empty.
+std::string leadSearchCondition(QueryBuilder& q, const std::string& term, const std::string& digits) {
+    if (term.empty()) return "";
+    std::string where = "(LOWER(l.contact_name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") +
+                        " ESCAPE '\\' OR LOWER(o.name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") + " ESCAPE '\\'";
+    // Leads keep the phone as typed ("0555 99 88 77"): compare digits with the separators
+    // removed, on the national significant part (the last 9 digits) so that any prefix form matches.
+    if (digits.size() >= 3)
+        where += " OR REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(l.phone, ' ', ''), '-', ''), '.', ''), '(', ''), ')', '') LIKE " +
+                 q.placeholder("%" + digits.substr(digits.size() > 9 ? digits.size() - 9 : 0) + "%");
+    return where + ")";
+}
+}  // namespace
+
 std::vector<LeadOption> InboxStore::searchLeads(const std::string& term, int limit) {
     QueryBuilder q;
-    std::string where;
-    if (!term.empty()) {
-        where = " WHERE (LOWER(l.contact_name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") +
-                " ESCAPE '\\' OR LOWER(o.name) LIKE " + q.placeholder("%" + likeEscape(lower(term)) + "%") + " ESCAPE '\\'";
-        const std::string digits = phoneDigitsPattern(term);
-        // Leads keep the phone as typed ("0555 99 88 77"): compare digits with the separators
-        // removed, on the national significant part (the last 9 digits) so that any prefix form matches.
-        if (digits.size() >= 3)
-            where += " OR REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(l.phone, ' ', ''), '-', ''), '.', ''), '(', ''), ')', '') LIKE " +
-                     q.placeholder("%" + digits.substr(digits.size() > 9 ? digits.size() - 9 : 0) + "%");
-        where += ")";
-    }
+    const std::string condition = leadSearchCondition(q, term, phoneDigitsPattern(term));
+    const std::string where = condition.empty() ? "" : " WHERE " + condition;
     Poco::Data::Session session = database_.session();
     Poco::Data::Statement select(session);
     select << "SELECT l.id, l.contact_name, l.phone, l.status, o.name FROM b2b_leads l LEFT JOIN organizations o ON o.id = l.organization_id" +
@@ -557,6 +563,127 @@ std::vector<LeadOption> InboxStore::searchLeads(const std::string& term, int lim
     std::vector<LeadOption> out;
     for (std::size_t i = 0; i < ids.size(); ++i) out.push_back({ids[i], text(names[i]), text(phones[i]), statuses[i], text(organizations[i])});
     return out;
+}
+
+LeadListPage InboxStore::leads(const LeadFilter& filter) {
+    QueryBuilder q;
+    std::string where;
+    auto condition = [&where](const std::string& part) { where += (where.empty() ? " WHERE " : " AND ") + part; };
+    // The status first, then the keyset: the order of b2b_leads_status_created_idx.
+    if (!filter.status.empty()) condition("l.status = " + q.placeholder(filter.status));
+    const std::string search = leadSearchCondition(q, filter.search, phoneDigitsPattern(filter.search));
+    if (!search.empty()) condition(search);
+    if (filter.after) {
+        const std::string at = q.placeholder(Poco::Int64(filter.after->lastMessageAt));
+        const std::string id = q.placeholder(Poco::Int64(filter.after->id));
+        condition("(l.created_at < " + at + " OR (l.created_at = " + at + " AND l.id < " + id + "))");
+    }
+    const int limit = std::clamp(filter.limit, 1, 200);
+    Poco::Data::Session session = database_.session();
+    Poco::Data::Statement select(session);
+    select << "SELECT l.id, l.contact_name, l.phone, l.email, l.source, l.status, l.organization_id, o.name, l.created_at, l.updated_at, "
+              "(SELECT COUNT(*) FROM whatsapp_conversations c WHERE c.b2b_lead_id = l.id) "
+              "FROM b2b_leads l LEFT JOIN organizations o ON o.id = l.organization_id" +
+                  where + " ORDER BY l.created_at DESC, l.id DESC LIMIT " + std::to_string(limit + 1);
+    q.bindTo(select);
+    std::vector<Poco::Int64> ids, createdAt, updatedAt, counts;
+    std::vector<NullableText> names, phones, emails, organizations;
+    std::vector<std::string> sources, statuses;
+    std::vector<NullableInt> organizationIds;
+    select, into(ids), into(names), into(phones), into(emails), into(sources), into(statuses), into(organizationIds), into(organizations),
+        into(createdAt), into(updatedAt), into(counts);
+    select.execute();
+    LeadListPage page;
+    for (std::size_t i = 0; i < ids.size() && i < static_cast<std::size_t>(limit); ++i)
+        page.rows.push_back({ids[i], text(names[i]), text(phones[i]), text(emails[i]), sources[i], statuses[i], number(organizationIds[i]),
+                             text(organizations[i]), createdAt[i], updatedAt[i], counts[i]});
+    if (ids.size() > static_cast<std::size_t>(limit)) page.next = Cursor{page.rows.back().createdAt, page.rows.back().id};
+    return page;
+}
+
+std::optional<LeadView> InboxStore::lead(std::int64_t id) {
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 leadId = id;
+    std::vector<NullableText> names, phones, emails, notes, organizations, cities;
+    std::vector<std::string> sources, statuses;
+    std::vector<NullableInt> organizationIds;
+    std::vector<Poco::Int64> createdAt, updatedAt;
+    session << "SELECT l.contact_name, l.phone, l.email, l.source, l.status, l.organization_id, o.name, o.city, l.notes, l.created_at, "
+               "l.updated_at FROM b2b_leads l LEFT JOIN organizations o ON o.id = l.organization_id WHERE l.id = $1",
+        use(leadId), into(names), into(phones), into(emails), into(sources), into(statuses), into(organizationIds), into(organizations),
+        into(cities), into(notes), into(createdAt), into(updatedAt), now;
+    if (names.empty()) return std::nullopt;
+    LeadView view;
+    view.lead = {id, text(names[0]), text(phones[0]), text(emails[0]), sources[0], statuses[0], number(organizationIds[0]),
+                 text(organizations[0]), createdAt[0], updatedAt[0], 0};
+    view.notes = text(notes[0]);
+    view.organizationCity = text(cities[0]);
+    std::vector<Poco::Int64> conversationIds, lastAt;
+    std::vector<NullableText> contactNames, contactPhones;
+    std::vector<std::string> conversationStatuses;
+    session << "SELECT c.id, ct.profile_name, ct.phone_e164, c.status, c.last_message_at FROM whatsapp_conversations c "
+               "JOIN whatsapp_contacts ct ON ct.id = c.contact_id WHERE c.b2b_lead_id = $1 ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100",
+        use(leadId), into(conversationIds), into(contactNames), into(contactPhones), into(conversationStatuses), into(lastAt), now;
+    for (std::size_t i = 0; i < conversationIds.size(); ++i)
+        view.conversations.push_back({conversationIds[i], text(contactNames[i]), text(contactPhones[i]), conversationStatuses[i], lastAt[i]});
+    view.lead.conversations = static_cast<std::int64_t>(view.conversations.size());
+    return view;
+}
+
+bool InboxStore::leadExists(std::int64_t id) {
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 leadId = id;
+    std::vector<Poco::Int64> found;
+    session << "SELECT id FROM b2b_leads WHERE id = $1", use(leadId), into(found), now;
+    return !found.empty();
+}
+
+std::vector<std::string> InboxStore::leadStatuses() {
+    Poco::Data::Session session = database_.session();
+    std::vector<std::string> statuses;
+    session << "SELECT DISTINCT status FROM b2b_leads ORDER BY status", into(statuses), now;
+    return statuses;
+}
+
+ChangeResult InboxStore::setLeadStatus(std::int64_t leadId, const std::string& status, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 lead = leadId, when = at;
+    std::string word = status;
+    Poco::Data::Statement update(session);
+    // updated_at moves only with a real change: it is what the contact matcher's refresh follows.
+    update << "UPDATE b2b_leads SET status = $1, updated_at = $2 WHERE id = $3 AND status <> $1", use(word), use(when), use(lead);
+    const std::size_t changed = update.execute();
+    tx.commit();
+    if (changed == 0 && !leadExists(leadId)) return {false, "not_found"};
+    return {true, ""};
+}
+
+ChangeResult InboxStore::addLeadNote(std::int64_t leadId, const std::string& note, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 lead = leadId, when = at;
+    std::string paragraph = note, appended = "\n\n" + note;
+    Poco::Data::Statement update(session);
+    update << "UPDATE b2b_leads SET notes = CASE WHEN notes IS NULL OR notes = '' THEN $1 ELSE notes || $2 END, updated_at = $3 WHERE id = $4",
+        use(paragraph), use(appended), use(when), use(lead);
+    const std::size_t changed = update.execute();
+    tx.commit();
+    if (changed == 0) return {false, "not_found"};
+    return {true, ""};
+}
+
+ChangeResult InboxStore::unlinkLead(std::int64_t leadId, std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 lead = leadId, conversation = conversationId, when = at;
+    Poco::Data::Statement update(session);
+    update << "UPDATE whatsapp_conversations SET b2b_lead_id = NULL, updated_at = $1 WHERE id = $2 AND b2b_lead_id = $3", use(when),
+        use(conversation), use(lead);
+    if (update.execute() == 0) return {false, "not_linked"};
+    record(session, conversationId, "lead_unlinked", actorUserId, 0, leadId, at);
+    tx.commit();
+    return {true, ""};
 }
 
 bool InboxStore::exists(std::int64_t id) {

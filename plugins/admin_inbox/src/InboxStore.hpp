@@ -128,6 +128,48 @@ struct TemplateOption {
     int variables = 0;  // positional {{1}}..{{n}} in the body
 };
 
+// The leads page: newest first (created_at, id), optionally one status and a search.
+struct LeadFilter {
+    std::string status;  // "" or one status word
+    std::string search;  // a name, a company or a phone in any form
+    std::optional<Cursor> after;  // Cursor{created_at, id} of the last row shown
+    int limit = 50;
+};
+
+struct LeadRow {
+    std::int64_t id = 0;
+    std::string contactName;
+    std::string phone;  // as the lead was written ("0555 12 34 56")
+    std::string email;
+    std::string source;
+    std::string status;
+    std::int64_t organizationId = 0;  // 0: none
+    std::string organization;
+    std::int64_t createdAt = 0;
+    std::int64_t updatedAt = 0;
+    std::int64_t conversations = 0;  // linked to it
+};
+
+struct LeadListPage {
+    std::vector<LeadRow> rows;
+    std::optional<Cursor> next;
+};
+
+struct LeadConversation {
+    std::int64_t id = 0;
+    std::string name;
+    std::string phone;
+    std::string status;
+    std::int64_t lastMessageAt = 0;
+};
+
+struct LeadView {
+    LeadRow lead;
+    std::string notes;  // paragraphs separated by a blank line
+    std::string organizationCity;
+    std::vector<LeadConversation> conversations;
+};
+
 // Why a change was refused, in a word the page translates.
 struct ChangeResult {
     bool ok = false;
@@ -166,6 +208,18 @@ public:
     ChangeResult createLead(std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at, std::int64_t& leadId);
     ChangeResult linkLead(std::int64_t conversationId, std::int64_t leadId, std::int64_t actorUserId, std::int64_t at);
     std::vector<LeadOption> searchLeads(const std::string& term, int limit = 20);
+
+    // The lead page's data: the list, one lead with its linked conversations, and its changes.
+    LeadListPage leads(const LeadFilter& filter);
+    std::optional<LeadView> lead(std::int64_t id);
+    bool leadExists(std::int64_t id);
+    // The status words of the filter besides the ones offered (a platform may have its own).
+    std::vector<std::string> leadStatuses();
+    ChangeResult setLeadStatus(std::int64_t leadId, const std::string& status, std::int64_t at);
+    // A paragraph added at the end of the lead's notes (the inbound router adds requests alike).
+    ChangeResult addLeadNote(std::int64_t leadId, const std::string& note, std::int64_t at);
+    // The conversation no longer belongs to the lead; its timeline says who did it.
+    ChangeResult unlinkLead(std::int64_t leadId, std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at);
 
     // Active templates of the outbox (empty when the outbox's table is absent).
     std::vector<TemplateOption> templates();

@@ -1,5 +1,6 @@
 // Names a WhatsApp sender by matching their phone against the platform's records: publishes the
-// ContactMatcher service over the phone index, and keeps that index current in the background.
+// ContactMatcher service over the phone index, keeps that index current in the background, and
+// serves the summary page each match links to (RecordPages).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "PhoneIndex.hpp"
+#include "RecordPages.hpp"
 #include "Sources.hpp"
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
@@ -27,6 +29,8 @@ public:
         const int refreshSeconds = config.refreshSeconds;
         std::string tables;
         for (const Source& source : config.sources) tables += (tables.empty() ? "" : ", ") + source.table;
+        pages_ = std::make_unique<RecordPages>(context, config.sources);
+        pages_->registerRoutes();
         index_ = std::make_shared<PhoneIndex>(context.database(), context.clock(), context.logger(), std::move(config));
         context.services().publish<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName, index_);
         if (refreshSeconds > 0) {
@@ -66,6 +70,7 @@ private:
 
     Poco::Logger* logger_ = nullptr;
     std::shared_ptr<PhoneIndex> index_;
+    std::unique_ptr<RecordPages> pages_;  // its routes are removed by the host when the plugin stops
     std::thread refresher_;
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -31,7 +31,8 @@ std::string identifier(const sdk::ConfigNode& node) {
 
 Source parseSource(const sdk::ConfigNode& node) {
     if (!node.isMap()) node.fail("expected a mapping with kind, table, phone_columns, name_column, admin_link, priority");
-    node.allowOnly({"kind", "table", "id_column", "phone_columns", "name_column", "admin_link", "priority", "updated_column"});
+    node.allowOnly({"kind", "table", "id_column", "phone_columns", "name_column", "admin_link", "priority", "updated_column",
+                    "display_columns"});
     Source source;
     const sdk::ConfigNode kind = node.child("kind");
     if (!kind.isDefined()) node.fail("missing required key 'kind'");
@@ -62,6 +63,11 @@ Source parseSource(const sdk::ConfigNode& node) {
         node.child("admin_link").fail("must contain {id}, e.g. /admin/registrations/{id}");
     source.priority = static_cast<int>(node.getInt("priority", defaults->priority, -1000000, 1000000));
     if (node.has("updated_column")) source.updatedColumn = identifier(node.child("updated_column"));
+    if (node.has("display_columns")) {
+        const sdk::ConfigNode display = node.child("display_columns");
+        if (!display.isSequence()) display.fail("expected a list of columns, e.g. [email, city]");
+        for (const sdk::ConfigNode& column : display.items()) source.displayColumns.push_back(identifier(column));
+    }
     return source;
 }
 
@@ -85,10 +91,11 @@ std::string Source::linkFor(std::int64_t id) const {
 std::vector<Source> defaultSources() {
     // The platform tables of migrations/0003_platform; only b2b_leads records its edits.
     return {
-        {"enrollment", "enrollments", "id", {"phone"}, "full_name", "/admin/enrollments/{id}", 10, ""},
-        {"registration", "registrations", "id", {"phone"}, "full_name", "/admin/registrations/{id}", 20, ""},
-        {"b2b_lead", "b2b_leads", "id", {"phone"}, "contact_name", "/admin/b2b-leads/{id}", 30, "updated_at"},
-        {"organization", "organizations", "id", {"phone"}, "name", "/admin/organizations/{id}", 40, ""},
+        {"enrollment", "enrollments", "id", {"phone"}, "full_name", "/admin/enrollments/{id}", 10, "", {"programme", "status", "created_at"}},
+        {"registration", "registrations", "id", {"phone"}, "full_name", "/admin/registrations/{id}", 20, "",
+         {"email", "programme", "status", "created_at"}},
+        {"b2b_lead", "b2b_leads", "id", {"phone"}, "contact_name", "/admin/b2b-leads/{id}", 30, "updated_at", {"email", "status", "created_at"}},
+        {"organization", "organizations", "id", {"phone"}, "name", "/admin/organizations/{id}", 40, "", {"email", "city", "created_at"}},
     };
 }
 

@@ -18,6 +18,8 @@ struct Source {
     std::string adminLink;                  // "/admin/registrations/{id}"; empty: no link
     int priority = 0;
     std::string updatedColumn;              // integer column raised on every edit; empty: new rows only
+    std::vector<std::string> displayColumns;  // shown on the record's summary page besides name and phones
+
 
     std::string linkFor(std::int64_t id) const;
 };

@@ -334,6 +334,11 @@ public:
             {"{ sources: [ { kind: registration, table: registrations, phone_columns: [phone], name_column: full_name },"
              " { kind: registration, table: enrollments, phone_columns: [phone], name_column: full_name } ] }",
              "registration, table: enrollments", "already used"},
+            {"{ sources: [ { kind: registration, table: registrations, phone_columns: [phone], name_column: full_name,"
+             " display_columns: [email, \"status) FROM users --\"] } ] }",
+             "\"status)", "is not a plain SQL identifier"},
+            {"{ sources: [ { kind: registration, table: registrations, phone_columns: [phone], name_column: full_name, display_columns: email } ] }",
+             "email }", "expected a list of columns"},
             {"{ default_region: XX }", "XX", "not a region"},
             // "-1 }", not "-1": a temporary folder's random name may contain "-1" earlier in the file.
             {"{ refresh_seconds: -1 }", "-1 }", "must be between 0 and 86400"},
