@@ -21,6 +21,7 @@
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 #include "tawasul/whatsapp/PlatformEvents.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
 namespace tawasul::plugins::outbox {
@@ -45,6 +46,22 @@ std::optional<std::string> templateBody(Poco::Data::Session& session, const std:
     return bodies.front();
 }
 
+// The whole stored template (header, body, buttons) for a message that names it.
+std::optional<sdk::TemplateDefinition> templateDefinition(Poco::Data::Session& session, const std::string& name,
+                                                          const std::string& language) {
+    std::string n = name, l = language;
+    std::vector<std::string> bodies;
+    std::vector<NullableText> headers, buttons;
+    session << "SELECT body, header, buttons FROM whatsapp_templates WHERE name = $1 AND language = $2 AND status <> 'disabled'",
+        use(n), use(l), into(bodies), into(headers), into(buttons), now;
+    if (bodies.empty()) return std::nullopt;
+    sdk::TemplateDefinition definition;
+    definition.body = bodies.front();
+    if (!headers.front().isNull()) definition.header = headers.front().value();
+    if (!buttons.front().isNull()) definition.buttons = sdk::TemplateDefinition::buttonsFromJson(buttons.front().value());
+    return definition;
+}
+
 class OutboxProvider final : public sdk::MessageProvider {
 public:
     explicit OutboxProvider(sdk::HostContext& context) : context_(context) {}
@@ -60,23 +77,16 @@ public:
         if (message.kind == sdk::ContentKind::Text) {
             rendered = message.text;
         } else {
-            const auto body = templateBody(session, message.templ.name, message.templ.language);
-            if (!body) {
+            const auto definition = templateDefinition(session, message.templ.name, message.templ.language);
+            if (!definition) {
                 result.outcome = sdk::SendOutcome::Refused;
                 result.errorTitle = "unknown template";
                 result.errorDetails = "the outbox has no template '" + message.templ.name + "' in '" + message.templ.language + "'";
                 return result;
             }
-            // Body parameters: positional ones are {{1}}, {{2}}... in order, named ones by name.
-            std::map<std::string, std::string> values;
-            int position = 0;
-            for (const auto& component : message.templ.components) {
-                if (component.type != "body") continue;
-                for (const auto& parameter : component.parameters)
-                    values[parameter.name.empty() ? std::to_string(++position) : parameter.name] = parameter.value;
-            }
+            // The same components the Cloud API gets, filled into header, body and link buttons.
             std::string error;
-            const auto text = OutboxTemplate::render(*body, values, error);
+            const auto text = sdk::renderTemplate(*definition, message.templ.components, error);
             if (!text) {
                 result.outcome = sdk::SendOutcome::Refused;
                 result.errorTitle = "template variables";
