@@ -373,11 +373,19 @@ public:
 
     void missingTemplateVariableFailsWithTheReason() {
         seedTemplate("rappel", "fr", "Bonjour {{first_name}}, votre session {{programme}} commence.");
-        fake_->script({GraphReply::metaError(400, 132000, "(#132000) Number of parameters does not match the expected number of params")});
+        // Meta holds the template with both variables and checks the count as it does.
+        fake_->approveTemplate("rappel", "fr", {{"body", {"first_name", "programme"}}});
         const auto receipt = send(*host_, templateJson("\"phone\":\"+213555123456\""));
         const std::int64_t id = receipt->getValue<Poco::Int64>("message_id");
         waitFor(*db_, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(id), "failed");
         CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|refused|400|132000\noutbox|1|refused|0|0"), attempts(*db_, id));
+        // The message keeps Meta's code and message (the refusal that says most), not nothing.
+        CPPUNIT_ASSERT_EQUAL(std::string("132000|(#132000) Number of parameters does not match the expected number of params"),
+                             queryRows(*db_, "SELECT error_code, error_title FROM whatsapp_messages WHERE id = " + std::to_string(id)));
+        const std::string metaDetails = queryText(*db_, "SELECT error_details FROM whatsapp_message_attempts WHERE message_id = " +
+                                                            std::to_string(id) + " AND provider = 'cloud_api'");
+        CPPUNIT_ASSERT_MESSAGE(metaDetails, metaDetails.find("body: number of localizable_params (1) does not match the expected number of params (2)") !=
+                                                std::string::npos);
         const std::string details = queryText(*db_, "SELECT error_details FROM whatsapp_messages WHERE id = " + std::to_string(id));
         CPPUNIT_ASSERT_MESSAGE(details, details.find("missing value for {{programme}}") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_outbox_messages"));
