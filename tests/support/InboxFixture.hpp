@@ -39,5 +39,6 @@ void checkInboxFilters(InboxFixture& f);
 void checkInboxSearch(InboxFixture& f);
 void checkKeysetPages(InboxFixture& f);
 void checkTimelineAndChanges(InboxFixture& f);
+void checkTemplateOptions(InboxFixture& f);
 
 }  // namespace tawasul::test

@@ -14,6 +14,7 @@ class InboxStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(search);
     CPPUNIT_TEST(keysetPages);
     CPPUNIT_TEST(timelineAndChanges);
+    CPPUNIT_TEST(templateOptions);
     CPPUNIT_TEST(everyFilterWalksAnIndex);
     CPPUNIT_TEST_SUITE_END();
 
@@ -37,6 +38,11 @@ public:
         test::TempDir dir;
         test::InboxFixture f(dir);
         test::checkTimelineAndChanges(f);
+    }
+    void templateOptions() {
+        test::TempDir dir;
+        test::InboxFixture f(dir);
+        test::checkTemplateOptions(f);
     }
 
     // The list stays fast at 100k conversations only if SQLite reads it off an index in order and
