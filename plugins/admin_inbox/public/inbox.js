@@ -47,6 +47,12 @@
     window.history.replaceState(null, '', window.location.pathname + (query ? '?' + query : '') + window.location.hash);
   }
 
+  // A form sent back (422) is shown at the address it was posted to: the page's own address goes
+  // back in the bar, so that a reload and the live refresh fetch the page, not the action.
+  var pageUrl = root && root.getAttribute('data-page');
+  if (pageUrl && window.history && window.history.replaceState && window.location.pathname !== pageUrl)
+    window.history.replaceState(null, '', pageUrl);
+
   if (root && window.EventSource) {
     var state = document.querySelector('[data-live-state]');
     var lostOnce = false;

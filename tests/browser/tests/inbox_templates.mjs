@@ -125,6 +125,18 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   assert.equal(await page.$eval('.template-form', (form) => form.checkValidity()), false);
   await screenshot('picker-named-preview-en');
 
+  // Sent anyway (the browser's check taken off): the server answers 422 with the field marked
+  // and what was typed kept, and the address is the conversation's again.
+  await page.$eval('.template-form', (form) => { form.noValidate = true; });
+  const [refused] = await Promise.all([page.waitForNavigation(), page.click('.template-form button[type=submit]')]);
+  assert.equal(refused.status(), 422);
+  assert.equal(new URL(page.url()).pathname, new URL(url).pathname);
+  assert.equal(await page.getAttribute(`${active} input[name="var:body:date"]`, 'aria-invalid'), 'true');
+  assert.equal(await page.inputValue(`${active} input[name="var:body:programme"]`), 'Comptabilité');
+  assert.match(await page.textContent('.flash.error'), /Fill in every variable of the template/);
+  assert.equal(sends.length, 0, 'nothing reached Meta');
+  await screenshot('picker-refused-blank-en');
+
   await page.fill(`${active} input[name="var:body:date"]`, 'lundi');
   await page.fill(`${active} input[name="var:button0:1"]`, 'A-12');
   assert.equal(await page.textContent(`${active} [data-preview-part="button0"]`), 'Suivi: https://formation.example.dz/suivi/A-12');
