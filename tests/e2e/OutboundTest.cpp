@@ -59,6 +59,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(switchedOffCloudApiSendsNothingToMeta);
     CPPUNIT_TEST(missingTemplateVariableFailsWithTheReason);
     CPPUNIT_TEST(platformEventRunsAFlowIntoTheOutbox);
+    CPPUNIT_TEST(flowStepRendersTheHeaderAndLinks);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -415,6 +416,24 @@ public:
         waitFor(*db_, "SELECT COUNT(*) FROM jobs WHERE type = 'outbox_flow_step' AND status = 'done'", "2");
         CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_outbox_messages"));
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), fake_->requests().size());
+    }
+
+    // A template with Meta's header and buttons: a flow step's text has the header, the body and
+    // each link, filled from the event's data, as the inbox's fallback lays them out.
+    void flowStepRendersTheHeaderAndLinks() {
+        seedTemplate("bienvenue", "fr", "Inscription « {{programme}} » confirmée.");
+        Poco::Data::Session session = db_->session();
+        session << "UPDATE whatsapp_templates SET header = 'Bienvenue {{full_name}}', buttons = "
+                   "'[{\"type\":\"url\",\"text\":\"Programme\",\"url\":\"https://formation.example.dz/programmes\"},"
+                   "{\"type\":\"quick_reply\",\"text\":\"Merci\"}]' WHERE name = 'bienvenue'", now;
+        session << "INSERT INTO whatsapp_flows (name, trigger_event, active, created_at, updated_at) VALUES ('accueil', 'lead.welcome', 1, 1, 1)", now;
+        session << "INSERT INTO whatsapp_flow_steps (flow_id, position, template_name, language, delay_seconds) VALUES (1, 1, 'bienvenue', 'fr', 0)", now;
+        const std::string event = "{\"topic\":\"platform.event\",\"data\":{\"type\":\"lead.welcome\",\"data\":{\"phone\":\"0555 12 34 56\","
+                                  "\"full_name\":\"Amina Benali\",\"programme\":\"Comptabilité\"}}}";
+        CPPUNIT_ASSERT_EQUAL(200, host_->request("POST", "/test/publish", event).status);
+        waitFor(*db_, "SELECT COUNT(*) FROM whatsapp_outbox_messages", "1");
+        CPPUNIT_ASSERT_EQUAL(std::string("Bienvenue Amina Benali\n\nInscription « Comptabilité » confirmée.\nProgramme: https://formation.example.dz/programmes"),
+                             queryText(*db_, "SELECT rendered_text FROM whatsapp_outbox_messages"));
     }
 
 private:
