@@ -193,4 +193,18 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
     await screenshot(`picker-${locale}-phone`);
   }
   assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+
+  // Where the header and buttons are written: the outbox's template form, in Arabic on a phone.
+  await signIn(users.admin, '/admin/messaging/whatsapp/templates');
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("bienvenue")')]);
+  await Promise.all([page.waitForNavigation(), page.click('button[data-locale="ar"]')]);
+  assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+  assert.equal(await page.inputValue('#header'), 'Bienvenue {{first_name}}');
+  assert.equal(await page.inputValue('#button1_type'), 'url');
+  assert.equal(await page.inputValue('#button1_url'), 'https://formation.example.dz/suivi/{{1}}');
+  assert.equal(await page.inputValue('#button2_type'), 'quick_reply');
+  assert.match(await page.textContent('label[for="header"]'), /الترويسة/);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+    'the Arabic template form fits a phone-sized window');
+  await screenshot('template-form-ar-phone');
 }
