@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -18,6 +19,9 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Data/Session.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
@@ -51,6 +55,45 @@ std::string encode(const std::string& text) {
     return out;
 }
 
+std::string::size_type countOf(const std::string& text, const std::string& part) {
+    std::string::size_type count = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
+    return count;
+}
+
+// A JSON text with every object's members in name order (Poco keeps insertion order otherwise).
+std::string sortedJson(const std::string& json) {
+    std::ostringstream out;
+    Poco::JSON::Parser parser;
+    Poco::Dynamic::Var value = parser.parse(json);
+    std::function<void(const Poco::Dynamic::Var&)> write = [&](const Poco::Dynamic::Var& v) {
+        if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
+            const auto object = v.extract<Poco::JSON::Object::Ptr>();
+            std::vector<std::string> names;
+            object->getNames(names);
+            std::sort(names.begin(), names.end());
+            out << '{';
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                out << (i ? "," : "") << '"' << names[i] << "\":";
+                write(object->get(names[i]));
+            }
+            out << '}';
+        } else if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
+            const auto array = v.extract<Poco::JSON::Array::Ptr>();
+            out << '[';
+            for (std::size_t i = 0; i < array->size(); ++i) {
+                out << (i ? "," : "");
+                write(array->get(static_cast<unsigned>(i)));
+            }
+            out << ']';
+        } else {
+            out << '"' << v.convert<std::string>() << '"';
+        }
+    };
+    write(value);
+    return out.str();
+}
+
 std::string firstMatch(const std::string& text, const std::string& pattern) {
     std::smatch match;
     if (!std::regex_search(text, match, std::regex(pattern))) return "";
@@ -77,13 +120,13 @@ using User = AdminBrowser;
 
 class InboxHost {
 public:
-    InboxHost() : fake_(std::make_unique<FakeGraphApi>()) {
+    explicit InboxHost(const std::string& chain = "[cloud_api, outbox]") : fake_(std::make_unique<FakeGraphApi>()) {
         HostOptions options = withWebhookSecrets();
         options.pluginsYaml =
             "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
             "    - cloud_api: { graph_url: \"" + fake_->url() + "\", api_version: v21.0, messages_per_second: 1000, timeout_ms: 1000 }\n"
             "    - outbox: {}\n    - admin_inbox: {}\n";
-        options.extraYaml = "dispatch:\n  chain: [cloud_api, outbox]\n";
+        options.extraYaml = "dispatch:\n  chain: " + chain + "\n";
         options.settings.emplace_back("whatsapp.cloud.access_token", "test-token-1");
         options.settings.emplace_back("whatsapp.cloud.phone_number_id", "100000000000001");
         host_ = std::make_unique<HostProcess>(options);
@@ -150,6 +193,8 @@ class InboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(expiredTokenIsShownWhereAgentsReply);
     CPPUNIT_TEST(assignResolveReopenAndLeads);
     CPPUNIT_TEST(closedWindowOffersTemplatesAndRefusesFreeText);
+    CPPUNIT_TEST(namedTemplateVariablesAreAskedPreviewedAndSent);
+    CPPUNIT_TEST(aRefusedTemplateShowsMetasReason);
     CPPUNIT_TEST(liveStreamPushesAndResumes);
     CPPUNIT_TEST(legacyAddressesRedirectAndArabicIsRightToLeft);
     CPPUNIT_TEST(demoSeedOnlyOnAFreshDatabase);
@@ -391,15 +436,109 @@ public:
         CPPUNIT_ASSERT_EQUAL(url + "?error=window_closed",
                              h.post(agent, url + "/reply", "idempotency_key=" + key + "&text=hello").headers.at("location"));
         CPPUNIT_ASSERT(contains(h.get(agent, url + "?error=window_closed").body, "The 24-hour window has closed"));
-        CPPUNIT_ASSERT_EQUAL(url + "?error=missing_variable",
-                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=relance%7Cfr&var1=Amina").headers.at("location"));
+        // Meta holds the template with two body parameters: a send with another count is refused.
+        h.fake().approveTemplate("relance", "fr", {{"body", {"1", "2"}}});
+        CPPUNIT_ASSERT(contains(page.body, "name=\"var:body:1\"") && contains(page.body, "name=\"var:body:2\""));
+        // A blank variable: the page comes back (422) with the field marked and what was typed kept; nothing is sent.
+        const HttpResult missing = h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=relance%7Cfr&var:body:1=Amina&var:body:2=+");
+        CPPUNIT_ASSERT_EQUAL(422, missing.status);
+        CPPUNIT_ASSERT(contains(missing.body, "Fill in every variable of the template."));
+        CPPUNIT_ASSERT_MESSAGE(missing.body, contains(missing.body, "value=\"Amina\""));
+        CPPUNIT_ASSERT_EQUAL(std::string::size_type(1), countOf(missing.body, "aria-invalid=\"true\""));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), h.sql("SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out'"));
         CPPUNIT_ASSERT_EQUAL(url + "?error=no_template",
                              h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=nope%7Cfr").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reply", "idempotency_key=" + key +
-                                                                                "&template=relance%7Cfr&var1=Amina&var2=lundi").headers.at("location"));
+                                                                                "&template=relance%7Cfr&var:body:1=Amina&var:body:2=lundi").headers.at("location"));
         CPPUNIT_ASSERT(h.fake().waitForSends(1, std::chrono::seconds(20)));
         const std::string body = h.fake().sends().at(0).body;
         CPPUNIT_ASSERT_MESSAGE(body, contains(body, "\"relance\"") && contains(body, "Amina") && contains(body, "lundi"));
+        h.waitFor("SELECT status, provider FROM whatsapp_messages WHERE direction = 'out'", "sent|cloud_api");
+    }
+
+    // Issue 15 (6): a template with named variables in its header, body and a link button. The
+    // picker asks for each by name, previews the filled template, refuses a blank one (422, never
+    // a send), and the send carries Meta's components; the outbox's fallback renders the same text.
+    void namedTemplateVariablesAreAskedPreviewedAndSent() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.OLD", "Bonjour", 25 * 3600);
+        h.exec("INSERT INTO whatsapp_templates (name, language, header, body, buttons, status, created_at, updated_at) VALUES "
+               "('bienvenue', 'fr', 'Bienvenue {{first_name}}', 'Bonjour {{first_name}}, votre session {{programme}} commence le {{date}}.', "
+               "'[{\"type\":\"url\",\"text\":\"Suivi\",\"url\":\"https://formation.example.dz/suivi/{{1}}\"},"
+               "{\"type\":\"quick_reply\",\"text\":\"Merci\"}]', 'active', 1, 1)");
+        h.fake().approveTemplate("bienvenue", "fr", {{"header", {"first_name"}}, {"body", {"first_name", "programme", "date"}}, {"button0", {"1"}}});
+        const std::string url = kConversation + std::to_string(id);
+        const HttpResult page = h.get(agent, url);
+        for (const std::string field : {"var:header:first_name", "var:body:first_name", "var:body:programme", "var:body:date", "var:button0:1"})
+            CPPUNIT_ASSERT_MESSAGE(field, contains(page.body, "name=\"" + field + "\" value=\"\" required"));
+        CPPUNIT_ASSERT(contains(page.body, "<span class=\"part\">Header</span> <bdi class=\"variable\" dir=\"ltr\">{{first_name}}</bdi>"));
+        CPPUNIT_ASSERT(contains(page.body, "<span class=\"part\">Button 1 (Suivi)</span> <bdi class=\"variable\" dir=\"ltr\">{{1}}</bdi>"));
+        CPPUNIT_ASSERT(contains(page.body, "data-preview-part=\"body\" data-text=\"Bonjour {{first_name}}, votre session {{programme}} commence le {{date}}.\""));
+        CPPUNIT_ASSERT(contains(page.body, "data-preview-part=\"button0\" data-text=\"Suivi: https://formation.example.dz/suivi/{{1}}\""));
+        const std::string key = firstMatch(page.body, "name=\"idempotency_key\" value=\"([^\"]+)\"");
+        const std::string filled = "&var:header:first_name=Amina&var:body:first_name=Amina&var:body:programme=" + encode("Comptabilité") +
+                                   "&var:body:date=lundi&var:button0:1=A-12";
+
+        // The date left out: 422, the page previews what was typed, nothing reaches Meta.
+        const HttpResult missing = h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=bienvenue%7Cfr" +
+                                                                     std::regex_replace(filled, std::regex("date=lundi"), "date="));
+        CPPUNIT_ASSERT_EQUAL(422, missing.status);
+        CPPUNIT_ASSERT(contains(missing.body, "Fill in every variable of the template."));
+        CPPUNIT_ASSERT_MESSAGE(missing.body, contains(missing.body, ">Bonjour Amina, votre session Comptabilité commence le {{date}}.</p>"));
+        CPPUNIT_ASSERT(contains(missing.body, "name=\"var:body:date\" value=\"\" required maxlength=\"1000\" dir=\"auto\" data-part=\"body\" "
+                                              "data-variable=\"date\" aria-invalid=\"true\""));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), h.fake().sendCount());
+
+        // Meta takes the parameters (the fake checks them as Meta does) but cannot deliver: the
+        // outbox gets the same values and renders the filled template for a person to send.
+        h.fake().script({GraphReply::metaError(400, 131026, "(#131026) Message undeliverable")});
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=bienvenue%7Cfr" + filled)
+                                                  .headers.at("location"));
+        CPPUNIT_ASSERT(h.fake().waitForSends(1, std::chrono::seconds(20)));
+        h.waitFor("SELECT provider FROM whatsapp_messages WHERE direction = 'out'", "outbox");
+        const auto sent = Poco::JSON::Parser().parse(h.fake().sends().at(0).body).extract<Poco::JSON::Object::Ptr>();
+        std::ostringstream components;
+        sent->getObject("template")->getArray("components")->stringify(components);
+        CPPUNIT_ASSERT_EQUAL(std::string("[{\"parameters\":[{\"parameter_name\":\"first_name\",\"text\":\"Amina\",\"type\":\"text\"}],\"type\":\"header\"},"
+                                         "{\"parameters\":[{\"parameter_name\":\"first_name\",\"text\":\"Amina\",\"type\":\"text\"},"
+                                         "{\"parameter_name\":\"programme\",\"text\":\"Comptabilité\",\"type\":\"text\"},"
+                                         "{\"parameter_name\":\"date\",\"text\":\"lundi\",\"type\":\"text\"}],\"type\":\"body\"},"
+                                         "{\"index\":\"0\",\"parameters\":[{\"text\":\"A-12\",\"type\":\"text\"}],\"sub_type\":\"url\",\"type\":\"button\"}]"),
+                             sortedJson(components.str()));
+        CPPUNIT_ASSERT_EQUAL(std::string("Bienvenue Amina\n\nBonjour Amina, votre session Comptabilité commence le lundi.\n"
+                                         "Suivi: https://formation.example.dz/suivi/A-12"),
+                             h.sql("SELECT rendered_text FROM whatsapp_outbox_messages"));
+    }
+
+    // Issue 15 (6): when no provider sends a template, the timeline says why, in the agent's
+    // language, with Meta's code and message, where it said "Error 0:".
+    void aRefusedTemplateShowsMetasReason() {
+        InboxHost h("[cloud_api]");
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const std::int64_t id = h.customerWrites("wamid.OLD", "Bonjour", 25 * 3600);
+        h.exec("INSERT INTO whatsapp_templates (name, language, body, status, created_at, updated_at) VALUES "
+               "('rappel', 'fr', 'Bonjour {{first_name}}.', 'active', 1, 1)");
+        // Meta's copy of the template takes a second variable that the outbox's copy lacks.
+        h.fake().approveTemplate("rappel", "fr", {{"body", {"first_name", "date"}}});
+        const std::string url = kConversation + std::to_string(id);
+        const std::string key = firstMatch(h.get(agent, url).body, "name=\"idempotency_key\" value=\"([^\"]+)\"");
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1",
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=rappel%7Cfr&var:body:first_name=Amina")
+                                 .headers.at("location"));
+        h.waitFor("SELECT status FROM whatsapp_messages WHERE direction = 'out'", "failed");
+        h.waitFor("SELECT status, error_code, error_title FROM whatsapp_messages WHERE direction = 'out'",
+                  "failed|132000|(#132000) Number of parameters does not match the expected number of params");
+        const std::string english = h.get(agent, url).body;
+        CPPUNIT_ASSERT_MESSAGE(english, contains(english, "The number of template variables does not match the template. Error 132000: "
+                                                          "<bdi class=\"error-reason\" dir=\"auto\">(#132000) Number of "
+                                                          "parameters does not match the expected number of params</bdi>"));
+        CPPUNIT_ASSERT(!contains(english, "Error 0:"));
+        agent.setLocale("fr");
+        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "Le nombre de variables ne correspond pas au modèle. Erreur 132000 : "
+                                                       "<bdi class=\"error-reason\" dir=\"auto\">(#132000)"));
+        agent.setLocale("ar");
+        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "عدد متغيرات القالب لا يطابق القالب. الخطأ 132000: <bdi class=\"error-reason\" dir=\"auto\">(#132000)"));
     }
 
     void liveStreamPushesAndResumes() {

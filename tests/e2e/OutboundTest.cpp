@@ -59,6 +59,7 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(switchedOffCloudApiSendsNothingToMeta);
     CPPUNIT_TEST(missingTemplateVariableFailsWithTheReason);
     CPPUNIT_TEST(platformEventRunsAFlowIntoTheOutbox);
+    CPPUNIT_TEST(flowStepRendersTheHeaderAndLinks);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -373,11 +374,19 @@ public:
 
     void missingTemplateVariableFailsWithTheReason() {
         seedTemplate("rappel", "fr", "Bonjour {{first_name}}, votre session {{programme}} commence.");
-        fake_->script({GraphReply::metaError(400, 132000, "(#132000) Number of parameters does not match the expected number of params")});
+        // Meta holds the template with both variables and checks the count as it does.
+        fake_->approveTemplate("rappel", "fr", {{"body", {"first_name", "programme"}}});
         const auto receipt = send(*host_, templateJson("\"phone\":\"+213555123456\""));
         const std::int64_t id = receipt->getValue<Poco::Int64>("message_id");
         waitFor(*db_, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(id), "failed");
         CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|refused|400|132000\noutbox|1|refused|0|0"), attempts(*db_, id));
+        // The message keeps Meta's code and message (the refusal that says most), not nothing.
+        CPPUNIT_ASSERT_EQUAL(std::string("132000|(#132000) Number of parameters does not match the expected number of params"),
+                             queryRows(*db_, "SELECT error_code, error_title FROM whatsapp_messages WHERE id = " + std::to_string(id)));
+        const std::string metaDetails = queryText(*db_, "SELECT error_details FROM whatsapp_message_attempts WHERE message_id = " +
+                                                            std::to_string(id) + " AND provider = 'cloud_api'");
+        CPPUNIT_ASSERT_MESSAGE(metaDetails, metaDetails.find("body: number of localizable_params (1) does not match the expected number of params (2)") !=
+                                                std::string::npos);
         const std::string details = queryText(*db_, "SELECT error_details FROM whatsapp_messages WHERE id = " + std::to_string(id));
         CPPUNIT_ASSERT_MESSAGE(details, details.find("missing value for {{programme}}") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_outbox_messages"));
@@ -407,6 +416,24 @@ public:
         waitFor(*db_, "SELECT COUNT(*) FROM jobs WHERE type = 'outbox_flow_step' AND status = 'done'", "2");
         CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_outbox_messages"));
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), fake_->requests().size());
+    }
+
+    // A template with Meta's header and buttons: a flow step's text has the header, the body and
+    // each link, filled from the event's data, as the inbox's fallback lays them out.
+    void flowStepRendersTheHeaderAndLinks() {
+        seedTemplate("bienvenue", "fr", "Inscription « {{programme}} » confirmée.");
+        Poco::Data::Session session = db_->session();
+        session << "UPDATE whatsapp_templates SET header = 'Bienvenue {{full_name}}', buttons = "
+                   "'[{\"type\":\"url\",\"text\":\"Programme\",\"url\":\"https://formation.example.dz/programmes\"},"
+                   "{\"type\":\"quick_reply\",\"text\":\"Merci\"}]' WHERE name = 'bienvenue'", now;
+        session << "INSERT INTO whatsapp_flows (name, trigger_event, active, created_at, updated_at) VALUES ('accueil', 'lead.welcome', 1, 1, 1)", now;
+        session << "INSERT INTO whatsapp_flow_steps (flow_id, position, template_name, language, delay_seconds) VALUES (1, 1, 'bienvenue', 'fr', 0)", now;
+        const std::string event = "{\"topic\":\"platform.event\",\"data\":{\"type\":\"lead.welcome\",\"data\":{\"phone\":\"0555 12 34 56\","
+                                  "\"full_name\":\"Amina Benali\",\"programme\":\"Comptabilité\"}}}";
+        CPPUNIT_ASSERT_EQUAL(200, host_->request("POST", "/test/publish", event).status);
+        waitFor(*db_, "SELECT COUNT(*) FROM whatsapp_outbox_messages", "1");
+        CPPUNIT_ASSERT_EQUAL(std::string("Bienvenue Amina Benali\n\nInscription « Comptabilité » confirmée.\nProgramme: https://formation.example.dz/programmes"),
+                             queryText(*db_, "SELECT rendered_text FROM whatsapp_outbox_messages"));
     }
 
 private:

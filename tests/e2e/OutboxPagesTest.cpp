@@ -81,6 +81,7 @@ class OutboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(pagesInThreeLanguagesShowStoredTextAsText);
     CPPUNIT_TEST(templateFormChecksVariablesAndWritesNothingWhenRefused);
     CPPUNIT_TEST(templatePreviewRendersSampleValues);
+    CPPUNIT_TEST(templateHeaderAndButtonsAreCheckedAndStored);
     CPPUNIT_TEST(flowsSaveStepsAndRefuseUnknownTemplates);
     CPPUNIT_TEST(outboxActionsNeedPermissionCsrfAndAPendingRow);
     CPPUNIT_TEST(logsFilterByLevelAndSource);
@@ -116,6 +117,54 @@ public:
         CPPUNIT_ASSERT(contains(admin.get(kTemplates).body, "&lt;script&gt;alert(1)"));
         CPPUNIT_ASSERT(contains(admin.get(kOutbox).body, "&lt;img src=x onerror=alert(2)&gt;"));
         CPPUNIT_ASSERT(contains(admin.get(kFlows).body, "&lt;b&gt;Accueil&lt;"));
+    }
+
+    // Issue 15 (6): a template has Meta's header and buttons besides its text; their variables
+    // follow the text's kind, a link takes {{1}} at its end, and a refused form writes nothing.
+    void templateHeaderAndButtonsAreCheckedAndStored() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
+        auto form = [](const std::string& header, const std::string& type1, const std::string& text1, const std::string& url1) {
+            FormFields fields = templateForm("bienvenue", "fr", "Bonjour {{first_name}}, votre session {{programme}}.");
+            fields.emplace_back("header", header);
+            fields.emplace_back("button1_type", type1);
+            fields.emplace_back("button1_text", text1);
+            fields.emplace_back("button1_url", url1);
+            fields.emplace_back("button2_type", "quick_reply");
+            fields.emplace_back("button2_text", "Merci");
+            fields.emplace_back("button2_url", "");
+            return fields;
+        };
+        const std::string before = queryRows(*db, "SELECT COUNT(*) FROM whatsapp_templates");
+        const std::pair<FormFields, std::string> refused[] = {
+            {form("Session {{1}}", "url", "Suivi", "https://formation.example.dz/suivi/{{1}}"), "not both"},
+            {form("{{first_name}} {{programme}}", "url", "Suivi", "https://x.dz/{{1}}"), "a header has at most one variable"},
+            {form("Bienvenue", "url", "Suivi", "http://x.dz/{{1}}"), "Button 1 is incomplete"},
+            {form("Bienvenue", "url", "", "https://x.dz/{{1}}"), "Button 1 is incomplete"},
+            {form("Bienvenue", "url", "Suivi", "https://x.dz/{{code}}"), "a link takes one variable, {{1}}, at its end"},
+            {form(std::string(61, 'x'), "", "", ""), "The header is longer than 60 characters."},
+        };
+        for (const auto& [fields, message] : refused) {
+            const HttpResult result = admin.post(kTemplates, fields);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(message + ": " + result.body, 422, result.status);
+            CPPUNIT_ASSERT_MESSAGE(message + " in " + result.body, contains(result.body, message));
+        }
+        CPPUNIT_ASSERT_EQUAL(before, queryRows(*db, "SELECT COUNT(*) FROM whatsapp_templates"));
+
+        const HttpResult saved = admin.post(kTemplates, form("Bienvenue {{first_name}}", "url", "Suivi", "https://formation.example.dz/suivi/{{1}}"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(saved.body, 303, saved.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("Bienvenue {{first_name}}|[{\"text\":\"Suivi\",\"type\":\"url\",\"url\":\"https://formation.example.dz/suivi/{{1}}\"},"
+                                         "{\"text\":\"Merci\",\"type\":\"quick_reply\"}]"),
+                             queryRows(*db, "SELECT header, buttons FROM whatsapp_templates WHERE name = 'bienvenue'"));
+        // The form shows them again; a template without them stores NULLs.
+        const std::string page = admin.get(header(saved, "location")).body;
+        CPPUNIT_ASSERT(contains(page, "name=\"header\" value=\"Bienvenue {{first_name}}\""));
+        CPPUNIT_ASSERT(contains(page, "name=\"button1_url\" value=\"https://formation.example.dz/suivi/{{1}}\""));
+        CPPUNIT_ASSERT(contains(page, "<option value=\"quick_reply\" selected>Quick reply</option>"));
+        createTemplate(admin, "simple", "fr", "Bonjour");
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), queryRows(*db, "SELECT COUNT(*) FROM whatsapp_templates WHERE name = 'simple' AND header IS NULL AND buttons IS NULL"));
     }
 
     void templateFormChecksVariablesAndWritesNothingWhenRefused() {

@@ -70,6 +70,14 @@ public:
         CPPUNIT_ASSERT_EQUAL(422, admin.post(templates, {{"name", "rappel"}, {"language", "fr"}, {"category", "utility"},
                                                          {"status", "active"}, {"body", "x"}}).status);
         CPPUNIT_ASSERT(contains(admin.get(templates + "/" + templateId + "?preview=1&value.full_name=Amina").body, "Salut Amina"));
+        // A header and buttons (issue 15, 6) are stored, and a template without them keeps NULLs.
+        CPPUNIT_ASSERT_EQUAL(303, admin.post(templates, {{"name", "bienvenue"}, {"language", "fr"}, {"category", "utility"}, {"status", "active"},
+                                                         {"header", "Bienvenue {{full_name}}"}, {"body", "Bonjour {{full_name}}"},
+                                                         {"button1_type", "url"}, {"button1_text", "Suivi"},
+                                                         {"button1_url", "https://formation.example.dz/{{1}}"}}).status);
+        CPPUNIT_ASSERT_EQUAL(std::string("Bienvenue {{full_name}}|[{\"text\":\"Suivi\",\"type\":\"url\",\"url\":\"https://formation.example.dz/{{1}}\"}]"),
+                             queryRows(*db, "SELECT header, buttons FROM whatsapp_templates WHERE name = 'bienvenue'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_templates WHERE name = 'rappel' AND header IS NULL AND buttons IS NULL"));
         const std::string flows = "/admin/messaging/whatsapp/flows";
         const HttpResult flow = admin.post(flows, {{"name", "Accueil"}, {"trigger_event", "registration.confirmed"},
                                                    {"step_template", templateId}, {"step_delay", "10"}});

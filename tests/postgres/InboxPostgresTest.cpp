@@ -37,6 +37,12 @@ public:
             test::InboxFixture f(dir, pg.url());
             test::checkTimelineAndChanges(f);
         }
+        {
+            test::TempDir dir;
+            test::PostgresDatabase pg;
+            test::InboxFixture f(dir, pg.url());
+            test::checkTemplateOptions(f);
+        }
     }
 
     void leads() {

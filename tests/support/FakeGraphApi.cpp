@@ -1,10 +1,13 @@
 #include "FakeGraphApi.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -183,12 +186,78 @@ std::string FakeGraphApi::nextWamid() const {
     return "wamid.FAKE" + std::to_string(nextId_);
 }
 
+void FakeGraphApi::approveTemplate(const std::string& name, const std::string& language,
+                                   std::map<std::string, std::vector<std::string>> parts) {
+    std::lock_guard lock(mutex_);
+    templates_[name + "|" + language] = std::move(parts);
+}
+
+std::optional<GraphReply> FakeGraphApi::checkTemplate(const std::string& body) const {
+    if (templates_.empty()) return std::nullopt;
+    Poco::JSON::Object::Ptr root;
+    try {
+        root = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+    } catch (const Poco::Exception&) {
+        return GraphReply::metaError(400, 100, "(#100) Invalid parameter");
+    }
+    if (root->optValue<std::string>("type", "") != "template" || !root->isObject("template")) return std::nullopt;
+    const auto templ = root->getObject("template");
+    const std::string name = templ->optValue<std::string>("name", "");
+    const std::string language = templ->isObject("language") ? templ->getObject("language")->optValue<std::string>("code", "") : "";
+    const auto approved = templates_.find(name + "|" + language);
+    if (approved == templates_.end())
+        return GraphReply::metaError(400, 132001, "(#132001) Template name does not exist in the translation",
+                                     "template name (" + name + ") does not exist in " + language);
+    // What the send gives each part: its parameters' names ("" for positional ones).
+    std::map<std::string, std::vector<std::string>> given;
+    if (templ->isArray("components")) {
+        const auto components = templ->getArray("components");
+        for (std::size_t i = 0; i < components->size(); ++i) {
+            const auto component = components->getObject(static_cast<unsigned>(i));
+            if (!component) continue;
+            std::string part = component->optValue<std::string>("type", "");
+            if (part == "button") part += component->optValue<std::string>("index", "");
+            auto& names = given[part];
+            if (!component->isArray("parameters")) continue;
+            const auto parameters = component->getArray("parameters");
+            for (std::size_t j = 0; j < parameters->size(); ++j) {
+                const auto parameter = parameters->getObject(static_cast<unsigned>(j));
+                names.push_back(parameter ? parameter->optValue<std::string>("parameter_name", "") : "");
+            }
+        }
+    }
+    std::set<std::string> parts;
+    for (const auto& [part, variables] : approved->second) parts.insert(part);
+    for (const auto& [part, names] : given) parts.insert(part);
+    for (const std::string& part : parts) {
+        const auto expected = approved->second.count(part) ? approved->second.at(part) : std::vector<std::string>{};
+        const auto sent = given.count(part) ? given.at(part) : std::vector<std::string>{};
+        const std::string what = part.rfind("button", 0) == 0 ? "button" : part;
+        if (expected.size() != sent.size())
+            return GraphReply::metaError(400, 132000, "(#132000) Number of parameters does not match the expected number of params",
+                                         what + ": number of localizable_params (" + std::to_string(sent.size()) +
+                                             ") does not match the expected number of params (" + std::to_string(expected.size()) + ")");
+        const bool named = !expected.empty() && !std::isdigit(static_cast<unsigned char>(expected.front()[0]));
+        if (!named || what == "button") continue;
+        for (const std::string& parameterName : sent)
+            if (std::find(expected.begin(), expected.end(), parameterName) == expected.end())
+                return GraphReply::metaError(400, 131008, "(#131008) Required parameter is missing",
+                                             parameterName.empty() ? "Parameter name is missing or empty"
+                                                                   : "Parameter name " + parameterName + " is not in the template");
+    }
+    return std::nullopt;
+}
+
 GraphReply FakeGraphApi::take(const GraphRequest& request, std::string& wamid) {
     std::lock_guard lock(mutex_);
     requests_.push_back(request);
     GraphReply reply;
     if (isSend(request)) {
         ++sends_;
+        if (auto refusal = checkTemplate(request.body)) {
+            arrived_.notify_all();
+            return *refusal;
+        }
         if (!script_.empty()) {
             reply = script_.front();
             script_.pop_front();

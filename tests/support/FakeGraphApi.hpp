@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,13 @@ public:
     // From now on, a GET whose Authorization is not "Bearer <token>" gets Meta's 401 (code 190), as
     // Graph answers an invalid access token; "" accepts any.
     void requireToken(const std::string& token);
+    // An approved template, as Meta holds it: for each part ("header", "body", "button0"...) the
+    // variables it takes, numbers ("1", "2") or names ("first_name"). Once one is approved, a
+    // template send is checked as Meta checks it, before any scripted answer: an unknown name or
+    // language gets 132001, a part with the wrong number of parameters 132000, a named template
+    // whose parameters lack or mistake their parameter_name 131008.
+    void approveTemplate(const std::string& name, const std::string& language,
+                         std::map<std::string, std::vector<std::string>> parts);
     // The wamid the next 200 will carry.
     std::string nextWamid() const;
 
@@ -90,6 +98,8 @@ private:
     class Factory;
     friend class Handler;
     GraphReply take(const GraphRequest& request, std::string& wamid);
+    // Meta's answer to a template send that does not fit the approved template; nullopt when it fits.
+    std::optional<GraphReply> checkTemplate(const std::string& body) const;
     bool tokenAccepted(const GraphRequest& request) const;
 
     mutable std::mutex mutex_;
@@ -99,6 +109,7 @@ private:
     std::vector<std::string> wamids_;
     std::size_t sends_ = 0;
     std::string requiredToken_;
+    std::map<std::string, std::map<std::string, std::vector<std::string>>> templates_;  // "name|language" -> parts
     std::uint64_t nextId_ = 1;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     std::uint16_t port_ = 0;

@@ -31,9 +31,11 @@ namespace tawasul::test {
 namespace {
 
 host::HostConfig configFor(const TempDir& dir, const std::string& databaseUrl) {
-    // admin_inbox is loaded (not started) so that its own migration creates the events table.
+    // admin_inbox is loaded (not started) so that its own migration creates the events table;
+    // the outbox for its templates table, which the template picker reads.
     return host::HostConfig::parse(sdk::ConfigNode::loadString(
-        testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - contact_matcher: {}\n    - inbound_router: {}\n    - admin_inbox: {}\n", databaseUrl),
+        testConfigYaml(dir, TAWASUL_PLUGIN_DIR, "    - contact_matcher: {}\n    - inbound_router: {}\n    - outbox: {}\n    - admin_inbox: {}\n",
+                       databaseUrl),
         dir.file("tawasul.yaml")));
 }
 
@@ -386,6 +388,25 @@ void checkLeads(InboxFixture& f) {
     CPPUNIT_ASSERT(std::any_of(timeline.begin(), timeline.end(), [](const auto& item) {
         return item.system && item.system->kind == "lead_unlinked" && item.system->actorName == "Agent Bilal" && item.system->leadId == 1;
     }));
+}
+
+void checkTemplateOptions(InboxFixture& f) {
+    // Active templates only, in name order, each with its header, body and buttons.
+    f.sql("INSERT INTO whatsapp_templates (name, language, header, body, buttons, status, created_at, updated_at) VALUES "
+          "('bienvenue', 'fr', 'Bienvenue {{first_name}}', 'Bonjour {{first_name}}, le {{date}}.', "
+          "'[{\"type\":\"url\",\"text\":\"Suivi\",\"url\":\"https://x.dz/{{1}}\"}]', 'active', 1, 1), "
+          "('ancien', 'fr', NULL, 'Ancien', NULL, 'disabled', 1, 1), ('relance', 'ar', NULL, 'مرحبا {{1}}', NULL, 'active', 1, 1)");
+    const auto options = f.store().templates();
+    CPPUNIT_ASSERT_EQUAL(std::size_t(2), options.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("bienvenue|fr"), options[0].name + "|" + options[0].language);
+    CPPUNIT_ASSERT_EQUAL(std::string("Bienvenue {{first_name}}"), options[0].definition.header);
+    CPPUNIT_ASSERT_EQUAL(std::size_t(1), options[0].definition.buttons.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("https://x.dz/{{1}}"), options[0].definition.buttons[0].url);
+    std::string keys;
+    for (const auto& field : sdk::templateFields(options[0].definition)) keys += field.key() + " ";
+    CPPUNIT_ASSERT_EQUAL(std::string("header:first_name body:first_name body:date button0:1 "), keys);
+    CPPUNIT_ASSERT_EQUAL(std::string("relance|ar"), options[1].name + "|" + options[1].language);
+    CPPUNIT_ASSERT(options[1].definition.header.empty() && options[1].definition.buttons.empty());
 }
 
 }  // namespace tawasul::test

@@ -42,5 +42,6 @@ void checkTimelineAndChanges(InboxFixture& f);
 // The lead page's queries: the list (status, search, keyset pages), one lead with its
 // conversations, a status change, a note, an unlink with its system line.
 void checkLeads(InboxFixture& f);
+void checkTemplateOptions(InboxFixture& f);
 
 }  // namespace tawasul::test

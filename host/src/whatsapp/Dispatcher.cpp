@@ -548,13 +548,15 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
             if (!passed.count(chain_[j])) return chain_[j];
         return "";
     };
-    auto failMessage = [&](const AttemptRow* row, const std::string& reason) {
+    // `cause` is the attempt whose error the message keeps (code and title, shown on the
+    // timeline): the last attempt itself, or the refusal that best says why nobody sent it.
+    auto failMessage = [&](const AttemptRow* row, const std::string& reason, const AttemptRow* cause) {
         sdk::Transaction transaction(database_, session, kept.relaxed());
         const std::int64_t at = clock_.nowMillis();
         if (row) kept.recordAttempt(*row, at);
         Poco::Nullable<int> code;
-        if (row && row->errorCode) code = row->errorCode;
-        NullableText title = orNull(row ? row->errorTitle : ""), details = orNull(reason);
+        if (cause && cause->errorCode) code = cause->errorCode;
+        NullableText title = orNull(cause ? cause->errorTitle.substr(0, 500) : ""), details = orNull(reason);
         Poco::Int64 when = at;
         session << "UPDATE whatsapp_messages SET status = 'failed', error_code = $1, error_title = $2, error_details = $3, "
                    "failed_at = $4, updated_at = $4 WHERE id = $5 AND status = 'queued'",
@@ -566,6 +568,13 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
     };
 
     std::string lastReason = "the dispatch chain is empty";
+    // Why the message failed when every provider passed it on: the first refusal with the
+    // network's error code (Meta's 132000 says more than the outbox's "template variables"),
+    // else the first with a title. Without it the message kept no code and no title at all.
+    std::optional<AttemptRow> refusal;
+    auto keepRefusal = [&refusal](const AttemptRow& row) {
+        if (!refusal ? (row.errorCode || !row.errorTitle.empty()) : (!refusal->errorCode && row.errorCode)) refusal = row;
+    };
     for (std::size_t index = 0; index < chain_.size(); ++index) {
         const std::string& name = chain_[index];
         if (passed.count(name)) continue;
@@ -675,7 +684,7 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
                 const std::string reason = what + " asked to retry: " + (result.errorDetails.empty() ? result.note : result.errorDetails);
                 if (job.attempts >= job.maxAttempts) {
                     row.outcome = "failed";
-                    failMessage(&row, reason + " (gave up after " + std::to_string(job.attempts) + " attempts)");
+                    failMessage(&row, reason + " (gave up after " + std::to_string(job.attempts) + " attempts)", &row);
                     return;
                 }
                 commitAttempt(row);
@@ -689,12 +698,13 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
                 log().warning("message " + std::to_string(messageId) + ": " + row.note +
                               (result.errorDetails.empty() ? "" : ": " + result.errorDetails));
                 lastReason = row.note + (result.errorDetails.empty() ? "" : ": " + result.errorDetails);
+                keepRefusal(row);
                 passed.insert(name);
                 continue;
             }
         }
     }
-    failMessage(nullptr, "no provider accepted the message: " + lastReason);
+    failMessage(nullptr, "no provider accepted the message: " + lastReason, refusal ? &*refusal : nullptr);
     throw sdk::PermanentJobFailure("no provider accepted message " + std::to_string(messageId) + ": " + lastReason);
 }
 

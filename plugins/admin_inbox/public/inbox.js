@@ -47,6 +47,12 @@
     window.history.replaceState(null, '', window.location.pathname + (query ? '?' + query : '') + window.location.hash);
   }
 
+  // A form sent back (422) is shown at the address it was posted to: the page's own address goes
+  // back in the bar, so that a reload and the live refresh fetch the page, not the action.
+  var pageUrl = root && root.getAttribute('data-page');
+  if (pageUrl && window.history && window.history.replaceState && window.location.pathname !== pageUrl)
+    window.history.replaceState(null, '', pageUrl);
+
   if (root && window.EventSource) {
     var state = document.querySelector('[data-live-state]');
     var lostOnce = false;
@@ -75,23 +81,38 @@
     for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
   });
 
-  // Template picker: the chosen template's text and only the variables it has.
+  // Template picker: the chosen template's fields (the others are disabled, so they are not
+  // sent) and its preview, filled as the agent types. Text only: the preview never holds markup.
   function syncTemplate(select) {
-    var option = select.options[select.selectedIndex];
-    var count = option ? parseInt(option.getAttribute('data-variables') || '0', 10) : 0;
-    var form = select.form;
-    var body = form.querySelector('[data-template-body]');
-    if (body) body.textContent = option ? option.getAttribute('data-body') : '';
-    var fields = form.querySelectorAll('[data-variable]');
-    for (var i = 0; i < fields.length; i++) {
-      var n = parseInt(fields[i].getAttribute('data-variable'), 10);
-      fields[i].hidden = n > count;
-      fields[i].querySelector('input').required = n <= count;
+    var sets = select.form.querySelectorAll('[data-template-fields]');
+    for (var i = 0; i < sets.length; i++) {
+      var chosen = sets[i].getAttribute('data-template-fields') === select.value;
+      sets[i].hidden = !chosen;
+      sets[i].disabled = !chosen;
+    }
+  }
+  function fillPreview(fieldset) {
+    var values = {};
+    var inputs = fieldset.querySelectorAll('input[data-part]');
+    for (var i = 0; i < inputs.length; i++)
+      values[inputs[i].getAttribute('data-part') + ':' + inputs[i].getAttribute('data-variable')] = inputs[i].value;
+    var parts = fieldset.querySelectorAll('[data-preview-part]');
+    for (var j = 0; j < parts.length; j++) {
+      var part = parts[j].getAttribute('data-preview-part');
+      parts[j].textContent = parts[j].getAttribute('data-text').replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, function (whole, name) {
+        var value = values[part + ':' + name];
+        return value && value.trim() ? value : whole;
+      });
     }
   }
   var pickers = document.querySelectorAll('[data-template-picker]');
   for (var p = 0; p < pickers.length; p++) {
     syncTemplate(pickers[p]);
     pickers[p].addEventListener('change', function (event) { syncTemplate(event.target); });
+  }
+  var fieldsets = document.querySelectorAll('[data-template-fields]');
+  for (var f = 0; f < fieldsets.length; f++) {
+    fillPreview(fieldsets[f]);
+    fieldsets[f].addEventListener('input', function (event) { fillPreview(event.currentTarget); });
   }
 })();

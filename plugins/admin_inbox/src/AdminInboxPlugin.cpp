@@ -21,6 +21,7 @@
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 #include "tawasul/sdk/ListPages.hpp"
 
@@ -69,6 +70,13 @@ std::string cutAt(const std::string& text, std::size_t maxBytes) {
 std::string shorten(const std::string& text, std::size_t maxBytes) {
     return text.size() <= maxBytes ? text : cutAt(text, maxBytes) + "…";
 }
+
+// A template reply sent back to its page (422): the choice, what was typed, what is missing.
+struct TemplateChoice {
+    std::string value;                          // "name|language"
+    std::map<std::string, std::string> values;  // by TemplateField::key()
+    std::vector<std::string> missing;           // keys
+};
 
 struct InboxConfig {
     std::size_t liveBuffer = 1000;  // events each open page may fall behind by
@@ -319,10 +327,24 @@ private:
         }
         if (m.status == "failed" || m.errorCode != 0) {
             out->set("failed", true);
-            std::string sentence = t(request, "error_code_" + std::to_string(m.errorCode));
-            if (sentence == "error_code_" + std::to_string(m.errorCode) || m.errorCode == 0)
-                sentence = t(request, "error_other", {{"code", std::to_string(m.errorCode)}, {"title", m.errorTitle}});
-            out->set("error", sentence);
+            // What went wrong in the agent's language, then the network's own words: Meta's code
+            // and message (error_code_prefix), or, with no code, the reason the dispatcher recorded.
+            const std::string key = "error_code_" + std::to_string(m.errorCode);
+            const std::string sentence = m.errorCode != 0 ? t(request, key) : "";
+            const bool known = !sentence.empty() && sentence != key;
+            out->set("has_error_sentence", known);
+            out->set("error_sentence", known ? sentence : "");
+            // The prefix in the page's language, the network's words isolated beside it (an
+            // English message inside an Arabic line keeps its own direction).
+            if (m.errorCode != 0) {
+                out->set("error_prefix", t(request, "error_code_prefix", {{"code", std::to_string(m.errorCode)}}));
+                out->set("error_reason", m.errorTitle);
+            } else {
+                const std::string words = !m.errorTitle.empty() && !m.errorDetails.empty() ? m.errorTitle + ": " + m.errorDetails
+                                                                                           : m.errorTitle + m.errorDetails;
+                out->set("error_prefix", t(request, "error_not_sent"));
+                out->set("error_reason", words.empty() ? t(request, "error_no_reason") : words);
+            }
         }
         if (!m.quotedWaMessageId.empty() && m.type != "reaction") {
             out->set("reply", true);
@@ -350,7 +372,8 @@ private:
         return out;
     }
 
-    void renderConversation(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+    void renderConversation(const sdk::HttpRequest& request, sdk::HttpResponse& response, const TemplateChoice* choice = nullptr,
+                            int status = 200) {
         const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
         const std::int64_t id = sdk::positiveId(request.param("id"));
         auto view = id ? store_->conversation(id) : std::nullopt;
@@ -419,26 +442,14 @@ private:
         model.set("pending", view->summary.status == "pending");
         Array::Ptr templates = new Array;
         if (!windowIsOpen) {
-            for (const auto& option : store_->templates()) {
-                Object::Ptr tpl = new Object;
-                tpl->set("value", option.name + "|" + option.language);
-                tpl->set("label", option.name + " (" + option.language + ")");
-                tpl->set("body", option.body);
-                tpl->set("variables", option.variables);
-                templates->add(tpl);
+            const auto options = store_->templates();
+            for (std::size_t i = 0; i < options.size(); ++i) {
+                const bool selected = choice ? choice->value == templateValue(options[i]) : i == 0;
+                templates->add(templateModel(request, options[i], i, selected, choice));
             }
         }
         model.set("templates", templates);
         model.set("has_templates", templates->size() > 0);
-        // Up to 5 variables, shown empty; the page's script hides those the chosen template lacks.
-        Array::Ptr variables = new Array;
-        for (int i = 1; i <= 5; ++i) {
-            Object::Ptr variable = new Object;
-            variable->set("n", i);
-            variable->set("label", t(request, "reply_variable", {{"n", std::to_string(i)}}));
-            variables->add(variable);
-        }
-        model.set("variables", variables);
         Array::Ptr users = new Array;
         for (const auto& option : store_->assignableUsers()) {
             Object::Ptr u = new Object;
@@ -471,7 +482,7 @@ private:
             model.set("lead_searched", true);
             model.set("lead_none", leads->size() == 0);
         }
-        const std::string error = oneOf(request.queryParam("error"), kActionErrors, "");
+        const std::string error = choice ? "missing_variable" : oneOf(request.queryParam("error"), kActionErrors, "");
         if (!error.empty()) model.set("error", t(request, "action_error_" + error));
         if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
         model.set("live_url", kBase + "/live?conversation=" + std::to_string(id) + "&after=" + hub_->cursor(shown));
@@ -479,7 +490,74 @@ private:
         model.set("inbox_url", kInboxPath);
         const std::string title = summary->getValue<std::string>("name");
         addSendingNotice(request, model);
-        context_->pages().render(request, response, "conversation", title, model);
+        context_->pages().render(request, response, "conversation", title, model, status);
+    }
+
+    static std::string templateValue(const TemplateOption& option) { return option.name + "|" + option.language; }
+
+    // One template of the picker: a labelled field per variable (header, body, link buttons; named
+    // by name, positional by number), and the preview of each part, filled with what was typed
+    // (the page's script fills it as the agent types; the server does it for a page sent back).
+    Object::Ptr templateModel(const sdk::HttpRequest& request, const TemplateOption& option, std::size_t position, bool selected,
+                              const TemplateChoice* choice) const {
+        Object::Ptr tpl = new Object;
+        tpl->set("value", templateValue(option));
+        tpl->set("label", option.name + " (" + option.language + ")");
+        tpl->set("selected", selected);
+        const sdk::TemplateDefinition& definition = option.definition;
+        std::map<std::string, std::string> typed;
+        if (selected && choice) typed = choice->values;
+        Array::Ptr fields = new Array;
+        int n = 0;
+        for (const sdk::TemplateField& field : sdk::templateFields(definition)) {
+            Object::Ptr f = new Object;
+            const std::string key = field.key();
+            f->set("id", "tpl" + std::to_string(position) + "-" + std::to_string(++n));
+            f->set("input_name", "var:" + key);
+            f->set("part", field.component == "button" ? "button" + std::to_string(field.index) : field.component);
+            f->set("variable", field.variable);
+            f->set("variable_label", "{{" + field.variable + "}}");
+            std::string part;
+            if (field.component == "button") {
+                const auto& button = definition.buttons.at(static_cast<std::size_t>(field.index));
+                part = t(request, "template_part_button", {{"n", std::to_string(field.index + 1)}, {"text", button.text}});
+            } else {
+                part = t(request, "template_part_" + field.component);
+            }
+            f->set("part_label", part);
+            const auto value = typed.find(key);
+            f->set("value", value == typed.end() ? "" : value->second);
+            const bool missing = selected && choice && std::find(choice->missing.begin(), choice->missing.end(), key) != choice->missing.end();
+            f->set("missing", missing);
+            fields->add(f);
+        }
+        tpl->set("fields", fields);
+        tpl->set("has_fields", fields->size() > 0);
+        // The preview: each part's text with {{variables}} as typed, or left showing when empty.
+        Array::Ptr preview = new Array;
+        auto addPart = [&](const std::string& kind, const std::string& part, const std::string& text) {
+            if (text.find_first_not_of(" \t\r\n") == std::string::npos) return;
+            std::map<std::string, std::string> values;
+            for (const auto& variable : sdk::TemplateText::variables(text)) {
+                const auto value = typed.find(part + ":" + variable);
+                values[variable] = value != typed.end() && !value->second.empty() ? value->second : "{{" + variable + "}}";
+            }
+            std::string error;
+            Object::Ptr p = new Object;
+            p->set("kind", kind);
+            p->set("part", part);
+            p->set("text", text);
+            p->set("filled", sdk::TemplateText::render(text, values, error).value_or(text));
+            preview->add(p);
+        };
+        addPart("header", "header", definition.header);
+        addPart("body", "body", definition.body);
+        for (std::size_t i = 0; i < definition.buttons.size(); ++i) {
+            const auto& button = definition.buttons[i];
+            addPart("button", "button" + std::to_string(i), button.type == "url" ? button.text + ": " + button.url : button.text);
+        }
+        tpl->set("preview", preview);
+        return tpl;
     }
 
     // POST → 303 back to the conversation, with what happened.
@@ -527,16 +605,14 @@ private:
             send.kind = sdk::ContentKind::Template;
             send.templ.name = found->name;
             send.templ.language = found->language;
-            if (found->variables > 0) {
-                sdk::TemplateComponent body;
-                body.type = "body";
-                for (int i = 1; i <= found->variables; ++i) {
-                    const std::string value = form.value("var" + std::to_string(i));
-                    if (value.empty()) return back(response, *id, "missing_variable");
-                    body.parameters.push_back({"", value});
-                }
-                send.templ.components.push_back(body);
-            }
+            // Every variable of header, body and link buttons, checked here: a template with a
+            // blank one is never sent (Meta would refuse it with 132000), the page comes back.
+            TemplateChoice typed;
+            typed.value = choice;
+            for (const sdk::TemplateField& field : sdk::templateFields(found->definition))
+                typed.values[field.key()] = form.value("var:" + field.key());
+            send.templ.components = sdk::templateComponents(found->definition, typed.values, typed.missing);
+            if (!typed.missing.empty()) return renderConversation(request, response, &typed, 422);
         } else {
             send.kind = sdk::ContentKind::Text;
             send.text = form.value("text");

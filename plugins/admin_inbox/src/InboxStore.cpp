@@ -699,14 +699,14 @@ std::vector<TemplateOption> InboxStore::templates() {
     std::vector<TemplateOption> out;
     if (!hasTemplates_) return out;
     std::vector<std::string> names, languages;
-    std::vector<NullableText> bodies;
-    session << "SELECT name, language, body FROM whatsapp_templates WHERE status = 'active' ORDER BY name, language", into(names),
-        into(languages), into(bodies), now;
-    static const std::regex variable("\\{\\{\\s*([0-9]+)\\s*\\}\\}");
+    std::vector<NullableText> bodies, headers, buttons;
+    session << "SELECT name, language, body, header, buttons FROM whatsapp_templates WHERE status = 'active' ORDER BY name, language",
+        into(names), into(languages), into(bodies), into(headers), into(buttons), now;
     for (std::size_t i = 0; i < names.size(); ++i) {
-        TemplateOption option{names[i], languages[i], text(bodies[i]), 0};
-        for (std::sregex_iterator it(option.body.begin(), option.body.end(), variable), end; it != end; ++it)
-            option.variables = std::max(option.variables, std::stoi((*it)[1].str()));
+        TemplateOption option{names[i], languages[i], {}};
+        option.definition.header = text(headers[i]);
+        option.definition.body = text(bodies[i]);
+        option.definition.buttons = sdk::TemplateDefinition::buttonsFromJson(text(buttons[i]));
         out.push_back(std::move(option));
     }
     return out;

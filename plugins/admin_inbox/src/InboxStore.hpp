@@ -10,6 +10,7 @@
 
 #include "tawasul/sdk/Database.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
 
 namespace tawasul::plugins::admin_inbox {
 
@@ -124,8 +125,7 @@ struct LeadOption {
 struct TemplateOption {
     std::string name;
     std::string language;
-    std::string body;
-    int variables = 0;  // positional {{1}}..{{n}} in the body
+    sdk::TemplateDefinition definition;  // header, body and buttons with their variables
 };
 
 // The leads page: newest first (created_at, id), optionally one status and a search.

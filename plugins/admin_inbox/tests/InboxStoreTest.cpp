@@ -15,6 +15,7 @@ class InboxStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(keysetPages);
     CPPUNIT_TEST(timelineAndChanges);
     CPPUNIT_TEST(leads);
+    CPPUNIT_TEST(templateOptions);
     CPPUNIT_TEST(everyFilterWalksAnIndex);
     CPPUNIT_TEST_SUITE_END();
 
@@ -43,6 +44,12 @@ public:
         test::TempDir dir;
         test::InboxFixture f(dir);
         test::checkLeads(f);
+    }
+
+    void templateOptions() {
+        test::TempDir dir;
+        test::InboxFixture f(dir);
+        test::checkTemplateOptions(f);
     }
 
     // The list stays fast at 100k conversations only if SQLite reads it off an index in order and

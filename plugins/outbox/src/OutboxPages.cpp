@@ -12,9 +12,11 @@
 #include <Poco/Data/Session.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/Nullable.h>
 
 #include "OutboxLog.hpp"
 #include "OutboxTemplates.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/ListPages.hpp"
 
@@ -57,7 +59,23 @@ Array::Ptr options(const sdk::Translator& t, const std::string& locale, const st
 
 struct TemplateForm {
     std::string name, language, category = "utility", status = "active", body;
+    std::string header;                        // Meta's text header, may be empty
+    std::vector<sdk::TemplateButton> buttons;  // quick replies and links, in order
 };
+
+// Rows of buttons the form offers (Meta allows up to ten, of which two links; three fit a page).
+constexpr std::size_t kButtonRows = 3;
+const std::vector<std::string> kButtonTypes{"", "quick_reply", "url"};
+
+std::size_t codePoints(const std::string& utf8) {
+    std::size_t count = 0;
+    for (unsigned char c : utf8) count += (c & 0xC0) != 0x80;
+    return count;
+}
+
+Poco::Nullable<std::string> nullIfEmpty(const std::string& value) {
+    return value.empty() ? Poco::Nullable<std::string>() : Poco::Nullable<std::string>(value);
+}
 
 struct StepRow {
     std::string templateId;  // as typed in the form ("" for a blank row)
@@ -268,6 +286,21 @@ public:
         form.category = data.value("category");
         form.status = data.value("status");
         form.body = data.value("body");
+        form.header = Poco::trim(data.value("header"));
+        // A row with no type and no words is no button; any other row must be whole.
+        std::string buttonProblem;
+        for (std::size_t i = 1; i <= kButtonRows; ++i) {
+            const std::string n = std::to_string(i);
+            sdk::TemplateButton button{data.value("button" + n + "_type"), Poco::trim(data.value("button" + n + "_text")),
+                                       Poco::trim(data.value("button" + n + "_url"))};
+            if (button.type.empty() && button.text.empty() && button.url.empty()) continue;
+            if (buttonProblem.empty() &&
+                (!oneOf(kButtonTypes, button.type) || button.type.empty() || button.text.empty() || codePoints(button.text) > 25 ||
+                 (button.type == "url" && button.url.rfind("https://", 0) != 0)))
+                buttonProblem = n;
+            if (button.type != "url") button.url.clear();
+            form.buttons.push_back(button);
+        }
         std::string problem, field;
         std::map<std::string, std::string> args;
         static const std::regex name("[a-z0-9_]{1,100}"), language("[a-z]{2,3}(_[A-Z]{2})?");
@@ -283,6 +316,12 @@ public:
             problem = "templates_error_status", field = "status";
         } else if (const auto reason = OutboxTemplate::validate(form.body)) {
             problem = "templates_error_body", field = "body", args = {{"reason", *reason}};
+        } else if (codePoints(form.header) > 60) {
+            problem = "templates_error_header_length", field = "header";
+        } else if (!buttonProblem.empty()) {
+            problem = "templates_error_button", field = "buttons", args = {{"n", buttonProblem}};
+        } else if (const auto reason = sdk::TemplateDefinition{form.header, form.body, form.buttons}.check()) {
+            problem = "templates_error_parts", field = "header", args = {{"reason", *reason}};
         }
         sdk::Database& database = context_.database();
         Poco::Data::Session session = database.session();
@@ -298,16 +337,18 @@ public:
                 const std::int64_t at = context_.clock().nowMillis();
                 Poco::Int64 when = at;
                 std::vector<Poco::Int64> written;
+                Poco::Nullable<std::string> header = nullIfEmpty(form.header),
+                                            buttons = nullIfEmpty(form.buttons.empty() ? "" : sdk::TemplateDefinition::buttonsToJson(form.buttons));
                 if (id == 0) {
-                    session << "INSERT INTO whatsapp_templates (name, language, category, body, status, created_at, updated_at) "
-                               "VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                        use(form.name), use(form.language), use(form.category), use(form.body), use(form.status), use(when),
-                        into(written), now;
+                    session << "INSERT INTO whatsapp_templates (name, language, category, body, status, header, buttons, created_at, updated_at) "
+                               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                        use(form.name), use(form.language), use(form.category), use(form.body), use(form.status), use(header), use(buttons),
+                        use(when), into(written), now;
                 } else {
                     session << "UPDATE whatsapp_templates SET name = $1, language = $2, category = $3, body = $4, status = $5, "
-                               "updated_at = $6 WHERE id = $7",
-                        use(form.name), use(form.language), use(form.category), use(form.body), use(form.status), use(when), use(self),
-                        now;
+                               "header = $6, buttons = $7, updated_at = $8 WHERE id = $9",
+                        use(form.name), use(form.language), use(form.category), use(form.body), use(form.status), use(header), use(buttons),
+                        use(when), use(self), now;
                     written.push_back(id);
                 }
                 writeLog(session, "info", "admin", "template " + form.name + " (" + form.language + ") " + (id == 0 ? "created" : "changed") + " by " +
@@ -535,10 +576,14 @@ private:
         Poco::Data::Session session = context_.database().session();
         Poco::Int64 tid = id;
         std::vector<std::string> names, languages, categories, statuses, bodies;
-        session << "SELECT name, language, category, status, body FROM whatsapp_templates WHERE id = $1", use(tid), into(names),
-            into(languages), into(categories), into(statuses), into(bodies), now;
+        std::vector<Poco::Nullable<std::string>> headers, buttons;
+        session << "SELECT name, language, category, status, body, header, buttons FROM whatsapp_templates WHERE id = $1", use(tid),
+            into(names), into(languages), into(categories), into(statuses), into(bodies), into(headers), into(buttons), now;
         if (names.empty()) return std::nullopt;
-        return TemplateForm{names[0], languages[0], categories[0], statuses[0], bodies[0]};
+        TemplateForm form{names[0], languages[0], categories[0], statuses[0], bodies[0], {}, {}};
+        if (!headers[0].isNull()) form.header = headers[0].value();
+        if (!buttons[0].isNull()) form.buttons = sdk::TemplateDefinition::buttonsFromJson(buttons[0].value());
+        return form;
     }
 
     void renderTemplateForm(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const TemplateForm& form,
@@ -556,6 +601,28 @@ private:
         model.set("name", form.name);
         model.set("language", form.language);
         model.set("body", form.body);
+        model.set("header", form.header);
+        Array::Ptr buttonRows = new Array;
+        for (std::size_t i = 0; i < kButtonRows; ++i) {
+            const sdk::TemplateButton button = i < form.buttons.size() ? form.buttons[i] : sdk::TemplateButton{};
+            Object::Ptr row = new Object;
+            const std::string n = std::to_string(i + 1);
+            row->set("n", n);
+            row->set("legend", t.text(locale, "templates_button_n", {{"n", n}}));
+            Array::Ptr types = new Array;
+            for (const std::string& type : kButtonTypes) {
+                Object::Ptr option = new Object;
+                option->set("value", type);
+                option->set("label", t.text(locale, "templates_button_type_" + (type.empty() ? std::string("none") : type)));
+                option->set("selected", type == button.type);
+                types->add(option);
+            }
+            row->set("types", types);
+            row->set("text", button.text);
+            row->set("url", button.url);
+            buttonRows->add(row);
+        }
+        model.set("buttons", buttonRows);
         model.set("categories", options(t, locale, kCategories, "templates_category_", form.category));
         model.set("statuses", options(t, locale, kTemplateStatuses, "templates_status_", form.status));
         if (!notice.empty()) model.set("notice", t.text(locale, notice));

@@ -21,6 +21,7 @@
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 #include "tawasul/whatsapp/PlatformEvents.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
 namespace tawasul::plugins::outbox {
@@ -35,14 +36,20 @@ constexpr const char* kFlowStepJob = "outbox_flow_step";
 
 std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
-// A stored template's body, when the outbox has it and it is not disabled.
-std::optional<std::string> templateBody(Poco::Data::Session& session, const std::string& name, const std::string& language) {
+// The whole stored template (header, body, buttons) for a message that names it.
+std::optional<sdk::TemplateDefinition> templateDefinition(Poco::Data::Session& session, const std::string& name,
+                                                          const std::string& language) {
     std::string n = name, l = language;
     std::vector<std::string> bodies;
-    session << "SELECT body FROM whatsapp_templates WHERE name = $1 AND language = $2 AND status <> 'disabled'", use(n), use(l),
-        into(bodies), now;
+    std::vector<NullableText> headers, buttons;
+    session << "SELECT body, header, buttons FROM whatsapp_templates WHERE name = $1 AND language = $2 AND status <> 'disabled'",
+        use(n), use(l), into(bodies), into(headers), into(buttons), now;
     if (bodies.empty()) return std::nullopt;
-    return bodies.front();
+    sdk::TemplateDefinition definition;
+    definition.body = bodies.front();
+    if (!headers.front().isNull()) definition.header = headers.front().value();
+    if (!buttons.front().isNull()) definition.buttons = sdk::TemplateDefinition::buttonsFromJson(buttons.front().value());
+    return definition;
 }
 
 class OutboxProvider final : public sdk::MessageProvider {
@@ -60,23 +67,16 @@ public:
         if (message.kind == sdk::ContentKind::Text) {
             rendered = message.text;
         } else {
-            const auto body = templateBody(session, message.templ.name, message.templ.language);
-            if (!body) {
+            const auto definition = templateDefinition(session, message.templ.name, message.templ.language);
+            if (!definition) {
                 result.outcome = sdk::SendOutcome::Refused;
                 result.errorTitle = "unknown template";
                 result.errorDetails = "the outbox has no template '" + message.templ.name + "' in '" + message.templ.language + "'";
                 return result;
             }
-            // Body parameters: positional ones are {{1}}, {{2}}... in order, named ones by name.
-            std::map<std::string, std::string> values;
-            int position = 0;
-            for (const auto& component : message.templ.components) {
-                if (component.type != "body") continue;
-                for (const auto& parameter : component.parameters)
-                    values[parameter.name.empty() ? std::to_string(++position) : parameter.name] = parameter.value;
-            }
+            // The same components the Cloud API gets, filled into header, body and link buttons.
             std::string error;
-            const auto text = OutboxTemplate::render(*body, values, error);
+            const auto text = sdk::renderTemplate(*definition, message.templ.components, error);
             if (!text) {
                 result.outcome = sdk::SendOutcome::Refused;
                 result.errorTitle = "template variables";
@@ -226,11 +226,28 @@ private:
         }
         const auto phone = phones_->toE164(values.count("phone") ? values["phone"] : "");
         if (!phone) fail("no valid phone for the recipient (data.phone or the registration's phone)");
-        const auto body = templateBody(session, names.front(), languages.front());
-        if (!body) fail("the outbox has no template '" + names.front() + "' in '" + languages.front() + "'");
+        const auto definition = templateDefinition(session, names.front(), languages.front());
+        if (!definition) fail("the outbox has no template '" + names.front() + "' in '" + languages.front() + "'");
+        // Header, body and links, each variable from the event's data by its name; laid out as the
+        // inbox's fallback lays them out (header, blank line, body, "text: address" per link).
+        const std::string what = "template '" + names.front() + "' (" + languages.front() + "): ";
         std::string error;
-        const auto rendered = OutboxTemplate::render(*body, values, error);
-        if (!rendered) fail("template '" + names.front() + "' (" + languages.front() + "): " + error);
+        std::optional<std::string> rendered;
+        if (!definition->header.empty()) {
+            const auto header = sdk::TemplateText::render(definition->header, values, error);
+            if (!header) fail(what + "header: " + error);
+            rendered = *header + "\n\n";
+        }
+        const auto body = OutboxTemplate::render(definition->body, values, error);
+        if (!body) fail(what + error);
+        rendered = rendered.value_or("") + *body;
+        for (std::size_t i = 0; i < definition->buttons.size(); ++i) {
+            const sdk::TemplateButton& button = definition->buttons[i];
+            if (button.type != "url") continue;
+            const auto address = sdk::TemplateText::render(button.url, values, error);
+            if (!address) fail(what + "button " + std::to_string(i + 1) + ": " + error);
+            *rendered += "\n" + button.text + ": " + *address;
+        }
 
         std::string recipient = *phone, renderedText = *rendered, link = waMeLink(*phone, *rendered);
         Poco::Int64 when = at;

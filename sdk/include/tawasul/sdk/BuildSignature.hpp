@@ -13,8 +13,10 @@
 //      `config check` too), sdk::defaultRegionOf; sdk::PreparedSession (statements prepared once
 //      per connection, SqlParam::blob() for bytes as they are), sdk::JsonRows,
 //      SqlDialect::jsonRows(), JobQueue::enqueueAll on a PreparedSession.
+// 2.2: tawasul/whatsapp/Templates.hpp (sdk::TemplateText, TemplateDefinition with header and
+//      buttons, templateFields, templateComponents, renderTemplate).
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 1
+#define TAWASUL_SDK_ABI_MINOR 2
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
