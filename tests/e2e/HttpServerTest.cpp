@@ -482,8 +482,10 @@ public:
         RawClient other(host.port(), "127.0.0.2");
         other.send(signedPost(textBody("wamid.OTHER")));
         CPPUNIT_ASSERT_EQUAL(200, other.next().status);
-        held[0]->send("GET /metrics HTTP/1.1\r\nHost: tawasul\r\n\r\n");
-        const auto metrics = held[0]->next();
+        held[0]->send("GET /healthz HTTP/1.1\r\nHost: tawasul\r\n\r\n");
+        CPPUNIT_ASSERT_EQUAL(200, held[0]->next().status);
+        // From 127.0.0.1: the metrics allow-list's address.
+        const auto metrics = host.request("GET", "/metrics");
         CPPUNIT_ASSERT_EQUAL(200, metrics.status);
         assertContains(metrics.body, "tawasul_http_connections_refused_total{reason=\"max_connections_per_address\"} 1\n");
         waitUntil([&] {
