@@ -142,6 +142,15 @@ try {
       await Promise.all([page.waitForNavigation(), page.click('#sign-in')]);
     },
     hostLog: () => log,
+    // Polls condition (sync or async) every 50 ms until it holds; throws naming `what` after timeout ms.
+    until: async (what, condition, timeout = 15000) => {
+      const deadline = Date.now() + timeout;
+      while (Date.now() < deadline) {
+        if (await condition()) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`timed out waiting for ${what}`);
+    },
   };
   await test.default(helpers);
   console.log(`ok: ${testName} (screenshots in ${artifacts})`);

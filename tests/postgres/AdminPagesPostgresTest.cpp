@@ -22,6 +22,28 @@ bool contains(const std::string& haystack, const std::string& needle) { return h
 
 }  // namespace
 
+// A host on its own PostgreSQL server, an admin signed in to it, and the database open beside it.
+struct AdminOnPostgres {
+    PostgresDatabase pg;
+    HostProcess host;
+    std::unique_ptr<tawasul::host::SqlDatabase> db;
+    AdminBrowser admin;
+
+    AdminOnPostgres() : host(withWebhookSecrets(optionsFor(pg))), db(startThenOpen(host, pg)),
+                        admin(signInAs(host, "admin@example.test", "admin")) {}
+
+    static std::unique_ptr<tawasul::host::SqlDatabase> startThenOpen(HostProcess& host, const PostgresDatabase& pg) {
+        host.start();
+        return openDatabase(pg.url());
+    }
+
+    static HostOptions optionsFor(const PostgresDatabase& pg) {
+        HostOptions options;
+        options.databaseUrl = pg.url();
+        return options;
+    }
+};
+
 class AdminPagesPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AdminPagesPostgresTest);
     CPPUNIT_TEST(everyPageAndActionOnPostgres);
@@ -30,13 +52,10 @@ class AdminPagesPostgresTest : public CppUnit::TestFixture {
 
 public:
     void everyPageAndActionOnPostgres() {
-        PostgresDatabase pg;
-        HostOptions options;
-        options.databaseUrl = pg.url();
-        HostProcess host(withWebhookSecrets(options));
-        host.start();
-        auto db = openDatabase(pg.url());
-        const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
+        AdminOnPostgres on;
+        HostProcess& host = on.host;
+        auto& db = on.db;
+        const AdminBrowser& admin = on.admin;
 
         // Webhook events: list, filter, page, show, raw, replay.
         const HttpResult posted = postSigned(host, "not json");
@@ -108,13 +127,10 @@ public:
     // Issue #15 item 5 on PostgreSQL: the lead list, page and actions, and a record's summary
     // (its columns read as text, the conversations of its phones through the matcher's index).
     void leadAndRecordPagesOnPostgres() {
-        PostgresDatabase pg;
-        HostOptions options;
-        options.databaseUrl = pg.url();
-        HostProcess host(withWebhookSecrets(options));
-        host.start();
-        auto db = openDatabase(pg.url());
-        const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
+        AdminOnPostgres on;
+        HostProcess& host = on.host;
+        auto& db = on.db;
+        const AdminBrowser& admin = on.admin;
         {
             Poco::Data::Session session = db->session();
             session << "INSERT INTO organizations (id, name, city) VALUES (7, 'Cevital', 'Béjaïa')", Poco::Data::Keywords::now;

@@ -573,7 +573,12 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
     // else the first with a title. Without it the message kept no code and no title at all.
     std::optional<AttemptRow> refusal;
     auto keepRefusal = [&refusal](const AttemptRow& row) {
-        if (!refusal ? (row.errorCode || !row.errorTitle.empty()) : (!refusal->errorCode && row.errorCode)) refusal = row;
+        const bool says = row.errorCode || !row.errorTitle.empty();
+        if (!refusal) {
+            if (says) refusal = row;
+        } else if (!refusal->errorCode && row.errorCode) {
+            refusal = row;
+        }
     };
     for (std::size_t index = 0; index < chain_.size(); ++index) {
         const std::string& name = chain_[index];

@@ -50,16 +50,7 @@ export const options = {
   ],
 };
 
-const until = async (what, condition, timeout = 15000) => {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
-
-export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli }) {
+export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli, until }) {
   const webhook = `${baseUrl}/webhooks/whatsapp`;
   await signIn(users.agent, '/admin/messaging/whatsapp/inbox');
   assert.equal(new URL(page.url()).pathname, '/admin/messaging/whatsapp/inbox');

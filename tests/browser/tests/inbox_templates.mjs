@@ -86,16 +86,7 @@ export const options = {
   },
 };
 
-const until = async (what, condition, timeout = 15000) => {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
-
-export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli }) {
+export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli, until }) {
   await page.setViewportSize({ width: 1280, height: 800 });
   const webhook = `${baseUrl}/webhooks/whatsapp`;
   await signIn(users.agent, '/admin/messaging/whatsapp/inbox');
