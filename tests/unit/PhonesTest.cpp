@@ -72,6 +72,8 @@ const Row kRows[] = {
     {"000", kNotAPhone, "zeros"},
     {"+213 555 12 34 56 7", kNotAPhone, "+213 mobile with a digit too many"},
     {"+4926 213284926 213", kNotAPhone, "sixteen digits that libphonenumber calls a German number"},
+    {"52 0215552134357", "+525552134357", "a Mexican mobile in the former 1 form: the E.164 that reads back as itself"},
+    {"+5215552134357", "+525552134357", "the same, written with +"},
 };
 
 std::string show(const std::optional<std::string>& value) { return value ? *value : kNotAPhone; }

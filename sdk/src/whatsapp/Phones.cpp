@@ -22,7 +22,7 @@ bool hasLetter(const std::string& text) {
     return std::any_of(text.begin(), text.end(), [](unsigned char c) { return std::isalpha(c) != 0; });
 }
 
-std::optional<std::string> parseValid(const PhoneNumberUtil& util, const std::string& text, const std::string& region) {
+std::optional<std::string> formatValid(const PhoneNumberUtil& util, const std::string& text, const std::string& region) {
     PhoneNumber number;
     if (util.Parse(text, region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) return std::nullopt;
     if (!util.IsValidNumber(number)) return std::nullopt;
@@ -31,6 +31,27 @@ std::optional<std::string> parseValid(const PhoneNumberUtil& util, const std::st
     // E.164 has at most 15 digits, and so has every wa_id. libphonenumber calls some longer German
     // numbers valid ("+4926 213284926 213" gave 16 digits, found by fuzz_phones): not a phone here.
     if (e164.size() > 16) return std::nullopt;
+    return e164;
+}
+
+bool sameDigits(const std::string& text, const std::string& e164) {
+    std::string digits;
+    for (const char c : text)
+        if (c >= '0' && c <= '9') digits += c;
+    return digits == e164.substr(1);
+}
+
+// libphonenumber's E.164 is not always its own answer: "52 0215552134357" gives +5215552134357,
+// which it reads again as +525552134357 (Mexico's former mobile 1; found by fuzz_phones in CI). The
+// answer is read again until it stays, so that a stored E.164 normalises to itself. A wa_id, whose
+// digits are already the answer, costs no second parse.
+std::optional<std::string> parseValid(const PhoneNumberUtil& util, const std::string& text, const std::string& region) {
+    std::optional<std::string> e164 = formatValid(util, text, region);
+    for (int again = 0; e164 && !sameDigits(text, *e164) && again < 3; ++again) {
+        const std::optional<std::string> next = formatValid(util, *e164, region);
+        if (!next || *next == *e164) break;
+        e164 = next;
+    }
     return e164;
 }
 
