@@ -9,6 +9,7 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Http.hpp"
 #include "tawasul/sdk/Jobs.hpp"
+#include "tawasul/whatsapp/Media.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/sdk/Metrics.hpp"
 #include "tawasul/sdk/Pages.hpp"
@@ -50,5 +51,6 @@ PageRenderer::~PageRenderer() = default;
 MessageProvider::~MessageProvider() = default;
 MessageDispatcher::~MessageDispatcher() = default;
 ProviderConnectionTest::~ProviderConnectionTest() = default;
+MediaSource::~MediaSource() = default;
 
 }  // namespace tawasul::sdk

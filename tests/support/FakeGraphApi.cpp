@@ -20,6 +20,7 @@
 #include <Poco/String.h>
 
 #include "HostProcess.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 #include "whatsapp/MetaPayloads.hpp"
 #include "WebhookSupport.hpp"
 
@@ -117,9 +118,13 @@ public:
             case GraphReply::Kind::Ok:
                 break;
         }
+        int mediaStatus = 0;
+        std::string mediaBody, mediaType;
         if (recorded.method == "GET" && !fake_.tokenAccepted(recorded)) {
             const GraphReply invalid = GraphReply::metaError(401, 190, "Invalid OAuth access token - Cannot parse access token");
             answer(response, invalid.httpStatus, invalid.body);
+        } else if (recorded.method == "GET" && fake_.answerMedia(recorded, mediaStatus, mediaBody, mediaType)) {
+            answer(response, mediaStatus, mediaBody, mediaType);
         } else if (recorded.method == "GET") {
             answer(response, 200, "{\"id\":\"fake-phone-number-id\"}");
         } else if (!isSend(recorded)) {
@@ -131,9 +136,10 @@ public:
     }
 
 private:
-    static void answer(Poco::Net::HTTPServerResponse& response, int status, const std::string& body) {
+    static void answer(Poco::Net::HTTPServerResponse& response, int status, const std::string& body,
+                       const std::string& contentType = "application/json") {
         response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-        response.setContentType("application/json");
+        response.setContentType(contentType);
         response.setContentLength(static_cast<std::streamsize>(body.size()));
         response.send() << body;
     }
@@ -269,6 +275,78 @@ GraphReply FakeGraphApi::take(const GraphRequest& request, std::string& wamid) {
     }
     arrived_.notify_all();
     return reply;
+}
+
+void FakeGraphApi::addMedia(const std::string& id, FakeMedia media) {
+    std::lock_guard lock(mutex_);
+    media_[id] = std::move(media);
+}
+
+std::size_t FakeGraphApi::mediaLookups(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    return lookups_.count(id) ? lookups_.at(id) : 0;
+}
+
+std::size_t FakeGraphApi::mediaDownloads(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    return downloads_.count(id) ? downloads_.at(id) : 0;
+}
+
+bool FakeGraphApi::answerMedia(const GraphRequest& request, int& status, std::string& body, std::string& contentType) {
+    const std::string path = request.path.substr(0, request.path.find('?'));
+    std::lock_guard lock(mutex_);
+    // The download URL: /_media/<id>, as Meta's lookaside URL, fetched with the same bearer token.
+    const std::string downloadPrefix = "/_media/";
+    if (path.rfind(downloadPrefix, 0) == 0) {
+        const std::string id = path.substr(downloadPrefix.size());
+        const auto it = media_.find(id);
+        if (it == media_.end()) return false;
+        ++downloads_[id];
+        if (it->second.fault == FakeMedia::Fault::NotFound) {
+            status = 404;
+            body = "{\"error\":\"not found\"}";
+            return true;
+        }
+        status = 200;
+        body = it->second.bytes;
+        contentType = it->second.mimeType;
+        return true;
+    }
+    // The lookup: /<version>/<id>.
+    const auto slash = path.find('/', 1);
+    if (slash == std::string::npos) return false;
+    const std::string id = path.substr(slash + 1);
+    const auto it = media_.find(id);
+    if (it == media_.end()) return false;
+    FakeMedia& media = it->second;
+    const std::size_t seen = ++lookups_[id];
+    if (media.fault == FakeMedia::Fault::ExpiredId) {
+        status = 400;
+        body = "{\"error\":{\"message\":\"Unsupported get request. Object with ID '" + id +
+               "' does not exist, cannot be loaded due to missing permissions, or does not support this operation.\","
+               "\"type\":\"GraphMethodException\",\"code\":100,\"error_subcode\":33,\"fbtrace_id\":\"AbCdEfFakeTrace\"}}";
+        return true;
+    }
+    if (media.fault == FakeMedia::Fault::ServerError && seen <= static_cast<std::size_t>(media.failures)) {
+        status = 500;
+        body = "{\"error\":{\"message\":\"An unexpected error has occurred. Please retry your request later.\",\"type\":\"OAuthException\","
+               "\"code\":2,\"fbtrace_id\":\"AbCdEfFakeTrace\"}}";
+        return true;
+    }
+    Poco::JSON::Object answer;
+    answer.set("messaging_product", "whatsapp");
+    answer.set("url", url() + downloadPrefix + id + "?ext=1&hash=fake");
+    answer.set("mime_type", media.mimeType);
+    std::string sha = sdk::sha256Hex(media.bytes);
+    if (media.fault == FakeMedia::Fault::WrongSha256) sha = sdk::sha256Hex(media.bytes + "tampered");
+    answer.set("sha256", sha);
+    answer.set("file_size", media.declaredSize >= 0 ? media.declaredSize : static_cast<Poco::Int64>(media.bytes.size()));
+    answer.set("id", id);
+    std::ostringstream out;
+    answer.stringify(out);
+    status = 200;
+    body = out.str();
+    return true;
 }
 
 std::vector<GraphRequest> FakeGraphApi::requests() const {

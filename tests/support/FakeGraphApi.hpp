@@ -2,7 +2,9 @@
 // A stand-in for Meta's Graph API send endpoint: a small Poco HTTP server on a free loopback port
 // that records every request and answers from a script (200 with a wamid, a Meta error body, 429,
 // 500, a slow answer, a dropped connection), then 200s. It also posts signed status webhooks back
-// to a host, as Meta does after a send.
+// to a host, as Meta does after a send, and serves inbound media: GET /{version}/{media-id} answers
+// {url, mime_type, sha256, file_size, id} and the url gives the bytes, each with switches for the
+// ways Meta's media goes wrong.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,6 +49,23 @@ struct GraphReply {
     static GraphReply drop();                                               // closes the connection unanswered
 };
 
+// One media id the fake knows, and how it goes wrong.
+struct FakeMedia {
+    enum class Fault {
+        None,
+        ExpiredId,    // the lookup answers Meta's 400, error 100 subcode 33 (the id is gone: past 7 days)
+        NotFound,     // the lookup answers, the download answers 404
+        WrongSha256,  // the lookup's sha256 is not that of the bytes
+        ServerError,  // the first `failures` lookups answer 500, then it works
+    };
+    std::string bytes;
+    std::string mimeType = "image/png";
+    Fault fault = Fault::None;
+    std::int64_t declaredSize = -1;  // file_size in the lookup; -1: the real size (an oversized body
+                                     // may say it honestly or understate it)
+    int failures = 1;                // ServerError: how many lookups fail
+};
+
 class FakeGraphApi {
 public:
     explicit FakeGraphApi(std::uint16_t port = 0, int threads = 16);
@@ -71,6 +90,11 @@ public:
                          std::map<std::string, std::vector<std::string>> parts);
     // The wamid the next 200 will carry.
     std::string nextWamid() const;
+    // From now on GET /{version}/{id} and its download URL serve `media`.
+    void addMedia(const std::string& id, FakeMedia media);
+    // How many lookups (GET /{version}/{id}) and downloads of this id arrived.
+    std::size_t mediaLookups(const std::string& id) const;
+    std::size_t mediaDownloads(const std::string& id) const;
 
     std::vector<GraphRequest> requests() const;  // everything, in arrival order
     std::vector<GraphRequest> sends() const;     // POST .../messages that send a message
@@ -101,6 +125,8 @@ private:
     // Meta's answer to a template send that does not fit the approved template; nullopt when it fits.
     std::optional<GraphReply> checkTemplate(const std::string& body) const;
     bool tokenAccepted(const GraphRequest& request) const;
+    // Answers a media lookup or download of a known id; false when the path is neither.
+    bool answerMedia(const GraphRequest& request, int& status, std::string& body, std::string& contentType);
 
     mutable std::mutex mutex_;
     mutable std::condition_variable arrived_;
@@ -111,6 +137,8 @@ private:
     std::string requiredToken_;
     std::map<std::string, std::map<std::string, std::vector<std::string>>> templates_;  // "name|language" -> parts
     std::uint64_t nextId_ = 1;
+    std::map<std::string, FakeMedia> media_;
+    std::map<std::string, std::size_t> lookups_, downloads_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     std::uint16_t port_ = 0;
 };

@@ -15,9 +15,12 @@
 
 #include "InboxStore.hpp"
 #include "LiveHub.hpp"
+#include "MediaPages.hpp"
+#include "MediaStore.hpp"
 #include "tawasul/sdk/EveryHostEvents.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/HostContext.hpp"
+#include "tawasul/whatsapp/Media.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
@@ -51,7 +54,8 @@ const std::string kAssets = "/admin/static/admin_inbox";
 // never shows words a link put there.
 const std::vector<std::string> kActionErrors{"not_found",    "invalid_user", "other_open",       "lead_exists",     "invalid_lead",
                                              "window_closed", "invalid",     "empty_text",       "no_dispatcher",   "duplicate",
-                                             "no_template",  "missing_variable", "invalid_request", "resolved"};
+                                             "no_template",  "missing_variable", "invalid_request", "resolved",
+                                             "media_not_failed"};
 
 std::string oneOf(const std::optional<std::string>& value, const std::vector<std::string>& allowed, const std::string& fallback) {
     if (value && std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return *value;
@@ -80,12 +84,16 @@ struct TemplateChoice {
 
 struct InboxConfig {
     std::size_t liveBuffer = 1000;  // events each open page may fall behind by
+    MediaOptions media;             // where inbound media is kept, and how large it may be
 };
 
 // The plugin's keys: read by start() and, before anything starts, by `tawasul config check`.
 InboxConfig readConfig(const sdk::ConfigNode& config) {
-    config.allowOnly({"live_buffer"});
-    return {static_cast<std::size_t>(config.getInt("live_buffer", 1000, 10, 100000))};
+    config.allowOnly({"live_buffer", "media"});
+    InboxConfig result;
+    result.liveBuffer = static_cast<std::size_t>(config.getInt("live_buffer", 1000, 10, 100000));
+    result.media = readMediaOptions(config.child("media"));
+    return result;
 }
 
 class AdminInboxPlugin final : public sdk::Plugin {
@@ -95,6 +103,12 @@ public:
         context_ = &context;
         hub_ = std::make_shared<LiveHub>(config.liveBuffer);
         store_ = std::make_unique<InboxStore>(context.database(), phones_);
+        media_ = std::make_unique<MediaStore>(context.database(), config.media);
+        // Inbound media, one job per message the inbound router stored with a media id.
+        context.jobs().handle(sdk::kFetchMediaJob, [this](const sdk::Job& job) {
+            media_->fetch(job, context_->services().find<sdk::MediaSource>(media_->options().source), nowMillis(),
+                          [this](std::int64_t conversation) { changed(conversation, "media"); });
+        });
 
         // Everything the pages show that others change: new messages, ticks, assignments, leads,
         // and the dispatcher's own news (queued sends, provider fallbacks), from every host; and
@@ -122,6 +136,15 @@ public:
         routes.add("GET", kConversationPath + "{id}",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { renderConversation(request, response); },
                    page("whatsapp.inbox.view"));
+        // The bytes of a message's media: only for a session that may read the inbox.
+        routes.add("GET", kMediaPath + "{message}",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+                       serveMedia(*media_, request, response, context_->logger());
+                   },
+                   sdk::RouteOptions::session(sdk::RouteStyle::Plain, "whatsapp.inbox.view"));
+        routes.add("POST", kConversationPath + "{id}/media/{message}/retry",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { retryMedia(request, response); },
+                   page("whatsapp.inbox.reply"));
         routes.add("POST", kConversationPath + "{id}/reply",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { reply(request, response); },
                    page("whatsapp.inbox.reply"));
@@ -173,7 +196,8 @@ public:
                        response.redirect(301, target);
                    },
                    sdk::RouteOptions::open(sdk::RouteStyle::Plain));
-        context.logger().information("admin_inbox ready");
+        context.logger().information("admin_inbox ready; inbound media from " + config.media.source + " kept in " +
+                                     config.media.dir.string() + ", at most " + std::to_string(config.media.maxBytes) + " bytes each");
     }
 
     void stop() noexcept override {
@@ -403,8 +427,20 @@ private:
         model.set("conversation", summary);
         model.set("url", kConversationPath + std::to_string(id));
         Array::Ptr timeline = new Array;
-        for (const auto& item : view->timeline)
-            timeline->add(item.message ? messageModel(request, *item.message) : systemModel(request, *item.system));
+        const auto media = media_->forConversation(id);
+        const bool canRetry = request.principal->can("whatsapp.inbox.reply");
+        for (const auto& item : view->timeline) {
+            if (!item.message) {
+                timeline->add(systemModel(request, *item.system));
+                continue;
+            }
+            const TimelineMessage& m = *item.message;
+            Object::Ptr message = messageModel(request, m);
+            const auto row = media.find(m.id);
+            addContentModel(*message, m, row == media.end() ? nullptr : &row->second, tr(), request.locale(),
+                            canRetry ? kConversationPath + std::to_string(id) + "/media/" + std::to_string(m.id) + "/retry" : "");
+            timeline->add(message);
+        }
         model.set("timeline", timeline);
         model.set("timeline_empty", view->timeline.empty());
 
@@ -645,6 +681,17 @@ private:
         const auto result = store_->assign(*id, user, request.principal->id, nowMillis());
         if (result.ok) changed(*id, user ? "assigned" : "unassigned");
         back(response, *id, result.error);
+    }
+
+    // A media fetch that failed for good, tried again (a new job); only a failed one, only once.
+    void retryMedia(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        const std::int64_t message = sdk::positiveId(request.param("message"));
+        if (!message || media_->conversationOf(message) != *id) return back(response, *id, "not_found");
+        if (!media_->retry(message, context_->jobs(), nowMillis())) return back(response, *id, "media_not_failed");
+        changed(*id, "media");
+        back(response, *id);
     }
 
     void resolve(const sdk::HttpRequest& request, sdk::HttpResponse& response, bool resolving) {
@@ -909,6 +956,7 @@ private:
     sdk::PhoneNormalizer phones_;
     std::shared_ptr<LiveHub> hub_;
     std::unique_ptr<InboxStore> store_;
+    std::unique_ptr<MediaStore> media_;
 };
 
 const char* const kDependencies[] = {"inbound_router", "contact_matcher", nullptr};

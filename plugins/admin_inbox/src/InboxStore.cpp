@@ -305,6 +305,7 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
         m.quoteFound = !quotedIds[i].isNull();
         m.quotedType = text(quotedTypes[i]);
         m.quotedBody = text(quotedBodies[i]);
+        m.payload = text(payloads[i]);
         if (m.direction == "in" && !m.waMessageId.empty()) view.lastInboundWamid = m.waMessageId;
         if (m.type == "reaction") {
             // A reaction belongs on the message it reacts to; alone only when that one is not shown.

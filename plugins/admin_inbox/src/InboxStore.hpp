@@ -75,6 +75,7 @@ struct TimelineMessage {
     std::string provider;
     std::string authorName;  // outbound: the user who sent it
     std::int64_t createdAt = 0;
+    std::string payload;  // the message as Meta sent it (JSON): location, contacts, a document's name
     // Replies-to: the quoted message when it is in this conversation.
     std::string quotedWaMessageId;
     bool quoteFound = false;

@@ -1,6 +1,9 @@
 // Sends messages through Meta's WhatsApp Cloud API (Graph API): text, templates and mark-as-read,
 // paced per business number, over HTTPS with certificate verification and reused keep-alive
 // connections. Answers become SendResults by the class of Meta's error code (classifyAnswer in GraphApi.hpp).
+// It is also the MediaSource of the media Meta delivers: GET /{media-id}, then the URL it answers
+// (valid about five minutes) with the same bearer token, read no further than the caller's cap.
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -151,7 +154,7 @@ private:
     std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> idle_;
 };
 
-class CloudApiProvider final : public sdk::MessageProvider, public sdk::ProviderConnectionTest {
+class CloudApiProvider final : public sdk::MessageProvider, public sdk::ProviderConnectionTest, public sdk::MediaSource {
 public:
     CloudApiProvider(sdk::HostContext& context, Options options)
         : context_(context), options_(std::move(options)) {
@@ -252,7 +255,124 @@ public:
         }
     }
 
+    sdk::MediaFetch fetch(const std::string& mediaId, const sdk::MediaLimits& limits) override {
+        sdk::MediaFetch result;
+        Credentials credentials;
+        sdk::SendResult unconfigured;
+        if (!readCredentials(credentials, unconfigured)) {
+            result.outcome = sdk::MediaOutcome::Unavailable;
+            result.detail = unconfigured.note;
+            return result;
+        }
+        // The id goes into a path: Meta's are digits; anything else is no id of theirs.
+        if (mediaId.empty() || mediaId.size() > 64 || mediaId.find_first_not_of("0123456789") != std::string::npos) {
+            result.outcome = sdk::MediaOutcome::NotFound;
+            result.detail = "not a Cloud API media id";
+            return result;
+        }
+        Answer answer;
+        try {
+            answer = pool_->call(Poco::Net::HTTPRequest::HTTP_GET, pool_->basePath() + "/" + options_.apiVersion + "/" + mediaId,
+                                 credentials.token, "");
+        } catch (const Poco::Exception& error) {
+            result.outcome = sdk::MediaOutcome::RetryLater;
+            result.detail = "media lookup got no answer: " + error.displayText();
+            return result;
+        }
+        MediaLookup lookup = readMediaLookup(answer.status, answer.body);
+        result = lookup.failure;
+        if (!lookup.ok) return result;
+        if (result.declaredSize >= 0 && static_cast<std::uint64_t>(result.declaredSize) > limits.maxBytes) {
+            result.outcome = sdk::MediaOutcome::TooLarge;
+            result.detail = "Meta declares " + std::to_string(result.declaredSize) + " bytes, over the cap of " + std::to_string(limits.maxBytes);
+            return result;
+        }
+        download(lookup.url, credentials.token, limits, result);
+        return result;
+    }
+
 private:
+    // Reads the media URL into result.bytes, stopping at limits.maxBytes + 1 (TooLarge) and at the
+    // deadline (RetryLater). Its own connection: the URL is on another host than the Graph API.
+    void download(const std::string& url, const std::string& token, const sdk::MediaLimits& limits, sdk::MediaFetch& result) {
+        using namespace std::chrono;
+        const auto left = [&] { return duration_cast<milliseconds>(limits.deadline - steady_clock::now()).count(); };
+        const auto late = [&] {
+            result.outcome = sdk::MediaOutcome::RetryLater;
+            result.bytes.clear();
+            result.detail = "media download did not finish before its deadline";
+        };
+        if (left() <= 0) return late();
+        try {
+            const Poco::URI uri(url);
+            std::unique_ptr<Poco::Net::HTTPClientSession> session;
+            if (uri.getScheme() == "https")
+                session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), downloadTls());
+            else
+                session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
+            const auto timeout = [&](int configured) {
+                return Poco::Timespan(Poco::Timespan::TimeDiff(std::max<long long>(1, std::min<long long>(configured, left()))) * 1000);
+            };
+            session->setTimeout(timeout(options_.connectTimeoutMs), timeout(options_.timeoutMs), timeout(options_.timeoutMs));
+            Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
+            request.set("Authorization", "Bearer " + token);
+            session->sendRequest(request);
+            Poco::Net::HTTPResponse response;
+            std::istream& in = session->receiveResponse(response);
+            const int status = static_cast<int>(response.getStatus());
+            if (status < 200 || status >= 300) {
+                const std::string mime = result.mimeType, sha = result.sha256;
+                const std::int64_t size = result.declaredSize;
+                result = downloadFailure(status);
+                result.mimeType = mime;
+                result.sha256 = sha;
+                result.declaredSize = size;
+                return;
+            }
+            const bool known = response.hasContentLength();
+            if (known && static_cast<std::uint64_t>(response.getContentLength64()) > limits.maxBytes) {
+                result.outcome = sdk::MediaOutcome::TooLarge;
+                result.detail = "the download is " + std::to_string(response.getContentLength64()) + " bytes, over the cap of " +
+                                std::to_string(limits.maxBytes);
+                return;
+            }
+            std::string bytes;
+            char buffer[65536];
+            while (in) {
+                in.read(buffer, sizeof buffer);
+                bytes.append(buffer, static_cast<std::size_t>(in.gcount()));
+                if (bytes.size() > limits.maxBytes) {
+                    result.outcome = sdk::MediaOutcome::TooLarge;
+                    result.detail = "the download went past the cap of " + std::to_string(limits.maxBytes) + " bytes";
+                    return;
+                }
+                if (left() <= 0) return late();
+            }
+            if (known && static_cast<std::int64_t>(bytes.size()) != response.getContentLength64()) {
+                result.outcome = sdk::MediaOutcome::RetryLater;
+                result.detail = "the download ended after " + std::to_string(bytes.size()) + " of " +
+                                std::to_string(response.getContentLength64()) + " bytes";
+                return;
+            }
+            if (result.mimeType.empty()) result.mimeType = response.getContentType();
+            result.bytes = std::move(bytes);
+            result.outcome = sdk::MediaOutcome::Fetched;
+        } catch (const Poco::Exception& error) {
+            result.outcome = sdk::MediaOutcome::RetryLater;
+            result.bytes.clear();
+            result.detail = "media download failed: " + error.displayText();
+        }
+    }
+
+    Poco::Net::Context::Ptr downloadTls() {
+        std::lock_guard lock(mutex_);
+        if (!downloadTls_) {
+            if (tls_) downloadTls_ = tls_;
+            else downloadTls_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", "", Poco::Net::Context::VERIFY_RELAXED, 9, true);
+        }
+        return downloadTls_;
+    }
+
     struct Credentials {
         std::string token;
         std::size_t tokenHash = 0;
@@ -461,6 +581,7 @@ private:
     sdk::HostContext& context_;
     Options options_;
     Poco::Net::Context::Ptr tls_;
+    Poco::Net::Context::Ptr downloadTls_;  // for media URLs on https when the Graph URL is not (tests)
     std::unique_ptr<SessionPool> pool_;
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
@@ -484,6 +605,8 @@ public:
         // Under the plugin's name: the name `dispatch.chain` lists, and the settings page's test looks up.
         context.services().publish<sdk::MessageProvider>(context.pluginName(), provider);
         context.services().publish<sdk::ProviderConnectionTest>(context.pluginName(), provider);
+        // The media of the messages Meta delivers, fetched by whoever stores them (admin_inbox).
+        context.services().publish<sdk::MediaSource>(context.pluginName(), provider);
         registerSettingsPage(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
                                      std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number, to one recipient " +

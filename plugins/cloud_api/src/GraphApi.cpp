@@ -170,4 +170,76 @@ Classified classifyAnswer(int httpStatus, const std::string& body) {
     return classified;
 }
 
+MediaLookup readMediaLookup(int httpStatus, const std::string& body) {
+    MediaLookup lookup;
+    sdk::MediaFetch& fetch = lookup.failure;
+    fetch.httpStatus = httpStatus;
+    Object::Ptr root;
+    try {
+        root = Poco::JSON::Parser().parse(body).extract<Object::Ptr>();
+    } catch (const Poco::Exception&) {
+    } catch (const std::exception&) {
+    }
+    if (httpStatus >= 200 && httpStatus < 300) {
+        if (!root) {
+            fetch.outcome = sdk::MediaOutcome::RetryLater;
+            fetch.detail = "media lookup answered HTTP " + std::to_string(httpStatus) + " without JSON";
+            return lookup;
+        }
+        lookup.url = text(*root, "url");
+        fetch.mimeType = text(*root, "mime_type");
+        fetch.sha256 = text(*root, "sha256");
+        // file_size comes as a number or, in some answers, as a string of digits.
+        if (root->has("file_size")) {
+            try {
+                fetch.declaredSize = root->getValue<Poco::Int64>("file_size");
+            } catch (const Poco::Exception&) {
+                const std::string size = text(*root, "file_size");
+                if (!size.empty() && size.size() < 19 && size.find_first_not_of("0123456789") == std::string::npos)
+                    fetch.declaredSize = std::stoll(size);
+            }
+        }
+        if (lookup.url.rfind("https://", 0) != 0 && lookup.url.rfind("http://", 0) != 0) {
+            fetch.outcome = sdk::MediaOutcome::Refused;
+            fetch.detail = lookup.url.empty() ? "media lookup answered without a url" : "media lookup answered a url that is not http(s)";
+            return lookup;
+        }
+        lookup.ok = true;
+        fetch.outcome = sdk::MediaOutcome::Fetched;
+        return lookup;
+    }
+    const Object::Ptr error = root && root->has("error") && root->isObject("error") ? root->getObject("error") : nullptr;
+    const int code = error ? error->optValue<int>("code", 0) : 0;
+    const int subcode = error ? error->optValue<int>("error_subcode", 0) : 0;
+    fetch.detail = "HTTP " + std::to_string(httpStatus);
+    if (error) {
+        fetch.detail += ", error " + std::to_string(code);
+        if (subcode) fetch.detail += " subcode " + std::to_string(subcode);
+        const std::string message = text(*error, "message");
+        if (!message.empty()) fetch.detail += ": " + message.substr(0, 300);
+    }
+    if (httpStatus == 404 || (code == 100 && subcode == 33)) {
+        fetch.outcome = sdk::MediaOutcome::NotFound;
+    } else if (httpStatus >= 500 || httpStatus == 429 || code == 4 || code == 80007 || code == 130429 || code == 131000) {
+        fetch.outcome = sdk::MediaOutcome::RetryLater;
+        fetch.retryAfter = std::chrono::milliseconds(1000);
+    } else if (code == 190 || httpStatus == 401) {
+        fetch.outcome = sdk::MediaOutcome::Unavailable;
+    } else {
+        fetch.outcome = sdk::MediaOutcome::Refused;
+    }
+    return lookup;
+}
+
+sdk::MediaFetch downloadFailure(int httpStatus) {
+    sdk::MediaFetch fetch;
+    fetch.httpStatus = httpStatus;
+    fetch.detail = "media download answered HTTP " + std::to_string(httpStatus);
+    if (httpStatus == 404 || httpStatus == 410) fetch.outcome = sdk::MediaOutcome::NotFound;
+    else if (httpStatus >= 500 || httpStatus == 429) fetch.outcome = sdk::MediaOutcome::RetryLater;
+    else if (httpStatus == 401 || httpStatus == 403) fetch.outcome = sdk::MediaOutcome::Unavailable;
+    else fetch.outcome = sdk::MediaOutcome::Refused;
+    return fetch;
+}
+
 }  // namespace tawasul::plugins::cloud_api

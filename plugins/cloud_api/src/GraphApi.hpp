@@ -6,6 +6,7 @@
 // (templates) refuse the message. Kept apart from the plugin so unit tests check it.
 #include <string>
 
+#include "tawasul/whatsapp/Media.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
 
 namespace tawasul::plugins::cloud_api {
@@ -27,5 +28,21 @@ Classified classifyAnswer(int httpStatus, const std::string& body);
 
 // The same for a call that got no answer (timeout, dropped connection): always worth a retry.
 sdk::SendResult networkFailure(const std::string& what);
+
+// Meta's answer to GET /{media-id}: on 2xx {url, mime_type, sha256, file_size, id}. `ok` with the
+// URL to download, else `failure` says why: 404 or error 100 with subcode 33 (no such object:
+// unknown or past its seven days) is NotFound; 5xx, 4 / 80007 / 130429 (throttled) and 131000 are
+// RetryLater; 190 (token) is Unavailable; any other error is Refused. A URL that is not http(s)
+// is Refused: it is never fetched.
+struct MediaLookup {
+    bool ok = false;
+    std::string url;
+    sdk::MediaFetch failure;  // also carries mimeType, sha256 and declaredSize when ok
+};
+MediaLookup readMediaLookup(int httpStatus, const std::string& body);
+
+// The download's answer when it is not a 2xx: 404 and 410 NotFound, 5xx and 429 RetryLater, 401
+// and 403 Unavailable (the token), any other Refused.
+sdk::MediaFetch downloadFailure(int httpStatus);
 
 }  // namespace tawasul::plugins::cloud_api

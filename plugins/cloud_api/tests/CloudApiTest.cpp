@@ -56,6 +56,8 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(successReadsTheWamid);
     CPPUNIT_TEST(errorClasses);
     CPPUNIT_TEST(unreadableSuccessIsNotRetried);
+    CPPUNIT_TEST(mediaLookupReadsTheUrlAndWhatMetaSaysOfTheFile);
+    CPPUNIT_TEST(mediaLookupErrorClasses);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -340,6 +342,49 @@ public:
         const auto classified = plugins::cloud_api::classifyAnswer(200, "{\"unexpected\":true}");
         CPPUNIT_ASSERT(classified.result.outcome == sdk::SendOutcome::Refused);
         CPPUNIT_ASSERT(classified.result.providerMessageId.empty());
+    }
+    void mediaLookupReadsTheUrlAndWhatMetaSaysOfTheFile() {
+        using plugins::cloud_api::readMediaLookup;
+        const auto lookup = readMediaLookup(200, "{\"messaging_product\":\"whatsapp\",\"url\":\"https://lookaside.fbsbx.com/whatsapp_business/"
+                                                 "attachments/?mid=1&ext=2&hash=3\",\"mime_type\":\"image/jpeg\",\"sha256\":\"ab12\","
+                                                 "\"file_size\":30603,\"id\":\"1037543291543636\"}");
+        CPPUNIT_ASSERT(lookup.ok);
+        CPPUNIT_ASSERT_EQUAL(std::string("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1&ext=2&hash=3"), lookup.url);
+        CPPUNIT_ASSERT_EQUAL(std::string("image/jpeg"), lookup.failure.mimeType);
+        CPPUNIT_ASSERT_EQUAL(std::string("ab12"), lookup.failure.sha256);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(30603), lookup.failure.declaredSize);
+        // A size given as a string of digits counts; one that is not a number does not.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12), readMediaLookup(200, "{\"url\":\"https://x/y\",\"file_size\":\"12\"}").failure.declaredSize);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(-1), readMediaLookup(200, "{\"url\":\"https://x/y\",\"file_size\":\"big\"}").failure.declaredSize);
+        // Only http(s) is ever fetched: a file: or an absent URL is refused, not retried.
+        for (const char* body : {"{\"url\":\"file:///etc/passwd\"}", "{\"mime_type\":\"image/png\"}"}) {
+            const auto refused = readMediaLookup(200, body);
+            CPPUNIT_ASSERT_MESSAGE(body, !refused.ok);
+            CPPUNIT_ASSERT_MESSAGE(body, refused.failure.outcome == sdk::MediaOutcome::Refused);
+        }
+        // A 200 that is not JSON may be a proxy's page: tried again.
+        CPPUNIT_ASSERT(readMediaLookup(200, "<html>").failure.outcome == sdk::MediaOutcome::RetryLater);
+    }
+
+    void mediaLookupErrorClasses() {
+        using plugins::cloud_api::downloadFailure;
+        using plugins::cloud_api::readMediaLookup;
+        const std::string gone = "{\"error\":{\"message\":\"Unsupported get request. Object with ID '1' does not exist\","
+                                 "\"type\":\"GraphMethodException\",\"code\":100,\"error_subcode\":33,\"fbtrace_id\":\"T\"}}";
+        CPPUNIT_ASSERT(readMediaLookup(400, gone).failure.outcome == sdk::MediaOutcome::NotFound);
+        CPPUNIT_ASSERT(readMediaLookup(400, gone).failure.detail.find("error 100 subcode 33") != std::string::npos);
+        CPPUNIT_ASSERT(readMediaLookup(404, "").failure.outcome == sdk::MediaOutcome::NotFound);
+        CPPUNIT_ASSERT(readMediaLookup(500, "").failure.outcome == sdk::MediaOutcome::RetryLater);
+        CPPUNIT_ASSERT(readMediaLookup(400, metaError(130429)).failure.outcome == sdk::MediaOutcome::RetryLater);
+        CPPUNIT_ASSERT(readMediaLookup(400, metaError(4)).failure.outcome == sdk::MediaOutcome::RetryLater);
+        CPPUNIT_ASSERT(readMediaLookup(401, metaError(190)).failure.outcome == sdk::MediaOutcome::Unavailable);
+        CPPUNIT_ASSERT(readMediaLookup(400, metaError(100)).failure.outcome == sdk::MediaOutcome::Refused);
+        CPPUNIT_ASSERT(downloadFailure(404).outcome == sdk::MediaOutcome::NotFound);
+        CPPUNIT_ASSERT(downloadFailure(410).outcome == sdk::MediaOutcome::NotFound);
+        CPPUNIT_ASSERT(downloadFailure(503).outcome == sdk::MediaOutcome::RetryLater);
+        CPPUNIT_ASSERT(downloadFailure(429).outcome == sdk::MediaOutcome::RetryLater);
+        CPPUNIT_ASSERT(downloadFailure(401).outcome == sdk::MediaOutcome::Unavailable);
+        CPPUNIT_ASSERT(downloadFailure(302).outcome == sdk::MediaOutcome::Refused);
     }
 };
 

@@ -1,14 +1,19 @@
 // An example message provider, built but not loaded by the shipped configuration: it "sends" by
 // appending one JSON line per message to a file, which makes it a development sink and the worked
-// example of docs/plugin-guide.md ("Adding a provider"). tests/e2e/ExampleProviderTest.cpp loads it
-// and sends through it.
+// example of docs/plugin-guide.md ("Adding a provider"). With `media_file` it is also a MediaSource
+// ("Serving inbound media"): every media id is that one file. tests/e2e/ExampleProviderTest.cpp
+// loads it, sends through it and has the inbox keep its media.
 #include <fstream>
+#include <iterator>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include <Poco/JSON/Object.h>
 
+#include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/HostContext.hpp"
+#include "tawasul/whatsapp/Media.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 
@@ -62,20 +67,74 @@ private:
     std::mutex mutex_;
 };
 
+// The media of every message is one file: enough to show how a source answers. A real one
+// resolves the id with its network and downloads within the limits, never past them.
+class FileMediaSource final : public sdk::MediaSource {
+public:
+    FileMediaSource(std::string path, std::string mimeType) : path_(std::move(path)), mimeType_(std::move(mimeType)) {}
+
+    // Called from a job worker. Every answer is a MediaFetch, never an exception: Fetched with the
+    // bytes and what the provider says of them (type, sha256, size), NotFound / Expired / TooLarge /
+    // Refused for good, RetryLater or Unavailable for a passing problem.
+    sdk::MediaFetch fetch(const std::string& mediaId, const sdk::MediaLimits& limits) override {
+        sdk::MediaFetch result;
+        std::ifstream in(path_, std::ios::binary | std::ios::ate);
+        if (!in) {
+            result.outcome = sdk::MediaOutcome::NotFound;
+            result.detail = "no media " + mediaId + ": cannot read " + path_;
+            return result;
+        }
+        result.declaredSize = static_cast<std::int64_t>(in.tellg());
+        result.mimeType = mimeType_;
+        // Said before reading: a file over the cap is never read (a network source checks the
+        // declared size, then stops reading at the cap whatever was declared).
+        if (static_cast<std::uint64_t>(result.declaredSize) > limits.maxBytes) {
+            result.outcome = sdk::MediaOutcome::TooLarge;
+            result.detail = path_ + " is over the cap";
+            return result;
+        }
+        in.seekg(0);
+        result.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        result.sha256 = sdk::sha256Hex(result.bytes);  // what the provider vouches for; the caller checks it
+        result.outcome = sdk::MediaOutcome::Fetched;
+        return result;
+    }
+
+private:
+    std::string path_;
+    std::string mimeType_;
+};
+
+struct ExampleConfig {
+    std::string file;       // where sent messages go
+    std::string mediaFile;  // empty: no MediaSource
+    std::string mediaType;
+};
+
 // Every key the plugin takes, read in one place: start() calls it, and the host calls it (through
 // TAWASUL_PLUGIN below) for `tawasul config check`, before anything starts. It only reads.
-std::string readConfig(const sdk::ConfigNode& config) {
-    config.allowOnly({"file"});             // an unknown key: FILE:LINE:COL error
-    return config.getString("file");        // required: FILE:LINE:COL when missing
+ExampleConfig readConfig(const sdk::ConfigNode& config) {
+    config.allowOnly({"file", "media_file", "media_type"});  // an unknown key: FILE:LINE:COL error
+    ExampleConfig result;
+    result.file = config.getString("file");                    // required: FILE:LINE:COL when missing
+    result.mediaFile = config.getString("media_file", "");
+    result.mediaType = config.getString("media_type", "image/png");
+    return result;
 }
 
 class ExampleProviderPlugin final : public sdk::Plugin {
 public:
     void start(sdk::HostContext& context) override {
-        const std::string file = readConfig(context.config());
+        const ExampleConfig config = readConfig(context.config());
         // Published under the plugin's name: that is the name `dispatch.chain` lists.
-        context.services().publish<sdk::MessageProvider>(context.pluginName(), std::make_shared<FileProvider>(context.pluginName(), file));
-        context.logger().information("example_provider writes messages to " + file);
+        context.services().publish<sdk::MessageProvider>(context.pluginName(),
+                                                         std::make_shared<FileProvider>(context.pluginName(), config.file));
+        // Under the same name: the one admin_inbox's media.source names.
+        if (!config.mediaFile.empty())
+            context.services().publish<sdk::MediaSource>(context.pluginName(),
+                                                         std::make_shared<FileMediaSource>(config.mediaFile, config.mediaType));
+        context.logger().information("example_provider writes messages to " + config.file +
+                                     (config.mediaFile.empty() ? "" : " and serves " + config.mediaFile + " as every media"));
     }
     void stop() noexcept override {}
 };

@@ -21,6 +21,7 @@
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/sdk/Plugin.hpp"
 #include "tawasul/sdk/PreparedSession.hpp"
+#include "tawasul/whatsapp/Media.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::inbound_router {
@@ -247,7 +248,21 @@ private:
         const auto started = std::chrono::steady_clock::now();
         written.waitedMillis = std::chrono::duration<double, std::milli>(started - asked).count();
         timeline.write(db);
+        // The media of the new messages, fetched by a job each (sdk::kFetchMediaJob), written with
+        // them: a message stored is a fetch queued, and a redelivered one queues nothing.
+        const std::vector<Poco::Int64> media = timeline.newMediaMessages();
+        if (!media.empty()) {
+            std::vector<sdk::NewJob> fetches;
+            for (const Poco::Int64 id : media) {
+                sdk::NewJob job;
+                job.type = sdk::kFetchMediaJob;
+                job.payload = "{\"message_id\":" + std::to_string(id) + "}";
+                fetches.push_back(std::move(job));
+            }
+            context_->jobs().enqueueAll(db, fetches);
+        }
         transaction.commit();
+        if (!media.empty()) context_->jobs().wake();
         written.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
         const TimelineCounts& counts = timeline.counts();

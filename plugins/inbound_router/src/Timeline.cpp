@@ -13,6 +13,7 @@
 #include "tawasul/sdk/Clock.hpp"
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/PreparedSession.hpp"
+#include "tawasul/whatsapp/Media.hpp"
 #include "tawasul/whatsapp/TimelineWrites.hpp"
 
 namespace tawasul::plugins::inbound_router {
@@ -928,6 +929,13 @@ void Timeline::writeErrors(sdk::PreparedSession& db) {
                    column(4, "TEXT") + ", " + column(5, "TEXT") + ", " + column(6, "TEXT") + ", CAST($2 AS BIGINT) FROM " + rows("$1") +
                    " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING",
                {values.text(), at}));
+}
+
+std::vector<Poco::Int64> Timeline::newMediaMessages() const {
+    std::vector<Poco::Int64> ids;
+    for (const Message& m : messages_)
+        if (m.inserted && !m.rendered.mediaId.empty() && sdk::isMediaType(m.rendered.type)) ids.push_back(m.id);
+    return ids;
 }
 
 void Timeline::collectEvents() {

@@ -58,6 +58,9 @@ public:
     const TimelineCounts& counts() const { return counts_; }
     // Events to publish once the transaction has committed, in the order the events said them.
     const std::vector<sdk::Event>& events() const { return events_; }
+    // After write(): the ids of the messages it stored that carry a media id (image, audio, video,
+    // document, sticker), each once; a message Meta delivered again is not among them.
+    std::vector<Poco::Int64> newMediaMessages() const;
 
 private:
     using Text = Poco::Nullable<std::string>;

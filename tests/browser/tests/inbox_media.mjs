@@ -1,0 +1,160 @@
+// Inbound media in a real browser: a customer sends a photo of a receipt (a signed image webhook);
+// the host fetches it from the Graph API played here (lookup, then the download URL, both with the
+// token) and the conversation shows the image, loaded through the media route, beside a second
+// image whose id Meta no longer knows (its failure and reason, with a retry button). In English,
+// French and Arabic, on a wide window and on a phone, with a screenshot of each.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const secret = 'browser-test-app-secret';
+const token = 'browser-test-token';
+const receipt = readFileSync(path.join(process.env.TAWASUL_SOURCE_DIR || '../..', 'tests/fixtures/media/receipt.png'));
+const receiptSha = crypto.createHash('sha256').update(receipt).digest('hex');
+const mediaDir = path.join(mkdtempSync(path.join(tmpdir(), 'tawasul-browser-media-')), 'media');
+
+const calls = { lookups: 0, downloads: 0, unauthorised: 0 };
+const graph = http.createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => { body += chunk; });
+  request.on('end', () => {
+    response.setHeader('Content-Type', 'application/json');
+    if (request.headers.authorization !== `Bearer ${token}`) {
+      calls.unauthorised += 1;
+      response.statusCode = 401;
+      return response.end('{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}');
+    }
+    const url = new URL(request.url, 'http://localhost');
+    if (request.method === 'GET' && url.pathname === '/v21.0/3001') {
+      calls.lookups += 1;
+      return response.end(JSON.stringify({ messaging_product: 'whatsapp', url: `http://127.0.0.1:${graph.address().port}/_media/3001?ext=1`,
+        mime_type: 'image/png', sha256: receiptSha, file_size: receipt.length, id: '3001' }));
+    }
+    if (request.method === 'GET' && url.pathname === '/_media/3001') {
+      calls.downloads += 1;
+      response.setHeader('Content-Type', 'image/png');
+      return response.end(receipt);
+    }
+    if (request.method === 'GET' && url.pathname === '/v21.0/3002') {
+      response.statusCode = 400;
+      return response.end(JSON.stringify({ error: { message: "Unsupported get request. Object with ID '3002' does not exist",
+        type: 'GraphMethodException', code: 100, error_subcode: 33, fbtrace_id: 'BROWSER' } }));
+    }
+    if (request.method === 'POST' && url.pathname.endsWith('/messages')) return response.end('{"success":true}');
+    if (request.method === 'GET') return response.end('{"id":"100000000000001"}');
+    response.statusCode = 404;
+    response.end('{}');
+  });
+});
+await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
+graph.unref();
+
+export const options = {
+  plugins: {
+    webhook_receiver: '{}',
+    contact_matcher: '{}',
+    inbound_router: '{}',
+    cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
+    outbox: '{}',
+    admin_inbox: `{ media: { dir: "${mediaDir}" } }`,
+  },
+  extraYaml: 'dispatch:\n  chain: [cloud_api, outbox]\n',
+  settings: [
+    ['whatsapp.cloud.app_secret', secret],
+    ['whatsapp.cloud.access_token', token],
+    ['whatsapp.cloud.phone_number_id', '100000000000001'],
+  ],
+};
+
+// One signed inbound image webhook, as Meta posts it.
+function imageWebhook(wamid, mediaId, caption, secondsAgo = 0) {
+  const image = { id: mediaId, mime_type: 'image/png', sha256: receiptSha };
+  if (caption) image.caption = caption;
+  return JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: {
+    messaging_product: 'whatsapp', metadata: { display_phone_number: '213000000001', phone_number_id: '100000000000001' },
+    contacts: [{ profile: { name: 'Amina Benali' }, wa_id: '213555123456' }],
+    messages: [{ from: '213555123456', id: wamid, timestamp: String(Math.floor(Date.now() / 1000) - secondsAgo), type: 'image', image }],
+  } }] }] });
+}
+
+async function post(baseUrl, body) {
+  const signature = 'sha256=' + crypto.createHmac('sha256', secret).update(body).digest('hex');
+  const answer = await fetch(`${baseUrl}/webhooks/whatsapp`, { method: 'POST', body,
+    headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature } });
+  return answer.status;
+}
+
+export default async function ({ page, context, baseUrl, assert, screenshot, signIn, users, until }) {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await signIn(users.agent, '/admin/messaging/whatsapp/inbox');
+  assert.equal(await post(baseUrl, imageWebhook('wamid.MEDIA-B1', '3001', 'Reçu de paiement — session de mars')), 200);
+  // Eight days old: its id is past Meta's seven days.
+  assert.equal(await post(baseUrl, imageWebhook('wamid.MEDIA-B2', '3002', '', 8 * 24 * 3600)), 200);
+  await until('the conversation to appear', async () => (await page.locator('a[href*="/conversations/"]').count()) > 0);
+  await Promise.all([page.waitForNavigation(), page.locator('a[href*="/conversations/"]').first().click()]);
+  const conversation = page.url();
+
+  // The fetch ends while the page is open (or before): the live update shows the image.
+  await until('the image to be shown', async () => {
+    if ((await page.locator('.media-image img').count()) === 0) {
+      await page.reload();
+      return false;
+    }
+    return page.$eval('.media-image img', (img) => img.complete && img.naturalWidth === 160);
+  });
+  await until('the expired one to fail', async () => {
+    if ((await page.locator('[data-media-failed="expired"]').count()) > 0) return true;
+    await page.reload();
+    return false;
+  });
+  assert.equal(calls.lookups, 1);
+  assert.equal(calls.downloads, 1);
+  assert.equal(calls.unauthorised, 0, 'every call carried the token');
+  const src = await page.getAttribute('.media-image img', 'src');
+  assert.match(src, /^\/admin\/messaging\/whatsapp\/media\/[0-9]+$/);
+  assert.equal(await page.getAttribute('.media-image', 'href'), src, 'the preview links to the full size');
+  assert.equal(await page.getAttribute('.media-image img', 'alt'), 'Reçu de paiement — session de mars');
+  assert.match(await page.textContent('[data-media-failed="expired"]'),
+    /Image: the file could not be fetched\. WhatsApp no longer keeps it \(media is kept 7 days\)\./);
+  assert.equal(await page.locator('[data-media-failed="expired"] button').textContent(), 'Try again');
+
+  // The route gives the bytes to this session, and nothing to a browser without one.
+  const served = await page.request.get(`${baseUrl}${src}`);
+  assert.equal(served.status(), 200);
+  assert.equal(served.headers()['content-type'], 'image/png');
+  assert.equal(served.headers()['content-security-policy'], "default-src 'none'; sandbox");
+  assert.ok(Buffer.compare(await served.body(), receipt) === 0, 'the bytes the customer sent');
+  const anonymous = await fetch(`${baseUrl}${src}`, { redirect: 'manual' });
+  assert.equal(anonymous.status, 401);
+  await screenshot('media-en');
+
+  for (const locale of ['fr', 'ar']) {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await Promise.all([page.waitForNavigation(), page.click(`button[data-locale="${locale}"]`)]);
+    assert.equal(new URL(page.url()).pathname, new URL(conversation).pathname);
+    await page.waitForFunction(() => {
+      const img = document.querySelector('.media-image img');
+      return img && img.complete && img.naturalWidth === 160;
+    });
+    assert.match(await page.textContent('[data-media-failed="expired"]'), locale === 'fr'
+      ? /Image : le fichier n’a pas pu être récupéré\. WhatsApp ne le conserve plus/
+      : /صورة: تعذّر جلب الملف\. لم يعد واتساب يحتفظ به/);
+    await screenshot(`media-${locale}`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+      `the ${locale} conversation with media fits a phone-sized window`);
+    const width = await page.$eval('.media-image img', (img) => img.getBoundingClientRect().width);
+    assert.ok(width > 0 && width <= 390, `the image fits the phone (${width}px)`);
+    await page.locator('.media-image img').scrollIntoViewIfNeeded();
+    await screenshot(`media-${locale}-phone`);
+  }
+  assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
+  // English on a phone too.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await Promise.all([page.waitForNavigation(), page.click('button[data-locale="en"]')]);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.locator('.media-image img').scrollIntoViewIfNeeded();
+  await screenshot('media-en-phone');
+}
