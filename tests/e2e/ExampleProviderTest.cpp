@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <regex>
 
+#include "MediaChecks.hpp"
 #include "OutboundSupport.hpp"
 #include "WebhookSupport.hpp"
+#include "tawasul/sdk/Crypto.hpp"
 
 using namespace tawasul;
 using namespace tawasul::test;
@@ -15,6 +17,7 @@ class ExampleProviderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ExampleProviderTest);
     CPPUNIT_TEST(sendsThroughTheExampleAndFallsBackWhenItRefuses);
     CPPUNIT_TEST(providerConfigurationErrorsNameTheirLocation);
+    CPPUNIT_TEST(itsMediaSourceFeedsTheInbox);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -52,6 +55,7 @@ public:
             {"    - cloud_api: { pair_burst: many }\n", "pair_burst"},
             {"    - cloud_api: { token: secret }\n", "token"},
             {"    - example_provider: {}\n", "file"},
+            {"    - example_provider: { file: x, media: y }\n", "media"},
         };
         for (const auto& [yaml, where] : cases) {
             HostOptions options;
@@ -72,6 +76,31 @@ public:
                 CPPUNIT_ASSERT_MESSAGE(text, std::regex_search(text, located));
             }
         }
+    }
+
+    // The example's MediaSource (docs/plugin-guide.md, "Serving inbound media"): admin_inbox's
+    // media.source names it, and every media id is its one file, kept as any other.
+    void itsMediaSourceFeedsTheInbox() {
+        TempDir work;
+        const std::string png = receiptPng();
+        HostOptions options = withWebhookSecrets();
+        options.pluginDir = TAWASUL_TEST_PLUGIN_DIR;
+        options.pluginsYaml = "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
+                              "    - example_provider: { file: \"" + work.file("sent.jsonl") + "\", media_file: \"" TAWASUL_SOURCE_DIR
+                              "/tests/fixtures/media/receipt.png\" }\n"
+                              "    - admin_inbox: { media: { source: example_provider, dir: \"" + work.file("media") + "\" } }\n";
+        options.extraYaml = "dispatch:\n  chain: [example_provider]\n";
+        HostProcess host(options);
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        InboundMedia image;
+        image.wamid = "wamid.EXAMPLE.MEDIA";
+        image.mediaId = "any-id-at-all";
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(host, inboundMediaBody(image)).status);
+        waitForRows(*db, "SELECT d.status, d.sha256, d.size_bytes FROM whatsapp_media d JOIN whatsapp_messages m ON m.id = d.message_id "
+                         "WHERE m.wa_message_id = 'wamid.EXAMPLE.MEDIA'",
+                    "stored|" + sdk::sha256Hex(png) + "|" + std::to_string(png.size()));
+        CPPUNIT_ASSERT(png == readFile(work.file("media") + "/" + sdk::sha256Hex(png).substr(0, 2) + "/" + sdk::sha256Hex(png)));
     }
 };
 
