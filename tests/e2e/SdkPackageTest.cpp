@@ -49,15 +49,15 @@ public:
         }
         // What a plugin author gets: headers, the library by its SONAME, the CMake package.
         for (const char* file : {"include/tawasul/sdk/Plugin.hpp", "include/tawasul/sdk/EveryHostEvents.hpp", "include/tawasul/whatsapp/Messaging.hpp",
-                                 "include/tawasul/whatsapp/Templates.hpp", "lib/libtawasul-sdk.so",
+                                 "include/tawasul/whatsapp/Templates.hpp", "include/tawasul/whatsapp/Media.hpp", "lib/libtawasul-sdk.so",
                                  "lib/libtawasul-sdk.so.1", "lib/cmake/Tawasul/TawasulConfig.cmake",
                                  "lib/cmake/Tawasul/TawasulConfigVersion.cmake", "lib/cmake/Tawasul/TawasulTargets.cmake",
                                  "lib/cmake/Tawasul/TawasulPlugin.cmake"})
             CPPUNIT_ASSERT_MESSAGE(file, fs::exists(prefix / file));
         CPPUNIT_ASSERT(!fs::exists(prefix / "include/tawasul/sdk/../../host"));  // nothing of the host
-        // The installed headers are the SDK ABI this host provides (2.2: message templates, Templates.hpp).
+        // The installed headers are the SDK ABI this host provides (2.4: inbound media, Media.hpp).
         const std::string signature = readFile((prefix / "include/tawasul/sdk/BuildSignature.hpp").string());
-        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 2\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 4\n") != std::string::npos);
 
         // The example, copied where nothing of the source tree is near it.
         const fs::path source = work.path() / "bsp_relay";

@@ -175,7 +175,7 @@ void checkImageStoredOnceAndServed(MediaHost& h) {
     CPPUNIT_ASSERT_EQUAL(200, page.status);
     const std::string src = kMediaRoute + std::to_string(id);
     CPPUNIT_ASSERT_MESSAGE(page.body, contains(page.body, "<img src=\"" + src + "\" alt=\"Mon reçu de paiement\""));
-    CPPUNIT_ASSERT_MESSAGE(page.body, contains(page.body, "<a class=\"media-image\" href=\"" + src + "\""));
+    CPPUNIT_ASSERT_MESSAGE(page.body, contains(page.body, "<a class=\"view-image\" href=\"" + src + "\""));
     const HttpResult served = agent.get(src);
     CPPUNIT_ASSERT_EQUAL(200, served.status);
     CPPUNIT_ASSERT(png == served.body);
@@ -236,7 +236,7 @@ void checkImageStoredOnceAndServed(MediaHost& h) {
     CPPUNIT_ASSERT_MESSAGE(disposition, disposition.rfind("attachment; filename=\"fac_ture__Set-Cookie: x=1.html\"", 0) == 0);
     CPPUNIT_ASSERT(download.headers.count("set-cookie") == 0);
     const HttpResult withDocument = agent.get(url);
-    CPPUNIT_ASSERT_MESSAGE(withDocument.body, contains(withDocument.body, "<a class=\"media-document\" href=\"" + kMediaRoute + std::to_string(doc) + "\" download>"));
+    CPPUNIT_ASSERT_MESSAGE(withDocument.body, contains(withDocument.body, "<a class=\"view-document\" href=\"" + kMediaRoute + std::to_string(doc) + "\" download>"));
     CPPUNIT_ASSERT_MESSAGE(withDocument.body, contains(withDocument.body, "<span class=\"doc-size\" dir=\"auto\">" + std::to_string(html.size()) + " B</span>"));
 
     // Audio and video get their players, a sticker its image.
@@ -256,8 +256,8 @@ void checkImageStoredOnceAndServed(MediaHost& h) {
     const std::int64_t stickerId = h.receive(sticker);
     h.waitForMedia(stickerId, "stored");
     const HttpResult players = agent.get(url);
-    CPPUNIT_ASSERT_MESSAGE(players.body, contains(players.body, "<audio class=\"media-audio\" controls preload=\"none\" src=\"" + kMediaRoute));
-    CPPUNIT_ASSERT_MESSAGE(players.body, contains(players.body, "<img class=\"media-sticker\" src=\"" + kMediaRoute + std::to_string(stickerId) + "\""));
+    CPPUNIT_ASSERT_MESSAGE(players.body, contains(players.body, "<audio class=\"view-audio\" controls preload=\"none\" src=\"" + kMediaRoute));
+    CPPUNIT_ASSERT_MESSAGE(players.body, contains(players.body, "<img class=\"view-sticker\" src=\"" + kMediaRoute + std::to_string(stickerId) + "\""));
 
     // A user whose role may not read the inbox gets nothing.
     revokePermission(h.host(), "viewer", "whatsapp.inbox.view");

@@ -170,6 +170,7 @@ void addContentModel(Object& out, const TimelineMessage& m, const MediaRow* row,
         view->set("open_label", tr.text(locale, "media_open_full"));
         view->set("download_label", tr.text(locale, "media_download"));
         out.set("media_view", view);
+        out.set("media", false);  // the file itself says what it is
         return;
     }
     if (row && row->status == "failed") {
@@ -186,6 +187,7 @@ void addContentModel(Object& out, const TimelineMessage& m, const MediaRow* row,
         failed->set("retry_label", tr.text(locale, "media_retry"));
         if (!filename.empty()) failed->set("filename", filename);
         out.set("media_failed", failed);
+        out.set("media", false);  // the line names the kind
         return;
     }
     Object::Ptr pending = new Object;
@@ -195,6 +197,7 @@ void addContentModel(Object& out, const TimelineMessage& m, const MediaRow* row,
     pending->set("detail", detail);
     pending->set("has_detail", !detail.empty());
     out.set("media_pending", pending);
+    out.set("media", false);  // the line names the kind
 }
 
 void serveMedia(MediaStore& media, const sdk::HttpRequest& request, sdk::HttpResponse& response, Poco::Logger& log) {

@@ -98,11 +98,11 @@ export default async function ({ page, context, baseUrl, assert, screenshot, sig
 
   // The fetch ends while the page is open (or before): the live update shows the image.
   await until('the image to be shown', async () => {
-    if ((await page.locator('.media-image img').count()) === 0) {
+    if ((await page.locator('.view-image img').count()) === 0) {
       await page.reload();
       return false;
     }
-    return page.$eval('.media-image img', (img) => img.complete && img.naturalWidth === 160);
+    return page.$eval('.view-image img', (img) => img.complete && img.naturalWidth === 160);
   });
   await until('the expired one to fail', async () => {
     if ((await page.locator('[data-media-failed="expired"]').count()) > 0) return true;
@@ -112,10 +112,10 @@ export default async function ({ page, context, baseUrl, assert, screenshot, sig
   assert.equal(calls.lookups, 1);
   assert.equal(calls.downloads, 1);
   assert.equal(calls.unauthorised, 0, 'every call carried the token');
-  const src = await page.getAttribute('.media-image img', 'src');
+  const src = await page.getAttribute('.view-image img', 'src');
   assert.match(src, /^\/admin\/messaging\/whatsapp\/media\/[0-9]+$/);
-  assert.equal(await page.getAttribute('.media-image', 'href'), src, 'the preview links to the full size');
-  assert.equal(await page.getAttribute('.media-image img', 'alt'), 'Reçu de paiement — session de mars');
+  assert.equal(await page.getAttribute('.view-image', 'href'), src, 'the preview links to the full size');
+  assert.equal(await page.getAttribute('.view-image img', 'alt'), 'Reçu de paiement — session de mars');
   assert.match(await page.textContent('[data-media-failed="expired"]'),
     /Image: the file could not be fetched\. WhatsApp no longer keeps it \(media is kept 7 days\)\./);
   assert.equal(await page.locator('[data-media-failed="expired"] button').textContent(), 'Try again');
@@ -135,7 +135,7 @@ export default async function ({ page, context, baseUrl, assert, screenshot, sig
     await Promise.all([page.waitForNavigation(), page.click(`button[data-locale="${locale}"]`)]);
     assert.equal(new URL(page.url()).pathname, new URL(conversation).pathname);
     await page.waitForFunction(() => {
-      const img = document.querySelector('.media-image img');
+      const img = document.querySelector('.view-image img');
       return img && img.complete && img.naturalWidth === 160;
     });
     assert.match(await page.textContent('[data-media-failed="expired"]'), locale === 'fr'
@@ -145,9 +145,9 @@ export default async function ({ page, context, baseUrl, assert, screenshot, sig
     await page.setViewportSize({ width: 390, height: 844 });
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
       `the ${locale} conversation with media fits a phone-sized window`);
-    const width = await page.$eval('.media-image img', (img) => img.getBoundingClientRect().width);
+    const width = await page.$eval('.view-image img', (img) => img.getBoundingClientRect().width);
     assert.ok(width > 0 && width <= 390, `the image fits the phone (${width}px)`);
-    await page.locator('.media-image img').scrollIntoViewIfNeeded();
+    await page.locator('.view-image img').scrollIntoViewIfNeeded();
     await screenshot(`media-${locale}-phone`);
   }
   assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
@@ -155,6 +155,6 @@ export default async function ({ page, context, baseUrl, assert, screenshot, sig
   await page.setViewportSize({ width: 1280, height: 800 });
   await Promise.all([page.waitForNavigation(), page.click('button[data-locale="en"]')]);
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.locator('.media-image img').scrollIntoViewIfNeeded();
+  await page.locator('.view-image img').scrollIntoViewIfNeeded();
   await screenshot('media-en-phone');
 }
