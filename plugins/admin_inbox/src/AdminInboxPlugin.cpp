@@ -141,7 +141,7 @@ public:
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
                        serveMedia(*media_, request, response, context_->logger());
                    },
-                   sdk::RouteOptions::session(sdk::RouteStyle::Plain, "whatsapp.inbox.view"));
+                   sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.view"));
         routes.add("POST", kConversationPath + "{id}/media/{message}/retry",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { retryMedia(request, response); },
                    page("whatsapp.inbox.reply"));

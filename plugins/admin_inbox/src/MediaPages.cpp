@@ -203,11 +203,11 @@ void addContentModel(Object& out, const TimelineMessage& m, const MediaRow* row,
 void serveMedia(MediaStore& media, const sdk::HttpRequest& request, sdk::HttpResponse& response, Poco::Logger& log) {
     const std::int64_t id = sdk::positiveId(request.param("message"));
     const auto row = id ? media.find(id) : std::nullopt;
-    if (!row || row->status != "stored") return response.text(404, "no stored media for this message\n");
+    if (!row || row->status != "stored") return response.json(404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no stored media for this message\"}}");
     const auto bytes = media.read(row->sha256);
     if (!bytes) {
         log.error("the media file of message " + std::to_string(id) + " is missing: " + media.pathOf(row->sha256).string());
-        return response.text(404, "the media file is missing\n");
+        return response.json(404, "{\"error\":{\"code\":\"not_found\",\"message\":\"the media file is missing\"}}");
     }
     // The stored type as it came, unless it holds a byte a header cannot: then its bare type.
     std::string type = row->mimeType;
