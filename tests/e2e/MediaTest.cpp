@@ -17,6 +17,7 @@ class MediaTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MediaTest);
     CPPUNIT_TEST(anImageIsStoredOnceAndServedToSignedInUsers);
     CPPUNIT_TEST(failuresAreShownAndKeepNoFile);
+    CPPUNIT_TEST(inTheDatabaseOnRequest);
     CPPUNIT_TEST(locationAndContactsAreShownAsCards);
     CPPUNIT_TEST(mediaConfigurationErrorsNameTheirLocation);
     CPPUNIT_TEST_SUITE_END();
@@ -30,6 +31,11 @@ public:
     void failuresAreShownAndKeepNoFile() {
         MediaHost h;
         checkFailuresAreShownAndKeepNoFile(h);
+    }
+
+    void inTheDatabaseOnRequest() {
+        MediaHost h("", 65536, "database");
+        checkImageStoredInTheDatabase(h);
     }
 
     void locationAndContactsAreShownAsCards() {
@@ -69,6 +75,7 @@ public:
             {"{ media: { dir: \"\" } }", "dir must name a directory"},
             {"{ media: { source: \"\" } }", "source must name"},
             {"{ media: { timeout_seconds: 0 } }", "timeout_seconds"},
+            {"{ media: { storage: s3 } }", "storage must be files or database"},
             {"{ media: { folder: /tmp } }", "folder"},
             {"{ media: 5 }", "media"},
         };

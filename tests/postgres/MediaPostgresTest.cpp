@@ -11,6 +11,7 @@ class MediaPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MediaPostgresTest);
     CPPUNIT_TEST(anImageIsStoredOnceAndServedToSignedInUsers);
     CPPUNIT_TEST(failuresAreShownAndKeepNoFile);
+    CPPUNIT_TEST(inTheDatabaseOnRequest);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -18,6 +19,12 @@ public:
         PostgresDatabase database;
         MediaHost h(database.url());
         checkImageStoredOnceAndServed(h);
+    }
+
+    void inTheDatabaseOnRequest() {
+        PostgresDatabase database;
+        MediaHost h(database.url(), 65536, "database");
+        checkImageStoredInTheDatabase(h);
     }
 
     void failuresAreShownAndKeepNoFile() {

@@ -87,7 +87,7 @@ std::string inboundMediaBody(const InboundMedia& media) {
     return out.str();
 }
 
-MediaHost::MediaHost(const std::string& databaseUrl, std::int64_t maxBytes)
+MediaHost::MediaHost(const std::string& databaseUrl, std::int64_t maxBytes, const std::string& storage)
     : mediaRoot_(std::make_unique<TempDir>()), fake_(std::make_unique<FakeGraphApi>()) {
     fake_->requireToken(kGraphToken);
     HostOptions options = withWebhookSecrets();
@@ -96,7 +96,7 @@ MediaHost::MediaHost(const std::string& databaseUrl, std::int64_t maxBytes)
         "    - webhook_receiver: {}\n    - contact_matcher: {}\n    - inbound_router: {}\n"
         "    - cloud_api: { graph_url: \"" + fake_->url() + "\", api_version: v21.0, messages_per_second: 1000, timeout_ms: 2000 }\n"
         "    - outbox: {}\n"
-        "    - admin_inbox: { media: { dir: \"" + mediaDir() + "\", max_bytes: " + std::to_string(maxBytes) + ", timeout_seconds: 10 } }\n";
+        "    - admin_inbox: { media: { storage: " + storage + ", dir: \"" + mediaDir() + "\", max_bytes: " + std::to_string(maxBytes) + ", timeout_seconds: 10 } }\n";
     options.extraYaml = "dispatch:\n  chain: [cloud_api, outbox]\n";
     options.settings.emplace_back("whatsapp.cloud.access_token", kGraphToken);
     options.settings.emplace_back("whatsapp.cloud.phone_number_id", kGraphPhoneNumberId);
@@ -266,6 +266,32 @@ void checkImageStoredOnceAndServed(MediaHost& h) {
     const HttpResult forbidden = viewer.get(src);
     CPPUNIT_ASSERT_EQUAL(403, forbidden.status);
     CPPUNIT_ASSERT(!contains(forbidden.body, png.substr(0, 8)));
+}
+
+void checkImageStoredInTheDatabase(MediaHost& h) {
+    const std::string png = receiptPng();
+    const std::string sha = sdk::sha256Hex(png);
+    addUser(h.host(), "agent.db@example.dz", "agent", "media-test-password");
+    const AdminBrowser agent = signIn(h.host(), "agent.db@example.dz", "media-test-password");
+    std::vector<std::int64_t> ids;
+    for (const char* mediaId : {"4001", "4002"}) {
+        h.fake().addMedia(mediaId, FakeMedia{png, "image/png"});
+        InboundMedia image;
+        image.wamid = std::string("wamid.MEDIA.DB") + mediaId;
+        image.mediaId = mediaId;
+        image.sha256 = sha;
+        ids.push_back(h.receive(image));
+        h.waitForMedia(ids.back(), "stored");
+    }
+    CPPUNIT_ASSERT_EQUAL(std::size_t(0), h.files());
+    CPPUNIT_ASSERT_EQUAL(sha + "|" + std::to_string(png.size()), queryRows(h.db(), "SELECT sha256, size_bytes FROM whatsapp_media_blobs"));
+    for (const std::int64_t id : ids) {
+        const HttpResult served = agent.get(kMediaRoute + std::to_string(id));
+        CPPUNIT_ASSERT_EQUAL(200, served.status);
+        CPPUNIT_ASSERT(png == served.body);  // every byte, NULs and all
+        CPPUNIT_ASSERT_EQUAL(std::string("default-src 'none'; sandbox"), header(served, "content-security-policy"));
+    }
+    CPPUNIT_ASSERT_EQUAL(401, h.host().request("GET", kMediaRoute + std::to_string(ids[0])).status);
 }
 
 void checkFailuresAreShownAndKeepNoFile(MediaHost& h) {

@@ -36,7 +36,8 @@ std::string inboundMediaBody(const InboundMedia& media);
 // in `mediaDir()` at most `maxBytes` each.
 class MediaHost {
 public:
-    explicit MediaHost(const std::string& databaseUrl = "", std::int64_t maxBytes = 65536);
+    // storage: admin_inbox's media.storage ("files" or "database").
+    explicit MediaHost(const std::string& databaseUrl = "", std::int64_t maxBytes = 65536, const std::string& storage = "files");
     HostProcess& host() { return *host_; }
     FakeGraphApi& fake() { return *fake_; }
     sdk::Database& db() { return *db_; }
@@ -66,5 +67,7 @@ void checkImageStoredOnceAndServed(MediaHost& h);
 // each end failed with their reason on the page and no file; a retry needs the reply permission
 // and the CSRF token, and succeeds once the fault is gone; a 500 is retried by itself.
 void checkFailuresAreShownAndKeepNoFile(MediaHost& h);
+// With media.storage: database, the bytes are one row per content and no file is written.
+void checkImageStoredInTheDatabase(MediaHost& h);
 
 }  // namespace tawasul::test

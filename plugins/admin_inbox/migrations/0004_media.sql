@@ -21,3 +21,12 @@ CREATE TABLE whatsapp_media (
 );
 -- Which messages share a file (operations: before removing one, see docs/operations.md).
 CREATE INDEX whatsapp_media_sha256_idx ON whatsapp_media(sha256);
+
+-- The bytes themselves when admin_inbox's media.storage is `database` (by default they are files
+-- under media.dir and this table stays empty): one row per content, as one file per content.
+CREATE TABLE whatsapp_media_blobs (
+    sha256     TEXT   PRIMARY KEY,
+    bytes      {{BLOB}} NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -197,7 +197,8 @@ public:
                    },
                    sdk::RouteOptions::open(sdk::RouteStyle::Plain));
         context.logger().information("admin_inbox ready; inbound media from " + config.media.source + " kept in " +
-                                     config.media.dir.string() + ", at most " + std::to_string(config.media.maxBytes) + " bytes each");
+                                     (config.media.inDatabase ? std::string("the database") : config.media.dir.string()) + ", at most " +
+                                     std::to_string(config.media.maxBytes) + " bytes each");
     }
 
     void stop() noexcept override {

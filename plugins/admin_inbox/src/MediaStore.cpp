@@ -21,6 +21,8 @@
 #include "tawasul/sdk/Config.hpp"
 #include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/Errors.hpp"
+#include "tawasul/sdk/PreparedSession.hpp"
+#include "tawasul/sdk/SqlDialect.hpp"
 
 namespace tawasul::plugins::admin_inbox {
 namespace {
@@ -74,8 +76,11 @@ void syncDirectory(const fs::path& dir) {
 
 MediaOptions readMediaOptions(const sdk::ConfigNode& media) {
     media.requireMap();
-    media.allowOnly({"dir", "max_bytes", "source", "timeout_seconds"});
+    media.allowOnly({"storage", "dir", "max_bytes", "source", "timeout_seconds"});
     MediaOptions options;
+    const std::string storage = media.getString("storage", "files");
+    if (storage != "files" && storage != "database") media.child("storage").fail("storage must be files or database, not '" + storage + "'");
+    options.inDatabase = storage == "database";
     const std::string dir = media.getString("dir", options.dir.string());
     if (dir.empty()) media.child("dir").fail("dir must name a directory");
     options.dir = dir;
@@ -177,6 +182,19 @@ fs::path MediaStore::pathOf(const std::string& sha256) const { return options_.d
 
 std::string MediaStore::keep(const std::string& bytes) const {
     const std::string sha = sdk::sha256Hex(bytes);
+    if (!options_.inDatabase) return keepFile(bytes, sha);
+    // One row per content: a second message with the same bytes finds it there.
+    sdk::PreparedSession db(database_.session(), database_.sql());
+    sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Full);
+    const Poco::Int64 size = static_cast<Poco::Int64>(bytes.size());
+    db.run("INSERT INTO whatsapp_media_blobs (sha256, bytes, size_bytes, created_at) VALUES ($1, $2, $3, " + database_.sql().nowMillis() +
+               ") ON CONFLICT (sha256) DO NOTHING",
+           {sha, sdk::SqlParam::blob(bytes), size});
+    transaction.commit();
+    return sha;
+}
+
+std::string MediaStore::keepFile(const std::string& bytes, const std::string& sha) const {
     const fs::path target = pathOf(sha);
     std::error_code error;
     if (fs::exists(target, error)) return sha;  // the same bytes, kept once
@@ -214,6 +232,12 @@ std::string MediaStore::keep(const std::string& bytes) const {
 
 std::optional<std::string> MediaStore::read(const std::string& sha256) const {
     if (!isHex64(sha256)) return std::nullopt;
+    if (options_.inDatabase) {
+        std::optional<std::string> bytes;
+        sdk::PreparedSession db(database_.session(), database_.sql());
+        db.run("SELECT bytes FROM whatsapp_media_blobs WHERE sha256 = $1", {sha256}, [&](const sdk::SqlRow& row) { bytes = row.bytes(0); });
+        return bytes;
+    }
     std::ifstream in(pathOf(sha256), std::ios::binary);
     if (!in) return std::nullopt;
     std::ostringstream bytes;
@@ -332,6 +356,7 @@ void MediaStore::fetch(const sdk::Job& job, const std::shared_ptr<sdk::MediaSour
         case sdk::MediaOutcome::Refused:
             return fail("refused", got.detail);
     }
+    if (got.bytes.empty()) return fail("refused", "the file is empty");
     if (got.bytes.size() > options_.maxBytes)
         return fail("too_large", std::to_string(got.bytes.size()) + " bytes, over the cap of " + std::to_string(options_.maxBytes));
     // Meta's sha256 (hex of the file), from the lookup and from the webhook: the bytes must be those.

@@ -1,9 +1,11 @@
 #pragma once
 // Inbound media kept by the inbox: the `fetch_media` job's work (ask the MediaSource, check size,
-// type and sha256, keep the bytes) and what the pages read back. The bytes live in files under one
-// private directory, named by their SHA-256 (so a file sent twice is kept once), each written to a
-// temporary file and renamed: a reader never sees half a file. Each message's state is a row of
-// whatsapp_media: pending (with the last passing error), stored, or failed with its reason.
+// type and sha256, keep the bytes) and what the pages read back. By default the bytes live in files
+// under one private directory, named by their SHA-256 (so a file sent twice is kept once), each
+// written to a temporary file and renamed: a reader never sees half a file. On request
+// (media.storage: database) they are rows of whatsapp_media_blobs instead, keyed alike, which
+// several hosts share without a shared directory. Each message's state is a row of whatsapp_media:
+// pending (with the last passing error), stored, or failed with its reason.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -24,13 +26,14 @@ class ConfigNode;
 namespace tawasul::plugins::admin_inbox {
 
 struct MediaOptions {
+    bool inDatabase = false;                     // storage: database (else files under dir)
     std::filesystem::path dir = "var/media";
     std::uint64_t maxBytes = 16 * 1024 * 1024;  // Meta's largest inbound file (16 MB)
     std::string source = "cloud_api";            // the plugin whose MediaSource fetches
     int timeoutSeconds = 120;                    // one fetch, lookup and download together
 };
 
-// The `media:` node of admin_inbox's configuration (dir, max_bytes, source, timeout_seconds).
+// The `media:` node of admin_inbox's configuration (storage, dir, max_bytes, source, timeout_seconds).
 MediaOptions readMediaOptions(const sdk::ConfigNode& media);
 
 // A message's media as stored.
@@ -88,13 +91,14 @@ public:
     bool retry(std::int64_t messageId, sdk::JobQueue& jobs, std::int64_t nowMillis);
 
     std::filesystem::path pathOf(const std::string& sha256) const;
-    // Writes `bytes` as the file of its SHA-256 (0600, via a temporary file and a rename) unless it
-    // is there already; returns the hash.
+    // Writes `bytes` as the file of its SHA-256 (0600, via a temporary file and a rename), or its
+    // row, unless it is there already; returns the hash.
     std::string keep(const std::string& bytes) const;
-    // The stored bytes; nullopt when the file is missing.
+    // The stored bytes; nullopt when the file (or row) is missing.
     std::optional<std::string> read(const std::string& sha256) const;
 
 private:
+    std::string keepFile(const std::string& bytes, const std::string& sha) const;
     struct Message;
     std::optional<Message> message(std::int64_t id);
     void markPending(const Message& m, const std::string& detail, std::int64_t at);
