@@ -375,6 +375,21 @@ void checkFailuresAreShownAndKeepNoFile(MediaHost& h) {
     CPPUNIT_ASSERT(contains(agent.post(retry, noFields()).location(), "error=media_not_failed"));
     CPPUNIT_ASSERT_EQUAL(std::size_t(2), h.fake().mediaLookups("2002"));
 
+    // While Meta keeps answering 500, the message says the file is on its way, and why it is late.
+    FakeMedia down{png, "image/png", FakeMedia::Fault::ServerError};
+    down.failures = 1000000;
+    h.fake().addMedia("2008", down);
+    InboundMedia late;
+    late.wamid = "wamid.MEDIA.LATE";
+    late.mediaId = "2008";
+    const std::int64_t lateId = h.receive(late);
+    h.waitForMedia(lateId, "pending");
+    const HttpResult waiting = agent.get(url);
+    CPPUNIT_ASSERT_MESSAGE(waiting.body, contains(waiting.body, "<p class=\"media-state media-pending\" role=\"status\">Image: fetching the file from WhatsApp…"));
+    CPPUNIT_ASSERT_MESSAGE(waiting.body, contains(waiting.body, "HTTP 500, error 2: An unexpected error has occurred."));
+    CPPUNIT_ASSERT(!contains(waiting.body, "action=\"" + url + "/media/" + std::to_string(lateId) + "/retry\""));  // nothing to retry yet
+    CPPUNIT_ASSERT(contains(agent.post(url + "/media/" + std::to_string(lateId) + "/retry", noFields()).location(), "error=media_not_failed"));
+
     // A 500 is a passing problem: tried again by the queue, and stored.
     FakeMedia flaky{png, "image/png", FakeMedia::Fault::ServerError};
     flaky.failures = 2;
