@@ -362,6 +362,12 @@ public:
             CPPUNIT_ASSERT_MESSAGE(body, !refused.ok);
             CPPUNIT_ASSERT_MESSAGE(body, refused.failure.outcome == sdk::MediaOutcome::Refused);
         }
+        // A size that is no size (huge, negative, of another type) is no declaration, not a failure.
+        for (const char* size : {"1e300", "-5", "\"99999999999999999999999\"", "[1]", "null"}) {
+            const auto odd = readMediaLookup(200, std::string("{\"url\":\"https://x/y\",\"file_size\":") + size + "}");
+            CPPUNIT_ASSERT_MESSAGE(size, odd.ok);
+            CPPUNIT_ASSERT_MESSAGE(size, odd.failure.declaredSize < 0);
+        }
         // A 200 that is not JSON may be a proxy's page: tried again.
         CPPUNIT_ASSERT(readMediaLookup(200, "<html>").failure.outcome == sdk::MediaOutcome::RetryLater);
     }
