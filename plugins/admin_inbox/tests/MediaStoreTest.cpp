@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <vector>
 #include <fstream>
 
 #include "InboxFixture.hpp"
@@ -22,6 +24,29 @@ namespace {
 unsigned modeOf(const std::filesystem::path& path) {
     struct stat info {};
     return ::stat(path.c_str(), &info) == 0 ? (info.st_mode & 0777) : 0;
+}
+
+// A MediaSource that answers what the test says, and counts the calls.
+class StubSource final : public sdk::MediaSource {
+public:
+    sdk::MediaFetch next;
+    int calls = 0;
+    std::uint64_t askedMax = 0;
+    sdk::MediaFetch fetch(const std::string&, const sdk::MediaLimits& limits) override {
+        ++calls;
+        askedMax = limits.maxBytes;
+        return next;
+    }
+};
+
+sdk::Job fetchJob(std::int64_t messageId, int attempt, int maxAttempts) {
+    sdk::Job job;
+    job.id = 1;
+    job.type = sdk::kFetchMediaJob;
+    job.payload = "{\"message_id\":" + std::to_string(messageId) + "}";
+    job.attempts = attempt;
+    job.maxAttempts = maxAttempts;
+    return job;
 }
 
 std::string configError(const std::string& yaml) {
@@ -42,6 +67,7 @@ class MediaStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(filenamesCannotMakeAHeader);
     CPPUNIT_TEST(configurationDefaultsAndRefusals);
     CPPUNIT_TEST(filesAreNamedByHashPrivateAndKeptOnce);
+    CPPUNIT_TEST(theJobDecidesByWhatTheSourceSays);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -136,6 +162,105 @@ public:
         std::filesystem::permissions(options.dir, std::filesystem::perms::all);
         store.prepareDirectory();
         CPPUNIT_ASSERT_EQUAL(0700u, modeOf(options.dir));
+    }
+
+    // The fetch_media job against a migrated database and a stub source: each answer's state, the
+    // passing ones retried until the last attempt gives up, and the checks of what was fetched.
+    void theJobDecidesByWhatTheSourceSays() {
+        test::TempDir dir;
+        test::InboxFixture fixture(dir);
+        fixture.conversation(1, "Amina Benali", "213555123456", "open", 1000);
+        const std::string png = std::string("\x89PNG\r\n\x1A\n", 8) + "pixels";
+        const std::string sha = sdk::sha256Hex(png);
+        const auto message = [&](int id, const std::string& webhookSha) {
+            fixture.sql("INSERT INTO whatsapp_messages (id, conversation_id, direction, wa_message_id, type, body, payload, status, media_id, "
+                        "media_mime_type, created_at) VALUES (" + std::to_string(id) + ", 1, 'in', 'wamid.S" + std::to_string(id) +
+                        "', 'image', '', '{\"type\":\"image\",\"image\":{\"id\":\"5" + std::to_string(id) +
+                        "\",\"mime_type\":\"image/png\",\"sha256\":\"" + webhookSha + "\"}}', 'received', '5" + std::to_string(id) +
+                        "', 'image/png', 1000)");
+        };
+        MediaOptions options;
+        options.dir = dir.path() / "media";
+        options.maxBytes = 4096;
+        MediaStore store(fixture.database(), options);
+        auto source = std::make_shared<StubSource>();
+        std::vector<std::int64_t> changed;
+        const auto run = [&](std::int64_t id, int attempt, int max) {
+            store.fetch(fetchJob(id, attempt, max), source, 2000, [&](std::int64_t c) { changed.push_back(c); });
+        };
+        const auto state = [&](std::int64_t id) {
+            const auto row = store.find(id);
+            return row ? row->status + "|" + row->error + "|" + std::to_string(row->attempts) : std::string("none");
+        };
+
+        // A passing problem: pending with its reason, and the queue is asked to come back.
+        message(10, sha);
+        source->next.outcome = sdk::MediaOutcome::RetryLater;
+        source->next.detail = "HTTP 503";
+        CPPUNIT_ASSERT_THROW(run(10, 1, 3), sdk::RetryJobLater);
+        CPPUNIT_ASSERT_EQUAL(std::string("pending||1"), state(10));
+        CPPUNIT_ASSERT_EQUAL(std::string("HTTP 503"), store.find(10)->errorDetail);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(4096), source->askedMax);
+        source->next.outcome = sdk::MediaOutcome::Unavailable;
+        CPPUNIT_ASSERT_THROW(run(10, 2, 3), sdk::RetryJobLater);
+        // The last attempt gives up, visibly, and ends the job.
+        run(10, 3, 3);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed|gave_up|3"), state(10));
+        // No source running: retried, and given up alike.
+        message(11, sha);
+        CPPUNIT_ASSERT_THROW(store.fetch(fetchJob(11, 1, 2), nullptr, 2000, [](std::int64_t) {}), sdk::RetryJobLater);
+        store.fetch(fetchJob(11, 2, 2), nullptr, 2000, [](std::int64_t) {});
+        CPPUNIT_ASSERT_EQUAL(std::string("failed|gave_up|2"), state(11));
+
+        // What the source fetched is checked: the webhook's sha256, the first bytes, an empty file.
+        source->next = sdk::MediaFetch{};
+        source->next.outcome = sdk::MediaOutcome::Fetched;
+        source->next.bytes = png;
+        source->next.mimeType = "image/png";
+        message(12, std::string(64, 'a'));  // the webhook says other bytes
+        run(12, 1, 3);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed|checksum|1"), state(12));
+        message(13, sha);
+        source->next.bytes = "<html>";
+        source->next.sha256.clear();
+        message(14, "");
+        run(14, 1, 3);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed|type|1"), state(14));
+        source->next.bytes.clear();
+        message(15, "");
+        run(15, 1, 3);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed|refused|1"), state(15));
+        // A whole, right file is stored, and a job run again fetches nothing.
+        source->next.bytes = png;
+        source->next.sha256 = sha;
+        run(13, 1, 3);
+        CPPUNIT_ASSERT_EQUAL(std::string("stored||1"), state(13));
+        CPPUNIT_ASSERT_EQUAL(sha, store.find(13)->sha256);
+        const int calls = source->calls;
+        run(13, 1, 3);
+        CPPUNIT_ASSERT_EQUAL(calls, source->calls);
+        // Final answers of the source, each its word; "not found" on a recent message is not expiry.
+        const std::pair<sdk::MediaOutcome, std::string> finals[] = {{sdk::MediaOutcome::NotFound, "not_found"},
+                                                                    {sdk::MediaOutcome::Expired, "expired"},
+                                                                    {sdk::MediaOutcome::TooLarge, "too_large"},
+                                                                    {sdk::MediaOutcome::Refused, "refused"}};
+        int id = 20;
+        for (const auto& [outcome, word] : finals) {
+            message(id, sha);
+            source->next = sdk::MediaFetch{};
+            source->next.outcome = outcome;
+            run(id, 1, 3);
+            CPPUNIT_ASSERT_EQUAL(word, store.find(id)->error);
+            ++id;
+        }
+        // Every state the page shows was announced for the message's conversation.
+        CPPUNIT_ASSERT(!changed.empty());
+        CPPUNIT_ASSERT(std::all_of(changed.begin(), changed.end(), [](std::int64_t c) { return c == 1; }));
+        // A job for a message that is not there, or has no media, fails for good.
+        CPPUNIT_ASSERT_THROW(run(999, 1, 3), sdk::PermanentJobFailure);
+        fixture.sql("INSERT INTO whatsapp_messages (id, conversation_id, direction, type, body, status, created_at) VALUES (30, 1, 'in', 'text', 'hi', 'received', 1000)");
+        CPPUNIT_ASSERT_THROW(run(30, 1, 3), sdk::PermanentJobFailure);
+        CPPUNIT_ASSERT_THROW(store.fetch([] { sdk::Job job; job.payload = "{}"; return job; }(), source, 0, [](std::int64_t) {}), sdk::PermanentJobFailure);
     }
 };
 
