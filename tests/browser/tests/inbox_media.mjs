@@ -68,14 +68,15 @@ export const options = {
   ],
 };
 
-// One signed inbound image webhook, as Meta posts it.
-function imageWebhook(wamid, mediaId, caption, secondsAgo = 0) {
+// One signed inbound webhook with one message (an image unless `content` says otherwise), as Meta posts it.
+function imageWebhook(wamid, mediaId, caption, secondsAgo = 0, content = null) {
   const image = { id: mediaId, mime_type: 'image/png', sha256: receiptSha };
   if (caption) image.caption = caption;
+  const message = content || { type: 'image', image };
   return JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: {
     messaging_product: 'whatsapp', metadata: { display_phone_number: '213000000001', phone_number_id: '100000000000001' },
     contacts: [{ profile: { name: 'Amina Benali' }, wa_id: '213555123456' }],
-    messages: [{ from: '213555123456', id: wamid, timestamp: String(Math.floor(Date.now() / 1000) - secondsAgo), type: 'image', image }],
+    messages: [{ from: '213555123456', id: wamid, timestamp: String(Math.floor(Date.now() / 1000) - secondsAgo), ...message }],
   } }] }] });
 }
 
@@ -89,26 +90,23 @@ async function post(baseUrl, body) {
 export default async function ({ page, context, baseUrl, assert, screenshot, signIn, users, until }) {
   await page.setViewportSize({ width: 1280, height: 800 });
   await signIn(users.agent, '/admin/messaging/whatsapp/inbox');
-  assert.equal(await post(baseUrl, imageWebhook('wamid.MEDIA-B1', '3001', 'Reçu de paiement — session de mars')), 200);
-  // Eight days old: its id is past Meta's seven days.
-  assert.equal(await post(baseUrl, imageWebhook('wamid.MEDIA-B2', '3002', '', 8 * 24 * 3600)), 200);
+  // The customer says hello first; the agent opens the conversation.
+  assert.equal(await post(baseUrl, imageWebhook('wamid.MEDIA-B0', '', '', 0, { type: 'text', text: { body: 'Bonjour, voici mon reçu' } })), 200);
   await until('the conversation to appear', async () => (await page.locator('a[href*="/conversations/"]').count()) > 0);
   await Promise.all([page.waitForNavigation(), page.locator('a[href*="/conversations/"]').first().click()]);
   const conversation = page.url();
+  await page.waitForSelector('[data-live][data-live-connected]', { state: 'attached' });
 
-  // The fetch ends while the page is open (or before): the live update shows the image.
-  await until('the image to be shown', async () => {
-    if ((await page.locator('.view-image img').count()) === 0) {
-      await page.reload();
-      return false;
-    }
-    return page.$eval('.view-image img', (img) => img.complete && img.naturalWidth === 160);
+  // The photo arrives while the page is open: fetched by the job, shown by the live update (no reload).
+  assert.equal(await post(baseUrl, imageWebhook('wamid.MEDIA-B1', '3001', 'Reçu de paiement — session de mars')), 200);
+  // Eight days old: its id is past Meta's seven days.
+  assert.equal(await post(baseUrl, imageWebhook('wamid.MEDIA-B2', '3002', '', 8 * 24 * 3600)), 200);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('.view-image img');
+    return img && img.complete && img.naturalWidth === 160;
   });
-  await until('the expired one to fail', async () => {
-    if ((await page.locator('[data-media-failed="expired"]').count()) > 0) return true;
-    await page.reload();
-    return false;
-  });
+  await page.waitForSelector('[data-media-failed="expired"]');
+  assert.equal(page.url(), conversation, 'the page was never left');
   assert.equal(calls.lookups, 1);
   assert.equal(calls.downloads, 1);
   assert.equal(calls.unauthorised, 0, 'every call carried the token');
