@@ -16,6 +16,8 @@
 #include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/sdk/Services.hpp"
 #include "tawasul/sdk/Settings.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::sdk {
 
@@ -50,5 +52,7 @@ PageRenderer::~PageRenderer() = default;
 MessageProvider::~MessageProvider() = default;
 MessageDispatcher::~MessageDispatcher() = default;
 ProviderConnectionTest::~ProviderConnectionTest() = default;
+WebhookFieldHandler::~WebhookFieldHandler() = default;
+TemplateApproval::~TemplateApproval() = default;
 
 }  // namespace tawasul::sdk

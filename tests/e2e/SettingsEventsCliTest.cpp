@@ -497,6 +497,26 @@ public:
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "status", "--wamid", "wamid.X", "--status", "read", "--error-code", "1"}), 2,
                       "tawasul: simulate status: --error-code and --error-title go with --status failed" + suffix);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "status", "--status", "read"}).first);
+        // Meta's other webhook fields (#17).
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "template-status", "--name", "rappel", "--language", "fr"}), 2,
+                      "tawasul: simulate template-status: --status is required (usage: tawasul simulate template-status --name NAME "
+                      "--language CODE --status APPROVED|REJECTED|PAUSED|... [--reason TEXT])" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "template-status", "--name", "rappel", "--language", "fr", "--status", "approved"}),
+                      2, "tawasul: simulate template-status: --status must be one of Meta's upper-case names such as APPROVED, got 'approved'" +
+                             suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "template-status", "--name", "\xff", "--language", "fr", "--status",
+                                            "APPROVED"}).first);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "DISABLED_UPDATE"}), 2,
+                      "tawasul: simulate account-alert: --event DISABLED_UPDATE needs --ban-state (usage: tawasul simulate account-alert "
+                      "--event ACCOUNT_RESTRICTION [--restriction TYPE [--expires UNIX_SECONDS]] | --event DISABLED_UPDATE --ban-state "
+                      "DISABLE|REINSTATE|SCHEDULE_FOR_DISABLE)" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "ACCOUNT_RESTRICTION", "--expires", "1"}), 2,
+                      "tawasul: simulate account-alert: --expires goes with --restriction" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "ACCOUNT_RESTRICTION", "--ban-state", "DISABLE"}), 2,
+                      "tawasul: simulate account-alert: --ban-state goes with --event DISABLED_UPDATE, not ACCOUNT_RESTRICTION" + suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "ACCOUNT_RESTRICTION", "--restriction",
+                                            "RESTRICTED_BIZ_INITIATED_MESSAGING", "--expires", "soon"}).first);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "restriction"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "post"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "verify", "--url", "https://example.com/x"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate"}).first);

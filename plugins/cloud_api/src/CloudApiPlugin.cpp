@@ -20,6 +20,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "AccountEvents.hpp"
 #include "GraphApi.hpp"
 #include "PairPacer.hpp"
 #include "SettingsPage.hpp"
@@ -179,6 +180,11 @@ public:
         Credentials credentials;
         sdk::SendResult result;
         if (!usable(credentials, result)) return result;
+        if (const auto restriction = restrictions_.blocking(message.kind == sdk::ContentKind::Template)) {
+            result.outcome = sdk::SendOutcome::Unavailable;
+            result.note = "restricted by Meta: " + *restriction;
+            return result;
+        }
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
         try {
             // The recipient's pair rate first: a message that must wait for it takes no send slot.
@@ -225,6 +231,7 @@ public:
         if (!const_cast<CloudApiProvider*>(this)->readCredentials(credentials, unused))
             return {sdk::ProviderState::Unconfigured, unused.note};
         const_cast<CloudApiProvider*>(this)->refreshSharedHealth(credentials);
+        if (const auto restriction = restrictions_.blocking(false)) return {sdk::ProviderState::Unhealthy, "restricted by Meta: " + *restriction};
         std::lock_guard lock(mutex_);
         if (unhealthy_ && credentials.tokenHash == failedTokenHash_) return {sdk::ProviderState::Unhealthy, unhealthyReason_};
         return {};
@@ -466,6 +473,7 @@ private:
     std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
     std::unique_ptr<SharedPacer> sharedPacer_;                      // on PostgreSQL: shared by all hosts
     std::unique_ptr<PairPacer> pairPacer_;                          // per recipient; on PostgreSQL shared by all hosts
+    mutable AccountRestrictions restrictions_{context_};            // Meta's, from its account webhooks
     sdk::Counter& lateSlots_ = lateSlotsCounter();
     sdk::Histogram& lateness_ = context_.metrics().histogram(
         "tawasul_cloud_api_send_lateness_seconds", "How long after its send slot a sender was ready (woken, and answered on PostgreSQL)",
@@ -484,6 +492,7 @@ public:
         // Under the plugin's name: the name `dispatch.chain` lists, and the settings page's test looks up.
         context.services().publish<sdk::MessageProvider>(context.pluginName(), provider);
         context.services().publish<sdk::ProviderConnectionTest>(context.pluginName(), provider);
+        context.services().publish<sdk::WebhookFieldHandler>(context.pluginName(), std::make_shared<AccountEvents>(context));
         registerSettingsPage(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
                                      std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number, to one recipient " +

@@ -217,14 +217,28 @@ public:
     }
 
     // ---- templates --------------------------------------------------------------------------
+    // Meta's statuses by the word the page has for them; the rarer ones (IN_APPEAL, LIMIT_EXCEEDED...) share "other".
+    static std::string metaReviewWord(const std::string& status) {
+        for (const char* known : {"APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "FLAGGED", "REINSTATED"})
+            if (status == known) {
+                std::string word = status;
+                std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                return word == "reinstated" ? "approved" : word;
+            }
+        return "other";
+    }
+
     void templates(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Poco::Data::Session session = context_.database().session();
         std::vector<Poco::Int64> ids, updated;
         std::vector<std::string> names, languages, categories, statuses, bodies;
-        session << "SELECT id, name, language, category, status, body, updated_at FROM whatsapp_templates ORDER BY name, language, id",
-            into(ids), into(names), into(languages), into(categories), into(statuses), into(bodies), into(updated), now;
+        std::vector<Poco::Nullable<std::string>> metaStatuses, metaReasons;
+        session << "SELECT id, name, language, category, status, body, updated_at, meta_status, meta_reason FROM whatsapp_templates "
+                   "ORDER BY name, language, id",
+            into(ids), into(names), into(languages), into(categories), into(statuses), into(bodies), into(updated), into(metaStatuses),
+            into(metaReasons), now;
         Array::Ptr rows = new Array;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             Object::Ptr row = new Object;
@@ -236,6 +250,11 @@ public:
             row->set("status_label", t.text(locale, "templates_status_" + statuses[i]));
             row->set("body", bodies[i]);
             row->set("updated", t.dateTime(locale, updated[i] / 1000));
+            // Where Meta's review stands: none for a local template, sent by hand through the Outbox.
+            const std::string meta = metaStatuses[i].isNull() ? "local" : metaReviewWord(metaStatuses[i].value());
+            row->set("meta", meta);
+            row->set("meta_label", t.text(locale, "templates_meta_" + meta));
+            if (!metaReasons[i].isNull()) row->set("meta_reason", metaReasons[i].value());
             rows->add(row);
         }
         Object model;

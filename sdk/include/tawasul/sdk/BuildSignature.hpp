@@ -15,8 +15,10 @@
 //      SqlDialect::jsonRows(), JobQueue::enqueueAll on a PreparedSession.
 // 2.2: tawasul/whatsapp/Templates.hpp (sdk::TemplateText, TemplateDefinition with header and
 //      buttons, templateFields, templateComponents, renderTemplate).
+// 2.5: sdk::WebhookFieldHandler and WebhookChange (webhook fields other than "messages"),
+//      sdk::TemplateApproval (Meta's review of a template, asked before a send).
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 2
+#define TAWASUL_SDK_ABI_MINOR 5
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)

@@ -82,4 +82,18 @@ TAWASUL_SDK_API std::vector<TemplateComponent> templateComponents(const Template
 TAWASUL_SDK_API std::optional<std::string> renderTemplate(const TemplateDefinition& definition,
                                                           const std::vector<TemplateComponent>& components, std::string& error);
 
+// Whether Meta lets a template be sent, as far as its owner knows (Meta's review reaches it through
+// the message_template_status_update webhook and `tawasul templates sync`). Published by the plugin
+// that keeps the templates (the outbox) under kServiceName; the dispatcher asks it before it queues
+// a template, so that a send Meta would refuse (132001, 132015) is refused at once, with the reason.
+class TAWASUL_SDK_API TemplateApproval {
+public:
+    static constexpr const char* kServiceName = "templates";
+    virtual ~TemplateApproval();
+    // Why the template cannot be sent through the Cloud API ("rejected by Meta: INVALID_FORMAT",
+    // "paused by Meta"), or nullopt when Meta approved it or never reviewed it (a local template,
+    // sent by hand through the Outbox).
+    virtual std::optional<std::string> refusal(const std::string& name, const std::string& language) = 0;
+};
+
 }  // namespace tawasul::sdk

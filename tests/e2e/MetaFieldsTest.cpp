@@ -1,0 +1,27 @@
+// Meta's webhook fields besides "messages" on SQLite (one host): template reviews and account
+// events end to end, through the receiver, the router's field handlers and the dispatcher.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "MetaFieldsCheck.hpp"
+#include "OutboundSupport.hpp"
+
+using namespace tawasul::test;
+
+class MetaFieldsTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(MetaFieldsTest);
+    CPPUNIT_TEST(aRejectedTemplateIsRefusedUntilMetaApprovesIt);
+    CPPUNIT_TEST(aRestrictionStopsCloudApiSendsUntilLifted);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void aRejectedTemplateIsRefusedUntilMetaApprovesIt() {
+        FakeGraphApi fake;
+        checkTemplateReviews(outboundHost(fake), fake);
+    }
+    void aRestrictionStopsCloudApiSendsUntilLifted() {
+        FakeGraphApi fake;
+        checkAccountEvents(outboundHost(fake), fake, 1);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(MetaFieldsTest);

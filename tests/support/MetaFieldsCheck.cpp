@@ -1,0 +1,200 @@
+#include "MetaFieldsCheck.hpp"
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <Poco/Data/Session.h>
+
+#include "OutboundSupport.hpp"
+#include "WebhookSupport.hpp"
+#include "whatsapp/MetaPayloads.hpp"
+
+namespace tawasul::test {
+namespace {
+
+using namespace Poco::Data::Keywords;
+
+const std::string kTemplateJson =
+    "{\"phone\":\"+213555123456\",\"template\":{\"name\":\"rappel\",\"language\":\"fr\",\"components\":[{\"type\":\"body\","
+    "\"parameters\":[{\"name\":\"first_name\",\"value\":\"Amina\"}]}]}}";
+
+void seedTemplate(sdk::Database& db) {
+    Poco::Data::Session session = db.session();
+    session << "INSERT INTO whatsapp_templates (name, language, category, body, status, created_at, updated_at) "
+               "VALUES ('rappel', 'fr', 'utility', 'Bonjour {{first_name}}.', 'active', 1, 1)",
+        now;
+}
+
+void postReview(const HostProcess& host, sdk::Database& db, const std::string& event, const std::string& reason, std::int64_t time) {
+    host::TemplateStatusUpdate update;
+    update.name = "rappel";
+    update.language = "fr";
+    update.event = event;
+    update.reason = reason;
+    update.templateId = 771234;
+    update.time = time;
+    const auto answer = postSigned(host, host::templateStatusBody(update));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+    waitForProcessing(db);
+}
+
+void postAccountUpdate(const HostProcess& host, sdk::Database& db, const host::AccountUpdate& update) {
+    const auto answer = postSigned(host, host::accountUpdateBody(update));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+    waitForProcessing(db);
+}
+
+host::AccountUpdate restriction(const std::string& type, std::int64_t time, std::int64_t expiration = 0) {
+    host::AccountUpdate update;
+    update.event = "ACCOUNT_RESTRICTION";
+    update.restrictionType = type;
+    update.expiration = expiration;
+    update.time = time;
+    return update;
+}
+
+// Until the host's chain shows cloud_api with (or without) `word` in its entry; the chain's
+// restrictions are read again every half second.
+void waitForChain(const HostProcess& host, const std::string& word, bool present) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::string chain;
+    while (std::chrono::steady_clock::now() < deadline) {
+        chain = host.request("GET", "/test/chain").body;
+        if ((chain.find(word) != std::string::npos) == present) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CPPUNIT_FAIL("the chain never " + std::string(present ? "showed " : "lost ") + word + ": " + chain);
+}
+
+std::int64_t sendAndWait(const HostProcess& host, sdk::Database& db, const std::string& json, const std::string& expected) {
+    const auto receipt = sendThroughProbe(host, json);
+    CPPUNIT_ASSERT_EQUAL(std::string("accepted"), receipt->getValue<std::string>("status"));
+    const std::int64_t id = receipt->getValue<Poco::Int64>("message_id");
+    waitForRows(db, "SELECT status, provider FROM whatsapp_messages WHERE id = " + std::to_string(id), expected);
+    return id;
+}
+
+}  // namespace
+
+void checkTemplateReviews(HostOptions options, FakeGraphApi& fake) {
+    HostProcess host(options);
+    host.start();
+    auto db = openDatabase(host.databaseUrl());
+    seedTemplate(*db);
+    const std::int64_t t = nowSeconds();
+
+    postReview(host, *db, "REJECTED", "INVALID_FORMAT", t - 100);
+    CPPUNIT_ASSERT_EQUAL(std::string("REJECTED|INVALID_FORMAT|771234"),
+                         queryRows(*db, "SELECT meta_status, meta_reason, meta_id FROM whatsapp_templates WHERE name = 'rappel'"));
+    // Refused at once, with Meta's reason, before anything is stored or sent.
+    auto receipt = sendThroughProbe(host, kTemplateJson);
+    CPPUNIT_ASSERT_EQUAL(std::string("invalid"), receipt->getValue<std::string>("status"));
+    CPPUNIT_ASSERT_EQUAL(std::string("template.name"), receipt->getValue<std::string>("field"));
+    const std::string why = receipt->getValue<std::string>("message");
+    CPPUNIT_ASSERT_MESSAGE(why, why.find("rejected") != std::string::npos && why.find("INVALID_FORMAT") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
+
+    // Approved after a new review: sent through the Cloud API.
+    postReview(host, *db, "APPROVED", "", t - 50);
+    CPPUNIT_ASSERT_EQUAL(std::string("APPROVED|"),
+                         queryRows(*db, "SELECT meta_status, COALESCE(meta_reason, '') FROM whatsapp_templates WHERE name = 'rappel'"));
+    sendAndWait(host, *db, kTemplateJson, "sent|cloud_api");
+    CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());
+
+    // The rejection delivered again, late: older than the approval, it changes nothing.
+    postReview(host, *db, "REJECTED", "INVALID_FORMAT", t - 100);
+    CPPUNIT_ASSERT_EQUAL(std::string("APPROVED"), queryText(*db, "SELECT meta_status FROM whatsapp_templates WHERE name = 'rappel'"));
+
+    // Paused later: refused again, and the inbox picker no longer offers it (checked through the
+    // service the picker asks: the send's answer names the pause).
+    postReview(host, *db, "PAUSED", "", t);
+    receipt = sendThroughProbe(host, kTemplateJson);
+    CPPUNIT_ASSERT_EQUAL(std::string("invalid"), receipt->getValue<std::string>("status"));
+    CPPUNIT_ASSERT_MESSAGE(receipt->getValue<std::string>("message"), receipt->getValue<std::string>("message").find("paused") != std::string::npos);
+
+    // A review of a template the outbox does not hold changes nothing and fails nothing.
+    host::TemplateStatusUpdate other;
+    other.name = "inconnu";
+    other.language = "ar";
+    other.event = "APPROVED";
+    other.time = t;
+    CPPUNIT_ASSERT_EQUAL(200, postSigned(host, host::templateStatusBody(other)).status);
+    waitForProcessing(*db);
+    CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_templates"));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' AND type = 'process_webhook_event'"));
+}
+
+void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
+    std::vector<std::unique_ptr<HostProcess>> running;
+    for (int i = 0; i < hosts; ++i) {
+        running.push_back(std::make_unique<HostProcess>(options));
+        running.back()->start();
+        options.migrate = false;
+        options.settings.clear();  // already in the shared database
+    }
+    HostProcess& first = *running.front();
+    HostProcess& last = *running.back();
+    auto db = openDatabase(first.databaseUrl());
+    seedTemplate(*db);
+    const std::int64_t conversation = customerWrites(first, *db, "wamid.ACC1");
+    const std::string text = "{\"conversation_id\":" + std::to_string(conversation) + ",\"text\":\"Merci\"}";
+    const std::int64_t t = nowSeconds();
+
+    // Customer-initiated messaging restricted (reaching the first host): every host stops.
+    postAccountUpdate(first, *db, restriction("RESTRICTED_CUSTOMER_INITIATED_MESSAGING", t - 30));
+    CPPUNIT_ASSERT_EQUAL(std::string("meta_account|RESTRICTED_CUSTOMER_INITIATED_MESSAGING|1"),
+                         queryRows(*db, "SELECT source, code, resolved_at IS NULL FROM whatsapp_alerts"));
+    waitForChain(last, "restricted by Meta", true);
+    std::int64_t id = sendAndWait(last, *db, text, "queued|outbox");
+    CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|unavailable|0|0\noutbox|1|queued|0|0"), attemptRows(*db, id));
+    CPPUNIT_ASSERT_EQUAL(std::size_t(0), fake.sendCount());
+    // The same update again changes nothing (one open alert).
+    postAccountUpdate(first, *db, restriction("RESTRICTED_CUSTOMER_INITIATED_MESSAGING", t - 30));
+    CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts"));
+
+    // Lifted by a later update that lists no restriction: sends go to Meta again.
+    postAccountUpdate(last, *db, restriction("", t - 20));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
+    waitForChain(first, "restricted by Meta", false);
+    sendAndWait(first, *db, text, "sent|cloud_api");
+    CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());
+    // The restriction delivered late (older than the lift) does not come back.
+    postAccountUpdate(first, *db, restriction("RESTRICTED_CUSTOMER_INITIATED_MESSAGING", t - 30));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts WHERE resolved_at IS NULL"));
+
+    // Business-initiated messaging restricted: replies in the window go, templates do not.
+    postAccountUpdate(first, *db, restriction("RESTRICTED_BIZ_INITIATED_MESSAGING", t - 10));
+    id = sendAndWait(first, *db, kTemplateJson, "queued|outbox");
+    CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|unavailable|0|0\noutbox|1|queued|0|0"), attemptRows(*db, id));
+    sendAndWait(first, *db, text, "sent|cloud_api");
+    CPPUNIT_ASSERT_EQUAL(std::size_t(2), fake.sendCount());
+
+    // A restriction whose end has passed stops nothing.
+    postAccountUpdate(first, *db, restriction("RESTRICTED_CUSTOMER_INITIATED_MESSAGING", t - 5, t - 1));
+    CPPUNIT_ASSERT_EQUAL(std::string("RESTRICTED_CUSTOMER_INITIATED_MESSAGING|1"),
+                         queryRows(*db, "SELECT code, expires_at IS NOT NULL FROM whatsapp_alerts WHERE resolved_at IS NULL "
+                                        "AND code = 'RESTRICTED_CUSTOMER_INITIATED_MESSAGING'"));
+    sendAndWait(last, *db, text, "sent|cloud_api");
+    CPPUNIT_ASSERT_EQUAL(std::size_t(3), fake.sendCount());
+
+    // A field no plugin takes: kept in its event, counted, its job done.
+    const std::string unknown =
+        "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"100000000000000\",\"time\":" + std::to_string(t) +
+        ",\"changes\":[{\"value\":{\"max_daily_conversation_per_phone\":1000},\"field\":\"business_capability_update\"}]}]}";
+    const long long events = std::stoll(queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
+    CPPUNIT_ASSERT_EQUAL(200, postSigned(first, unknown).status);
+    waitForProcessing(*db);
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' AND type = 'process_webhook_event'"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(events + 1), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
+    std::string metrics;
+    for (const auto& host : running) metrics += host->request("GET", "/metrics").body;
+    CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_webhook_field_changes_unhandled_total{field=\"business_capability_update\"} 1\n") !=
+                                        std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_whatsapp_account_events_total{field=\"account_update\",event=\"ACCOUNT_RESTRICTION\"}") !=
+                                        std::string::npos);
+}
+
+}  // namespace tawasul::test
