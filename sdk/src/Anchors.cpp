@@ -54,5 +54,7 @@ MessageDispatcher::~MessageDispatcher() = default;
 ProviderConnectionTest::~ProviderConnectionTest() = default;
 WebhookFieldHandler::~WebhookFieldHandler() = default;
 TemplateApproval::~TemplateApproval() = default;
+TemplateSource::~TemplateSource() = default;
+TemplateSync::~TemplateSync() = default;
 
 }  // namespace tawasul::sdk

@@ -11,6 +11,8 @@ class MetaFieldsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MetaFieldsTest);
     CPPUNIT_TEST(aRejectedTemplateIsRefusedUntilMetaApprovesIt);
     CPPUNIT_TEST(aRestrictionStopsCloudApiSendsUntilLifted);
+    CPPUNIT_TEST(everyFieldFixtureLeavesItsMark);
+    CPPUNIT_TEST(templatesSyncPagesThroughMetasList);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -21,6 +23,14 @@ public:
     void aRestrictionStopsCloudApiSendsUntilLifted() {
         FakeGraphApi fake;
         checkAccountEvents(outboundHost(fake), fake, 1);
+    }
+    void everyFieldFixtureLeavesItsMark() {
+        FakeGraphApi fake;
+        checkFieldFixtures(outboundHost(fake));
+    }
+    void templatesSyncPagesThroughMetasList() {
+        FakeGraphApi fake;
+        checkTemplateSync(outboundHost(fake), fake);
     }
 };
 

@@ -248,7 +248,7 @@ class SettingsEventsCliTest : public CppUnit::TestFixture {
 public:
     void helpNamesTheNewCommands() {
         auto main = runCommand({TAWASUL_BINARY, "--help"});
-        for (const char* command : {"settings", "events", "simulate"}) {
+        for (const char* command : {"settings", "events", "simulate", "templates"}) {
             assertContains(main.second, std::string("  ") + command);
             auto [status, text] = runCommand({TAWASUL_BINARY, command, "--help"});
             CPPUNIT_ASSERT_EQUAL(0, status);
@@ -518,6 +518,10 @@ public:
                                             "RESTRICTED_BIZ_INITIATED_MESSAGING", "--expires", "soon"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "restriction"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "post"}).first);
+        assertOneLine(runCommand({TAWASUL_BINARY, "templates"}), 2, "tawasul: usage: tawasul templates sync" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "templates", "pull"}), 2,
+                      "tawasul: templates: unknown action 'pull' (usage: tawasul templates sync)" + suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "templates", "sync", "now"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "verify", "--url", "https://example.com/x"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate"}).first);
         // The test configuration listens on port 0: there is no URL to derive.

@@ -11,6 +11,8 @@ class MetaFieldsPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MetaFieldsPostgresTest);
     CPPUNIT_TEST(aRejectedTemplateIsRefusedUntilMetaApprovesIt);
     CPPUNIT_TEST(aRestrictionOnOneHostStopsEveryHost);
+    CPPUNIT_TEST(everyFieldFixtureLeavesItsMark);
+    CPPUNIT_TEST(templatesSyncPagesThroughMetasList);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -23,6 +25,16 @@ public:
         PostgresDatabase pg;
         FakeGraphApi fake;
         checkAccountEvents(onPostgres(outboundHost(fake), pg), fake, 3);
+    }
+    void everyFieldFixtureLeavesItsMark() {
+        PostgresDatabase pg;
+        FakeGraphApi fake;
+        checkFieldFixtures(onPostgres(outboundHost(fake), pg));
+    }
+    void templatesSyncPagesThroughMetasList() {
+        PostgresDatabase pg;
+        FakeGraphApi fake;
+        checkTemplateSync(onPostgres(outboundHost(fake), pg), fake);
     }
 
 private:

@@ -8,6 +8,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include "AdminSession.hpp"
 #include "OutboundSupport.hpp"
 #include "WebhookSupport.hpp"
 #include "whatsapp/MetaPayloads.hpp"
@@ -167,6 +168,7 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
 
     // Business-initiated messaging restricted: replies in the window go, templates do not.
     postAccountUpdate(first, *db, restriction("RESTRICTED_BIZ_INITIATED_MESSAGING", t - 10));
+    waitForChain(first, "templates restricted by Meta", true);
     id = sendAndWait(first, *db, kTemplateJson, "queued|outbox");
     CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|unavailable|0|0\noutbox|1|queued|0|0"), attemptRows(*db, id));
     sendAndWait(first, *db, text, "sent|cloud_api");
@@ -174,6 +176,7 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
 
     // A restriction whose end has passed stops nothing.
     postAccountUpdate(first, *db, restriction("RESTRICTED_CUSTOMER_INITIATED_MESSAGING", t - 5, t - 1));
+    waitForChain(last, "restricted by Meta", false);
     CPPUNIT_ASSERT_EQUAL(std::string("RESTRICTED_CUSTOMER_INITIATED_MESSAGING|1"),
                          queryRows(*db, "SELECT code, expires_at IS NOT NULL FROM whatsapp_alerts WHERE resolved_at IS NULL "
                                         "AND code = 'RESTRICTED_CUSTOMER_INITIATED_MESSAGING'"));
@@ -195,6 +198,124 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
                                         std::string::npos);
     CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_whatsapp_account_events_total{field=\"account_update\",event=\"ACCOUNT_RESTRICTION\"}") !=
                                         std::string::npos);
+}
+
+void checkFieldFixtures(HostOptions options) {
+    HostProcess host(options);
+    host.start();
+    auto db = openDatabase(host.databaseUrl());
+    seedTemplate(*db);
+    const auto post = [&](const std::string& name) {
+        const auto answer = postSigned(host, readFile(std::string(TAWASUL_SOURCE_DIR) + "/tests/fixtures/fields/" + name));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(name + ": " + answer.body, 200, answer.status);
+        waitForProcessing(*db);
+    };
+    const auto alerts = [&] {
+        return queryRows(*db, "SELECT code, message, resolved_at IS NULL FROM whatsapp_alerts WHERE source = 'meta_account' ORDER BY id");
+    };
+    post("template-status-rejected.json");
+    post("template-quality-yellow.json");
+    post("template-category-marketing.json");
+    CPPUNIT_ASSERT_EQUAL(std::string("REJECTED|INCORRECT_CATEGORY|YELLOW|MARKETING|771234"),
+                         queryRows(*db, "SELECT meta_status, meta_reason, meta_quality, meta_category, meta_id FROM whatsapp_templates"));
+
+    post("account-alerts-active.json");
+    post("phone-number-downgrade.json");
+    // Meta's words as Meta wrote them: the \u escapes and "\/" read back as UTF-8 and '/'.
+    CPPUNIT_ASSERT_EQUAL(std::string("ALERT_OBA_APPROVED|Meta alert (WARNING): Votre demande de compte professionnel officiel a été "
+                                     "approuvée — https://business.facebook.com|1\n"
+                                     "MESSAGING_LIMIT_LOWERED|Meta lowered the messaging limit of 15550000000 to TIER_250|1"),
+                         alerts());
+    // Neither stops sending.
+    CPPUNIT_ASSERT_MESSAGE(host.request("GET", "/test/chain").body,
+                           host.request("GET", "/test/chain").body.find("restricted by Meta") == std::string::npos);
+
+    post("account-disabled.json");
+    waitForChain(host, "restricted by Meta: Meta disabled the WhatsApp Business Account", true);
+    post("account-reinstated.json");
+    waitForChain(host, "restricted by Meta", false);
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts WHERE code = 'ACCOUNT_DISABLED' AND resolved_at IS NULL"));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' AND type = 'process_webhook_event'"));
+}
+
+void checkTemplateSync(HostOptions options, FakeGraphApi& fake) {
+    options.settings.push_back({"whatsapp.cloud.business_account_id", "100000000000000"});
+    HostProcess host(options);
+    host.start();
+    auto db = openDatabase(host.databaseUrl());
+    seedTemplate(*db);  // rappel (fr), local until Meta's copy lands
+    {
+        Poco::Data::Session session = db->session();
+        session << "INSERT INTO whatsapp_templates (name, language, category, body, status, created_at, updated_at) "
+                   "VALUES ('a_la_main', 'ar', 'utility', 'مرحبا {{1}}', 'active', 1, 1)",
+            now;
+    }
+    const std::string rappel =
+        "{\"name\":\"rappel\",\"language\":\"fr\",\"status\":\"APPROVED\",\"category\":\"UTILITY\",\"id\":\"881001\","
+        "\"quality_score\":{\"score\":\"GREEN\"},\"components\":[{\"type\":\"HEADER\",\"format\":\"TEXT\",\"text\":\"Rappel\"},"
+        "{\"type\":\"BODY\",\"text\":\"Bonjour {{first_name}}, votre session commence bient\\u00f4t.\"},{\"type\":\"FOOTER\",\"text\":\"Tawasul\"},"
+        "{\"type\":\"BUTTONS\",\"buttons\":[{\"type\":\"URL\",\"text\":\"Suivi\",\"url\":\"https:\\/\\/example.dz\\/suivi\\/{{1}}\"}]}]}";
+    const std::string bienvenue =
+        "{\"name\":\"bienvenue\",\"language\":\"ar\",\"status\":\"REJECTED\",\"category\":\"MARKETING\",\"id\":\"881002\","
+        "\"rejected_reason\":\"INVALID_FORMAT\",\"components\":[{\"type\":\"BODY\",\"text\":\"\\u0645\\u0631\\u062d\\u0628\\u0627 {{1}}\"}]}";
+    const std::string promo =
+        "{\"name\":\"promo\",\"language\":\"en\",\"status\":\"APPROVED\",\"category\":\"MARKETING\",\"id\":\"881003\",\"components\":"
+        "[{\"type\":\"HEADER\",\"format\":\"IMAGE\"},{\"type\":\"BODY\",\"text\":\"New sessions\"}]}";
+    fake.holdTemplates({rappel, bienvenue, promo}, 2);
+
+    auto [status, output] = host.cli({"templates", "sync"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+    CPPUNIT_ASSERT_EQUAL(std::string("templates sync: 3 template(s) at Meta: 1 added, 1 updated, 0 deleted at Meta, 1 skipped\n"
+                                     "skipped promo (en): a header of format IMAGE (Tawasul sends text headers only)\n"),
+                         output);
+    std::vector<std::string> pages;
+    for (const GraphRequest& request : fake.requests())
+        if (request.path.find("/message_templates") != std::string::npos) pages.push_back(request.path);
+    CPPUNIT_ASSERT_EQUAL(std::size_t(2), pages.size());
+    CPPUNIT_ASSERT_MESSAGE(pages[0], pages[0].find("/v21.0/100000000000000/message_templates?fields=") == 0 &&
+                                         pages[0].find("after=") == std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(pages[1], pages[1].find("&after=2") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("a_la_main|ar|utility|active|-|-\n"
+                                     "bienvenue|ar|marketing|active|REJECTED|INVALID_FORMAT\n"
+                                     "rappel|fr|utility|active|APPROVED|-"),
+                         queryRows(*db, "SELECT name, language, category, status, COALESCE(meta_status, '-'), COALESCE(meta_reason, '-') "
+                                        "FROM whatsapp_templates ORDER BY name"));
+    CPPUNIT_ASSERT_EQUAL(std::string("Rappel|Bonjour {{first_name}}, votre session commence bientôt.|GREEN|881001"),
+                         queryRows(*db, "SELECT header, body, meta_quality, meta_id FROM whatsapp_templates WHERE name = 'rappel'"));
+    CPPUNIT_ASSERT_MESSAGE(queryText(*db, "SELECT buttons FROM whatsapp_templates WHERE name = 'rappel'"),
+                           queryText(*db, "SELECT buttons FROM whatsapp_templates WHERE name = 'rappel'").find("https://example.dz/suivi/{{1}}") !=
+                               std::string::npos);
+
+    // The rejected one is refused with Meta's reason; the approved one goes to Meta.
+    auto receipt = sendThroughProbe(host, "{\"phone\":\"+213555123456\",\"template\":{\"name\":\"bienvenue\",\"language\":\"ar\"}}");
+    CPPUNIT_ASSERT_EQUAL(std::string("invalid"), receipt->getValue<std::string>("status"));
+    CPPUNIT_ASSERT_MESSAGE(receipt->getValue<std::string>("message"), receipt->getValue<std::string>("message").find("INVALID_FORMAT") != std::string::npos);
+    sendAndWait(host, *db, kTemplateJson, "sent|cloud_api");
+
+    // Meta no longer lists bienvenue: deleted at Meta, refused. The page's button does it for an admin.
+    fake.holdTemplates({rappel}, 2);
+    const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
+    const HttpResult page = admin.post("/admin/messaging/whatsapp/templates/sync", {});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(page.body, 200, page.status);
+    CPPUNIT_ASSERT_MESSAGE(page.body, page.body.find("1 deleted at Meta") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("DELETED"), queryText(*db, "SELECT meta_status FROM whatsapp_templates WHERE name = 'bienvenue'"));
+    // Without the form's token, or as a viewer, nothing is read from Meta.
+    const std::size_t asked = fake.requests().size();
+    CPPUNIT_ASSERT_EQUAL(403, admin.post("/admin/messaging/whatsapp/templates/sync", {}, false).status);
+    const AdminBrowser viewer = signInAs(host, "viewer@example.test", "viewer");
+    CPPUNIT_ASSERT_EQUAL(403, viewer.post("/admin/messaging/whatsapp/templates/sync", {}).status);
+    CPPUNIT_ASSERT_EQUAL(asked, fake.requests().size());
+
+    // A token Meta refuses: exit 1 with Meta's answer, nothing written; the page says it with 502.
+    const std::string before = queryRows(*db, "SELECT name, language, meta_status, updated_at FROM whatsapp_templates ORDER BY name");
+    fake.requireToken("another-token");
+    std::tie(status, output) = host.cli({"templates", "sync"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 1, status);
+    // (The plugin's own log line, that the Cloud API is unhealthy, comes first.)
+    CPPUNIT_ASSERT_MESSAGE(output, output.find("\ntawasul: templates sync: cannot read Meta's templates: HTTP 401 (190): Invalid OAuth") !=
+                                       std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(502, admin.post("/admin/messaging/whatsapp/templates/sync", {}).status);
+    CPPUNIT_ASSERT_EQUAL(before, queryRows(*db, "SELECT name, language, meta_status, updated_at FROM whatsapp_templates ORDER BY name"));
 }
 
 }  // namespace tawasul::test

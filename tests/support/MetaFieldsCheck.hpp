@@ -19,4 +19,16 @@ void checkTemplateReviews(HostOptions options, FakeGraphApi& fake);
 // kept in its event, counted, and its job succeeds.
 void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts);
 
+// `tawasul templates sync` pages through Meta's list (two pages at the fake): Meta's copy lands
+// (added, updated, the local one left local), a template with a media header is skipped with the
+// reason, a rejected one cannot be sent while an approved one is; a template Meta no longer lists
+// is marked deleted at the next sync; a token Meta refuses exits 1 and writes nothing; the
+// templates page's button does the same for an admin and refuses a viewer.
+void checkTemplateSync(HostOptions options, FakeGraphApi& fake);
+
+// Every body of tests/fixtures/fields/, posted in order as Meta sent it: each leaves its mark
+// (the template's status, quality and category; Meta's alert; the limit lowered; the account
+// disabled, which stops the Cloud API, then reinstated, which lets it go again).
+void checkFieldFixtures(HostOptions options);
+
 }  // namespace tawasul::test

@@ -17,6 +17,7 @@
 #include "OutboxLog.hpp"
 #include "OutboxTemplates.hpp"
 #include "tawasul/whatsapp/Templates.hpp"
+#include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/ListPages.hpp"
 
@@ -229,6 +230,39 @@ public:
     }
 
     void templates(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        if (request.queryParam("done").value_or("") == "saved") model.set("notice", t.text(request.locale(), "templates_saved"));
+        renderTemplates(request, response, 200, model);
+    }
+
+    // POST: Meta's templates into the outbox's, then the list with what changed, or why nothing did
+    // (502: Meta could not be read).
+    void syncTemplates(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::string locale = request.locale();
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        const auto sync = context_.services().find<sdk::TemplateSync>(sdk::TemplateSync::kServiceName);
+        try {
+            if (!sync) throw std::runtime_error("the outbox's template sync is not running");
+            const sdk::TemplateSyncReport report = sync->sync();
+            model.set("notice", t.text(locale, "templates_synced",
+                                       {{"count", t.number(locale, static_cast<std::int64_t>(report.fromMeta))},
+                                        {"added", t.number(locale, static_cast<std::int64_t>(report.added))},
+                                        {"updated", t.number(locale, static_cast<std::int64_t>(report.updated))},
+                                        {"deleted", t.number(locale, static_cast<std::int64_t>(report.deleted))}}));
+            Array::Ptr skipped = new Array;
+            for (const std::string& line : report.skipped) skipped->add(line);
+            model.set("skipped", skipped);
+            model.set("has_skipped", !report.skipped.empty());
+            renderTemplates(request, response, 200, model);
+        } catch (const std::exception& error) {
+            model.set("error", t.text(locale, "templates_sync_failed", {{"reason", sdk::errorText(error)}}));
+            renderTemplates(request, response, 502, model);
+        }
+    }
+
+    void renderTemplates(const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, Object& model) {
         const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Poco::Data::Session session = context_.database().session();
@@ -257,12 +291,11 @@ public:
             if (!metaReasons[i].isNull()) row->set("meta_reason", metaReasons[i].value());
             rows->add(row);
         }
-        Object model;
         model.set("templates", rows);
         model.set("empty", ids.empty());
         model.set("new_url", std::string(kTemplatesPagesPath) + "/new");
-        if (request.queryParam("done").value_or("") == "saved") model.set("notice", t.text(locale, "templates_saved"));
-        context_.pages().render(request, response, "templates", t.text(locale, "templates_title"), model);
+        model.set("sync_url", std::string(kTemplatesPagesPath) + "/sync");
+        context_.pages().render(request, response, "templates", t.text(locale, "templates_title"), model, status);
     }
 
     void newTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -764,6 +797,7 @@ void registerOutboxPages(sdk::HostContext& context) {
     add("GET", tpl, &OutboxPages::templates, templates);
     add("GET", tpl + "/new", &OutboxPages::newTemplate, templates);
     add("POST", tpl, &OutboxPages::saveTemplate, templates);
+    add("POST", tpl + "/sync", &OutboxPages::syncTemplates, templates);
     add("GET", tpl + "/{id}", &OutboxPages::editTemplate, templates);
     add("POST", tpl + "/{id}", &OutboxPages::saveTemplate, templates);
 

@@ -15,6 +15,7 @@
 #include "OutboxPages.hpp"
 #include "OutboxTemplates.hpp"
 #include "TemplateReviews.hpp"
+#include "TemplateSync.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/Errors.hpp"
@@ -140,6 +141,7 @@ public:
         auto reviews = std::make_shared<TemplateReviews>(context);
         context.services().publish<sdk::WebhookFieldHandler>(context.pluginName(), reviews);
         context.services().publish<sdk::TemplateApproval>(sdk::TemplateApproval::kServiceName, reviews);
+        context.services().publish<sdk::TemplateSync>(sdk::TemplateSync::kServiceName, std::make_shared<OutboxTemplateSync>(context));
         registerOutboxPages(context);
         context.logger().information("outbox ready");
     }

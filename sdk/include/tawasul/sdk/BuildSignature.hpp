@@ -16,7 +16,8 @@
 // 2.2: tawasul/whatsapp/Templates.hpp (sdk::TemplateText, TemplateDefinition with header and
 //      buttons, templateFields, templateComponents, renderTemplate).
 // 2.5: sdk::WebhookFieldHandler and WebhookChange (webhook fields other than "messages"),
-//      sdk::TemplateApproval (Meta's review of a template, asked before a send).
+//      sdk::TemplateApproval (Meta's review of a template, asked before a send), sdk::TemplateSource
+//      and sdk::TemplateSync (Meta's templates read and kept), sdk::MetaTemplate.
 #define TAWASUL_SDK_ABI_MAJOR 2
 #define TAWASUL_SDK_ABI_MINOR 5
 
