@@ -147,7 +147,7 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
     // Customer-initiated messaging restricted (reaching the first host): every host stops.
     postAccountUpdate(first, *db, restriction("RESTRICTED_CUSTOMER_INITIATED_MESSAGING", t - 30));
     CPPUNIT_ASSERT_EQUAL(std::string("meta_account|RESTRICTED_CUSTOMER_INITIATED_MESSAGING|1"),
-                         queryRows(*db, "SELECT source, code, resolved_at IS NULL FROM whatsapp_alerts"));
+                         queryRows(*db, "SELECT source, code, CASE WHEN resolved_at IS NULL THEN 1 ELSE 0 END FROM whatsapp_alerts"));
     waitForChain(last, "restricted by Meta", true);
     std::int64_t id = sendAndWait(last, *db, text, "queued|outbox");
     CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|unavailable|0|0\noutbox|1|queued|0|0"), attemptRows(*db, id));
@@ -178,7 +178,7 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
     postAccountUpdate(first, *db, restriction("RESTRICTED_CUSTOMER_INITIATED_MESSAGING", t - 5, t - 1));
     waitForChain(last, "restricted by Meta", false);
     CPPUNIT_ASSERT_EQUAL(std::string("RESTRICTED_CUSTOMER_INITIATED_MESSAGING|1"),
-                         queryRows(*db, "SELECT code, expires_at IS NOT NULL FROM whatsapp_alerts WHERE resolved_at IS NULL "
+                         queryRows(*db, "SELECT code, CASE WHEN expires_at IS NOT NULL THEN 1 ELSE 0 END FROM whatsapp_alerts WHERE resolved_at IS NULL "
                                         "AND code = 'RESTRICTED_CUSTOMER_INITIATED_MESSAGING'"));
     sendAndWait(last, *db, text, "sent|cloud_api");
     CPPUNIT_ASSERT_EQUAL(std::size_t(3), fake.sendCount());
@@ -211,7 +211,7 @@ void checkFieldFixtures(HostOptions options) {
         waitForProcessing(*db);
     };
     const auto alerts = [&] {
-        return queryRows(*db, "SELECT code, message, resolved_at IS NULL FROM whatsapp_alerts WHERE source = 'meta_account' ORDER BY id");
+        return queryRows(*db, "SELECT code, message, CASE WHEN resolved_at IS NULL THEN 1 ELSE 0 END FROM whatsapp_alerts WHERE source = 'meta_account' ORDER BY id");
     };
     post("template-status-rejected.json");
     post("template-quality-yellow.json");
@@ -265,9 +265,10 @@ void checkTemplateSync(HostOptions options, FakeGraphApi& fake) {
 
     auto [status, output] = host.cli({"templates", "sync"});
     CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
-    CPPUNIT_ASSERT_EQUAL(std::string("templates sync: 3 template(s) at Meta: 1 added, 1 updated, 0 deleted at Meta, 1 skipped\n"
-                                     "skipped promo (en): a header of format IMAGE (Tawasul sends text headers only)\n"),
-                         output);
+    // (On PostgreSQL the server's notices come first.)
+    const std::string report = "templates sync: 3 template(s) at Meta: 1 added, 1 updated, 0 deleted at Meta, 1 skipped\n"
+                               "skipped promo (en): a header of format IMAGE (Tawasul sends text headers only)\n";
+    CPPUNIT_ASSERT_MESSAGE(output, output.size() >= report.size() && output.compare(output.size() - report.size(), report.size(), report) == 0);
     std::vector<std::string> pages;
     for (const GraphRequest& request : fake.requests())
         if (request.path.find("/message_templates") != std::string::npos) pages.push_back(request.path);
