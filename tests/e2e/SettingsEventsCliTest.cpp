@@ -498,6 +498,11 @@ public:
                       "tawasul: simulate status: --error-code and --error-title go with --status failed" + suffix);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "status", "--status", "read"}).first);
         // Meta's other webhook fields (#17).
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "echo", "--to", "+213555123456"}), 2,
+                      "tawasul: simulate echo: --text is required (usage: tawasul simulate echo --to PHONE --text TEXT [--wamid ID] "
+                      "[--phone-number-id ID])" + suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "echo", "--to", "phone", "--text", "hi"}).first);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "echo", "--to", "+213555123456", "--text", "hi", "--wamid", ""}).first);
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "template-status", "--name", "rappel", "--language", "fr"}), 2,
                       "tawasul: simulate template-status: --status is required (usage: tawasul simulate template-status --name NAME "
                       "--language CODE --status APPROVED|REJECTED|PAUSED|... [--reason TEXT])" + suffix);

@@ -235,6 +235,42 @@ void checkFieldFixtures(HostOptions options) {
     post("account-reinstated.json");
     waitForChain(host, "restricted by Meta", false);
     CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts WHERE code = 'ACCOUNT_DISABLED' AND resolved_at IS NULL"));
+
+    // Coexistence with the Business app. An echo of what the business sent from the app is an
+    // outbound message of the customer's conversation, once however often it comes, and no unread.
+    const std::int64_t conversation = customerWrites(host, *db, "wamid.FIX1");
+    post("smb-message-echo.json");
+    post("smb-message-echo.json");
+    const std::string id = std::to_string(conversation);
+    CPPUNIT_ASSERT_EQUAL(std::string("out|business_app|sent|Bonjour, nous avons bien reçu votre demande.|" + id),
+                         queryRows(*db, "SELECT direction, provider, status, body, conversation_id FROM whatsapp_messages WHERE wa_message_id = 'wamid.ECHO1'"));
+    CPPUNIT_ASSERT_EQUAL(std::string("1|1"), queryRows(*db, "SELECT unread_count, (SELECT COUNT(*) FROM whatsapp_messages WHERE "
+                                                            "wa_message_id = 'wamid.ECHO1') FROM whatsapp_conversations WHERE id = " + id));
+    // The simulator posts one as Meta would (a national number is the same customer).
+    const auto [simulated, said] = host.cli({"simulate", "echo", "--to", "0555 12 34 56", "--text", "Depuis l'application — شكرا", "--wamid",
+                                             "wamid.ECHO2", "--url", "http://127.0.0.1:" + std::to_string(host.port()) + "/webhooks/whatsapp"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(said, 0, simulated);
+    waitForProcessing(*db);
+    CPPUNIT_ASSERT_EQUAL(std::string("out|business_app|Depuis l'application — شكرا|" + id),
+                         queryRows(*db, "SELECT direction, provider, body, conversation_id FROM whatsapp_messages WHERE wa_message_id = 'wamid.ECHO2'"));
+    // History: past chats join quietly (a resolved conversation stays resolved, no unread), a new
+    // customer's past chat is a resolved conversation.
+    {
+        Poco::Data::Session session = db->session();
+        session << "UPDATE whatsapp_conversations SET status = 'resolved', resolved_at = 1 WHERE id = " + id, now;
+    }
+    post("history.json");
+    post("history.json");
+    CPPUNIT_ASSERT_EQUAL(std::string("wamid.HIST1|in|received|" + id + "\nwamid.HIST2|out|delivered|" + id),
+                         queryRows(*db, "SELECT wa_message_id, direction, status, conversation_id FROM whatsapp_messages WHERE wa_message_id IN "
+                                        "('wamid.HIST1', 'wamid.HIST2') ORDER BY wa_message_id"));
+    CPPUNIT_ASSERT_EQUAL(std::string("resolved|1"), queryRows(*db, "SELECT status, unread_count FROM whatsapp_conversations WHERE id = " + id));
+    CPPUNIT_ASSERT_EQUAL(std::string("resolved|0|مرحبا"),
+                         queryRows(*db, "SELECT c.status, c.unread_count, m.body FROM whatsapp_messages m JOIN whatsapp_conversations c ON "
+                                        "c.id = m.conversation_id WHERE m.wa_message_id = 'wamid.HIST3'"));
+    // The app's address book names the new contact.
+    post("smb-app-state-sync.json");
+    CPPUNIT_ASSERT_EQUAL(std::string("Karim Brahimi"), queryText(*db, "SELECT profile_name FROM whatsapp_contacts WHERE wa_id = '213661234567'"));
     CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' AND type = 'process_webhook_event'"));
 }
 

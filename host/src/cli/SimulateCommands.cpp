@@ -29,7 +29,7 @@ namespace {
 
 constexpr const char* kUsage =
     "tawasul simulate verify | inbound --from PHONE --text TEXT | status --wamid ID --status S | "
-    "template-status --name N --language L --status S | account-alert --event E | post FILE";
+    "echo --to PHONE --text TEXT | template-status --name N --language L --status S | account-alert --event E | post FILE";
 constexpr const char* kDefaultWebhookPath = "/webhooks/whatsapp";
 constexpr const char* kDefaultRecipient = "213555000000";
 constexpr std::int64_t kDefaultErrorCode = 131026;
@@ -141,6 +141,19 @@ SimulateRequest parseSimulate(const std::vector<std::string>& args) {
                                                                                                        : "Message undeliverable");
             requireUtf8("--error-title", request.errorTitle);
         }
+    } else if (request.action == "echo") {
+        const std::string usage = "tawasul simulate echo --to PHONE --text TEXT [--wamid ID] [--phone-number-id ID]";
+        parsed.emplace(where, rest, std::vector<std::string>{"--url", "--to", "--text", "--wamid", "--phone-number-id"},
+                       std::vector<std::string>{});
+        parsed->expectPositional(0, 0, usage);
+        request.to = waIdOf("--to", need(*parsed, "--to", usage));
+        request.text = need(*parsed, "--text", usage);
+        requireUtf8("--text", request.text);
+        request.wamid = parsed->value("--wamid");
+        if (request.wamid && request.wamid->empty()) throw UsageError(where + ": --wamid must not be empty");
+        request.phoneNumberId = parsed->value("--phone-number-id");
+        if (request.phoneNumberId && (request.phoneNumberId->empty() || phoneDigits(*request.phoneNumberId) != *request.phoneNumberId))
+            throw UsageError(where + ": --phone-number-id must be digits, got '" + *request.phoneNumberId + "'");
     } else if (request.action == "template-status") {
         const std::string usage = "tawasul simulate template-status --name NAME --language CODE --status APPROVED|REJECTED|PAUSED|... "
                                   "[--reason TEXT]";
@@ -340,6 +353,15 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
         update.errorCode = request.errorCode;
         update.errorTitle = request.errorTitle;
         body = statusBody(update);
+    } else if (request.action == "echo") {
+        MessageEcho echo;
+        echo.business = business(settings, request);
+        echo.to = request.to;
+        echo.wamid = request.wamid.value_or("wamid.SIM" + Poco::toUpper(sdk::randomHex(16)));
+        echo.timestamp = nowSeconds();
+        echo.text = request.text;
+        body = messageEchoBody(echo);
+        std::cout << "echo " << echo.wamid << "\n";
     } else if (request.action == "template-status") {
         TemplateStatusUpdate update;
         update.business = business(settings, request);
@@ -366,12 +388,14 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
 }  // namespace
 
 Command simulateCommand() {
-    return {"simulate", "post signed Meta-shaped webhooks to a running host (simulate verify|inbound|status|template-status|account-alert|post)",
+    return {"simulate", "post signed Meta-shaped webhooks to a running host (simulate verify|inbound|status|echo|template-status|account-alert|post)",
             "usage: tawasul [--config FILE] simulate verify [--url URL]\n"
             "       tawasul [--config FILE] simulate inbound --from PHONE --text TEXT [--name NAME] [--wamid ID]\n"
             "                                                [--phone-number-id ID] [--url URL]\n"
             "       tawasul [--config FILE] simulate status --wamid ID --status sent|delivered|read|failed\n"
             "                                               [--to PHONE] [--error-code N --error-title T] [--url URL]\n"
+            "       tawasul [--config FILE] simulate echo --to PHONE --text TEXT [--wamid ID] [--phone-number-id ID]\n"
+            "                                             [--url URL]\n"
             "       tawasul [--config FILE] simulate template-status --name NAME --language CODE --status S\n"
             "                                                        [--reason TEXT] [--url URL]\n"
             "       tawasul [--config FILE] simulate account-alert --event E [--restriction TYPE [--expires T]]\n"
@@ -390,6 +414,8 @@ Command simulateCommand() {
             "         the settings when set.\n"
             "status   a status for an outbound message; failed carries errors[] (default code 131026).\n"
             "         The recipient defaults to " + std::string(kDefaultRecipient) + ".\n"
+            "echo     a message the business sent from the WhatsApp Business app (smb_message_echoes) to\n"
+            "         PHONE: an outbound message of the timeline, provider business_app.\n"
             "template-status  Meta's review of a template (message_template_status_update): S is APPROVED,\n"
             "         REJECTED, PAUSED, DISABLED, ... as Meta spells it; --reason is Meta's reason.\n"
             "account-alert  an account_update: --event ACCOUNT_RESTRICTION with --restriction TYPE (e.g.\n"

@@ -129,6 +129,15 @@ std::string templateStatusBody(const TemplateStatusUpdate& update) {
                              quoted(update.language) + ",\"reason\":" + quoted(update.reason.empty() ? "NONE" : update.reason) + "}");
 }
 
+std::string messageEchoBody(const MessageEcho& echo) {
+    return fieldEnvelope(echo.business, echo.timestamp, "smb_message_echoes",
+                         "{\"messaging_product\":\"whatsapp\",\"metadata\":{\"display_phone_number\":" +
+                             quoted(echo.business.displayPhoneNumber) + ",\"phone_number_id\":" + quoted(echo.business.phoneNumberId) +
+                             "},\"message_echoes\":[{\"from\":" + quoted(echo.business.displayPhoneNumber) + ",\"to\":" + quoted(echo.to) +
+                             ",\"id\":" + quoted(echo.wamid) + ",\"timestamp\":\"" + std::to_string(echo.timestamp) +
+                             "\",\"type\":\"text\",\"text\":{\"body\":" + quoted(echo.text) + "}}]}");
+}
+
 std::string accountUpdateBody(const AccountUpdate& update) {
     std::string value = "{\"phone_number\":" + quoted(update.business.displayPhoneNumber) + ",\"event\":" + quoted(update.event);
     if (update.event == "ACCOUNT_RESTRICTION") {

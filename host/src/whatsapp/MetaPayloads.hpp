@@ -59,6 +59,16 @@ struct TemplateStatusUpdate {
 };
 std::string templateStatusBody(const TemplateStatusUpdate& update);
 
+// A message the business sent from the WhatsApp Business app (field smb_message_echoes).
+struct MessageEcho {
+    MetaBusiness business;
+    std::string to;  // the customer's wa_id (digits)
+    std::string wamid;
+    std::int64_t timestamp = 0;
+    std::string text;  // UTF-8
+};
+std::string messageEchoBody(const MessageEcho& echo);
+
 // An account_update: a restriction (restrictionType set; none listed lifts them), or a ban state
 // (DISABLE, REINSTATE, SCHEDULE_FOR_DISABLE) with event DISABLED_UPDATE.
 struct AccountUpdate {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 
+#include "BusinessAppMessages.hpp"
 #include "KeywordRules.hpp"
 #include "Notification.hpp"
 #include "Timeline.hpp"
@@ -80,6 +81,10 @@ public:
         // rows other workers may wait for, so a smaller one.
         batchSize_ = config.batchSize.value_or(sqlite_ ? 1000 : 256);
         writeSize_ = sqlite_ ? std::min<std::size_t>(batchSize_, 64) : batchSize_;
+        // Coexistence with the WhatsApp Business app: its echoes, history and contacts, as a field
+        // handler like any other plugin's.
+        context.services().publish<sdk::WebhookFieldHandler>(context.pluginName(),
+                                                             std::make_shared<BusinessAppMessages>(*phones_, context.clock()));
         context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize_,
                                    [this](const std::vector<sdk::Job>& jobs) { return process(jobs); });
         context.logger().information("routing with " + std::to_string(rules_.rules().size()) + " keyword rule(s)");
