@@ -17,6 +17,8 @@
 #include "tawasul/sdk/PreparedSession.hpp"
 #include "tawasul/sdk/Services.hpp"
 #include "tawasul/sdk/Settings.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::sdk {
 
@@ -51,6 +53,10 @@ PageRenderer::~PageRenderer() = default;
 MessageProvider::~MessageProvider() = default;
 MessageDispatcher::~MessageDispatcher() = default;
 ProviderConnectionTest::~ProviderConnectionTest() = default;
+WebhookFieldHandler::~WebhookFieldHandler() = default;
+TemplateApproval::~TemplateApproval() = default;
+TemplateSource::~TemplateSource() = default;
+TemplateSync::~TemplateSync() = default;
 MediaSource::~MediaSource() = default;
 
 }  // namespace tawasul::sdk

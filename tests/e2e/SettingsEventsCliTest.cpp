@@ -248,7 +248,7 @@ class SettingsEventsCliTest : public CppUnit::TestFixture {
 public:
     void helpNamesTheNewCommands() {
         auto main = runCommand({TAWASUL_BINARY, "--help"});
-        for (const char* command : {"settings", "events", "simulate"}) {
+        for (const char* command : {"settings", "events", "simulate", "templates"}) {
             assertContains(main.second, std::string("  ") + command);
             auto [status, text] = runCommand({TAWASUL_BINARY, command, "--help"});
             CPPUNIT_ASSERT_EQUAL(0, status);
@@ -497,7 +497,36 @@ public:
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "status", "--wamid", "wamid.X", "--status", "read", "--error-code", "1"}), 2,
                       "tawasul: simulate status: --error-code and --error-title go with --status failed" + suffix);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "status", "--status", "read"}).first);
+        // Meta's other webhook fields (#17).
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "echo", "--to", "+213555123456"}), 2,
+                      "tawasul: simulate echo: --text is required (usage: tawasul simulate echo --to PHONE --text TEXT [--wamid ID] "
+                      "[--phone-number-id ID])" + suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "echo", "--to", "phone", "--text", "hi"}).first);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "echo", "--to", "+213555123456", "--text", "hi", "--wamid", ""}).first);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "template-status", "--name", "rappel", "--language", "fr"}), 2,
+                      "tawasul: simulate template-status: --status is required (usage: tawasul simulate template-status --name NAME "
+                      "--language CODE --status APPROVED|REJECTED|PAUSED|... [--reason TEXT])" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "template-status", "--name", "rappel", "--language", "fr", "--status", "approved"}),
+                      2, "tawasul: simulate template-status: --status must be one of Meta's upper-case names such as APPROVED, got 'approved'" +
+                             suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "template-status", "--name", "\xff", "--language", "fr", "--status",
+                                            "APPROVED"}).first);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "DISABLED_UPDATE"}), 2,
+                      "tawasul: simulate account-alert: --event DISABLED_UPDATE needs --ban-state (usage: tawasul simulate account-alert "
+                      "--event ACCOUNT_RESTRICTION [--restriction TYPE [--expires UNIX_SECONDS]] | --event DISABLED_UPDATE --ban-state "
+                      "DISABLE|REINSTATE|SCHEDULE_FOR_DISABLE)" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "ACCOUNT_RESTRICTION", "--expires", "1"}), 2,
+                      "tawasul: simulate account-alert: --expires goes with --restriction" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "ACCOUNT_RESTRICTION", "--ban-state", "DISABLE"}), 2,
+                      "tawasul: simulate account-alert: --ban-state goes with --event DISABLED_UPDATE, not ACCOUNT_RESTRICTION" + suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "ACCOUNT_RESTRICTION", "--restriction",
+                                            "RESTRICTED_BIZ_INITIATED_MESSAGING", "--expires", "soon"}).first);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "account-alert", "--event", "restriction"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "post"}).first);
+        assertOneLine(runCommand({TAWASUL_BINARY, "templates"}), 2, "tawasul: usage: tawasul templates sync" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "templates", "pull"}), 2,
+                      "tawasul: templates: unknown action 'pull' (usage: tawasul templates sync)" + suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "templates", "sync", "now"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "verify", "--url", "https://example.com/x"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate"}).first);
         // The test configuration listens on port 0: there is no URL to derive.

@@ -18,6 +18,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
+#include <Poco/URI.h>
 
 #include "HostProcess.hpp"
 #include "tawasul/sdk/Crypto.hpp"
@@ -123,6 +124,8 @@ public:
         if (recorded.method == "GET" && !fake_.tokenAccepted(recorded)) {
             const GraphReply invalid = GraphReply::metaError(401, 190, "Invalid OAuth access token - Cannot parse access token");
             answer(response, invalid.httpStatus, invalid.body);
+        } else if (recorded.method == "GET" && recorded.path.find("/message_templates") != std::string::npos) {
+            answer(response, 200, fake_.templatePage(recorded.path));
         } else if (recorded.method == "GET" && fake_.answerMedia(recorded, mediaStatus, mediaBody, mediaType)) {
             answer(response, mediaStatus, mediaBody, mediaType);
         } else if (recorded.method == "GET") {
@@ -169,6 +172,28 @@ FakeGraphApi::FakeGraphApi(std::uint16_t port, int threads) {
 }
 
 FakeGraphApi::~FakeGraphApi() { server_->stopAll(true); }
+
+void FakeGraphApi::holdTemplates(std::vector<std::string> templateJson, std::size_t pageSize) {
+    std::lock_guard lock(mutex_);
+    catalog_ = std::move(templateJson);
+    catalogPage_ = std::max<std::size_t>(pageSize, 1);
+}
+
+// A page of the held templates from the cursor in `after` (an index, as text: Meta's are opaque).
+std::string FakeGraphApi::templatePage(const std::string& uri) const {
+    std::lock_guard lock(mutex_);
+    std::size_t first = 0;
+    for (const auto& [name, value] : Poco::URI(uri).getQueryParameters())
+        if (name == "after") first = static_cast<std::size_t>(std::stoul(value));
+    const std::size_t last = std::min(catalog_.size(), first + catalogPage_);
+    std::string body = "{\"data\":[";
+    for (std::size_t i = first; i < last; ++i) body += (i > first ? "," : "") + catalog_[i];
+    body += "],\"paging\":{\"cursors\":{\"before\":\"" + std::to_string(first) + "\",\"after\":\"" + std::to_string(last) + "\"}";
+    if (last < catalog_.size())
+        body += ",\"next\":\"https:\\/\\/graph.facebook.com\\/v21.0\\/100000000000000\\/message_templates?limit=" +
+                std::to_string(catalogPage_) + "&after=" + std::to_string(last) + "\"";
+    return body + "}}";
+}
 
 void FakeGraphApi::requireToken(const std::string& token) {
     std::lock_guard lock(mutex_);

@@ -88,6 +88,10 @@ public:
     // whose parameters lack or mistake their parameter_name 131008.
     void approveTemplate(const std::string& name, const std::string& language,
                          std::map<std::string, std::vector<std::string>> parts);
+    // The business account's templates as GET /{version}/{waba}/message_templates lists them: each
+    // a JSON object as Meta writes one, `pageSize` a page (Meta's "limit" is ignored), with
+    // paging.cursors.after and paging.next while more follow.
+    void holdTemplates(std::vector<std::string> templateJson, std::size_t pageSize);
     // The wamid the next 200 will carry.
     std::string nextWamid() const;
     // From now on GET /{version}/{id} and its download URL serve `media`.
@@ -136,6 +140,9 @@ private:
     std::size_t sends_ = 0;
     std::string requiredToken_;
     std::map<std::string, std::map<std::string, std::vector<std::string>>> templates_;  // "name|language" -> parts
+    std::vector<std::string> catalog_;  // holdTemplates()
+    std::size_t catalogPage_ = 25;
+    std::string templatePage(const std::string& uri) const;
     std::uint64_t nextId_ = 1;
     std::map<std::string, FakeMedia> media_;
     std::map<std::string, std::size_t> lookups_, downloads_;

@@ -294,7 +294,7 @@ namespace {
 
 std::vector<Command> allCommands() {
     return {serveCommand(),    migrateCommand(), configCommand(), pluginsCommand(),
-            settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand(),
+            settingsCommand(), eventsCommand(),  simulateCommand(), contactsCommand(), templatesCommand(),
             userCommand(),     roleCommand(),    tokenCommand(),   demoCommand(),
             backupCommand(),  restoreCommand(), doctorCommand(),
             readyCommand()};

@@ -59,6 +59,7 @@ Command settingsCommand();  // SettingsCommands.cpp
 Command eventsCommand();    // EventsCommands.cpp
 Command simulateCommand();  // SimulateCommands.cpp
 Command contactsCommand();  // ContactsCommands.cpp
+Command templatesCommand(); // TemplatesCommands.cpp
 Command tokenCommand();     // TokensCommands.cpp
 Command userCommand();      // UserCommands.cpp
 Command roleCommand();      // UserCommands.cpp

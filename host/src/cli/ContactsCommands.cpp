@@ -5,8 +5,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/Cli.hpp"
-#include "app/Runtime.hpp"
+#include "cli/StartedPlugins.hpp"
 #include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
 
@@ -31,30 +30,6 @@ void validateContacts(const std::vector<std::string>& args) {
     }
 }
 
-// The runtime as `plugins list` has it: plugins started, not serving. Stops them on the way out.
-class StartedPlugins {
-public:
-    explicit StartedPlugins(const HostConfig& config) : runtime_(config) {
-        runtime_.openSecrets(false);
-        runtime_.loadPlugins();
-        runtime_.startPlugins();
-    }
-    ~StartedPlugins() { runtime_.stopPlugins(); }
-    Runtime& runtime() { return runtime_; }
-
-    std::shared_ptr<sdk::ContactMatcher> matcher() {
-        auto service = std::static_pointer_cast<sdk::ContactMatcher>(
-            runtime_.services().find(typeid(sdk::ContactMatcher).name(), sdk::ContactMatcher::kServiceName));
-        if (!service)
-            throw UsageError(std::string("contacts: no ContactMatcher named '") + sdk::ContactMatcher::kServiceName +
-                             "' is running; add " + kMatcherPlugin +
-                             " to plugins.load in " + runtime_.config().file);
-        return service;
-    }
-
-private:
-    Runtime runtime_;
-};
 
 int commandReindex(const HostConfig& config) {
     StartedPlugins plugins(config);
@@ -62,7 +37,7 @@ int commandReindex(const HostConfig& config) {
         std::cerr << "tawasul: contacts reindex: " << pending << " migration(s) pending: run `tawasul migrate` first\n";
         return kExitFailure;
     }
-    auto matcher = plugins.matcher();
+    auto matcher = plugins.service<sdk::ContactMatcher>("contacts", sdk::ContactMatcher::kServiceName, kMatcherPlugin);
     const auto started = std::chrono::steady_clock::now();
     // At most about once a second (the first call at once, for the total), and the final count.
     auto lastLine = started - std::chrono::seconds(1);
@@ -93,7 +68,7 @@ int commandMatch(const HostConfig& config, const std::string& phone) {
     for (const PluginEntry& entry : config.plugins)
         if (entry.name == kMatcherPlugin && entry.config.isMap()) region = entry.config.getString("default_region", "DZ");
     StartedPlugins plugins(config);
-    auto matcher = plugins.matcher();
+    auto matcher = plugins.service<sdk::ContactMatcher>("contacts", sdk::ContactMatcher::kServiceName, kMatcherPlugin);
     const auto e164 = sdk::PhoneNormalizer(region).toE164(phone);
     if (!e164) throw UsageError("contacts match: '" + phone + "' is not a valid phone number (default region " + region + ")");
     const auto candidates = matcher->match(phone);

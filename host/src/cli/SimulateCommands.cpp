@@ -28,7 +28,8 @@ namespace tawasul::host {
 namespace {
 
 constexpr const char* kUsage =
-    "tawasul simulate verify | inbound --from PHONE --text TEXT | status --wamid ID --status S | post FILE";
+    "tawasul simulate verify | inbound --from PHONE --text TEXT | status --wamid ID --status S | "
+    "echo --to PHONE --text TEXT | template-status --name N --language L --status S | account-alert --event E | post FILE";
 constexpr const char* kDefaultWebhookPath = "/webhooks/whatsapp";
 constexpr const char* kDefaultRecipient = "213555000000";
 constexpr std::int64_t kDefaultErrorCode = 131026;
@@ -43,6 +44,11 @@ struct SimulateRequest {
     std::string status, to = kDefaultRecipient;
     std::optional<std::int64_t> errorCode;
     std::string errorTitle;
+    // template-status
+    std::string templateName, templateLanguage, reason;
+    // account-alert
+    std::string event, restriction, banState;
+    std::int64_t expiration = 0;
     // post
     std::string file;
     std::optional<std::string> signature;
@@ -68,6 +74,13 @@ std::string waIdOf(const std::string& option, const std::string& phone) {
     if (!e164)
         throw UsageError("simulate: " + option + " must be a phone number such as 0555 12 34 56 or +213555123456, got '" + phone + "'");
     return e164->substr(1);
+}
+
+// Meta's event and type names: upper-case letters, digits and '_'.
+void requireMetaWord(const std::string& where, const std::string& option, const std::string& word) {
+    const bool plain = !word.empty() && word.size() <= 64 &&
+                       word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
+    if (!plain) throw UsageError(where + ": " + option + " must be one of Meta's upper-case names such as APPROVED, got '" + word + "'");
 }
 
 void requireUtf8(const std::string& option, const std::string& text) {
@@ -128,6 +141,55 @@ SimulateRequest parseSimulate(const std::vector<std::string>& args) {
                                                                                                        : "Message undeliverable");
             requireUtf8("--error-title", request.errorTitle);
         }
+    } else if (request.action == "echo") {
+        const std::string usage = "tawasul simulate echo --to PHONE --text TEXT [--wamid ID] [--phone-number-id ID]";
+        parsed.emplace(where, rest, std::vector<std::string>{"--url", "--to", "--text", "--wamid", "--phone-number-id"},
+                       std::vector<std::string>{});
+        parsed->expectPositional(0, 0, usage);
+        request.to = waIdOf("--to", need(*parsed, "--to", usage));
+        request.text = need(*parsed, "--text", usage);
+        requireUtf8("--text", request.text);
+        request.wamid = parsed->value("--wamid");
+        if (request.wamid && request.wamid->empty()) throw UsageError(where + ": --wamid must not be empty");
+        request.phoneNumberId = parsed->value("--phone-number-id");
+        if (request.phoneNumberId && (request.phoneNumberId->empty() || phoneDigits(*request.phoneNumberId) != *request.phoneNumberId))
+            throw UsageError(where + ": --phone-number-id must be digits, got '" + *request.phoneNumberId + "'");
+    } else if (request.action == "template-status") {
+        const std::string usage = "tawasul simulate template-status --name NAME --language CODE --status APPROVED|REJECTED|PAUSED|... "
+                                  "[--reason TEXT]";
+        parsed.emplace(where, rest, std::vector<std::string>{"--url", "--name", "--language", "--status", "--reason"},
+                       std::vector<std::string>{});
+        parsed->expectPositional(0, 0, usage);
+        request.templateName = need(*parsed, "--name", usage);
+        request.templateLanguage = need(*parsed, "--language", usage);
+        request.status = need(*parsed, "--status", usage);
+        requireMetaWord(where, "--status", request.status);
+        request.reason = parsed->value("--reason").value_or("");
+        requireUtf8("--name", request.templateName);
+        requireUtf8("--language", request.templateLanguage);
+        requireUtf8("--reason", request.reason);
+    } else if (request.action == "account-alert") {
+        const std::string usage = "tawasul simulate account-alert --event ACCOUNT_RESTRICTION [--restriction TYPE [--expires UNIX_SECONDS]] "
+                                  "| --event DISABLED_UPDATE --ban-state DISABLE|REINSTATE|SCHEDULE_FOR_DISABLE";
+        parsed.emplace(where, rest, std::vector<std::string>{"--url", "--event", "--restriction", "--expires", "--ban-state"},
+                       std::vector<std::string>{});
+        parsed->expectPositional(0, 0, usage);
+        request.event = need(*parsed, "--event", usage);
+        requireMetaWord(where, "--event", request.event);
+        request.restriction = parsed->value("--restriction").value_or("");
+        request.banState = parsed->value("--ban-state").value_or("");
+        if (!request.restriction.empty()) requireMetaWord(where, "--restriction", request.restriction);
+        if (!request.banState.empty()) requireMetaWord(where, "--ban-state", request.banState);
+        if (parsed->value("--expires")) {
+            if (request.restriction.empty()) throw UsageError(where + ": --expires goes with --restriction");
+            request.expiration = parsed->number("--expires", 0, 1, 253402300799);
+        }
+        if (request.event == "ACCOUNT_RESTRICTION" && !request.banState.empty())
+            throw UsageError(where + ": --ban-state goes with --event DISABLED_UPDATE, not ACCOUNT_RESTRICTION");
+        if (request.event == "DISABLED_UPDATE" && request.banState.empty())
+            throw UsageError(where + ": --event DISABLED_UPDATE needs --ban-state (usage: " + usage + ")");
+        if (request.event != "ACCOUNT_RESTRICTION" && !request.restriction.empty())
+            throw UsageError(where + ": --restriction goes with --event ACCOUNT_RESTRICTION");
     } else if (request.action == "post") {
         parsed.emplace(where, rest, std::vector<std::string>{"--url", "--signature"}, std::vector<std::string>{});
         parsed->expectPositional(1, 1, "tawasul simulate post FILE [--signature SIG]");
@@ -291,6 +353,34 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
         update.errorCode = request.errorCode;
         update.errorTitle = request.errorTitle;
         body = statusBody(update);
+    } else if (request.action == "echo") {
+        MessageEcho echo;
+        echo.business = business(settings, request);
+        echo.to = request.to;
+        echo.wamid = request.wamid.value_or("wamid.SIM" + Poco::toUpper(sdk::randomHex(16)));
+        echo.timestamp = nowSeconds();
+        echo.text = request.text;
+        body = messageEchoBody(echo);
+        std::cout << "echo " << echo.wamid << "\n";
+    } else if (request.action == "template-status") {
+        TemplateStatusUpdate update;
+        update.business = business(settings, request);
+        update.name = request.templateName;
+        update.language = request.templateLanguage;
+        update.event = request.status;
+        update.reason = request.reason;
+        update.templateId = static_cast<std::int64_t>(std::hash<std::string>{}(update.name + "|" + update.language) % 1000000000000);
+        update.time = nowSeconds();
+        body = templateStatusBody(update);
+    } else if (request.action == "account-alert") {
+        AccountUpdate update;
+        update.business = business(settings, request);
+        update.event = request.event;
+        update.restrictionType = request.restriction;
+        update.expiration = request.expiration;
+        update.banState = request.banState;
+        update.time = nowSeconds();
+        body = accountUpdateBody(update);
     }
     return report(exchange(uri, "POST", body, {{sdk::kSignatureHeader, sdk::webhookSignature(body, secret)}}));
 }
@@ -298,12 +388,18 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
 }  // namespace
 
 Command simulateCommand() {
-    return {"simulate", "post signed Meta-shaped webhooks to a running host (simulate verify|inbound|status|post)",
+    return {"simulate", "post signed Meta-shaped webhooks to a running host (simulate verify|inbound|status|echo|template-status|account-alert|post)",
             "usage: tawasul [--config FILE] simulate verify [--url URL]\n"
             "       tawasul [--config FILE] simulate inbound --from PHONE --text TEXT [--name NAME] [--wamid ID]\n"
             "                                                [--phone-number-id ID] [--url URL]\n"
             "       tawasul [--config FILE] simulate status --wamid ID --status sent|delivered|read|failed\n"
             "                                               [--to PHONE] [--error-code N --error-title T] [--url URL]\n"
+            "       tawasul [--config FILE] simulate echo --to PHONE --text TEXT [--wamid ID] [--phone-number-id ID]\n"
+            "                                             [--url URL]\n"
+            "       tawasul [--config FILE] simulate template-status --name NAME --language CODE --status S\n"
+            "                                                        [--reason TEXT] [--url URL]\n"
+            "       tawasul [--config FILE] simulate account-alert --event E [--restriction TYPE [--expires T]]\n"
+            "                                                      [--ban-state S] [--url URL]\n"
             "       tawasul [--config FILE] simulate post FILE [--signature SIG] [--url URL]\n\n"
             "A local stand-in for Meta: builds webhook bodies the way Meta does (non-ASCII as \\uXXXX, '/'\n"
             "as '\\/'), signs them with X-Hub-Signature-256 using the app secret from the settings\n"
@@ -318,6 +414,14 @@ Command simulateCommand() {
             "         the settings when set.\n"
             "status   a status for an outbound message; failed carries errors[] (default code 131026).\n"
             "         The recipient defaults to " + std::string(kDefaultRecipient) + ".\n"
+            "echo     a message the business sent from the WhatsApp Business app (smb_message_echoes) to\n"
+            "         PHONE: an outbound message of the timeline, provider business_app.\n"
+            "template-status  Meta's review of a template (message_template_status_update): S is APPROVED,\n"
+            "         REJECTED, PAUSED, DISABLED, ... as Meta spells it; --reason is Meta's reason.\n"
+            "account-alert  an account_update: --event ACCOUNT_RESTRICTION with --restriction TYPE (e.g.\n"
+            "         RESTRICTED_CUSTOMER_INITIATED_MESSAGING) and its end --expires (Unix seconds), or none\n"
+            "         to lift them; --event DISABLED_UPDATE with --ban-state DISABLE, REINSTATE or\n"
+            "         SCHEDULE_FOR_DISABLE.\n"
             "post     the bytes of FILE exactly; --signature SIG sends SIG instead of signing (e.g. a\n"
             "         fixture's .sig file).\n\n"
             "Prints the HTTP status and the response body; exits 0 on a 200, 1 otherwise.\n",

@@ -19,6 +19,7 @@
 #include "secrets/SettingsStore.hpp"
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/Json.hpp"
+#include "tawasul/whatsapp/Templates.hpp"
 #include "tawasul/whatsapp/TimelineWrites.hpp"
 
 namespace tawasul::host {
@@ -310,6 +311,12 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
     } else {
         if (blank(request.templ.name)) return invalid("template.name", "the template has no name");
         if (blank(request.templ.language)) return invalid("template.language", "the template has no language code");
+        // A template Meta rejected or paused would come back refused (132001, 132015): say so now.
+        const auto approval = std::static_pointer_cast<sdk::TemplateApproval>(
+            services_.find(typeid(sdk::TemplateApproval).name(), sdk::TemplateApproval::kServiceName));
+        if (approval)
+            if (const auto refusal = approval->refusal(request.templ.name, request.templ.language))
+                return invalid("template.name", "template '" + request.templ.name + "' (" + request.templ.language + ") cannot be sent: " + *refusal);
     }
     if (request.idempotencyKey.size() > 300) return invalid("idempotency_key", "the idempotency key is longer than 300 bytes");
     std::string e164;

@@ -111,4 +111,47 @@ std::string statusBody(const StatusUpdate& update) {
     return envelope(update.business, "\"statuses\":[" + status + "]");
 }
 
+namespace {
+
+// An entry whose one change is of `field`: Meta writes these with the account's id and a time, and
+// no metadata.
+std::string fieldEnvelope(const MetaBusiness& business, std::int64_t time, const std::string& field, const std::string& value) {
+    return "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":" + quoted(business.businessAccountId) +
+           ",\"time\":" + std::to_string(time) + ",\"changes\":[{\"value\":" + value + ",\"field\":" + quoted(field) + "}]}]}";
+}
+
+}  // namespace
+
+std::string templateStatusBody(const TemplateStatusUpdate& update) {
+    return fieldEnvelope(update.business, update.time, "message_template_status_update",
+                         "{\"event\":" + quoted(update.event) + ",\"message_template_id\":" + std::to_string(update.templateId) +
+                             ",\"message_template_name\":" + quoted(update.name) + ",\"message_template_language\":" +
+                             quoted(update.language) + ",\"reason\":" + quoted(update.reason.empty() ? "NONE" : update.reason) + "}");
+}
+
+std::string messageEchoBody(const MessageEcho& echo) {
+    return fieldEnvelope(echo.business, echo.timestamp, "smb_message_echoes",
+                         "{\"messaging_product\":\"whatsapp\",\"metadata\":{\"display_phone_number\":" +
+                             quoted(echo.business.displayPhoneNumber) + ",\"phone_number_id\":" + quoted(echo.business.phoneNumberId) +
+                             "},\"message_echoes\":[{\"from\":" + quoted(echo.business.displayPhoneNumber) + ",\"to\":" + quoted(echo.to) +
+                             ",\"id\":" + quoted(echo.wamid) + ",\"timestamp\":\"" + std::to_string(echo.timestamp) +
+                             "\",\"type\":\"text\",\"text\":{\"body\":" + quoted(echo.text) + "}}]}");
+}
+
+std::string accountUpdateBody(const AccountUpdate& update) {
+    std::string value = "{\"phone_number\":" + quoted(update.business.displayPhoneNumber) + ",\"event\":" + quoted(update.event);
+    if (update.event == "ACCOUNT_RESTRICTION") {
+        value += ",\"restriction_info\":[";
+        if (!update.restrictionType.empty()) {
+            value += "{\"restriction_type\":" + quoted(update.restrictionType);
+            if (update.expiration > 0) value += ",\"expiration\":" + std::to_string(update.expiration);
+            value += "}";
+        }
+        value += "]";
+    }
+    if (!update.banState.empty()) value += ",\"ban_info\":{\"waba_ban_state\":" + quoted(update.banState) + "}";
+    value += "}";
+    return fieldEnvelope(update.business, update.time, "account_update", value);
+}
+
 }  // namespace tawasul::host

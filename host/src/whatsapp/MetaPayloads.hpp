@@ -48,4 +48,37 @@ struct StatusUpdate {
 // One whatsapp_business_account entry with one change carrying one status.
 std::string statusBody(const StatusUpdate& update);
 
+// Meta's review of a template (field message_template_status_update).
+struct TemplateStatusUpdate {
+    MetaBusiness business;
+    std::string name, language;
+    std::string event;   // APPROVED, REJECTED, PAUSED, ...
+    std::string reason;  // empty: Meta's "NONE"
+    std::int64_t templateId = 0;
+    std::int64_t time = 0;  // entry[].time, seconds
+};
+std::string templateStatusBody(const TemplateStatusUpdate& update);
+
+// A message the business sent from the WhatsApp Business app (field smb_message_echoes).
+struct MessageEcho {
+    MetaBusiness business;
+    std::string to;  // the customer's wa_id (digits)
+    std::string wamid;
+    std::int64_t timestamp = 0;
+    std::string text;  // UTF-8
+};
+std::string messageEchoBody(const MessageEcho& echo);
+
+// An account_update: a restriction (restrictionType set; none listed lifts them), or a ban state
+// (DISABLE, REINSTATE, SCHEDULE_FOR_DISABLE) with event DISABLED_UPDATE.
+struct AccountUpdate {
+    MetaBusiness business;
+    std::string event;            // ACCOUNT_RESTRICTION, DISABLED_UPDATE, ...
+    std::string restrictionType;  // ACCOUNT_RESTRICTION: RESTRICTED_BIZ_INITIATED_MESSAGING, ...
+    std::int64_t expiration = 0;  // the restriction's end, seconds; 0: none given
+    std::string banState;         // DISABLED_UPDATE
+    std::int64_t time = 0;
+};
+std::string accountUpdateBody(const AccountUpdate& update);
+
 }  // namespace tawasul::host

@@ -218,6 +218,17 @@ private:
         return context_->services().find<sdk::MessageDispatcher>(sdk::MessageDispatcher::kServiceName);
     }
 
+    // The templates the picker offers: not those Meta rejected or paused (the dispatcher would
+    // refuse them, and says why when one is posted anyway).
+    std::vector<TemplateOption> offeredTemplates() {
+        std::vector<TemplateOption> options = store_->templates();
+        if (const auto approval = context_->services().find<sdk::TemplateApproval>(sdk::TemplateApproval::kServiceName))
+            options.erase(std::remove_if(options.begin(), options.end(),
+                                         [&](const TemplateOption& o) { return approval->refusal(o.name, o.language).has_value(); }),
+                          options.end());
+        return options;
+    }
+
     // The 24-hour window in words: "open until 14:05" or "closed".
     void windowInto(const sdk::HttpRequest& request, Object& out, std::int64_t lastInboundAt) const {
         const bool open = windowOpen(lastInboundAt, nowMillis());
@@ -479,7 +490,7 @@ private:
         model.set("pending", view->summary.status == "pending");
         Array::Ptr templates = new Array;
         if (!windowIsOpen) {
-            const auto options = store_->templates();
+            const auto options = offeredTemplates();
             for (std::size_t i = 0; i < options.size(); ++i) {
                 const bool selected = choice ? choice->value == templateValue(options[i]) : i == 0;
                 templates->add(templateModel(request, options[i], i, selected, choice));

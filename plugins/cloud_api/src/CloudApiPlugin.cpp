@@ -23,10 +23,12 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "AccountEvents.hpp"
 #include "GraphApi.hpp"
 #include "PairPacer.hpp"
 #include "SettingsPage.hpp"
 #include "SharedPacer.hpp"
+#include "TemplateCatalog.hpp"
 #include "TokenBucket.hpp"
 #include "tawasul/sdk/Crypto.hpp"
 #include "tawasul/sdk/Errors.hpp"
@@ -40,6 +42,10 @@ using namespace Poco::Data::Keywords;
 
 constexpr const char* kTokenKey = "whatsapp.cloud.access_token";
 constexpr const char* kPhoneNumberIdKey = "whatsapp.cloud.phone_number_id";
+constexpr const char* kBusinessAccountKey = "whatsapp.cloud.business_account_id";
+// Meta pages its template list; a hundred a page, and a bound on how many pages one sync reads.
+constexpr std::size_t kTemplatesPerPage = 100;
+constexpr int kTemplatePages = 50;
 // "false" turns Cloud API sending off at once on every host (settings are shared through the
 // database): sends go down the dispatch chain, and no mark-read reaches Meta.
 constexpr const char* kEnabledKey = "whatsapp.cloud.enabled";
@@ -154,7 +160,8 @@ private:
     std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> idle_;
 };
 
-class CloudApiProvider final : public sdk::MessageProvider, public sdk::ProviderConnectionTest, public sdk::MediaSource {
+class CloudApiProvider final : public sdk::MessageProvider, public sdk::ProviderConnectionTest, public sdk::TemplateSource,
+                               public sdk::MediaSource {
 public:
     CloudApiProvider(sdk::HostContext& context, Options options)
         : context_(context), options_(std::move(options)) {
@@ -182,6 +189,11 @@ public:
         Credentials credentials;
         sdk::SendResult result;
         if (!usable(credentials, result)) return result;
+        if (const auto restriction = restrictions_.blocking(message.kind == sdk::ContentKind::Template)) {
+            result.outcome = sdk::SendOutcome::Unavailable;
+            result.note = "restricted by Meta: " + *restriction;
+            return result;
+        }
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
         try {
             // The recipient's pair rate first: a message that must wait for it takes no send slot.
@@ -228,9 +240,51 @@ public:
         if (!const_cast<CloudApiProvider*>(this)->readCredentials(credentials, unused))
             return {sdk::ProviderState::Unconfigured, unused.note};
         const_cast<CloudApiProvider*>(this)->refreshSharedHealth(credentials);
-        std::lock_guard lock(mutex_);
-        if (unhealthy_ && credentials.tokenHash == failedTokenHash_) return {sdk::ProviderState::Unhealthy, unhealthyReason_};
+        if (const auto restriction = restrictions_.blocking(false)) return {sdk::ProviderState::Unhealthy, "restricted by Meta: " + *restriction};
+        {
+            std::lock_guard lock(mutex_);
+            if (unhealthy_ && credentials.tokenHash == failedTokenHash_) return {sdk::ProviderState::Unhealthy, unhealthyReason_};
+        }
+        // Healthy for replies, but templates go to the fallback: said, without stopping the inbox.
+        if (const auto restriction = restrictions_.blocking(true)) return {sdk::ProviderState::Healthy, "templates restricted by Meta: " + *restriction};
         return {};
+    }
+
+    // Every template of the business account (setting whatsapp.cloud.business_account_id), page by
+    // page through the configured Graph API; at most kTemplatePages pages of kTemplatesPerPage.
+    std::vector<sdk::MetaTemplate> metaTemplates() override {
+        Credentials credentials;
+        sdk::SendResult result;
+        if (!readCredentials(credentials, result)) throw std::runtime_error("cannot read Meta's templates: " + result.note);
+        const std::string account = context_.settings().get(kBusinessAccountKey).value_or("");
+        if (account.empty() || account.find_first_not_of("0123456789") != std::string::npos)
+            throw std::runtime_error(std::string("cannot read Meta's templates: not configured: no business account id (setting ") +
+                                     kBusinessAccountKey + ", digits)");
+        std::vector<sdk::MetaTemplate> templates;
+        std::optional<std::string> after;
+        for (int page = 0; page < kTemplatePages; ++page) {
+            Answer answer;
+            try {
+                answer = pool_->call(Poco::Net::HTTPRequest::HTTP_GET,
+                                     pool_->basePath() + "/" + options_.apiVersion + templatePagePath(account, kTemplatesPerPage, after),
+                                     credentials.token, "");
+            } catch (const Poco::Exception& error) {
+                throw std::runtime_error("cannot read Meta's templates: no answer from " + options_.graphUrl + ": " + error.displayText());
+            }
+            if (answer.status < 200 || answer.status >= 300) {
+                const Classified classified = classifyAnswer(answer.status, answer.body);
+                if (classified.unhealthy) markUnhealthy(credentials, classified.result);
+                throw std::runtime_error("cannot read Meta's templates: HTTP " + std::to_string(answer.status) +
+                                         (classified.result.errorCode ? " (" + std::to_string(classified.result.errorCode) + ")" : "") +
+                                         (classified.result.errorTitle.empty() ? "" : ": " + classified.result.errorTitle));
+            }
+            TemplatePage read = readTemplatePage(answer.body);
+            for (sdk::MetaTemplate& meta : read.templates) templates.push_back(std::move(meta));
+            if (!read.after) return templates;
+            after = read.after;
+        }
+        throw std::runtime_error("cannot read Meta's templates: more than " + std::to_string(kTemplatePages * kTemplatesPerPage) +
+                                 " templates (" + std::to_string(kTemplatePages) + " pages)");
     }
 
     sdk::ProviderHealth testConnection() override {
@@ -587,6 +641,7 @@ private:
     std::map<std::string, std::unique_ptr<TokenBucket>> buckets_;  // per phone number id, shared by all workers
     std::unique_ptr<SharedPacer> sharedPacer_;                      // on PostgreSQL: shared by all hosts
     std::unique_ptr<PairPacer> pairPacer_;                          // per recipient; on PostgreSQL shared by all hosts
+    mutable AccountRestrictions restrictions_{context_};            // Meta's, from its account webhooks
     sdk::Counter& lateSlots_ = lateSlotsCounter();
     sdk::Histogram& lateness_ = context_.metrics().histogram(
         "tawasul_cloud_api_send_lateness_seconds", "How long after its send slot a sender was ready (woken, and answered on PostgreSQL)",
@@ -605,6 +660,8 @@ public:
         // Under the plugin's name: the name `dispatch.chain` lists, and the settings page's test looks up.
         context.services().publish<sdk::MessageProvider>(context.pluginName(), provider);
         context.services().publish<sdk::ProviderConnectionTest>(context.pluginName(), provider);
+        context.services().publish<sdk::TemplateSource>(context.pluginName(), provider);
+        context.services().publish<sdk::WebhookFieldHandler>(context.pluginName(), std::make_shared<AccountEvents>(context));
         // The media of the messages Meta delivers, fetched by whoever stores them (admin_inbox).
         context.services().publish<sdk::MediaSource>(context.pluginName(), provider);
         registerSettingsPage(context);

@@ -14,6 +14,7 @@
 #include "GraphApi.hpp"
 #include "PairPacer.hpp"
 #include "SharedPacer.hpp"
+#include "TemplateCatalog.hpp"
 #include "TokenBucket.hpp"
 
 using namespace tawasul;
@@ -56,6 +57,8 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(successReadsTheWamid);
     CPPUNIT_TEST(errorClasses);
     CPPUNIT_TEST(unreadableSuccessIsNotRetried);
+    CPPUNIT_TEST(aTemplatePageReadsMetasParts);
+    CPPUNIT_TEST(aTemplatePageThatIsNotOneIsRefused);
     CPPUNIT_TEST(mediaLookupReadsTheUrlAndWhatMetaSaysOfTheFile);
     CPPUNIT_TEST(mediaLookupErrorClasses);
     CPPUNIT_TEST_SUITE_END();
@@ -343,6 +346,53 @@ public:
         CPPUNIT_ASSERT(classified.result.outcome == sdk::SendOutcome::Refused);
         CPPUNIT_ASSERT(classified.result.providerMessageId.empty());
     }
+
+    void aTemplatePageReadsMetasParts() {
+        using plugins::cloud_api::readTemplatePage;
+        const auto page = readTemplatePage(
+            "{\"data\":[{\"name\":\"rappel\",\"language\":\"fr\",\"status\":\"APPROVED\",\"category\":\"UTILITY\",\"id\":\"1\","
+            "\"quality_score\":{\"score\":\"YELLOW\"},\"rejected_reason\":\"NONE\",\"components\":[{\"type\":\"HEADER\",\"format\":\"TEXT\","
+            "\"text\":\"Rappel {{1}}\"},{\"type\":\"BODY\",\"text\":\"Bonjour {{1}}\"},{\"type\":\"BUTTONS\",\"buttons\":[{\"type\":"
+            "\"QUICK_REPLY\",\"text\":\"Oui\"},{\"type\":\"URL\",\"text\":\"Suivi\",\"url\":\"https://x.dz/{{1}}\"}]}]},"
+            "{\"name\":\"code\",\"language\":\"en\",\"status\":\"APPROVED\",\"components\":[{\"type\":\"BODY\",\"text\":\"{{1}} is your code\"},"
+            "{\"type\":\"BUTTONS\",\"buttons\":[{\"type\":\"OTP\",\"otp_type\":\"COPY_CODE\"}]}]},"
+            "{\"name\":\"\",\"language\":\"en\"},{\"language\":\"en\",\"name\":\"nobody\",\"components\":[]},7],"
+            "\"paging\":{\"cursors\":{\"before\":\"QVFI\",\"after\":\"QVFIUjZA\"},\"next\":\"https://graph.facebook.com/x?after=QVFIUjZA\"}}");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), page.templates.size());  // the nameless entry and the number are no templates
+        const sdk::MetaTemplate& rappel = page.templates[0];
+        CPPUNIT_ASSERT_EQUAL(std::string("rappel|fr|APPROVED|UTILITY|YELLOW|"),
+                             rappel.name + "|" + rappel.language + "|" + rappel.status + "|" + rappel.category + "|" + rappel.quality + "|" +
+                                 rappel.rejectedReason);
+        CPPUNIT_ASSERT_EQUAL(std::string("Rappel {{1}}|Bonjour {{1}}"), rappel.definition.header + "|" + rappel.definition.body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), rappel.definition.buttons.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("quick_reply"), rappel.definition.buttons[0].type);
+        CPPUNIT_ASSERT_EQUAL(std::string("https://x.dz/{{1}}"), rappel.definition.buttons[1].url);
+        CPPUNIT_ASSERT(!rappel.unsupported);
+        CPPUNIT_ASSERT_EQUAL(std::string("a button of type OTP (Tawasul sends link and quick-reply buttons only)"),
+                             page.templates[1].unsupported.value_or(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("no body"), page.templates[2].unsupported.value_or(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("QVFIUjZA"), page.after.value_or(""));
+        // The last page has a cursor but no "next".
+        CPPUNIT_ASSERT(!readTemplatePage("{\"data\":[],\"paging\":{\"cursors\":{\"after\":\"QVFI\"}}}").after);
+        CPPUNIT_ASSERT(!readTemplatePage("{\"data\":[]}").after);
+        // The cursor goes into the next request encoded.
+        CPPUNIT_ASSERT_EQUAL(std::string("/123/message_templates?fields=id,name,language,status,category,quality_score,rejected_reason,"
+                                         "components&limit=100&after=a%26b%3D"),
+                             plugins::cloud_api::templatePagePath("123", 100, std::string("a&b=")));
+    }
+
+    void aTemplatePageThatIsNotOneIsRefused() {
+        using plugins::cloud_api::readTemplatePage;
+        for (const char* body : {"", "not json", "[1,2]", "{}", "{\"data\":{}}", "\"text\"", "null"}) {
+            try {
+                readTemplatePage(body);
+                CPPUNIT_FAIL(std::string("read as a page: ") + body);
+            } catch (const std::runtime_error& error) {
+                CPPUNIT_ASSERT_MESSAGE(error.what(), std::string(error.what()).find("Meta's template list") == 0);
+            }
+        }
+    }
+
     void mediaLookupReadsTheUrlAndWhatMetaSaysOfTheFile() {
         using plugins::cloud_api::readMediaLookup;
         const auto lookup = readMediaLookup(200, "{\"messaging_product\":\"whatsapp\",\"url\":\"https://lookaside.fbsbx.com/whatsapp_business/"

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 
+#include "BusinessAppMessages.hpp"
 #include "KeywordRules.hpp"
 #include "Notification.hpp"
 #include "Timeline.hpp"
@@ -81,6 +82,10 @@ public:
         // rows other workers may wait for, so a smaller one.
         batchSize_ = config.batchSize.value_or(sqlite_ ? 1000 : 256);
         writeSize_ = sqlite_ ? std::min<std::size_t>(batchSize_, 64) : batchSize_;
+        // Coexistence with the WhatsApp Business app: its echoes, history and contacts, as a field
+        // handler like any other plugin's.
+        context.services().publish<sdk::WebhookFieldHandler>(context.pluginName(),
+                                                             std::make_shared<BusinessAppMessages>(*phones_, context.clock()));
         context.jobs().handleBatch(sdk::kProcessWebhookEventJob, batchSize_,
                                    [this](const std::vector<sdk::Job>& jobs) { return process(jobs); });
         context.logger().information("routing with " + std::to_string(rules_.rules().size()) + " keyword rule(s)");
@@ -91,6 +96,8 @@ public:
     }
 
 private:
+    using FieldHandlers = std::map<std::string, std::shared_ptr<sdk::WebhookFieldHandler>>;
+
     std::unique_ptr<sdk::PreparedSession> take() {
         {
             std::lock_guard lock(preparedMutex_);
@@ -137,8 +144,9 @@ private:
     // its part back whole; the part's events are then written one at a time, so the one at fault
     // fails alone (to be retried) and the others are done.
     std::vector<sdk::JobFailure> process(const std::vector<sdk::Job>& jobs) {
-        // Looked up per batch: the matcher may be stopped and started again with the plugins.
+        // Looked up per batch: the matcher and the handlers may be stopped and started again with the plugins.
         auto matcher = context_->services().find<sdk::ContactMatcher>(sdk::ContactMatcher::kServiceName);
+        const FieldHandlers handlers = fieldHandlers();
         // A connection with the timeline's statements prepared, kept for the next claim; a part
         // that fails drops it (it may be broken) and the next part takes a fresh one.
         std::unique_ptr<sdk::PreparedSession> db;
@@ -150,7 +158,7 @@ private:
         const auto write = [&](const std::vector<sdk::Job>& part) {
             if (!db) db = take();
             try {
-                return this->writePart(*db, part, matcher);
+                return this->writePart(*db, part, matcher, handlers);
             } catch (...) {
                 db.reset();
                 throw;
@@ -206,7 +214,8 @@ private:
 
     // Reads, parses and routes the part's events outside any transaction, then writes those that
     // could be read in one transaction. Throws when the write fails (nothing of the part is written).
-    Written writePart(sdk::PreparedSession& db, const std::vector<sdk::Job>& part, const std::shared_ptr<sdk::ContactMatcher>& matcher) {
+    Written writePart(sdk::PreparedSession& db, const std::vector<sdk::Job>& part, const std::shared_ptr<sdk::ContactMatcher>& matcher,
+                      const FieldHandlers& handlers) {
         Written written;
         const auto fail = [&](const sdk::Job& job, const std::string& reason) { written.failures.push_back({job.id, reason, true, {}}); };
         sdk::Database& database = context_->database();
@@ -248,6 +257,7 @@ private:
         const auto started = std::chrono::steady_clock::now();
         written.waitedMillis = std::chrono::duration<double, std::milli>(started - asked).count();
         timeline.write(db);
+        const std::map<std::string, std::size_t> unhandled = writeFieldChanges(db, timeline.fieldChanges(), handlers);
         // The media of the new messages, fetched by a job each (sdk::kFetchMediaJob), written with
         // them: a message stored is a fetch queued, and a redelivered one queues nothing.
         const std::vector<Poco::Int64> media = timeline.newMediaMessages();
@@ -271,8 +281,43 @@ private:
         duplicates_->increment(static_cast<std::uint64_t>(counts.duplicates));
         statuses_->increment(static_cast<std::uint64_t>(counts.statuses));
         leads_->increment(static_cast<std::uint64_t>(counts.leads));
+        for (const auto& [name, count] : unhandled)
+            context_->metrics()
+                .counter("tawasul_webhook_field_changes_unhandled_total{field=\"" + name + "\"}",
+                         "Changes of webhook fields no plugin takes (kept in their stored events)")
+                .increment(count);
         for (const sdk::Event& event : timeline.events()) context_->events().publish(event);
         return written;
+    }
+
+    // The running handlers by the field they take; the first published wins a field two take.
+    FieldHandlers fieldHandlers() const {
+        FieldHandlers handlers;
+        sdk::ServiceRegistry& services = context_->services();
+        for (const std::string& name : services.names<sdk::WebhookFieldHandler>())
+            if (auto handler = services.find<sdk::WebhookFieldHandler>(name))
+                for (const std::string& field : handler->fields()) handlers.emplace(field, handler);
+        return handlers;
+    }
+
+    // Hands each handler the part's changes of its fields, in order, and returns how many changes of
+    // each field nobody takes, by a name fit for a metric label (Meta's field names are [a-z_]).
+    static std::map<std::string, std::size_t> writeFieldChanges(sdk::PreparedSession& db, const std::vector<sdk::WebhookChange>& changes,
+                                                                const FieldHandlers& handlers) {
+        std::map<std::string, std::size_t> unhandled;
+        std::map<std::shared_ptr<sdk::WebhookFieldHandler>, std::vector<sdk::WebhookChange>> byHandler;
+        for (const sdk::WebhookChange& change : changes) {
+            const auto handler = handlers.find(change.field);
+            if (handler != handlers.end()) {
+                byHandler[handler->second].push_back(change);
+                continue;
+            }
+            const bool plain = !change.field.empty() && change.field.size() <= 64 &&
+                               std::all_of(change.field.begin(), change.field.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+            ++unhandled[plain ? change.field : "other"];
+        }
+        for (const auto& [handler, theirs] : byHandler) handler->write(db, theirs);
+        return unhandled;
     }
 
     sdk::HostContext* context_ = nullptr;

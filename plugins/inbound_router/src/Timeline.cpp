@@ -49,8 +49,8 @@ Text orNull(const std::string& text) { return text.empty() ? Text() : Text(text)
 // page and API formats times as four-digit years.
 constexpr long long kLastSecond = 253402300799;  // 9999-12-31T23:59:59Z
 
-std::int64_t millisFrom(const Object& object, std::int64_t fallback) {
-    const std::string text = field(object, "timestamp");
+std::int64_t millisFrom(const Object& object, const std::string& key, std::int64_t fallback) {
+    const std::string text = field(object, key);
     try {
         std::size_t used = 0;
         const long long seconds = std::stoll(text, &used);
@@ -93,7 +93,8 @@ std::string Timeline::lockClause() const { return " ORDER BY id" + dialect_.forU
 void Timeline::add(std::int64_t eventId, const Object& notification) {
     // All of an event or none of it: a body that throws half way (a value of the wrong type deep
     // inside) leaves nothing behind, so that its job can fail alone while the batch is written.
-    const std::size_t items = items_.size(), messages = messages_.size(), statuses = statuses_.size(), errors = errors_.size();
+    const std::size_t items = items_.size(), messages = messages_.size(), statuses = statuses_.size(), errors = errors_.size(),
+                      changes = fieldChanges_.size();
     try {
         addEntries(eventId, notification);
     } catch (...) {
@@ -101,6 +102,7 @@ void Timeline::add(std::int64_t eventId, const Object& notification) {
         messages_.erase(messages_.begin() + static_cast<long>(messages), messages_.end());
         statuses_.erase(statuses_.begin() + static_cast<long>(statuses), statuses_.end());
         errors_.erase(errors_.begin() + static_cast<long>(errors), errors_.end());
+        fieldChanges_.erase(fieldChanges_.begin() + static_cast<long>(changes), fieldChanges_.end());
         throw;
     }
 }
@@ -114,8 +116,20 @@ void Timeline::addEntries(std::int64_t eventId, const Object& notification) {
             const Object::Ptr change = changes->getObject(static_cast<unsigned>(c));
             if (!change) continue;
             const Object::Ptr value = objectAt(*change, "value");
-            // Other fields (template status updates, account alerts, ...) stay in the stored event.
-            if (value && field(*change, "field") == "messages") addChange(eventId, *value);
+            if (!value) continue;
+            const std::string name = field(*change, "field");
+            if (name == sdk::kMessagesField) {
+                addChange(eventId, *value);
+                continue;
+            }
+            // Other fields (template status, account alerts, ...) go to the plugin that takes them.
+            sdk::WebhookChange other;
+            other.eventId = eventId;
+            other.accountId = idField(*entry, "id");
+            other.time = millisFrom(*entry, "time", 0) / 1000;
+            other.field = name;
+            other.value = value;
+            fieldChanges_.push_back(std::move(other));
         }
     }
 }
@@ -171,7 +185,7 @@ void Timeline::addMessage(std::int64_t eventId, const std::string& phoneNumberId
     if (!m.waId.empty())
         if (const auto e164 = phones_.toE164(m.waId)) m.phone = *e164;
     m.rendered = renderMessage(message);
-    m.at = millisFrom(message, now_);
+    m.at = millisFrom(message, "timestamp", now_);
     m.payload = toJson(message);
     if (m.rendered.type == "text" || m.rendered.type == "button" || m.rendered.type == "interactive")
         if (const auto match = rules_.match(m.rendered.body)) m.rule = match->rule;
@@ -186,7 +200,7 @@ void Timeline::addStatus(std::int64_t eventId, const Object& status) {
     s.wamid = idField(status, "id");
     s.word = field(status, "status");
     if (s.wamid.empty() || s.word.empty()) return;
-    s.occurredAt = millisFrom(status, now_);
+    s.occurredAt = millisFrom(status, "timestamp", now_);
     s.recipient = orNull(idField(status, "recipient_id"));
     if (const Array::Ptr errors = arrayAt(status, "errors"); errors && errors->size() > 0) {
         if (const Object::Ptr first = errors->getObject(0)) {

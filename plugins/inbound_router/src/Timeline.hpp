@@ -31,6 +31,7 @@
 #include "tawasul/sdk/Events.hpp"
 #include "tawasul/whatsapp/Contacts.hpp"
 #include "tawasul/whatsapp/Phones.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::inbound_router {
 
@@ -56,6 +57,9 @@ public:
     void write(sdk::PreparedSession& db);
 
     const TimelineCounts& counts() const { return counts_; }
+    // The changes of fields other than "messages", in the order the events said them, for the
+    // plugins that take them (sdk::WebhookFieldHandler). add() collects them; write() leaves them.
+    const std::vector<sdk::WebhookChange>& fieldChanges() const { return fieldChanges_; }
     // Events to publish once the transaction has committed, in the order the events said them.
     const std::vector<sdk::Event>& events() const { return events_; }
     // After write(): the ids of the messages it stored that carry a media id (image, audio, video,
@@ -176,6 +180,7 @@ private:
     std::vector<Message> messages_;
     std::vector<Status> statuses_;
     std::vector<ErrorRow> errors_;
+    std::vector<sdk::WebhookChange> fieldChanges_;
     std::map<std::string, std::vector<sdk::MatchCandidate>> matches_;  // by wa_id
 
     std::vector<Contact> contacts_;

@@ -17,6 +17,7 @@
 #include "OutboxLog.hpp"
 #include "OutboxTemplates.hpp"
 #include "tawasul/whatsapp/Templates.hpp"
+#include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/ListPages.hpp"
 
@@ -217,14 +218,61 @@ public:
     }
 
     // ---- templates --------------------------------------------------------------------------
+    // Meta's statuses by the word the page has for them; the rarer ones (IN_APPEAL, LIMIT_EXCEEDED...) share "other".
+    static std::string metaReviewWord(const std::string& status) {
+        for (const char* known : {"APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "FLAGGED", "REINSTATED"})
+            if (status == known) {
+                std::string word = status;
+                std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                return word == "reinstated" ? "approved" : word;
+            }
+        return "other";
+    }
+
     void templates(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        if (request.queryParam("done").value_or("") == "saved") model.set("notice", t.text(request.locale(), "templates_saved"));
+        renderTemplates(request, response, 200, model);
+    }
+
+    // POST: Meta's templates into the outbox's, then the list with what changed, or why nothing did
+    // (502: Meta could not be read).
+    void syncTemplates(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::string locale = request.locale();
+        const sdk::Translator& t = context_.translator();
+        Object model;
+        const auto sync = context_.services().find<sdk::TemplateSync>(sdk::TemplateSync::kServiceName);
+        try {
+            if (!sync) throw std::runtime_error("the outbox's template sync is not running");
+            const sdk::TemplateSyncReport report = sync->sync();
+            model.set("notice", t.text(locale, "templates_synced",
+                                       {{"count", t.number(locale, static_cast<std::int64_t>(report.fromMeta))},
+                                        {"added", t.number(locale, static_cast<std::int64_t>(report.added))},
+                                        {"updated", t.number(locale, static_cast<std::int64_t>(report.updated))},
+                                        {"deleted", t.number(locale, static_cast<std::int64_t>(report.deleted))}}));
+            Array::Ptr skipped = new Array;
+            for (const std::string& line : report.skipped) skipped->add(line);
+            model.set("skipped", skipped);
+            model.set("has_skipped", !report.skipped.empty());
+            renderTemplates(request, response, 200, model);
+        } catch (const std::exception& error) {
+            model.set("error", t.text(locale, "templates_sync_failed", {{"reason", sdk::errorText(error)}}));
+            renderTemplates(request, response, 502, model);
+        }
+    }
+
+    void renderTemplates(const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, Object& model) {
         const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
         Poco::Data::Session session = context_.database().session();
         std::vector<Poco::Int64> ids, updated;
         std::vector<std::string> names, languages, categories, statuses, bodies;
-        session << "SELECT id, name, language, category, status, body, updated_at FROM whatsapp_templates ORDER BY name, language, id",
-            into(ids), into(names), into(languages), into(categories), into(statuses), into(bodies), into(updated), now;
+        std::vector<Poco::Nullable<std::string>> metaStatuses, metaReasons;
+        session << "SELECT id, name, language, category, status, body, updated_at, meta_status, meta_reason FROM whatsapp_templates "
+                   "ORDER BY name, language, id",
+            into(ids), into(names), into(languages), into(categories), into(statuses), into(bodies), into(updated), into(metaStatuses),
+            into(metaReasons), now;
         Array::Ptr rows = new Array;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             Object::Ptr row = new Object;
@@ -236,14 +284,18 @@ public:
             row->set("status_label", t.text(locale, "templates_status_" + statuses[i]));
             row->set("body", bodies[i]);
             row->set("updated", t.dateTime(locale, updated[i] / 1000));
+            // Where Meta's review stands: none for a local template, sent by hand through the Outbox.
+            const std::string meta = metaStatuses[i].isNull() ? "local" : metaReviewWord(metaStatuses[i].value());
+            row->set("meta", meta);
+            row->set("meta_label", t.text(locale, "templates_meta_" + meta));
+            if (!metaReasons[i].isNull()) row->set("meta_reason", metaReasons[i].value());
             rows->add(row);
         }
-        Object model;
         model.set("templates", rows);
         model.set("empty", ids.empty());
         model.set("new_url", std::string(kTemplatesPagesPath) + "/new");
-        if (request.queryParam("done").value_or("") == "saved") model.set("notice", t.text(locale, "templates_saved"));
-        context_.pages().render(request, response, "templates", t.text(locale, "templates_title"), model);
+        model.set("sync_url", std::string(kTemplatesPagesPath) + "/sync");
+        context_.pages().render(request, response, "templates", t.text(locale, "templates_title"), model, status);
     }
 
     void newTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -745,6 +797,7 @@ void registerOutboxPages(sdk::HostContext& context) {
     add("GET", tpl, &OutboxPages::templates, templates);
     add("GET", tpl + "/new", &OutboxPages::newTemplate, templates);
     add("POST", tpl, &OutboxPages::saveTemplate, templates);
+    add("POST", tpl + "/sync", &OutboxPages::syncTemplates, templates);
     add("GET", tpl + "/{id}", &OutboxPages::editTemplate, templates);
     add("POST", tpl + "/{id}", &OutboxPages::saveTemplate, templates);
 

@@ -14,6 +14,8 @@
 #include "OutboxLog.hpp"
 #include "OutboxPages.hpp"
 #include "OutboxTemplates.hpp"
+#include "TemplateReviews.hpp"
+#include "TemplateSync.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/Errors.hpp"
@@ -135,6 +137,11 @@ public:
         context.services().publish<sdk::MessageProvider>(context.pluginName(), std::make_shared<OutboxProvider>(context));
         context.events().subscribe(sdk::kPlatformEventTopic, [this](const sdk::Event& event) { startFlows(event.json); });
         context.jobs().handle(kFlowStepJob, [this](const sdk::Job& job) { runStep(job); });
+        // Meta's review of the templates: from its webhooks, asked before a template is queued.
+        auto reviews = std::make_shared<TemplateReviews>(context);
+        context.services().publish<sdk::WebhookFieldHandler>(context.pluginName(), reviews);
+        context.services().publish<sdk::TemplateApproval>(sdk::TemplateApproval::kServiceName, reviews);
+        context.services().publish<sdk::TemplateSync>(sdk::TemplateSync::kServiceName, std::make_shared<OutboxTemplateSync>(context));
         registerOutboxPages(context);
         context.logger().information("outbox ready");
     }

@@ -3,6 +3,7 @@
 // template), the download hands them over untouched.
 #include "EventsPages.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <Poco/Data/LOB.h>
@@ -13,6 +14,7 @@
 #include <Poco/JSON/Stringifier.h>
 
 #include "tawasul/sdk/Forms.hpp"
+#include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/ListPages.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
@@ -142,9 +144,10 @@ public:
         model.set("replay_url", std::string(kEventsPagesPath) + "/" + idText + "/replay");
         model.set("can_replay", request.principal && request.principal->can(kReplayPermission));
         if (request.queryParam("done").value_or("") == "replayed") model.set("notice", t.text(locale, "events_replayed"));
-        std::string pretty;
-        if (prettyJson(raw, pretty)) {
+        std::string pretty, fields;
+        if (prettyJson(raw, pretty, fields)) {
             model.set("payload", pretty);
+            if (!fields.empty()) model.set("fields", fields);
         } else {
             model.set("payload", raw);
             model.set("not_json", t.text(locale, "events_not_json"));
@@ -223,10 +226,13 @@ public:
 
 private:
     // Indented JSON with the keys in the order Meta sent them; false when the bytes are not JSON.
-    static bool prettyJson(const std::string& raw, std::string& out) {
+    // Pretty-printed, and the distinct webhook fields of its changes in order ("messages",
+    // "account_update", ...): which plugin took the event, or that none did.
+    static bool prettyJson(const std::string& raw, std::string& out, std::string& fields) {
         try {
             Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));
             const Poco::Dynamic::Var value = parser.parse(raw);
+            fields = changeFields(value);
             std::ostringstream text;
             Poco::JSON::Stringifier::stringify(value, text, 2, -1, Poco::JSON_WRAP_STRINGS | Poco::JSON_PRESERVE_KEY_ORDER);
             out = text.str();
@@ -234,6 +240,24 @@ private:
         } catch (const std::exception&) {
             return false;
         }
+    }
+
+    static std::string changeFields(const Poco::Dynamic::Var& value) {
+        std::vector<std::string> seen;
+        const auto notification = value.type() == typeid(Poco::JSON::Object::Ptr) ? value.extract<Poco::JSON::Object::Ptr>() : nullptr;
+        const auto entries = notification && notification->isArray("entry") ? notification->getArray("entry") : nullptr;
+        for (std::size_t e = 0; entries && e < entries->size(); ++e) {
+            const auto entry = entries->getObject(static_cast<unsigned>(e));
+            const auto changes = entry && entry->isArray("changes") ? entry->getArray("changes") : nullptr;
+            for (std::size_t c = 0; changes && c < changes->size(); ++c) {
+                const auto change = changes->getObject(static_cast<unsigned>(c));
+                const std::string field = change ? sdk::jsonText(*change, "field").substr(0, 100) : "";
+                if (!field.empty() && std::find(seen.begin(), seen.end(), field) == seen.end()) seen.push_back(field);
+            }
+        }
+        std::string joined;
+        for (const std::string& field : seen) joined += (joined.empty() ? "" : ", ") + field;
+        return joined;
     }
 
     sdk::HostContext& context_;

@@ -15,10 +15,13 @@
 //      SqlDialect::jsonRows(), JobQueue::enqueueAll on a PreparedSession.
 // 2.2: tawasul/whatsapp/Templates.hpp (sdk::TemplateText, TemplateDefinition with header and
 //      buttons, templateFields, templateComponents, renderTemplate).
-// 2.4: tawasul/whatsapp/Media.hpp (sdk::MediaSource, MediaFetch, MediaLimits, kFetchMediaJob):
+// 2.5: sdk::WebhookFieldHandler and WebhookChange (webhook fields other than "messages"),
+//      sdk::TemplateApproval (Meta's review of a template, asked before a send), sdk::TemplateSource
+//      and sdk::TemplateSync (Meta's templates read and kept), sdk::MetaTemplate.
+// 2.6: tawasul/whatsapp/Media.hpp (sdk::MediaSource, MediaFetch, MediaLimits, kFetchMediaJob):
 //      inbound media fetched through the provider that delivered it.
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 4
+#define TAWASUL_SDK_ABI_MINOR 6
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)

@@ -79,7 +79,7 @@ enum class ProviderState { Healthy, Unconfigured, Disabled, Unhealthy };
 
 struct ProviderHealth {
     ProviderState state = ProviderState::Healthy;
-    std::string reason;  // e.g. "access token expired (190)"; empty when healthy
+    std::string reason;  // e.g. "access token expired (190)"; when healthy, empty or what it will not send
 };
 
 class TAWASUL_SDK_API MessageProvider {

@@ -82,4 +82,54 @@ TAWASUL_SDK_API std::vector<TemplateComponent> templateComponents(const Template
 TAWASUL_SDK_API std::optional<std::string> renderTemplate(const TemplateDefinition& definition,
                                                           const std::vector<TemplateComponent>& components, std::string& error);
 
+// Whether Meta lets a template be sent, as far as its owner knows (Meta's review reaches it through
+// the message_template_status_update webhook and `tawasul templates sync`). Published by the plugin
+// that keeps the templates (the outbox) under kServiceName; the dispatcher asks it before it queues
+// a template, so that a send Meta would refuse (132001, 132015) is refused at once, with the reason.
+class TAWASUL_SDK_API TemplateApproval {
+public:
+    static constexpr const char* kServiceName = "templates";
+    virtual ~TemplateApproval();
+    // Why the template cannot be sent through the Cloud API ("rejected by Meta: INVALID_FORMAT",
+    // "paused by Meta"), or nullopt when Meta approved it or never reviewed it (a local template,
+    // sent by hand through the Outbox).
+    virtual std::optional<std::string> refusal(const std::string& name, const std::string& language) = 0;
+};
+
+// A template as Meta holds it (GET /{waba-id}/message_templates).
+struct MetaTemplate {
+    std::string id, name, language;
+    std::string status;    // APPROVED, PENDING, REJECTED, PAUSED, DISABLED, ...
+    std::string category;  // MARKETING, UTILITY, AUTHENTICATION
+    std::string quality;   // GREEN, YELLOW, RED, UNKNOWN; "" when Meta gave none
+    std::string rejectedReason;
+    TemplateDefinition definition;           // its text header, body, link and quick-reply buttons
+    std::optional<std::string> unsupported;  // a part Tawasul cannot send (a media header, an OTP button), in words
+};
+
+// Reads the business account's templates from Meta. Published by a provider that can (cloud_api)
+// under its own name.
+class TAWASUL_SDK_API TemplateSource {
+public:
+    virtual ~TemplateSource();
+    // Every template, all pages. Throws std::runtime_error with the reason (not configured, Meta's
+    // error) when they cannot be read.
+    virtual std::vector<MetaTemplate> metaTemplates() = 0;
+};
+
+struct TemplateSyncReport {
+    std::size_t fromMeta = 0, added = 0, updated = 0, deleted = 0;
+    std::vector<std::string> skipped;  // "name (language): why"
+};
+
+// Brings Meta's templates into the ones Tawasul keeps: `tawasul templates sync` and the templates
+// page. Published by the plugin that keeps them (the outbox) under kServiceName.
+class TAWASUL_SDK_API TemplateSync {
+public:
+    static constexpr const char* kServiceName = "templates";
+    virtual ~TemplateSync();
+    // Throws std::runtime_error with the reason when Meta's list cannot be read; nothing is then written.
+    virtual TemplateSyncReport sync() = 0;
+};
+
 }  // namespace tawasul::sdk
