@@ -239,16 +239,16 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
     ConversationView view;
     {
         std::vector<Poco::Int64> contactIds, lastMessage, unread, created;
-        std::vector<NullableText> names, phones, waIds, assignedNames, intents, leadNames, leadStatuses;
+        std::vector<NullableText> names, phones, waIds, assignedNames, intents, leadNames, leadStatuses, usernames;
         std::vector<std::string> statuses;
         std::vector<NullableInt> assigned, lastInbound, leads;
         session << "SELECT c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
-                   "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, c.created_at, l.contact_name, l.status "
+                   "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, c.created_at, l.contact_name, l.status, ct.username "
                    "FROM whatsapp_conversations c JOIN whatsapp_contacts ct ON ct.id = c.contact_id "
                    "LEFT JOIN users u ON u.id = c.assigned_user_id LEFT JOIN b2b_leads l ON l.id = c.b2b_lead_id WHERE c.id = $1",
             use(conversationId), into(contactIds), into(names), into(phones), into(waIds), into(statuses), into(assigned),
             into(assignedNames), into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(created),
-            into(leadNames), into(leadStatuses), now;
+            into(leadNames), into(leadStatuses), into(usernames), now;
         if (contactIds.empty()) return std::nullopt;
         InboxRow& s = view.summary;
         s.id = id;
@@ -256,6 +256,7 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
         s.name = text(names[0]);
         s.phone = text(phones[0]);
         s.waId = text(waIds[0]);
+        s.username = text(usernames[0]);
         s.status = statuses[0];
         s.assignedUserId = number(assigned[0]);
         s.assignedName = text(assignedNames[0]);

@@ -178,11 +178,18 @@ public:
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
         Credentials credentials;
         sdk::SendResult result;
+        if (message.toE164.empty() && message.userId.empty()) {
+            result.outcome = sdk::SendOutcome::Refused;
+            result.errorTitle = "no recipient";
+            result.errorDetails = "the contact has neither a phone number nor a business-scoped user id";
+            return result;
+        }
         if (!usable(credentials, result)) return result;
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
         try {
             // The recipient's pair rate first: a message that must wait for it takes no send slot.
-            const std::string recipient = message.toE164.empty() ? message.waId : message.toE164;
+            // Keyed on whom the request names: the phone, else the BSUID it is sent to.
+            const std::string recipient = !message.toE164.empty() ? message.toE164 : !message.userId.empty() ? message.userId : message.waId;
             const auto pairWait = pairPacer_->admit(credentials.phoneNumberId, recipient);
             if (pairWait.count() > 0) return pairPaced(pairWait);
             pace(credentials.phoneNumberId);

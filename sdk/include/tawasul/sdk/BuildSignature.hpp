@@ -15,8 +15,10 @@
 //      SqlDialect::jsonRows(), JobQueue::enqueueAll on a PreparedSession.
 // 2.2: tawasul/whatsapp/Templates.hpp (sdk::TemplateText, TemplateDefinition with header and
 //      buttons, templateFields, templateComponents, renderTemplate).
+// 2.3: OutboundMessage::userId (the contact's business-scoped user id, appended last: a provider
+//      built for 2.2 reads the members before it as they were).
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 2
+#define TAWASUL_SDK_ABI_MINOR 3
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
