@@ -10,6 +10,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include "ContactMergeCheck.hpp"
 #include "HostProcess.hpp"
 #include "KnownLeadCheck.hpp"
 #include "PreviousRelease.hpp"
@@ -69,7 +70,8 @@ class InboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
     CPPUNIT_TEST(aStoredMessageFromANewSenderCountsNothing);
     CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
-    CPPUNIT_TEST(aPhoneAndABsuidSeenApartStayTwoContacts);
+    CPPUNIT_TEST(aPhoneAndABsuidSeenApartBecomeOneContact);
+    CPPUNIT_TEST(contactsSeenByPhoneAndByBsuidAreMerged);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleaseKeepsWorking);
     CPPUNIT_TEST_SUITE_END();
 
@@ -232,9 +234,10 @@ public:
 
     // A sender known by phone and another known only by a business-scoped user id (BSUID), then a
     // message carrying both: it once gave the phone's contact the BSUID the other holds, which broke
-    // the unique key, so the event failed after every retry (in one batch it never ended). Until
-    // the two are merged, the message goes to one of them and both stay as they were.
-    void aPhoneAndABsuidSeenApartStayTwoContacts() {
+    // the unique key, so the event failed after every retry (in one batch it never ended); then
+    // they stayed two contacts. They are one person: one contact (the older), one conversation,
+    // every message.
+    void aPhoneAndABsuidSeenApartBecomeOneContact() {
         HostProcess host(withWebhookSecrets());
         host.start();
         auto db = openDatabase(host.databaseUrl());
@@ -251,8 +254,10 @@ public:
         // Across batches, on one business number.
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.1", "213555000101", ""))).status);
         waitForProcessing(*db);
+        const std::string phoneContact = queryText(*db, "SELECT id FROM whatsapp_contacts");
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.2", "", "DZ.0001"))).status);
         waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.3", "213555000101", "DZ.0001"))).status);
         // In one batch, on another.
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("222", message("wamid.ONCE.1", "213555000101", "") + "," +
@@ -260,10 +265,18 @@ public:
                                                                  message("wamid.ONCE.3", "213555000101", "DZ.0001"))).status);
         waitForProcessing(*db);
         CPPUNIT_ASSERT_EQUAL(std::string("4"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed'"));
-        CPPUNIT_ASSERT_EQUAL(std::string("111||DZ.0001\n111|213555000101|\n222||DZ.0001\n222|213555000101|"),
-                             queryRows(*db, "SELECT phone_number_id, wa_id, user_id FROM whatsapp_contacts ORDER BY phone_number_id, wa_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("111|213555000101|DZ.0001|+213555000101\n222|213555000101|DZ.0001|+213555000101"),
+                             queryRows(*db, "SELECT phone_number_id, wa_id, user_id, phone_e164 FROM whatsapp_contacts ORDER BY phone_number_id"));
+        CPPUNIT_ASSERT_EQUAL(phoneContact, queryText(*db, "SELECT id FROM whatsapp_contacts WHERE phone_number_id = '111'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("111|open|3|3\n222|open|3|3"),
+                             queryRows(*db, "SELECT k.phone_number_id, v.status, v.unread_count, "
+                                            "(SELECT COUNT(*) FROM whatsapp_messages m WHERE m.conversation_id = v.id) "
+                                            "FROM whatsapp_conversations v JOIN whatsapp_contacts k ON k.id = v.contact_id ORDER BY k.phone_number_id"));
         CPPUNIT_ASSERT_EQUAL(std::string("6"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
     }
+
+    // Both orders, in one batch or apart, by message or by status, a resolved conversation, redelivery.
+    void contactsSeenByPhoneAndByBsuidAreMerged() { checkContactMerges({}); }
 
     void aDatabaseOfThePreviousReleaseKeepsWorking() {
         // The schema of the previous release's twin files, as an installation of it has.

@@ -55,9 +55,9 @@ public:
                                  "lib/cmake/Tawasul/TawasulPlugin.cmake"})
             CPPUNIT_ASSERT_MESSAGE(file, fs::exists(prefix / file));
         CPPUNIT_ASSERT(!fs::exists(prefix / "include/tawasul/sdk/../../host"));  // nothing of the host
-        // The installed headers are the SDK ABI this host provides (2.2: message templates, Templates.hpp).
+        // The installed headers are the SDK ABI this host provides (2.3: OutboundMessage::userId, after 2.2's Templates.hpp).
         const std::string signature = readFile((prefix / "include/tawasul/sdk/BuildSignature.hpp").string());
-        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 2\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 3\n") != std::string::npos);
 
         // The example, copied where nothing of the source tree is near it.
         const fs::path source = work.path() / "bsp_relay";

@@ -10,6 +10,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include "ContactMergeCheck.hpp"
 #include "HostProcess.hpp"
 #include "KnownLeadCheck.hpp"
 #include "TimelineCorpus.hpp"
@@ -24,6 +25,7 @@ class InboundPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(threeHostsConcurrentSendersNoDuplicates);
     CPPUNIT_TEST(corpusTimelineIsTheSameAsOnSqlite);
     CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
+    CPPUNIT_TEST(contactsSeenByPhoneAndByBsuidAreMerged);
     CPPUNIT_TEST(twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure);
     CPPUNIT_TEST_SUITE_END();
 
@@ -38,6 +40,14 @@ public:
         checkAKnownLeadAsksAgain(options);
     }
     void twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure();
+
+    // The contact merges on PostgreSQL: rows locked contacts, conversations, then messages.
+    void contactsSeenByPhoneAndByBsuidAreMerged() {
+        PostgresDatabase pg;
+        HostOptions options;
+        options.databaseUrl = pg.url();
+        checkContactMerges(options);
+    }
 
     // Issue #14: 200 new senders x 5 messages, each sender's messages spread over three hosts
     // (eight clients, each posting to one host), all processing at once.
