@@ -502,6 +502,8 @@ public:
                       "tawasul: simulate inbound: --user-id must be a business-scoped user id such as DZ.13491208655302741918, "
                       "got 'DZ.13-49'" + suffix);
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--user-id", "", "--text", "hi"}), 2,
+                      "tawasul: simulate inbound: --from or --user-id is required " + inboundUsage + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--from", "+213555123456", "--user-id", "", "--text", "hi"}), 2,
                       "tawasul: simulate inbound: --user-id is required " + inboundUsage + suffix);
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--from", "+213555123456", "--username", "amina", "--text", "hi"}), 2,
                       "tawasul: simulate inbound: --username goes with --user-id (Meta sends a username with the user's BSUID)" + suffix);
