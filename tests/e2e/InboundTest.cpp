@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <random>
 #include <thread>
 
 #include <Poco/Data/Session.h>
 
+#include "AdminSession.hpp"
 #include "ContactMergeCheck.hpp"
 #include "HostProcess.hpp"
 #include "KnownLeadCheck.hpp"
@@ -72,6 +74,7 @@ class InboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
     CPPUNIT_TEST(aPhoneAndABsuidSeenApartBecomeOneContact);
     CPPUNIT_TEST(contactsSeenByPhoneAndByBsuidAreMerged);
+    CPPUNIT_TEST(usernameFixturesBecomeOneContact);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleaseKeepsWorking);
     CPPUNIT_TEST_SUITE_END();
 
@@ -273,6 +276,39 @@ public:
                                             "(SELECT COUNT(*) FROM whatsapp_messages m WHERE m.conversation_id = v.id) "
                                             "FROM whatsapp_conversations v JOIN whatsapp_contacts k ON k.id = v.contact_id ORDER BY k.phone_number_id"));
         CPPUNIT_ASSERT_EQUAL(std::string("6"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
+    }
+
+    // tests/fixtures/meta-usernames, posted as Meta sends them: a phone-only sender, the same person
+    // by BSUID with a username (a second contact), both ids (one contact), a status naming only
+    // recipient_user_id. The conversation's header shows the username, escaped.
+    void usernameFixturesBecomeOneContact() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        const std::string dir = std::string(TAWASUL_SOURCE_DIR) + "/tests/fixtures/meta-usernames/";
+        std::vector<std::string> names;
+        for (const auto& entry : std::filesystem::directory_iterator(dir))
+            if (entry.path().extension() == ".json") names.push_back(entry.path().filename().string());
+        std::sort(names.begin(), names.end());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), names.size());
+        for (const std::string& name : names) {
+            std::string signature = readFile(dir + name + ".sig");
+            while (!signature.empty() && signature.back() == '\n') signature.pop_back();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, 200, postWebhook(host, readFile(dir + name), signature).status);
+            waitForProcessing(*db);
+            if (name.rfind("2-", 0) == 0) CPPUNIT_ASSERT_EQUAL(std::string("2"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("213770998877|DZ.20938475610293847561|+213770998877|Lina|lina.oran<b>"),
+                             queryRows(*db, "SELECT wa_id, user_id, phone_e164, profile_name, username FROM whatsapp_contacts"));
+        CPPUNIT_ASSERT_EQUAL(std::string("open|3|3"), queryRows(*db, "SELECT v.status, v.unread_count, (SELECT COUNT(*) FROM whatsapp_messages m "
+                                                                     "WHERE m.conversation_id = v.id) FROM whatsapp_conversations v"));
+        CPPUNIT_ASSERT_EQUAL(std::string("delivered||DZ.20938475610293847561"),
+                             queryRows(*db, "SELECT status, recipient_id, recipient_user_id FROM whatsapp_message_statuses"));
+        const std::string conversation = queryText(*db, "SELECT id FROM whatsapp_conversations");
+        const auto page = signInAs(host, "agent@tawasul.test", "agent").get("/admin/messaging/whatsapp/conversations/" + conversation);
+        CPPUNIT_ASSERT_EQUAL(200, page.status);
+        CPPUNIT_ASSERT_MESSAGE(page.body, page.body.find("<bdi class=\"username\" dir=\"ltr\">@lina.oran&lt;b&gt;</bdi>") != std::string::npos);
+        CPPUNIT_ASSERT(page.body.find("lina.oran<b>") == std::string::npos);
     }
 
     // Both orders, in one batch or apart, by message or by status, a resolved conversation, redelivery.
