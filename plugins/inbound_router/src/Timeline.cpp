@@ -250,9 +250,27 @@ void Timeline::write(sdk::PreparedSession& db) {
     // First, before any row is locked: a send storing one of these wamids (the dispatcher takes
     // the same locks) waits for this commit, or this waits for it, so that a status is applied to
     // its message either way (on PostgreSQL; SQLite has one writer). One statement for the batch.
+    // In the same statement, the ids of the people the batch names (phone and BSUID, per business
+    // number): two batches that meet one person, by either id, then read and merge their contacts
+    // one after the other. Without it a batch could wait on a contact that another merged away,
+    // find its id taken by the kept one, and read again while holding other contacts' locks (out
+    // of id order: PostgreSQL found deadlocks). The keys cannot contain the newline that separates
+    // them (ids are printable ASCII), and share the lock space of wamids harmlessly.
     std::vector<std::string> wamids;
-    wamids.reserve(statuses_.size());
+    wamids.reserve(statuses_.size() + messages_.size());
     for (const Status& s : statuses_) wamids.push_back(s.wamid);
+    const auto person = [&](const std::string& number, const char* kind, const std::string& id) {
+        if (!id.empty()) wamids.push_back(std::string("contact\t") + kind + "\t" + number + "\t" + id);
+    };
+    for (const Message& m : messages_) {
+        person(m.phoneNumberId, "wa", m.waId);
+        person(m.phoneNumberId, "user", m.userId);
+    }
+    for (const Status& s : statuses_)
+        if (!s.recipient.isNull() && !s.recipientUserId.isNull()) {
+            person(s.phoneNumberId, "wa", s.recipient.value());
+            person(s.phoneNumberId, "user", s.recipientUserId.value());
+        }
     sdk::lockWamids(db, dialect_, std::move(wamids));
     writeContacts(db);
     writeConversations(db);
