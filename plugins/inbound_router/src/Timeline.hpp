@@ -17,7 +17,13 @@
 // A message or status naming a phone and a BSUID that two contacts hold makes them one contact
 // (mergeContacts): the older is kept, the newer's conversations move to it (when both have an open
 // one, the newer's messages move into the kept one and the emptied conversation is deleted), and
-// the newer is deleted. A rare path: it adds statements only to a batch that merges.
+// the newer is deleted. A rare path: it adds statements only to a batch that merges (up to six:
+// the kept conversations' counts, the conversations moved, the messages moved, the emptied
+// conversations and the contacts deleted, one statement each for the whole batch).
+// What the identities cost the common path: a status naming both ids is read with the batch's
+// contacts (one contact read for a batch of statuses alone, none more when it has messages), and
+// on PostgreSQL the people's ids are locked in the statement that locks the wamids (one statement
+// for a batch of messages alone, which took none before).
 #include <cstdint>
 #include <map>
 #include <memory>
