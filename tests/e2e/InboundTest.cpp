@@ -305,10 +305,20 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("delivered||DZ.20938475610293847561"),
                              queryRows(*db, "SELECT status, recipient_id, recipient_user_id FROM whatsapp_message_statuses"));
         const std::string conversation = queryText(*db, "SELECT id FROM whatsapp_conversations");
-        const auto page = signInAs(host, "agent@tawasul.test", "agent").get("/admin/messaging/whatsapp/conversations/" + conversation);
+        const auto agent = signInAs(host, "agent@tawasul.test", "agent");
+        const auto page = agent.get("/admin/messaging/whatsapp/conversations/" + conversation);
         CPPUNIT_ASSERT_EQUAL(200, page.status);
         CPPUNIT_ASSERT_MESSAGE(page.body, page.body.find("<bdi class=\"username\" dir=\"ltr\">@lina.oran&lt;b&gt;</bdi>") != std::string::npos);
         CPPUNIT_ASSERT(page.body.find("lina.oran<b>") == std::string::npos);
+        // Without a profile name nor a phone, the inbox names the contact by its username.
+        {
+            Poco::Data::Session session = db->session();
+            session << "UPDATE whatsapp_contacts SET profile_name = NULL, phone_e164 = NULL", now;
+        }
+        const auto inbox = agent.get("/admin/messaging/whatsapp/inbox");
+        CPPUNIT_ASSERT_EQUAL(200, inbox.status);
+        CPPUNIT_ASSERT_MESSAGE(inbox.body, inbox.body.find("@lina.oran&lt;b&gt;") != std::string::npos);
+        CPPUNIT_ASSERT(inbox.body.find("lina.oran<b>") == std::string::npos);
     }
 
     // Both orders, in one batch or apart, by message or by status, a resolved conversation, redelivery.

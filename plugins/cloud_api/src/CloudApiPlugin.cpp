@@ -188,9 +188,7 @@ public:
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
         try {
             // The recipient's pair rate first: a message that must wait for it takes no send slot.
-            // Keyed on whom the request names: the phone, else the BSUID it is sent to.
-            const std::string recipient = !message.toE164.empty() ? message.toE164 : !message.userId.empty() ? message.userId : message.waId;
-            const auto pairWait = pairPacer_->admit(credentials.phoneNumberId, recipient);
+            const auto pairWait = pairPacer_->admit(credentials.phoneNumberId, pairRecipient(message));
             if (pairWait.count() > 0) return pairPaced(pairWait);
             pace(credentials.phoneNumberId);
         } catch (const std::exception& error) {

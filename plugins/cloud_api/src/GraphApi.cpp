@@ -35,6 +35,11 @@ std::string text(const Object& object, const std::string& key) { return sdk::jso
 
 }  // namespace
 
+std::string pairRecipient(const sdk::OutboundMessage& message) {
+    if (!message.toE164.empty()) return message.toE164;
+    return !message.userId.empty() ? message.userId : message.waId;
+}
+
 std::string textBody(const sdk::OutboundMessage& message) {
     Object body = envelope(message, "text");
     Object content;

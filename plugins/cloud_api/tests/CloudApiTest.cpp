@@ -266,6 +266,15 @@ public:
         message.templ.name = "welcome";
         message.templ.language = "fr";
         CPPUNIT_ASSERT_EQUAL(message.userId, parse(plugins::cloud_api::templateBody(message))->getValue<std::string>("recipient"));
+        // The pair rate is counted per whom the body names.
+        CPPUNIT_ASSERT_EQUAL(message.userId, plugins::cloud_api::pairRecipient(message));
+        message.waId = "213555123456";
+        CPPUNIT_ASSERT_EQUAL(message.userId, plugins::cloud_api::pairRecipient(message));
+        message.toE164 = "+213555123456";
+        CPPUNIT_ASSERT_EQUAL(std::string("+213555123456"), plugins::cloud_api::pairRecipient(message));
+        message.toE164.clear();
+        message.userId.clear();
+        CPPUNIT_ASSERT_EQUAL(std::string("213555123456"), plugins::cloud_api::pairRecipient(message));
     }
 
     void templateBodyHasLanguageComponentsAndNamedParameters() {
