@@ -226,10 +226,15 @@ private:
         Object::Ptr out = new Object;
         out->set("id", row.id);
         out->set("url", kConversationPath + std::to_string(row.id));
-        out->set("name", !row.name.empty() ? row.name : !row.phone.empty() ? row.phone : t(request, "contact_unknown"));
+        out->set("name", !row.name.empty()       ? row.name
+                         : !row.phone.empty()    ? row.phone
+                         : !row.username.empty() ? "@" + row.username
+                                                 : t(request, "contact_unknown"));
         out->set("phone", row.phone);
         // Mustache shows a section for any string, even an empty one: sections test these booleans.
         out->set("has_phone", !row.phone.empty());
+        out->set("username", row.username);  // escaped by the template, as every value
+        out->set("has_username", !row.username.empty());
         out->set("has_intent", !row.intent.empty());
         out->set("status", row.status);
         out->set("status_label", statusLabel(request, row.status));

@@ -157,7 +157,7 @@ static ListQuery buildList(const InboxFilter& filter, const sdk::SqlDialect& dia
     const int limit = out.limit = std::clamp(filter.limit, 1, 200);
     out.sql =
         "SELECT c.id, c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
-        "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, "
+        "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, ct.username, "
         "(SELECT m.type FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1), "
         "(SELECT m.body FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1), "
         "(SELECT m.direction FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1) "
@@ -183,12 +183,12 @@ InboxPage InboxStore::list(const InboxFilter& filter) {
     select << query.sql;
     query.params.bindTo(select);
     std::vector<Poco::Int64> ids, contactIds, lastMessage, unread;
-    std::vector<NullableText> names, phones, waIds, assignedNames, intents, previewTypes, previewBodies, previewDirections;
+    std::vector<NullableText> names, phones, waIds, assignedNames, intents, usernames, previewTypes, previewBodies, previewDirections;
     std::vector<std::string> statuses;
     std::vector<NullableInt> assigned, lastInbound, leads;
     select, into(ids), into(contactIds), into(names), into(phones), into(waIds), into(statuses), into(assigned), into(assignedNames),
-        into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(previewTypes), into(previewBodies),
-        into(previewDirections);
+        into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(usernames), into(previewTypes),
+        into(previewBodies), into(previewDirections);
     select.execute();
 
     InboxPage page;
@@ -200,6 +200,7 @@ InboxPage InboxStore::list(const InboxFilter& filter) {
         row.name = text(names[i]);
         row.phone = text(phones[i]);
         row.waId = text(waIds[i]);
+        row.username = text(usernames[i]);
         row.status = statuses[i];
         row.assignedUserId = number(assigned[i]);
         row.assignedName = text(assignedNames[i]);
@@ -239,16 +240,16 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
     ConversationView view;
     {
         std::vector<Poco::Int64> contactIds, lastMessage, unread, created;
-        std::vector<NullableText> names, phones, waIds, assignedNames, intents, leadNames, leadStatuses;
+        std::vector<NullableText> names, phones, waIds, assignedNames, intents, leadNames, leadStatuses, usernames;
         std::vector<std::string> statuses;
         std::vector<NullableInt> assigned, lastInbound, leads;
         session << "SELECT c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
-                   "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, c.created_at, l.contact_name, l.status "
+                   "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, c.created_at, l.contact_name, l.status, ct.username "
                    "FROM whatsapp_conversations c JOIN whatsapp_contacts ct ON ct.id = c.contact_id "
                    "LEFT JOIN users u ON u.id = c.assigned_user_id LEFT JOIN b2b_leads l ON l.id = c.b2b_lead_id WHERE c.id = $1",
             use(conversationId), into(contactIds), into(names), into(phones), into(waIds), into(statuses), into(assigned),
             into(assignedNames), into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(created),
-            into(leadNames), into(leadStatuses), now;
+            into(leadNames), into(leadStatuses), into(usernames), now;
         if (contactIds.empty()) return std::nullopt;
         InboxRow& s = view.summary;
         s.id = id;
@@ -256,6 +257,7 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
         s.name = text(names[0]);
         s.phone = text(phones[0]);
         s.waId = text(waIds[0]);
+        s.username = text(usernames[0]);
         s.status = statuses[0];
         s.assignedUserId = number(assigned[0]);
         s.assignedName = text(assignedNames[0]);

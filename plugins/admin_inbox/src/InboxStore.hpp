@@ -39,6 +39,7 @@ struct InboxRow {
     std::string name;   // profile name, may be empty
     std::string phone;  // E.164, may be empty (BSUID-only contacts)
     std::string waId;
+    std::string username;  // profile.username (without '@'), may be empty
     std::string status;
     std::int64_t assignedUserId = 0;  // 0: nobody
     std::string assignedName;

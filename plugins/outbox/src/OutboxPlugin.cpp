@@ -63,6 +63,16 @@ public:
 
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
         sdk::SendResult result;
+        if (message.toE164.empty()) {
+            // A person sends it from their phone through a wa.me link, which needs the number: a
+            // contact known only by its business-scoped user id (a username) has none to give.
+            result.outcome = sdk::SendOutcome::Refused;
+            result.errorTitle = "no phone number";
+            result.errorDetails = "the outbox sends by hand through a wa.me link, which needs a phone number; this contact is known only by "
+                                  "its WhatsApp user id" + (message.userId.empty() ? std::string() : " (" + message.userId + ")") +
+                                  ": only the Cloud API can answer it";
+            return result;
+        }
         sdk::Database& database = context_.database();
         Poco::Data::Session session = database.session();
         std::string rendered;
