@@ -273,6 +273,19 @@ void AdminUi::renderHost(const sdk::HttpRequest& request, sdk::HttpResponse& res
     render(hostCatalog_, hostTemplates_, request, response, templateName, title, model, status);
 }
 
+void AdminUi::renderError(const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, const std::string& code,
+                          const std::string& detail) const {
+    const std::string locale = localeOf(request);
+    const std::string word = code == "forbidden" || code == "csrf" || code == "not_found" ? code : "not_found";
+    Poco::JSON::Object model;
+    model.set("status", std::to_string(status));
+    model.set("message", hostCatalog_.text(locale, "error." + word + ".message"));
+    if (!detail.empty()) model.set("permission", detail);
+    model.set("request_id", request.requestId);
+    response = {};
+    renderHost(request, response, "error", hostCatalog_.text(locale, "error." + word + ".title"), model, status);
+}
+
 void AdminUi::serveStatic(const sdk::HttpRequest& request, sdk::HttpResponse& response) const {
     auto parts = splitPath(request.param("path"));
     if (!safeSegments(parts)) {
