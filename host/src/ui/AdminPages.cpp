@@ -102,6 +102,7 @@ const NavSection kSections[] = {
     {"logs", "/admin/messaging/whatsapp/logs", "whatsapp.webhooks.view"},
     {"webhook_events", "/admin/messaging/whatsapp/webhook-events", "whatsapp.webhooks.view"},
     {"settings", "/admin/messaging/whatsapp/settings", "whatsapp.settings.manage"},
+    {"users", "/admin/users", "users.manage"},
 };
 
 std::string contentTypeOf(const std::filesystem::path& file) {
@@ -419,6 +420,8 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         auth.setLocale(request.principal->id, locale);
         response.redirect(303, safeNext(form.get("next").value_or("/admin")));
     }, self);
+
+    registerUsersRoutes(router, auth, ui);
 
     router.add("host", "GET", "/admin", [&ui](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         Poco::JSON::Object model;

@@ -92,5 +92,7 @@ private:
 
 // The host's admin routes: sign-in, sign-out, language, home, static files.
 void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui);
+// The users page (/admin/users, users.manage): UsersPage.cpp.
+void registerUsersRoutes(Router& router, Auth& auth, AdminUi& ui);
 
 }  // namespace tawasul::host
