@@ -532,14 +532,14 @@ public:
                   "failed|132000|(#132000) Number of parameters does not match the expected number of params");
         const std::string english = h.get(agent, url).body;
         CPPUNIT_ASSERT_MESSAGE(english, contains(english, "The number of template variables does not match the template. Error 132000: "
-                                                          "<bdi class=\"error-reason\" dir=\"auto\">(#132000) Number of "
+                                                          "<bdi class=\"error-reason\" dir=\"auto\" lang=\"en\">(#132000) Number of "
                                                           "parameters does not match the expected number of params</bdi>"));
         CPPUNIT_ASSERT(!contains(english, "Error 0:"));
         agent.setLocale("fr");
         CPPUNIT_ASSERT(contains(h.get(agent, url).body, "Le nombre de variables ne correspond pas au modèle. Erreur 132000 : "
-                                                       "<bdi class=\"error-reason\" dir=\"auto\">(#132000)"));
+                                                       "<bdi class=\"error-reason\" dir=\"auto\" lang=\"en\">(#132000)"));
         agent.setLocale("ar");
-        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "عدد متغيرات القالب لا يطابق القالب. الخطأ 132000: <bdi class=\"error-reason\" dir=\"auto\">(#132000)"));
+        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "عدد متغيرات القالب لا يطابق القالب. الخطأ 132000: <bdi class=\"error-reason\" dir=\"auto\" lang=\"en\">(#132000)"));
     }
 
     void liveStreamPushesAndResumes() {
@@ -901,6 +901,14 @@ public:
         CPPUNIT_ASSERT_MESSAGE(logs.body, contains(logs.body, "attend dans la boîte d’envoi pour un envoi manuel"));
         CPPUNIT_ASSERT(!contains(logs.body, "queued for manual sending") && !contains(logs.body, ">provider<"));
         CPPUNIT_ASSERT(contains(h.sql("SELECT message FROM whatsapp_logs WHERE code = 'message_queued'"), "queued for manual sending"));
+
+        // Cancelled in the outbox: the conversation says who did it, in the reader's words.
+        const std::string outboxRow = h.sql("SELECT id FROM whatsapp_outbox_messages");
+        CPPUNIT_ASSERT_EQUAL(303, admin.post("/admin/messaging/whatsapp/outbox/" + outboxRow + "/cancel", {}).status);
+        agent.setLocale("fr");
+        const HttpResult cancelled = h.get(agent, url);
+        CPPUNIT_ASSERT_MESSAGE(cancelled.body, contains(cancelled.body, ">annulé dans la boîte d’envoi par admin@example.dz</bdi>"));
+        CPPUNIT_ASSERT(!contains(cancelled.body, "cancelled in the outbox"));
 
         // 403 and 404 in the layout, in the reader's language, with their status.
         viewer.setLocale("fr");

@@ -421,14 +421,22 @@ private:
             out->set("error_sentence", known ? sentence : "");
             // The prefix in the page's language, the network's words isolated beside it (an
             // English message inside an Arabic line keeps its own direction).
+            // Meta's and the providers' words are English: marked so (lang="en"), isolated, kept as
+            // they came; what Tawasul itself recorded is said in the page's language.
+            const std::string cancelledBy = "cancelled in the outbox by ";
             if (m.errorCode != 0) {
                 out->set("error_prefix", t(request, "error_code_prefix", {{"code", std::to_string(m.errorCode)}}));
                 out->set("error_reason", m.errorTitle);
+                out->set("error_reason_english", true);
+            } else if (m.errorTitle == "cancelled" && m.errorDetails.rfind(cancelledBy, 0) == 0) {
+                out->set("error_prefix", t(request, "error_not_sent"));
+                out->set("error_reason", t(request, "error_cancelled_by", {{"actor", m.errorDetails.substr(cancelledBy.size())}}));
             } else {
                 const std::string words = !m.errorTitle.empty() && !m.errorDetails.empty() ? m.errorTitle + ": " + m.errorDetails
                                                                                            : m.errorTitle + m.errorDetails;
                 out->set("error_prefix", t(request, "error_not_sent"));
                 out->set("error_reason", words.empty() ? t(request, "error_no_reason") : words);
+                out->set("error_reason_english", !words.empty());
             }
         }
         if (!m.quotedWaMessageId.empty() && m.type != "reaction") {
