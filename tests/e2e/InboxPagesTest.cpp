@@ -901,6 +901,8 @@ public:
         CPPUNIT_ASSERT_MESSAGE(logs.body, contains(logs.body, "attend dans la boîte d’envoi pour un envoi manuel"));
         CPPUNIT_ASSERT(!contains(logs.body, "queued for manual sending") && !contains(logs.body, ">provider<"));
         CPPUNIT_ASSERT(contains(h.sql("SELECT message FROM whatsapp_logs WHERE code = 'message_queued'"), "queued for manual sending"));
+        const HttpResult outboxPage = h.get(admin, "/admin/messaging/whatsapp/outbox");
+        CPPUNIT_ASSERT_MESSAGE(outboxPage.body, contains(outboxPage.body, "<span data-channel=\"manual\">À la main (lien wa.me)</span>"));
 
         // Cancelled in the outbox: the conversation says who did it, in the reader's words.
         const std::string outboxRow = h.sql("SELECT id FROM whatsapp_outbox_messages");

@@ -156,6 +156,8 @@ public:
             row->set("status", statuses[i]);
             row->set("status_label", t.text(locale, "outbox_status_" + statuses[i]));
             row->set("channel", channels[i]);
+            // manual (a person sends the wa.me link) in the reader's words; another channel by its name.
+            row->set("channel_label", channels[i] == "manual" ? t.text(locale, "outbox_channel_manual") : channels[i]);
             row->set("created", t.dateTime(locale, created[i] / 1000));
             row->set("pending", statuses[i] == "pending");
             row->set("sent_url", std::string(kOutboxPagesPath) + "/" + id + "/sent");
