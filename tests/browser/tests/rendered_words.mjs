@@ -2,7 +2,7 @@
 // inbox, a conversation, a B2B lead and the users page, in English, French and Arabic, at
 // 1280x800 and 390x844; in fr and ar no raw catalog key, table name or English word (run.mjs's
 // checkWords, words.mjs), each page fits the window, no phone number wraps, and a screenshot of
-// each. First, in English: the conversation's Pending button sets the status, and its "Done."
+// each; the logs and the 404 page too. First, in English: the conversation's Pending button sets the status, and its "Done."
 // is said once (not again after a reload).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -59,7 +59,8 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   await Promise.all([page.waitForNavigation(), page.click('.note-form button')]);
   assert.match(await page.textContent('.lead-history'), /Amina Admin/);
 
-  const pages = [['inbox', '/admin/inbox'], ['conversation', conversation], ['lead', '/admin/b2b-leads/1'], ['users', '/admin/users']];
+  const pages = [['inbox', '/admin/inbox'], ['conversation', conversation], ['lead', '/admin/b2b-leads/1'], ['users', '/admin/users'],
+    ['logs', '/admin/messaging/whatsapp/logs'], ['not-found', '/admin/no-such-page']];
   for (const locale of ['en', 'fr', 'ar']) {
     await page.goto(`${baseUrl}/admin/inbox`);
     await Promise.all([page.waitForNavigation(), page.click(`button[data-locale="${locale}"]`)]);
@@ -67,7 +68,9 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
     for (const [sizeName, size] of SIZES) {
       await page.setViewportSize(size);
       for (const [name, address] of pages) {
-        await page.goto(`${baseUrl}${address}`);
+        const answer = await page.goto(`${baseUrl}${address}`);
+        assert.equal(answer.status(), name === 'not-found' ? 404 : 200, `${name} in ${locale}`);
+        assert.equal(await page.locator('header.topbar').count(), 1, `${name} in ${locale} is inside the admin layout`);
         const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
         assert.ok(fits, `${name} in ${locale} fits a ${sizeName}-sized window without horizontal scrolling`);
         const broken = await page.evaluate(() => [...document.querySelectorAll('main .phone, main .pill')]
@@ -92,4 +95,16 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
       }
     }
   }
+
+  // A viewer refused the users page: 403 inside the layout, in Arabic on a phone.
+  await page.setViewportSize(SIZES[0][1]);
+  await signIn(users.viewer, '/admin');
+  await Promise.all([page.waitForNavigation(), page.click('button[data-locale="ar"]')]);
+  await page.setViewportSize(SIZES[1][1]);
+  const refused = await page.goto(`${baseUrl}/admin/users`);
+  assert.equal(refused.status(), 403);
+  assert.equal(await page.locator('header.topbar').count(), 1);
+  assert.match(await page.textContent('main h1'), /غير مسموح/);
+  await checkWords('forbidden (phone)', 'ar', NAMES);
+  await screenshot('forbidden-ar-phone');
 }
