@@ -2,7 +2,7 @@
 // inbox, a conversation, a B2B lead and the users page, in English, French and Arabic, at
 // 1280x800 and 390x844; in fr and ar no raw catalog key, table name or English word (run.mjs's
 // checkWords, words.mjs), each page fits the window, no phone number wraps, and a screenshot of
-// each; the logs and the 404 page too. First, in English: the conversation's Pending button sets the status, and its "Done."
+// each; the logs, the 404 page and the other admin pages of these plugins too. First, in English: the conversation's Pending button sets the status, and its "Done."
 // is said once (not again after a reload).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -60,7 +60,9 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   assert.match(await page.textContent('.lead-history'), /Amina Admin/);
 
   const pages = [['inbox', '/admin/inbox'], ['conversation', conversation], ['lead', '/admin/b2b-leads/1'], ['users', '/admin/users'],
-    ['logs', '/admin/messaging/whatsapp/logs'], ['not-found', '/admin/no-such-page']];
+    ['logs', '/admin/messaging/whatsapp/logs'], ['not-found', '/admin/no-such-page'], ['leads', '/admin/b2b-leads'],
+    ['outbox', '/admin/messaging/whatsapp/outbox'], ['templates', '/admin/messaging/whatsapp/templates'],
+    ['flows', '/admin/messaging/whatsapp/flows'], ['events', '/admin/messaging/whatsapp/webhook-events'], ['home', '/admin']];
   for (const locale of ['en', 'fr', 'ar']) {
     await page.goto(`${baseUrl}/admin/inbox`);
     await Promise.all([page.waitForNavigation(), page.click(`button[data-locale="${locale}"]`)]);
