@@ -133,7 +133,7 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
     await page.reload();
     return (await page.locator('.sending-notice').count()) === 1;
   });
-  assert.match(await page.textContent('.sending-notice'), /لا تُرسل الردود عبر cloud_api/);
+  assert.match(await page.textContent('.sending-notice'), /لا تُرسل الردود عبر واجهة Cloud API/);
   assert.equal(await page.locator('.sending-notice a').count(), 0, 'an agent cannot change the settings: no link');
   await screenshot('conversation-sending-stopped-ar-phone');
   await page.goto(`${baseUrl}/admin/inbox`);
