@@ -14,6 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { loadWords, renderedText, wordProblems } from './words.mjs';
 
 const testFile = process.argv[2];
 if (!testFile) {
@@ -76,6 +77,9 @@ const users = {
   viewer: { email: 'viewer@example.dz', name: 'Sara Viewer', role: 'viewer', password: 'browser-test-viewer-pw' },
 };
 
+// Product names and the like, the same in every language.
+const ALLOWED = ['Tawasul', 'English', 'WhatsApp', 'Cloud API', 'API', 'Meta', 'B2B', 'wa.me', 'SSE'];
+let words;
 let server;
 let browser;
 let failed = false;
@@ -142,6 +146,14 @@ try {
       await Promise.all([page.waitForNavigation(), page.click('#sign-in')]);
     },
     hostLog: () => log,
+    // The rendered-text check (words.mjs): fails when the current page, read as `locale`, shows a
+    // raw catalog key, a table name or (fr, ar) an English word; `allow`: names the page may show.
+    checkWords: async (where, locale, allow = []) => {
+      words = words || loadWords(sourceDir);
+      const text = await renderedText(page);
+      const problems = wordProblems(words, locale, text, [...ALLOWED, ...Object.values(users).map((u) => u.name), ...allow]);
+      assert.deepEqual(problems, [], `${where} in ${locale} shows words that are not its language's:\n${text}`);
+    },
     // Polls condition (sync or async) every 50 ms until it holds; throws naming `what` after timeout ms.
     until: async (what, condition, timeout = 15000) => {
       const deadline = Date.now() + timeout;

@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <random>
 #include <thread>
 
 #include <Poco/Data/Session.h>
 
+#include "AdminSession.hpp"
+#include "ContactMergeCheck.hpp"
 #include "HostProcess.hpp"
 #include "KnownLeadCheck.hpp"
 #include "PreviousRelease.hpp"
@@ -69,7 +72,9 @@ class InboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
     CPPUNIT_TEST(aStoredMessageFromANewSenderCountsNothing);
     CPPUNIT_TEST(concurrentSendersAreNeverDuplicated);
-    CPPUNIT_TEST(aPhoneAndABsuidSeenApartStayTwoContacts);
+    CPPUNIT_TEST(aPhoneAndABsuidSeenApartBecomeOneContact);
+    CPPUNIT_TEST(contactsSeenByPhoneAndByBsuidAreMerged);
+    CPPUNIT_TEST(usernameFixturesBecomeOneContact);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleaseKeepsWorking);
     CPPUNIT_TEST_SUITE_END();
 
@@ -232,9 +237,10 @@ public:
 
     // A sender known by phone and another known only by a business-scoped user id (BSUID), then a
     // message carrying both: it once gave the phone's contact the BSUID the other holds, which broke
-    // the unique key, so the event failed after every retry (in one batch it never ended). Until
-    // the two are merged, the message goes to one of them and both stay as they were.
-    void aPhoneAndABsuidSeenApartStayTwoContacts() {
+    // the unique key, so the event failed after every retry (in one batch it never ended); then
+    // they stayed two contacts. They are one person: one contact (the older), one conversation,
+    // every message.
+    void aPhoneAndABsuidSeenApartBecomeOneContact() {
         HostProcess host(withWebhookSecrets());
         host.start();
         auto db = openDatabase(host.databaseUrl());
@@ -251,8 +257,10 @@ public:
         // Across batches, on one business number.
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.1", "213555000101", ""))).status);
         waitForProcessing(*db);
+        const std::string phoneContact = queryText(*db, "SELECT id FROM whatsapp_contacts");
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.2", "", "DZ.0001"))).status);
         waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("111", message("wamid.APART.3", "213555000101", "DZ.0001"))).status);
         // In one batch, on another.
         CPPUNIT_ASSERT_EQUAL(200, postSigned(host, body("222", message("wamid.ONCE.1", "213555000101", "") + "," +
@@ -260,10 +268,61 @@ public:
                                                                  message("wamid.ONCE.3", "213555000101", "DZ.0001"))).status);
         waitForProcessing(*db);
         CPPUNIT_ASSERT_EQUAL(std::string("4"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed'"));
-        CPPUNIT_ASSERT_EQUAL(std::string("111||DZ.0001\n111|213555000101|\n222||DZ.0001\n222|213555000101|"),
-                             queryRows(*db, "SELECT phone_number_id, wa_id, user_id FROM whatsapp_contacts ORDER BY phone_number_id, wa_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("111|213555000101|DZ.0001|+213555000101\n222|213555000101|DZ.0001|+213555000101"),
+                             queryRows(*db, "SELECT phone_number_id, wa_id, user_id, phone_e164 FROM whatsapp_contacts ORDER BY phone_number_id"));
+        CPPUNIT_ASSERT_EQUAL(phoneContact, queryText(*db, "SELECT id FROM whatsapp_contacts WHERE phone_number_id = '111'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("111|open|3|3\n222|open|3|3"),
+                             queryRows(*db, "SELECT k.phone_number_id, v.status, v.unread_count, "
+                                            "(SELECT COUNT(*) FROM whatsapp_messages m WHERE m.conversation_id = v.id) "
+                                            "FROM whatsapp_conversations v JOIN whatsapp_contacts k ON k.id = v.contact_id ORDER BY k.phone_number_id"));
         CPPUNIT_ASSERT_EQUAL(std::string("6"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
     }
+
+    // tests/fixtures/meta-usernames, posted as Meta sends them: a phone-only sender, the same person
+    // by BSUID with a username (a second contact), both ids (one contact), a status naming only
+    // recipient_user_id. The conversation's header shows the username, escaped.
+    void usernameFixturesBecomeOneContact() {
+        HostProcess host(withWebhookSecrets());
+        host.start();
+        auto db = openDatabase(host.databaseUrl());
+        const std::string dir = std::string(TAWASUL_SOURCE_DIR) + "/tests/fixtures/meta-usernames/";
+        std::vector<std::string> names;
+        for (const auto& entry : std::filesystem::directory_iterator(dir))
+            if (entry.path().extension() == ".json") names.push_back(entry.path().filename().string());
+        std::sort(names.begin(), names.end());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), names.size());
+        for (const std::string& name : names) {
+            std::string signature = readFile(dir + name + ".sig");
+            while (!signature.empty() && signature.back() == '\n') signature.pop_back();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, 200, postWebhook(host, readFile(dir + name), signature).status);
+            waitForProcessing(*db);
+            if (name.rfind("2-", 0) == 0) CPPUNIT_ASSERT_EQUAL(std::string("2"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("213770998877|DZ.20938475610293847561|+213770998877|Lina|lina.oran<b>"),
+                             queryRows(*db, "SELECT wa_id, user_id, phone_e164, profile_name, username FROM whatsapp_contacts"));
+        CPPUNIT_ASSERT_EQUAL(std::string("open|3|3"), queryRows(*db, "SELECT v.status, v.unread_count, (SELECT COUNT(*) FROM whatsapp_messages m "
+                                                                     "WHERE m.conversation_id = v.id) FROM whatsapp_conversations v"));
+        CPPUNIT_ASSERT_EQUAL(std::string("delivered||DZ.20938475610293847561"),
+                             queryRows(*db, "SELECT status, recipient_id, recipient_user_id FROM whatsapp_message_statuses"));
+        const std::string conversation = queryText(*db, "SELECT id FROM whatsapp_conversations");
+        const auto agent = signInAs(host, "agent@tawasul.test", "agent");
+        const auto page = agent.get("/admin/messaging/whatsapp/conversations/" + conversation);
+        CPPUNIT_ASSERT_EQUAL(200, page.status);
+        CPPUNIT_ASSERT_MESSAGE(page.body, page.body.find("<bdi class=\"username\" dir=\"ltr\">@lina.oran&lt;b&gt;</bdi>") != std::string::npos);
+        CPPUNIT_ASSERT(page.body.find("lina.oran<b>") == std::string::npos);
+        // Without a profile name nor a phone, the inbox names the contact by its username.
+        {
+            Poco::Data::Session session = db->session();
+            session << "UPDATE whatsapp_contacts SET profile_name = NULL, phone_e164 = NULL", now;
+        }
+        const auto inbox = agent.get("/admin/messaging/whatsapp/inbox");
+        CPPUNIT_ASSERT_EQUAL(200, inbox.status);
+        CPPUNIT_ASSERT_MESSAGE(inbox.body, inbox.body.find("@lina.oran&lt;b&gt;") != std::string::npos);
+        CPPUNIT_ASSERT(inbox.body.find("lina.oran<b>") == std::string::npos);
+    }
+
+    // Both orders, in one batch or apart, by message or by status, a resolved conversation, redelivery.
+    void contactsSeenByPhoneAndByBsuidAreMerged() { checkContactMerges({}); }
 
     void aDatabaseOfThePreviousReleaseKeepsWorking() {
         // The schema of the previous release's twin files, as an installation of it has.

@@ -201,6 +201,7 @@ class InboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(leadPageListsChangesNotesAndUnlinks);
     CPPUNIT_TEST(leadPagesNeedThePermissionAndTheCsrfToken);
     CPPUNIT_TEST(everyMatchLinkLeadsToAPage);
+    CPPUNIT_TEST(frenchAndArabicPagesSayItInTheirWords);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -353,7 +354,7 @@ public:
         h.waitFor("SELECT provider FROM whatsapp_messages WHERE direction = 'out'", "outbox");
         for (const std::string& page : {kInbox, url}) {
             const std::string body = h.get(agent, page).body;
-            CPPUNIT_ASSERT_MESSAGE(page, contains(body, "Replies are not going out through cloud_api"));
+            CPPUNIT_ASSERT_MESSAGE(page, contains(body, "Replies are not going out through the Cloud API"));
             CPPUNIT_ASSERT_MESSAGE(page, !contains(body, "/admin/messaging/whatsapp/settings\""));  // an agent cannot change them
         }
         CPPUNIT_ASSERT(contains(h.get(admin, kInbox).body, "href=\"/admin/messaging/whatsapp/settings\""));
@@ -531,14 +532,14 @@ public:
                   "failed|132000|(#132000) Number of parameters does not match the expected number of params");
         const std::string english = h.get(agent, url).body;
         CPPUNIT_ASSERT_MESSAGE(english, contains(english, "The number of template variables does not match the template. Error 132000: "
-                                                          "<bdi class=\"error-reason\" dir=\"auto\">(#132000) Number of "
+                                                          "<bdi class=\"error-reason\" dir=\"auto\" lang=\"en\">(#132000) Number of "
                                                           "parameters does not match the expected number of params</bdi>"));
         CPPUNIT_ASSERT(!contains(english, "Error 0:"));
         agent.setLocale("fr");
         CPPUNIT_ASSERT(contains(h.get(agent, url).body, "Le nombre de variables ne correspond pas au modèle. Erreur 132000 : "
-                                                       "<bdi class=\"error-reason\" dir=\"auto\">(#132000)"));
+                                                       "<bdi class=\"error-reason\" dir=\"auto\" lang=\"en\">(#132000)"));
         agent.setLocale("ar");
-        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "عدد متغيرات القالب لا يطابق القالب. الخطأ 132000: <bdi class=\"error-reason\" dir=\"auto\">(#132000)"));
+        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "عدد متغيرات القالب لا يطابق القالب. الخطأ 132000: <bdi class=\"error-reason\" dir=\"auto\" lang=\"en\">(#132000)"));
     }
 
     void liveStreamPushesAndResumes() {
@@ -825,6 +826,117 @@ public:
         const HttpResult arabic = h.get(agent, "/admin/registrations/4");
         CPPUNIT_ASSERT(contains(arabic.body, "dir=\"rtl\"") && contains(arabic.body, "طلب تسجيل") && contains(arabic.body, "قيد الانتظار"));
         CPPUNIT_ASSERT_EQUAL(302, h.host().request("GET", "/admin/registrations/4").status);
+    }
+
+    // Issue #15, item 9: no raw word of the code in a French or Arabic page: intents, the match's
+    // table and column, "template NAME (LANG)", the provider's reason for a fallback, the logs,
+    // the lead's notes and status changes (who made them), and the 403 and 404 pages in the layout.
+    void frenchAndArabicPagesSayItInTheirWords() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        const User admin = h.newUser("admin@example.dz", "admin");
+        h.exec("INSERT INTO b2b_leads (id, contact_name, phone, source, status, created_at, updated_at) VALUES "
+               "(6, 'M. Brahimi', '0555 12 34 56', 'manual', 'new', 1, 1)");
+        const auto reindex = h.host().cli({"contacts", "reindex"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(reindex.second, 0, reindex.first);
+        const std::int64_t id = h.customerWrites("wamid.W1", "Une formation pour nos employés", 25 * 3600);
+        CPPUNIT_ASSERT_EQUAL(std::string("institution"), h.sql("SELECT intent FROM whatsapp_conversations WHERE id = " + std::to_string(id)));
+        const std::string url = kConversation + std::to_string(id);
+        h.exec("INSERT INTO whatsapp_templates (name, language, body, status, created_at, updated_at) VALUES "
+               "('rappel', 'fr', 'Bonjour {{first_name}}.', 'active', 1, 1)");
+        h.fake().approveTemplate("rappel", "fr", {{"body", {"first_name"}}});
+        agent.setLocale("fr");
+        const HttpResult picker = h.get(agent, url);
+        CPPUNIT_ASSERT_MESSAGE(picker.body, contains(picker.body, ">rappel (français)</option>"));
+        // Meta refuses it (131026): the outbox takes it, and the timeline says why in words.
+        h.fake().script({GraphReply::metaError(400, 131026, "(#131026) Message undeliverable")});
+        const std::string key = firstMatch(picker.body, "name=\"idempotency_key\" value=\"([^\"]+)\"");
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1",
+                             h.post(agent, url + "/reply", "idempotency_key=" + key + "&template=rappel%7Cfr&var:body:first_name=Amina")
+                                 .headers.at("location"));
+        h.waitFor("SELECT provider FROM whatsapp_messages WHERE direction = 'out'", "outbox");
+        // The stored words stay as they were, for the logs and the platform.
+        CPPUNIT_ASSERT_EQUAL(std::string("template rappel (fr)"), h.sql("SELECT body FROM whatsapp_messages WHERE direction = 'out'"));
+
+        const HttpResult french = h.get(agent, url);
+        for (const std::string& part : {std::string("<span class=\"pill intent\">Formation d’entreprise</span>"),
+                                        std::string("Téléphone du prospect B2B : <bdi class=\"phone\" dir=\"ltr\">0555 12 34 56</bdi>"),
+                                        std::string("<bdi>rappel (français)</bdi>"),
+                                        std::string("Envoyé par la boîte d’envoi à la place : l’API Cloud a refusé le message (erreur 131026)")})
+            CPPUNIT_ASSERT_MESSAGE(part + "\n" + french.body, contains(french.body, part));
+        for (const std::string& raw : {"b2b_leads", ">institution<", "cloud_api", "refused", "template rappel", "(fr)"})
+            CPPUNIT_ASSERT_MESSAGE(raw, !contains(french.body, raw));
+        const HttpResult inbox = h.get(agent, kInbox);
+        CPPUNIT_ASSERT(contains(inbox.body, "<option value=\"institution\">Formation d’entreprise</option>"));
+        CPPUNIT_ASSERT(contains(inbox.body, "Modèle · rappel (français)"));
+        CPPUNIT_ASSERT(!contains(inbox.body, ">institution<") && !contains(inbox.body, ">registration<"));
+        agent.setLocale("ar");
+        const HttpResult arabic = h.get(agent, url);
+        for (const std::string& part : {std::string("<span class=\"pill intent\">تكوين للمؤسسات</span>"),
+                                        std::string("هاتف العميل المحتمل للشركات: <bdi class=\"phone\" dir=\"ltr\">0555 12 34 56</bdi>"),
+                                        std::string("rappel (الفرنسية)"), std::string("رفضت واجهة Cloud API الرسالة (الخطأ 131026)")})
+            CPPUNIT_ASSERT_MESSAGE(part + "\n" + arabic.body, contains(arabic.body, part));
+        CPPUNIT_ASSERT(!contains(arabic.body, "b2b_leads") && !contains(arabic.body, "cloud_api"));
+
+        // The lead: who changed the status, from what to what; a note's author and time apart,
+        // the time as the inbox writes times, never the stored ISO form.
+        const std::string lead = kLeads + "/6";
+        CPPUNIT_ASSERT_EQUAL(lead + "?done=1", h.post(agent, lead + "/status", "status=contacted").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(std::string("status|new|contacted"),
+                             h.sql("SELECT e.kind, e.from_status, e.to_status FROM whatsapp_lead_events e JOIN users u ON u.id = e.actor_user_id "
+                                   "WHERE e.lead_id = 6 AND u.email = 'agent@example.dz'"));
+        CPPUNIT_ASSERT_EQUAL(lead + "?done=1", h.post(agent, lead + "/notes", "note=" + encode("Rappeler jeudi")).headers.at("location"));
+        agent.setLocale("fr");
+        const HttpResult leadPage = h.get(agent, lead);
+        CPPUNIT_ASSERT_MESSAGE(leadPage.body, contains(leadPage.body, "User agent a changé le statut de Nouveau à Contacté"));
+        CPPUNIT_ASSERT(contains(leadPage.body, "<bdi class=\"author\">User agent</bdi> <time>"));
+        CPPUNIT_ASSERT(contains(leadPage.body, "<span class=\"note-text\" dir=\"auto\">Rappeler jeudi</span>"));
+        CPPUNIT_ASSERT(contains(leadPage.body, "Saisi à la main"));
+        CPPUNIT_ASSERT_MESSAGE(leadPage.body, !std::regex_search(leadPage.body, std::regex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z")));
+
+        // The logs: each line in the reader's language (the English stays in the table).
+        admin.setLocale("fr");
+        const HttpResult logs = h.get(admin, "/admin/messaging/whatsapp/logs");
+        CPPUNIT_ASSERT_MESSAGE(logs.body, contains(logs.body, "attend dans la boîte d’envoi pour un envoi manuel"));
+        CPPUNIT_ASSERT(!contains(logs.body, "queued for manual sending") && !contains(logs.body, ">provider<"));
+        CPPUNIT_ASSERT(contains(h.sql("SELECT message FROM whatsapp_logs WHERE code = 'message_queued'"), "queued for manual sending"));
+        const HttpResult outboxPage = h.get(admin, "/admin/messaging/whatsapp/outbox");
+        CPPUNIT_ASSERT_MESSAGE(outboxPage.body, contains(outboxPage.body, "<span data-channel=\"manual\">À la main (lien wa.me)</span>"));
+
+        // Cancelled in the outbox: the conversation says who did it, in the reader's words.
+        const std::string outboxRow = h.sql("SELECT id FROM whatsapp_outbox_messages");
+        CPPUNIT_ASSERT_EQUAL(303, admin.post("/admin/messaging/whatsapp/outbox/" + outboxRow + "/cancel", {}).status);
+        agent.setLocale("fr");
+        const HttpResult cancelled = h.get(agent, url);
+        CPPUNIT_ASSERT_MESSAGE(cancelled.body, contains(cancelled.body, ">annulé dans la boîte d’envoi par admin@example.dz</bdi>"));
+        CPPUNIT_ASSERT(!contains(cancelled.body, "cancelled in the outbox"));
+
+        // 403 and 404 in the layout, in the reader's language, with their status.
+        viewer.setLocale("fr");
+        const HttpResult forbidden = h.get(viewer, kLeads);
+        CPPUNIT_ASSERT_EQUAL(403, forbidden.status);
+        for (const std::string& part : {"class=\"topbar\"", "lang=\"fr\"", "Accès refusé", "whatsapp.leads.manage"})
+            CPPUNIT_ASSERT_MESSAGE(part + "\n" + forbidden.body, contains(forbidden.body, part));
+        CPPUNIT_ASSERT(!contains(forbidden.body, "your roles do not include"));
+        const HttpResult refusedPost = h.post(viewer, lead + "/status", "status=won");
+        CPPUNIT_ASSERT_EQUAL(403, refusedPost.status);
+        CPPUNIT_ASSERT(contains(refusedPost.body, "Accès refusé"));
+        const HttpResult expired = h.host().request("POST", lead + "/status", "status=won",
+                                                    {{"Cookie", agent.cookie()}, {"Content-Type", "application/x-www-form-urlencoded"}});
+        CPPUNIT_ASSERT_EQUAL(403, expired.status);
+        CPPUNIT_ASSERT_MESSAGE(expired.body, contains(expired.body, "Formulaire expiré") && contains(expired.body, "class=\"topbar\""));
+        CPPUNIT_ASSERT_EQUAL(std::string("contacted"), h.sql("SELECT status FROM b2b_leads WHERE id = 6"));
+        viewer.setLocale("ar");
+        const HttpResult missing = h.get(viewer, "/admin/no-such-page");
+        CPPUNIT_ASSERT_EQUAL(404, missing.status);
+        for (const std::string& part : {"class=\"topbar\"", "dir=\"rtl\"", "الصفحة غير موجودة"})
+            CPPUNIT_ASSERT_MESSAGE(part + "\n" + missing.body, contains(missing.body, part));
+        // Signed out: the server's plain 404, and a page behind a permission still asks to sign in.
+        const HttpResult anonymous = h.host().request("GET", "/admin/no-such-page");
+        CPPUNIT_ASSERT_EQUAL(404, anonymous.status);
+        CPPUNIT_ASSERT(!contains(anonymous.body, "class=\"topbar\""));
+        CPPUNIT_ASSERT_EQUAL(302, h.host().request("GET", kLeads).status);
     }
 };
 

@@ -60,6 +60,8 @@ class OutboundTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(missingTemplateVariableFailsWithTheReason);
     CPPUNIT_TEST(platformEventRunsAFlowIntoTheOutbox);
     CPPUNIT_TEST(flowStepRendersTheHeaderAndLinks);
+    CPPUNIT_TEST(aBsuidOnlyContactIsAnsweredWithRecipient);
+    CPPUNIT_TEST(theOutboxRefusesABsuidOnlyContact);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -73,6 +75,68 @@ public:
         db_.reset();
         host_.reset();
         fake_.reset();
+    }
+
+    // A customer with a username writes with only a business-scoped user id (no phone): the reply
+    // goes to that id in `recipient`, with no `to` (a BSUID in `to` is dropped by Meta, refused with
+    // 100 by the fake); a status naming only recipient_user_id moves the reply.
+    void aBsuidOnlyContactIsAnsweredWithRecipient() {
+        const std::string bsuid = "DZ.13491208655302741918";
+        const std::int64_t conversation = bsuidCustomerWrites(bsuid, "wamid.INBSUID1");
+        CPPUNIT_ASSERT_EQUAL("|" + bsuid + "|amina.dz",
+                             queryRows(*db_, "SELECT k.phone_e164, k.user_id, k.username FROM whatsapp_contacts k JOIN whatsapp_conversations c "
+                                             "ON c.contact_id = k.id WHERE c.id = " + std::to_string(conversation)));
+        const auto receipt = send(*host_, "{\"conversation_id\":" + std::to_string(conversation) + ",\"text\":\"Bonjour Amina\"}");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(field(receipt, "message"), std::string("accepted"), field(receipt, "status"));
+        const std::int64_t id = receipt->getValue<Poco::Int64>("message_id");
+        waitFor(*db_, "SELECT status, provider FROM whatsapp_messages WHERE id = " + std::to_string(id), "sent|cloud_api");
+        const auto sends = fake_->sends();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), sends.size());
+        const auto body = Poco::JSON::Parser().parse(sends[0].body).extract<Poco::JSON::Object::Ptr>();
+        CPPUNIT_ASSERT_EQUAL(bsuid, field(body, "recipient"));
+        CPPUNIT_ASSERT_MESSAGE(sends[0].body, !body->has("to"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Bonjour Amina"), body->getObject("text")->getValue<std::string>("body"));
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|sent|200|0"), attempts(*db_, id));
+
+        // Meta's status for it names the recipient by BSUID only.
+        host::StatusUpdate update;
+        update.wamid = fake_->wamids().at(0);
+        update.status = "delivered";
+        update.recipientUserId = bsuid;
+        update.timestamp = nowSeconds();
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(*host_, host::statusBody(update)).status);
+        waitFor(*db_, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(id), "delivered");
+        CPPUNIT_ASSERT_EQUAL("|" + bsuid, queryRows(*db_, "SELECT recipient_id, recipient_user_id FROM whatsapp_message_statuses"));
+
+        // The fake is Meta's bar: a BSUID in `to` is refused with 100, nobody named too.
+        const auto refused = httpRequest("POST", "127.0.0.1", fake_->port(), "/v21.0/" + kPhoneNumberId + "/messages",
+                                         "{\"messaging_product\":\"whatsapp\",\"to\":\"" + bsuid + "\",\"type\":\"text\",\"text\":{\"body\":\"x\"}}",
+                                         {{"Authorization", "Bearer " + kToken}, {"Content-Type", "application/json"}});
+        CPPUNIT_ASSERT_EQUAL(400, refused.status);
+        CPPUNIT_ASSERT_MESSAGE(refused.body, refused.body.find("\"code\":100") != std::string::npos);
+        const auto nobody = httpRequest("POST", "127.0.0.1", fake_->port(), "/v21.0/" + kPhoneNumberId + "/messages",
+                                        "{\"messaging_product\":\"whatsapp\",\"type\":\"text\",\"text\":{\"body\":\"x\"}}",
+                                        {{"Authorization", "Bearer " + kToken}, {"Content-Type", "application/json"}});
+        CPPUNIT_ASSERT_EQUAL(400, nobody.status);
+    }
+
+    // The outbox sends by hand through a wa.me link, which needs a phone: a reply to a contact known
+    // only by BSUID that the Cloud API refused fails with that reason, and no outbox row is made.
+    void theOutboxRefusesABsuidOnlyContact() {
+        const std::int64_t conversation = bsuidCustomerWrites("DZ.99887766554433221100", "wamid.INBSUID2");
+        fake_->script({GraphReply::metaError(400, 131026, "(#131026) Message undeliverable", "Message Undeliverable.")});
+        const auto receipt = send(*host_, "{\"conversation_id\":" + std::to_string(conversation) + ",\"text\":\"Bonjour\"}");
+        CPPUNIT_ASSERT_EQUAL(std::string("accepted"), field(receipt, "status"));
+        const std::int64_t id = receipt->getValue<Poco::Int64>("message_id");
+        waitFor(*db_, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(id), "failed");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|refused|400|131026\noutbox|1|refused|0|0"), attempts(*db_, id));
+        CPPUNIT_ASSERT_EQUAL(std::string("no phone number"),
+                             queryText(*db_, "SELECT error_title FROM whatsapp_message_attempts WHERE message_id = " + std::to_string(id) +
+                                                 " AND provider = 'outbox'"));
+        const std::string details = queryText(*db_, "SELECT error_details FROM whatsapp_messages WHERE id = " + std::to_string(id));
+        CPPUNIT_ASSERT_MESSAGE(details, details.find("wa.me link, which needs a phone number") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(details, details.find("DZ.99887766554433221100") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db_, "SELECT COUNT(*) FROM whatsapp_outbox_messages"));
     }
 
     void textInsideTheWindowIsSent() {
@@ -437,6 +501,21 @@ public:
     }
 
 private:
+    // A customer known only by a business-scoped user id (a username hides the phone) writes now;
+    // returns the conversation id once processed.
+    std::int64_t bsuidCustomerWrites(const std::string& bsuid, const std::string& wamid) {
+        host::InboundText message;
+        message.userId = bsuid;
+        message.username = "amina.dz";
+        message.name = "Amina";
+        message.wamid = wamid;
+        message.timestamp = nowSeconds();
+        message.text = "Bonjour";
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(*host_, host::inboundTextBody(message)).status);
+        waitForProcessing(*db_);
+        return std::stoll(queryText(*db_, "SELECT conversation_id FROM whatsapp_messages WHERE wa_message_id = '" + wamid + "'"));
+    }
+
     void seedTemplate(const std::string& name, const std::string& language, const std::string& body) {
         Poco::Data::Session session = db_->session();
         std::string n = name, l = language, b = body;

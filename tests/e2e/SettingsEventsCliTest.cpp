@@ -483,13 +483,33 @@ public:
         const std::string suffix = " (see tawasul --help)";
         // Arguments are checked before any configuration is read.
         const std::string inboundUsage =
-            "(usage: tawasul simulate inbound --from PHONE --text TEXT [--name NAME] [--wamid ID] [--phone-number-id ID])";
+            "(usage: tawasul simulate inbound --from PHONE|--user-id BSUID --text TEXT [--name NAME] [--username NAME] [--wamid ID] "
+            "[--phone-number-id ID])";
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound"}), 2,
-                      "tawasul: simulate inbound: --from is required " + inboundUsage + suffix);
+                      "tawasul: simulate inbound: --from or --user-id is required " + inboundUsage + suffix);
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--from", "+213555123456"}), 2,
                       "tawasul: simulate inbound: --text is required " + inboundUsage + suffix);
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--text", "hi"}), 2,
-                      "tawasul: simulate inbound: --from is required " + inboundUsage + suffix);
+                      "tawasul: simulate inbound: --from or --user-id is required " + inboundUsage + suffix);
+        // A user with a username: --user-id alone is a sender; a BSUID has Meta's form; a username
+        // comes only with a BSUID.
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--user-id", "DZ.1349", "--username", "amina"}), 2,
+                      "tawasul: simulate inbound: --text is required " + inboundUsage + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--user-id", "213555123456", "--text", "hi"}), 2,
+                      "tawasul: simulate inbound: --user-id must be a business-scoped user id such as DZ.13491208655302741918, "
+                      "got '213555123456'" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--user-id", "DZ.13-49", "--text", "hi"}), 2,
+                      "tawasul: simulate inbound: --user-id must be a business-scoped user id such as DZ.13491208655302741918, "
+                      "got 'DZ.13-49'" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--user-id", "", "--text", "hi"}), 2,
+                      "tawasul: simulate inbound: --from or --user-id is required " + inboundUsage + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--from", "+213555123456", "--user-id", "", "--text", "hi"}), 2,
+                      "tawasul: simulate inbound: --user-id is required " + inboundUsage + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--from", "+213555123456", "--username", "amina", "--text", "hi"}), 2,
+                      "tawasul: simulate inbound: --username goes with --user-id (Meta sends a username with the user's BSUID)" + suffix);
+        assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "inbound", "--user-id", "DZ.1349", "--username", "", "--text", "hi"}), 2,
+                      "tawasul: simulate inbound: --username is required " + inboundUsage + suffix);
+        CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "inbound", "--user-id", "DZ.1349", "--username", "\xff", "--text", "hi"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "inbound", "--from", "phone", "--text", "hi"}).first);
         CPPUNIT_ASSERT_EQUAL(2, runCommand({TAWASUL_BINARY, "simulate", "inbound", "--from", "213555123456", "--text", "\xff"}).first);
         assertOneLine(runCommand({TAWASUL_BINARY, "simulate", "status", "--wamid", "wamid.X", "--status", "seen"}), 2,
@@ -616,6 +636,28 @@ public:
             CPPUNIT_ASSERT_MESSAGE(form, !contact->has("profile"));
             CPPUNIT_ASSERT_EQUAL(std::string("213555123456"), value->getArray("messages")->getObject(0)->getValue<std::string>("from"));
         }
+        // A user whose username hides the phone: user_id and from_user_id, a username, no wa_id and no from.
+        CPPUNIT_ASSERT_EQUAL(0, install.cli({"simulate", "inbound", "--user-id", "DZ.13491208655302741918", "--username", "amina.dz",
+                                             "--text", "x", "--url", url}).first);
+        value = firstValue(receiver.last().body);
+        contact = value->getArray("contacts")->getObject(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("DZ.13491208655302741918"), contact->getValue<std::string>("user_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("amina.dz"), contact->getObject("profile")->getValue<std::string>("username"));
+        CPPUNIT_ASSERT(!contact->has("wa_id") && !contact->getObject("profile")->has("name"));
+        auto byBsuid = value->getArray("messages")->getObject(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("DZ.13491208655302741918"), byBsuid->getValue<std::string>("from_user_id"));
+        CPPUNIT_ASSERT(!byBsuid->has("from"));
+        // Both ids, as Meta sends them for a user whose phone it may still share.
+        CPPUNIT_ASSERT_EQUAL(0, install.cli({"simulate", "inbound", "--from", "0555 12 34 56", "--user-id", "DZ.ENT.1181579921", "--name", "Amina",
+                                             "--text", "x", "--url", url}).first);
+        value = firstValue(receiver.last().body);
+        contact = value->getArray("contacts")->getObject(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("213555123456|DZ.ENT.1181579921|Amina"),
+                             contact->getValue<std::string>("wa_id") + "|" + contact->getValue<std::string>("user_id") + "|" +
+                                 contact->getObject("profile")->getValue<std::string>("name"));
+        byBsuid = value->getArray("messages")->getObject(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("213555123456|DZ.ENT.1181579921"),
+                             byBsuid->getValue<std::string>("from") + "|" + byBsuid->getValue<std::string>("from_user_id"));
         assertOneLine(install.cli({"simulate", "inbound", "--from", "0999", "--text", "x", "--url", url}), 2,
                       "tawasul: simulate: --from must be a phone number such as 0555 12 34 56 or +213555123456, got '0999' (see tawasul --help)");
 

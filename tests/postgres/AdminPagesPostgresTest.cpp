@@ -9,6 +9,7 @@
 #include <Poco/URI.h>
 
 #include "AdminSession.hpp"
+#include "UsersPageChecks.hpp"
 #include "HostProcess.hpp"
 #include "WebhookSupport.hpp"
 #include "whatsapp/MetaPayloads.hpp"
@@ -48,9 +49,16 @@ class AdminPagesPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AdminPagesPostgresTest);
     CPPUNIT_TEST(everyPageAndActionOnPostgres);
     CPPUNIT_TEST(leadAndRecordPagesOnPostgres);
+    CPPUNIT_TEST(usersPageOnPostgres);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // The users page's every action and bad input (UsersPageChecks.cpp) on PostgreSQL.
+    void usersPageOnPostgres() {
+        AdminOnPostgres on;
+        checkUsersPage(on.host, *on.db);
+    }
+
     void everyPageAndActionOnPostgres() {
         AdminOnPostgres on;
         HostProcess& host = on.host;
@@ -120,8 +128,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(303, admin.post(outbox + "/" + rowId + "/cancel", {}).status);
         CPPUNIT_ASSERT_EQUAL(409, admin.post(outbox + "/" + rowId + "/sent", {}).status);
         const std::string logs = admin.get("/admin/messaging/whatsapp/logs?level=info&source=admin").body;
-        CPPUNIT_ASSERT(contains(logs, "outbox message " + rowId + " cancelled by admin@example.test"));
-        CPPUNIT_ASSERT(contains(logs, "flow Accueil created by admin@example.test"));
+        // The page says each line from its code; the table keeps the English message.
+        CPPUNIT_ASSERT(contains(logs, "Outbox message " + rowId + " cancelled by admin@example.test"));
+        CPPUNIT_ASSERT(contains(logs, "Flow Accueil created by admin@example.test"));
+        CPPUNIT_ASSERT(contains(queryRows(*db, "SELECT code, message FROM whatsapp_logs WHERE code = 'outbox_cancelled'"),
+                                "outbox_cancelled|outbox message " + rowId + " cancelled by admin@example.test"));
     }
 
     // Issue #15 item 5 on PostgreSQL: the lead list, page and actions, and a record's summary

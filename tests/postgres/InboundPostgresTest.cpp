@@ -10,6 +10,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include "ContactMergeCheck.hpp"
 #include "HostProcess.hpp"
 #include "KnownLeadCheck.hpp"
 #include "TimelineCorpus.hpp"
@@ -24,6 +25,8 @@ class InboundPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(threeHostsConcurrentSendersNoDuplicates);
     CPPUNIT_TEST(corpusTimelineIsTheSameAsOnSqlite);
     CPPUNIT_TEST(aKnownLeadAskingAgainIsLinkedNotDuplicated);
+    CPPUNIT_TEST(contactsSeenByPhoneAndByBsuidAreMerged);
+    CPPUNIT_TEST(twoHostsMergingTheSameContactsNoDeadlockNoDuplicate);
     CPPUNIT_TEST(twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure);
     CPPUNIT_TEST_SUITE_END();
 
@@ -38,6 +41,15 @@ public:
         checkAKnownLeadAsksAgain(options);
     }
     void twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure();
+    void twoHostsMergingTheSameContactsNoDeadlockNoDuplicate();
+
+    // The contact merges on PostgreSQL: rows locked contacts, conversations, then messages.
+    void contactsSeenByPhoneAndByBsuidAreMerged() {
+        PostgresDatabase pg;
+        HostOptions options;
+        options.databaseUrl = pg.url();
+        checkContactMerges(options);
+    }
 
     // Issue #14: 200 new senders x 5 messages, each sender's messages spread over three hosts
     // (eight clients, each posting to one host), all processing at once.
@@ -197,6 +209,105 @@ void InboundPostgresTest::twoHostsMixedFloodNoDeadlockNoDuplicateNoFailure() {
     // Statuses stored once each; every message that was read, whatever the order, is read.
     CPPUNIT_ASSERT_EQUAL(std::string("300"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_message_statuses"));
     CPPUNIT_ASSERT_EQUAL(std::string("100"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out' AND status = 'read'"));
+    CPPUNIT_ASSERT_EQUAL(deadlocksBefore, deadlocksInServerLog());
+}
+
+// 60 people each known as two contacts (one by phone, one by BSUID, each with an open conversation
+// and the phone's with an outbound message), then a flood posted to two hosts at once, every body
+// twice: a message naming both ids, statuses of the outbound message naming both, and more
+// messages by one id or the other. Batches on both hosts merge the same pairs while others write
+// to them: the locks (contacts, conversations, then messages) are taken in one order, so none
+// deadlocks, none fails, and each person ends as one contact with one conversation.
+void InboundPostgresTest::twoHostsMergingTheSameContactsNoDeadlockNoDuplicate() {
+    const int deadlocksBefore = deadlocksInServerLog();
+    PostgresDatabase pg;
+    HostOptions options;
+    options.databaseUrl = pg.url();
+    options.workerThreads = 4;
+    options.environment.push_back("TAWASUL_MASTER_KEY=" + std::string(44 - 1, 'A') + "=");
+    HostProcess first(withWebhookSecrets(options));
+    first.start();
+    options.migrate = false;
+    HostProcess second(options);
+    second.start();
+    auto db = openDatabase(pg.url());
+    const int people = 60;
+    const auto phone = [](int i) { return "2136610" + std::to_string(10000 + i); };
+    const auto bsuid = [](int i) { return "DZ.5550" + std::to_string(100000 + i); };
+    std::int64_t clock = 1764065000;
+    const auto text = [&](int i, const std::string& wamid, bool byPhone, bool byBsuid) {
+        host::InboundText message;
+        if (byPhone) message.from = phone(i);
+        if (byBsuid) {
+            message.userId = bsuid(i);
+            message.username = "user" + std::to_string(i);
+        }
+        message.name = "Person " + std::to_string(i);
+        message.wamid = wamid;
+        message.timestamp = ++clock;
+        message.text = "message " + wamid;
+        return host::inboundTextBody(message);
+    };
+    // Apart first: two contacts per person.
+    for (int i = 0; i < people; ++i) {
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(first, text(i, "wamid.APHONE" + std::to_string(i), true, false)).status);
+        CPPUNIT_ASSERT_EQUAL(200, postSigned(second, text(i, "wamid.ABSUID" + std::to_string(i), false, true)).status);
+    }
+    waitForProcessing(*db);
+    CPPUNIT_ASSERT_EQUAL(std::to_string(2 * people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
+    {
+        Poco::Data::Session session = db->session();
+        using Poco::Data::Keywords::now;
+        session << "INSERT INTO whatsapp_messages (conversation_id, direction, wa_message_id, type, body, status, created_at, updated_at) "
+                   "SELECT v.id, 'out', 'wamid.MOUT' || k.wa_id, 'text', 'sent', 'sent', 1, 1 FROM whatsapp_conversations v "
+                   "JOIN whatsapp_contacts k ON k.id = v.contact_id WHERE k.wa_id IS NOT NULL",
+            now;
+    }
+    std::vector<std::string> bodies;
+    for (int i = 0; i < people; ++i) {
+        const std::string n = std::to_string(i);
+        bodies.push_back(text(i, "wamid.BOTH" + n, true, true));
+        for (const char* word : {"read", "delivered"}) {  // read first on purpose
+            host::StatusUpdate update;
+            update.wamid = "wamid.MOUT" + phone(i);
+            update.status = word;
+            update.recipientId = phone(i);
+            update.recipientUserId = bsuid(i);
+            update.timestamp = ++clock;
+            bodies.push_back(host::statusBody(update));
+        }
+        bodies.push_back(text(i, "wamid.LPHONE" + n, true, false));
+        bodies.push_back(text(i, "wamid.LBSUID" + n, false, true));
+    }
+    std::atomic<int> refused{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c) {
+        clients.emplace_back([&, c] {
+            for (std::size_t i = static_cast<std::size_t>(c); i < bodies.size(); i += 8) {
+                const HostProcess& one = c % 2 ? first : second;
+                const HostProcess& other = c % 2 ? second : first;
+                if (postSigned(one, bodies[i]).status != 200) ++refused;
+                if (postSigned(other, bodies[i]).status != 200) ++refused;
+            }
+        });
+    }
+    for (auto& client : clients) client.join();
+    CPPUNIT_ASSERT_EQUAL(0, refused.load());
+    waitForProcessing(*db);
+    CPPUNIT_ASSERT_EQUAL(std::string(""), queryRows(*db, "SELECT id, status, attempts, last_error FROM whatsapp_webhook_events "
+                                                         "WHERE status <> 'processed' OR attempts > 1 ORDER BY id LIMIT 5"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts WHERE wa_id IS NOT NULL AND "
+                                                                "user_id IS NOT NULL AND username IS NOT NULL"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_contacts"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations WHERE status = 'open'"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(5 * people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'in'"));
+    // Every conversation holds its person's five inbound messages, each counted unread once.
+    CPPUNIT_ASSERT_EQUAL(std::string("0"),
+                         queryText(*db, "SELECT COUNT(*) FROM whatsapp_conversations c WHERE unread_count <> 5 OR 5 <> "
+                                        "(SELECT COUNT(*) FROM whatsapp_messages m WHERE m.conversation_id = c.id AND m.direction = 'in')"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out' AND status = 'read'"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(2 * people), queryText(*db, "SELECT COUNT(*) FROM whatsapp_message_statuses WHERE recipient_user_id IS NOT NULL"));
     CPPUNIT_ASSERT_EQUAL(deadlocksBefore, deadlocksInServerLog());
 }
 

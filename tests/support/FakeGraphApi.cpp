@@ -223,6 +223,28 @@ void FakeGraphApi::approveTemplate(const std::string& name, const std::string& l
     templates_[name + "|" + language] = std::move(parts);
 }
 
+// Whom a send is to, as Meta reads it: `to` is a phone number ('+' and digits, or digits); a
+// user known only by a business-scoped user id is named by `recipient` instead.
+std::optional<GraphReply> FakeGraphApi::checkRecipient(const std::string& body) {
+    Poco::JSON::Object::Ptr root;
+    try {
+        root = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+    } catch (const Poco::Exception&) {
+        return GraphReply::metaError(400, 100, "(#100) Invalid parameter");
+    }
+    const std::string to = root->has("to") ? root->optValue<std::string>("to", "") : "";
+    const std::string recipient = root->has("recipient") ? root->optValue<std::string>("recipient", "") : "";
+    if (!to.empty()) {
+        const std::size_t start = to[0] == '+' ? 1 : 0;
+        const bool phone = to.size() > start && std::all_of(to.begin() + static_cast<long>(start), to.end(),
+                                                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+        if (!phone) return GraphReply::metaError(400, 100, "(#100) Invalid parameter", "Param to must be a phone number, got '" + to + "'");
+        return std::nullopt;
+    }
+    if (recipient.empty()) return GraphReply::metaError(400, 100, "(#100) Invalid parameter", "The parameter to or recipient is required");
+    return std::nullopt;
+}
+
 std::optional<GraphReply> FakeGraphApi::checkTemplate(const std::string& body) const {
     if (templates_.empty()) return std::nullopt;
     Poco::JSON::Object::Ptr root;
@@ -285,6 +307,10 @@ GraphReply FakeGraphApi::take(const GraphRequest& request, std::string& wamid) {
     GraphReply reply;
     if (isSend(request)) {
         ++sends_;
+        if (auto refusal = checkRecipient(request.body)) {
+            arrived_.notify_all();
+            return *refusal;
+        }
         if (auto refusal = checkTemplate(request.body)) {
             arrived_.notify_all();
             return *refusal;

@@ -1,6 +1,7 @@
 #pragma once
 // A stand-in for Meta's Graph API send endpoint: a small Poco HTTP server on a free loopback port
-// that records every request and answers from a script (200 with a wamid, a Meta error body, 429,
+// that records every request, refuses a `to` that is not a phone (error 100; a BSUID goes in
+// `recipient`), and answers from a script (200 with a wamid, a Meta error body, 429,
 // 500, a slow answer, a dropped connection), then 200s. It also posts signed status webhooks back
 // to a host, as Meta does after a send, and serves inbound media: GET /{version}/{media-id} answers
 // {url, mime_type, sha256, file_size, id} and the url gives the bytes, each with switches for the
@@ -126,6 +127,9 @@ private:
     class Factory;
     friend class Handler;
     GraphReply take(const GraphRequest& request, std::string& wamid);
+    // Meta's 100 for a send whose `to` is not a phone number or that names nobody (`recipient`, a
+    // BSUID, is taken); nullopt when it names its recipient as Meta wants.
+    static std::optional<GraphReply> checkRecipient(const std::string& body);
     // Meta's answer to a template send that does not fit the approved template; nullopt when it fits.
     std::optional<GraphReply> checkTemplate(const std::string& body) const;
     bool tokenAccepted(const GraphRequest& request) const;

@@ -365,11 +365,22 @@ void checkLeads(InboxFixture& f) {
     CPPUNIT_ASSERT_EQUAL(std::string("+213661234567"), view->conversations[0].phone);
 
     // Status, notes, unlink.
-    CPPUNIT_ASSERT(f.store().setLeadStatus(1, "qualified", 9000).ok);
+    const std::string statusBefore = queryText(f.database(), "SELECT status FROM b2b_leads WHERE id = 1");
+    CPPUNIT_ASSERT(f.store().setLeadStatus(1, "qualified", 2, 9000).ok);
     CPPUNIT_ASSERT_EQUAL(std::string("qualified|9000"), queryRows(f.database(), "SELECT status, updated_at FROM b2b_leads WHERE id = 1"));
-    CPPUNIT_ASSERT(f.store().setLeadStatus(1, "qualified", 9500).ok);  // already so: nothing moves
+    CPPUNIT_ASSERT(f.store().setLeadStatus(1, "qualified", 1, 9500).ok);  // already so: nothing moves, nothing recorded
     CPPUNIT_ASSERT_EQUAL(std::string("qualified|9000"), queryRows(f.database(), "SELECT status, updated_at FROM b2b_leads WHERE id = 1"));
-    CPPUNIT_ASSERT_EQUAL(std::string("not_found"), f.store().setLeadStatus(99, "won", 9000).error);
+    CPPUNIT_ASSERT_EQUAL(std::string("not_found"), f.store().setLeadStatus(99, "won", 2, 9000).error);
+    // Who changed it, from what to what: one event, read back as the lead's history.
+    CPPUNIT_ASSERT_EQUAL("1|status|2|" + statusBefore + "|qualified|9000",
+                         queryRows(f.database(), "SELECT lead_id, kind, actor_user_id, from_status, to_status, created_at FROM whatsapp_lead_events"));
+    {
+        const auto history = f.store().lead(1)->history;
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), history.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("Agent Bilal"), history[0].actorName);
+        CPPUNIT_ASSERT_EQUAL(statusBefore, history[0].fromStatus);
+        CPPUNIT_ASSERT_EQUAL(std::string("qualified"), history[0].toStatus);
+    }
     CPPUNIT_ASSERT(f.store().addLeadNote(1, "Rappeler jeudi", 9100).ok);
     CPPUNIT_ASSERT(f.store().addLeadNote(2, "Première note", 9100).ok);  // NULL notes
     CPPUNIT_ASSERT(f.store().addLeadNote(3, "Sur une note vide", 9100).ok);  // '' notes

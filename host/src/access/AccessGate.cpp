@@ -46,6 +46,11 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
         return false;
     }
     if (!principal->can(route.options.permission)) {
+        if (route.options.style == sdk::RouteStyle::Page && pageErrors_) {
+            request.principal = std::move(principal);  // the layout shows who is signed in, in their language
+            pageErrors_(request, response, 403, "forbidden", route.options.permission);
+            return false;
+        }
         writeError(response, route.options.style, 403, "forbidden",
                    "your roles do not include the permission '" + route.options.permission + "'", request.requestId);
         return false;
@@ -57,12 +62,28 @@ bool AccessGate::admitSession(const Route& route, sdk::HttpRequest& request, sdk
             if (type.rfind("application/x-www-form-urlencoded", 0) == 0) sent = sdk::FormData(request.body).value("_csrf");
         }
         if (sent.empty() || principal->csrfToken.empty() || !sdk::constantTimeEquals(sent, principal->csrfToken)) {
+            if (route.options.style == sdk::RouteStyle::Page && pageErrors_) {
+                request.principal = std::move(principal);
+                pageErrors_(request, response, 403, "csrf", "");
+                return false;
+            }
             writeError(response, route.options.style, 403, "csrf",
                        "the form has expired or did not come from this site: reload the page and try again", request.requestId);
                 return false;
         }
     }
     request.principal = std::move(principal);
+    return true;
+}
+
+bool AccessGate::notFound(sdk::HttpRequest& request, sdk::HttpResponse& response) {
+    // Only the admin's pages, only for a live session: anyone else gets the server's plain 404.
+    if (!pageErrors_ || !auth_ || (request.path != "/admin" && request.path.rfind("/admin/", 0) != 0)) return false;
+    const std::string token = cookieValue(request, kSessionCookie);
+    auto principal = token.empty() ? nullptr : auth_->principalFor(token);
+    if (!principal) return false;
+    request.principal = std::move(principal);
+    pageErrors_(request, response, 404, "not_found", "");
     return true;
 }
 

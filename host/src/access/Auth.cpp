@@ -111,17 +111,17 @@ std::string Auth::normalizeEmail(const std::string& email) {
     const auto at = out.find('@');
     if (out.empty() || out.size() > 254 || at == std::string::npos || at == 0 || at + 1 == out.size() ||
         out.find('@', at + 1) != std::string::npos)
-        throw std::invalid_argument("'" + email + "' is not an e-mail address");
+        throw UserError("invalid_email", "'" + email + "' is not an e-mail address");
     for (unsigned char c : out)
-        if (c <= ' ' || c == 0x7f) throw std::invalid_argument("an e-mail address has no spaces or control characters");
+        if (c <= ' ' || c == 0x7f) throw UserError("invalid_email", "an e-mail address has no spaces or control characters");
     return out;
 }
 
 void Auth::checkPassword(const std::string& password) {
     if (password.size() < kMinPassword)
-        throw std::invalid_argument("the password must have at least " + std::to_string(kMinPassword) + " characters");
+        throw UserError("short_password", "the password must have at least " + std::to_string(kMinPassword) + " characters");
     if (password.size() > kMaxPassword)
-        throw std::invalid_argument("the password must have at most " + std::to_string(kMaxPassword) + " characters");
+        throw UserError("long_password", "the password must have at most " + std::to_string(kMaxPassword) + " characters");
 }
 
 std::string Auth::hashPassword(const std::string& password) const {
@@ -156,7 +156,7 @@ std::int64_t Auth::roleId(Poco::Data::Session& session, const std::string& role)
         session << "SELECT name FROM roles ORDER BY name", into(names), now;
         std::string known;
         for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-        throw std::invalid_argument("no role '" + role + "' (roles: " + known + ")");
+        throw UserError("unknown_role", "no role '" + role + "' (roles: " + known + ")");
     }
     return ids.front();
 }
@@ -165,14 +165,14 @@ std::int64_t Auth::userId(Poco::Data::Session& session, const std::string& email
     std::vector<std::int64_t> ids;
     std::string normalized = normalizeEmail(email);
     session << "SELECT id FROM users WHERE email = $1", use(normalized), into(ids), now;
-    if (ids.empty()) throw std::invalid_argument("no user with e-mail '" + normalized + "'");
+    if (ids.empty()) throw UserError("not_found", "no user with e-mail '" + normalized + "'");
     return ids.front();
 }
 
 std::int64_t Auth::addUser(const std::string& email, const std::string& name, const std::string& role, const std::string& password) {
     std::string normalized = normalizeEmail(email);
     std::string displayName = Poco::trim(name);
-    if (displayName.empty()) throw std::invalid_argument("the name is empty");
+    if (displayName.empty()) throw UserError("empty_name", "the name is empty");
     checkPassword(password);
     std::string hash = hashPassword(password);  // before the transaction: it takes a while
     Poco::Data::Session session = database_.session();
@@ -180,7 +180,7 @@ std::int64_t Auth::addUser(const std::string& email, const std::string& name, co
     std::int64_t role_id = roleId(session, role);
     std::vector<std::int64_t> existing;
     session << "SELECT id FROM users WHERE email = $1", use(normalized), into(existing), now;
-    if (!existing.empty()) throw std::invalid_argument("a user with e-mail '" + normalized + "' already exists");
+    if (!existing.empty()) throw UserError("duplicate_email", "a user with e-mail '" + normalized + "' already exists");
     std::int64_t at = clock_.nowMillis();
     session << "INSERT INTO users (email, name, password_hash, locale, is_active, created_at, updated_at) "
                "VALUES ($1, $2, $3, 'en', 1, $4, $4)",
@@ -243,20 +243,100 @@ std::vector<UserRecord> Auth::listUsers() {
     std::vector<std::int64_t> ids;
     std::vector<std::string> emails, names, locales;
     std::vector<int> active;
-    session << "SELECT id, email, name, locale, is_active FROM users ORDER BY email", into(ids), into(emails), into(names),
-        into(locales), into(active), now;
+    std::vector<std::int64_t> created;
+    session << "SELECT id, email, name, locale, is_active, created_at FROM users ORDER BY email", into(ids), into(emails), into(names),
+        into(locales), into(active), into(created), now;
+    std::vector<std::int64_t> sessionUsers, sessionCounts;
+    Poco::Int64 at = clock_.nowMillis();
+    session << "SELECT user_id, COUNT(*) FROM sessions WHERE expires_at > $1 GROUP BY user_id", use(at), into(sessionUsers),
+        into(sessionCounts), now;
     std::vector<std::int64_t> roleUsers;
     std::vector<std::string> roleNames;
     session << "SELECT ur.user_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.name", into(roleUsers),
         into(roleNames), now;
     std::vector<UserRecord> users;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        UserRecord user{ids[i], emails[i], names[i], locales[i], active[i] != 0, {}};
+        UserRecord user{ids[i], emails[i], names[i], locales[i], active[i] != 0, {}, 0, created[i]};
         for (std::size_t j = 0; j < roleUsers.size(); ++j)
             if (roleUsers[j] == ids[i]) user.roles.push_back(roleNames[j]);
+        for (std::size_t j = 0; j < sessionUsers.size(); ++j)
+            if (sessionUsers[j] == ids[i]) user.sessions = sessionCounts[j];
         users.push_back(std::move(user));
     }
     return users;
+}
+
+std::vector<std::string> Auth::roleNames() {
+    Poco::Data::Session session = database_.session();
+    std::vector<std::string> names;
+    session << "SELECT name FROM roles ORDER BY id", into(names), now;
+    return names;
+}
+
+void Auth::requireUser(Poco::Data::Session& session, std::int64_t id) {
+    std::vector<std::int64_t> found;
+    Poco::Int64 user = id;
+    session << "SELECT id FROM users WHERE id = $1", use(user), into(found), now;
+    if (found.empty()) throw UserError("not_found", "no user #" + std::to_string(id));
+}
+
+void Auth::requireAnAdmin(Poco::Data::Session& session) {
+    std::int64_t admins = 0;
+    session << "SELECT COUNT(*) FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id "
+               "WHERE r.name = 'admin' AND u.is_active = 1",
+        into(admins), now;
+    if (admins == 0) throw UserError("last_admin", "this would leave no active admin: make another user admin first");
+}
+
+void Auth::setRole(std::int64_t id, const std::string& role) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    requireUser(session, id);
+    std::int64_t role_id = roleId(session, role);
+    Poco::Int64 user = id, at = clock_.nowMillis();
+    session << "DELETE FROM user_roles WHERE user_id = $1", use(user), now;
+    session << "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)", use(user), use(role_id), now;
+    session << "UPDATE users SET updated_at = $1 WHERE id = $2", use(at), use(user), now;
+    requireAnAdmin(session);  // throws before the commit: the transaction rolls back
+    tx.commit();
+}
+
+void Auth::setActive(std::int64_t id, bool active) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    requireUser(session, id);
+    Poco::Int64 user = id, at = clock_.nowMillis();
+    int value = active ? 1 : 0;
+    session << "UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3", use(value), use(at), use(user), now;
+    if (!active) {
+        requireAnAdmin(session);
+        session << "DELETE FROM sessions WHERE user_id = $1", use(user), now;
+    }
+    tx.commit();
+}
+
+void Auth::setPasswordOf(std::int64_t id, const std::string& password) {
+    checkPassword(password);
+    std::string hash = hashPassword(password);  // before the transaction: it takes a while
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    requireUser(session, id);
+    Poco::Int64 user = id, at = clock_.nowMillis();
+    session << "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3", use(hash), use(at), use(user), now;
+    session << "DELETE FROM sessions WHERE user_id = $1", use(user), now;
+    tx.commit();
+}
+
+std::int64_t Auth::endSessions(std::int64_t id) {
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session);
+    requireUser(session, id);
+    Poco::Int64 user = id;
+    Poco::Data::Statement remove(session);
+    remove << "DELETE FROM sessions WHERE user_id = $1", use(user);
+    const std::size_t ended = remove.execute();
+    tx.commit();
+    return static_cast<std::int64_t>(ended);
 }
 
 void Auth::setLocale(std::int64_t id, const std::string& locale) {

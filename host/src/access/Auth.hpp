@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,20 @@ struct UserRecord {
     std::string locale;
     bool active = true;
     std::vector<std::string> roles;
+    std::int64_t sessions = 0;  // open (not yet expired) sessions
+    std::int64_t createdAt = 0;
+};
+
+// A change of users refused, with a code the users page answers by (status and words) and a
+// one-line message the CLI prints: invalid_email, empty_name, short_password, long_password,
+// unknown_role, duplicate_email, not_found, last_admin.
+class UserError : public std::invalid_argument {
+public:
+    UserError(std::string code, const std::string& message) : std::invalid_argument(message), code_(std::move(code)) {}
+    const std::string& code() const { return code_; }
+
+private:
+    std::string code_;
 };
 
 struct SignInResult {
@@ -62,7 +77,16 @@ public:
     void grantPermission(const std::string& role, const std::string& permission);
     void revokePermission(const std::string& role, const std::string& permission);
     std::vector<UserRecord> listUsers();
+    std::vector<std::string> roleNames();
     void setLocale(std::int64_t userId, const std::string& locale);
+
+    // The users page (users.manage). Each throws UserError with nothing written. A change that
+    // would leave no active user with the admin role is refused (last_admin), whoever makes it.
+    // setRole: `role` becomes the user's only role. setActive(false) ends the user's sessions too.
+    void setRole(std::int64_t userId, const std::string& role);
+    void setActive(std::int64_t userId, bool active);
+    void setPasswordOf(std::int64_t userId, const std::string& password);  // ends their sessions
+    std::int64_t endSessions(std::int64_t userId);                          // how many were open
 
     static std::string normalizeEmail(const std::string& email);  // trimmed, ASCII lower-case; throws when not an address
     static void checkPassword(const std::string& password);      // throws when too short or too long
@@ -93,6 +117,9 @@ private:
     std::int64_t roleId(Poco::Data::Session& session, const std::string& role);
     std::int64_t permissionId(Poco::Data::Session& session, const std::string& permission);
     std::int64_t userId(Poco::Data::Session& session, const std::string& email);
+    void requireUser(Poco::Data::Session& session, std::int64_t id);
+    // Throws last_admin when no active user holds the admin role any more (inside the change's transaction).
+    void requireAnAdmin(Poco::Data::Session& session);
 
     struct Reservation {
         bool granted = false;

@@ -193,6 +193,11 @@ Runtime::Runtime(HostConfig config) : config_(std::move(config)) {
     auth_ = std::make_unique<Auth>(*database_, clock_, authOptions, &metrics_);
 }
 
+AdminUi* Runtime::adminUiIfMade() {
+    std::lock_guard lock(adminUiMutex_);
+    return adminUi_.get();
+}
+
 AdminUi& Runtime::adminUi() {
     std::lock_guard lock(adminUiMutex_);
     if (!adminUi_) {
@@ -426,6 +431,12 @@ void Runtime::startServing() {
     options.streamBufferBytes = static_cast<std::size_t>(server.streamBufferBytes);
     options.trustedProxies = TrustedProxies(server.trustedProxies);
     access_ = std::make_unique<AccessGate>(*database_, clock_, auth_.get());
+    if (AdminUi* ui = adminUiIfMade()) {
+        // A signed-in user refused a page (403) or sent to none (404) sees it in the admin's layout
+        // and language, with the same status.
+        access_->setPageErrors([ui](const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, const std::string& code,
+                                    const std::string& detail) { ui->renderError(request, response, status, code, detail); });
+    }
     http_ = std::make_unique<HttpServer>(options, router_, *access_, metrics_);
     try {
         http_->start();

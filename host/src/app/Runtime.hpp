@@ -72,6 +72,7 @@ public:
     Auth& auth() { return *auth_; }
     // The admin layout and the host's pages, read from server.web_dir on first use.
     AdminUi& adminUi();
+    AdminUi* adminUiIfMade();  // null before anything asked for the admin pages
 
     // The master key, created on first use when `createKey` (only `migrate` does that).
     void openSecrets(bool createKey);

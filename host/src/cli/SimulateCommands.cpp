@@ -1,6 +1,8 @@
 // `tawasul simulate verify|inbound|status|post`: a developer's local stand-in for Meta. Builds
 // Meta-shaped webhook bodies, signs them with the configured app secret, and posts them to a
 // running host, exactly as Meta would.
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -28,7 +30,7 @@ namespace tawasul::host {
 namespace {
 
 constexpr const char* kUsage =
-    "tawasul simulate verify | inbound --from PHONE --text TEXT | status --wamid ID --status S | "
+    "tawasul simulate verify | inbound --from PHONE|--user-id BSUID --text TEXT | status --wamid ID --status S | "
     "echo --to PHONE --text TEXT | template-status --name N --language L --status S | account-alert --event E | post FILE";
 constexpr const char* kDefaultWebhookPath = "/webhooks/whatsapp";
 constexpr const char* kDefaultRecipient = "213555000000";
@@ -39,6 +41,7 @@ struct SimulateRequest {
     std::optional<std::string> url;
     // inbound
     std::string from, text, name;  // no --name: no profile, so a contact's known name is kept
+    std::string userId, username;  // a user with a username: the BSUID, maybe without a phone
     std::optional<std::string> wamid, phoneNumberId;
     // status
     std::string status, to = kDefaultRecipient;
@@ -83,6 +86,17 @@ void requireMetaWord(const std::string& where, const std::string& option, const 
     if (!plain) throw UsageError(where + ": " + option + " must be one of Meta's upper-case names such as APPROVED, got '" + word + "'");
 }
 
+// A business-scoped user id as Meta writes one: a two-letter country code, a period, then up to
+// 128 letters and digits (a parent BSUID has "ENT." after the country: "US.ENT.1181...").
+bool isBsuid(const std::string& text) {
+    const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+    if (text.size() < 4 || text.size() > 2 + 1 + 4 + 128 || !upper(text[0]) || !upper(text[1]) || text[2] != '.') return false;
+    std::string rest = text.substr(3);
+    if (rest.rfind("ENT.", 0) == 0) rest = rest.substr(4);
+    return !rest.empty() && rest.size() <= 128 &&
+           std::all_of(rest.begin(), rest.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+}
+
 void requireUtf8(const std::string& option, const std::string& text) {
     try {
         (void)metaJsonEscape(text);
@@ -107,11 +121,28 @@ SimulateRequest parseSimulate(const std::vector<std::string>& args) {
         parsed.emplace(where, rest, std::vector<std::string>{"--url"}, std::vector<std::string>{});
         parsed->expectPositional(0, 0, "tawasul simulate verify [--url URL]");
     } else if (request.action == "inbound") {
-        const std::string usage = "tawasul simulate inbound --from PHONE --text TEXT [--name NAME] [--wamid ID] [--phone-number-id ID]";
-        parsed.emplace(where, rest, std::vector<std::string>{"--url", "--from", "--text", "--name", "--wamid", "--phone-number-id"},
+        const std::string usage = "tawasul simulate inbound --from PHONE|--user-id BSUID --text TEXT [--name NAME] [--username NAME] "
+                                  "[--wamid ID] [--phone-number-id ID]";
+        parsed.emplace(where, rest,
+                       std::vector<std::string>{"--url", "--from", "--user-id", "--username", "--text", "--name", "--wamid", "--phone-number-id"},
                        std::vector<std::string>{});
         parsed->expectPositional(0, 0, usage);
-        request.from = waIdOf("--from", need(*parsed, "--from", usage));
+        // A user with a username may come with only a BSUID: --user-id alone is a sender too.
+        const auto from = parsed->value("--from"), userId = parsed->value("--user-id"), username = parsed->value("--username");
+        if ((!from || from->empty()) && (!userId || userId->empty()))
+            throw UsageError(where + ": --from or --user-id is required (usage: " + usage + ")");
+        if (from) request.from = waIdOf("--from", need(*parsed, "--from", usage));
+        if (userId) {
+            request.userId = need(*parsed, "--user-id", usage);
+            if (!isBsuid(request.userId))
+                throw UsageError(where + ": --user-id must be a business-scoped user id such as DZ.13491208655302741918, got '" +
+                                 request.userId + "'");
+        }
+        if (username) {
+            if (!userId) throw UsageError(where + ": --username goes with --user-id (Meta sends a username with the user's BSUID)");
+            request.username = need(*parsed, "--username", usage);
+            requireUtf8("--username", request.username);
+        }
         request.text = need(*parsed, "--text", usage);
         requireUtf8("--text", request.text);
         if (const auto name = parsed->value("--name")) request.name = *name;
@@ -335,6 +366,8 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
         InboundText message;
         message.business = business(settings, request);
         message.from = request.from;
+        message.userId = request.userId;
+        message.username = request.username;
         message.name = request.name;
         message.wamid = request.wamid.value_or("wamid.SIM" + Poco::toUpper(sdk::randomHex(16)));
         message.timestamp = nowSeconds();
@@ -390,8 +423,8 @@ int runSimulate(const HostConfig& config, const std::vector<std::string>& args) 
 Command simulateCommand() {
     return {"simulate", "post signed Meta-shaped webhooks to a running host (simulate verify|inbound|status|echo|template-status|account-alert|post)",
             "usage: tawasul [--config FILE] simulate verify [--url URL]\n"
-            "       tawasul [--config FILE] simulate inbound --from PHONE --text TEXT [--name NAME] [--wamid ID]\n"
-            "                                                [--phone-number-id ID] [--url URL]\n"
+            "       tawasul [--config FILE] simulate inbound --from PHONE|--user-id BSUID --text TEXT [--name NAME]\n"
+            "                                                [--username NAME] [--wamid ID] [--phone-number-id ID] [--url URL]\n"
             "       tawasul [--config FILE] simulate status --wamid ID --status sent|delivered|read|failed\n"
             "                                               [--to PHONE] [--error-code N --error-title T] [--url URL]\n"
             "       tawasul [--config FILE] simulate echo --to PHONE --text TEXT [--wamid ID] [--phone-number-id ID]\n"
@@ -408,8 +441,11 @@ Command simulateCommand() {
             "verify   the GET handshake with whatsapp.webhook.verify_token and a random challenge; checks\n"
             "         that the challenge comes back.\n"
             "inbound  one text message from PHONE, written as Meta writes a wa_id (E.164 digits; national\n"
-            "         forms such as 0555 12 34 56 are Algerian). --name sets the profile name; without it\n"
-            "         the body has no profile and the contact keeps the name it has. The wamid defaults\n"
+            "         forms such as 0555 12 34 56 are Algerian). --user-id adds the sender's business-scoped\n"
+            "         user id (user_id / from_user_id); with it --from may be left out, as Meta leaves out\n"
+            "         the phone of a user with a username, and --username sets profile.username.\n"
+            "         --name sets the profile name; without it (and --username) the body has no profile\n"
+            "         and the contact keeps the name it has. The wamid defaults\n"
             "         to wamid.SIM<random hex> and is printed; phone_number_id and the account id come from\n"
             "         the settings when set.\n"
             "status   a status for an outbound message; failed carries errors[] (default code 131026).\n"

@@ -14,6 +14,9 @@ public:
     // Sets request.principal and returns true; or writes the refusal (302 to sign-in, 401, 403)
     // into `response` and returns false.
     virtual bool admit(const Route& route, sdk::HttpRequest& request, sdk::HttpResponse& response) = 0;
+    // A request no route takes: true when the answer was written (the admin's 404 page for a
+    // signed-in user), false for the server's plain 404. Runs on the pool: it may read the database.
+    virtual bool notFound(sdk::HttpRequest& request, sdk::HttpResponse& response) { return false; }
 };
 
 }  // namespace tawasul::host

@@ -634,8 +634,36 @@ void Connection::dispatch() {
     parser_.reset();
     sdk::HttpResponse out;
     if (outcome_ == Router::Outcome::NotFound) {
-        writeError(out, style_, 404, "not_found", "no route for " + in_.path, in_.requestId);
-        return write(std::move(out));
+        if (in_.path.rfind("/admin", 0) != 0) {
+            writeError(out, style_, 404, "not_found", "no route for " + in_.path, in_.requestId);
+            return write(std::move(out));
+        }
+        // Under /admin the access gate may answer with the admin's own 404 page (a session to read:
+        // on the pool, not on this I/O thread).
+        auto self = shared_from_this();
+        sdk::HttpRequest request = in_;
+        const sdk::RouteStyle style = style_;
+        const bool queued = core_->runOnPool([self, request, style]() mutable {
+            sdk::HttpResponse answer;
+            try {
+                if (!self->core_->access.notFound(request, answer)) {
+                    answer = {};
+                    writeError(answer, style, 404, "not_found", "no route for " + request.path, request.requestId);
+                }
+            } catch (const std::exception& error) {
+                ownerLog("host").error("request " + request.requestId + " " + request.path + " failed: " + sdk::errorText(error));
+                answer = {};
+                writeError(answer, style, 404, "not_found", "no route for " + request.path, request.requestId);
+            }
+            auto executor = self->executor();
+            asio::post(executor, [self, answer = std::move(answer)]() mutable { self->respond(std::move(answer)); });
+        });
+        if (!queued) {
+            writeError(out, style_, 503, "busy", "the server is busy; retry shortly", in_.requestId);
+            out.setHeader("Retry-After", "1");
+            write(std::move(out));
+        }
+        return;
     }
     if (outcome_ == Router::Outcome::MethodNotAllowed) {
         writeError(out, style_, 405, "method_not_allowed", in_.method + " is not allowed here", in_.requestId);

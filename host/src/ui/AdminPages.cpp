@@ -102,6 +102,7 @@ const NavSection kSections[] = {
     {"logs", "/admin/messaging/whatsapp/logs", "whatsapp.webhooks.view"},
     {"webhook_events", "/admin/messaging/whatsapp/webhook-events", "whatsapp.webhooks.view"},
     {"settings", "/admin/messaging/whatsapp/settings", "whatsapp.settings.manage"},
+    {"users", "/admin/users", "users.manage"},
 };
 
 std::string contentTypeOf(const std::filesystem::path& file) {
@@ -273,6 +274,19 @@ void AdminUi::renderHost(const sdk::HttpRequest& request, sdk::HttpResponse& res
     render(hostCatalog_, hostTemplates_, request, response, templateName, title, model, status);
 }
 
+void AdminUi::renderError(const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, const std::string& code,
+                          const std::string& detail) const {
+    const std::string locale = localeOf(request);
+    const std::string word = code == "forbidden" || code == "csrf" || code == "not_found" ? code : "not_found";
+    Poco::JSON::Object model;
+    model.set("status", std::to_string(status));
+    model.set("message", hostCatalog_.text(locale, "error." + word + ".message"));
+    if (!detail.empty()) model.set("permission", detail);
+    model.set("request_id", request.requestId);
+    response = {};
+    renderHost(request, response, "error", hostCatalog_.text(locale, "error." + word + ".title"), model, status);
+}
+
 void AdminUi::serveStatic(const sdk::HttpRequest& request, sdk::HttpResponse& response) const {
     auto parts = splitPath(request.param("path"));
     if (!safeSegments(parts)) {
@@ -406,6 +420,8 @@ void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui) {
         auth.setLocale(request.principal->id, locale);
         response.redirect(303, safeNext(form.get("next").value_or("/admin")));
     }, self);
+
+    registerUsersRoutes(router, auth, ui);
 
     router.add("host", "GET", "/admin", [&ui](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         Poco::JSON::Object model;

@@ -60,6 +60,11 @@ public:
 
     const Catalog& hostCatalog() const { return hostCatalog_; }
 
+    // An error page in the layout (error.mustache): 403 forbidden (detail: the permission),
+    // 403 csrf, 404 not_found; translated, with the request id to quote.
+    void renderError(const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, const std::string& code,
+                     const std::string& detail) const;
+
 private:
     std::filesystem::path webDir_;
     Router& router_;
@@ -87,5 +92,7 @@ private:
 
 // The host's admin routes: sign-in, sign-out, language, home, static files.
 void registerAdminRoutes(Router& router, Auth& auth, AdminUi& ui);
+// The users page (/admin/users, users.manage): UsersPage.cpp.
+void registerUsersRoutes(Router& router, Auth& auth, AdminUi& ui);
 
 }  // namespace tawasul::host

@@ -57,10 +57,12 @@ const char* outcomeWord(sdk::SendOutcome outcome) {
     return "refused";
 }
 
-// The content of a request as stored in whatsapp_messages.payload: what the job sends.
-std::string contentJson(const sdk::SendRequest& request, const std::string& toE164) {
+// The content of a request as stored in whatsapp_messages.payload: what the job sends, and to whom
+// (a phone, or the BSUID of a contact known only by it).
+std::string contentJson(const sdk::SendRequest& request, const std::string& toE164, const std::string& userId) {
     Object payload;
-    payload.set("to", toE164);
+    if (!toE164.empty()) payload.set("to", toE164);
+    else payload.set("recipient", userId);
     if (request.kind == sdk::ContentKind::Text) {
         payload.set("kind", "text");
         payload.set("text", request.text);
@@ -167,11 +169,11 @@ struct Dispatcher::Kept {
             *lock << "SELECT COUNT(pg_advisory_xact_lock(1414, hashtext($1)))", use(wamid), into(locked);
         }
         load << "SELECT m.status, m.payload, m.context_wa_message_id, m.idempotency_key, m.provider, m.wa_message_id, "
-                "m.conversation_id, c.last_inbound_at, k.phone_e164, k.wa_id FROM whatsapp_messages m "
+                "m.conversation_id, c.last_inbound_at, k.phone_e164, k.wa_id, k.user_id FROM whatsapp_messages m "
                 "JOIN whatsapp_conversations c ON c.id = m.conversation_id JOIN whatsapp_contacts k ON k.id = c.contact_id "
                 "WHERE m.id = $1 AND m.direction = 'out'",
             use(id), into(status), into(payload), into(context), into(key), into(providerDone), into(wamidDone), into(conversationId),
-            into(lastInbound), into(phone), into(waId);
+            into(lastInbound), into(phone), into(waId), into(userId);
         attempt << "INSERT INTO whatsapp_message_attempts (message_id, provider, attempt, outcome, http_status, error_code, "
                    "error_title, error_details, note, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             use(id), use(attemptProvider), use(attemptNumber), use(attemptOutcome), use(attemptHttpStatus), use(attemptErrorCode),
@@ -204,7 +206,7 @@ struct Dispatcher::Kept {
         id = messageId;
         status.clear();
         payload.clear();
-        context = key = providerDone = wamidDone = phone = waId = NullableText();
+        context = key = providerDone = wamidDone = phone = waId = userId = NullableText();
         conversationId = 0;
         lastInbound = NullableInt();
         return load.execute() > 0;
@@ -250,7 +252,7 @@ struct Dispatcher::Kept {
     const bool asynchronous;  // PostgreSQL: set to commit asynchronously while kept
     Poco::Int64 id = 0, conversationId = 0, attemptDuration = 0, at = 0;
     std::string status, payload;
-    NullableText context, key, providerDone, wamidDone, phone, waId;
+    NullableText context, key, providerDone, wamidDone, phone, waId, userId;
     NullableInt lastInbound;
     std::string attemptProvider, attemptOutcome;
     int attemptNumber = 1;
@@ -403,17 +405,22 @@ sdk::SendReceipt Dispatcher::send(const sdk::SendRequest& request) {
                                            : "the 24-hour window is closed (the contact last wrote more than 24 hours ago): "
                                              "free text cannot be sent, choose a template");
     }
+    std::string userId;
     if (e164.empty()) {
-        NullableText phone;
+        // A contact with a username may be known only by its business-scoped user id: it is
+        // answered at that id (the Cloud API's `recipient`), which only a provider that can use it takes.
+        NullableText phone, bsuid;
         Poco::Int64 id = conversationId;
-        session << "SELECT k.phone_e164 FROM whatsapp_conversations c JOIN whatsapp_contacts k ON k.id = c.contact_id "
+        session << "SELECT k.phone_e164, k.user_id FROM whatsapp_conversations c JOIN whatsapp_contacts k ON k.id = c.contact_id "
                    "WHERE c.id = $1",
-            use(id), into(phone), now;
-        if (phone.isNull()) return invalid("conversation_id", "conversation " + std::to_string(conversationId) + " has no phone number");
-        e164 = phone.value();
+            use(id), into(phone), into(bsuid), now;
+        if (phone.isNull() && bsuid.isNull())
+            return invalid("conversation_id", "conversation " + std::to_string(conversationId) + " has no phone number and no user id");
+        if (!phone.isNull()) e164 = phone.value();
+        else userId = bsuid.value();
     }
 
-    std::string payload = contentJson(request, e164);
+    std::string payload = contentJson(request, e164, userId);
     NullableText context = orNull(request.replyToWamid);
     NullableInt createdBy;
     if (request.actor.kind == "user" && request.actor.id > 0) createdBy = request.actor.id;
@@ -488,7 +495,7 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
     Poco::Int64 id = messageId;
     if (!kept.loadMessage(messageId)) throw sdk::PermanentJobFailure("outbound message " + std::to_string(messageId) + " does not exist");
     const std::string status = kept.status, payload = kept.payload;
-    const NullableText context = kept.context, key = kept.key, phone = kept.phone, waId = kept.waId;
+    const NullableText context = kept.context, key = kept.key, phone = kept.phone, waId = kept.waId, userId = kept.userId;
     const Poco::Int64 conversationId = kept.conversationId;
     const NullableInt lastInbound = kept.lastInbound;
     // At least once: a job that runs again after its message was handed over does nothing.
@@ -513,6 +520,7 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
     message.conversationId = conversationId;
     message.toE164 = phone.isNull() ? "" : phone.value();
     message.waId = waId.isNull() ? "" : waId.value();
+    message.userId = userId.isNull() ? "" : userId.value();
     message.replyToWamid = context.isNull() ? "" : context.value();
     message.idempotencyKey = key.isNull() ? "" : key.value();
     try {

@@ -92,17 +92,32 @@ std::string phoneDigits(const std::string& phone) {
 }
 
 std::string inboundTextBody(const InboundText& message) {
-    return envelope(message.business,
-                    "\"contacts\":[{" + (message.name.empty() ? std::string() : "\"profile\":{\"name\":" + quoted(message.name) + "},") +
-                        "\"wa_id\":" + quoted(message.from) +
-                        "}],\"messages\":[{\"from\":" + quoted(message.from) + ",\"id\":" + quoted(message.wamid) +
-                        ",\"timestamp\":\"" + std::to_string(message.timestamp) + "\",\"type\":\"text\",\"text\":{\"body\":" +
-                        quoted(message.text) + "}}]");
+    // As Meta writes them: the profile first, then wa_id and user_id; a user whose username hides
+    // the phone has no wa_id and no `from`, only user_id and `from_user_id`.
+    std::string profile;
+    if (!message.name.empty()) profile += "\"name\":" + quoted(message.name);
+    if (!message.username.empty()) profile += (profile.empty() ? "" : ",") + std::string("\"username\":") + quoted(message.username);
+    std::string contact = profile.empty() ? "" : "\"profile\":{" + profile + "},";
+    std::string sender;
+    if (!message.from.empty()) {
+        contact += "\"wa_id\":" + quoted(message.from) + ",";
+        sender += "\"from\":" + quoted(message.from) + ",";
+    }
+    if (!message.userId.empty()) {
+        contact += "\"user_id\":" + quoted(message.userId) + ",";
+        sender += "\"from_user_id\":" + quoted(message.userId) + ",";
+    }
+    if (!contact.empty()) contact.pop_back();  // the last comma
+    return envelope(message.business, "\"contacts\":[{" + contact + "}],\"messages\":[{" + sender + "\"id\":" + quoted(message.wamid) +
+                                          ",\"timestamp\":\"" + std::to_string(message.timestamp) +
+                                          "\",\"type\":\"text\",\"text\":{\"body\":" + quoted(message.text) + "}}]");
 }
 
 std::string statusBody(const StatusUpdate& update) {
     std::string status = "{\"id\":" + quoted(update.wamid) + ",\"status\":" + quoted(update.status) + ",\"timestamp\":\"" +
-                         std::to_string(update.timestamp) + "\",\"recipient_id\":" + quoted(update.recipientId);
+                         std::to_string(update.timestamp) + "\"";
+    if (!update.recipientId.empty()) status += ",\"recipient_id\":" + quoted(update.recipientId);
+    if (!update.recipientUserId.empty()) status += ",\"recipient_user_id\":" + quoted(update.recipientUserId);
     if (update.errorCode) {
         status += ",\"errors\":[{\"code\":" + std::to_string(*update.errorCode) + ",\"title\":" + quoted(update.errorTitle) +
                   ",\"message\":" + quoted(update.errorTitle) + "}]";

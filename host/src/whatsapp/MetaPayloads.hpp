@@ -25,21 +25,25 @@ struct MetaBusiness {
 
 struct InboundText {
     MetaBusiness business;
-    std::string from;  // digits
-    std::string name;  // profile name; empty: the contact carries no profile (a known name is kept)
+    std::string from;      // digits; empty for a user known only by BSUID (a username hides the phone)
+    std::string userId;    // business-scoped user id (BSUID, e.g. "DZ.1349..."), empty: none
+    std::string name;      // profile name; empty: no name (with no username: no profile, a known name is kept)
+    std::string username;  // profile.username, empty: none
     std::string wamid;
     std::int64_t timestamp = 0;  // seconds since the epoch
     std::string text;            // UTF-8
 };
 
-// One whatsapp_business_account entry with one change carrying one text message.
+// One whatsapp_business_account entry with one change carrying one text message. At least one of
+// `from` and `userId` must be set.
 std::string inboundTextBody(const InboundText& message);
 
 struct StatusUpdate {
     MetaBusiness business;
     std::string wamid;
     std::string status;  // sent, delivered, read, failed
-    std::string recipientId;
+    std::string recipientId;      // digits; empty: omitted (a recipient with a username)
+    std::string recipientUserId;  // BSUID; empty: omitted
     std::int64_t timestamp = 0;
     std::optional<std::int64_t> errorCode;  // written as errors[] when set
     std::string errorTitle;

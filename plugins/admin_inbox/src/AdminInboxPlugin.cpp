@@ -4,6 +4,8 @@
 // from lang/<locale>.yaml. Actions are POST + redirect (303) back to the page, errors travel as a
 // word in the query string and are shown translated.
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <optional>
 #include <memory>
 #include <sstream>
@@ -45,6 +47,15 @@ const std::string kLeadsPath = "/admin/b2b-leads";
 const std::vector<std::string> kLeadStatuses{"new", "contacted", "qualified", "won", "lost"};
 // Where leads come from, as the catalogs name them; another source is shown as it is stored.
 const std::vector<std::string> kLeadSources{"whatsapp", "website", "manual"};
+// The intents of the default keyword rules (inbound_router), as the catalogs name them; an intent a
+// deployment adds is its own word and shown as configured.
+const std::vector<std::string> kKnownIntents{"registration", "institution"};
+// The providers the catalogs name (provider_<name>); another is shown by its plugin name.
+const std::vector<std::string> kKnownProviders{"cloud_api", "outbox"};
+// Template languages the catalogs name (template_language_<code>); another code is shown as it is.
+const std::vector<std::string> kKnownLanguages{"ar", "fr", "en", "en_US", "en_GB", "fr_FR"};
+// What a provider's attempt came to (whatsapp_message_attempts.outcome), as the catalogs say it.
+const std::vector<std::string> kAttemptOutcomes{"refused", "unavailable", "failed", "retry", "queued", "sent"};
 const std::vector<std::string> kLeadErrors{"not_found", "invalid_status", "empty_note", "note_too_long", "not_linked"};
 constexpr std::size_t kMaxNoteBytes = 4000;
 // The host serves each plugin's public/ folder under /admin/static/<plugin>/.
@@ -73,6 +84,39 @@ std::string cutAt(const std::string& text, std::size_t maxBytes) {
 // UTF-8 safe shortening for previews.
 std::string shorten(const std::string& text, std::size_t maxBytes) {
     return text.size() <= maxBytes ? text : cutAt(text, maxBytes) + "…";
+}
+
+// "NAME 2026-12-01T10:00:00.000Z: " at the start of a lead's note paragraph: who wrote it and when
+// (sdk::isoTime's form, with or without the milliseconds). None: author empty.
+struct NotePrefix {
+    std::string author;
+    std::int64_t at = 0;
+    std::size_t length = 0;  // of "NAME TIME: "
+};
+
+NotePrefix notePrefix(const std::string& paragraph) {
+    NotePrefix out;
+    const auto colon = paragraph.find("Z: ");
+    if (colon == std::string::npos) return out;
+    const auto space = paragraph.rfind(' ', colon);
+    if (space == std::string::npos || space == 0 || paragraph.find('\n') < space) return out;
+    const std::string time = paragraph.substr(space + 1, colon + 1 - space - 1);
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
+    char tail = 0;
+    const bool withMillis = std::sscanf(time.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &year, &month, &day, &hour, &minute, &second, &millis, &tail) == 8;
+    if (!withMillis && std::sscanf(time.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute, &second, &tail) != 7) return out;
+    if (tail != 'Z' || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return out;
+    // Days from the civil date (Howard Hinnant's algorithm): no timezone of the process involved.
+    const int y = year - (month <= 2 ? 1 : 0);
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const int yoe = y - era * 400;
+    const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+    out.at = ((days * 24 + hour) * 60 + minute) * 60000LL + second * 1000LL + millis;
+    out.author = paragraph.substr(0, space);
+    out.length = colon + 3;
+    return out;
 }
 
 // A template reply sent back to its page (422): the choice, what was typed, what is missing.
@@ -241,8 +285,46 @@ private:
         return t(request, "status_" + status);
     }
 
+    static bool known(const std::vector<std::string>& words, const std::string& word) {
+        return std::find(words.begin(), words.end(), word) != words.end();
+    }
+    std::string intentLabel(const sdk::HttpRequest& request, const std::string& intent) const {
+        return known(kKnownIntents, intent) ? t(request, "intent_" + intent) : intent;
+    }
+    std::string providerLabel(const sdk::HttpRequest& request, const std::string& provider) const {
+        return known(kKnownProviders, provider) ? t(request, "provider_" + provider) : provider;
+    }
+    std::string languageLabel(const sdk::HttpRequest& request, const std::string& code) const {
+        if (!known(kKnownLanguages, code)) return code;
+        std::string key = "template_language_" + code;  // catalog keys are lower-case: en_us
+        std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return t(request, key);
+    }
+    // "NAME (Français)": the template's own name, its language in the page's words.
+    std::string templateLabel(const sdk::HttpRequest& request, const std::string& name, const std::string& language) const {
+        return t(request, "template_label", {{"name", name}, {"language", languageLabel(request, language)}});
+    }
+    // The dispatcher stores a template message's body as "template NAME (LANG)": said as "NAME
+    // (Français)"; a body of another form is shown as it is.
+    std::string templateBody(const sdk::HttpRequest& request, const std::string& body) const {
+        const std::string prefix = "template ";
+        const auto open = body.rfind(" (");
+        if (body.rfind(prefix, 0) != 0 || open == std::string::npos || open <= prefix.size() || body.back() != ')') return body;
+        return templateLabel(request, body.substr(prefix.size(), open - prefix.size()), body.substr(open + 2, body.size() - open - 3));
+    }
+    // Why a provider passed a message on, from the attempt's stored outcome and error code (the
+    // raw words stay in whatsapp_message_attempts for the logs).
+    std::string fallbackReason(const sdk::HttpRequest& request, const FallbackReason& reason) const {
+        const std::string provider = providerLabel(request, reason.provider);
+        if (!known(kAttemptOutcomes, reason.outcome)) return provider;
+        if (reason.errorCode != 0)
+            return t(request, "fallback_" + reason.outcome + "_code", {{"provider", provider}, {"code", std::to_string(reason.errorCode)}});
+        return t(request, "fallback_" + reason.outcome, {{"provider", provider}});
+    }
+
     std::string messageSummary(const sdk::HttpRequest& request, const std::string& type, const std::string& body) const {
         if (type == "text" || type.empty()) return body;
+        if (type == "template") return t(request, "media_template") + " · " + templateBody(request, body);
         const std::string label = t(request, "media_" + type);
         return body.empty() ? label : label + " · " + body;
     }
@@ -251,16 +333,22 @@ private:
         Object::Ptr out = new Object;
         out->set("id", row.id);
         out->set("url", kConversationPath + std::to_string(row.id));
-        out->set("name", !row.name.empty() ? row.name : !row.phone.empty() ? row.phone : t(request, "contact_unknown"));
+        out->set("name", !row.name.empty()       ? row.name
+                         : !row.phone.empty()    ? row.phone
+                         : !row.username.empty() ? "@" + row.username
+                                                 : t(request, "contact_unknown"));
         out->set("phone", row.phone);
         // Mustache shows a section for any string, even an empty one: sections test these booleans.
         out->set("has_phone", !row.phone.empty());
+        out->set("username", row.username);  // escaped by the template, as every value
+        out->set("has_username", !row.username.empty());
         out->set("has_intent", !row.intent.empty());
         out->set("status", row.status);
         out->set("status_label", statusLabel(request, row.status));
         out->set("assigned", !row.assignedName.empty());
         out->set("assigned_name", row.assignedName);
         out->set("intent", row.intent);
+        out->set("intent_label", intentLabel(request, row.intent));
         out->set("unread", row.unread);
         out->set("has_unread", row.unread > 0);
         out->set("unread_label", tr().number(request.locale(), row.unread));
@@ -293,7 +381,7 @@ private:
         const auto chain = sender->chainHealth();
         if (chain.empty() || chain.front().second.state == sdk::ProviderState::Healthy) return;
         const auto& [provider, health] = chain.front();
-        model.set("sending_notice", t(request, "sending_stopped", {{"provider", provider}}));
+        model.set("sending_notice", t(request, "sending_stopped", {{"provider", providerLabel(request, provider)}}));
         if (!health.reason.empty()) model.set("sending_reason", health.reason);
         if (request.principal && request.principal->can("whatsapp.settings.manage"))
             model.set("sending_settings_url", kBase + "/settings");  // cloud_api's settings page
@@ -323,6 +411,7 @@ private:
         intentValues.insert(intentValues.end(), intents.begin(), intents.end());
         Array::Ptr intentOptions = options(request, intentValues, filter.intent, "");
         intentOptions->getObject(0)->set("label", t(request, "filter_intent_any"));
+        for (std::size_t i = 1; i < intentOptions->size(); ++i) intentOptions->getObject(i)->set("label", intentLabel(request, intentValues[i]));
         model.set("intent_options", intentOptions);
         const std::int64_t unread = store_->unreadTotal();
         model.set("unread_total", tr().number(request.locale(), unread));
@@ -344,7 +433,8 @@ private:
         out->set("inbound", m.direction == "in");
         out->set("outbound", m.direction == "out");
         out->set("text", m.type == "text");
-        out->set("body", m.body);
+        // A template message says which template, in the page's words, not the stored "template NAME (LANG)".
+        out->set("body", m.type == "template" ? templateBody(request, m.body) : m.body);
         out->set("has_body", !m.body.empty());
         const bool media = m.type != "text";
         out->set("media", media);
@@ -372,14 +462,22 @@ private:
             out->set("error_sentence", known ? sentence : "");
             // The prefix in the page's language, the network's words isolated beside it (an
             // English message inside an Arabic line keeps its own direction).
+            // Meta's and the providers' words are English: marked so (lang="en"), isolated, kept as
+            // they came; what Tawasul itself recorded is said in the page's language.
+            const std::string cancelledBy = "cancelled in the outbox by ";
             if (m.errorCode != 0) {
                 out->set("error_prefix", t(request, "error_code_prefix", {{"code", std::to_string(m.errorCode)}}));
                 out->set("error_reason", m.errorTitle);
+                out->set("error_reason_english", true);
+            } else if (m.errorTitle == "cancelled" && m.errorDetails.rfind(cancelledBy, 0) == 0) {
+                out->set("error_prefix", t(request, "error_not_sent"));
+                out->set("error_reason", t(request, "error_cancelled_by", {{"actor", m.errorDetails.substr(cancelledBy.size())}}));
             } else {
                 const std::string words = !m.errorTitle.empty() && !m.errorDetails.empty() ? m.errorTitle + ": " + m.errorDetails
                                                                                            : m.errorTitle + m.errorDetails;
                 out->set("error_prefix", t(request, "error_not_sent"));
                 out->set("error_reason", words.empty() ? t(request, "error_no_reason") : words);
+                out->set("error_reason_english", !words.empty());
             }
         }
         if (!m.quotedWaMessageId.empty() && m.type != "reaction") {
@@ -403,8 +501,10 @@ private:
         out->set("system", true);
         out->set("at", when(request, s.at));
         const std::string actor = s.actorName.empty() ? t(request, "system_someone") : s.actorName;
+        const std::string target = s.kind == "provider_fallback" ? providerLabel(request, s.targetName) : s.targetName;
+        const std::string detail = s.kind == "provider_fallback" ? fallbackReason(request, s.reason) : s.detail;
         out->set("line", t(request, "system_" + s.kind,
-                           {{"actor", actor}, {"target", s.targetName}, {"lead", std::to_string(s.leadId)}, {"detail", s.detail}}));
+                           {{"actor", actor}, {"target", target}, {"lead", std::to_string(s.leadId)}, {"detail", detail}}));
         return out;
     }
 
@@ -465,8 +565,9 @@ private:
                     Object::Ptr match = new Object;
                     match->set("kind", t(request, "match_kind_" + candidate.kind));
                     match->set("name", candidate.name.empty() ? "#" + std::to_string(candidate.id) : candidate.name);
-                    match->set("evidence", t(request, "match_evidence",
-                                             {{"source", candidate.source}, {"column", candidate.column}, {"value", candidate.rawValue}}));
+                    // "Phone of B2B lead", in the page's words: the table and column stay out of the page.
+                    match->set("evidence", t(request, "match_evidence_" + candidate.kind));
+                    match->set("evidence_value", candidate.rawValue);
                     match->set("link", candidate.adminLink);
                     // A lead's page is for those who manage leads: the others see its name, not a 403.
                     const bool leadPage = candidate.source == "b2b_leads";
@@ -550,7 +651,7 @@ private:
                               const TemplateChoice* choice) const {
         Object::Ptr tpl = new Object;
         tpl->set("value", templateValue(option));
-        tpl->set("label", option.name + " (" + option.language + ")");
+        tpl->set("label", templateLabel(request, option.name, option.language));
         tpl->set("selected", selected);
         const sdk::TemplateDefinition& definition = option.definition;
         std::map<std::string, std::string> typed;
@@ -840,7 +941,13 @@ private:
             std::string paragraph = view->notes.substr(from, end == std::string::npos ? std::string::npos : end - from);
             if (paragraph.find_first_not_of(" \t\r\n") != std::string::npos) {
                 Object::Ptr note = new Object;
-                note->set("text", paragraph);
+                // "NAME ISO-TIME: text" (an agent's note, or "WhatsApp ISO-TIME: ..." from the
+                // inbound router): who and when apart, the time as the rest of the inbox writes it.
+                const NotePrefix prefix = notePrefix(paragraph);
+                note->set("has_author", !prefix.author.empty());
+                note->set("author", prefix.author);
+                note->set("at", prefix.at > 0 ? when(request, prefix.at) : "");
+                note->set("text", prefix.author.empty() ? paragraph : paragraph.substr(prefix.length));
                 notes->add(note);
             }
             if (end == std::string::npos) break;
@@ -848,6 +955,19 @@ private:
         }
         model.set("notes", notes);
         model.set("has_notes", notes->size() > 0);
+        // Who moved the status, newest first.
+        Array::Ptr history = new Array;
+        for (auto event = view->history.rbegin(); event != view->history.rend(); ++event) {
+            Object::Ptr line = new Object;
+            line->set("line", t(request, "lead_event_" + event->kind,
+                                {{"actor", event->actorName.empty() ? t(request, "system_someone") : event->actorName},
+                                 {"from", leadStatusLabel(request, event->fromStatus)},
+                                 {"to", leadStatusLabel(request, event->toStatus)}}));
+            line->set("at", when(request, event->at));
+            history->add(line);
+        }
+        model.set("history", history);
+        model.set("has_history", history->size() > 0);
         Array::Ptr statuses = new Array;
         std::vector<std::string> values = kLeadStatuses;
         if (std::find(values.begin(), values.end(), view->lead.status) == values.end()) values.insert(values.begin(), view->lead.status);
@@ -908,7 +1028,7 @@ private:
         const std::string status = form.value("status");
         if (std::find(kLeadStatuses.begin(), kLeadStatuses.end(), status) == kLeadStatuses.end())
             return backToLead(response, *id, "invalid_status");
-        const auto result = store_->setLeadStatus(*id, status, nowMillis());
+        const auto result = store_->setLeadStatus(*id, status, request.principal->id, nowMillis());
         if (result.ok) leadChanged(*id, "status");
         backToLead(response, *id, result.error);
     }

@@ -157,7 +157,7 @@ static ListQuery buildList(const InboxFilter& filter, const sdk::SqlDialect& dia
     const int limit = out.limit = std::clamp(filter.limit, 1, 200);
     out.sql =
         "SELECT c.id, c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
-        "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, "
+        "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, ct.username, "
         "(SELECT m.type FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1), "
         "(SELECT m.body FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1), "
         "(SELECT m.direction FROM whatsapp_messages m WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1) "
@@ -183,12 +183,12 @@ InboxPage InboxStore::list(const InboxFilter& filter) {
     select << query.sql;
     query.params.bindTo(select);
     std::vector<Poco::Int64> ids, contactIds, lastMessage, unread;
-    std::vector<NullableText> names, phones, waIds, assignedNames, intents, previewTypes, previewBodies, previewDirections;
+    std::vector<NullableText> names, phones, waIds, assignedNames, intents, usernames, previewTypes, previewBodies, previewDirections;
     std::vector<std::string> statuses;
     std::vector<NullableInt> assigned, lastInbound, leads;
     select, into(ids), into(contactIds), into(names), into(phones), into(waIds), into(statuses), into(assigned), into(assignedNames),
-        into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(previewTypes), into(previewBodies),
-        into(previewDirections);
+        into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(usernames), into(previewTypes),
+        into(previewBodies), into(previewDirections);
     select.execute();
 
     InboxPage page;
@@ -200,6 +200,7 @@ InboxPage InboxStore::list(const InboxFilter& filter) {
         row.name = text(names[i]);
         row.phone = text(phones[i]);
         row.waId = text(waIds[i]);
+        row.username = text(usernames[i]);
         row.status = statuses[i];
         row.assignedUserId = number(assigned[i]);
         row.assignedName = text(assignedNames[i]);
@@ -239,16 +240,16 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
     ConversationView view;
     {
         std::vector<Poco::Int64> contactIds, lastMessage, unread, created;
-        std::vector<NullableText> names, phones, waIds, assignedNames, intents, leadNames, leadStatuses;
+        std::vector<NullableText> names, phones, waIds, assignedNames, intents, leadNames, leadStatuses, usernames;
         std::vector<std::string> statuses;
         std::vector<NullableInt> assigned, lastInbound, leads;
         session << "SELECT c.contact_id, ct.profile_name, ct.phone_e164, ct.wa_id, c.status, c.assigned_user_id, u.name, c.intent, "
-                   "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, c.created_at, l.contact_name, l.status "
+                   "c.last_inbound_at, c.last_message_at, c.unread_count, c.b2b_lead_id, c.created_at, l.contact_name, l.status, ct.username "
                    "FROM whatsapp_conversations c JOIN whatsapp_contacts ct ON ct.id = c.contact_id "
                    "LEFT JOIN users u ON u.id = c.assigned_user_id LEFT JOIN b2b_leads l ON l.id = c.b2b_lead_id WHERE c.id = $1",
             use(conversationId), into(contactIds), into(names), into(phones), into(waIds), into(statuses), into(assigned),
             into(assignedNames), into(intents), into(lastInbound), into(lastMessage), into(unread), into(leads), into(created),
-            into(leadNames), into(leadStatuses), now;
+            into(leadNames), into(leadStatuses), into(usernames), now;
         if (contactIds.empty()) return std::nullopt;
         InboxRow& s = view.summary;
         s.id = id;
@@ -256,6 +257,7 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
         s.name = text(names[0]);
         s.phone = text(phones[0]);
         s.waId = text(waIds[0]);
+        s.username = text(usernames[0]);
         s.status = statuses[0];
         s.assignedUserId = number(assigned[0]);
         s.assignedName = text(assignedNames[0]);
@@ -343,25 +345,33 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
     }
     for (std::size_t i = 0; i < kinds.size(); ++i)
         view.timeline.push_back(
-            TimelineItem{eventAt[i], std::nullopt, SystemLine{kinds[i], text(actors[i]), text(targets[i]), number(leadIds[i]), "", eventAt[i]}});
+            TimelineItem{eventAt[i], std::nullopt, SystemLine{kinds[i], text(actors[i]), text(targets[i]), number(leadIds[i]), "", eventAt[i], {}}});
 
     // Provider fallback: the first attempt of a provider after another one gave the message up
-    // (the dispatcher's whatsapp_message_attempts, a shared table).
+    // (the dispatcher's whatsapp_message_attempts, a shared table), with the earlier attempt's
+    // provider, outcome and error code for the page to say in its language.
     {
-        std::vector<Poco::Int64> attemptAt;
+        std::vector<Poco::Int64> attemptAt, attemptIds;
         std::vector<std::string> attemptProviders;
-        std::vector<NullableText> previous;
-        session << "SELECT a.created_at, a.provider, (SELECT p.provider || ': ' || p.outcome || "
-                   "COALESCE(' ' || CAST(p.error_code AS TEXT), '') FROM whatsapp_message_attempts p "
-                   "WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider ORDER BY p.id DESC LIMIT 1) "
-                   "FROM whatsapp_message_attempts a JOIN whatsapp_messages m ON m.id = a.message_id "
-                   "WHERE m.conversation_id = $1 AND a.created_at >= $2 AND a.attempt = 1 AND EXISTS ("
-                   "SELECT 1 FROM whatsapp_message_attempts p WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider) "
-                   "ORDER BY a.created_at, a.id",
-            use(conversationId), use(from), into(attemptAt), into(attemptProviders), into(previous), now;
-        for (std::size_t i = 0; i < attemptAt.size(); ++i)
+        std::vector<NullableText> previousProviders, previousOutcomes;
+        std::vector<NullableInt> previousCodes;
+        const std::string previous = "FROM whatsapp_message_attempts p WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider "
+                                     "ORDER BY p.id DESC LIMIT 1";
+        session << "SELECT a.id, a.created_at, a.provider, (SELECT p.provider " + previous + "), (SELECT p.outcome " + previous +
+                       "), (SELECT p.error_code " + previous + ") "
+                       "FROM whatsapp_message_attempts a JOIN whatsapp_messages m ON m.id = a.message_id "
+                       "WHERE m.conversation_id = $1 AND a.created_at >= $2 AND a.attempt = 1 AND EXISTS ("
+                       "SELECT 1 FROM whatsapp_message_attempts p WHERE p.message_id = a.message_id AND p.id < a.id AND p.provider <> a.provider) "
+                       "ORDER BY a.created_at, a.id",
+            use(conversationId), use(from), into(attemptIds), into(attemptAt), into(attemptProviders), into(previousProviders),
+            into(previousOutcomes), into(previousCodes), now;
+        for (std::size_t i = 0; i < attemptAt.size(); ++i) {
+            FallbackReason reason{text(previousProviders[i]), text(previousOutcomes[i]), number(previousCodes[i])};
+            const std::string detail =
+                reason.provider + ": " + reason.outcome + (reason.errorCode != 0 ? " " + std::to_string(reason.errorCode) : "");
             view.timeline.push_back(TimelineItem{
-                attemptAt[i], std::nullopt, SystemLine{"provider_fallback", "", attemptProviders[i], 0, text(previous[i]), attemptAt[i]}});
+                attemptAt[i], std::nullopt, SystemLine{"provider_fallback", "", attemptProviders[i], 0, detail, attemptAt[i], reason}});
+        }
     }
     std::stable_sort(view.timeline.begin(), view.timeline.end(), [](const TimelineItem& a, const TimelineItem& b) { return a.at < b.at; });
     return view;
@@ -628,6 +638,14 @@ std::optional<LeadView> InboxStore::lead(std::int64_t id) {
     for (std::size_t i = 0; i < conversationIds.size(); ++i)
         view.conversations.push_back({conversationIds[i], text(contactNames[i]), text(contactPhones[i]), conversationStatuses[i], lastAt[i]});
     view.lead.conversations = static_cast<std::int64_t>(view.conversations.size());
+    std::vector<std::string> kinds;
+    std::vector<NullableText> actors, actorEmails, froms, tos;
+    std::vector<Poco::Int64> eventAt;
+    session << "SELECT e.kind, u.name, u.email, e.from_status, e.to_status, e.created_at FROM whatsapp_lead_events e "
+               "LEFT JOIN users u ON u.id = e.actor_user_id WHERE e.lead_id = $1 ORDER BY e.created_at, e.id LIMIT 200",
+        use(leadId), into(kinds), into(actors), into(actorEmails), into(froms), into(tos), into(eventAt), now;
+    for (std::size_t i = 0; i < kinds.size(); ++i)
+        view.history.push_back({kinds[i], !text(actors[i]).empty() ? text(actors[i]) : text(actorEmails[i]), text(froms[i]), text(tos[i]), eventAt[i]});
     return view;
 }
 
@@ -646,17 +664,25 @@ std::vector<std::string> InboxStore::leadStatuses() {
     return statuses;
 }
 
-ChangeResult InboxStore::setLeadStatus(std::int64_t leadId, const std::string& status, std::int64_t at) {
+ChangeResult InboxStore::setLeadStatus(std::int64_t leadId, const std::string& status, std::int64_t actorUserId, std::int64_t at) {
     Poco::Data::Session session = database_.session();
     sdk::Transaction tx(database_, session, sdk::Durability::Full);
     Poco::Int64 lead = leadId, when = at;
     std::string word = status;
+    std::vector<std::string> before;
+    session << "SELECT status FROM b2b_leads WHERE id = $1", use(lead), into(before), now;
+    if (before.empty()) return {false, "not_found"};
+    if (before.front() == status) return {true, ""};
     Poco::Data::Statement update(session);
     // updated_at moves only with a real change: it is what the contact matcher's refresh follows.
     update << "UPDATE b2b_leads SET status = $1, updated_at = $2 WHERE id = $3 AND status <> $1", use(word), use(when), use(lead);
-    const std::size_t changed = update.execute();
+    if (update.execute() == 0) return {true, ""};
+    NullableInt actor = actorUserId > 0 ? NullableInt(actorUserId) : NullableInt();
+    std::string from = before.front(), kind = "status";
+    session << "INSERT INTO whatsapp_lead_events (lead_id, kind, actor_user_id, from_status, to_status, created_at) "
+               "VALUES ($1, $2, $3, $4, $5, $6)",
+        use(lead), use(kind), use(actor), use(from), use(word), use(when), now;
     tx.commit();
-    if (changed == 0 && !leadExists(leadId)) return {false, "not_found"};
     return {true, ""};
 }
 

@@ -39,6 +39,7 @@ struct InboxRow {
     std::string name;   // profile name, may be empty
     std::string phone;  // E.164, may be empty (BSUID-only contacts)
     std::string waId;
+    std::string username;  // profile.username (without '@'), may be empty
     std::string status;
     std::int64_t assignedUserId = 0;  // 0: nobody
     std::string assignedName;
@@ -84,13 +85,21 @@ struct TimelineMessage {
     std::vector<Reaction> reactions;
 };
 
+// Why a provider passed a message on to the next one: its stored outcome and Meta's error code.
+struct FallbackReason {
+    std::string provider;  // the one that gave the message up
+    std::string outcome;   // refused, unavailable, failed, ...
+    std::int64_t errorCode = 0;
+};
+
 struct SystemLine {
     std::string kind;  // assigned, unassigned, resolved, reopened, pending, lead_created, lead_linked, provider_fallback
     std::string actorName;
     std::string targetName;  // assigned: to whom; provider_fallback: the provider that took over
     std::int64_t leadId = 0;
-    std::string detail;
+    std::string detail;  // provider_fallback: "PROVIDER: OUTCOME [CODE]", the raw words
     std::int64_t at = 0;
+    FallbackReason reason;  // provider_fallback
 };
 
 // One line of the timeline: a message or a system line, in time order.
@@ -164,8 +173,18 @@ struct LeadConversation {
     std::int64_t lastMessageAt = 0;
 };
 
+// A change of a lead recorded in whatsapp_lead_events: who moved its status, from what to what.
+struct LeadEvent {
+    std::string kind;       // status
+    std::string actorName;  // empty: a user since deleted
+    std::string fromStatus;
+    std::string toStatus;
+    std::int64_t at = 0;
+};
+
 struct LeadView {
     LeadRow lead;
+    std::vector<LeadEvent> history;  // oldest first
     std::string notes;  // paragraphs separated by a blank line
     std::string organizationCity;
     std::vector<LeadConversation> conversations;
@@ -216,7 +235,8 @@ public:
     bool leadExists(std::int64_t id);
     // The status words of the filter besides the ones offered (a platform may have its own).
     std::vector<std::string> leadStatuses();
-    ChangeResult setLeadStatus(std::int64_t leadId, const std::string& status, std::int64_t at);
+    // Records who made the change (whatsapp_lead_events) with it; choosing the status it has changes nothing.
+    ChangeResult setLeadStatus(std::int64_t leadId, const std::string& status, std::int64_t actorUserId, std::int64_t at);
     // A paragraph added at the end of the lead's notes (the inbound router adds requests alike).
     ChangeResult addLeadNote(std::int64_t leadId, const std::string& note, std::int64_t at);
     // The conversation no longer belongs to the lead; its timeline says who did it.

@@ -188,6 +188,12 @@ public:
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
         Credentials credentials;
         sdk::SendResult result;
+        if (message.toE164.empty() && message.userId.empty()) {
+            result.outcome = sdk::SendOutcome::Refused;
+            result.errorTitle = "no recipient";
+            result.errorDetails = "the contact has neither a phone number nor a business-scoped user id";
+            return result;
+        }
         if (!usable(credentials, result)) return result;
         if (const auto restriction = restrictions_.blocking(message.kind == sdk::ContentKind::Template)) {
             result.outcome = sdk::SendOutcome::Unavailable;
@@ -197,8 +203,7 @@ public:
         const std::string body = message.kind == sdk::ContentKind::Text ? textBody(message) : templateBody(message);
         try {
             // The recipient's pair rate first: a message that must wait for it takes no send slot.
-            const std::string recipient = message.toE164.empty() ? message.waId : message.toE164;
-            const auto pairWait = pairPacer_->admit(credentials.phoneNumberId, recipient);
+            const auto pairWait = pairPacer_->admit(credentials.phoneNumberId, pairRecipient(message));
             if (pairWait.count() > 0) return pairPaced(pairWait);
             pace(credentials.phoneNumberId);
         } catch (const std::exception& error) {

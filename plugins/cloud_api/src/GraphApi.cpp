@@ -18,7 +18,10 @@ Object envelope(const sdk::OutboundMessage& message, const std::string& type) {
     Object body;
     body.set("messaging_product", "whatsapp");
     body.set("recipient_type", "individual");
-    body.set("to", message.toE164);
+    // By phone when there is one; a contact known only by its business-scoped user id is sent to
+    // with `recipient` (Meta drops a BSUID given in `to`).
+    if (!message.toE164.empty()) body.set("to", message.toE164);
+    else body.set("recipient", message.userId);
     body.set("type", type);
     if (!message.replyToWamid.empty()) {
         Object context;
@@ -31,6 +34,11 @@ Object envelope(const sdk::OutboundMessage& message, const std::string& type) {
 std::string text(const Object& object, const std::string& key) { return sdk::jsonText(object, key); }
 
 }  // namespace
+
+std::string pairRecipient(const sdk::OutboundMessage& message) {
+    if (!message.toE164.empty()) return message.toE164;
+    return !message.userId.empty() ? message.userId : message.waId;
+}
 
 std::string textBody(const sdk::OutboundMessage& message) {
     Object body = envelope(message, "text");

@@ -14,6 +14,9 @@ namespace tawasul::plugins::cloud_api {
 std::string textBody(const sdk::OutboundMessage& message);
 std::string templateBody(const sdk::OutboundMessage& message);
 std::string markReadBody(const std::string& wamid);
+// Whom a send names, for Meta's pair rate (one account per recipient): the phone when there is
+// one (the body's `to`), else the business-scoped user id (its `recipient`), else the wa_id.
+std::string pairRecipient(const sdk::OutboundMessage& message);
 
 // Which way an answer sends the provider: most leave it healthy; an expired token (190) or a
 // restricted account (368, 131031) makes it unhealthy until an admin fixes it.

@@ -260,6 +260,26 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("wamid.IN1"), body->getObject("context")->getValue<std::string>("message_id"));
         message.replyToWamid.clear();
         CPPUNIT_ASSERT(!parse(plugins::cloud_api::textBody(message))->has("context"));
+        // A phone wins over a BSUID; a contact known only by BSUID is sent to with `recipient`, never `to`.
+        message.userId = "DZ.13491208655302741918";
+        CPPUNIT_ASSERT(!parse(plugins::cloud_api::textBody(message))->has("recipient"));
+        message.toE164.clear();
+        const auto byBsuid = parse(plugins::cloud_api::textBody(message));
+        CPPUNIT_ASSERT_EQUAL(message.userId, byBsuid->getValue<std::string>("recipient"));
+        CPPUNIT_ASSERT(!byBsuid->has("to"));
+        message.kind = sdk::ContentKind::Template;
+        message.templ.name = "welcome";
+        message.templ.language = "fr";
+        CPPUNIT_ASSERT_EQUAL(message.userId, parse(plugins::cloud_api::templateBody(message))->getValue<std::string>("recipient"));
+        // The pair rate is counted per whom the body names.
+        CPPUNIT_ASSERT_EQUAL(message.userId, plugins::cloud_api::pairRecipient(message));
+        message.waId = "213555123456";
+        CPPUNIT_ASSERT_EQUAL(message.userId, plugins::cloud_api::pairRecipient(message));
+        message.toE164 = "+213555123456";
+        CPPUNIT_ASSERT_EQUAL(std::string("+213555123456"), plugins::cloud_api::pairRecipient(message));
+        message.toE164.clear();
+        message.userId.clear();
+        CPPUNIT_ASSERT_EQUAL(std::string("213555123456"), plugins::cloud_api::pairRecipient(message));
     }
 
     void templateBodyHasLanguageComponentsAndNamedParameters() {

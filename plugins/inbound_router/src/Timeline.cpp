@@ -145,7 +145,7 @@ void Timeline::addChange(std::int64_t eventId, const Object& value) {
     }
     if (const Array::Ptr statuses = arrayAt(value, "statuses")) {
         for (std::size_t i = 0; i < statuses->size(); ++i)
-            if (const Object::Ptr status = statuses->getObject(static_cast<unsigned>(i))) addStatus(eventId, *status);
+            if (const Object::Ptr status = statuses->getObject(static_cast<unsigned>(i))) addStatus(eventId, phoneNumberId, *status);
     }
 }
 
@@ -166,7 +166,10 @@ void Timeline::addMessage(std::int64_t eventId, const std::string& phoneNumberId
             const bool same = (!m.waId.empty() && contactWaId == m.waId) || (!m.userId.empty() && contactUserId == m.userId) ||
                               contacts->size() == 1;
             if (!same) continue;
-            if (const Object::Ptr profile = objectAt(*contact, "profile")) m.profileName = field(*profile, "name");
+            if (const Object::Ptr profile = objectAt(*contact, "profile")) {
+                m.profileName = field(*profile, "name");
+                m.username = field(*profile, "username");
+            }
             if (m.waId.empty()) m.waId = contactWaId;
             if (m.userId.empty()) m.userId = contactUserId;
             break;
@@ -194,14 +197,19 @@ void Timeline::addMessage(std::int64_t eventId, const std::string& phoneNumberId
     addErrors(eventId, "message", messages_.back().wamid, message, messages_.size() - 1);
 }
 
-void Timeline::addStatus(std::int64_t eventId, const Object& status) {
+void Timeline::addStatus(std::int64_t eventId, const std::string& phoneNumberId, const Object& status) {
     Status s;
     s.eventId = eventId;
+    s.phoneNumberId = phoneNumberId;
     s.wamid = idField(status, "id");
     s.word = field(status, "status");
     if (s.wamid.empty() || s.word.empty()) return;
     s.occurredAt = millisFrom(status, "timestamp", now_);
+    // The recipient by phone (recipient_id, absent for a user with a username) and by BSUID.
     s.recipient = orNull(idField(status, "recipient_id"));
+    s.recipientUserId = orNull(idField(status, "recipient_user_id"));
+    if (!s.recipient.isNull())
+        if (const auto e164 = phones_.toE164(s.recipient.value())) s.recipientPhone = *e164;
     if (const Array::Ptr errors = arrayAt(status, "errors"); errors && errors->size() > 0) {
         if (const Object::Ptr first = errors->getObject(0)) {
             // optValue: a code of another type ("x", an object) is no code, not a failed event.
@@ -257,12 +265,31 @@ void Timeline::write(sdk::PreparedSession& db) {
     // First, before any row is locked: a send storing one of these wamids (the dispatcher takes
     // the same locks) waits for this commit, or this waits for it, so that a status is applied to
     // its message either way (on PostgreSQL; SQLite has one writer). One statement for the batch.
+    // In the same statement, the ids of the people the batch names (phone and BSUID, per business
+    // number): two batches that meet one person, by either id, then read and merge their contacts
+    // one after the other. Without it a batch could wait on a contact that another merged away,
+    // find its id taken by the kept one, and read again while holding other contacts' locks (out
+    // of id order: PostgreSQL found deadlocks). The keys cannot contain the newline that separates
+    // them (ids are printable ASCII), and share the lock space of wamids harmlessly.
     std::vector<std::string> wamids;
-    wamids.reserve(statuses_.size());
+    wamids.reserve(statuses_.size() + messages_.size());
     for (const Status& s : statuses_) wamids.push_back(s.wamid);
+    const auto person = [&](const std::string& number, const char* kind, const std::string& id) {
+        if (!id.empty()) wamids.push_back(std::string("contact\t") + kind + "\t" + number + "\t" + id);
+    };
+    for (const Message& m : messages_) {
+        person(m.phoneNumberId, "wa", m.waId);
+        person(m.phoneNumberId, "user", m.userId);
+    }
+    for (const Status& s : statuses_)
+        if (!s.recipient.isNull() && !s.recipientUserId.isNull()) {
+            person(s.phoneNumberId, "wa", s.recipient.value());
+            person(s.phoneNumberId, "user", s.recipientUserId.value());
+        }
     sdk::lockWamids(db, dialect_, std::move(wamids));
     writeContacts(db);
     writeConversations(db);
+    updateContacts(db);  // after the merged contacts are gone: the kept ones take their unique ids
     writeMessages(db);
     route(db);
     writeLeads(db);
@@ -290,20 +317,26 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
     contacts_.clear();
     byWaId_.clear();
     byUserId_.clear();
+    merges_.clear();
     // Read every contact that any message of the batch may name: (business number, wa_id) and
-    // (business number, user id) pairs, each an indexed lookup.
+    // (business number, user id) pairs, each an indexed lookup. A status naming its recipient by
+    // phone and by BSUID may teach a contact the id it lacks, or make two contacts one: its pair
+    // is read too (a status without both ids reads nothing).
     sdk::JsonRows waKeys, userKeys;
     {
         std::set<std::pair<std::string, std::string>> wa, user;
-        for (const Message& m : messages_) {
-            if (!m.waId.empty() && wa.emplace(m.phoneNumberId, m.waId).second) waKeys.row().add(m.phoneNumberId).add(m.waId);
-            if (!m.userId.empty() && user.emplace(m.phoneNumberId, m.userId).second) userKeys.row().add(m.phoneNumberId).add(m.userId);
-        }
+        const auto key = [&](const std::string& number, const std::string& waId, const std::string& userId) {
+            if (!waId.empty() && wa.emplace(number, waId).second) waKeys.row().add(number).add(waId);
+            if (!userId.empty() && user.emplace(number, userId).second) userKeys.row().add(number).add(userId);
+        };
+        for (const Message& m : messages_) key(m.phoneNumberId, m.waId, m.userId);
+        for (const Status& s : statuses_)
+            if (!s.recipient.isNull() && !s.recipientUserId.isNull()) key(s.phoneNumberId, s.recipient.value(), s.recipientUserId.value());
     }
     if (!waKeys.empty() || !userKeys.empty()) {
         const std::string& wa = waKeys.text();
         const std::string& user = userKeys.text();
-        db.run("SELECT id, phone_number_id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id FROM whatsapp_contacts "
+        db.run("SELECT id, phone_number_id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id, username FROM whatsapp_contacts "
                "WHERE id IN (SELECT c.id FROM " + rows("$1") + " JOIN whatsapp_contacts c ON c.phone_number_id = " + column(0, "TEXT") +
                    " AND c.wa_id = " + column(1, "TEXT") + " UNION SELECT c.id FROM " + rows("$2") +
                    " JOIN whatsapp_contacts c ON c.phone_number_id = " + column(0, "TEXT") + " AND c.user_id = " + column(1, "TEXT") + ")" +
@@ -318,6 +351,7 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
                    c.name = row.nullableText(5);
                    c.matchedType = row.nullableText(6);
                    c.matchedId = row.nullableInteger(7);
+                   c.username = row.nullableText(8);
                    contacts_.push_back(std::move(c));
                });
     }
@@ -329,24 +363,33 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
         if (!c.userId.isNull()) byUserId_.emplace(std::make_pair(c.phoneNumberId, c.userId.value()), i);
     }
     const std::size_t existing = contacts_.size();
-    // New contacts come after every stored one, in the order they appear.
-    const auto rank = [&](std::size_t i) { return i; };
+    storedContacts_ = existing;
+    // Stored contacts by id, then new ones in the order they appear: a lower index is older.
+    const auto holder = [](const std::map<std::pair<std::string, std::string>, std::size_t>& keys, const std::string& number,
+                           const std::string& id) {
+        if (id.empty()) return kNone;
+        const auto it = keys.find({number, id});
+        return it == keys.end() ? kNone : it->second;
+    };
+    // A phone and a BSUID held by two contacts that can be one: one from now on.
+    const auto join = [&](std::size_t byWa, std::size_t byUser) {
+        if (byWa == kNone || byUser == kNone || byWa == byUser || !mergeable(byWa, byUser)) return;
+        mergeContacts(byWa, byUser);
+    };
 
     for (std::size_t index = 0; index < messages_.size(); ++index) {
         Message& m = messages_[index];
-        std::size_t found = kNone;
-        if (!m.waId.empty())
-            if (auto it = byWaId_.find({m.phoneNumberId, m.waId}); it != byWaId_.end()) found = it->second;
-        if (!m.userId.empty())
-            if (auto it = byUserId_.find({m.phoneNumberId, m.userId}); it != byUserId_.end())
-                if (found == kNone || rank(it->second) < rank(found)) found = it->second;
+        join(holder(byWaId_, m.phoneNumberId, m.waId), holder(byUserId_, m.phoneNumberId, m.userId));
+        const std::size_t byWa = holder(byWaId_, m.phoneNumberId, m.waId), byUser = holder(byUserId_, m.phoneNumberId, m.userId);
+        std::size_t found = byWa;
+        if (byUser != kNone && (found == kNone || byUser < found)) found = byUser;
         bool matched = false;
         if (found != kNone) {
             Contact& c = contacts_[found];
             matched = !c.matchedType.isNull();
-            // Fill in what was missing and keep the profile name current; never erase a known id,
-            // and never take one another contact holds (a phone and a BSUID first seen apart are two
-            // contacts until they are merged; giving both ids to one broke the unique keys).
+            // Fill in what was missing and keep the profile current; never erase a known id, and
+            // never take one another contact holds (two contacts that cannot be one, e.g. a phone
+            // whose contact has another BSUID, stay two).
             bool changed = false;
             if (c.waId.isNull() && !m.waId.empty() && !byWaId_.count({m.phoneNumberId, m.waId})) {
                 c.waId = m.waId;
@@ -358,12 +401,16 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
                 byUserId_.emplace(std::make_pair(m.phoneNumberId, m.userId), found);
                 changed = true;
             }
-            if (c.phone.isNull() && !m.phone.isNull()) {
+            if (c.phone.isNull() && !m.phone.isNull() && c.waId == Text(m.waId)) {
                 c.phone = m.phone;
                 changed = true;
             }
             if (!m.profileName.empty() && (c.name.isNull() || c.name.value() != m.profileName)) {
                 c.name = m.profileName;
+                changed = true;
+            }
+            if (!m.username.empty() && (c.username.isNull() || c.username.value() != m.username)) {
+                c.username = m.username;
                 changed = true;
             }
             if (changed) c.touched = true;
@@ -375,6 +422,7 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
             c.userId = orNull(m.userId);
             c.phone = m.phone;
             c.name = orNull(m.profileName);
+            c.username = orNull(m.username);
             contacts_.push_back(std::move(c));
             found = contacts_.size() - 1;
             if (!m.waId.empty()) byWaId_.emplace(std::make_pair(m.phoneNumberId, m.waId), found);
@@ -397,12 +445,32 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
         m.matchedType = c.matchedType;
         m.matchedId = c.matchedId;
     }
-
+    // Statuses name a contact that exists (they never create one): the phone and the BSUID of one
+    // recipient are one contact, told the id it lacks.
+    for (const Status& s : statuses_) {
+        if (s.recipient.isNull() || s.recipientUserId.isNull()) continue;
+        const std::string& waId = s.recipient.value();
+        const std::string& userId = s.recipientUserId.value();
+        join(holder(byWaId_, s.phoneNumberId, waId), holder(byUserId_, s.phoneNumberId, userId));
+        const std::size_t byWa = holder(byWaId_, s.phoneNumberId, waId), byUser = holder(byUserId_, s.phoneNumberId, userId);
+        if (byWa != kNone && byUser == kNone && contacts_[byWa].userId.isNull()) {
+            contacts_[byWa].userId = userId;
+            byUserId_.emplace(std::make_pair(s.phoneNumberId, userId), byWa);
+            contacts_[byWa].touched = true;
+        } else if (byUser != kNone && byWa == kNone && contacts_[byUser].waId.isNull()) {
+            Contact& c = contacts_[byUser];
+            c.waId = waId;
+            byWaId_.emplace(std::make_pair(s.phoneNumberId, waId), byUser);
+            if (c.phone.isNull()) c.phone = s.recipientPhone;
+            c.touched = true;
+        }
+    }
 
     // The new contacts, with everything the batch said about them, in one statement. On
     // PostgreSQL in key order, so that two batches creating the same senders take them in one order.
     std::vector<std::size_t> fresh;
-    for (std::size_t i = existing; i < contacts_.size(); ++i) fresh.push_back(i);
+    for (std::size_t i = existing; i < contacts_.size(); ++i)
+        if (contacts_[i].mergedInto == kNone) fresh.push_back(i);
     std::sort(fresh.begin(), fresh.end(), [&](std::size_t a, std::size_t b) {
             const auto key = [&](const Contact& c) {
                 return std::make_tuple(c.phoneNumberId, c.waId.isNull() ? std::string() : c.waId.value(),
@@ -417,13 +485,13 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
         std::map<std::pair<Text, Text>, std::size_t> byKey;
         for (std::size_t i : fresh) {
             const Contact& c = contacts_[i];
-            values.row().add(c.phoneNumberId).add(c.waId).add(c.userId).add(c.phone).add(c.name).add(c.matchedType).add(c.matchedId);
+            values.row().add(c.phoneNumberId).add(c.waId).add(c.userId).add(c.phone).add(c.name).add(c.matchedType).add(c.matchedId).add(c.username);
             byKey.emplace(std::make_pair(c.waId, c.userId), i);
         }
         db.run("INSERT INTO whatsapp_contacts (phone_number_id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id, "
-               "created_at, updated_at) SELECT " + column(0, "TEXT") + ", " + column(1, "TEXT") + ", " + column(2, "TEXT") + ", " +
-                   column(3, "TEXT") + ", " + column(4, "TEXT") + ", " + column(5, "TEXT") + ", " + column(6, "BIGINT") +
-                   ", CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM " + rows("$1") +
+               "username, created_at, updated_at) SELECT " + column(0, "TEXT") + ", " + column(1, "TEXT") + ", " + column(2, "TEXT") + ", " +
+                   column(3, "TEXT") + ", " + column(4, "TEXT") + ", " + column(5, "TEXT") + ", " + column(6, "BIGINT") + ", " +
+                   column(7, "TEXT") + ", CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM " + rows("$1") +
                    " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING RETURNING id, wa_id, user_id",
                {values.text(), at}, [&](const sdk::SqlRow& row) {
                    const auto it = byKey.find({row.nullableText(1), row.nullableText(2)});
@@ -432,24 +500,68 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
         for (std::size_t i : fresh)
             if (contacts_[i].id == 0) return false;  // another writer created one of them first: read again
     }
-
-    // What changed on stored contacts, in one statement.
-    sdk::JsonRows changed;
-    for (std::size_t i = 0; i < existing; ++i) {
-        const Contact& c = contacts_[i];
-        if (c.touched || c.matchChanged)
-            changed.row().add(c.id).add(c.waId).add(c.userId).add(c.phone).add(c.name).add(c.matchedType).add(c.matchedId).add(c.touched ? 1 : 0);
-    }
-    if (!changed.empty())
-        db.run("UPDATE whatsapp_contacts SET wa_id = v.wa_id, user_id = v.user_id, phone_e164 = v.phone_e164, "
-               "profile_name = v.profile_name, matched_type = v.matched_type, matched_id = v.matched_id, "
-               "updated_at = CASE WHEN v.touched = 1 THEN CAST($2 AS BIGINT) ELSE whatsapp_contacts.updated_at END FROM (SELECT " +
-                   column(0, "BIGINT") + " AS id, " + column(1, "TEXT") + " AS wa_id, " + column(2, "TEXT") + " AS user_id, " +
-                   column(3, "TEXT") + " AS phone_e164, " + column(4, "TEXT") + " AS profile_name, " + column(5, "TEXT") +
-                   " AS matched_type, " + column(6, "BIGINT") + " AS matched_id, " + column(7, "INTEGER") + " AS touched FROM " +
-                   rows("$1") + ") AS v WHERE whatsapp_contacts.id = v.id",
-               {changed.text(), at});
+    // What changed on stored contacts is written by updateContacts, once the contacts merged away
+    // are deleted (the kept one takes their ids, which are unique).
     return true;
+}
+
+bool Timeline::mergeable(std::size_t a, std::size_t b) const {
+    const Contact &x = contacts_[a], &y = contacts_[b];
+    const auto agree = [](const Text& p, const Text& q) { return p.isNull() || q.isNull() || p.value() == q.value(); };
+    return x.phoneNumberId == y.phoneNumberId && agree(x.waId, y.waId) && agree(x.userId, y.userId);
+}
+
+// The older of the two (the lower index: stored before new, lower id first) takes the other's
+// ids and what it lacks (phone, names, platform match); the batch's messages of the newer go to it.
+// A newer that is stored is deleted by mergeConversations once its conversations are moved; one
+// that this batch would have created is never written.
+std::size_t Timeline::mergeContacts(std::size_t a, std::size_t b) {
+    const std::size_t kept = std::min(a, b), gone = std::max(a, b);
+    Contact& k = contacts_[kept];
+    Contact& g = contacts_[gone];
+    g.mergedInto = kept;
+    if (k.waId.isNull() && !g.waId.isNull()) {
+        k.waId = g.waId;
+        byWaId_[{g.phoneNumberId, g.waId.value()}] = kept;
+    }
+    if (k.userId.isNull() && !g.userId.isNull()) {
+        k.userId = g.userId;
+        byUserId_[{g.phoneNumberId, g.userId.value()}] = kept;
+    }
+    if (k.phone.isNull()) k.phone = g.phone;
+    if (k.name.isNull()) k.name = g.name;
+    if (k.username.isNull()) k.username = g.username;
+    if (k.matchedType.isNull() && !g.matchedType.isNull()) {
+        k.matchedType = g.matchedType;
+        k.matchedId = g.matchedId;
+        k.matchChanged = true;
+    }
+    k.touched = true;
+    for (Message& m : messages_)
+        if (m.contact == gone) m.contact = kept;
+    if (gone < storedContacts_) merges_.push_back({kept, gone});
+    return kept;
+}
+
+void Timeline::updateContacts(sdk::PreparedSession& db) {
+    sdk::JsonRows changed;
+    for (std::size_t i = 0; i < storedContacts_; ++i) {
+        const Contact& c = contacts_[i];
+        if (c.mergedInto != kNone) continue;
+        if (c.touched || c.matchChanged)
+            changed.row().add(c.id).add(c.waId).add(c.userId).add(c.phone).add(c.name).add(c.matchedType).add(c.matchedId)
+                .add(c.touched ? 1 : 0).add(c.username);
+    }
+    if (changed.empty()) return;
+    const Poco::Int64 at = now_;
+    db.run("UPDATE whatsapp_contacts SET wa_id = v.wa_id, user_id = v.user_id, phone_e164 = v.phone_e164, "
+           "profile_name = v.profile_name, matched_type = v.matched_type, matched_id = v.matched_id, username = v.username, "
+           "updated_at = CASE WHEN v.touched = 1 THEN CAST($2 AS BIGINT) ELSE whatsapp_contacts.updated_at END FROM (SELECT " +
+               column(0, "BIGINT") + " AS id, " + column(1, "TEXT") + " AS wa_id, " + column(2, "TEXT") + " AS user_id, " +
+               column(3, "TEXT") + " AS phone_e164, " + column(4, "TEXT") + " AS profile_name, " + column(5, "TEXT") +
+               " AS matched_type, " + column(6, "BIGINT") + " AS matched_id, " + column(7, "INTEGER") + " AS touched, " +
+               column(8, "TEXT") + " AS username FROM " + rows("$1") + ") AS v WHERE whatsapp_contacts.id = v.id",
+           {changed.text(), at});
 }
 
 // The contact's conversation that is not resolved; a resolved one is reopened (one timeline per
@@ -481,14 +593,35 @@ void Timeline::writeConversations(sdk::PreparedSession& db) {
         conversations_.push_back(conversation);
         conversationOf[c] = conversations_.size() - 1;
     };
-    // Open ones (a contact this batch creates has none).
+    // Open ones (a contact this batch creates has none), in one statement with those of the
+    // contacts merged (kept and gone): every conversation lock is taken before any message's.
     sdk::JsonRows stored;
     for (std::size_t c : order)
         if (!contacts_[c].fresh) stored.row().add(contacts_[c].id);
+    std::map<Poco::Int64, std::size_t> goneIndex;  // a merged-away contact's id → its index
+    for (const Merge& merge : merges_) {
+        for (const std::size_t c : {merge.kept, merge.gone})
+            if (contactIndex.emplace(contacts_[c].id, c).second) stored.row().add(contacts_[c].id);
+        goneIndex[contacts_[merge.gone].id] = merge.gone;
+    }
+    std::map<std::size_t, OpenConversation> goneOpen;  // gone contact index → its open conversation
     if (!stored.empty())
-        db.run("SELECT id, contact_id, assigned_user_id, b2b_lead_id, intent FROM whatsapp_conversations WHERE contact_id IN (SELECT " +
-                   column(0, "BIGINT") + " FROM " + rows("$1") + ") AND status <> 'resolved'" + lockClause(),
-               {stored.text()}, adopt);
+        db.run("SELECT id, contact_id, assigned_user_id, b2b_lead_id, intent, unread_count, last_inbound_at, last_message_at "
+               "FROM whatsapp_conversations WHERE contact_id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") +
+                   ") AND status <> 'resolved'" + lockClause(),
+               {stored.text()}, [&](const sdk::SqlRow& row) {
+                   const auto gone = goneIndex.find(row.integer(1));
+                   if (gone == goneIndex.end()) return adopt(row);
+                   OpenConversation& open = goneOpen[gone->second];
+                   open.id = row.integer(0);
+                   open.assigned = row.nullableInteger(2);
+                   open.lead = row.nullableInteger(3);
+                   open.intent = row.nullableText(4);
+                   open.unread = row.integer(5);
+                   open.lastInboundAt = row.nullableInteger(6);
+                   open.lastMessageAt = row.integer(7);
+               });
+    if (!merges_.empty()) mergeConversations(db, goneOpen, conversationOf);
     // Reopened ones: the latest conversation of a contact whose conversations are all resolved.
     sdk::JsonRows closed;
     for (std::size_t c : order)
@@ -558,6 +691,75 @@ void Timeline::writeConversations(sdk::PreparedSession& db) {
         conversation.firstAt = firstAt[c];
     }
     for (Message& m : messages_) m.conversation = conversationOf[m.contact];
+}
+
+// The conversations of each contact merged away go to the contact kept, then it is deleted. When
+// both have an open conversation, the gone one's messages (and counts) move into the kept one,
+// which is left open, and the emptied conversation is deleted. Rows were locked in the order
+// contacts, conversations (writeConversations' read), and only then messages, as every batch does.
+void Timeline::mergeConversations(sdk::PreparedSession& db, const std::map<std::size_t, OpenConversation>& goneOpen,
+                                  std::vector<std::size_t>& conversationOf) {
+    const Poco::Int64 at = now_;
+    sdk::JsonRows folds, moves, emptied, deleted;
+    for (const Merge& merge : merges_) {
+        const Poco::Int64 keptId = contacts_[merge.kept].id, goneId = contacts_[merge.gone].id;
+        const auto open = goneOpen.find(merge.gone);
+        Int skip;
+        if (open != goneOpen.end()) {
+            const OpenConversation& g = open->second;
+            if (conversationOf[merge.kept] != kNone) {
+                Conversation& k = conversations_[conversationOf[merge.kept]];
+                folds.row().add(k.id).add(g.id).add(g.unread).add(g.lastInboundAt).add(g.lastMessageAt).add(g.assigned).add(g.lead).add(g.intent);
+                // What routing writes later starts from the merged values.
+                if (k.assigned.isNull()) k.assigned = g.assigned;
+                if (k.lead.isNull()) k.lead = g.lead;
+                if (k.intent.isNull()) k.intent = g.intent;
+                emptied.row().add(g.id);
+                skip = g.id;
+                mergedConversations_.push_back(k.id);
+            } else {
+                // The gone contact's open conversation is the kept one's from now on.
+                Conversation conversation;
+                conversation.id = g.id;
+                conversation.contactId = keptId;
+                conversation.contact = merge.kept;
+                conversation.assigned = g.assigned;
+                conversation.lead = g.lead;
+                conversation.intent = g.intent;
+                conversations_.push_back(conversation);
+                conversationOf[merge.kept] = conversations_.size() - 1;
+                mergedConversations_.push_back(g.id);
+            }
+        }
+        moves.row().add(goneId).add(keptId).add(skip);
+        deleted.row().add(goneId);
+    }
+    const std::string t = "whatsapp_conversations.";
+    if (!folds.empty())
+        db.run("UPDATE whatsapp_conversations SET unread_count = " + t + "unread_count + v.n, "
+               "last_inbound_at = CASE WHEN v.inbound IS NOT NULL AND (" + t + "last_inbound_at IS NULL OR " + t +
+                   "last_inbound_at < v.inbound) THEN v.inbound ELSE " + t + "last_inbound_at END, "
+               "last_message_at = CASE WHEN " + t + "last_message_at < v.latest THEN v.latest ELSE " + t + "last_message_at END, "
+               "assigned_user_id = COALESCE(" + t + "assigned_user_id, v.assigned), b2b_lead_id = COALESCE(" + t + "b2b_lead_id, v.lead), "
+               "intent = COALESCE(" + t + "intent, v.intent), updated_at = CAST($2 AS BIGINT) FROM (SELECT " + column(0, "BIGINT") + " AS id, " +
+                   column(2, "INTEGER") + " AS n, " + column(3, "BIGINT") + " AS inbound, " + column(4, "BIGINT") + " AS latest, " +
+                   column(5, "BIGINT") + " AS assigned, " + column(6, "BIGINT") + " AS lead, " + column(7, "TEXT") + " AS intent FROM " +
+                   rows("$1") + ") AS v WHERE whatsapp_conversations.id = v.id",
+               {folds.text(), at});
+    // Every other conversation of the gone contact (resolved ones, or its open one when the kept
+    // contact had none) changes hands.
+    db.run("UPDATE whatsapp_conversations SET contact_id = v.kept, updated_at = CAST($2 AS BIGINT) FROM (SELECT " + column(0, "BIGINT") +
+               " AS gone, " + column(1, "BIGINT") + " AS kept, " + column(2, "BIGINT") + " AS skip FROM " + rows("$1") +
+               ") AS v WHERE " + t + "contact_id = v.gone AND (v.skip IS NULL OR " + t + "id <> v.skip)",
+           {moves.text(), at});
+    if (!folds.empty()) {
+        db.run("UPDATE whatsapp_messages SET conversation_id = v.kept FROM (SELECT " + column(0, "BIGINT") + " AS kept, " +
+                   column(1, "BIGINT") + " AS gone FROM " + rows("$1") + ") AS v WHERE whatsapp_messages.conversation_id = v.gone",
+               {folds.text()});
+        db.run("DELETE FROM whatsapp_conversations WHERE id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") + ")",
+               {emptied.text()});
+    }
+    db.run("DELETE FROM whatsapp_contacts WHERE id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") + ")", {deleted.text()});
 }
 
 // Messages are deduplicated on wamid: the first of a batch is inserted (unless stored before),
@@ -826,13 +1028,14 @@ void Timeline::writeStatuses(sdk::PreparedSession& db) {
         sdk::JsonRows values;
         for (std::size_t i : candidates) {
             const Status& s = statuses_[i];
-            values.row().add(s.wamid).add(s.word).add(s.recipient).add(s.code).add(s.title).add(s.details).add(s.payload).add(s.eventId).add(s.occurredAt);
+            values.row().add(s.wamid).add(s.word).add(s.recipient).add(s.code).add(s.title).add(s.details).add(s.payload).add(s.eventId).add(s.occurredAt)
+                .add(s.recipientUserId);
         }
         std::set<std::tuple<std::string, std::string, Poco::Int64>> inserted;
         db.run("INSERT INTO whatsapp_message_statuses (wa_message_id, status, recipient_id, error_code, error_title, error_details, "
-               "payload, webhook_event_id, occurred_at, received_at) SELECT " + column(0, "TEXT") + ", " + column(1, "TEXT") + ", " +
+               "payload, webhook_event_id, occurred_at, recipient_user_id, received_at) SELECT " + column(0, "TEXT") + ", " + column(1, "TEXT") + ", " +
                    column(2, "TEXT") + ", " + column(3, "BIGINT") + ", " + column(4, "TEXT") + ", " + column(5, "TEXT") + ", " +
-                   column(6, "TEXT") + ", " + column(7, "BIGINT") + ", " + column(8, "BIGINT") + ", CAST($2 AS BIGINT) FROM " +
+                   column(6, "TEXT") + ", " + column(7, "BIGINT") + ", " + column(8, "BIGINT") + ", " + column(9, "TEXT") + ", CAST($2 AS BIGINT) FROM " +
                    rows("$1") + " WHERE true ORDER BY r.key ON CONFLICT DO NOTHING RETURNING wa_message_id, status, occurred_at",
                {values.text(), receivedAt},
                [&](const sdk::SqlRow& row) { inserted.insert({row.text(0), row.text(1), row.integer(2)}); });
@@ -953,6 +1156,9 @@ std::vector<Poco::Int64> Timeline::newMediaMessages() const {
 }
 
 void Timeline::collectEvents() {
+    // A conversation that took another contact's conversation or messages: its page shows them.
+    for (const Poco::Int64 id : mergedConversations_)
+        events_.push_back({"conversation.updated", jsonEvent({{"conversation_id", id}}, {{"reason", "merged"}})});
     for (const Item& item : items_) {
         if (item.kind == Item::Kind::Status) {
             const Status& s = statuses_[item.index];

@@ -12,6 +12,18 @@
 //      connection (sdk::PreparedSession).
 // Every write is idempotent (a redelivered message, status or error is a no-op), so an event may be
 // processed any number of times.
+//
+// A person may be known by phone (wa_id), by business-scoped user id (BSUID, `user_id`), or both.
+// A message or status naming a phone and a BSUID that two contacts hold makes them one contact
+// (mergeContacts): the older is kept, the newer's conversations move to it (when both have an open
+// one, the newer's messages move into the kept one and the emptied conversation is deleted), and
+// the newer is deleted. A rare path: it adds statements only to a batch that merges (up to six:
+// the kept conversations' counts, the conversations moved, the messages moved, the emptied
+// conversations and the contacts deleted, one statement each for the whole batch).
+// What the identities cost the common path: a status naming both ids is read with the batch's
+// contacts (one contact read for a batch of statuses alone, none more when it has messages), and
+// on PostgreSQL the people's ids are locked in the statement that locks the wamids (one statement
+// for a batch of messages alone, which took none before).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -80,7 +92,7 @@ private:
     };
     struct Message {
         Poco::Int64 eventId = 0;
-        std::string phoneNumberId, waId, userId, profileName;
+        std::string phoneNumberId, waId, userId, profileName, username;
         Text phone;  // E.164 of waId
         std::string wamid, payload;
         RenderedMessage rendered;
@@ -95,8 +107,9 @@ private:
     };
     struct Status {
         Poco::Int64 eventId = 0;
-        std::string wamid, word, payload;
-        Text recipient, title, details;
+        std::string phoneNumberId, wamid, word, payload;
+        Text recipient, recipientUserId, title, details;
+        Text recipientPhone;  // E.164 of recipient
         Int code;
         Poco::Int64 occurredAt = 0;
         bool inserted = false;
@@ -106,9 +119,18 @@ private:
         Poco::Int64 id = 0;  // 0 until inserted
         bool fresh = false;  // created by this batch
         std::string phoneNumberId;
-        Text waId, userId, phone, name, matchedType;
+        Text waId, userId, phone, name, username, matchedType;
         Int matchedId;
         bool touched = false, matchChanged = false;
+        std::size_t mergedInto = kNone;  // folded into that contact by this batch: not written
+    };
+    struct Merge {  // two stored contacts made one: `gone`'s conversations go to `kept`, then it is deleted
+        std::size_t kept = kNone, gone = kNone;
+    };
+    struct OpenConversation {  // a merged-away contact's open conversation, as read
+        Poco::Int64 id = 0, unread = 0, lastMessageAt = 0;
+        Int lastInboundAt, assigned, lead;
+        Text intent;
     };
     struct Conversation {
         Poco::Int64 id = 0;
@@ -149,13 +171,20 @@ private:
     void addChange(std::int64_t eventId, const Poco::JSON::Object& value);
     void addMessage(std::int64_t eventId, const std::string& phoneNumberId, const Poco::JSON::Object& value,
                     const Poco::JSON::Object& message);
-    void addStatus(std::int64_t eventId, const Poco::JSON::Object& status);
+    void addStatus(std::int64_t eventId, const std::string& phoneNumberId, const Poco::JSON::Object& status);
     void addErrors(std::int64_t eventId, const std::string& source, const std::string& waMessageId,
                    const Poco::JSON::Object& holder, std::size_t onlyIfMessage = kNone);
 
     void writeContacts(sdk::PreparedSession& db);
     bool replayContacts(sdk::PreparedSession& db);
+    // Whether contacts `a` and `b` (indexes in contacts_) can be one: no id either has differs.
+    bool mergeable(std::size_t a, std::size_t b) const;
+    // Folds one of two contacts into the other (the older is kept); returns the kept one.
+    std::size_t mergeContacts(std::size_t a, std::size_t b);
     void writeConversations(sdk::PreparedSession& db);
+    void mergeConversations(sdk::PreparedSession& db, const std::map<std::size_t, OpenConversation>& goneOpen,
+                            std::vector<std::size_t>& conversationOf);
+    void updateContacts(sdk::PreparedSession& db);
     void writeMessages(sdk::PreparedSession& db);
     void route(sdk::PreparedSession& db);
     void writeLeads(sdk::PreparedSession& db);
@@ -185,6 +214,9 @@ private:
 
     std::vector<Contact> contacts_;
     std::map<std::pair<std::string, std::string>, std::size_t> byWaId_, byUserId_;
+    std::size_t storedContacts_ = 0;  // contacts_[0, storedContacts_) were read, the rest are new
+    std::vector<Merge> merges_;
+    std::vector<Poco::Int64> mergedConversations_;  // kept conversations that took another's messages
     std::vector<Conversation> conversations_;
     std::vector<Lead> leads_;
     std::vector<LeadNote> leadNotes_;

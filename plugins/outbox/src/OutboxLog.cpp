@@ -1,5 +1,8 @@
 #include "OutboxLog.hpp"
 
+#include <sstream>
+
+#include <Poco/JSON/Object.h>
 #include <Poco/Nullable.h>
 
 namespace tawasul::plugins::outbox {
@@ -20,14 +23,22 @@ std::string cut(const std::string& text, std::size_t limit) {
 
 }  // namespace
 
-void writeLog(Poco::Data::Session& session, const std::string& level, const std::string& source, const std::string& message,
+void writeLog(Poco::Data::Session& session, const std::string& level, const std::string& source, const LogText& text,
               const std::string& context, std::int64_t at) {
-    std::string lvl = level, src = source, msg = cut(message, kMaxMessageBytes);
-    Poco::Nullable<std::string> ctx;
+    std::string lvl = level, src = source, msg = cut(text.message, kMaxMessageBytes);
+    Poco::Nullable<std::string> ctx, code, params;
     if (!context.empty()) ctx = context;
+    if (!text.code.empty()) code = text.code;
+    if (!text.params.empty()) {
+        Poco::JSON::Object object;
+        for (const auto& [name, value] : text.params) object.set(name, cut(value, kMaxMessageBytes));
+        std::ostringstream json;
+        object.stringify(json);
+        params = json.str();
+    }
     Poco::Int64 when = at;
-    session << "INSERT INTO whatsapp_logs (level, source, message, context, created_at) VALUES ($1, $2, $3, $4, $5)", use(lvl),
-        use(src), use(msg), use(ctx), use(when), now;
+    session << "INSERT INTO whatsapp_logs (level, source, message, context, created_at, code, params) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        use(lvl), use(src), use(msg), use(ctx), use(when), use(code), use(params), now;
 }
 
 }  // namespace tawasul::plugins::outbox

@@ -5,6 +5,7 @@
 #include "OutboxPages.hpp"
 
 #include <algorithm>
+#include <map>
 #include <cctype>
 #include <regex>
 
@@ -12,6 +13,7 @@
 #include <Poco/Data/Session.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Nullable.h>
 
 #include "OutboxLog.hpp"
@@ -33,6 +35,26 @@ const std::vector<std::string> kMessageStatuses{"pending", "sent", "failed", "ca
 const std::vector<std::string> kCategories{"utility", "marketing", "authentication"};
 const std::vector<std::string> kTemplateStatuses{"active", "draft", "disabled"};
 const std::vector<std::string> kLogLevels{"info", "warning", "error"};
+const std::vector<std::string> kLogSources{"admin", "provider", "flow"};
+// The codes writeLog is given (lang: log_<code>).
+const std::vector<std::string> kLogCodes{"outbox_sent",      "outbox_cancelled",  "template_created",     "template_changed",
+                                         "flow_created",     "flow_changed",      "flow_activated",       "flow_deactivated",
+                                         "message_queued",   "event_started",     "step_rendered",        "step_gone",
+                                         "step_bad_registration", "step_no_registration", "step_no_phone", "step_no_template",
+                                         "step_render"};
+
+// A line's parameters (a JSON object of strings), or none when they do not read.
+std::map<std::string, std::string> logParams(const std::string& json) {
+    std::map<std::string, std::string> out;
+    if (json.empty()) return out;
+    try {
+        const auto object = Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
+        for (const auto& [name, value] : *object)
+            if (!value.isEmpty() && !value.isStruct() && !value.isArray()) out[name] = value.convert<std::string>();
+    } catch (const std::exception&) {
+    }
+    return out;
+}
 constexpr int kBlankStepRows = 2;
 constexpr std::int64_t kMaxDelayMinutes = 525600;  // a year
 
@@ -135,6 +157,8 @@ public:
             row->set("status", statuses[i]);
             row->set("status_label", t.text(locale, "outbox_status_" + statuses[i]));
             row->set("channel", channels[i]);
+            // manual (a person sends the wa.me link) in the reader's words; another channel by its name.
+            row->set("channel_label", channels[i] == "manual" ? t.text(locale, "outbox_channel_manual") : channels[i]);
             row->set("created", t.dateTime(locale, created[i] / 1000));
             row->set("pending", statuses[i] == "pending");
             row->set("sent_url", std::string(kOutboxPagesPath) + "/" + id + "/sent");
@@ -190,7 +214,9 @@ public:
                                "updated_at = $3 WHERE id = $4 AND status = 'queued'",
                         use(title), use(details), use(when), use(messageId), now;
                 }
-                writeLog(session, "info", "admin", "outbox message " + std::to_string(id) + " " + outcome + " by " + actorOf(request),
+                writeLog(session, "info", "admin",
+                         {"outbox_" + outcome, {{"id", std::to_string(id)}, {"actor", actorOf(request)}},
+                          "outbox message " + std::to_string(id) + " " + outcome + " by " + actorOf(request)},
                          "{\"outbox_message_id\":" + std::to_string(id) + "}", at);
                 transaction.commit();
                 response.redirect(303, std::string(kOutboxPagesPath) + "?done=" + outcome);
@@ -403,8 +429,10 @@ public:
                         use(when), use(self), now;
                     written.push_back(id);
                 }
-                writeLog(session, "info", "admin", "template " + form.name + " (" + form.language + ") " + (id == 0 ? "created" : "changed") + " by " +
-                                      actorOf(request),
+                writeLog(session, "info", "admin",
+                         {id == 0 ? "template_created" : "template_changed",
+                          {{"name", form.name}, {"language", form.language}, {"actor", actorOf(request)}},
+                          "template " + form.name + " (" + form.language + ") " + (id == 0 ? "created" : "changed") + " by " + actorOf(request)},
                          "{\"template_id\":" + std::to_string(written.front()) + "}", at);
                 transaction.commit();
                 response.redirect(303, std::string(kTemplatesPagesPath) + "/" + std::to_string(written.front()) + "?done=saved");
@@ -541,7 +569,9 @@ public:
                                "VALUES ($1, $2, $3, $4, $5)",
                         use(flowId), use(position), use(name), use(language), use(delay), now;
                 }
-                writeLog(session, "info", "admin", "flow " + form.name + " " + (id == 0 ? "created" : "changed") + " by " + actorOf(request),
+                writeLog(session, "info", "admin",
+                         {id == 0 ? "flow_created" : "flow_changed", {{"name", form.name}, {"actor", actorOf(request)}},
+                          "flow " + form.name + " " + (id == 0 ? "created" : "changed") + " by " + actorOf(request)},
                          "{\"flow_id\":" + std::to_string(flowId) + "}", at);
                 transaction.commit();
                 response.redirect(303, std::string(kFlowsPagesPath) + "/" + std::to_string(flowId) + "?done=saved");
@@ -563,7 +593,9 @@ public:
         Poco::Data::Statement update(session);
         update << "UPDATE whatsapp_flows SET active = $1, updated_at = $2 WHERE id = $3", use(value), use(when), use(flowId);
         if (id == 0 || update.execute() == 0) return notFound(request, response, "flows_error_not_found");
-        writeLog(session, "info", "admin", "flow " + std::to_string(id) + (active ? " activated" : " deactivated") + " by " + actorOf(request),
+        writeLog(session, "info", "admin",
+                 {active ? "flow_activated" : "flow_deactivated", {{"id", std::to_string(id)}, {"actor", actorOf(request)}},
+                  "flow " + std::to_string(id) + (active ? " activated" : " deactivated") + " by " + actorOf(request)},
                  "{\"flow_id\":" + std::to_string(id) + "}", when);
         transaction.commit();
         response.redirect(303, std::string(kFlowsPagesPath) + "?done=" + (active ? "activated" : "deactivated"));
@@ -582,7 +614,8 @@ public:
             level.clear();
             status = 400;
         }
-        sdk::KeysetList list("SELECT id, level, source, message, created_at FROM whatsapp_logs", kPageSize);
+        sdk::KeysetList list("SELECT id, level, source, message, created_at, COALESCE(code, ''), COALESCE(params, '') FROM whatsapp_logs",
+                             kPageSize);
         if (!list.readBefore(request)) {
             model.set("error", t.text(locale, "outbox_error_before", {{"value", request.queryParam("before").value_or("")}}));
             status = 400;
@@ -593,8 +626,8 @@ public:
         Poco::Data::Statement select(session);
         list.prepare(select);
         std::vector<Poco::Int64> ids, created;
-        std::vector<std::string> levels, sources, messages;
-        select, into(ids), into(levels), into(sources), into(messages), into(created);
+        std::vector<std::string> levels, sources, messages, codes, params;
+        select, into(ids), into(levels), into(sources), into(messages), into(created), into(codes), into(params);
         select.execute();
         const bool more = list.trim(ids);
         Array::Ptr rows = new Array;
@@ -603,7 +636,11 @@ public:
             row->set("level", levels[i]);
             row->set("level_label", t.text(locale, "logs_level_" + levels[i]));
             row->set("source", sources[i]);
-            row->set("message", messages[i]);
+            row->set("source_label", oneOf(kLogSources, sources[i]) ? t.text(locale, "logs_source_" + sources[i]) : sources[i]);
+            // A line with a code is said in the reader's language; an older one has only its English message.
+            const bool coded = oneOf(kLogCodes, codes[i]);
+            row->set("message", coded ? t.text(locale, "log_" + codes[i], logParams(params[i])) : messages[i]);
+            row->set("raw", !coded);
             row->set("created", t.dateTime(locale, created[i] / 1000));
             rows->add(row);
         }

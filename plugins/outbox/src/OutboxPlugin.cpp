@@ -63,6 +63,16 @@ public:
 
     sdk::SendResult send(const sdk::OutboundMessage& message) override {
         sdk::SendResult result;
+        if (message.toE164.empty()) {
+            // A person sends it from their phone through a wa.me link, which needs the number: a
+            // contact known only by its business-scoped user id (a username) has none to give.
+            result.outcome = sdk::SendOutcome::Refused;
+            result.errorTitle = "no phone number";
+            result.errorDetails = "the outbox sends by hand through a wa.me link, which needs a phone number; this contact is known only by "
+                                  "its WhatsApp user id" + (message.userId.empty() ? std::string() : " (" + message.userId + ")") +
+                                  ": only the Cloud API can answer it";
+            return result;
+        }
         sdk::Database& database = context_.database();
         Poco::Data::Session session = database.session();
         std::string rendered;
@@ -102,7 +112,9 @@ public:
                        "ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO NOTHING",
                 use(phone), use(conversation), use(messageId), use(renderedText), use(wa), use(when), now;
             session << "SELECT id FROM whatsapp_outbox_messages WHERE message_id = $1", use(messageId), into(ids), now;
-            writeLog(session, "info", "provider", "message " + std::to_string(message.messageId) + " queued for manual sending",
+            writeLog(session, "info", "provider",
+                     {"message_queued", {{"id", std::to_string(message.messageId)}},
+                      "message " + std::to_string(message.messageId) + " queued for manual sending"},
                      "{\"message_id\":" + std::to_string(message.messageId) + "}", at);
             transaction.commit();
         }
@@ -186,7 +198,10 @@ private:
             options.delay = std::chrono::seconds(delays[i]);
             context_->jobs().enqueue(session, kFlowStepJob, sdk::jsonString(payload), options);
         }
-        writeLog(session, "info", "flow", "event " + type + " started " + std::to_string(flowIds.size()) + " flow step(s)", json, context_->clock().nowMillis());
+        writeLog(session, "info", "flow",
+                 {"event_started", {{"event", type}, {"count", std::to_string(flowIds.size())}},
+                  "event " + type + " started " + std::to_string(flowIds.size()) + " flow step(s)"},
+                 json, context_->clock().nowMillis());
         transaction.commit();
         context_->jobs().wake();
     }
@@ -200,9 +215,13 @@ private:
         sdk::Database& database = context_->database();
         Poco::Data::Session session = database.session();
         const std::int64_t at = context_->clock().nowMillis();
-        auto fail = [&](const std::string& reason) {
+        // `why`: the reason's code (lang: log_step_<why>) with `params`; `reason` the same in English.
+        auto fail = [&](const std::string& why, std::map<std::string, std::string> params, const std::string& reason) {
             sdk::Transaction transaction(database, session, sdk::Durability::Relaxed);
-            writeLog(session, "error", "flow", "flow " + std::to_string(flowId) + " step " + std::to_string(position) + ": " + reason,
+            params["flow"] = std::to_string(flowId);
+            params["step"] = std::to_string(position);
+            writeLog(session, "error", "flow",
+                     {"step_" + why, params, "flow " + std::to_string(flowId) + " step " + std::to_string(position) + ": " + reason},
                      job.payload, at);
             transaction.commit();
             throw sdk::PermanentJobFailure(reason);
@@ -213,7 +232,7 @@ private:
         session << "SELECT s.template_name, s.language, f.active FROM whatsapp_flow_steps s JOIN whatsapp_flows f ON f.id = s.flow_id "
                    "WHERE s.flow_id = $1 AND s.position = $2",
             use(flowId), use(position), into(names), into(languages), into(active), now;
-        if (names.empty()) fail("the step no longer exists");
+        if (names.empty()) fail("gone", {}, "the step no longer exists");
         if (active.front() == 0) return;  // deactivated since the event: nothing to do
 
         // Variables: the event's data, and the registration's record when it names one.
@@ -222,19 +241,22 @@ private:
             if (!value.isEmpty() && !value.isStruct() && !value.isArray()) values[name] = value.convert<std::string>();
         if (values.count("registration_id")) {
             Poco::Int64 registration = sdk::positiveId(values["registration_id"]);
-            if (registration == 0) fail("registration_id '" + values["registration_id"] + "' is not a number");
+            if (registration == 0) fail("bad_registration", {{"value", values["registration_id"]}},
+                                       "registration_id '" + values["registration_id"] + "' is not a number");
             std::vector<std::string> fullNames, phones, programmes;
             session << "SELECT full_name, COALESCE(phone, ''), COALESCE(programme, '') FROM registrations WHERE id = $1", use(registration),
                 into(fullNames), into(phones), into(programmes), now;
-            if (fullNames.empty()) fail("registration " + std::to_string(registration) + " does not exist");
+            if (fullNames.empty()) fail("no_registration", {{"id", std::to_string(registration)}},
+                                          "registration " + std::to_string(registration) + " does not exist");
             values.emplace("full_name", fullNames.front());
             values.emplace("phone", phones.front());
             values.emplace("programme", programmes.front());
         }
         const auto phone = phones_->toE164(values.count("phone") ? values["phone"] : "");
-        if (!phone) fail("no valid phone for the recipient (data.phone or the registration's phone)");
+        if (!phone) fail("no_phone", {}, "no valid phone for the recipient (data.phone or the registration's phone)");
         const auto definition = templateDefinition(session, names.front(), languages.front());
-        if (!definition) fail("the outbox has no template '" + names.front() + "' in '" + languages.front() + "'");
+        if (!definition) fail("no_template", {{"name", names.front()}, {"language", languages.front()}},
+                              "the outbox has no template '" + names.front() + "' in '" + languages.front() + "'");
         // Header, body and links, each variable from the event's data by its name; laid out as the
         // inbox's fallback lays them out (header, blank line, body, "text: address" per link).
         const std::string what = "template '" + names.front() + "' (" + languages.front() + "): ";
@@ -242,17 +264,17 @@ private:
         std::optional<std::string> rendered;
         if (!definition->header.empty()) {
             const auto header = sdk::TemplateText::render(definition->header, values, error);
-            if (!header) fail(what + "header: " + error);
+            if (!header) fail("render", {{"name", names.front()}, {"language", languages.front()}}, what + "header: " + error);
             rendered = *header + "\n\n";
         }
         const auto body = OutboxTemplate::render(definition->body, values, error);
-        if (!body) fail(what + error);
+        if (!body) fail("render", {{"name", names.front()}, {"language", languages.front()}}, what + error);
         rendered = rendered.value_or("") + *body;
         for (std::size_t i = 0; i < definition->buttons.size(); ++i) {
             const sdk::TemplateButton& button = definition->buttons[i];
             if (button.type != "url") continue;
             const auto address = sdk::TemplateText::render(button.url, values, error);
-            if (!address) fail(what + "button " + std::to_string(i + 1) + ": " + error);
+            if (!address) fail("render", {{"name", names.front()}, {"language", languages.front()}}, what + "button " + std::to_string(i + 1) + ": " + error);
             *rendered += "\n" + button.text + ": " + *address;
         }
 
@@ -263,7 +285,9 @@ private:
                    "flow_step, dedupe_key, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 'manual', $4, $5, $6, $7, $7) "
                    "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
             use(recipient), use(renderedText), use(link), use(flowId), use(position), use(dedupeKey), use(when), now;
-        writeLog(session, "info", "flow", "flow " + std::to_string(flowId) + " step " + std::to_string(position) + " rendered for " + recipient,
+        writeLog(session, "info", "flow",
+                 {"step_rendered", {{"flow", std::to_string(flowId)}, {"step", std::to_string(position)}, {"recipient", recipient}},
+                  "flow " + std::to_string(flowId) + " step " + std::to_string(position) + " rendered for " + recipient},
                  "", at);
         transaction.commit();
     }

@@ -1,5 +1,5 @@
 // The inbox in a real browser: sign in, a simulated inbound message arrives live (no reload), open
-// it, reply, the ticks move as status webhooks arrive, assign, resolve, create a B2B lead, switch to
+// it (its header shows the sender's @username), reply, the ticks move as status webhooks arrive, assign, resolve, create a B2B lead, switch to
 // Arabic (right to left, also on a phone-sized window); then Meta refuses the token and the inbox
 // says that replies wait in the Outbox. A screenshot of each step.
 import http from 'node:http';
@@ -59,7 +59,9 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
 
   // A customer writes: the row appears on the open page, which is never reloaded.
   await page.evaluate(() => { window.inboxNotReloaded = true; });
-  let step = cli(['simulate', 'inbound', '--url', webhook, '--from', '213555123456', '--name', 'Amina Benali',
+  // She has a WhatsApp username: Meta names her by phone and by business-scoped user id.
+  let step = cli(['simulate', 'inbound', '--url', webhook, '--from', '213555123456', '--user-id', 'DZ.13491208655302741918',
+    '--username', 'amina.benali', '--name', 'Amina Benali',
     '--text', 'Bonjour, quand commence la prochaine session ?', '--wamid', 'wamid.BROWSER-IN1']);
   assert.equal(step.status, 0, step.output);
   await page.waitForSelector('.conversation:has-text("Amina Benali")');
@@ -73,6 +75,7 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   await Promise.all([page.waitForNavigation(), page.click('.conversation a')]);
   assert.match(page.url(), /\/admin\/messaging\/whatsapp\/conversations\/\d+$/);
   await page.waitForSelector('[data-live][data-live-connected]', { state: 'attached' });
+  assert.equal(await page.textContent('#conversation-meta .username'), '@amina.benali');
   await screenshot('conversation');
   await page.fill('#reply-text', 'La prochaine session commence lundi à 9 h.');
   await Promise.all([page.waitForNavigation(), page.click('.reply-form button[type=submit]')]);
@@ -109,6 +112,7 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   assert.equal(await page.getAttribute('html', 'dir'), 'rtl');
   assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.timeline')).direction), 'rtl');
   assert.match(await page.textContent('.crumbs a'), /العودة إلى صندوق الوارد/);
+  assert.equal(await page.textContent('#conversation-meta .username'), '@amina.benali', 'the username reads left to right in Arabic');
   await screenshot('conversation-ar');
   await page.setViewportSize({ width: 390, height: 844 });
   const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
@@ -129,7 +133,7 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
     await page.reload();
     return (await page.locator('.sending-notice').count()) === 1;
   });
-  assert.match(await page.textContent('.sending-notice'), /لا تُرسل الردود عبر cloud_api/);
+  assert.match(await page.textContent('.sending-notice'), /لا تُرسل الردود عبر واجهة Cloud API/);
   assert.equal(await page.locator('.sending-notice a').count(), 0, 'an agent cannot change the settings: no link');
   await screenshot('conversation-sending-stopped-ar-phone');
   await page.goto(`${baseUrl}/admin/inbox`);

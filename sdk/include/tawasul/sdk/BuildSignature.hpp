@@ -15,6 +15,8 @@
 //      SqlDialect::jsonRows(), JobQueue::enqueueAll on a PreparedSession.
 // 2.2: tawasul/whatsapp/Templates.hpp (sdk::TemplateText, TemplateDefinition with header and
 //      buttons, templateFields, templateComponents, renderTemplate).
+// 2.3: OutboundMessage::userId (the contact's business-scoped user id, appended last: a provider
+//      built for 2.2 reads the members before it as they were).
 // 2.5: sdk::WebhookFieldHandler and WebhookChange (webhook fields other than "messages"),
 //      sdk::TemplateApproval (Meta's review of a template, asked before a send), sdk::TemplateSource
 //      and sdk::TemplateSync (Meta's templates read and kept), sdk::MetaTemplate.

@@ -45,7 +45,7 @@ enum class ContentKind { Text, Template };
 struct OutboundMessage {
     std::int64_t messageId = 0;       // whatsapp_messages.id
     std::int64_t conversationId = 0;  // 0 when sent to a phone with no conversation yet
-    std::string toE164;               // "+213555123456"
+    std::string toE164;               // "+213555123456"; empty for a contact known only by userId
     std::string waId;                 // the contact's wa_id, when known
     ContentKind kind = ContentKind::Text;
     std::string text;                 // ContentKind::Text
@@ -54,6 +54,11 @@ struct OutboundMessage {
     std::string idempotencyKey;
     int attempt = 1;                  // 1 for the first try of this provider
     bool windowOpen = false;          // a free-form message is allowed (inbound in the last 24 h)
+    // Since ABI 2.3 (appended, so that the members above keep their places): the contact's
+    // business-scoped user id (BSUID, "DZ.1349..."), when known. A contact with a username may
+    // have no phone: then toE164 is empty and this is the only address (the Cloud API's
+    // `recipient`; a BSUID in `to` is dropped by Meta).
+    std::string userId;
 };
 
 enum class SendOutcome {
