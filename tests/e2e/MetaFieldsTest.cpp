@@ -13,6 +13,7 @@ class MetaFieldsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aRestrictionStopsCloudApiSendsUntilLifted);
     CPPUNIT_TEST(everyFieldFixtureLeavesItsMark);
     CPPUNIT_TEST(templatesSyncPagesThroughMetasList);
+    CPPUNIT_TEST(aTemplateIsSubmittedToMetaWithItsExamples);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -31,6 +32,10 @@ public:
     void templatesSyncPagesThroughMetasList() {
         FakeGraphApi fake;
         checkTemplateSync(outboundHost(fake), fake);
+    }
+    void aTemplateIsSubmittedToMetaWithItsExamples() {
+        FakeGraphApi fake;
+        checkTemplateSubmission(outboundHost(fake), fake);
     }
 };
 

@@ -13,6 +13,7 @@ class MetaFieldsPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aRestrictionOnOneHostStopsEveryHost);
     CPPUNIT_TEST(everyFieldFixtureLeavesItsMark);
     CPPUNIT_TEST(templatesSyncPagesThroughMetasList);
+    CPPUNIT_TEST(aTemplateIsSubmittedToMetaWithItsExamples);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -35,6 +36,11 @@ public:
         PostgresDatabase pg;
         FakeGraphApi fake;
         checkTemplateSync(onPostgres(outboundHost(fake), pg), fake);
+    }
+    void aTemplateIsSubmittedToMetaWithItsExamples() {
+        PostgresDatabase pg;
+        FakeGraphApi fake;
+        checkTemplateSubmission(onPostgres(outboundHost(fake), pg), fake);
     }
 
 private:

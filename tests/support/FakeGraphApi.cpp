@@ -124,6 +124,18 @@ public:
         if (recorded.method == "GET" && !fake_.tokenAccepted(recorded)) {
             const GraphReply invalid = GraphReply::metaError(401, 190, "Invalid OAuth access token - Cannot parse access token");
             answer(response, invalid.httpStatus, invalid.body);
+        } else if (recorded.method == "POST" && recorded.path.find("/message_templates") != std::string::npos) {
+            if (auto scripted = fake_.takeSubmission()) {
+                answer(response, scripted->httpStatus, scripted->body);
+            } else {
+                std::string category = "UTILITY";
+                try {
+                    category = Poco::JSON::Parser().parse(recorded.body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("category");
+                } catch (const std::exception&) {
+                }
+                answer(response, 200, "{\"id\":\"99" + std::to_string(recorded.receivedMicros % 1000000) + "\",\"status\":\"PENDING\","
+                                      "\"category\":\"" + category + "\"}");
+            }
         } else if (recorded.method == "GET" && recorded.path.find("/message_templates") != std::string::npos) {
             answer(response, 200, fake_.templatePage(recorded.path));
         } else if (recorded.method == "GET" && fake_.answerMedia(recorded, mediaStatus, mediaBody, mediaType)) {
@@ -172,6 +184,18 @@ FakeGraphApi::FakeGraphApi(std::uint16_t port, int threads) {
 }
 
 FakeGraphApi::~FakeGraphApi() { server_->stopAll(true); }
+
+void FakeGraphApi::answerSubmission(GraphReply reply) {
+    std::lock_guard lock(mutex_);
+    submissionReply_ = std::move(reply);
+}
+
+std::optional<GraphReply> FakeGraphApi::takeSubmission() {
+    std::lock_guard lock(mutex_);
+    auto reply = std::move(submissionReply_);
+    submissionReply_.reset();
+    return reply;
+}
 
 void FakeGraphApi::holdTemplates(std::vector<std::string> templateJson, std::size_t pageSize) {
     std::lock_guard lock(mutex_);

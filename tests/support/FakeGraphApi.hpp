@@ -93,6 +93,9 @@ public:
     // a JSON object as Meta writes one, `pageSize` a page (Meta's "limit" is ignored), with
     // paging.cursors.after and paging.next while more follow.
     void holdTemplates(std::vector<std::string> templateJson, std::size_t pageSize);
+    // The answer to the next template submission (POST .../message_templates); by default 200 with
+    // {"id": a new id, "status": "PENDING", "category": the one asked for}.
+    void answerSubmission(GraphReply reply);
     // The wamid the next 200 will carry.
     std::string nextWamid() const;
     // From now on GET /{version}/{id} and its download URL serve `media`.
@@ -147,6 +150,8 @@ private:
     std::vector<std::string> catalog_;  // holdTemplates()
     std::size_t catalogPage_ = 25;
     std::string templatePage(const std::string& uri) const;
+    std::optional<GraphReply> submissionReply_;
+    std::optional<GraphReply> takeSubmission();
     std::uint64_t nextId_ = 1;
     std::map<std::string, FakeMedia> media_;
     std::map<std::string, std::size_t> lookups_, downloads_;

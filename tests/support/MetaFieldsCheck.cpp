@@ -7,6 +7,9 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <Poco/Data/Session.h>
+#include <Poco/JSON/Parser.h>
+
+#include "tawasul/sdk/Json.hpp"
 
 #include "AdminSession.hpp"
 #include "OutboundSupport.hpp"
@@ -353,6 +356,90 @@ void checkTemplateSync(HostOptions options, FakeGraphApi& fake) {
                                        std::string::npos);
     CPPUNIT_ASSERT_EQUAL(502, admin.post("/admin/messaging/whatsapp/templates/sync", {}).status);
     CPPUNIT_ASSERT_EQUAL(before, queryRows(*db, "SELECT name, language, meta_status, updated_at FROM whatsapp_templates ORDER BY name"));
+}
+
+void checkTemplateSubmission(HostOptions options, FakeGraphApi& fake) {
+    options.settings.push_back({"whatsapp.cloud.business_account_id", "100000000000000"});
+    HostProcess host(options);
+    host.start();
+    auto db = openDatabase(host.databaseUrl());
+    {
+        Poco::Data::Session session = db->session();
+        session << "INSERT INTO whatsapp_templates (name, language, category, body, status, header, buttons, created_at, updated_at) "
+                   "VALUES ('suivi', 'fr', 'utility', 'Bonjour {{first_name}}, rendez-vous le {{date}}.', 'active', 'Session {{session}}', "
+                   "'[{\"type\":\"url\",\"text\":\"Suivi\",\"url\":\"https://example.dz/suivi/{{1}}\"},{\"type\":\"quick_reply\",\"text\":\"Oui\"}]', 1, 1)",
+            now;
+        session << "INSERT INTO whatsapp_templates (name, language, category, body, status, created_at, updated_at) "
+                   "VALUES ('bref', 'ar', 'marketing', 'مرحبا {{1}}', 'active', 1, 1)",
+            now;
+    }
+    const std::string suivi = queryText(*db, "SELECT id FROM whatsapp_templates WHERE name = 'suivi'");
+    const std::string bref = queryText(*db, "SELECT id FROM whatsapp_templates WHERE name = 'bref'");
+    const std::string page = "/admin/messaging/whatsapp/templates/" + suivi;
+    const AdminBrowser admin = signInAs(host, "admin@example.test", "admin");
+    const HttpResult form = admin.get(page);
+    CPPUNIT_ASSERT_EQUAL(200, form.status);
+    for (const char* field : {"example.header:session", "example.body:first_name", "example.body:date", "example.button0:1"})
+        CPPUNIT_ASSERT_MESSAGE(field, form.body.find(std::string("name=\"") + field + "\"") != std::string::npos);
+    const auto submissions = [&] {
+        std::vector<GraphRequest> found;
+        for (const GraphRequest& request : fake.requests())
+            if (request.method == "POST" && request.path.find("/message_templates") != std::string::npos) found.push_back(request);
+        return found;
+    };
+
+    // An example missing: 422, nothing asked of Meta.
+    FormFields examples{{"example.header:session", "Excel avancé"}, {"example.body:first_name", "Amina"}, {"example.body:date", "lundi 7"}};
+    HttpResult answer = admin.post(page + "/submit", examples);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 422, answer.status);
+    CPPUNIT_ASSERT(submissions().empty());
+
+    examples.push_back({"example.button0:1", "AB12"});
+    answer = admin.post(page + "/submit", examples);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 303, answer.status);
+    const auto sent = submissions();
+    CPPUNIT_ASSERT_EQUAL(std::size_t(1), sent.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("/v21.0/100000000000000/message_templates"), sent[0].path);
+    CPPUNIT_ASSERT_EQUAL(
+        std::string("{\"category\":\"UTILITY\",\"components\":[{\"example\":{\"header_text_named_params\":[{\"example\":\"Excel avancé\","
+                    "\"param_name\":\"session\"}]},\"format\":\"TEXT\",\"text\":\"Session {{session}}\",\"type\":\"HEADER\"},{\"example\":"
+                    "{\"body_text_named_params\":[{\"example\":\"Amina\",\"param_name\":\"first_name\"},{\"example\":\"lundi 7\",\"param_name\":"
+                    "\"date\"}]},\"text\":\"Bonjour {{first_name}}, rendez-vous le {{date}}.\",\"type\":\"BODY\"},{\"buttons\":[{\"example\":"
+                    "[\"https://example.dz/suivi/AB12\"],\"text\":\"Suivi\",\"type\":\"URL\",\"url\":\"https://example.dz/suivi/{{1}}\"},"
+                    "{\"text\":\"Oui\",\"type\":\"QUICK_REPLY\"}],\"type\":\"BUTTONS\"}],\"language\":\"fr\",\"name\":\"suivi\","
+                    "\"parameter_format\":\"NAMED\"}"),
+        sdk::jsonString(*Poco::JSON::Parser().parse(sent[0].body).extract<Poco::JSON::Object::Ptr>()));
+    CPPUNIT_ASSERT_EQUAL(std::string("PENDING|UTILITY|1"),
+                         queryRows(*db, "SELECT meta_status, meta_category, CASE WHEN meta_id IS NOT NULL THEN 1 ELSE 0 END FROM "
+                                        "whatsapp_templates WHERE id = " + suivi));
+    CPPUNIT_ASSERT_MESSAGE(admin.get(page + "?done=submitted").body, admin.get(page + "?done=submitted").body.find("In review at Meta") != std::string::npos);
+    // In review: refused; approved by Meta's webhook: sendable.
+    const std::string json = "{\"phone\":\"+213555123456\",\"template\":{\"name\":\"suivi\",\"language\":\"fr\",\"components\":["
+                             "{\"type\":\"header\",\"parameters\":[{\"name\":\"session\",\"value\":\"Excel\"}]},"
+                             "{\"type\":\"body\",\"parameters\":[{\"name\":\"first_name\",\"value\":\"Amina\"},{\"name\":\"date\",\"value\":\"lundi\"}]}]}}";
+    auto receipt = sendThroughProbe(host, json);
+    CPPUNIT_ASSERT_EQUAL(std::string("invalid"), receipt->getValue<std::string>("status"));
+    host::TemplateStatusUpdate approved;
+    approved.name = "suivi";
+    approved.language = "fr";
+    approved.event = "APPROVED";
+    approved.time = nowSeconds() + 1;
+    CPPUNIT_ASSERT_EQUAL(200, postSigned(host, host::templateStatusBody(approved)).status);
+    waitForProcessing(*db);
+    receipt = sendThroughProbe(host, json);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(receipt->getValue<std::string>("message"), std::string("accepted"), receipt->getValue<std::string>("status"));
+
+    // Meta refuses the other one: 502 with Meta's words, nothing stored.
+    fake.answerSubmission(GraphReply::metaError(400, 100, "Invalid parameter", "Template name already exists"));
+    answer = admin.post("/admin/messaging/whatsapp/templates/" + bref + "/submit", {{"example.body:1", "Karim"}});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 502, answer.status);
+    CPPUNIT_ASSERT_MESSAGE(answer.body, answer.body.find("Meta refused the template: HTTP 400 (100)") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("-"), queryText(*db, "SELECT COALESCE(meta_status, '-') FROM whatsapp_templates WHERE id = " + bref));
+    // A viewer cannot; an unknown template is 404.
+    const AdminBrowser viewer = signInAs(host, "viewer@example.test", "viewer");
+    CPPUNIT_ASSERT_EQUAL(403, viewer.post("/admin/messaging/whatsapp/templates/" + bref + "/submit", {{"example.body:1", "Karim"}}).status);
+    CPPUNIT_ASSERT_EQUAL(404, admin.post("/admin/messaging/whatsapp/templates/99999/submit", {{"example.body:1", "Karim"}}).status);
+    CPPUNIT_ASSERT_EQUAL(std::size_t(2), submissions().size());
 }
 
 }  // namespace tawasul::test

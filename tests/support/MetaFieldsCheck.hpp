@@ -26,6 +26,12 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts);
 // templates page's button does the same for an admin and refuses a viewer.
 void checkTemplateSync(HostOptions options, FakeGraphApi& fake);
 
+// The template page submits a template to Meta with an example per variable (named header, body and
+// link variables as Meta asks for them); it is then in review (refused until Meta's webhook
+// approves it); a missing example is 422 and asks Meta nothing; Meta's refusal is a 502 page with
+// the reason and changes nothing; a viewer cannot submit.
+void checkTemplateSubmission(HostOptions options, FakeGraphApi& fake);
+
 // Every body of tests/fixtures/fields/, posted in order as Meta sent it: each leaves its mark
 // (the template's status, quality and category; Meta's alert; the limit lowered; the account
 // disabled, which stops the Cloud API, then reinstated, which lets it go again).

@@ -261,10 +261,7 @@ public:
         Credentials credentials;
         sdk::SendResult result;
         if (!readCredentials(credentials, result)) throw std::runtime_error("cannot read Meta's templates: " + result.note);
-        const std::string account = context_.settings().get(kBusinessAccountKey).value_or("");
-        if (account.empty() || account.find_first_not_of("0123456789") != std::string::npos)
-            throw std::runtime_error(std::string("cannot read Meta's templates: not configured: no business account id (setting ") +
-                                     kBusinessAccountKey + ", digits)");
+        const std::string account = businessAccount("cannot read Meta's templates");
         std::vector<sdk::MetaTemplate> templates;
         std::optional<std::string> after;
         for (int page = 0; page < kTemplatePages; ++page) {
@@ -290,6 +287,34 @@ public:
         }
         throw std::runtime_error("cannot read Meta's templates: more than " + std::to_string(kTemplatePages * kTemplatesPerPage) +
                                  " templates (" + std::to_string(kTemplatePages) + " pages)");
+    }
+
+    sdk::SubmittedTemplate submit(const sdk::TemplateSubmission& submission) override {
+        Credentials credentials;
+        sdk::SendResult result;
+        if (!readCredentials(credentials, result)) throw std::runtime_error("cannot submit the template: " + result.note);
+        const std::string account = businessAccount("cannot submit the template");
+        std::string body;
+        try {
+            body = templateCreationBody(submission);
+        } catch (const std::invalid_argument& missing) {
+            throw std::runtime_error(std::string("cannot submit the template: no example for ") + missing.what());
+        }
+        Answer answer;
+        try {
+            answer = pool_->call(Poco::Net::HTTPRequest::HTTP_POST,
+                                 pool_->basePath() + "/" + options_.apiVersion + "/" + account + "/message_templates", credentials.token, body);
+        } catch (const Poco::Exception& error) {
+            throw std::runtime_error("cannot submit the template: no answer from " + options_.graphUrl + ": " + error.displayText());
+        }
+        if (answer.status < 200 || answer.status >= 300) {
+            const Classified classified = classifyAnswer(answer.status, answer.body);
+            if (classified.unhealthy) markUnhealthy(credentials, classified.result);
+            throw std::runtime_error("Meta refused the template: HTTP " + std::to_string(answer.status) +
+                                     (classified.result.errorCode ? " (" + std::to_string(classified.result.errorCode) + ")" : "") +
+                                     (classified.result.errorTitle.empty() ? "" : ": " + classified.result.errorTitle));
+        }
+        return readSubmittedTemplate(answer.body);
     }
 
     sdk::ProviderHealth testConnection() override {
@@ -437,6 +462,14 @@ private:
         std::size_t tokenHash = 0;
         std::string phoneNumberId;
     };
+
+    // The WhatsApp Business Account's id from the settings (digits), or why there is none.
+    std::string businessAccount(const std::string& what) const {
+        const std::string account = context_.settings().get(kBusinessAccountKey).value_or("");
+        if (account.empty() || account.find_first_not_of("0123456789") != std::string::npos)
+            throw std::runtime_error(what + ": not configured: no business account id (setting " + kBusinessAccountKey + ", digits)");
+        return account;
+    }
 
     // A message Meta would refuse with 131056 (pair rate) waits for its recipient's turn as a retry,
     // without calling Meta: the job runs again when the turn comes.

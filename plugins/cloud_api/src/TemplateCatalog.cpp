@@ -1,5 +1,6 @@
 #include "TemplateCatalog.hpp"
 
+#include <cctype>
 #include <stdexcept>
 
 #include <Poco/Exception.h>
@@ -114,6 +115,123 @@ std::string templatePagePath(const std::string& businessAccountId, std::size_t l
         path += "&after=" + encoded;
     }
     return path;
+}
+
+namespace {
+
+std::string upper(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
+}
+
+// The example of one variable; every variable must have one.
+const std::string& exampleOf(const sdk::TemplateSubmission& submission, const std::string& key) {
+    const auto found = submission.examples.find(key);
+    if (found == submission.examples.end() || found->second.find_first_not_of(" \t\r\n") == std::string::npos)
+        throw std::invalid_argument(key);
+    return found->second;
+}
+
+// {"header_text": [...]} / {"body_text": [[...]]} for positional variables, {"*_named_params":
+// [{"param_name", "example"}]} for named ones.
+void setExample(Object& component, const sdk::TemplateSubmission& submission, const std::string& part, const std::string& text,
+                bool named) {
+    const std::vector<std::string> variables = sdk::TemplateText::variables(text);
+    if (variables.empty()) return;
+    Object example;
+    if (named) {
+        Array params;
+        for (const std::string& variable : variables) {
+            Object param;
+            param.set("param_name", variable);
+            param.set("example", exampleOf(submission, part + ":" + variable));
+            params.add(param);
+        }
+        example.set(part + "_text_named_params", params);
+    } else {
+        Array values;
+        for (const std::string& variable : variables) values.add(exampleOf(submission, part + ":" + variable));
+        if (part == "body") {
+            Array rows;
+            rows.add(values);
+            example.set("body_text", rows);
+        } else {
+            example.set("header_text", values);
+        }
+    }
+    component.set("example", example);
+}
+
+}  // namespace
+
+std::string templateCreationBody(const sdk::TemplateSubmission& submission) {
+    const sdk::TemplateDefinition& definition = submission.definition;
+    const bool named = definition.named();
+    Object body;
+    body.set("name", submission.name);
+    body.set("language", submission.language);
+    body.set("category", upper(submission.category));
+    body.set("parameter_format", named ? "NAMED" : "POSITIONAL");
+    Array components;
+    if (!definition.header.empty()) {
+        Object header;
+        header.set("type", "HEADER");
+        header.set("format", "TEXT");
+        header.set("text", definition.header);
+        setExample(header, submission, "header", definition.header, named);
+        components.add(header);
+    }
+    Object text;
+    text.set("type", "BODY");
+    text.set("text", definition.body);
+    setExample(text, submission, "body", definition.body, named);
+    components.add(text);
+    if (!definition.buttons.empty()) {
+        Array buttons;
+        for (std::size_t i = 0; i < definition.buttons.size(); ++i) {
+            const sdk::TemplateButton& button = definition.buttons[i];
+            Object entry;
+            entry.set("type", button.type == "url" ? "URL" : "QUICK_REPLY");
+            entry.set("text", button.text);
+            if (button.type == "url") {
+                entry.set("url", button.url);
+                const std::vector<std::string> variables = sdk::TemplateText::variables(button.url);
+                if (!variables.empty()) {
+                    // Meta wants the whole address as an example, the variable filled in.
+                    const std::string key = "button" + std::to_string(i) + ":" + variables.front();
+                    std::string error;
+                    const auto filled = sdk::TemplateText::render(button.url, {{variables.front(), exampleOf(submission, key)}}, error);
+                    Array example;
+                    example.add(filled.value_or(button.url));
+                    entry.set("example", example);
+                }
+            }
+            buttons.add(entry);
+        }
+        Object part;
+        part.set("type", "BUTTONS");
+        part.set("buttons", buttons);
+        components.add(part);
+    }
+    body.set("components", components);
+    return sdk::jsonString(body);
+}
+
+sdk::SubmittedTemplate readSubmittedTemplate(const std::string& body) {
+    try {
+        const Object::Ptr answer = Poco::JSON::Parser().parse(body).extract<Object::Ptr>();
+        sdk::SubmittedTemplate submitted;
+        if (answer) {
+            submitted.id = sdk::jsonIdentifier(*answer, "id");
+            submitted.status = sdk::jsonIdentifier(*answer, "status");
+            submitted.category = sdk::jsonIdentifier(*answer, "category");
+        }
+        if (submitted.id.empty()) throw std::runtime_error("Meta's answer names no template id");
+        if (submitted.status.empty()) submitted.status = "PENDING";
+        return submitted;
+    } catch (const Poco::Exception& error) {
+        throw std::runtime_error("Meta's answer to the submission is not JSON: " + error.displayText());
+    }
 }
 
 }  // namespace tawasul::plugins::cloud_api

@@ -23,4 +23,13 @@ TemplatePage readTemplatePage(const std::string& body);
 // The request path of a page (after the API version): "/{waba}/message_templates?fields=...&limit=N[&after=C]".
 std::string templatePagePath(const std::string& businessAccountId, std::size_t limit, const std::optional<std::string>& after);
 
+// The body of POST /{waba}/message_templates for a submission: parameter_format, the text header,
+// body and buttons, each variable's example as Meta asks for it (named: *_named_params; positional:
+// header_text / body_text; a link's whole address). Throws std::invalid_argument naming the first
+// variable without an example.
+std::string templateCreationBody(const sdk::TemplateSubmission& submission);
+
+// Meta's answer to it: {"id", "status", "category"}. Throws std::runtime_error when it is not one.
+sdk::SubmittedTemplate readSubmittedTemplate(const std::string& body);
+
 }  // namespace tawasul::plugins::cloud_api

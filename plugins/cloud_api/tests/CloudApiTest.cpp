@@ -61,6 +61,7 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aTemplatePageThatIsNotOneIsRefused);
     CPPUNIT_TEST(mediaLookupReadsTheUrlAndWhatMetaSaysOfTheFile);
     CPPUNIT_TEST(mediaLookupErrorClasses);
+    CPPUNIT_TEST(aPositionalTemplateIsSubmittedWithItsExamples);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -461,6 +462,35 @@ public:
         CPPUNIT_ASSERT(downloadFailure(429).outcome == sdk::MediaOutcome::RetryLater);
         CPPUNIT_ASSERT(downloadFailure(401).outcome == sdk::MediaOutcome::Unavailable);
         CPPUNIT_ASSERT(downloadFailure(302).outcome == sdk::MediaOutcome::Refused);
+    void aPositionalTemplateIsSubmittedWithItsExamples() {
+        sdk::TemplateSubmission submission;
+        submission.name = "rappel";
+        submission.language = "ar";
+        submission.category = "marketing";
+        submission.definition.header = "موعد {{1}}";
+        submission.definition.body = "مرحبا {{1}}، الموعد {{2}}";
+        submission.examples = {{"header:1", "الاثنين"}, {"body:1", "أمينة"}, {"body:2", "الاثنين 7"}};
+        const auto body = parse(plugins::cloud_api::templateCreationBody(submission));
+        CPPUNIT_ASSERT_EQUAL(std::string("POSITIONAL"), body->getValue<std::string>("parameter_format"));
+        CPPUNIT_ASSERT_EQUAL(std::string("MARKETING"), body->getValue<std::string>("category"));
+        const auto components = body->getArray("components");
+        CPPUNIT_ASSERT_EQUAL(std::string("الاثنين"), components->getObject(0)->getObject("example")->getArray("header_text")->getElement<std::string>(0));
+        const auto rows = components->getObject(1)->getObject("example")->getArray("body_text");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), rows->size());
+        CPPUNIT_ASSERT_EQUAL(std::string("الاثنين 7"), rows->getArray(0)->getElement<std::string>(1));
+        // A blank or missing example is no example: the variable is named.
+        submission.examples["body:2"] = "  ";
+        try {
+            plugins::cloud_api::templateCreationBody(submission);
+            CPPUNIT_FAIL("submitted without an example");
+        } catch (const std::invalid_argument& missing) {
+            CPPUNIT_ASSERT_EQUAL(std::string("body:2"), std::string(missing.what()));
+        }
+        // Meta's answer.
+        const sdk::SubmittedTemplate submitted = plugins::cloud_api::readSubmittedTemplate("{\"id\":\"572279198452421\",\"status\":\"PENDING\",\"category\":\"MARKETING\"}");
+        CPPUNIT_ASSERT_EQUAL(std::string("572279198452421|PENDING|MARKETING"), submitted.id + "|" + submitted.status + "|" + submitted.category);
+        for (const char* bad : {"{}", "nope", "{\"status\":\"PENDING\"}"})
+            CPPUNIT_ASSERT_THROW(plugins::cloud_api::readSubmittedTemplate(bad), std::runtime_error);
     }
 };
 

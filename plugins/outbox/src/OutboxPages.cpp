@@ -288,6 +288,61 @@ public:
         }
     }
 
+    // POST {id}/submit: the template to Meta for review (POST /{waba-id}/message_templates), with
+    // an example per variable from the form; its review status is kept, and Meta's webhooks move it.
+    void submitTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        const auto form = loadTemplate(id);
+        if (!form) return notFound(request, response, "templates_error_not_found");
+        const std::string locale = request.locale();
+        const sdk::Translator& t = context_.translator();
+        const sdk::FormData data(request.body);
+        sdk::TemplateSubmission submission;
+        submission.name = form->name;
+        submission.language = form->language;
+        submission.category = form->category;
+        submission.definition = {form->header, form->body, form->buttons};
+        std::map<std::string, std::string> examples;
+        for (const sdk::TemplateField& field : sdk::templateFields(submission.definition)) {
+            const std::string value = Poco::trim(data.value("example." + field.key()));
+            examples[field.key()] = value;
+            if (value.empty() || value.size() > 200) {
+                Object::Ptr error = new Object;
+                error->set("text", t.text(locale, "templates_submit_example_missing", {{"variable", "{{" + field.variable + "}}"}}));
+                error->set("field", "examples");
+                return renderTemplateForm(request, response, id, *form, examples, nullptr, 422, "", error);
+            }
+        }
+        submission.examples = examples;
+        std::shared_ptr<sdk::TemplateSource> source;
+        for (const std::string& name : context_.services().names<sdk::TemplateSource>())
+            if ((source = context_.services().find<sdk::TemplateSource>(name))) break;
+        try {
+            if (!source) throw std::runtime_error("no provider submits templates to Meta: load cloud_api");
+            const sdk::SubmittedTemplate submitted = source->submit(submission);
+            Poco::Data::Session session = context_.database().session();
+            sdk::Transaction transaction(context_.database(), session, sdk::Durability::Full);
+            Poco::Int64 tid = id, at = context_.clock().nowMillis(), reviewed = at / 1000;
+            std::string metaId = submitted.id, status = submitted.status;
+            Poco::Nullable<std::string> category;
+            if (!submitted.category.empty()) category = submitted.category;
+            session << "UPDATE whatsapp_templates SET meta_id = $1, meta_status = $2, meta_category = COALESCE($3, meta_category), "
+                       "meta_reason = NULL, meta_reviewed_at = $4, updated_at = $5 WHERE id = $6",
+                use(metaId), use(status), use(category), use(reviewed), use(at), use(tid), now;
+            writeLog(session, "info", "admin",
+                     {"template_submitted", {{"name", form->name}, {"language", form->language}, {"status", status}, {"actor", actorOf(request)}},
+                      "template " + form->name + " (" + form->language + ") submitted to Meta by " + actorOf(request) + ": " + status},
+                     "{\"template_id\":" + std::to_string(id) + "}", at);
+            transaction.commit();
+        } catch (const std::exception& error) {
+            Object::Ptr problem = new Object;
+            problem->set("text", t.text(locale, "templates_submit_failed", {{"reason", sdk::errorText(error)}}));
+            problem->set("field", "examples");
+            return renderTemplateForm(request, response, id, *form, examples, nullptr, 502, "", problem);
+        }
+        response.redirect(303, std::string(kTemplatesPagesPath) + "/" + std::to_string(id) + "?done=submitted");
+    }
+
     void renderTemplates(const sdk::HttpRequest& request, sdk::HttpResponse& response, int status, Object& model) {
         const std::string locale = request.locale();
         const sdk::Translator& t = context_.translator();
@@ -349,7 +404,9 @@ public:
         for (const auto& [key, value] : request.query)
             if (key.rfind("value.", 0) == 0) samples[key.substr(6)] = value;
         renderTemplateForm(request, response, id, *form, samples, preview, 200,
-                           request.queryParam("done").value_or("") == "saved" ? "templates_saved" : "");
+                           request.queryParam("done").value_or("") == "saved"       ? "templates_saved"
+                           : request.queryParam("done").value_or("") == "submitted" ? "templates_submitted"
+                                                                                    : "");
     }
 
     void saveTemplate(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -660,6 +717,16 @@ private:
         context_.pages().render(request, response, "not_found", context_.translator().text(locale, "outbox_not_found_title"), model, 404);
     }
 
+    // meta_status and meta_reason of a template (NULL: local).
+    std::pair<Poco::Nullable<std::string>, Poco::Nullable<std::string>> metaReview(std::int64_t id) {
+        Poco::Data::Session session = context_.database().session();
+        Poco::Int64 tid = id;
+        std::vector<Poco::Nullable<std::string>> statuses, reasons;
+        session << "SELECT meta_status, meta_reason FROM whatsapp_templates WHERE id = $1", use(tid), into(statuses), into(reasons), now;
+        if (statuses.empty()) return {};
+        return {statuses.front(), reasons.front()};
+    }
+
     std::optional<TemplateForm> loadTemplate(std::int64_t id) {
         if (id <= 0) return std::nullopt;
         Poco::Data::Session session = context_.database().session();
@@ -736,6 +803,30 @@ private:
             model.set("can_preview", true);
         }
         if (preview) model.set("preview", preview);
+        // Meta's review, and the submission form: one example per variable of header, body and links.
+        if (id > 0) {
+            const auto review = metaReview(id);
+            const std::string meta = review.first.isNull() ? "local" : metaReviewWord(review.first.value());
+            model.set("meta", meta);
+            model.set("meta_label", t.text(locale, "templates_meta_" + meta));
+            if (!review.second.isNull()) model.set("meta_reason", review.second.value());
+            const sdk::TemplateDefinition definition{form.header, form.body, form.buttons};
+            if (!definition.check()) {
+                Array::Ptr examples = new Array;
+                for (const sdk::TemplateField& field : sdk::templateFields(definition)) {
+                    Object::Ptr example = new Object;
+                    example->set("field", "example." + field.key());
+                    example->set("id", "example-" + field.component + std::to_string(field.index) + "-" + field.variable);
+                    example->set("label", t.text(locale, "templates_part_" + field.component) + " · {{" + field.variable + "}}");
+                    const auto sample = samples.find(field.key());
+                    example->set("value", sample == samples.end() ? std::string() : sample->second);
+                    examples->add(example);
+                }
+                model.set("examples", examples);
+                model.set("submit_url", url + "/submit");
+                model.set("can_submit", review.first.isNull() || review.first.value() == "REJECTED");
+            }
+        }
         context_.pages().render(request, response, "template_form", t.text(locale, id > 0 ? "templates_edit_title" : "templates_new_title"),
                                 model, status);
     }
@@ -835,6 +926,7 @@ void registerOutboxPages(sdk::HostContext& context) {
     add("GET", tpl + "/new", &OutboxPages::newTemplate, templates);
     add("POST", tpl, &OutboxPages::saveTemplate, templates);
     add("POST", tpl + "/sync", &OutboxPages::syncTemplates, templates);
+    add("POST", tpl + "/{id}/submit", &OutboxPages::submitTemplate, templates);
     add("GET", tpl + "/{id}", &OutboxPages::editTemplate, templates);
     add("POST", tpl + "/{id}", &OutboxPages::saveTemplate, templates);
 

@@ -19,7 +19,8 @@
 //      built for 2.2 reads the members before it as they were).
 // 2.5: sdk::WebhookFieldHandler and WebhookChange (webhook fields other than "messages"),
 //      sdk::TemplateApproval (Meta's review of a template, asked before a send), sdk::TemplateSource
-//      and sdk::TemplateSync (Meta's templates read and kept), sdk::MetaTemplate.
+//      and sdk::TemplateSync (Meta's templates read, submitted and kept), sdk::MetaTemplate,
+//      sdk::TemplateSubmission.
 // 2.6: tawasul/whatsapp/Media.hpp (sdk::MediaSource, MediaFetch, MediaLimits, kFetchMediaJob):
 //      inbound media fetched through the provider that delivered it.
 #define TAWASUL_SDK_ABI_MAJOR 2

@@ -107,14 +107,31 @@ struct MetaTemplate {
     std::optional<std::string> unsupported;  // a part Tawasul cannot send (a media header, an OTP button), in words
 };
 
-// Reads the business account's templates from Meta. Published by a provider that can (cloud_api)
-// under its own name.
+// A template to submit to Meta for review, with an example for each variable (Meta's reviewers read
+// them; a template without them is refused).
+struct TemplateSubmission {
+    std::string name, language;
+    std::string category;  // utility, marketing, authentication
+    TemplateDefinition definition;
+    std::map<std::string, std::string> examples;  // by TemplateField::key(): "body:first_name", "button0:1"
+};
+
+// Meta's answer to a submission: the template's id and where its review starts (PENDING, or
+// APPROVED at once for some utility templates).
+struct SubmittedTemplate {
+    std::string id, status, category;
+};
+
+// Reads the business account's templates from Meta, and submits new ones. Published by a provider
+// that can (cloud_api) under its own name.
 class TAWASUL_SDK_API TemplateSource {
 public:
     virtual ~TemplateSource();
     // Every template, all pages. Throws std::runtime_error with the reason (not configured, Meta's
     // error) when they cannot be read.
     virtual std::vector<MetaTemplate> metaTemplates() = 0;
+    // POST /{waba-id}/message_templates. Throws std::runtime_error with Meta's reason when refused.
+    virtual SubmittedTemplate submit(const TemplateSubmission& submission) = 0;
 };
 
 struct TemplateSyncReport {
