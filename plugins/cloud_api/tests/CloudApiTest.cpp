@@ -462,6 +462,8 @@ public:
         CPPUNIT_ASSERT(downloadFailure(429).outcome == sdk::MediaOutcome::RetryLater);
         CPPUNIT_ASSERT(downloadFailure(401).outcome == sdk::MediaOutcome::Unavailable);
         CPPUNIT_ASSERT(downloadFailure(302).outcome == sdk::MediaOutcome::Refused);
+    }
+
     void aPositionalTemplateIsSubmittedWithItsExamples() {
         sdk::TemplateSubmission submission;
         submission.name = "rappel";
