@@ -168,10 +168,7 @@ void qualityUpdate(Alerts& alerts, const std::string& event, const Object& value
 
 void AccountEvents::write(sdk::PreparedSession& db, const std::vector<sdk::WebhookChange>& changes) {
     const Poco::Int64 nowMillis = context_.clock().nowMillis();
-    std::vector<const sdk::WebhookChange*> ordered;
-    for (const sdk::WebhookChange& change : changes) ordered.push_back(&change);
-    std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) { return a->time < b->time; });
-    for (const sdk::WebhookChange* change : ordered) {
+    for (const sdk::WebhookChange* change : sdk::inMetaOrder(changes)) {
         const Object& value = *change->value;
         Alerts alerts(db, change->time > 0 ? change->time * 1000 : nowMillis);
         const std::string event = metaWord(value, "event");

@@ -265,21 +265,8 @@ public:
         std::vector<sdk::MetaTemplate> templates;
         std::optional<std::string> after;
         for (int page = 0; page < kTemplatePages; ++page) {
-            Answer answer;
-            try {
-                answer = pool_->call(Poco::Net::HTTPRequest::HTTP_GET,
-                                     pool_->basePath() + "/" + options_.apiVersion + templatePagePath(account, kTemplatesPerPage, after),
-                                     credentials.token, "");
-            } catch (const Poco::Exception& error) {
-                throw std::runtime_error("cannot read Meta's templates: no answer from " + options_.graphUrl + ": " + error.displayText());
-            }
-            if (answer.status < 200 || answer.status >= 300) {
-                const Classified classified = classifyAnswer(answer.status, answer.body);
-                if (classified.unhealthy) markUnhealthy(credentials, classified.result);
-                throw std::runtime_error("cannot read Meta's templates: HTTP " + std::to_string(answer.status) +
-                                         (classified.result.errorCode ? " (" + std::to_string(classified.result.errorCode) + ")" : "") +
-                                         (classified.result.errorTitle.empty() ? "" : ": " + classified.result.errorTitle));
-            }
+            const Answer answer = accountCall(credentials, Poco::Net::HTTPRequest::HTTP_GET, templatePagePath(account, kTemplatesPerPage, after),
+                                              "", "cannot read Meta's templates");
             TemplatePage read = readTemplatePage(answer.body);
             for (sdk::MetaTemplate& meta : read.templates) templates.push_back(std::move(meta));
             if (!read.after) return templates;
@@ -300,22 +287,11 @@ public:
         } catch (const std::invalid_argument& missing) {
             throw std::runtime_error(std::string("cannot submit the template: no example for ") + missing.what());
         }
-        Answer answer;
-        try {
-            answer = pool_->call(Poco::Net::HTTPRequest::HTTP_POST,
-                                 pool_->basePath() + "/" + options_.apiVersion + "/" + account + "/message_templates", credentials.token, body);
-        } catch (const Poco::Exception& error) {
-            throw std::runtime_error("cannot submit the template: no answer from " + options_.graphUrl + ": " + error.displayText());
-        }
-        if (answer.status < 200 || answer.status >= 300) {
-            const Classified classified = classifyAnswer(answer.status, answer.body);
-            if (classified.unhealthy) markUnhealthy(credentials, classified.result);
-            throw std::runtime_error("Meta refused the template: HTTP " + std::to_string(answer.status) +
-                                     (classified.result.errorCode ? " (" + std::to_string(classified.result.errorCode) + ")" : "") +
-                                     (classified.result.errorTitle.empty() ? "" : ": " + classified.result.errorTitle));
-        }
+        const Answer answer = accountCall(credentials, Poco::Net::HTTPRequest::HTTP_POST, "/" + account + "/message_templates", body,
+                                          "Meta refused the template");
         return readSubmittedTemplate(answer.body);
     }
+
 
     sdk::ProviderHealth testConnection() override {
         if (switchedOff()) return {sdk::ProviderState::Disabled, kSwitchedOffNote};
@@ -462,6 +438,25 @@ private:
         std::size_t tokenHash = 0;
         std::string phoneNumberId;
     };
+
+    // A call about the business account (its templates), whose answer must be a 2xx: anything else
+    // throws "WHAT: HTTP 400 (100): Meta's title", and an answer that says the token is bad makes
+    // the provider unhealthy as a send would.
+    Answer accountCall(const Credentials& credentials, const std::string& method, const std::string& path, const std::string& body,
+                       const std::string& what) {
+        Answer answer;
+        try {
+            answer = pool_->call(method, pool_->basePath() + "/" + options_.apiVersion + path, credentials.token, body);
+        } catch (const Poco::Exception& error) {
+            throw std::runtime_error(what + ": no answer from " + options_.graphUrl + ": " + error.displayText());
+        }
+        if (answer.status >= 200 && answer.status < 300) return answer;
+        const Classified classified = classifyAnswer(answer.status, answer.body);
+        if (classified.unhealthy) markUnhealthy(credentials, classified.result);
+        throw std::runtime_error(what + ": HTTP " + std::to_string(answer.status) +
+                                 (classified.result.errorCode ? " (" + std::to_string(classified.result.errorCode) + ")" : "") +
+                                 (classified.result.errorTitle.empty() ? "" : ": " + classified.result.errorTitle));
+    }
 
     // The WhatsApp Business Account's id from the settings (digits), or why there is none.
     std::string businessAccount(const std::string& what) const {

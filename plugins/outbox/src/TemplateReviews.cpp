@@ -47,13 +47,7 @@ bool sendableAtMeta(const std::string& status) {
 
 void TemplateReviews::write(sdk::PreparedSession& db, const std::vector<sdk::WebhookChange>& changes) {
     const std::int64_t nowMillis = context_.clock().nowMillis();
-    // Oldest first, so that the last word Meta said is the one kept (stable: one second's changes
-    // keep Meta's order).
-    std::vector<const sdk::WebhookChange*> ordered;
-    for (const sdk::WebhookChange& change : changes) ordered.push_back(&change);
-    std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) { return a->time < b->time; });
-
-    for (const sdk::WebhookChange* change : ordered) {
+    for (const sdk::WebhookChange* change : sdk::inMetaOrder(changes)) {
         const Object& value = *change->value;
         const std::string name = sdk::jsonText(value, "message_template_name");
         const std::string language = sdk::jsonText(value, "message_template_language");

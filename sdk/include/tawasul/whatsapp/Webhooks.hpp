@@ -1,6 +1,7 @@
 #pragma once
 // Names shared by everything that handles webhook events: the receiver that checks and stores them,
 // the router that processes them, the CLI that replays and simulates them, and the tests.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +44,15 @@ struct WebhookChange {
     std::string field;         // changes[].field
     Poco::JSON::Object::Ptr value;  // changes[].value, never null
 };
+
+// The changes oldest first by Meta's time, in Meta's order within one second: the order in which
+// they must be applied for the last word Meta said to be the one kept.
+inline std::vector<const WebhookChange*> inMetaOrder(const std::vector<WebhookChange>& changes) {
+    std::vector<const WebhookChange*> ordered;
+    for (const WebhookChange& change : changes) ordered.push_back(&change);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const WebhookChange* a, const WebhookChange* b) { return a->time < b->time; });
+    return ordered;
+}
 
 // Takes the changes of some webhook fields. A plugin publishes one under any name (the router asks
 // every handler which fields it takes, once per batch); a field no handler takes is kept in its
