@@ -204,6 +204,7 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
 }
 
 void checkFieldFixtures(HostOptions options) {
+    options.pluginsYaml += "    - admin_inbox: {}\n";  // the inbox shows Meta's alerts
     HostProcess host(options);
     host.start();
     auto db = openDatabase(host.databaseUrl());
@@ -232,6 +233,16 @@ void checkFieldFixtures(HostOptions options) {
     // Neither stops sending.
     CPPUNIT_ASSERT_MESSAGE(host.request("GET", "/test/chain").body,
                            host.request("GET", "/test/chain").body.find("restricted by Meta") == std::string::npos);
+
+    // They reach the agents: a line each above the inbox, in the page's words, Meta's detail beside.
+    const AdminBrowser agent = signInAs(host, "agent@example.test", "agent");
+    std::string inbox = agent.get("/admin/messaging/whatsapp/inbox").body;
+    for (const char* line : {"messaging limit: fewer new conversations a day.", "Meta sent an alert about the account.",
+                             "(Meta lowered the messaging limit of 15550000000 to TIER_250)"})
+        CPPUNIT_ASSERT_MESSAGE(line, inbox.find(line) != std::string::npos);
+    agent.setLocale("fr");
+    inbox = agent.get("/admin/messaging/whatsapp/inbox").body;
+    CPPUNIT_ASSERT_MESSAGE(inbox, inbox.find("Meta a baissé la limite de messages du numéro") != std::string::npos);
 
     post("account-disabled.json");
     waitForChain(host, "restricted by Meta: Meta disabled the WhatsApp Business Account", true);

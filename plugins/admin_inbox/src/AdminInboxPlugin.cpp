@@ -387,6 +387,23 @@ private:
             model.set("sending_settings_url", kBase + "/settings");  // cloud_api's settings page
     }
 
+    // What Meta says of the account that does not stop replies (quality, limits, templates
+    // restricted, Meta's own alerts): one line each, in the page's words, Meta's detail beside it.
+    void addAccountAlerts(const sdk::HttpRequest& request, Object& model) const {
+        Array::Ptr alerts = new Array;
+        for (const InboxStore::AccountAlert& alert : store_->accountAlerts(nowMillis(), 3)) {
+            static const std::vector<std::string> kKnown{"QUALITY_FLAGGED", "MESSAGING_LIMIT_LOWERED", "RESTRICTED_BIZ_INITIATED_MESSAGING",
+                                                         "RESTRICTED_ADD_PHONE_NUMBER_ACTION", "ACCOUNT_DISABLE_SCHEDULED", "ACCOUNT_VIOLATION"};
+            std::string key = known(kKnown, alert.code) ? alert.code : alert.code.rfind("ALERT_", 0) == 0 ? "ALERT" : "OTHER";
+            std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            Object::Ptr line = new Object;
+            line->set("text", t(request, "account_alert_" + key));
+            line->set("detail", alert.message);
+            alerts->add(line);
+        }
+        model.set("account_alerts", alerts);
+    }
+
     void renderInbox(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
         const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
         InboxFilter filter;
@@ -424,6 +441,7 @@ private:
         model.set("live_url", kBase + "/live?after=" + hub_->cursor(shown));
         model.set("assets", kAssets);
         addSendingNotice(request, model);
+        addAccountAlerts(request, model);
         context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
     }
 
@@ -639,6 +657,7 @@ private:
         model.set("inbox_url", kInboxPath);
         const std::string title = summary->getValue<std::string>("name");
         addSendingNotice(request, model);
+        addAccountAlerts(request, model);
         context_->pages().render(request, response, "conversation", title, model, status);
     }
 

@@ -721,6 +721,24 @@ bool InboxStore::exists(std::int64_t id) {
     return !found.empty();
 }
 
+std::vector<InboxStore::AccountAlert> InboxStore::accountAlerts(std::int64_t nowMillis, std::size_t limit) {
+    std::vector<AccountAlert> out;
+    Poco::Data::Session session = database_.session();
+    std::vector<std::string> codes, messages;
+    Poco::Int64 at = nowMillis, most = static_cast<Poco::Int64>(limit);
+    try {
+        // The two that stop sending reach the page through the provider's health instead.
+        session << "SELECT code, message FROM whatsapp_alerts WHERE source = 'meta_account' AND resolved_at IS NULL "
+                   "AND code NOT IN ('RESTRICTED_CUSTOMER_INITIATED_MESSAGING', 'ACCOUNT_DISABLED') "
+                   "AND (expires_at IS NULL OR expires_at > $1) ORDER BY id DESC LIMIT $2",
+            use(at), use(most), into(codes), into(messages), now;
+    } catch (const Poco::Exception&) {
+        return out;  // no expires_at: cloud_api's migrations never ran, so it raised none
+    }
+    for (std::size_t i = 0; i < codes.size(); ++i) out.push_back({codes[i], messages[i]});
+    return out;
+}
+
 std::vector<TemplateOption> InboxStore::templates() {
     Poco::Data::Session session = database_.session();
     std::vector<TemplateOption> out;

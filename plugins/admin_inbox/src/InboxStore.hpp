@@ -242,6 +242,14 @@ public:
     // The conversation no longer belongs to the lead; its timeline says who did it.
     ChangeResult unlinkLead(std::int64_t leadId, std::int64_t conversationId, std::int64_t actorUserId, std::int64_t at);
 
+    // What Meta says about the account that does not stop sending (the quality flagged, the limit
+    // lowered, templates restricted, Meta's alerts): open `meta_account` alerts not past their end,
+    // newest first, at most `limit`. Empty when cloud_api, which raises them, never ran here.
+    struct AccountAlert {
+        std::string code, message;
+    };
+    std::vector<AccountAlert> accountAlerts(std::int64_t nowMillis, std::size_t limit);
+
     // Active templates of the outbox (empty when the outbox's table is absent).
     std::vector<TemplateOption> templates();
     // Whether conversation `id` exists: what every action checks first (one index probe, not the page).
