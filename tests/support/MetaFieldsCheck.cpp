@@ -112,8 +112,8 @@ void checkTemplateReviews(HostOptions options, FakeGraphApi& fake) {
     postReview(host, *db, "REJECTED", "INVALID_FORMAT", t - 100);
     CPPUNIT_ASSERT_EQUAL(std::string("APPROVED"), queryText(*db, "SELECT meta_status FROM whatsapp_templates WHERE name = 'rappel'"));
 
-    // Paused later: refused again, and the inbox picker no longer offers it (checked through the
-    // service the picker asks: the send's answer names the pause).
+    // Paused later: refused again, and the send's answer names the pause (the picker's side is in
+    // checkFieldFixtures, whose host runs the inbox).
     postReview(host, *db, "PAUSED", "", t);
     receipt = sendThroughProbe(host, kTemplateJson);
     CPPUNIT_ASSERT_EQUAL(std::string("invalid"), receipt->getValue<std::string>("status"));
@@ -222,6 +222,18 @@ void checkFieldFixtures(HostOptions options) {
     post("template-category-marketing.json");
     CPPUNIT_ASSERT_EQUAL(std::string("REJECTED|INCORRECT_CATEGORY|YELLOW|MARKETING|771234"),
                          queryRows(*db, "SELECT meta_status, meta_reason, meta_quality, meta_category, meta_id FROM whatsapp_templates"));
+    // The inbox picker (window closed) offers the local template, not the one Meta rejected.
+    {
+        Poco::Data::Session session = db->session();
+        session << "INSERT INTO whatsapp_templates (name, language, category, body, status, created_at, updated_at) "
+                   "VALUES ('accueil', 'fr', 'utility', 'Bienvenue.', 'active', 1, 1)",
+            now;
+    }
+    const std::int64_t closed = customerWrites(host, *db, "wamid.OLD1", 3 * 86400);
+    const AdminBrowser picker = signInAs(host, "picker@example.test", "agent");
+    const std::string conversationPage = picker.get("/admin/messaging/whatsapp/conversations/" + std::to_string(closed)).body;
+    CPPUNIT_ASSERT_MESSAGE(conversationPage, conversationPage.find("value=\"accueil|fr\"") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(conversationPage, conversationPage.find("value=\"rappel|fr\"") == std::string::npos);
 
     post("account-alerts-active.json");
     post("phone-number-downgrade.json");
@@ -258,6 +270,7 @@ void checkFieldFixtures(HostOptions options) {
     const std::string id = std::to_string(conversation);
     CPPUNIT_ASSERT_EQUAL(std::string("out|business_app|sent|Bonjour, nous avons bien reçu votre demande.|" + id),
                          queryRows(*db, "SELECT direction, provider, status, body, conversation_id FROM whatsapp_messages WHERE wa_message_id = 'wamid.ECHO1'"));
+    // (One unread: the agent who opened the conversation above read the old message.)
     CPPUNIT_ASSERT_EQUAL(std::string("1|1"), queryRows(*db, "SELECT unread_count, (SELECT COUNT(*) FROM whatsapp_messages WHERE "
                                                             "wa_message_id = 'wamid.ECHO1') FROM whatsapp_conversations WHERE id = " + id));
     // The simulator posts one as Meta would (a national number is the same customer).

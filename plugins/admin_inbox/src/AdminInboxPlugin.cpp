@@ -262,14 +262,13 @@ private:
         return context_->services().find<sdk::MessageDispatcher>(sdk::MessageDispatcher::kServiceName);
     }
 
-    // The templates the picker offers: not those Meta rejected or paused (the dispatcher would
-    // refuse them, and says why when one is posted anyway).
+    // The templates the picker offers: local ones and those Meta lets be sent, read with them (the
+    // dispatcher refuses the others, and says why when one is posted anyway).
     std::vector<TemplateOption> offeredTemplates() {
         std::vector<TemplateOption> options = store_->templates();
-        if (const auto approval = context_->services().find<sdk::TemplateApproval>(sdk::TemplateApproval::kServiceName))
-            options.erase(std::remove_if(options.begin(), options.end(),
-                                         [&](const TemplateOption& o) { return approval->refusal(o.name, o.language).has_value(); }),
-                          options.end());
+        options.erase(std::remove_if(options.begin(), options.end(),
+                                     [](const TemplateOption& o) { return !o.metaStatus.empty() && !sdk::sendableAtMeta(o.metaStatus); }),
+                      options.end());
         return options;
     }
 

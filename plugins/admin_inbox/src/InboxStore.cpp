@@ -744,14 +744,16 @@ std::vector<TemplateOption> InboxStore::templates() {
     std::vector<TemplateOption> out;
     if (!hasTemplates_) return out;
     std::vector<std::string> names, languages;
-    std::vector<NullableText> bodies, headers, buttons;
-    session << "SELECT name, language, body, header, buttons FROM whatsapp_templates WHERE status = 'active' ORDER BY name, language",
-        into(names), into(languages), into(bodies), into(headers), into(buttons), now;
+    std::vector<NullableText> bodies, headers, buttons, reviews;
+    session << "SELECT name, language, body, header, buttons, meta_status FROM whatsapp_templates WHERE status = 'active' "
+               "ORDER BY name, language",
+        into(names), into(languages), into(bodies), into(headers), into(buttons), into(reviews), now;
     for (std::size_t i = 0; i < names.size(); ++i) {
         TemplateOption option{names[i], languages[i], {}};
         option.definition.header = text(headers[i]);
         option.definition.body = text(bodies[i]);
         option.definition.buttons = sdk::TemplateDefinition::buttonsFromJson(text(buttons[i]));
+        option.metaStatus = text(reviews[i]);
         out.push_back(std::move(option));
     }
     return out;

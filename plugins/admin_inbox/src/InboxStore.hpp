@@ -136,6 +136,7 @@ struct TemplateOption {
     std::string name;
     std::string language;
     sdk::TemplateDefinition definition;  // header, body and buttons with their variables
+    std::string metaStatus;              // Meta's review (outbox's meta_status); empty: local
 };
 
 // The leads page: newest first (created_at, id), optionally one status and a search.

@@ -41,10 +41,6 @@ Text word(const Object& value, const std::string& key) {
 
 }  // namespace
 
-bool sendableAtMeta(const std::string& status) {
-    return status == "APPROVED" || status == "FLAGGED" || status == "REINSTATED";
-}
-
 void TemplateReviews::write(sdk::PreparedSession& db, const std::vector<sdk::WebhookChange>& changes) {
     const std::int64_t nowMillis = context_.clock().nowMillis();
     for (const sdk::WebhookChange* change : sdk::inMetaOrder(changes)) {
@@ -98,7 +94,7 @@ std::optional<std::string> TemplateReviews::refusal(const std::string& name, con
     std::vector<Text> statuses, reasons;
     session << "SELECT meta_status, meta_reason FROM whatsapp_templates WHERE name = $1 AND language = $2", use(n), use(l), into(statuses),
         into(reasons), now;
-    if (statuses.empty() || statuses.front().isNull() || sendableAtMeta(statuses.front().value())) return std::nullopt;
+    if (statuses.empty() || statuses.front().isNull() || sdk::sendableAtMeta(statuses.front().value())) return std::nullopt;
     std::string status = statuses.front().value();
     std::transform(status.begin(), status.end(), status.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return "Meta has not approved it (status " + status + (reasons.front().isNull() ? "" : ": " + reasons.front().value()) + ")";

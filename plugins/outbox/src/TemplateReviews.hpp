@@ -14,10 +14,6 @@
 
 namespace tawasul::plugins::outbox {
 
-// The statuses of Meta's that still let a template be sent: APPROVED, and FLAGGED (its quality is
-// low; Meta pauses it later if nothing improves) or REINSTATED (approved again after a pause).
-bool sendableAtMeta(const std::string& status);
-
 class TemplateReviews final : public sdk::WebhookFieldHandler, public sdk::TemplateApproval {
 public:
     static constexpr const char* kStatusField = "message_template_status_update";

@@ -82,6 +82,13 @@ TAWASUL_SDK_API std::vector<TemplateComponent> templateComponents(const Template
 TAWASUL_SDK_API std::optional<std::string> renderTemplate(const TemplateDefinition& definition,
                                                           const std::vector<TemplateComponent>& components, std::string& error);
 
+// The statuses of Meta's review that still let a template be sent: APPROVED, FLAGGED (its quality is
+// low; Meta pauses it later if nothing improves) and REINSTATED (approved again after a pause). A
+// template Meta never reviewed has no status: it is local, sent by hand through the Outbox.
+inline bool sendableAtMeta(const std::string& status) {
+    return status == "APPROVED" || status == "FLAGGED" || status == "REINSTATED";
+}
+
 // Whether Meta lets a template be sent, as far as its owner knows (Meta's review reaches it through
 // the message_template_status_update webhook and `tawasul templates sync`). Published by the plugin
 // that keeps the templates (the outbox) under kServiceName; the dispatcher asks it before it queues
