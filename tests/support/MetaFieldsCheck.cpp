@@ -186,6 +186,41 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
     sendAndWait(last, *db, text, "sent|cloud_api");
     CPPUNIT_ASSERT_EQUAL(std::size_t(3), fake.sendCount());
 
+    // The number's messaging limit and quality: every host's /metrics and settings page say what
+    // the latest change said, whichever host processed it; a change delivered late changes nothing.
+    const auto quality = [&](HostProcess& host, const std::string& event, const std::string& limit, std::int64_t time) {
+        host::QualityUpdate update;
+        update.event = event;
+        update.currentLimit = limit;
+        update.time = time;
+        const auto answer = postSigned(host, host::qualityUpdateBody(update));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+        waitForProcessing(*db);
+    };
+    const auto everyHostSays = [&](const std::string& series) {
+        for (const auto& host : running) {
+            const std::string metrics = host->request("GET", "/metrics").body;
+            CPPUNIT_ASSERT_MESSAGE(series + " in\n" + metrics, metrics.find(series) != std::string::npos);
+        }
+    };
+    quality(first, "DOWNGRADE", "TIER_250", t - 4);
+    quality(last, "FLAGGED", "TIER_250", t - 3);
+    quality(first, "UPGRADE", "TIER_10K", t - 2);
+    quality(last, "DOWNGRADE", "TIER_50", t - 6);  // late
+    quality(last, "UNFLAGGED", "", t - 8);         // late too
+    everyHostSays("# TYPE tawasul_whatsapp_messaging_limit gauge\n"
+                  "tawasul_whatsapp_messaging_limit{number=\"15550000000\",tier=\"TIER_10K\"} 10000\n");
+    everyHostSays("tawasul_whatsapp_quality_flagged{number=\"15550000000\"} 1\n");
+    const AdminBrowser admin = signInAs(last, "admin@example.test", "admin");
+    std::string settings = admin.get("/admin/messaging/whatsapp/settings").body;
+    CPPUNIT_ASSERT_MESSAGE(settings, settings.find("+15550000000</bdi></strong> Messaging limit: <bdi dir=\"ltr\" translate=\"no\">TIER_10K</bdi> "
+                                                   "<span class=\"badge badge-unhealthy\">Quality flagged by Meta</span>") != std::string::npos);
+    quality(first, "UNFLAGGED", "", t - 1);
+    everyHostSays("tawasul_whatsapp_quality_flagged{number=\"15550000000\"} 0\n");
+    everyHostSays("tawasul_whatsapp_messaging_limit{number=\"15550000000\",tier=\"TIER_10K\"} 10000\n");
+    settings = admin.get("/admin/messaging/whatsapp/settings").body;
+    CPPUNIT_ASSERT_MESSAGE(settings, settings.find("Quality not flagged") != std::string::npos);
+
     // A field no plugin takes: kept in its event, counted, its job done.
     const std::string unknown =
         "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"100000000000000\",\"time\":" + std::to_string(t) +
@@ -235,8 +270,13 @@ void checkFieldFixtures(HostOptions options) {
     CPPUNIT_ASSERT_MESSAGE(conversationPage, conversationPage.find("value=\"accueil|fr\"") != std::string::npos);
     CPPUNIT_ASSERT_MESSAGE(conversationPage, conversationPage.find("value=\"rappel|fr\"") == std::string::npos);
 
+    CPPUNIT_ASSERT_MESSAGE("no number yet", host.request("GET", "/metrics").body.find("tawasul_whatsapp_messaging_limit") == std::string::npos);
     post("account-alerts-active.json");
     post("phone-number-downgrade.json");
+    const std::string metrics = host.request("GET", "/metrics").body;
+    CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_whatsapp_messaging_limit{number=\"15550000000\",tier=\"TIER_250\"} 250\n") !=
+                                        std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("tawasul_whatsapp_quality_flagged{number=\"15550000000\"} 0\n") != std::string::npos);
     // Meta's words as Meta wrote them: the \u escapes and "\/" read back as UTF-8 and '/'.
     CPPUNIT_ASSERT_EQUAL(std::string("ALERT_OBA_APPROVED|Meta alert (WARNING): Votre demande de compte professionnel officiel a été "
                                      "approuvée — https://business.facebook.com|1\n"

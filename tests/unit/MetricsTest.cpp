@@ -1,8 +1,10 @@
-// host::MetricsRegistry: counters and histograms in the Prometheus text exposition format.
+// host::MetricsRegistry: counters, histograms and gauge families in the Prometheus text exposition format.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "metrics/MetricsRegistry.hpp"
@@ -31,6 +33,12 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testSameNameSameHistogram);
     CPPUNIT_TEST(testHistogramSumKeepsPrecision);
     CPPUNIT_TEST(testHelpAndTypeOncePerBaseName);
+    CPPUNIT_TEST(testGaugesReadAtEachScrape);
+    CPPUNIT_TEST(testGaugeLabelsEscaped);
+    CPPUNIT_TEST(testGaugeReadersOfOneNameMakeOneFamily);
+    CPPUNIT_TEST(testFailingGaugeReaderLeavesTheRest);
+    CPPUNIT_TEST(testRemovedGaugesAreGone);
+    CPPUNIT_TEST(testGaugeNameMustBePlain);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -174,6 +182,59 @@ public:
                                          "# TYPE tawasul_events_total_dropped counter\n"
                                          "tawasul_events_total_dropped 1\n"),
                              text);
+    }
+
+    void testGaugesReadAtEachScrape() {
+        MetricsRegistry metrics;
+        double value = 250;
+        metrics.addGauges("limit", "Limit", [&value] { return std::vector<tawasul::sdk::GaugeSample>{{{{"number", "1555"}}, value}}; });
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP limit Limit\n# TYPE limit gauge\nlimit{number=\"1555\"} 250\n"), metrics.render());
+        value = std::numeric_limits<double>::infinity();
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP limit Limit\n# TYPE limit gauge\nlimit{number=\"1555\"} +Inf\n"), metrics.render());
+    }
+
+    void testGaugeLabelsEscaped() {
+        // A value from outside (Meta's words) cannot end its label or start a line; a label name
+        // that is not one is left out.
+        MetricsRegistry metrics;
+        metrics.addGauges("g", "G", [] {
+            return std::vector<tawasul::sdk::GaugeSample>{{{{"a", "x\"} 1\nevil 2\\"}, {"bad name", "v"}, {"b", "ok"}}, 1}};
+        });
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP g G\n# TYPE g gauge\ng{a=\"x\\\"} 1\\nevil 2\\\\\",b=\"ok\"} 1\n"), metrics.render());
+    }
+
+    void testGaugeReadersOfOneNameMakeOneFamily() {
+        MetricsRegistry metrics;
+        metrics.addGauges("g", "First", [] { return std::vector<tawasul::sdk::GaugeSample>{{{{"n", "1"}}, 1}}; });
+        metrics.addGauges("g", "Second", [] { return std::vector<tawasul::sdk::GaugeSample>{{{{"n", "2"}}, 2}}; });
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP g First\n# TYPE g gauge\ng{n=\"1\"} 1\ng{n=\"2\"} 2\n"), metrics.render());
+    }
+
+    void testFailingGaugeReaderLeavesTheRest() {
+        MetricsRegistry metrics;
+        metrics.counter("c_total", "C").increment(3);
+        metrics.addGauges("broken", "B", []() -> std::vector<tawasul::sdk::GaugeSample> { throw std::runtime_error("database gone"); });
+        metrics.addGauges("fine", "F", [] { return std::vector<tawasul::sdk::GaugeSample>{{{}, 7}}; });
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP fine F\n# TYPE fine gauge\nfine 7\n# HELP c_total C\n# TYPE c_total counter\nc_total 3\n"),
+                             metrics.render());
+    }
+
+    void testRemovedGaugesAreGone() {
+        MetricsRegistry metrics;
+        const auto id = metrics.addGauges("g", "G", [] { return std::vector<tawasul::sdk::GaugeSample>{{{}, 1}}; });
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), occurrences(metrics.render(), "g 1\n"));
+        metrics.removeGauges(id);
+        CPPUNIT_ASSERT_EQUAL(std::string(), metrics.render());
+        metrics.removeGauges(id);  // twice is harmless
+        metrics.addGauges("none", "N", [] { return std::vector<tawasul::sdk::GaugeSample>{}; });
+        CPPUNIT_ASSERT_EQUAL(std::string(), metrics.render());  // a family without series is left out
+    }
+
+    void testGaugeNameMustBePlain() {
+        MetricsRegistry metrics;
+        CPPUNIT_ASSERT_THROW(metrics.addGauges("g{a=\"1\"}", "G", [] { return std::vector<tawasul::sdk::GaugeSample>{}; }), std::invalid_argument);
+        CPPUNIT_ASSERT_THROW(metrics.addGauges("", "G", [] { return std::vector<tawasul::sdk::GaugeSample>{}; }), std::invalid_argument);
+        CPPUNIT_ASSERT_EQUAL(std::string(), metrics.render());
     }
 };
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 
 namespace tawasul::host {
 namespace {
@@ -29,6 +30,26 @@ std::string number(double value) {
         if (std::strtod(buffer, nullptr) == value) break;
     }
     return buffer;
+}
+
+// A label value as the exposition format takes it: backslash, double quote and newline escaped.
+std::string escapedLabel(const std::string& value) {
+    std::string out;
+    for (const char c : value) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+// A metric or label name: [a-zA-Z_:][a-zA-Z0-9_:]* (labels without ':', checked by the caller).
+bool plainName(const std::string& name) {
+    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+    for (const char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == ':')) return false;
+    return true;
 }
 
 }  // namespace
@@ -76,6 +97,19 @@ sdk::Histogram& MetricsRegistry::histogram(const std::string& name, const std::s
     return *slot;
 }
 
+std::uint64_t MetricsRegistry::addGauges(const std::string& name, const std::string& help, sdk::GaugeReader read) {
+    if (!plainName(name)) throw std::invalid_argument("a gauge family's name is a plain metric name: " + name);
+    std::lock_guard lock(mutex_);
+    const std::uint64_t id = nextGauges_++;
+    gauges_.emplace(id, GaugeFamily{name, help, std::move(read)});
+    return id;
+}
+
+void MetricsRegistry::removeGauges(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    gauges_.erase(id);
+}
+
 std::uint64_t MetricsRegistry::counterValue(const std::string& name) const {
     std::lock_guard lock(mutex_);
     auto it = counters_.find(name);
@@ -83,8 +117,38 @@ std::uint64_t MetricsRegistry::counterValue(const std::string& name) const {
 }
 
 std::string MetricsRegistry::render() const {
-    std::lock_guard lock(mutex_);
+    std::vector<GaugeFamily> gauges;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, family] : gauges_) gauges.push_back(family);
+    }
+    // Read first, outside the lock; one name's readers make one family, under one HELP and TYPE.
+    std::map<std::string, std::pair<std::string, std::vector<sdk::GaugeSample>>> gaugeFamilies;
+    for (const GaugeFamily& family : gauges) {
+        std::vector<sdk::GaugeSample> samples;
+        try {
+            samples = family.read();
+        } catch (const std::exception&) {
+            continue;  // the reader's own log line says why; the rest of the scrape stands
+        }
+        auto& [help, all] = gaugeFamilies[family.name];
+        if (help.empty()) help = family.help;
+        all.insert(all.end(), samples.begin(), samples.end());
+    }
     std::ostringstream out;
+    for (const auto& [name, family] : gaugeFamilies) {
+        if (family.second.empty()) continue;  // nothing to say yet (no number known, say)
+        out << "# HELP " << name << " " << family.first << "\n# TYPE " << name << " gauge\n";
+        for (const sdk::GaugeSample& sample : family.second) {
+            std::string labelText;
+            for (const auto& [label, value] : sample.labels) {
+                if (!plainName(label) || label.find(':') != std::string::npos) continue;
+                labelText += (labelText.empty() ? "" : ",") + label + "=\"" + escapedLabel(value) + "\"";
+            }
+            out << withLabel(name, labelText, "") << " " << number(sample.value) << "\n";
+        }
+    }
+    std::lock_guard lock(mutex_);
     // Group the series by base name: in name order, `x`, `x_more` and `x{...}` would interleave,
     // and a family must be written once, together, under one HELP and TYPE.
     std::map<std::string, std::vector<std::pair<std::string, const CounterImpl*>>> counterFamilies;

@@ -169,4 +169,12 @@ std::string accountUpdateBody(const AccountUpdate& update) {
     return fieldEnvelope(update.business, update.time, "account_update", value);
 }
 
+std::string qualityUpdateBody(const QualityUpdate& update) {
+    std::string value = "{\"display_phone_number\":" + quoted(update.business.displayPhoneNumber) + ",\"event\":" + quoted(update.event);
+    if (!update.currentLimit.empty()) value += ",\"current_limit\":" + quoted(update.currentLimit);
+    if (!update.oldLimit.empty()) value += ",\"old_limit\":" + quoted(update.oldLimit);
+    value += "}";
+    return fieldEnvelope(update.business, update.time, "phone_number_quality_update", value);
+}
+
 }  // namespace tawasul::host

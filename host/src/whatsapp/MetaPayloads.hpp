@@ -85,4 +85,15 @@ struct AccountUpdate {
 };
 std::string accountUpdateBody(const AccountUpdate& update);
 
+// A phone_number_quality_update: the number's messaging limit moved (UPGRADE, DOWNGRADE) or its
+// quality was flagged (FLAGGED, UNFLAGGED).
+struct QualityUpdate {
+    MetaBusiness business;
+    std::string event;
+    std::string currentLimit;  // TIER_250, TIER_1K, ...; "" leaves it out
+    std::string oldLimit;
+    std::int64_t time = 0;
+};
+std::string qualityUpdateBody(const QualityUpdate& update);
+
 }  // namespace tawasul::host

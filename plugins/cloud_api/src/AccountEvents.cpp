@@ -1,6 +1,7 @@
 #include "AccountEvents.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include <Poco/Data/Session.h>
@@ -80,6 +81,7 @@ public:
                 "WHERE NOT EXISTS (SELECT 1 FROM whatsapp_alerts WHERE source = 'meta_account' AND code = $1 AND resolved_at >= $3)",
                 {code, message, at_, expiresAt});
     }
+    Poco::Int64 at() const { return at_; }
     void resolve(const std::string& code) {
         db_.run("UPDATE whatsapp_alerts SET resolved_at = $1 WHERE source = 'meta_account' AND code = $2 AND resolved_at IS NULL "
                 "AND created_at <= $1",
@@ -148,6 +150,29 @@ void accountAlert(Alerts& alerts, const Object& value) {
     alerts.raise(code, "Meta alert" + (severity.empty() ? "" : " (" + severity + ")") + ": " + (description.empty() ? type : description));
 }
 
+// The number a phone_number_quality_update is about, as its digits (it becomes a metric label).
+std::string numberDigits(const Object& value) {
+    std::string digits;
+    for (const char c : sdk::jsonText(value, "display_phone_number"))
+        if (c >= '0' && c <= '9' && digits.size() < 20) digits += c;
+    return digits;
+}
+
+// The number's messaging limit and quality flag (whatsapp_number_health), each only over an older one.
+void recordHealth(sdk::PreparedSession& db, const std::string& number, const std::string& event, const std::string& limit, Poco::Int64 at) {
+    if (number.empty()) return;
+    if (!limit.empty())
+        db.run("INSERT INTO whatsapp_number_health (display_phone, messaging_limit, limit_at) VALUES ($1, $2, $3) "
+               "ON CONFLICT (display_phone) DO UPDATE SET messaging_limit = excluded.messaging_limit, limit_at = excluded.limit_at "
+               "WHERE whatsapp_number_health.limit_at <= excluded.limit_at",
+               {number, limit, at});
+    if (event == "FLAGGED" || event == "UNFLAGGED")
+        db.run("INSERT INTO whatsapp_number_health (display_phone, quality_flagged, flagged_at) VALUES ($1, $2, $3) "
+               "ON CONFLICT (display_phone) DO UPDATE SET quality_flagged = excluded.quality_flagged, flagged_at = excluded.flagged_at "
+               "WHERE whatsapp_number_health.flagged_at <= excluded.flagged_at",
+               {number, event == "FLAGGED" ? 1 : 0, at});
+}
+
 // phone_number_quality_update: {"display_phone_number", "event", "current_limit", "old_limit"}.
 void qualityUpdate(Alerts& alerts, const std::string& event, const Object& value) {
     const std::string limit = metaWord(value, "current_limit");
@@ -176,8 +201,10 @@ void AccountEvents::write(sdk::PreparedSession& db, const std::vector<sdk::Webho
             accountUpdate(alerts, event, value);
         else if (change->field == "account_alerts")
             accountAlert(alerts, value);
-        else if (change->field == "phone_number_quality_update")
+        else if (change->field == "phone_number_quality_update") {
             qualityUpdate(alerts, event, value);
+            recordHealth(db, numberDigits(value), event, metaWord(value, "current_limit"), alerts.at());
+        }
         // Counted before the commit: a batch rolled back and retried counts its changes again.
         context_.metrics()
             .counter("tawasul_whatsapp_account_events_total{field=\"" + change->field + "\",event=\"" + (event.empty() ? "NONE" : event) +
@@ -185,6 +212,64 @@ void AccountEvents::write(sdk::PreparedSession& db, const std::vector<sdk::Webho
                      "What Meta said about the business account and its number, by webhook field and event")
             .increment();
     }
+}
+
+std::vector<NumberHealth> readNumberHealth(sdk::Database& database) {
+    Poco::Data::Session session = database.session();
+    std::vector<std::string> numbers;
+    std::vector<Poco::Nullable<std::string>> limits;
+    std::vector<Poco::Int64> flagged;
+    session << "SELECT display_phone, messaging_limit, quality_flagged FROM whatsapp_number_health ORDER BY display_phone",
+        into(numbers), into(limits), into(flagged), now;
+    std::vector<NumberHealth> health;
+    for (std::size_t i = 0; i < numbers.size(); ++i)
+        health.push_back({numbers[i], limits[i].isNull() ? "" : limits[i].value(), flagged[i] != 0});
+    return health;
+}
+
+double tierLimit(const std::string& tier) {
+    if (tier == "TIER_UNLIMITED") return std::numeric_limits<double>::infinity();
+    const std::string prefix = "TIER_";
+    if (tier.compare(0, prefix.size(), prefix) != 0 || tier.size() == prefix.size()) return std::numeric_limits<double>::quiet_NaN();
+    double count = 0;
+    std::size_t i = prefix.size();
+    for (; i < tier.size() && tier[i] >= '0' && tier[i] <= '9' && i < prefix.size() + 9; ++i) count = count * 10 + (tier[i] - '0');
+    if (i == prefix.size()) return std::numeric_limits<double>::quiet_NaN();
+    const std::string unit = tier.substr(i);
+    if (unit.empty()) return count;
+    if (unit == "K") return count * 1000;
+    if (unit == "M") return count * 1000000;
+    return std::numeric_limits<double>::quiet_NaN();
+}
+
+NumberHealthGauges::NumberHealthGauges(sdk::HostContext& context) : context_(context) {
+    // Each reader logs its own failure: the registry leaves the family out of that scrape.
+    const auto read = [&context] {
+        try {
+            return readNumberHealth(context.database());
+        } catch (const std::exception& error) {
+            context.logger().warning("cannot read the numbers' messaging limits for /metrics: " + sdk::errorText(error));
+            throw;
+        }
+    };
+    limits_ = context.metrics().addGauges(
+        "tawasul_whatsapp_messaging_limit", "Business-initiated conversations a day Meta allows the number (its tier), as Meta last said",
+        [read] {
+            std::vector<sdk::GaugeSample> samples;
+            for (const NumberHealth& number : read())
+                if (!number.limit.empty()) samples.push_back({{{"number", number.number}, {"tier", number.limit}}, tierLimit(number.limit)});
+            return samples;
+        });
+    flags_ = context.metrics().addGauges("tawasul_whatsapp_quality_flagged", "1 while Meta has flagged the number's quality, else 0", [read] {
+        std::vector<sdk::GaugeSample> samples;
+        for (const NumberHealth& number : read()) samples.push_back({{{"number", number.number}}, number.flagged ? 1.0 : 0.0});
+        return samples;
+    });
+}
+
+NumberHealthGauges::~NumberHealthGauges() {
+    context_.metrics().removeGauges(limits_);
+    context_.metrics().removeGauges(flags_);
 }
 
 std::optional<std::string> AccountRestrictions::blocking(bool templateMessage) {

@@ -4,10 +4,12 @@
 //   account_alerts               Meta's alerts about the account (severity, type, description)
 //   phone_number_quality_update  the number flagged for quality, its messaging limit tier moving
 // Each becomes an open alert (whatsapp_alerts, source "meta_account") that the settings page lists
-// and a later event resolves, and a metric. A restriction or a disabled account also stops the Cloud
+// and a later event resolves, and a metric. The number's messaging limit tier and quality flag are
+// also kept as its current state (whatsapp_number_health), which every host shows as gauges. A restriction or a disabled account also stops the Cloud
 // API's sends on every host (they go down the dispatch chain, as with an expired token) until it is
 // lifted or expires: AccountRestrictions reads it back for the provider.
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,6 +30,30 @@ public:
 
 private:
     sdk::HostContext& context_;
+};
+
+// What Meta last said about each business number (whatsapp_number_health).
+struct NumberHealth {
+    std::string number;   // digits of the display phone number
+    std::string limit;    // Meta's tier word (TIER_250, TIER_1K, TIER_UNLIMITED, ...), "" if none yet
+    bool flagged = false;
+};
+std::vector<NumberHealth> readNumberHealth(sdk::Database& database);
+// Business-initiated conversations a day that a tier word allows: TIER_1K is 1000, TIER_UNLIMITED
+// +Inf, and a word that is no count (TIER_NOT_SET, a tier Meta adds later) NaN.
+double tierLimit(const std::string& tier);
+// The gauges tawasul_whatsapp_messaging_limit{number,tier} and tawasul_whatsapp_quality_flagged{number},
+// read from the database at each scrape (the same on every host); removed again by stop().
+class NumberHealthGauges {
+public:
+    explicit NumberHealthGauges(sdk::HostContext& context);
+    ~NumberHealthGauges();
+    NumberHealthGauges(const NumberHealthGauges&) = delete;
+    NumberHealthGauges& operator=(const NumberHealthGauges&) = delete;
+
+private:
+    sdk::HostContext& context_;
+    std::uint64_t limits_ = 0, flags_ = 0;
 };
 
 // The open restriction that stops a send of this kind, if any, as the alert's message. Read from

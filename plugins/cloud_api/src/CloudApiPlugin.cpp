@@ -698,12 +698,16 @@ public:
         // The media of the messages Meta delivers, fetched by whoever stores them (admin_inbox).
         context.services().publish<sdk::MediaSource>(context.pluginName(), provider);
         registerSettingsPage(context);
+        gauges_ = std::make_unique<NumberHealthGauges>(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +
                                      std::to_string(static_cast<int>(options.messagesPerSecond)) + " messages/s per number, to one recipient " +
                                      std::to_string(options.pair.burst) + " at most in a burst, then one every " +
                                      std::to_string(options.pair.intervalMicros / 1000) + " ms");
     }
-    void stop() noexcept override {}
+    void stop() noexcept override { gauges_.reset(); }
+
+private:
+    std::unique_ptr<NumberHealthGauges> gauges_;
 };
 
 }  // namespace

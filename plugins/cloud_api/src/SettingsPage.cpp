@@ -13,6 +13,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "AccountEvents.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/whatsapp/Messaging.hpp"
 
@@ -219,6 +220,18 @@ private:
         }
         model.set("open_alerts", alerts);
         model.set("no_alerts", alerts->size() == 0);
+
+        // Each business number's messaging limit and quality, as Meta last said (its webhooks).
+        Array::Ptr numbers = new Array;
+        for (const NumberHealth& health : readNumberHealth(context_.database())) {
+            Object::Ptr row = new Object;
+            row->set("number", health.number);
+            row->set("limit", health.limit.empty() ? t.text(locale, "settings_numbers_limit_unknown") : health.limit);
+            row->set("flagged", health.flagged);
+            numbers->add(row);
+        }
+        model.set("numbers", numbers);
+        model.set("has_numbers", numbers->size() > 0);
         return model;
     }
 

@@ -3,6 +3,7 @@
 // Meta expects, and the reading of Meta's answers into retry / refused / unhealthy.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "AccountEvents.hpp"
 #include "GraphApi.hpp"
 #include "PairPacer.hpp"
 #include "SharedPacer.hpp"
@@ -25,6 +27,7 @@ using plugins::cloud_api::PairState;
 using plugins::cloud_api::admitPair;
 using plugins::cloud_api::SharedPacer;
 using plugins::cloud_api::TokenBucket;
+using plugins::cloud_api::tierLimit;
 
 namespace {
 
@@ -62,6 +65,7 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(mediaLookupReadsTheUrlAndWhatMetaSaysOfTheFile);
     CPPUNIT_TEST(mediaLookupErrorClasses);
     CPPUNIT_TEST(aPositionalTemplateIsSubmittedWithItsExamples);
+    CPPUNIT_TEST(tierWordsAreCounts);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -493,6 +497,19 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("572279198452421|PENDING|MARKETING"), submitted.id + "|" + submitted.status + "|" + submitted.category);
         for (const char* bad : {"{}", "nope", "{\"status\":\"PENDING\"}"})
             CPPUNIT_ASSERT_THROW(plugins::cloud_api::readSubmittedTemplate(bad), std::runtime_error);
+    }
+
+    void tierWordsAreCounts() {
+        // Meta's tier words as the number of business-initiated conversations a day they allow; a
+        // word that is no count stays NaN (the gauge shows it as such, its tier label says which).
+        CPPUNIT_ASSERT_EQUAL(50.0, tierLimit("TIER_50"));
+        CPPUNIT_ASSERT_EQUAL(250.0, tierLimit("TIER_250"));
+        CPPUNIT_ASSERT_EQUAL(1000.0, tierLimit("TIER_1K"));
+        CPPUNIT_ASSERT_EQUAL(2000.0, tierLimit("TIER_2K"));
+        CPPUNIT_ASSERT_EQUAL(100000.0, tierLimit("TIER_100K"));
+        CPPUNIT_ASSERT(std::isinf(tierLimit("TIER_UNLIMITED")));
+        for (const char* word : {"TIER_NOT_SET", "TIER_", "TIER_5X", "tier_1k", "", "TIER_K", "TIER_99999999999"})
+            CPPUNIT_ASSERT_MESSAGE(word, std::isnan(tierLimit(word)));
     }
 };
 

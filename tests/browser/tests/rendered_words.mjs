@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 export const options = {
-  plugins: { webhook_receiver: '{}', contact_matcher: '{}', inbound_router: '{}', outbox: '{}', admin_inbox: '{}' },
+  plugins: { webhook_receiver: '{}', contact_matcher: '{}', inbound_router: '{}', outbox: '{}', admin_inbox: '{}', cloud_api: '{}' },
   extraYaml: 'dispatch:\n  chain: [outbox]\n',
   settings: [
     ['whatsapp.cloud.app_secret', 'browser-test-app-secret'],
@@ -18,7 +18,9 @@ export const options = {
     const sql = `
       INSERT INTO organizations (id, name, phone, city) VALUES (1, 'Cevital Formation', '021 23 45 67', 'Alger');
       INSERT INTO b2b_leads (id, organization_id, contact_name, phone, source, status, notes, created_at, updated_at) VALUES
-        (1, 1, 'Karim Brahimi', '0661 23 45 67', 'manual', 'new', 'Formation Excel avancé pour 12 employés', 1764633600000, 1764633600000);`;
+        (1, 1, 'Karim Brahimi', '0661 23 45 67', 'manual', 'new', 'Formation Excel avancé pour 12 employés', 1764633600000, 1764633600000);
+      INSERT INTO whatsapp_number_health (display_phone, messaging_limit, limit_at, quality_flagged, flagged_at) VALUES
+        ('213555000111', 'TIER_1K', 1764633600000, 1, 1764633600000);`;
     const result = spawnSync('sqlite3', [path.join(work, 'tawasul.db')], { input: sql, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`sqlite3: ${result.stderr}`);
     const reindex = cli(['contacts', 'reindex']);
@@ -62,7 +64,8 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   const pages = [['inbox', '/admin/inbox'], ['conversation', conversation], ['lead', '/admin/b2b-leads/1'], ['users', '/admin/users'],
     ['logs', '/admin/messaging/whatsapp/logs'], ['not-found', '/admin/no-such-page'], ['leads', '/admin/b2b-leads'],
     ['outbox', '/admin/messaging/whatsapp/outbox'], ['templates', '/admin/messaging/whatsapp/templates'],
-    ['flows', '/admin/messaging/whatsapp/flows'], ['events', '/admin/messaging/whatsapp/webhook-events'], ['home', '/admin']];
+    ['flows', '/admin/messaging/whatsapp/flows'], ['events', '/admin/messaging/whatsapp/webhook-events'], ['home', '/admin'],
+    ['settings', '/admin/messaging/whatsapp/settings']];
   for (const locale of ['en', 'fr', 'ar']) {
     await page.goto(`${baseUrl}/admin/inbox`);
     await Promise.all([page.waitForNavigation(), page.click(`button[data-locale="${locale}"]`)]);

@@ -23,8 +23,10 @@
 //      sdk::TemplateSubmission.
 // 2.6: tawasul/whatsapp/Media.hpp (sdk::MediaSource, MediaFetch, MediaLimits, kFetchMediaJob):
 //      inbound media fetched through the provider that delivered it.
+// 2.7: Metrics::addGauges/removeGauges (gauge families read at each scrape, appended last),
+//      sdk::GaugeSample, sdk::GaugeReader.
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 6
+#define TAWASUL_SDK_ABI_MINOR 7
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
