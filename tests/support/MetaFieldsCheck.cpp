@@ -221,6 +221,27 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
     settings = admin.get("/admin/messaging/whatsapp/settings").body;
     CPPUNIT_ASSERT_MESSAGE(settings, settings.find("Quality not flagged") != std::string::npos);
 
+    // The same alert reaching every host at once is one open alert (the database keeps one: each
+    // host's batch saw none open when it wrote).
+    for (int round = 0; round < 5; ++round) {
+        const std::string type = "SAME_ALERT_" + std::to_string(round);
+        // Each post its own body (Meta's time apart), so that each is its own stored event.
+        const auto body = [&](std::size_t post) {
+            return "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"100000000000000\",\"time\":" +
+                                 std::to_string(t + static_cast<std::int64_t>(post)) + ",\"changes\":[{\"value\":{\"entity_type\":\"WABA\",\"alert_info\":{\"alert_severity\":"
+                                 "\"CRITICAL\",\"alert_status\":\"ACTIVE\",\"alert_type\":\"" + type + "\",\"alert_description\":\"Round " +
+                                 std::to_string(round) + "\"}},\"field\":\"account_alerts\"}]}]}";
+        };
+        std::vector<std::thread> posts;
+        std::vector<int> statuses(running.size() * 2);
+        for (std::size_t i = 0; i < statuses.size(); ++i)
+            posts.emplace_back([&, i] { statuses[i] = postSigned(*running[i % running.size()], body(i)).status; });
+        for (auto& post : posts) post.join();
+        for (const int status : statuses) CPPUNIT_ASSERT_EQUAL(200, status);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_alerts WHERE code = 'ALERT_" + type + "'"));
+    }
+
     // A field no plugin takes: kept in its event, counted, its job done.
     const std::string unknown =
         "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"100000000000000\",\"time\":" + std::to_string(t) +

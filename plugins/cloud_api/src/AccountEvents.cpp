@@ -77,8 +77,11 @@ public:
                     "AND resolved_at IS NULL",
                     {message, expiresAt, code}) > 0)
             return;
+        // Not raised again when it was resolved as of a later time (a change delivered late); the
+        // index of open alerts keeps one when two batches raise it at once (the second does nothing).
         db_.run("INSERT INTO whatsapp_alerts (source, code, message, created_at, expires_at) SELECT 'meta_account', $1, $2, $3, $4 "
-                "WHERE NOT EXISTS (SELECT 1 FROM whatsapp_alerts WHERE source = 'meta_account' AND code = $1 AND resolved_at >= $3)",
+                "WHERE NOT EXISTS (SELECT 1 FROM whatsapp_alerts WHERE source = 'meta_account' AND code = $1 AND resolved_at >= $3) "
+                "ON CONFLICT (source, code) WHERE resolved_at IS NULL DO NOTHING",
                 {code, message, at_, expiresAt});
     }
     Poco::Int64 at() const { return at_; }

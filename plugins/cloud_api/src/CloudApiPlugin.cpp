@@ -579,10 +579,11 @@ private:
             std::string source = "cloud_api", code = std::to_string(result.errorCode), message = reason,
                         digest = tokenDigest(credentials.token);
             Poco::Int64 at = context_.clock().nowMillis();
-            // One open alert per problem, however many messages meet it. The other hosts read it
+            // One open alert per problem, however many messages (or hosts) meet it: the unique
+            // index of open alerts (migration 0003) keeps the first. The other hosts read it
             // (refreshSharedHealth) and stop sending with this token too.
-            session << "INSERT INTO whatsapp_alerts (source, code, message, created_at, token_digest) SELECT $1, $2, $3, $4, $5 "
-                       "WHERE NOT EXISTS (SELECT 1 FROM whatsapp_alerts WHERE source = $1 AND code = $2 AND resolved_at IS NULL)",
+            session << "INSERT INTO whatsapp_alerts (source, code, message, created_at, token_digest) VALUES ($1, $2, $3, $4, $5) "
+                       "ON CONFLICT (source, code) WHERE resolved_at IS NULL DO NOTHING",
                 use(source), use(code), use(message), use(at), use(digest), now;
             transaction.commit();
         } catch (const std::exception& error) {
