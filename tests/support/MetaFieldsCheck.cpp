@@ -81,6 +81,22 @@ std::int64_t sendAndWait(const HostProcess& host, sdk::Database& db, const std::
     return id;
 }
 
+// The platform API's template list, with a token made for it (the line after "created token").
+Poco::JSON::Object::Ptr templateList(const HostProcess& host, const std::string& token, const std::string& query = "") {
+    const auto answer = host.request("GET", "/api/v1/templates" + query, "", {{"Authorization", "Bearer " + token}});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+    return Poco::JSON::Parser().parse(answer.body).extract<Poco::JSON::Object::Ptr>();
+}
+
+std::string apiToken(const HostProcess& host) {
+    const auto [status, output] = host.cli({"token", "create", "--name", "platform", "--scopes", "messages.send"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, status);
+    const auto created = output.find("created token ");
+    CPPUNIT_ASSERT_MESSAGE(output, created != std::string::npos);
+    const auto start = output.find('\n', created) + 1;
+    return output.substr(start, output.find('\n', start) - start);
+}
+
 }  // namespace
 
 void checkTemplateReviews(HostOptions options, FakeGraphApi& fake) {
@@ -100,9 +116,35 @@ void checkTemplateReviews(HostOptions options, FakeGraphApi& fake) {
     const std::string why = receipt->getValue<std::string>("message");
     CPPUNIT_ASSERT_MESSAGE(why, why.find("rejected") != std::string::npos && why.find("INVALID_FORMAT") != std::string::npos);
     CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_messages"));
+    // The platform API offers it no more, and says why when asked for the refused ones too.
+    const std::string token = apiToken(host);
+    CPPUNIT_ASSERT_EQUAL(std::size_t(0), templateList(host, token)->getArray("templates")->size());
+    auto listed = templateList(host, token, "?include=refused")->getArray("templates");
+    CPPUNIT_ASSERT_EQUAL(std::size_t(1), listed->size());
+    CPPUNIT_ASSERT_EQUAL(std::string("rappel|fr|REJECTED|0|Meta has not approved it (status rejected: INVALID_FORMAT)|body|first_name"),
+                         listed->getObject(0)->getValue<std::string>("name") + "|" + listed->getObject(0)->getValue<std::string>("language") +
+                             "|" + listed->getObject(0)->getValue<std::string>("review") + "|" +
+                             std::to_string(listed->getObject(0)->getValue<bool>("sendable")) + "|" +
+                             listed->getObject(0)->getValue<std::string>("refusal") + "|" +
+                             listed->getObject(0)->getArray("fields")->getObject(0)->getValue<std::string>("component") + "|" +
+                             listed->getObject(0)->getArray("fields")->getObject(0)->getValue<std::string>("variable"));
+    // A wrong query, no token, a token without the scope: the API's precise answers.
+    auto answer = host.request("GET", "/api/v1/templates?include=all", "", {{"Authorization", "Bearer " + token}});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 422, answer.status);
+    CPPUNIT_ASSERT_MESSAGE(answer.body, answer.body.find("\"field\":\"include\"") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(401, host.request("GET", "/api/v1/templates").status);
+    const auto [made, said] = host.cli({"token", "create", "--name", "reader", "--scopes", "messages.read"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(said, 0, made);
+    const auto line = said.find('\n', said.find("created token ")) + 1;
+    answer = host.request("GET", "/api/v1/templates", "", {{"Authorization", "Bearer " + said.substr(line, said.find('\n', line) - line)}});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 403, answer.status);
 
     // Approved after a new review: sent through the Cloud API.
     postReview(host, *db, "APPROVED", "", t - 50);
+    listed = templateList(host, token)->getArray("templates");
+    CPPUNIT_ASSERT_EQUAL(std::size_t(1), listed->size());
+    CPPUNIT_ASSERT(listed->getObject(0)->getValue<bool>("sendable"));
+    CPPUNIT_ASSERT(!listed->getObject(0)->has("refusal"));
     CPPUNIT_ASSERT_EQUAL(std::string("APPROVED|"),
                          queryRows(*db, "SELECT meta_status, COALESCE(meta_reason, '') FROM whatsapp_templates WHERE name = 'rappel'"));
     sendAndWait(host, *db, kTemplateJson, "sent|cloud_api");

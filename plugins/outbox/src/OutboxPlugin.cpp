@@ -16,6 +16,7 @@
 #include "OutboxTemplates.hpp"
 #include "TemplateReviews.hpp"
 #include "TemplateSync.hpp"
+#include "TemplatesApi.hpp"
 #include "tawasul/sdk/Forms.hpp"
 #include "tawasul/sdk/Json.hpp"
 #include "tawasul/sdk/Errors.hpp"
@@ -155,6 +156,7 @@ public:
         context.services().publish<sdk::TemplateApproval>(sdk::TemplateApproval::kServiceName, reviews);
         context.services().publish<sdk::TemplateSync>(sdk::TemplateSync::kServiceName, std::make_shared<OutboxTemplateSync>(context));
         registerOutboxPages(context);
+        registerTemplatesApi(context);
         context.logger().information("outbox ready");
     }
     void stop() noexcept override {}

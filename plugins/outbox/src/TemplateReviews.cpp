@@ -94,10 +94,15 @@ std::optional<std::string> TemplateReviews::refusal(const std::string& name, con
     std::vector<Text> statuses, reasons;
     session << "SELECT meta_status, meta_reason FROM whatsapp_templates WHERE name = $1 AND language = $2", use(n), use(l), into(statuses),
         into(reasons), now;
-    if (statuses.empty() || statuses.front().isNull() || sdk::sendableAtMeta(statuses.front().value())) return std::nullopt;
-    std::string status = statuses.front().value();
+    if (statuses.empty()) return std::nullopt;
+    return reviewRefusal(statuses.front(), reasons.front());
+}
+
+std::optional<std::string> reviewRefusal(const Text& review, const Text& reason) {
+    if (review.isNull() || sdk::sendableAtMeta(review.value())) return std::nullopt;
+    std::string status = review.value();
     std::transform(status.begin(), status.end(), status.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return "Meta has not approved it (status " + status + (reasons.front().isNull() ? "" : ": " + reasons.front().value()) + ")";
+    return "Meta has not approved it (status " + status + (reason.isNull() ? "" : ": " + reason.value()) + ")";
 }
 
 }  // namespace tawasul::plugins::outbox

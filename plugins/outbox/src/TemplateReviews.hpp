@@ -8,11 +8,17 @@
 #include <string>
 #include <vector>
 
+#include <Poco/Nullable.h>
+
 #include "tawasul/sdk/HostContext.hpp"
 #include "tawasul/whatsapp/Templates.hpp"
 #include "tawasul/whatsapp/Webhooks.hpp"
 
 namespace tawasul::plugins::outbox {
+
+// Why a template Meta reviewed as `status` (with `reason`) cannot be sent, or nullopt when it can:
+// Meta let it be sent, or never reviewed it (NULL: a local template, sent by hand).
+std::optional<std::string> reviewRefusal(const Poco::Nullable<std::string>& status, const Poco::Nullable<std::string>& reason);
 
 class TemplateReviews final : public sdk::WebhookFieldHandler, public sdk::TemplateApproval {
 public:
