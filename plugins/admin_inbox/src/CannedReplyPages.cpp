@@ -31,8 +31,9 @@ public:
                 const auto text = reply.texts.find(language);
                 if (text == reply.texts.end()) continue;
                 Object::Ptr line = new Object;
+                line->set("language", language);
                 line->set("language_label", t(request, "canned_language_" + language));
-                line->set("text", text->second);
+                line->set("parts", textParts(text->second));
                 texts->add(line);
             }
             row->set("texts", texts);
@@ -90,6 +91,30 @@ private:
     const sdk::Translator& tr() const { return context_.translator(); }
     std::string t(const sdk::HttpRequest& request, const std::string& key, const std::map<std::string, std::string>& args = {}) const {
         return tr().text(request.locale(), key, args);
+    }
+
+    // A stored text as pieces of text and {{fields}}: the page shows a field as code (it is a name
+    // for the program, the same in every language), the rest as the text it is.
+    static Array::Ptr textParts(const std::string& text) {
+        Array::Ptr parts = new Array;
+        auto add = [&](const std::string& piece, bool field) {
+            if (piece.empty()) return;
+            Object::Ptr part = new Object;
+            part->set("text", piece);
+            part->set("is_field", field);
+            parts->add(part);
+        };
+        std::size_t at = 0;
+        while (at < text.size()) {
+            const auto open = text.find("{{", at);
+            const auto close = open == std::string::npos ? std::string::npos : text.find("}}", open + 2);
+            if (close == std::string::npos) break;
+            add(text.substr(at, open - at), false);
+            add(text.substr(open, close + 2 - open), true);
+            at = close + 2;
+        }
+        add(text.substr(std::min(at, text.size())), false);
+        return parts;
     }
 
     void notFound(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
