@@ -2,7 +2,8 @@
 // inbox, a conversation, a B2B lead and the users page, in English, French and Arabic, at
 // 1280x800 and 390x844; in fr and ar no raw catalog key, table name or English word (run.mjs's
 // checkWords, words.mjs), each page fits the window, no phone number wraps, and a screenshot of
-// each; the logs, the 404 page and the other admin pages of these plugins too. First, in English: the conversation's Pending button sets the status, and its "Done."
+// each; the logs, the 404 page and the other admin pages of these plugins too (the canned replies
+// list and form among them; the conversation with an internal note in its timeline). First, in English: the conversation's Pending button sets the status, and its "Done."
 // is said once (not again after a reload).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -51,6 +52,11 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   await page.goto(`${baseUrl}/admin/inbox?status=pending`);
   assert.equal(await page.locator('.conversation').count(), 1);
 
+  // An internal note in the timeline: its label and its author's line are the page's language too.
+  await page.fill('#note-text', 'Rappeler après la réunion');
+  await Promise.all([page.waitForNavigation(), page.click('.note-form button[type=submit]')]);
+  await page.locator('.timeline .note').waitFor();
+
   // The lead gets a status change (who made it) and a note (who, when).
   await page.goto(`${baseUrl}/admin/b2b-leads/1`);
   await page.selectOption('select[name=status]', 'contacted');
@@ -62,7 +68,8 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   const pages = [['inbox', '/admin/inbox'], ['conversation', conversation], ['lead', '/admin/b2b-leads/1'], ['users', '/admin/users'],
     ['logs', '/admin/messaging/whatsapp/logs'], ['not-found', '/admin/no-such-page'], ['leads', '/admin/b2b-leads'],
     ['outbox', '/admin/messaging/whatsapp/outbox'], ['templates', '/admin/messaging/whatsapp/templates'],
-    ['flows', '/admin/messaging/whatsapp/flows'], ['events', '/admin/messaging/whatsapp/webhook-events'], ['home', '/admin']];
+    ['flows', '/admin/messaging/whatsapp/flows'], ['events', '/admin/messaging/whatsapp/webhook-events'], ['home', '/admin'],
+    ['canned-replies', '/admin/messaging/whatsapp/canned-replies'], ['canned-reply-new', '/admin/messaging/whatsapp/canned-replies/new']];
   for (const locale of ['en', 'fr', 'ar']) {
     await page.goto(`${baseUrl}/admin/inbox`);
     await Promise.all([page.waitForNavigation(), page.click(`button[data-locale="${locale}"]`)]);
