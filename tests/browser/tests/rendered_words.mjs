@@ -53,6 +53,7 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   assert.equal(await page.locator('.conversation').count(), 1);
 
   // An internal note in the timeline: its label and its author's line are the page's language too.
+  await page.goto(`${baseUrl}${conversation}`);
   await page.fill('#note-text', 'Rappeler après la réunion');
   await Promise.all([page.waitForNavigation(), page.click('.note-form button[type=submit]')]);
   await page.locator('.timeline .note').waitFor();
