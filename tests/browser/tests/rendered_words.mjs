@@ -30,6 +30,9 @@ export const options = {
 const SIZES = [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]];
 // Names the pages show as they are: the customer's and the lead's, the organization's, the note's words.
 const NAMES = ['Karim Brahimi', 'Cevital Formation', 'Alger', 'Excel'];
+// admin_inbox's canned replies: the list and the form (checked with the pages below).
+const CANNED_PAGES = [['canned-replies', '/admin/messaging/whatsapp/canned-replies'],
+  ['canned-reply-new', '/admin/messaging/whatsapp/canned-replies/new']];
 
 export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli, until, checkWords }) {
   const step = cli(['simulate', 'inbound', '--url', `${baseUrl}/webhooks/whatsapp`, '--from', '213661234567', '--name', 'Karim Brahimi',
@@ -69,15 +72,14 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   const pages = [['inbox', '/admin/inbox'], ['conversation', conversation], ['lead', '/admin/b2b-leads/1'], ['users', '/admin/users'],
     ['logs', '/admin/messaging/whatsapp/logs'], ['not-found', '/admin/no-such-page'], ['leads', '/admin/b2b-leads'],
     ['outbox', '/admin/messaging/whatsapp/outbox'], ['templates', '/admin/messaging/whatsapp/templates'],
-    ['flows', '/admin/messaging/whatsapp/flows'], ['events', '/admin/messaging/whatsapp/webhook-events'], ['home', '/admin'],
-    ['canned-replies', '/admin/messaging/whatsapp/canned-replies'], ['canned-reply-new', '/admin/messaging/whatsapp/canned-replies/new']];
+    ['flows', '/admin/messaging/whatsapp/flows'], ['events', '/admin/messaging/whatsapp/webhook-events'], ['home', '/admin']];
   for (const locale of ['en', 'fr', 'ar']) {
     await page.goto(`${baseUrl}/admin/inbox`);
     await Promise.all([page.waitForNavigation(), page.click(`button[data-locale="${locale}"]`)]);
     assert.equal(await page.getAttribute('html', 'dir'), locale === 'ar' ? 'rtl' : 'ltr');
     for (const [sizeName, size] of SIZES) {
       await page.setViewportSize(size);
-      for (const [name, address] of pages) {
+      for (const [name, address] of [...pages, ...CANNED_PAGES]) {
         const answer = await page.goto(`${baseUrl}${address}`);
         assert.equal(answer.status(), name === 'not-found' ? 404 : 200, `${name} in ${locale}`);
         assert.equal(await page.locator('header.topbar').count(), 1, `${name} in ${locale} is inside the admin layout`);
