@@ -41,6 +41,8 @@ const FILLED = {
 };
 
 export default async function ({ page, context, baseUrl, assert, screenshot, signIn, users, cli, until, checkWords }) {
+  const scriptErrors = [];
+  page.on('pageerror', (error) => scriptErrors.push(error.message));
   await page.setViewportSize(SIZES[0][1]);
   await signIn(users.agent, CANNED);
   assert.equal(new URL(page.url()).pathname, CANNED);
@@ -177,4 +179,5 @@ export default async function ({ page, context, baseUrl, assert, screenshot, sig
   assert.equal(await page.locator('#note-text').count(), 0);
   assert.equal(await page.locator('[data-canned-list]').count(), 0);
   await screenshot('conversation-viewer-ar-phone');
+  assert.deepEqual(scriptErrors, [], 'no script error on any page');
 }
