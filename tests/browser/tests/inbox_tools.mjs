@@ -178,6 +178,6 @@ export default async function ({ page, context, baseUrl, assert, screenshot, sig
   await page.locator('.timeline .note').waitFor();
   assert.equal(await page.locator('#note-text').count(), 0);
   assert.equal(await page.locator('[data-canned-list]').count(), 0);
-  await screenshot('conversation-viewer-ar-phone');
+  await screenshot('conversation-viewer-phone');
   assert.deepEqual(scriptErrors, [], 'no script error on any page');
 }
