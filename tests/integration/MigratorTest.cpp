@@ -169,7 +169,11 @@ public:
         };
         for (const char* sql : queries) session << sql, now;
         CPPUNIT_ASSERT_EQUAL(3, countRows(*db, "SELECT COUNT(*) FROM roles WHERE name IN ('admin', 'agent', 'viewer')"));
-        CPPUNIT_ASSERT_EQUAL(9, countRows(*db, "SELECT COUNT(*) FROM permissions WHERE name LIKE 'whatsapp.%'"));
+        // DESIGN.md's nine, and whatsapp.replies.manage (migration 0018, the canned replies page).
+        CPPUNIT_ASSERT_EQUAL(10, countRows(*db, "SELECT COUNT(*) FROM permissions WHERE name LIKE 'whatsapp.%'"));
+        CPPUNIT_ASSERT_EQUAL(std::string("admin,agent"),
+                             test::queryText(*db, "SELECT GROUP_CONCAT(r.name, ',') FROM (SELECT r.name FROM roles r JOIN role_permissions rp ON rp.role_id = r.id "
+                                            "JOIN permissions p ON p.id = rp.permission_id WHERE p.name = 'whatsapp.replies.manage' ORDER BY r.name) r"));
     }
 
     void aDatabaseOfThePreviousReleasePassesUnchanged() {

@@ -96,6 +96,7 @@ struct NavSection {
 const NavSection kSections[] = {
     {"inbox", "/admin/inbox", "whatsapp.inbox.view"},
     {"leads", "/admin/b2b-leads", "whatsapp.leads.manage"},
+    {"replies", "/admin/messaging/whatsapp/canned-replies", "whatsapp.replies.manage"},
     {"outbox", "/admin/messaging/whatsapp/outbox", "whatsapp.outbox.manage"},
     {"templates", "/admin/messaging/whatsapp/templates", "whatsapp.templates.manage"},
     {"flows", "/admin/messaging/whatsapp/flows", "whatsapp.outbox.manage"},

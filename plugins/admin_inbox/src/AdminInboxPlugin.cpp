@@ -15,6 +15,8 @@
 #include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
 
+#include "CannedReplies.hpp"
+#include "CannedReplyPages.hpp"
 #include "InboxStore.hpp"
 #include "LiveHub.hpp"
 #include "MediaPages.hpp"
@@ -126,6 +128,12 @@ struct TemplateChoice {
     std::vector<std::string> missing;           // keys
 };
 
+// A note sent back to its page (422): what was typed and why it was refused.
+struct NoteDraft {
+    std::string text;
+    std::string error;  // empty_note, note_too_long
+};
+
 struct InboxConfig {
     std::size_t liveBuffer = 1000;  // events each open page may fall behind by
     MediaOptions media;             // where inbound media is kept, and how large it may be
@@ -148,6 +156,7 @@ public:
         hub_ = std::make_shared<LiveHub>(config.liveBuffer);
         store_ = std::make_unique<InboxStore>(context.database(), phones_);
         media_ = std::make_unique<MediaStore>(context.database(), config.media);
+        canned_ = std::make_shared<CannedReplyStore>(context.database());
         // Inbound media, one job per message the inbound router stored with a media id.
         context.jobs().handle(sdk::kFetchMediaJob, [this](const sdk::Job& job) {
             media_->fetch(job, context_->services().find<sdk::MediaSource>(media_->options().source), nowMillis(),
@@ -192,6 +201,11 @@ public:
         routes.add("POST", kConversationPath + "{id}/reply",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { reply(request, response); },
                    page("whatsapp.inbox.reply"));
+        // An internal note: stored and shown, never sent (no dispatcher, no provider, no job).
+        routes.add("POST", kConversationPath + "{id}/notes",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { addNote(request, response); },
+                   page("whatsapp.inbox.reply"));
+        registerCannedReplyPages(context, canned_, kAssets);
         routes.add("POST", kConversationPath + "{id}/assign",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { assign(request, response); },
                    page("whatsapp.inbox.assign"));
@@ -525,8 +539,37 @@ private:
         return out;
     }
 
+    Object::Ptr noteModel(const sdk::HttpRequest& request, const NoteLine& note) const {
+        Object::Ptr out = new Object;
+        out->set("is_note", true);
+        out->set("note_id", note.id);
+        out->set("author", note.authorName.empty() ? t(request, "system_someone") : note.authorName);
+        out->set("at", when(request, note.at));
+        out->set("body", note.body);
+        return out;
+    }
+
+    // The canned replies offered in the reply box, each filled for this conversation's contact in
+    // the contact's language, else the page's, else the first it is written in.
+    Array::Ptr cannedModel(const sdk::HttpRequest& request, const ConversationView& view) const {
+        Array::Ptr out = new Array;
+        const CannedContact contact{view.summary.name, view.summary.phone, ""};  // no contact language is recorded yet
+        for (const CannedReply& reply : canned_->list()) {
+            std::string language;
+            const std::string text = fillCannedReply(reply, contact, request.locale(), &language);
+            if (text.empty()) continue;
+            Object::Ptr item = new Object;
+            item->set("shortcut", reply.shortcut);
+            item->set("title", reply.title);
+            item->set("text", text);
+            item->set("language", language);
+            out->add(item);
+        }
+        return out;
+    }
+
     void renderConversation(const sdk::HttpRequest& request, sdk::HttpResponse& response, const TemplateChoice* choice = nullptr,
-                            int status = 200) {
+                            int status = 200, const NoteDraft* note = nullptr) {
         const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
         const std::int64_t id = sdk::positiveId(request.param("id"));
         auto view = id ? store_->conversation(id) : std::nullopt;
@@ -559,6 +602,10 @@ private:
         const auto media = media_->forConversation(id);
         const bool canRetry = request.principal->can("whatsapp.inbox.reply");
         for (const auto& item : view->timeline) {
+            if (item.note) {
+                timeline->add(noteModel(request, *item.note));
+                continue;
+            }
             if (!item.message) {
                 timeline->add(systemModel(request, *item.system));
                 continue;
@@ -572,6 +619,11 @@ private:
         }
         model.set("timeline", timeline);
         model.set("timeline_empty", view->timeline.empty());
+        model.set("max_note", kMaxConversationNoteChars);
+        if (note) {
+            model.set("note_text", note->text);
+            model.set("note_error", t(request, "note_error_" + note->error, {{"max", tr().number(request.locale(), kMaxConversationNoteChars)}}));
+        }
 
         // The contact panel: the platform's records with this phone, and why they match.
         Array::Ptr matches = new Array;
@@ -616,6 +668,12 @@ private:
         }
         model.set("templates", templates);
         model.set("has_templates", templates->size() > 0);
+        if (windowIsOpen && user.can("whatsapp.inbox.reply")) {
+            Array::Ptr canned = cannedModel(request, *view);
+            model.set("canned", canned);
+            model.set("has_canned", canned->size() > 0);
+        }
+        if (user.can(kCannedPermission)) model.set("canned_url", kCannedPath);
         Array::Ptr users = new Array;
         for (const auto& option : store_->assignableUsers()) {
             Object::Ptr u = new Object;
@@ -796,6 +854,26 @@ private:
             case sdk::SendStatus::KeyReused:  // the page makes a fresh key per render: not reachable from it
                 return back(response, *id, "invalid_request");
         }
+    }
+
+    // A note for the other agents: stored with its author and time, shown in the timeline, pushed
+    // to the conversation's open pages; never handed to the dispatcher. Refused (422, the page
+    // again with what was typed, nothing stored) when empty or too long.
+    void addNote(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        const sdk::FormData form(request.body);
+        const std::string text = form.value("note");
+        const sdk::Principal& user = *request.principal;
+        const auto result = validUtf8(text) ? store_->addNote(*id, user.id, user.name.empty() ? user.email : user.name, text, nowMillis())
+                                            : ChangeResult{false, "empty_note"};
+        if (result.error == "not_found") return back(response, *id, "not_found");
+        if (!result.ok) {
+            const NoteDraft draft{validUtf8(text) ? text : "", result.error};
+            return renderConversation(request, response, nullptr, 422, &draft);
+        }
+        changed(*id, "note");
+        back(response, *id);
     }
 
     void assign(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -1107,6 +1185,7 @@ private:
     std::shared_ptr<LiveHub> hub_;
     std::unique_ptr<InboxStore> store_;
     std::unique_ptr<MediaStore> media_;
+    std::shared_ptr<CannedReplyStore> canned_;
 };
 
 const char* const kDependencies[] = {"inbound_router", "contact_matcher", nullptr};

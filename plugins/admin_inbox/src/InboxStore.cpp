@@ -373,6 +373,16 @@ std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int me
                 attemptAt[i], std::nullopt, SystemLine{"provider_fallback", "", attemptProviders[i], 0, detail, attemptAt[i], reason}});
         }
     }
+    // Internal notes, from the same moment as the system lines.
+    {
+        std::vector<Poco::Int64> noteIds, noteAt;
+        std::vector<std::string> noteAuthors, noteBodies;
+        session << "SELECT id, author_name, body, created_at FROM whatsapp_conversation_notes WHERE conversation_id = $1 AND created_at >= $2 "
+                   "ORDER BY created_at, id",
+            use(conversationId), use(from), into(noteIds), into(noteAuthors), into(noteBodies), into(noteAt), now;
+        for (std::size_t i = 0; i < noteIds.size(); ++i)
+            view.timeline.push_back(TimelineItem{noteAt[i], std::nullopt, std::nullopt, NoteLine{noteIds[i], noteAuthors[i], noteBodies[i], noteAt[i]}});
+    }
     std::stable_sort(view.timeline.begin(), view.timeline.end(), [](const TimelineItem& a, const TimelineItem& b) { return a.at < b.at; });
     return view;
 }
@@ -709,6 +719,32 @@ ChangeResult InboxStore::unlinkLead(std::int64_t leadId, std::int64_t conversati
         use(conversation), use(lead);
     if (update.execute() == 0) return {false, "not_linked"};
     record(session, conversationId, "lead_unlinked", actorUserId, 0, leadId, at);
+    tx.commit();
+    return {true, ""};
+}
+
+ChangeResult InboxStore::addNote(std::int64_t conversationId, std::int64_t authorUserId, const std::string& authorName,
+                                 const std::string& body, std::int64_t at) {
+    std::string text;
+    for (std::size_t i = 0; i < body.size(); ++i)  // line ends as one kind
+        if (!(body[i] == '\r' && i + 1 < body.size() && body[i + 1] == '\n')) text += body[i];
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return {false, "empty_note"};
+    text = text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+    std::size_t characters = 0;
+    for (const char c : text)
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++characters;
+    if (characters > kMaxConversationNoteChars) return {false, "note_too_long"};
+    Poco::Data::Session session = database_.session();
+    sdk::Transaction tx(database_, session, sdk::Durability::Full);
+    Poco::Int64 conversation = conversationId, when = at;
+    std::vector<Poco::Int64> found;
+    session << "SELECT id FROM whatsapp_conversations WHERE id = $1", use(conversation), into(found), now;
+    if (found.empty()) return {false, "not_found"};
+    NullableInt author = authorUserId > 0 ? NullableInt(authorUserId) : NullableInt();
+    std::string name = authorName;
+    session << "INSERT INTO whatsapp_conversation_notes (conversation_id, author_user_id, author_name, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+        use(conversation), use(author), use(name), use(text), use(when), now;
     tx.commit();
     return {true, ""};
 }

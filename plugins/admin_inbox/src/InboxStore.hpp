@@ -102,12 +102,24 @@ struct SystemLine {
     FallbackReason reason;  // provider_fallback
 };
 
-// One line of the timeline: a message or a system line, in time order.
+// An internal note: what an agent wrote for the others, never sent to WhatsApp.
+struct NoteLine {
+    std::int64_t id = 0;
+    std::string authorName;  // as the author was named when writing it
+    std::string body;
+    std::int64_t at = 0;
+};
+
+// One line of the timeline: a message, a system line or a note, in time order.
 struct TimelineItem {
     std::int64_t at = 0;
     std::optional<TimelineMessage> message;
     std::optional<SystemLine> system;
+    std::optional<NoteLine> note = std::nullopt;
 };
+
+// A note holds at most this many characters (code points).
+inline constexpr std::size_t kMaxConversationNoteChars = 4000;
 
 struct ConversationView {
     InboxRow summary;
@@ -253,6 +265,12 @@ public:
 
     // Active templates of the outbox (empty when the outbox's table is absent).
     std::vector<TemplateOption> templates();
+    // An internal note on the conversation, by `authorName` (the user's name or e-mail). Refused,
+    // with nothing written: empty_note (only spaces), note_too_long (over
+    // kMaxConversationNoteChars), not_found (no such conversation). `body` is stored trimmed.
+    ChangeResult addNote(std::int64_t conversationId, std::int64_t authorUserId, const std::string& authorName, const std::string& body,
+                         std::int64_t at);
+
     // Whether conversation `id` exists: what every action checks first (one index probe, not the page).
     bool exists(std::int64_t id);
 

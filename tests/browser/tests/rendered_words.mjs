@@ -2,7 +2,8 @@
 // inbox, a conversation, a B2B lead and the users page, in English, French and Arabic, at
 // 1280x800 and 390x844; in fr and ar no raw catalog key, table name or English word (run.mjs's
 // checkWords, words.mjs), each page fits the window, no phone number wraps, and a screenshot of
-// each; the logs, the 404 page and the other admin pages of these plugins too. First, in English: the conversation's Pending button sets the status, and its "Done."
+// each; the logs, the 404 page and the other admin pages of these plugins too (the canned replies
+// list and form among them; the conversation with an internal note in its timeline). First, in English: the conversation's Pending button sets the status, and its "Done."
 // is said once (not again after a reload).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -31,6 +32,9 @@ export const options = {
 const SIZES = [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]];
 // Names the pages show as they are: the customer's and the lead's, the organization's, the note's words.
 const NAMES = ['Karim Brahimi', 'Cevital Formation', 'Alger', 'Excel'];
+// admin_inbox's canned replies: the list and the form (checked with the pages below).
+const CANNED_PAGES = [['canned-replies', '/admin/messaging/whatsapp/canned-replies'],
+  ['canned-reply-new', '/admin/messaging/whatsapp/canned-replies/new']];
 
 export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli, until, checkWords }) {
   const step = cli(['simulate', 'inbound', '--url', `${baseUrl}/webhooks/whatsapp`, '--from', '213661234567', '--name', 'Karim Brahimi',
@@ -53,6 +57,12 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
   await page.goto(`${baseUrl}/admin/inbox?status=pending`);
   assert.equal(await page.locator('.conversation').count(), 1);
 
+  // An internal note in the timeline: its label and its author's line are the page's language too.
+  await page.goto(`${baseUrl}${conversation}`);
+  await page.fill('#note-text', 'Rappeler après la réunion');
+  await Promise.all([page.waitForNavigation(), page.click('.note-form button[type=submit]')]);
+  await page.locator('.timeline .note').waitFor();
+
   // The lead gets a status change (who made it) and a note (who, when).
   await page.goto(`${baseUrl}/admin/b2b-leads/1`);
   await page.selectOption('select[name=status]', 'contacted');
@@ -72,7 +82,7 @@ export default async function ({ page, baseUrl, assert, screenshot, signIn, user
     assert.equal(await page.getAttribute('html', 'dir'), locale === 'ar' ? 'rtl' : 'ltr');
     for (const [sizeName, size] of SIZES) {
       await page.setViewportSize(size);
-      for (const [name, address] of pages) {
+      for (const [name, address] of [...pages, ...CANNED_PAGES]) {
         const answer = await page.goto(`${baseUrl}${address}`);
         assert.equal(answer.status(), name === 'not-found' ? 404 : 200, `${name} in ${locale}`);
         assert.equal(await page.locator('header.topbar').count(), 1, `${name} in ${locale} is inside the admin layout`);
