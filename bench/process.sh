@@ -106,8 +106,16 @@ kill "$pid"; wait "$pid" || true; pid=
 # CPU time the host spent (user + system, from /proc), besides the wall clock: on a machine shared
 # with other work, events per CPU second say what the code costs, events/s what the machine gave.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-TAWASUL_WORKERS=$workers "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
+# TAWASUL_BENCH_PERF=FILE: a CPU profile of the host while it processes (perf record -g, every
+# thread; startup included), to read with `perf report -i FILE`.
+profile=()
+[[ -n ${TAWASUL_BENCH_PERF:-} ]] && profile=(perf record -e cpu-clock --call-graph dwarf,32768 -q -o "$TAWASUL_BENCH_PERF" --)
+TAWASUL_WORKERS=$workers "${profile[@]}" "$bin" --config "$work/tawasul.yaml" serve 2>>"$work/host.log" &
 pid=$!
+if [[ ${#profile[@]} -gt 0 ]]; then  # the host is perf's child; perf ends with it
+    until host=$(pgrep -P "$pid" -x tawasul); do sleep 0.01; done
+    pid=$host
+fi
 start=$(date +%s.%N)
 cpu_start=$(cpu "$pid")
 while :; do
