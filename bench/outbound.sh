@@ -122,8 +122,8 @@ import json, sys
 s = json.loads(sys.argv[1]); rate = float(sys.argv[2])
 host_cpu, db_cpu = int(sys.argv[9]) / int(sys.argv[11]), int(sys.argv[10]) / int(sys.argv[11])
 print("%s host(s), configured %s/s, %s sends, %s workers each: measured %.3f/s (%.2f%% of configured), most in one second %d, "
-      "span %.2f s, drained in %s s; messages (total, sent, distinct wamids) = %s; late slots let go %s; "
+      "span %.2f s (longest pause %.1f ms, %.0f ms lost in pauses over 5 ms), drained in %s s; messages (total, sent, distinct wamids) = %s; late slots let go %s; "
       "ready after their slots within %s; CPU over the drain: hosts %.1f s, database server %.1f s (%.2f ms a send)"
       % (sys.argv[7], sys.argv[2], s["count"], sys.argv[4], s["rate"], 100 * s["rate"] / rate, s["max_in_one_second"], s["span_seconds"],
-         sys.argv[5], sys.argv[6], sys.argv[8], sys.argv[12], host_cpu, db_cpu, 1000 * (host_cpu + db_cpu) / s["count"]))
+         s["longest_gap_ms"], s["paused_ms"], sys.argv[5], sys.argv[6], sys.argv[8], sys.argv[12], host_cpu, db_cpu, 1000 * (host_cpu + db_cpu) / s["count"]))
 PY

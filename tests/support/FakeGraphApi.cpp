@@ -96,7 +96,8 @@ public:
             const Stats stats = fake_.stats();
             std::ostringstream out;
             out << "{\"count\":" << stats.count << ",\"span_seconds\":" << stats.spanSeconds << ",\"rate\":" << stats.ratePerSecond
-                << ",\"max_in_one_second\":" << stats.maxInOneSecond << "}";
+                << ",\"max_in_one_second\":" << stats.maxInOneSecond << ",\"longest_gap_ms\":" << stats.longestGapMs
+                << ",\"paused_ms\":" << stats.pausedMs << "}";
             answer(response, 200, out.str());
             return;
         }
@@ -478,6 +479,11 @@ FakeGraphApi::Stats FakeGraphApi::stats() const {
     for (std::size_t last = 0; last < times.size(); ++last) {
         while (times[last] - times[first] >= 1000000) ++first;
         stats.maxInOneSecond = std::max(stats.maxInOneSecond, last - first + 1);
+    }
+    for (std::size_t i = 1; i < times.size(); ++i) {
+        const double gap = static_cast<double>(times[i] - times[i - 1]) / 1000;
+        stats.longestGapMs = std::max(stats.longestGapMs, gap);
+        if (gap > 5) stats.pausedMs += gap - 1;
     }
     return stats;
 }

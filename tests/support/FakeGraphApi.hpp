@@ -122,6 +122,10 @@ public:
         double spanSeconds = 0;
         double ratePerSecond = 0;  // (count - 1) / span
         std::size_t maxInOneSecond = 0;
+        // Where a paced rate falls short: the longest pause between two arrivals, and the time
+        // lost in pauses over 5 ms (beyond the first 1 ms of each, so a steady 1,000/s loses none).
+        double longestGapMs = 0;
+        double pausedMs = 0;
     };
     Stats stats() const;
 
