@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
 #include "LiveHub.hpp"
 
 using tawasul::plugins::admin_inbox::LiveHub;
@@ -76,6 +79,7 @@ public:
 private:
     CPPUNIT_TEST_SUITE(LiveHubTest);
     CPPUNIT_TEST(replaysWhatFollowsAnIdForOneConversationOrAll);
+    CPPUNIT_TEST(everyShapeOfEventKeepsItsDataTopicAndConversation);
     CPPUNIT_TEST(reportsAGapWhenTheMissedEventsAreGone);
     CPPUNIT_TEST(subscribersGetTheReplayThenTheirEventsAndLeaveWhenClosed);
     CPPUNIT_TEST(aRefreshReachesEveryPage);
@@ -105,6 +109,41 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("message.status"), eight.events[0].topic);
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), hub.since(3, 0).events.size());
         CPPUNIT_ASSERT(!hub.since(3, 0).gap);
+    }
+
+    // Whatever a publisher wrote, the page gets it back whole, as JSON, with the hub's topic and the
+    // top-level conversation id (the common shapes are read without parsing, the rest parsed).
+    void everyShapeOfEventKeepsItsDataTopicAndConversation() {
+        struct Case {
+            std::string json;
+            std::int64_t conversation;
+            std::string key, value;  // a member the page must still find (key "" when none)
+        };
+        const std::vector<Case> cases{
+            {R"({"conversation_id":7,"message_id":1})", 7, "message_id", "1"},
+            {R"({"a":{"conversation_id":99,"b":[1,{"c":"}"}]},"conversation_id":5,"s":"x,}\"y"})", 5, "s", "x,}\"y"},
+            {R"(  { "conversation_id" : 12 , "status" : "read" }  )", 12, "status", "read"},
+            {R"({})", 0, "", ""},
+            {R"({"status":"read"})", 0, "status", "read"},
+            {R"({"topic":"not this","conversation_id":3})", 3, "", ""},        // the hub's topic wins
+            {R"({"conversation_id":"4","reason":"note"})", 4, "reason", "note"},  // a quoted id, parsed
+            {R"({"conv\u0065rsation_id":6})", 6, "conversation_id", "6"},        // an escape in a key, parsed
+            {R"({"conversation_id":3} trailing)", 0, "", ""},                    // not JSON: kept, no conversation
+        };
+        for (const Case& c : cases) {
+            LiveHub hub(4);
+            hub.push("message.status", c.json);
+            const auto batch = hub.since(0, 0);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.json, std::size_t(1), batch.events.size());
+            const auto& event = batch.events[0];
+            Poco::JSON::Object::Ptr data;
+            CPPUNIT_ASSERT_NO_THROW_MESSAGE(c.json + " gave " + event.json,
+                                            data = Poco::JSON::Parser().parse(event.json).extract<Poco::JSON::Object::Ptr>());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.json + " gave " + event.json, std::string("message.status"), data->getValue<std::string>("topic"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.json + " gave " + event.json, c.conversation, event.conversationId);
+            if (!c.key.empty())
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.json + " gave " + event.json, c.value, data->get(c.key).convert<std::string>());
+        }
     }
 
     // After the bus reconnects (bus.reconnected), the inbox and every conversation page refresh.
