@@ -23,8 +23,11 @@
 //      sdk::TemplateSubmission.
 // 2.6: tawasul/whatsapp/Media.hpp (sdk::MediaSource, MediaFetch, MediaLimits, kFetchMediaJob):
 //      inbound media fetched through the provider that delivered it.
+// 2.7: sdk::TypingIndicator (optional, beside a MessageProvider: the read call with Meta's
+//      typing_indicator); MessageDispatcher::showTyping and MessageDispatcher::retry (a failed
+//      outbound message queued again), appended after its 2.6 members.
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 6
+#define TAWASUL_SDK_ABI_MINOR 7
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
