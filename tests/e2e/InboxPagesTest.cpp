@@ -942,7 +942,8 @@ public:
         const std::string query = "status=open&owner=all&intent=&q=Karim";
         const std::string page = h.get(viewer, kConversation + std::to_string(second) + "?" + query).body;
         CPPUNIT_ASSERT_MESSAGE(page, contains(page, "data-list-pane"));
-        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "href=\"" + kConversation + std::to_string(second) + "?" + query + "\" aria-current=\"page\""));
+        const std::string escaped = "status=open&amp;owner=all&amp;intent=&amp;q=Karim";  // as the page writes it
+        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "href=\"" + kConversation + std::to_string(second) + "?" + escaped + "\" aria-current=\"page\""));
         CPPUNIT_ASSERT_MESSAGE(page, !contains(page, "data-conversation=\"" + std::to_string(first) + "\""));  // filtered out
         CPPUNIT_ASSERT_MESSAGE(page, contains(page, "<title>(2) Karim Haddad"));
         CPPUNIT_ASSERT(contains(h.get(viewer, kInbox).body, "<title>(2) "));
