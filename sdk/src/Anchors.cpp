@@ -53,6 +53,7 @@ PageRenderer::~PageRenderer() = default;
 MessageProvider::~MessageProvider() = default;
 MessageDispatcher::~MessageDispatcher() = default;
 ProviderConnectionTest::~ProviderConnectionTest() = default;
+TypingIndicator::~TypingIndicator() = default;
 WebhookFieldHandler::~WebhookFieldHandler() = default;
 TemplateApproval::~TemplateApproval() = default;
 TemplateSource::~TemplateSource() = default;

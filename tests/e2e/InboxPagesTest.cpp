@@ -202,6 +202,9 @@ class InboxPagesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(leadPagesNeedThePermissionAndTheCsrfToken);
     CPPUNIT_TEST(everyMatchLinkLeadsToAPage);
     CPPUNIT_TEST(frenchAndArabicPagesSayItInTheirWords);
+    CPPUNIT_TEST(aFailedSendIsRetriedOnceOrSentByWaMe);
+    CPPUNIT_TEST(typingSendsMetasReadCallWithTheIndicator);
+    CPPUNIT_TEST(theListBesideTheConversationKeepsItsFilters);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -386,7 +389,7 @@ public:
         CPPUNIT_ASSERT(contains(h.get(agent, url).body, "/pending\""));
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/pending", "").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("pending"), h.sql("SELECT status" + where));
-        CPPUNIT_ASSERT(contains(h.get(agent, kInbox + "?status=pending").body, url + "\""));
+        CPPUNIT_ASSERT(contains(h.get(agent, kInbox + "?status=pending").body, url + "?status=pending&amp;owner=all&amp;intent=&amp;q=\""));  // the row keeps the list's filter
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/reopen", "").headers.at("location"));
         CPPUNIT_ASSERT_EQUAL(std::string("open"), h.sql("SELECT status" + where));
         CPPUNIT_ASSERT_EQUAL(url + "?done=1", h.post(agent, url + "/resolve", "").headers.at("location"));
@@ -570,7 +573,7 @@ public:
             // its stream's connection is sent first, not lost.
             const std::string page = h.get(agent, kConversation + std::to_string(id)).body;
             std::smatch rendered;
-            CPPUNIT_ASSERT_MESSAGE(page, std::regex_search(page, rendered, std::regex("live\\?conversation=[0-9]+&amp;after=([0-9a-f]{8}-[0-9]+)")));
+            CPPUNIT_ASSERT_MESSAGE(page, std::regex_search(page, rendered, std::regex("live\\?after=([0-9a-f]{8}-[0-9]+)")));
             h.customerWrites("wamid.L1b", "Entre le rendu et la connexion");
             LiveStream late(h.host().port(), live + "?conversation=" + std::to_string(id) + "&after=" + rendered[1].str(), agent.cookie());
             CPPUNIT_ASSERT_MESSAGE(late.text(), late.waitFor("event: message.received"));
@@ -831,6 +834,127 @@ public:
     // Issue #15, item 9: no raw word of the code in a French or Arabic page: intents, the match's
     // table and column, "template NAME (LANG)", the provider's reason for a fallback, the logs,
     // the lead's notes and status changes (who made them), and the 403 and 404 pages in the layout.
+    // Meta refuses a reply for good (131026, and no fallback in the chain): the message is failed
+    // and shows "Retry" and a wa.me link with its text encoded. A viewer may not retry, nor may a
+    // POST without the CSRF token; the agent's double click queues it once, and it is sent once.
+    void aFailedSendIsRetriedOnceOrSentByWaMe() {
+        InboxHost h("[cloud_api]");
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        const std::int64_t conversation = h.customerWrites("wamid.RETRY-IN", "Bonjour");
+        const std::string url = kConversation + std::to_string(conversation);
+        h.fake().script({GraphReply::metaError(400, 131026, "Message undeliverable", "Message failed to send")});
+        const std::string text = "Merci & à lundi? نعم #1";
+        CPPUNIT_ASSERT_EQUAL(303, h.post(agent, url + "/reply", "idempotency_key=r1&text=" + encode(text)).status);
+        h.waitFor("SELECT status, error_code FROM whatsapp_messages WHERE direction = 'out'", "failed|131026");
+        const std::string id = h.sql("SELECT id FROM whatsapp_messages WHERE direction = 'out'");
+        const std::string retry = url + "/messages/" + id + "/retry";
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), h.fake().sendCount());
+
+        const std::string page = h.get(agent, url).body;
+        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "action=\"" + retry + "\""));
+        // Every byte but letters, digits and -._~ percent-encoded; the phone's digits only.
+        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "href=\"https://wa.me/213555123456?text=Merci%20%26%20%C3%A0%20lundi%3F%20"
+                                                    "%D9%86%D8%B9%D9%85%20%231\""));
+        CPPUNIT_ASSERT(!contains(h.get(viewer, url).body, retry));
+
+        CPPUNIT_ASSERT_EQUAL(403, h.post(viewer, retry, "").status);
+        CPPUNIT_ASSERT_EQUAL(403, agent.post(retry, {}, false).status);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), h.sql("SELECT status FROM whatsapp_messages WHERE id = " + id));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), h.fake().sendCount());
+
+        // Two clicks: the first queues it again, the second finds it not failed any more.
+        const HttpResult first = h.post(agent, retry, "");
+        const HttpResult second = h.post(agent, retry, "");
+        CPPUNIT_ASSERT_EQUAL(url + "?done=1", first.headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=not_failed", second.headers.at("location"));
+        h.waitFor("SELECT status, COALESCE(error_code, 0) FROM whatsapp_messages WHERE id = " + id, "sent|0");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a second send would have come by now
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), h.fake().sendCount());
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), h.sql("SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'out'"));
+        const auto resent = Poco::JSON::Parser().parse(h.fake().sends().at(1).body).extract<Poco::JSON::Object::Ptr>();
+        CPPUNIT_ASSERT_EQUAL(text, resent->getObject("text")->getValue<std::string>("body"));
+        // Sent now: neither Retry nor wa.me any more, and a third POST changes nothing.
+        const std::string after = h.get(agent, url).body;
+        CPPUNIT_ASSERT(!contains(after, retry));
+        CPPUNIT_ASSERT(!contains(after, "https://wa.me/"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=not_failed", h.post(agent, retry, "").headers.at("location"));
+        // A message of another conversation, or an inbound one, is not this conversation's to retry.
+        const std::string inbound = h.sql("SELECT id FROM whatsapp_messages WHERE direction = 'in'");
+        CPPUNIT_ASSERT_EQUAL(url + "?error=not_found", h.post(agent, url + "/messages/" + inbound + "/retry", "").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(url + "?error=not_found", h.post(agent, url + "/messages/x/retry", "").headers.at("location"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), h.fake().sendCount());
+    }
+
+    // The reply box being written in: the read call with typing_indicator for the last inbound
+    // message, exactly as Meta documents it; again within 20 s asks nothing; a viewer gets 403, a
+    // POST without the X-CSRF-Token 403, and neither reaches Meta.
+    void typingSendsMetasReadCallWithTheIndicator() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        h.customerWrites("wamid.TYPING-1", "Bonjour", 60);
+        const std::int64_t conversation = h.customerWrites("wamid.TYPING-2", "Vous êtes là ?");
+        const std::string url = kConversation + std::to_string(conversation);
+        const auto readCalls = [&] {
+            std::vector<std::string> bodies;
+            for (const auto& request : h.fake().requests())
+                if (request.method == "POST" && contains(request.body, "\"status\":\"read\"")) bodies.push_back(request.body);
+            return bodies;
+        };
+        const auto typingPost = [&](const User& user, bool withToken) {
+            std::vector<std::pair<std::string, std::string>> headers{{"Cookie", user.cookie()}};
+            if (withToken) headers.emplace_back("X-CSRF-Token", user.csrf());
+            return h.host().request("POST", url + "/typing", "", headers);
+        };
+        CPPUNIT_ASSERT_EQUAL(403, typingPost(viewer, true).status);
+        CPPUNIT_ASSERT_EQUAL(403, typingPost(agent, false).status);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), readCalls().size());
+
+        CPPUNIT_ASSERT_EQUAL(202, typingPost(agent, true).status);
+        const auto calls = readCalls();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), calls.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"message_id\":\"wamid.TYPING-2\",\"messaging_product\":\"whatsapp\",\"status\":\"read\","
+                                         "\"typing_indicator\":{\"type\":\"text\"}}"),
+                             sortedJson(calls[0]));
+        for (const auto& request : h.fake().requests())
+            if (contains(request.body, "typing_indicator")) CPPUNIT_ASSERT_EQUAL(std::string("/v21.0/100000000000001/messages"), request.path);
+        // Again at once: not asked of Meta (at most once per 20 s per conversation).
+        CPPUNIT_ASSERT_EQUAL(204, typingPost(agent, true).status);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), readCalls().size());
+        CPPUNIT_ASSERT_EQUAL(404, h.host().request("POST", kConversation + "999999/typing", "",
+                                                   {{"Cookie", agent.cookie()}, {"X-CSRF-Token", agent.csrf()}}).status);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), h.fake().sendCount());
+        // The viewer's page offers no typing; the agent's names its route.
+        CPPUNIT_ASSERT(contains(h.get(agent, url).body, "data-typing=\"" + url + "/typing\""));
+        CPPUNIT_ASSERT(contains(h.get(viewer, url).body, "data-typing=\"\""));
+    }
+
+    // The three panes: a conversation opened from a filtered list shows that list beside it (the
+    // open one marked), links that keep the filters, and actions that come back with them; the
+    // tab's title counts the unread messages.
+    void theListBesideTheConversationKeepsItsFilters() {
+        InboxHost h;
+        const User agent = h.newUser("agent@example.dz", "agent");
+        const User viewer = h.newUser("viewer@example.dz", "viewer");
+        const std::int64_t first = h.customerWrites("wamid.PANES-1", "Inscription", 0, "Amina Benali", "213555123456");
+        const std::int64_t second = h.customerWrites("wamid.PANES-2", "Formation", 0, "Karim Haddad", "213555765432");
+        const std::string query = "status=open&owner=all&intent=&q=Karim";
+        const std::string page = h.get(viewer, kConversation + std::to_string(second) + "?" + query).body;
+        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "data-list-pane"));
+        const std::string escaped = "status=open&amp;owner=all&amp;intent=&amp;q=Karim";  // as the page writes it
+        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "href=\"" + kConversation + std::to_string(second) + "?" + escaped + "\" aria-current=\"page\""));
+        CPPUNIT_ASSERT_MESSAGE(page, !contains(page, "data-conversation=\"" + std::to_string(first) + "\""));  // filtered out
+        CPPUNIT_ASSERT_MESSAGE(page, contains(page, "<title>(2) Karim Haddad"));
+        CPPUNIT_ASSERT(contains(h.get(viewer, kInbox).body, "<title>(2) "));
+        // An action posted from that page comes back to it with the filters (from the page's address).
+        const HttpResult assigned =
+            h.host().request("POST", kConversation + std::to_string(second) + "/assign", "_csrf=" + agent.csrf() + "&user=me",
+                             {{"Cookie", agent.cookie()}, {"Content-Type", "application/x-www-form-urlencoded"},
+                              {"Referer", "http://127.0.0.1" + kConversation + std::to_string(second) + "?" + query + "&evil=%0d"}});
+        CPPUNIT_ASSERT_EQUAL(kConversation + std::to_string(second) + "?done=1&" + query, assigned.headers.at("location"));
+    }
+
     void frenchAndArabicPagesSayItInTheirWords() {
         InboxHost h;
         const User agent = h.newUser("agent@example.dz", "agent");

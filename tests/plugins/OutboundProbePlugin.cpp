@@ -110,6 +110,11 @@ public:
             const bool ok = dispatcher()->markRead(std::stoll(request.param("conversation")));
             response.json(200, std::string("{\"ok\":") + (ok ? "true" : "false") + "}");
         }, api);
+        context.routes().add("POST", "/test/retry/{message}", [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+            const auto receipt = dispatcher()->retry(std::stoll(request.param("message")), sdk::Actor{"system", 0, "probe"});
+            const char* word = receipt.status == sdk::SendStatus::Accepted ? "accepted" : receipt.status == sdk::SendStatus::Duplicate ? "duplicate" : "invalid";
+            response.json(200, std::string("{\"status\":\"") + word + "\"}");
+        }, api);
         context.routes().add("GET", "/test/chain", [this](const sdk::HttpRequest&, sdk::HttpResponse& response) {
             Poco::JSON::Array chain;
             for (const auto& [name, health] : dispatcher()->chainHealth()) {

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <thread>
 
+#include <Poco/Data/Session.h>
+
 #include "OutboundSupport.hpp"
 #include "WebhookSupport.hpp"
 
@@ -53,12 +55,34 @@ public:
                                                                    "(SELECT COUNT(*) FROM whatsapp_contacts)"));
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());
 
+        // A failed message retried by many clicks on both hosts at once (MessageDispatcher::retry):
+        // one is queued again, the others find it queued already; it is sent once more.
+        {
+            Poco::Data::Session session = db->session();
+            session << "UPDATE whatsapp_messages SET status = 'failed', error_code = 131026 WHERE idempotency_key = 'pg-click-1'",
+                Poco::Data::Keywords::now;
+        }
+        const std::string failedId = queryRows(*db, "SELECT id FROM whatsapp_messages WHERE idempotency_key = 'pg-click-1'");
+        std::atomic<int> retried{0}, already{0};
+        std::vector<std::thread> clicks;
+        for (int t = 0; t < 8; ++t)
+            clicks.emplace_back([&, t] {
+                const auto answer = (t % 2 ? second : first).request("POST", "/test/retry/" + failedId);
+                (answer.body.find("accepted") != std::string::npos ? retried : already)++;
+            });
+        for (auto& click : clicks) click.join();
+        CPPUNIT_ASSERT_EQUAL(1, retried.load());
+        CPPUNIT_ASSERT_EQUAL(7, already.load());
+        waitForRows(*db, "SELECT status, COALESCE(error_code, 0) FROM whatsapp_messages WHERE id = " + failedId, "sent|0");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), fake.sendCount());
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"status\":\"invalid\"}"), first.request("POST", "/test/retry/999999").body);
+
         // Text inside the window, then its delivery status.
         const std::int64_t conversation = customerWrites(first, *db, "wamid.PGIN");
         auto receipt = sendThroughProbe(second, "{\"conversation_id\":" + std::to_string(conversation) + ",\"text\":\"Merci !\"}");
         const std::int64_t textId = receipt->getValue<Poco::Int64>("message_id");
         waitForRows(*db, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(textId), "sent");
-        CPPUNIT_ASSERT_EQUAL(200, FakeGraphApi::postStatus(first, fake.wamids().at(1), "delivered", nowSeconds()).status);
+        CPPUNIT_ASSERT_EQUAL(200, FakeGraphApi::postStatus(first, fake.wamids().at(2), "delivered", nowSeconds()).status);
         waitForProcessing(*db);
         CPPUNIT_ASSERT_EQUAL(std::string("delivered"), queryText(*db, "SELECT status FROM whatsapp_messages WHERE id = " + std::to_string(textId)));
 

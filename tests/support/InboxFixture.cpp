@@ -141,6 +141,19 @@ void checkInboxFilters(InboxFixture& f) {
     CPPUNIT_ASSERT_EQUAL(std::int64_t(1), rows[1].unread);
     CPPUNIT_ASSERT_EQUAL(std::string(""), rows[0].phone);  // BSUID-only contact
     CPPUNIT_ASSERT_EQUAL(std::int64_t(4), f.store().unreadTotal());  // the resolved one does not count
+
+    // The newest inbound message assigned to a user (the page's notification), and the
+    // conversation of an outbound message (Retry's check): only what they say, on each engine.
+    const std::int64_t inbound = std::stoll(queryText(f.database(), "SELECT id FROM whatsapp_messages WHERE body = 'first'"));
+    const std::int64_t outbound = std::stoll(queryText(f.database(), "SELECT id FROM whatsapp_messages WHERE body = 'latest answer'"));
+    const auto mine = f.store().latestInboundAssignedTo(2);
+    CPPUNIT_ASSERT_EQUAL(inbound, mine.messageId);
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(1), mine.conversationId);
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(0), f.store().latestInboundAssignedTo(1).messageId);  // conversation 3 has no message
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(0), f.store().latestInboundAssignedTo(0).messageId);
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(1), f.store().outboundConversationOf(outbound));
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(0), f.store().outboundConversationOf(inbound));
+    CPPUNIT_ASSERT_EQUAL(std::int64_t(0), f.store().outboundConversationOf(999999));
 }
 
 void checkInboxSearch(InboxFixture& f) {

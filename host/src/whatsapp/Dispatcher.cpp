@@ -748,6 +748,72 @@ bool Dispatcher::markRead(std::int64_t conversationId) {
     return false;
 }
 
+bool Dispatcher::showTyping(std::int64_t conversationId) {
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 id = conversationId;
+    std::vector<std::string> wamids;
+    session << "SELECT wa_message_id FROM whatsapp_messages WHERE conversation_id = $1 AND direction = 'in' AND "
+               "wa_message_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+        use(id), into(wamids), now;
+    if (wamids.empty()) return false;
+    for (const std::string& name : chain_) {
+        // Optional beside the MessageProvider (ABI 2.7): a provider that does not publish it is passed.
+        const auto typing = std::static_pointer_cast<sdk::TypingIndicator>(services_.find(typeid(sdk::TypingIndicator).name(), name));
+        if (!typing) continue;
+        try {
+            if (typing->showTyping(wamids.front())) return true;
+        } catch (const std::exception& error) {
+            log().warning("typing indicator through " + name + " failed: " + sdk::errorText(error));
+        }
+    }
+    return false;
+}
+
+sdk::SendReceipt Dispatcher::retry(std::int64_t messageId, const sdk::Actor& actor) {
+    sdk::SendReceipt receipt;
+    receipt.messageId = messageId;
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 id = messageId;
+    Poco::Int64 at = clock_.nowMillis();
+    sdk::Transaction transaction(database_, session, sdk::Durability::Full);
+    std::vector<Poco::Int64> conversations;
+    session << "SELECT conversation_id FROM whatsapp_messages WHERE id = $1 AND direction = 'out'", use(id), into(conversations), now;
+    if (conversations.empty()) {
+        receipt.status = sdk::SendStatus::InvalidRequest;
+        receipt.field = "message_id";
+        receipt.message = "outbound message " + std::to_string(messageId) + " does not exist";
+        return receipt;
+    }
+    receipt.conversationId = conversations.front();
+    // The one conditional update decides between two clicks (or two hosts): the second finds the
+    // message queued already and queues nothing. A wamid of a send Meta accepted and then failed
+    // (131026 in a status) goes with the error: the new send gets its own.
+    std::vector<Poco::Int64> requeued;
+    Poco::Data::Statement update(session);
+    update << "UPDATE whatsapp_messages SET status = 'queued', wa_message_id = NULL, provider = NULL, error_code = NULL, "
+              "error_title = NULL, error_details = NULL, failed_at = NULL, updated_at = $1 "
+              "WHERE id = $2 AND direction = 'out' AND status = 'failed' RETURNING id",
+        use(at), use(id), into(requeued);
+    update.execute();
+    if (requeued.empty()) {
+        transaction.rollback();
+        receipt.status = sdk::SendStatus::Duplicate;
+        receipt.message = "the message is not failed (retried already?)";
+        return receipt;
+    }
+    Object job;
+    job.set("message_id", messageId);
+    jobs_.enqueue(session, sdk::kSendMessageJob, sdk::jsonString(job), {});
+    transaction.commit();
+    jobs_.wake();
+    log().information("message " + std::to_string(messageId) + " queued again (retry, by " + actor.kind +
+                      (actor.id ? " " + std::to_string(actor.id) : std::string()) + ")");
+    publishAfterCommit({{"message.queued", eventJson(receipt.conversationId, messageId, {{"status", "queued"}, {"retry", "1"}})}});
+    receipt.status = sdk::SendStatus::Accepted;
+    receipt.message = "queued";
+    return receipt;
+}
+
 std::vector<std::pair<std::string, sdk::ProviderHealth>> Dispatcher::chainHealth() const {
     std::vector<std::pair<std::string, sdk::ProviderHealth>> health;
     for (const std::string& name : chain_) {

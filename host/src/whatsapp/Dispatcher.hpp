@@ -33,6 +33,8 @@ public:
 
     sdk::SendReceipt send(const sdk::SendRequest& request) override;
     bool markRead(std::int64_t conversationId) override;
+    bool showTyping(std::int64_t conversationId) override;
+    sdk::SendReceipt retry(std::int64_t messageId, const sdk::Actor& actor) override;
     std::vector<std::pair<std::string, sdk::ProviderHealth>> chainHealth() const override;
 
     // The send_message job: one message through the chain (public for tests that run jobs inline).

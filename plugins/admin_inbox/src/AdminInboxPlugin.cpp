@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <memory>
 #include <sstream>
@@ -68,7 +71,11 @@ const std::string kAssets = "/admin/static/admin_inbox";
 const std::vector<std::string> kActionErrors{"not_found",    "invalid_user", "other_open",       "lead_exists",     "invalid_lead",
                                              "window_closed", "invalid",     "empty_text",       "no_dispatcher",   "duplicate",
                                              "no_template",  "missing_variable", "invalid_request", "resolved",
-                                             "media_not_failed"};
+                                             "media_not_failed", "not_failed"};
+// The list's filters, kept by a conversation opened from it (the three panes) and by its actions.
+const std::vector<std::string> kListKeys{"status", "owner", "intent", "q"};
+// At most one typing call to Meta per conversation in this time (it lasts about 25 s there).
+constexpr std::int64_t kTypingEveryMillis = 20000;
 
 std::string oneOf(const std::optional<std::string>& value, const std::vector<std::string>& allowed, const std::string& fallback) {
     if (value && std::find(allowed.begin(), allowed.end(), *value) != allowed.end()) return *value;
@@ -198,6 +205,13 @@ public:
         routes.add("POST", kConversationPath + "{id}/media/{message}/retry",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { retryMedia(request, response); },
                    page("whatsapp.inbox.reply"));
+        routes.add("POST", kConversationPath + "{id}/messages/{message}/retry",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { retrySend(request, response); },
+                   page("whatsapp.inbox.reply"));
+        // The reply box's "an agent is typing", sent by the page's script (X-CSRF-Token).
+        routes.add("POST", kConversationPath + "{id}/typing",
+                   [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { typing(request, response); },
+                   sdk::RouteOptions::session(sdk::RouteStyle::Api, "whatsapp.inbox.reply"));
         routes.add("POST", kConversationPath + "{id}/reply",
                    [this](const sdk::HttpRequest& request, sdk::HttpResponse& response) { reply(request, response); },
                    page("whatsapp.inbox.reply"));
@@ -417,21 +431,58 @@ private:
         model.set("account_alerts", alerts);
     }
 
-    void renderInbox(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
-        const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
+    // The list's filters from a query string's values (unknown values fall back to the defaults).
+    InboxFilter listFilter(const sdk::HttpRequest& request, const std::vector<std::string>& intents,
+                           const std::function<std::optional<std::string>(const std::string&)>& param) const {
         InboxFilter filter;
-        filter.status = oneOf(request.queryParam("status"), {"", "open", "pending", "resolved"}, "");
-        filter.owner = oneOf(request.queryParam("owner"), {"all", "mine", "unassigned"}, "all");
+        filter.status = oneOf(param("status"), {"", "open", "pending", "resolved"}, "");
+        filter.owner = oneOf(param("owner"), {"all", "mine", "unassigned"}, "all");
         filter.userId = request.principal ? request.principal->id : 0;
-        const auto intents = store_->intents();
-        filter.intent = oneOf(request.queryParam("intent"), intents, "");
-        filter.search = cutAt(request.queryParam("q").value_or(""), 200);
-        if (const auto after = request.queryParam("after")) filter.after = Cursor::decode(*after);
-        const InboxPage page = store_->list(filter);
+        filter.intent = oneOf(param("intent"), intents, "");
+        filter.search = cutAt(param("q").value_or(""), 200);
+        return filter;
+    }
 
-        Object model;
+    // "status=open&q=..." for a filter other than the default, "" for the default list.
+    static std::string listQuery(const InboxFilter& filter) {
+        if (filter.status.empty() && filter.owner == "all" && filter.intent.empty() && filter.search.empty()) return "";
+        return "status=" + sdk::queryValue(filter.status) + "&owner=" + sdk::queryValue(filter.owner) +
+               "&intent=" + sdk::queryValue(filter.intent) + "&q=" + sdk::queryValue(filter.search);
+    }
+
+    // The filters of the list an action's page was opened from: its Referer's query (the page's
+    // own address), read back through listFilter so that only known values come through.
+    std::string refererListQuery(const sdk::HttpRequest& request) const {
+        const auto referer = request.header("Referer");
+        if (!referer) return "";
+        std::map<std::string, std::string> values;
+        try {
+            for (const auto& [key, value] : Poco::URI(*referer).getQueryParameters())
+                if (known(kListKeys, key)) values[key] = value;
+        } catch (const Poco::Exception&) {
+            return "";
+        }
+        const auto intents = store_->intents();
+        return listQuery(listFilter(request, intents, [&](const std::string& key) -> std::optional<std::string> {
+            const auto found = values.find(key);
+            if (found == values.end()) return std::nullopt;
+            return found->second;
+        }));
+    }
+
+    // The conversation list, as the inbox shows it and as the conversation page shows it beside
+    // the conversation (desktop): filters, rows (each linking with the filters kept), pages.
+    void listInto(const sdk::HttpRequest& request, Object& model, const InboxFilter& filter, const std::vector<std::string>& intents,
+                  std::int64_t activeId) const {
+        const InboxPage page = store_->list(filter);
+        const std::string query = listQuery(filter);
         Array::Ptr rows = new Array;
-        for (const auto& row : page.rows) rows->add(rowModel(request, row));
+        for (const auto& row : page.rows) {
+            Object::Ptr out = rowModel(request, row);
+            if (!query.empty()) out->set("url", kConversationPath + std::to_string(row.id) + "?" + query);
+            out->set("active", row.id == activeId);
+            rows->add(out);
+        }
         model.set("rows", rows);
         model.set("empty", page.rows.empty());
         model.set("q", filter.search);
@@ -443,19 +494,44 @@ private:
         intentOptions->getObject(0)->set("label", t(request, "filter_intent_any"));
         for (std::size_t i = 1; i < intentOptions->size(); ++i) intentOptions->getObject(i)->set("label", intentLabel(request, intentValues[i]));
         model.set("intent_options", intentOptions);
+        std::string fullQuery = "status=" + sdk::queryValue(filter.status) + "&owner=" + sdk::queryValue(filter.owner) + "&intent=" +
+                                sdk::queryValue(filter.intent) + "&q=" + sdk::queryValue(filter.search);
+        if (page.next) model.set("next_url", kInboxPath + "?" + fullQuery + "&after=" + page.next->encode());
+        model.set("first_page", !filter.after.has_value());
+        if (filter.after) model.set("first_url", kInboxPath + "?" + fullQuery);
+        model.set("inbox_url", kInboxPath + (query.empty() ? "" : "?" + query));
+        model.set("list_query", query);
+    }
+
+    // What both pages carry for the agent's conveniences: the unread total (also in the tab's
+    // title, "(3) Inbox", kept current by the live refresh), the newest inbound message assigned
+    // to the user (the browser notification), the keyboard shortcuts' help.
+    std::string unreadInto(const sdk::HttpRequest& request, Object& model, const std::string& title) const {
         const std::int64_t unread = store_->unreadTotal();
         model.set("unread_total", tr().number(request.locale(), unread));
+        model.set("unread_count", unread);
         model.set("has_unread", unread > 0);
-        std::string query = "status=" + sdk::queryValue(filter.status) + "&owner=" + sdk::queryValue(filter.owner) + "&intent=" +
-                            sdk::queryValue(filter.intent) + "&q=" + sdk::queryValue(filter.search);
-        if (page.next) model.set("next_url", kInboxPath + "?" + query + "&after=" + page.next->encode());
-        model.set("first_page", !filter.after.has_value());
-        if (filter.after) model.set("first_url", kInboxPath + "?" + query);
+        const auto mine = store_->latestInboundAssignedTo(request.principal ? request.principal->id : 0);
+        model.set("mine_latest", mine.messageId);
+        model.set("mine_conversation", mine.conversationId);
+        model.set("mine_name", mine.name);
+        model.set("mine_url", mine.conversationId ? kConversationPath + std::to_string(mine.conversationId) : "");
+        return unread > 0 ? t(request, "title_with_unread", {{"count", tr().number(request.locale(), unread)}, {"title", title}}) : title;
+    }
+
+    void renderInbox(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::uint64_t shown = hub_->latest();  // before reading: what comes later, the stream replays
+        const auto intents = store_->intents();
+        InboxFilter filter = listFilter(request, intents, [&](const std::string& key) { return request.queryParam(key); });
+        if (const auto after = request.queryParam("after")) filter.after = Cursor::decode(*after);
+        Object model;
+        listInto(request, model, filter, intents, 0);
         model.set("live_url", kBase + "/live?after=" + hub_->cursor(shown));
         model.set("assets", kAssets);
         addSendingNotice(request, model);
         addAccountAlerts(request, model);
-        context_->pages().render(request, response, "inbox", t(request, "inbox_title"), model);
+        const std::string title = unreadInto(request, model, t(request, "inbox_title"));
+        context_->pages().render(request, response, "inbox", title, model);
     }
 
     Object::Ptr messageModel(const sdk::HttpRequest& request, const TimelineMessage& m) const {
@@ -612,6 +688,14 @@ private:
             }
             const TimelineMessage& m = *item.message;
             Object::Ptr message = messageModel(request, m);
+            // A send that failed: tried again through the dispatcher (reply permission), or sent
+            // by hand from the agent's own WhatsApp (wa.me, when the contact has a phone).
+            if (m.direction == "out" && m.status == "failed") {
+                message->set("can_resend", canRetry);
+                message->set("resend_url", kConversationPath + std::to_string(id) + "/messages/" + std::to_string(m.id) + "/retry");
+                const std::string handText = m.type == "text" ? m.body : "";
+                if (!view->summary.phone.empty() && !handText.empty()) message->set("wa_me_url", sdk::waMeLink(view->summary.phone, handText));
+            }
             const auto row = media.find(m.id);
             addContentModel(*message, m, row == media.end() ? nullptr : &row->second, tr(), request.locale(),
                             canRetry ? kConversationPath + std::to_string(id) + "/media/" + std::to_string(m.id) + "/retry" : "");
@@ -709,12 +793,18 @@ private:
         const std::string error = choice ? "missing_variable" : oneOf(request.queryParam("error"), kActionErrors, "");
         if (!error.empty()) model.set("error", t(request, "action_error_" + error));
         if (request.queryParam("done")) model.set("notice", t(request, "action_done"));
-        model.set("live_url", kBase + "/live?conversation=" + std::to_string(id) + "&after=" + hub_->cursor(shown));
+        // Every event, not only this conversation's: the list beside it and the unread count move too.
+        model.set("live_url", kBase + "/live?after=" + hub_->cursor(shown));
         model.set("assets", kAssets);
-        model.set("inbox_url", kInboxPath);
-        const std::string title = summary->getValue<std::string>("name");
+        // The list the conversation was opened from, with its filters (the first page: the rows
+        // beside the conversation; the inbox page has the others).
+        const auto intents = store_->intents();
+        const InboxFilter filter = listFilter(request, intents, [&](const std::string& key) { return request.queryParam(key); });
+        listInto(request, model, filter, intents, id);
+        model.set("typing_url", kConversationPath + std::to_string(id) + "/typing");
         addSendingNotice(request, model);
         addAccountAlerts(request, model);
+        const std::string title = unreadInto(request, model, summary->getValue<std::string>("name"));
         context_->pages().render(request, response, "conversation", title, model, status);
     }
 
@@ -785,9 +875,12 @@ private:
         return tpl;
     }
 
-    // POST → 303 back to the conversation, with what happened.
-    void back(sdk::HttpResponse& response, std::int64_t id, const std::string& error = "") {
-        response.redirect(303, kConversationPath + std::to_string(id) + (error.empty() ? "?done=1" : "?error=" + error));
+    // POST → 303 back to the conversation, with what happened (and the list's filters it was
+    // shown with, read from the page's address: see refererListQuery).
+    void back(const sdk::HttpRequest& request, sdk::HttpResponse& response, std::int64_t id, const std::string& error = "") {
+        const std::string list = refererListQuery(request);
+        response.redirect(303, kConversationPath + std::to_string(id) + (error.empty() ? "?done=1" : "?error=" + error) +
+                                   (list.empty() ? "" : "&" + list));
     }
 
     // The conversation of a POST, or a 404 page written already.
@@ -810,23 +903,23 @@ private:
         if (!id) return;
         const sdk::FormData form(request.body);
         auto sender = dispatcher();
-        if (!sender) return back(response, *id, "no_dispatcher");
+        if (!sender) return back(request, response, *id, "no_dispatcher");
         sdk::SendRequest send;
         send.conversationId = *id;
         send.idempotencyKey = form.value("idempotency_key");
-        if (send.idempotencyKey.empty() || send.idempotencyKey.size() > 100) return back(response, *id, "invalid");
+        if (send.idempotencyKey.empty() || send.idempotencyKey.size() > 100) return back(request, response, *id, "invalid");
         // Keyed per conversation, so that a key from one page cannot name another conversation's message.
         send.idempotencyKey = "inbox:" + std::to_string(*id) + ":" + send.idempotencyKey;
         send.actor = sdk::Actor{"user", request.principal->id, request.principal->name};
         if (!form.value("template").empty()) {
             const std::string choice = form.value("template");
             const auto bar = choice.find('|');
-            if (bar == std::string::npos) return back(response, *id, "no_template");
+            if (bar == std::string::npos) return back(request, response, *id, "no_template");
             const auto templates = store_->templates();
             const auto found = std::find_if(templates.begin(), templates.end(), [&](const TemplateOption& o) {
                 return o.name == choice.substr(0, bar) && o.language == choice.substr(bar + 1);
             });
-            if (found == templates.end()) return back(response, *id, "no_template");
+            if (found == templates.end()) return back(request, response, *id, "no_template");
             send.kind = sdk::ContentKind::Template;
             send.templ.name = found->name;
             send.templ.language = found->language;
@@ -841,18 +934,18 @@ private:
         } else {
             send.kind = sdk::ContentKind::Text;
             send.text = form.value("text");
-            if (send.text.find_first_not_of(" \t\r\n") == std::string::npos) return back(response, *id, "empty_text");
+            if (send.text.find_first_not_of(" \t\r\n") == std::string::npos) return back(request, response, *id, "empty_text");
         }
         const sdk::SendReceipt receipt = sender->send(send);
         switch (receipt.status) {
             case sdk::SendStatus::Accepted:
             case sdk::SendStatus::Duplicate:  // a double click: the first one stands
-                return back(response, *id);
+                return back(request, response, *id);
             case sdk::SendStatus::WindowClosed:
-                return back(response, *id, "window_closed");
+                return back(request, response, *id, "window_closed");
             case sdk::SendStatus::InvalidRequest:
             case sdk::SendStatus::KeyReused:  // the page makes a fresh key per render: not reachable from it
-                return back(response, *id, "invalid_request");
+                return back(request, response, *id, "invalid_request");
         }
     }
 
@@ -867,13 +960,53 @@ private:
         const sdk::Principal& user = *request.principal;
         const auto result = validUtf8(text) ? store_->addNote(*id, user.id, user.name.empty() ? user.email : user.name, text, nowMillis())
                                             : ChangeResult{false, "empty_note"};
-        if (result.error == "not_found") return back(response, *id, "not_found");
+        if (result.error == "not_found") return back(request, response, *id, "not_found");
         if (!result.ok) {
             const NoteDraft draft{validUtf8(text) ? text : "", result.error};
             return renderConversation(request, response, nullptr, 422, &draft);
         }
         changed(*id, "note");
-        back(response, *id);
+        back(request, response, *id);
+    }
+
+    // A failed send queued again, the same message (MessageDispatcher::retry): once, whatever the
+    // clicks; a message that is not failed (any more) says so.
+    void retrySend(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const auto id = target(request, response);
+        if (!id) return;
+        auto sender = dispatcher();
+        if (!sender) return back(request, response, *id, "no_dispatcher");
+        const std::int64_t message = sdk::positiveId(request.param("message"));
+        if (!message || store_->outboundConversationOf(message) != *id) return back(request, response, *id, "not_found");
+        const sdk::SendReceipt receipt = sender->retry(message, sdk::Actor{"user", request.principal->id, request.principal->name});
+        if (receipt.status == sdk::SendStatus::Accepted) return back(request, response, *id);
+        back(request, response, *id, receipt.status == sdk::SendStatus::Duplicate ? "not_failed" : "not_found");
+    }
+
+    // The reply box is being written in: Meta shows the customer "typing" (the read call with
+    // typing_indicator). The page asks at most every 20 s; this host keeps to that per
+    // conversation whatever the pages do. 202: asked; 204: not now (too soon, nothing to show on).
+    void typing(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
+        const std::int64_t id = sdk::positiveId(request.param("id"));
+        if (!id || !store_->exists(id)) return response.json(404, "{\"error\":\"not_found\"}");
+        const std::int64_t at = nowMillis();
+        {
+            std::lock_guard lock(typingMutex_);
+            auto& last = typingAt_[id];
+            if (last != 0 && at - last < kTypingEveryMillis) return response.json(204, "");
+            last = at;
+            if (typingAt_.size() > 10000) typingAt_.clear();  // a bound, not a cache policy
+        }
+        auto sender = dispatcher();
+        bool shown = false;
+        if (sender) {
+            try {
+                shown = sender->showTyping(id);
+            } catch (const std::exception& error) {
+                context_->logger().warning("typing indicator of conversation " + std::to_string(id) + ": " + error.what());
+            }
+        }
+        response.json(shown ? 202 : 204, shown ? "{\"typing\":true}" : "");
     }
 
     void assign(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -885,11 +1018,11 @@ private:
         if (to == "me") user = request.principal->id;
         else if (to != "none") {
             user = sdk::positiveId(to);
-            if (!user) return back(response, *id, "invalid_user");
+            if (!user) return back(request, response, *id, "invalid_user");
         }
         const auto result = store_->assign(*id, user, request.principal->id, nowMillis());
         if (result.ok) changed(*id, user ? "assigned" : "unassigned");
-        back(response, *id, result.error);
+        back(request, response, *id, result.error);
     }
 
     // A media fetch that failed for good, tried again (a new job); only a failed one, only once.
@@ -897,10 +1030,10 @@ private:
         const auto id = target(request, response);
         if (!id) return;
         const std::int64_t message = sdk::positiveId(request.param("message"));
-        if (!message || media_->conversationOf(message) != *id) return back(response, *id, "not_found");
-        if (!media_->retry(message, context_->jobs(), nowMillis())) return back(response, *id, "media_not_failed");
+        if (!message || media_->conversationOf(message) != *id) return back(request, response, *id, "not_found");
+        if (!media_->retry(message, context_->jobs(), nowMillis())) return back(request, response, *id, "media_not_failed");
         changed(*id, "media");
-        back(response, *id);
+        back(request, response, *id);
     }
 
     void resolve(const sdk::HttpRequest& request, sdk::HttpResponse& response, bool resolving) {
@@ -909,7 +1042,7 @@ private:
         const auto result = resolving ? store_->resolve(*id, request.principal->id, nowMillis())
                                       : store_->reopen(*id, request.principal->id, nowMillis());
         if (result.ok) changed(*id, resolving ? "resolved" : "reopened");
-        back(response, *id, result.error);
+        back(request, response, *id, result.error);
     }
 
     void markPending(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -917,7 +1050,7 @@ private:
         if (!id) return;
         const auto result = store_->markPending(*id, request.principal->id, nowMillis());
         if (result.ok) changed(*id, "pending");
-        back(response, *id, result.error);
+        back(request, response, *id, result.error);
     }
 
     void createLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -927,7 +1060,7 @@ private:
         const auto result = store_->createLead(*id, request.principal->id, nowMillis(), lead);
         if (result.ok)
             context_->events().publish({"lead.created", "{\"conversation_id\":" + std::to_string(*id) + ",\"lead_id\":" + std::to_string(lead) + "}"});
-        back(response, *id, result.error);
+        back(request, response, *id, result.error);
     }
 
     void linkLead(const sdk::HttpRequest& request, sdk::HttpResponse& response) {
@@ -935,10 +1068,10 @@ private:
         if (!id) return;
         const sdk::FormData form(request.body);
         const std::int64_t lead = sdk::positiveId(form.value("lead_id"));
-        if (!lead) return back(response, *id, "invalid_lead");
+        if (!lead) return back(request, response, *id, "invalid_lead");
         const auto result = store_->linkLead(*id, lead, request.principal->id, nowMillis());
         if (result.ok) changed(*id, "lead_linked");
-        back(response, *id, result.error);
+        back(request, response, *id, result.error);
     }
 
     // A lead status in words: the known ones translated, a platform's own shown as it is stored.
@@ -1186,6 +1319,8 @@ private:
     std::unique_ptr<InboxStore> store_;
     std::unique_ptr<MediaStore> media_;
     std::shared_ptr<CannedReplyStore> canned_;
+    std::mutex typingMutex_;
+    std::map<std::int64_t, std::int64_t> typingAt_;  // conversation → when Meta was last asked
 };
 
 const char* const kDependencies[] = {"inbound_router", "contact_matcher", nullptr};

@@ -234,6 +234,32 @@ std::int64_t InboxStore::unreadTotal() {
     return total.isNull() ? 0 : total.value();
 }
 
+InboxStore::MineLatest InboxStore::latestInboundAssignedTo(std::int64_t userId) {
+    MineLatest out;
+    if (userId <= 0) return out;
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 user = userId;
+    std::vector<Poco::Int64> ids, conversations;
+    std::vector<std::string> names;
+    session << "SELECT m.id, m.conversation_id, COALESCE(ct.profile_name, ct.phone_e164, ct.username, '') FROM whatsapp_messages m "
+               "JOIN whatsapp_conversations c ON c.id = m.conversation_id JOIN whatsapp_contacts ct ON ct.id = c.contact_id "
+               "WHERE c.assigned_user_id = $1 AND m.direction = 'in' ORDER BY m.id DESC LIMIT 1",
+        use(user), into(ids), into(conversations), into(names), now;
+    if (ids.empty()) return out;
+    out.messageId = ids.front();
+    out.conversationId = conversations.front();
+    out.name = names.front();
+    return out;
+}
+
+std::int64_t InboxStore::outboundConversationOf(std::int64_t messageId) {
+    Poco::Data::Session session = database_.session();
+    Poco::Int64 id = messageId;
+    std::vector<Poco::Int64> conversations;
+    session << "SELECT conversation_id FROM whatsapp_messages WHERE id = $1 AND direction = 'out'", use(id), into(conversations), now;
+    return conversations.empty() ? 0 : conversations.front();
+}
+
 std::optional<ConversationView> InboxStore::conversation(std::int64_t id, int messageLimit) {
     Poco::Data::Session session = database_.session();
     Poco::Int64 conversationId = id;

@@ -225,6 +225,16 @@ public:
     // The intents that occur, for the filter's choices.
     std::vector<std::string> intents();
     std::int64_t unreadTotal();
+    // The newest inbound message of a conversation assigned to `userId` (the page's browser
+    // notification compares it with the one it saw); messageId 0 when there is none.
+    struct MineLatest {
+        std::int64_t messageId = 0;
+        std::int64_t conversationId = 0;
+        std::string name;
+    };
+    MineLatest latestInboundAssignedTo(std::int64_t userId);
+    // The conversation of outbound message `messageId`; 0 when there is no such message.
+    std::int64_t outboundConversationOf(std::int64_t messageId);
 
     std::optional<ConversationView> conversation(std::int64_t id, int messageLimit = 200);
     // Clears the unread count; true when there was something to clear.

@@ -161,7 +161,7 @@ private:
 };
 
 class CloudApiProvider final : public sdk::MessageProvider, public sdk::ProviderConnectionTest, public sdk::TemplateSource,
-                               public sdk::MediaSource {
+                               public sdk::MediaSource, public sdk::TypingIndicator {
 public:
     CloudApiProvider(sdk::HostContext& context, Options options)
         : context_(context), options_(std::move(options)) {
@@ -222,18 +222,25 @@ public:
         return classified.result;
     }
 
-    bool markRead(const std::string& inboundWamid) override {
+    bool markRead(const std::string& inboundWamid) override { return readCall(inboundWamid, markReadBody(inboundWamid), "mark-read"); }
+
+    // The same read call with typing_indicator: Meta shows the customer that an agent is typing.
+    bool showTyping(const std::string& inboundWamid) override {
+        return readCall(inboundWamid, typingBody(inboundWamid), "typing indicator");
+    }
+
+    bool readCall(const std::string& inboundWamid, const std::string& body, const std::string& what) {
         Credentials credentials;
         sdk::SendResult unused;
         if (!usable(credentials, unused)) return false;
         try {
             pace(credentials.phoneNumberId);
-            const Answer answer = pool_->call(Poco::Net::HTTPRequest::HTTP_POST, messagesPath(credentials.phoneNumberId),
-                                              credentials.token, markReadBody(inboundWamid));
+            const Answer answer =
+                pool_->call(Poco::Net::HTTPRequest::HTTP_POST, messagesPath(credentials.phoneNumberId), credentials.token, body);
             if (answer.status >= 200 && answer.status < 300) return true;
-            context_.logger().warning("mark-read of " + inboundWamid + " answered HTTP " + std::to_string(answer.status));
+            context_.logger().warning(what + " of " + inboundWamid + " answered HTTP " + std::to_string(answer.status));
         } catch (const Poco::Exception& error) {
-            context_.logger().warning("mark-read of " + inboundWamid + " failed: " + error.displayText());
+            context_.logger().warning(what + " of " + inboundWamid + " failed: " + error.displayText());
         }
         return false;
     }
@@ -698,6 +705,8 @@ public:
         context.services().publish<sdk::WebhookFieldHandler>(context.pluginName(), std::make_shared<AccountEvents>(context));
         // The media of the messages Meta delivers, fetched by whoever stores them (admin_inbox).
         context.services().publish<sdk::MediaSource>(context.pluginName(), provider);
+        // "Typing..." for the customer while an agent writes (ABI 2.8).
+        context.services().publish<sdk::TypingIndicator>(context.pluginName(), provider);
         registerSettingsPage(context);
         gauges_ = std::make_unique<NumberHealthGauges>(context);
         context.logger().information("cloud_api sends to " + options.graphUrl + "/" + options.apiVersion + " at " +

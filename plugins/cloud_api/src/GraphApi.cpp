@@ -95,6 +95,17 @@ std::string markReadBody(const std::string& wamid) {
     return sdk::jsonString(body);
 }
 
+std::string typingBody(const std::string& wamid) {
+    Object body;
+    body.set("messaging_product", "whatsapp");
+    body.set("status", "read");
+    body.set("message_id", wamid);
+    Object typing;
+    typing.set("type", "text");
+    body.set("typing_indicator", typing);
+    return sdk::jsonString(body);
+}
+
 sdk::SendResult networkFailure(const std::string& what) {
     sdk::SendResult result;
     result.outcome = sdk::SendOutcome::RetryLater;

@@ -14,6 +14,9 @@ namespace tawasul::plugins::cloud_api {
 std::string textBody(const sdk::OutboundMessage& message);
 std::string templateBody(const sdk::OutboundMessage& message);
 std::string markReadBody(const std::string& wamid);
+// The read call with Meta's typing indicator: marks `wamid` read and shows "typing" (cleared by
+// the reply or after about 25 s).
+std::string typingBody(const std::string& wamid);
 // Whom a send names, for Meta's pair rate (one account per recipient): the phone when there is
 // one (the body's `to`), else the business-scoped user id (its `recipient`), else the wa_id.
 std::string pairRecipient(const sdk::OutboundMessage& message);

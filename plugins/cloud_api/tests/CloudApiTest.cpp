@@ -57,6 +57,7 @@ class CloudApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(textBodyCarriesRecipientTextAndContext);
     CPPUNIT_TEST(templateBodyHasLanguageComponentsAndNamedParameters);
     CPPUNIT_TEST(markReadBody);
+    CPPUNIT_TEST(typingBodyIsTheReadCallWithTheIndicator);
     CPPUNIT_TEST(successReadsTheWamid);
     CPPUNIT_TEST(errorClasses);
     CPPUNIT_TEST(unreadableSuccessIsNotRetried);
@@ -321,6 +322,13 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("read"), body->getValue<std::string>("status"));
         CPPUNIT_ASSERT_EQUAL(std::string("wamid.X"), body->getValue<std::string>("message_id"));
         CPPUNIT_ASSERT_EQUAL(std::string("whatsapp"), body->getValue<std::string>("messaging_product"));
+    }
+
+    void typingBodyIsTheReadCallWithTheIndicator() {
+        // Byte for byte what Meta documents (keys in Poco's order: sorted).
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"message_id\":\"wamid.X\",\"messaging_product\":\"whatsapp\",\"status\":\"read\","
+                                         "\"typing_indicator\":{\"type\":\"text\"}}"),
+                             plugins::cloud_api::typingBody("wamid.X"));
     }
 
     void successReadsTheWamid() {

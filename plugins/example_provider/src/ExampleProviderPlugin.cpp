@@ -20,7 +20,8 @@
 namespace tawasul::plugins::example_provider {
 namespace {
 
-class FileProvider final : public sdk::MessageProvider {
+// Also a TypingIndicator (ABI 2.8): "typing" is one line {"typing": WAMID} in the same file.
+class FileProvider final : public sdk::MessageProvider, public sdk::TypingIndicator {
 public:
     FileProvider(std::string name, std::string path) : name_(std::move(name)), path_(std::move(path)) {}
 
@@ -59,6 +60,17 @@ public:
     }
 
     bool markRead(const std::string&) override { return false; }  // nothing to tell
+
+    bool showTyping(const std::string& inboundWamid) override {
+        Poco::JSON::Object line;
+        line.set("typing", inboundWamid);
+        std::ostringstream out;
+        line.stringify(out);
+        std::lock_guard lock(mutex_);
+        std::ofstream file(path_, std::ios::app);
+        file << out.str() << '\n';
+        return static_cast<bool>(file.flush());
+    }
     sdk::ProviderHealth health() const override { return {}; }
 
 private:
@@ -127,8 +139,10 @@ public:
     void start(sdk::HostContext& context) override {
         const ExampleConfig config = readConfig(context.config());
         // Published under the plugin's name: that is the name `dispatch.chain` lists.
-        context.services().publish<sdk::MessageProvider>(context.pluginName(),
-                                                         std::make_shared<FileProvider>(context.pluginName(), config.file));
+        const auto provider = std::make_shared<FileProvider>(context.pluginName(), config.file);
+        context.services().publish<sdk::MessageProvider>(context.pluginName(), provider);
+        // Optional, beside it: the dispatcher's showTyping finds it by the same name.
+        context.services().publish<sdk::TypingIndicator>(context.pluginName(), provider);
         // Under the same name: the one admin_inbox's media.source names.
         if (!config.mediaFile.empty())
             context.services().publish<sdk::MediaSource>(context.pluginName(),

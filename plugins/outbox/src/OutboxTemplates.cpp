@@ -4,6 +4,7 @@
 
 #include <Poco/URI.h>
 
+#include "tawasul/sdk/ListPages.hpp"
 #include "tawasul/whatsapp/Templates.hpp"
 
 namespace tawasul::plugins::outbox {
@@ -30,15 +31,6 @@ std::optional<std::string> OutboxTemplate::render(const std::string& body, const
     return sdk::TemplateText::render(body, values, error);
 }
 
-std::string waMeLink(const std::string& phoneE164, const std::string& text) {
-    std::string digits;
-    for (char c : phoneE164)
-        if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
-    // Every byte but letters, digits and - . _ ~ is percent-encoded (the reserved set below plus
-    // what Poco always encodes).
-    std::string encoded;
-    Poco::URI::encode(text, "!#$&'()*+,/:;=?@[]", encoded);
-    return "https://wa.me/" + digits + "?text=" + encoded;
-}
+std::string waMeLink(const std::string& phoneE164, const std::string& text) { return sdk::waMeLink(phoneE164, text); }
 
 }  // namespace tawasul::plugins::outbox

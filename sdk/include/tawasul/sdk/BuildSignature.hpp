@@ -25,8 +25,11 @@
 //      inbound media fetched through the provider that delivered it.
 // 2.7: Metrics::addGauges/removeGauges (gauge families read at each scrape, appended last),
 //      sdk::GaugeSample, sdk::GaugeReader.
+// 2.8: sdk::TypingIndicator (optional, beside a MessageProvider: the read call with Meta's
+//      typing_indicator); MessageDispatcher::showTyping and MessageDispatcher::retry (a failed
+//      outbound message queued again), appended after its 2.6 members (2.7 changed no class of it).
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 7
+#define TAWASUL_SDK_ABI_MINOR 8
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)

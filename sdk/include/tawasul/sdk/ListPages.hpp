@@ -32,6 +32,15 @@ inline std::string queryValue(const std::string& text) {
     return out;
 }
 
+// https://wa.me/<digits>?text=<text>: a message for a person to send by hand from their own
+// WhatsApp; the phone's digits only, the text percent-encoded as queryValue does.
+inline std::string waMeLink(const std::string& phone, const std::string& text) {
+    std::string digits;
+    for (char c : phone)
+        if (c >= '0' && c <= '9') digits += c;
+    return "https://wa.me/" + digits + "?text=" + queryValue(text);
+}
+
 class KeysetList {
 public:
     // `select`: "SELECT id, ... FROM table", with no WHERE; the list is ordered by id.

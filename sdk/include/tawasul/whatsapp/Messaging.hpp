@@ -110,6 +110,18 @@ public:
     virtual ProviderHealth testConnection() = 0;
 };
 
+// Optional (ABI 2.8), published under the provider's name beside its MessageProvider: marks an
+// inbound message read and shows the customer that an agent is typing (the Cloud API clears it
+// with the reply or after about 25 s). A new interface rather than a virtual added to
+// MessageProvider, so that a provider built for 2.6 (whose vtable has no such slot) is simply
+// one that does not publish it.
+class TAWASUL_SDK_API TypingIndicator {
+public:
+    virtual ~TypingIndicator();
+    // False when the provider cannot (not configured, or the network refused).
+    virtual bool showTyping(const std::string& inboundWamid) = 0;
+};
+
 // Who asked to send, for the timeline and the audit.
 struct Actor {
     std::string kind;  // "user", "api_token", "system", "flow"
@@ -154,6 +166,15 @@ public:
     virtual bool markRead(std::int64_t conversationId) = 0;
     // The chain in order, with each provider's health.
     virtual std::vector<std::pair<std::string, ProviderHealth>> chainHealth() const = 0;
+    // Since ABI 2.8, appended after the members of 2.6 (a plugin built for 2.6 sees the vtable it
+    // knew; the host, which implements this, is never older than a plugin it loads):
+    // Shows "typing" on the conversation's last inbound message through the first provider of the
+    // chain that publishes a TypingIndicator; false when none could.
+    virtual bool showTyping(std::int64_t conversationId) = 0;
+    // Queues a failed outbound message again, the same row, through the chain (a new send job).
+    // Accepted once; Duplicate when it is not failed any more (a second click, another agent);
+    // InvalidRequest when there is no such outbound message.
+    virtual SendReceipt retry(std::int64_t messageId, const Actor& actor) = 0;
 };
 
 }  // namespace tawasul::sdk
