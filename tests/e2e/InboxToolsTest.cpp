@@ -120,7 +120,9 @@ public:
         // (Meta stamps a message to the second: the next one comes a second later, so it is after the note.)
         std::this_thread::sleep_for(std::chrono::milliseconds(1100));
         h.customerWrites("wamid.NOTE2", "Alors, c'est bon ?");
-        const std::string page = colleague.get(url).body;
+        // The timeline only: the list beside it (desktop's first pane) shows the latest message too.
+        const std::string whole = colleague.get(url).body;
+        const std::string page = whole.substr(whole.find("<ol id=\"timeline\""));
         const auto first = page.find("j&#39;ai payé hier") != std::string::npos ? page.find("j&#39;ai payé hier") : page.find("j'ai payé hier");
         const auto note = page.find("<li class=\"note\"");
         const auto second = page.find("c&#39;est bon") != std::string::npos ? page.find("c&#39;est bon") : page.find("c'est bon");
