@@ -728,19 +728,26 @@ void Dispatcher::runJob(const sdk::Job& job, Kept& kept) {
     throw sdk::PermanentJobFailure("no provider accepted message " + std::to_string(messageId) + ": " + lastReason);
 }
 
-bool Dispatcher::markRead(std::int64_t conversationId) {
+// The conversation's latest inbound message that Meta named: what a read (or typing) call is about.
+std::optional<std::string> Dispatcher::latestInboundWamid(std::int64_t conversationId) {
     Poco::Data::Session session = database_.session();
     Poco::Int64 id = conversationId;
     std::vector<std::string> wamids;
     session << "SELECT wa_message_id FROM whatsapp_messages WHERE conversation_id = $1 AND direction = 'in' AND "
                "wa_message_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
         use(id), into(wamids), now;
-    if (wamids.empty()) return false;
+    if (wamids.empty()) return std::nullopt;
+    return wamids.front();
+}
+
+bool Dispatcher::markRead(std::int64_t conversationId) {
+    const std::optional<std::string> wamid = latestInboundWamid(conversationId);
+    if (!wamid) return false;
     for (const std::string& name : chain_) {
         const auto instance = provider(name);
         if (!instance) continue;
         try {
-            if (instance->markRead(wamids.front())) return true;
+            if (instance->markRead(*wamid)) return true;
         } catch (const std::exception& error) {
             log().warning("mark-read through " + name + " failed: " + sdk::errorText(error));
         }
@@ -749,19 +756,14 @@ bool Dispatcher::markRead(std::int64_t conversationId) {
 }
 
 bool Dispatcher::showTyping(std::int64_t conversationId) {
-    Poco::Data::Session session = database_.session();
-    Poco::Int64 id = conversationId;
-    std::vector<std::string> wamids;
-    session << "SELECT wa_message_id FROM whatsapp_messages WHERE conversation_id = $1 AND direction = 'in' AND "
-               "wa_message_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
-        use(id), into(wamids), now;
-    if (wamids.empty()) return false;
+    const std::optional<std::string> wamid = latestInboundWamid(conversationId);
+    if (!wamid) return false;
     for (const std::string& name : chain_) {
-        // Optional beside the MessageProvider (ABI 2.7): a provider that does not publish it is passed.
+        // Optional beside the MessageProvider (ABI 2.8): a provider that does not publish it is passed.
         const auto typing = std::static_pointer_cast<sdk::TypingIndicator>(services_.find(typeid(sdk::TypingIndicator).name(), name));
         if (!typing) continue;
         try {
-            if (typing->showTyping(wamids.front())) return true;
+            if (typing->showTyping(*wamid)) return true;
         } catch (const std::exception& error) {
             log().warning("typing indicator through " + name + " failed: " + sdk::errorText(error));
         }

@@ -4,6 +4,7 @@
 // when a job runs, since plugins start (and may restart) after the host made this.
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +44,7 @@ public:
     static constexpr std::int64_t kWindowMillis = 24LL * 3600 * 1000;
 
 private:
+    std::optional<std::string> latestInboundWamid(std::int64_t conversationId);
     struct Loaded;
     struct Kept;
     std::unique_ptr<Kept> takeKept();
