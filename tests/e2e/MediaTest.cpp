@@ -18,6 +18,8 @@ class MediaTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(anImageIsStoredOnceAndServedToSignedInUsers);
     CPPUNIT_TEST(failuresAreShownAndKeepNoFile);
     CPPUNIT_TEST(inTheDatabaseOnRequest);
+    CPPUNIT_TEST(rangesFromTheDirectory);
+    CPPUNIT_TEST(rangesFromTheDatabase);
     CPPUNIT_TEST(locationAndContactsAreShownAsCards);
     CPPUNIT_TEST(mediaConfigurationErrorsNameTheirLocation);
     CPPUNIT_TEST_SUITE_END();
@@ -31,6 +33,16 @@ public:
     void failuresAreShownAndKeepNoFile() {
         MediaHost h;
         checkFailuresAreShownAndKeepNoFile(h);
+    }
+
+    void rangesFromTheDirectory() {
+        MediaHost h;
+        checkRangeRequests(h);
+    }
+
+    void rangesFromTheDatabase() {
+        MediaHost h("", 65536, "database");
+        checkRangeRequests(h);
     }
 
     void inTheDatabaseOnRequest() {

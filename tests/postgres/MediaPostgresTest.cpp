@@ -12,6 +12,8 @@ class MediaPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(anImageIsStoredOnceAndServedToSignedInUsers);
     CPPUNIT_TEST(failuresAreShownAndKeepNoFile);
     CPPUNIT_TEST(inTheDatabaseOnRequest);
+    CPPUNIT_TEST(rangesFromTheDirectory);
+    CPPUNIT_TEST(rangesFromTheDatabase);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -19,6 +21,18 @@ public:
         PostgresDatabase database;
         MediaHost h(database.url());
         checkImageStoredOnceAndServed(h);
+    }
+
+    void rangesFromTheDirectory() {
+        PostgresDatabase database;
+        MediaHost h(database.url());
+        checkRangeRequests(h);
+    }
+
+    void rangesFromTheDatabase() {
+        PostgresDatabase database;
+        MediaHost h(database.url(), 65536, "database");
+        checkRangeRequests(h);
     }
 
     void inTheDatabaseOnRequest() {

@@ -294,6 +294,105 @@ void checkImageStoredInTheDatabase(MediaHost& h) {
     CPPUNIT_ASSERT_EQUAL(401, h.host().request("GET", kMediaRoute + std::to_string(ids[0])).status);
 }
 
+void checkRangeRequests(MediaHost& h) {
+    // 1000 bytes with NULs and every byte value, so that a part cut a byte off shows.
+    std::string video;
+    for (int i = 0; i < 1000; ++i) video += static_cast<char>((i * 7) % 256);
+    h.fake().addMedia("5001", FakeMedia{video, "video/mp4"});
+    InboundMedia clip;
+    clip.wamid = "wamid.MEDIA.RANGE1";
+    clip.type = "video";
+    clip.mediaId = "5001";
+    clip.mimeType = "video/mp4";
+    const std::int64_t id = h.receive(clip);
+    CPPUNIT_ASSERT_EQUAL(std::string("stored|"), h.waitForMedia(id, "stored"));
+    const std::string src = kMediaRoute + std::to_string(id);
+    addUser(h.host(), "agent.range@example.dz", "agent", "media-test-password");
+    const AdminBrowser agent = signIn(h.host(), "agent.range@example.dz", "media-test-password");
+    const auto ranged = [&](const std::string& range) {
+        return h.host().request("GET", src, "", {{"Cookie", agent.cookie()}, {"Range", range}});
+    };
+    const auto expectPart = [&](const std::string& range, std::size_t first, std::size_t last) {
+        const HttpResult r = ranged(range);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, 206, r.status);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/1000", header(r, "content-range"));
+        CPPUNIT_ASSERT_MESSAGE(range, video.substr(first, last - first + 1) == r.body);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::to_string(last - first + 1), header(r, "content-length"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("bytes"), header(r, "accept-ranges"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("video/mp4"), header(r, "content-type"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("nosniff"), header(r, "x-content-type-options"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("default-src 'none'; sandbox"), header(r, "content-security-policy"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("inline"), header(r, "content-disposition"));
+    };
+    const auto expectWhole = [&](const std::string& range) {
+        const HttpResult r = ranged(range);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, 200, r.status);
+        CPPUNIT_ASSERT_MESSAGE(range, video == r.body);
+        CPPUNIT_ASSERT_MESSAGE(range, r.headers.count("content-range") == 0);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("bytes"), header(r, "accept-ranges"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("nosniff"), header(r, "x-content-type-options"));
+    };
+    const auto expectUnsatisfiable = [&](const std::string& range) {
+        const HttpResult r = ranged(range);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, 416, r.status);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(range, std::string("bytes */1000"), header(r, "content-range"));
+        CPPUNIT_ASSERT_MESSAGE(range, !contains(r.body, video.substr(1, 8)));
+    };
+
+    // Without a Range: the whole file, saying that parts may be asked for.
+    const HttpResult plain = agent.get(src);
+    CPPUNIT_ASSERT_EQUAL(200, plain.status);
+    CPPUNIT_ASSERT(video == plain.body);
+    CPPUNIT_ASSERT_EQUAL(std::string("bytes"), header(plain, "accept-ranges"));
+    // What Chromium's player asks first, then a seek; a range past the end is cut at the end.
+    expectPart("bytes=0-", 0, 999);
+    expectPart("bytes=100-199", 100, 199);
+    expectPart("bytes=0-0", 0, 0);
+    expectPart("bytes=990-5000", 990, 999);
+    expectPart("bytes=100-", 100, 999);  // open
+    expectPart("bytes=-500", 500, 999);  // suffix
+    expectPart("bytes=-5000", 0, 999);   // a suffix longer than the file: all of it
+    expectPart("BYTES=999-999", 999, 999);  // the unit ignores case
+    // Nothing the file holds.
+    expectUnsatisfiable("bytes=1000-");
+    expectUnsatisfiable("bytes=5000-6000");
+    expectUnsatisfiable("bytes=99999999999999999999999-");
+    expectUnsatisfiable("bytes=-0");
+    // Malformed, another unit, or several ranges: the whole file (RFC 9110 lets a server ignore them).
+    for (const char* bad : {"bytes=", "bytes=-", "bytes=abc-def", "bytes=200-100", "bytes=1-2-3", "items=0-10", "bytes 0-10", "bytes=0x10-",
+                            "bytes=+5-10", "bytes=0-10,20-30", "bytes=0-10, -5", ""})
+        expectWhole(bad);
+    // An If-Range names a validator this route never gave: the whole file.
+    const HttpResult ifRange = h.host().request("GET", src, "", {{"Cookie", agent.cookie()}, {"Range", "bytes=0-9"}, {"If-Range", "\"x\""}});
+    CPPUNIT_ASSERT_EQUAL(200, ifRange.status);
+    CPPUNIT_ASSERT(video == ifRange.body);
+
+    // No session, no part of it.
+    const HttpResult anonymous = h.host().request("GET", src, "", {{"Range", "bytes=0-9"}});
+    CPPUNIT_ASSERT_EQUAL(401, anonymous.status);
+    CPPUNIT_ASSERT(!contains(anonymous.body, video.substr(1, 9)));
+    CPPUNIT_ASSERT(anonymous.headers.count("content-range") == 0);
+    CPPUNIT_ASSERT_EQUAL(401, h.host().request("GET", src, "", {{"Cookie", "tawasul_session=forged"}, {"Range", "bytes=0-9"}}).status);
+
+    // A document's part is still a download.
+    h.fake().addMedia("5002", FakeMedia{"%PDF-1.4 fake invoice body", "application/pdf"});
+    InboundMedia document;
+    document.wamid = "wamid.MEDIA.RANGE2";
+    document.type = "document";
+    document.mediaId = "5002";
+    document.mimeType = "application/pdf";
+    document.filename = "facture.pdf";
+    const std::int64_t doc = h.receive(document);
+    h.waitForMedia(doc, "stored");
+    const HttpResult docPart = h.host().request("GET", kMediaRoute + std::to_string(doc), "", {{"Cookie", agent.cookie()}, {"Range", "bytes=0-7"}});
+    CPPUNIT_ASSERT_EQUAL(206, docPart.status);
+    CPPUNIT_ASSERT_EQUAL(std::string("%PDF-1.4"), docPart.body);
+    CPPUNIT_ASSERT_EQUAL(std::string("bytes 0-7/26"), header(docPart, "content-range"));
+    CPPUNIT_ASSERT_EQUAL(std::string("application/pdf"), header(docPart, "content-type"));
+    const std::string disposition = header(docPart, "content-disposition");
+    CPPUNIT_ASSERT_MESSAGE(disposition, disposition.rfind("attachment; filename=\"facture.pdf\"", 0) == 0);
+}
+
 void checkFailuresAreShownAndKeepNoFile(MediaHost& h) {
     const std::string png = receiptPng();
     addUser(h.host(), "agent.fail@example.dz", "agent", "media-test-password");

@@ -70,4 +70,11 @@ void checkFailuresAreShownAndKeepNoFile(MediaHost& h);
 // With media.storage: database, the bytes are one row per content and no file is written.
 void checkImageStoredInTheDatabase(MediaHost& h);
 
+// A stored video served in parts, as a player seeking asks for it (in either storage): Accept-Ranges
+// always; bytes=A-B, bytes=A- and bytes=-N give 206 with Content-Range and only those bytes (and
+// the headers of the whole answer); a start past the end gives 416 with bytes */TOTAL; a malformed
+// header, another unit or several ranges give the whole 200; no session, no part (401). A document
+// keeps its attachment disposition on a 206.
+void checkRangeRequests(MediaHost& h);
+
 }  // namespace tawasul::test

@@ -245,6 +245,98 @@ std::optional<std::string> MediaStore::read(const std::string& sha256) const {
     return bytes.str();
 }
 
+std::optional<std::int64_t> MediaStore::storedSize(const std::string& sha256) const {
+    if (!isHex64(sha256)) return std::nullopt;
+    if (options_.inDatabase) {
+        std::optional<std::int64_t> size;
+        sdk::PreparedSession db(database_.session(), database_.sql());
+        db.run("SELECT " + database_.sql().byteLength("bytes") + " FROM whatsapp_media_blobs WHERE sha256 = $1", {sha256},
+               [&](const sdk::SqlRow& row) { size = row.integer(0); });
+        return size;
+    }
+    std::error_code error;
+    const auto size = fs::file_size(pathOf(sha256), error);
+    if (error) return std::nullopt;
+    return static_cast<std::int64_t>(size);
+}
+
+std::optional<std::string> MediaStore::readPart(const std::string& sha256, std::int64_t offset, std::int64_t length) const {
+    if (!isHex64(sha256) || offset < 0 || length < 0) return std::nullopt;
+    if (options_.inDatabase) {
+        // SQLite's substr(blob, start, length) and PostgreSQL's substr(bytea, start, count) both
+        // count from 1 and cut bytes; PostgreSQL wants integers there, not the bigints bound.
+        std::optional<std::string> bytes;
+        sdk::PreparedSession db(database_.session(), database_.sql());
+        db.run("SELECT substr(bytes, CAST($2 AS INTEGER), CAST($3 AS INTEGER)) FROM whatsapp_media_blobs WHERE sha256 = $1",
+               {sha256, static_cast<Poco::Int64>(offset + 1), static_cast<Poco::Int64>(length)},
+               [&](const sdk::SqlRow& row) { bytes = row.bytes(0); });
+        return bytes;
+    }
+    std::ifstream in(pathOf(sha256), std::ios::binary);
+    if (!in) return std::nullopt;
+    in.seekg(offset);
+    std::string bytes(static_cast<std::size_t>(length), '\0');
+    if (in) in.read(bytes.data(), length);
+    bytes.resize(in.bad() ? 0 : static_cast<std::size_t>(in.gcount()));
+    return bytes;
+}
+
+namespace {
+
+// Decimal digits as a number, saturated far above any file's size; nullopt when not all digits.
+std::optional<std::int64_t> digits(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    std::int64_t value = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value > (std::int64_t(1) << 50) ? value : value * 10 + (c - '0');
+    }
+    return value;
+}
+
+}  // namespace
+
+ByteRange parseByteRange(const std::optional<std::string>& header, std::int64_t total) {
+    ByteRange whole;
+    if (!header) return whole;
+    std::string value = *header;
+    const auto begin = value.find_first_not_of(" \t"), end = value.find_last_not_of(" \t");
+    if (begin == std::string::npos) return whole;
+    value = value.substr(begin, end - begin + 1);
+    if (value.size() < 6 || lower(value.substr(0, 6)) != "bytes=") return whole;
+    std::string spec = value.substr(6);
+    if (spec.find(',') != std::string::npos) return whole;  // several ranges: the whole file instead
+    const auto trimmed = spec.find_first_not_of(" \t");
+    if (trimmed == std::string::npos) return whole;
+    spec = spec.substr(trimmed, spec.find_last_not_of(" \t") - trimmed + 1);
+    const auto dash = spec.find('-');
+    if (dash == std::string::npos) return whole;
+    const std::string from = spec.substr(0, dash), to = spec.substr(dash + 1);
+    ByteRange part;
+    part.kind = ByteRange::Kind::Part;
+    ByteRange none;
+    none.kind = ByteRange::Kind::Unsatisfiable;
+    if (from.empty()) {  // bytes=-N: the last N bytes
+        const auto suffix = digits(to);
+        if (!suffix) return whole;
+        if (*suffix == 0 || total == 0) return none;
+        part.first = total - std::min(*suffix, total);
+        part.last = total - 1;
+        return part;
+    }
+    const auto first = digits(from);
+    if (!first) return whole;
+    std::optional<std::int64_t> last;
+    if (!to.empty()) {
+        last = digits(to);
+        if (!last || *last < *first) return whole;  // not a range at all: ignored, as RFC 9110 says
+    }
+    if (*first >= total) return none;
+    part.first = *first;
+    part.last = last ? std::min(*last, total - 1) : total - 1;
+    return part;
+}
+
 std::optional<MediaStore::Message> MediaStore::message(std::int64_t id) {
     Poco::Data::Session session = database_.session();
     Poco::Int64 key = id;

@@ -67,6 +67,17 @@ std::string safeFilename(const std::string& name);
 // The Content-Disposition value for a download of `name`: an ASCII filename and an RFC 5987 filename*.
 std::string attachmentDisposition(const std::string& name);
 
+// What a Range header asks of a file of `total` bytes (RFC 9110 section 14): the whole file (no
+// header, one that is malformed, another unit, or several ranges: answering those with the whole
+// 200 is allowed and spares a multipart body), one part [first, last] (206), or nothing it holds
+// (416).
+struct ByteRange {
+    enum class Kind { Whole, Part, Unsatisfiable };
+    Kind kind = Kind::Whole;
+    std::int64_t first = 0, last = 0;  // Part: inclusive, last < total
+};
+ByteRange parseByteRange(const std::optional<std::string>& header, std::int64_t total);
+
 class MediaStore {
 public:
     MediaStore(sdk::Database& database, MediaOptions options);
@@ -96,6 +107,12 @@ public:
     std::string keep(const std::string& bytes) const;
     // The stored bytes; nullopt when the file (or row) is missing.
     std::optional<std::string> read(const std::string& sha256) const;
+    // The number of stored bytes; nullopt when the file (or row) is missing.
+    std::optional<std::int64_t> storedSize(const std::string& sha256) const;
+    // `length` bytes from `offset` (0-based), read alone: a seek in the file, a substr() of the row
+    // (a player seeking in a 16 MB video does not load all of it for each request). Fewer when the
+    // bytes end before; nullopt when the file (or row) is missing.
+    std::optional<std::string> readPart(const std::string& sha256, std::int64_t offset, std::int64_t length) const;
 
 private:
     std::string keepFile(const std::string& bytes, const std::string& sha) const;

@@ -65,6 +65,8 @@ class MediaStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MediaStoreTest);
     CPPUNIT_TEST(typesAreCheckedForTheKindOfMessage);
     CPPUNIT_TEST(filenamesCannotMakeAHeader);
+    CPPUNIT_TEST(rangeHeadersAreReadAsRfc9110Says);
+    CPPUNIT_TEST(partsAreReadAloneInBothStorages);
     CPPUNIT_TEST(configurationDefaultsAndRefusals);
     CPPUNIT_TEST(filesAreNamedByHashPrivateAndKeptOnce);
     CPPUNIT_TEST(theJobDecidesByWhatTheSourceSays);
@@ -94,6 +96,52 @@ public:
         CPPUNIT_ASSERT(bytesMatchType("image/webp", std::string("RIFF\0\0\0\0WEBPVP8 ", 16)));
         CPPUNIT_ASSERT(!bytesMatchType("image/webp", "RIFF"));
         CPPUNIT_ASSERT(bytesMatchType("application/pdf", "anything"));
+    }
+
+    void rangeHeadersAreReadAsRfc9110Says() {
+        using Kind = ByteRange::Kind;
+        const auto shown = [](const std::optional<std::string>& header, std::int64_t total) {
+            const ByteRange r = parseByteRange(header, total);
+            return r.kind == Kind::Whole ? std::string("whole")
+                   : r.kind == Kind::Unsatisfiable ? std::string("none")
+                                                   : std::to_string(r.first) + "-" + std::to_string(r.last);
+        };
+        CPPUNIT_ASSERT_EQUAL(std::string("whole"), shown(std::nullopt, 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("0-99"), shown("bytes=0-", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("10-19"), shown("bytes=10-19", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("10-99"), shown(" bytes= 10-500 ", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("70-99"), shown("bytes=-30", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("0-99"), shown("bytes=-300", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("99-99"), shown("Bytes=99-", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), shown("bytes=100-", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), shown("bytes=-0", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), shown("bytes=0-", 0));   // an empty file holds no byte
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), shown("bytes=-5", 0));
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), shown("bytes=99999999999999999999999999-", 100));
+        for (const char* bad : {"", "bytes", "bytes=", "bytes=-", "bytes=a-", "bytes=5-4", "bytes=1-2-3", "bytes=0-1,3-4", "bytes=,0-1",
+                                "bytes=-1,", "pages=0-1", "bytes=0-1x", "bytes=1 -2", "bytes=-+3"})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(bad, std::string("whole"), shown(std::string(bad), 100));
+    }
+
+    void partsAreReadAloneInBothStorages() {
+        const std::string bytes = std::string("\x89PNG\r\n\x1A\n", 8) + std::string(100, '\0') + "end";
+        for (const bool inDatabase : {false, true}) {
+            test::TempDir dir;
+            MediaOptions options;
+            options.dir = dir.path() / "var" / "media";
+            options.inDatabase = inDatabase;
+            test::InboxFixture fixture(dir);
+            MediaStore store(fixture.database(), options);
+            const std::string sha = store.keep(bytes);
+            CPPUNIT_ASSERT(store.storedSize(sha) == std::int64_t(111));
+            CPPUNIT_ASSERT(store.readPart(sha, 0, 4) == std::string("\x89PNG", 4));
+            CPPUNIT_ASSERT(store.readPart(sha, 8, 3) == std::string(3, '\0'));  // NULs are bytes too
+            CPPUNIT_ASSERT(store.readPart(sha, 108, 3) == std::string("end"));
+            CPPUNIT_ASSERT(store.readPart(sha, 108, 50) == std::string("end"));  // cut where the bytes end
+            CPPUNIT_ASSERT(!store.storedSize(std::string(64, 'a')).has_value());
+            CPPUNIT_ASSERT(!store.readPart(std::string(64, 'a'), 0, 4).has_value());
+            CPPUNIT_ASSERT(!store.readPart("../../etc/passwd", 0, 4).has_value());
+        }
     }
 
     void filenamesCannotMakeAHeader() {
