@@ -2,53 +2,30 @@
 // it (its header shows the sender's @username), reply, the ticks move as status webhooks arrive, assign, resolve, create a B2B lead, switch to
 // Arabic (right to left, also on a phone-sized window); then Meta refuses the token and the inbox
 // says that replies wait in the Outbox. A screenshot of each step.
-import http from 'node:http';
+import { cloudApiHost, startGraph } from '../graph.mjs';
 
 // The Graph API's send endpoint, played here: every send is accepted with a new wamid, as Meta does.
 // Once `tokenExpired` is set, every send is refused as Meta refuses an expired token.
 const sends = [];
 let tokenExpired = false;
-const graph = http.createServer((request, response) => {
-  let body = '';
-  request.on('data', (chunk) => { body += chunk; });
-  request.on('end', () => {
-    response.setHeader('Content-Type', 'application/json');
-    if (request.method === 'POST' && request.url.endsWith('/messages')) {
-      if (body.includes('"status":"read"')) return response.end('{"success":true}');
-      if (tokenExpired) {
-        response.statusCode = 401;
-        return response.end(JSON.stringify({ error: { message: 'Error validating access token: Session has expired.', type: 'OAuthException',
-          code: 190, error_subcode: 463, fbtrace_id: 'BROWSER' } }));
-      }
-      const wamid = `wamid.BROWSER${sends.length + 1}`;
-      sends.push({ wamid, body });
-      return response.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: 'x', wa_id: 'x' }], messages: [{ id: wamid }] }));
+const graph = await startGraph({
+  answer(request, body, response, url) {
+    if (request.method !== 'POST' || !url.pathname.endsWith('/messages') || body.includes('"status":"read"')) return false;
+    if (tokenExpired) {
+      response.statusCode = 401;
+      response.end(JSON.stringify({ error: { message: 'Error validating access token: Session has expired.', type: 'OAuthException',
+        code: 190, error_subcode: 463, fbtrace_id: 'BROWSER' } }));
+      return true;
     }
-    if (request.method === 'GET') return response.end('{"id":"100000000000001"}');
-    response.statusCode = 404;
-    response.end('{}');
-  });
+    const wamid = `wamid.BROWSER${sends.length + 1}`;
+    sends.push({ wamid, body });
+    response.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: 'x', wa_id: 'x' }], messages: [{ id: wamid }] }));
+    return true;
+  },
 });
-await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
-graph.unref();
 
 // Read by run.mjs before it writes the host's configuration: cloud_api sends to the server above.
-export const options = {
-  plugins: {
-    webhook_receiver: '{}',
-    contact_matcher: '{}',
-    inbound_router: '{}',
-    cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
-    outbox: '{}',
-    admin_inbox: '{}',
-  },
-  extraYaml: 'dispatch:\n  chain: [cloud_api, outbox]\n',
-  settings: [
-    ['whatsapp.cloud.app_secret', 'browser-test-app-secret'],
-    ['whatsapp.cloud.access_token', 'browser-test-token'],
-    ['whatsapp.cloud.phone_number_id', '100000000000001'],
-  ],
-};
+export const options = cloudApiHost(graph);
 
 export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli, until }) {
   const webhook = `${baseUrl}/webhooks/whatsapp`;

@@ -3,7 +3,7 @@
 // token) and the conversation shows the image, loaded through the media route, beside a second
 // image whose id Meta no longer knows (its failure and reason, with a retry button). In English,
 // French and Arabic, on a wide window and on a phone, with a screenshot of each.
-import http from 'node:http';
+import { cloudApiHost, startGraph } from '../graph.mjs';
 import crypto from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,57 +16,37 @@ const receiptSha = crypto.createHash('sha256').update(receipt).digest('hex');
 const mediaDir = path.join(mkdtempSync(path.join(tmpdir(), 'tawasul-browser-media-')), 'media');
 
 const calls = { lookups: 0, downloads: 0, unauthorised: 0 };
-const graph = http.createServer((request, response) => {
-  let body = '';
-  request.on('data', (chunk) => { body += chunk; });
-  request.on('end', () => {
-    response.setHeader('Content-Type', 'application/json');
+const graph = await startGraph({
+  answer(request, body, response, url) {
     if (request.headers.authorization !== `Bearer ${token}`) {
       calls.unauthorised += 1;
       response.statusCode = 401;
-      return response.end('{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}');
+      response.end('{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}');
+      return true;
     }
-    const url = new URL(request.url, 'http://localhost');
     if (request.method === 'GET' && url.pathname === '/v21.0/3001') {
       calls.lookups += 1;
-      return response.end(JSON.stringify({ messaging_product: 'whatsapp', url: `http://127.0.0.1:${graph.address().port}/_media/3001?ext=1`,
+      response.end(JSON.stringify({ messaging_product: 'whatsapp', url: `http://127.0.0.1:${graph.address().port}/_media/3001?ext=1`,
         mime_type: 'image/png', sha256: receiptSha, file_size: receipt.length, id: '3001' }));
+      return true;
     }
     if (request.method === 'GET' && url.pathname === '/_media/3001') {
       calls.downloads += 1;
       response.setHeader('Content-Type', 'image/png');
-      return response.end(receipt);
+      response.end(receipt);
+      return true;
     }
     if (request.method === 'GET' && url.pathname === '/v21.0/3002') {
       response.statusCode = 400;
-      return response.end(JSON.stringify({ error: { message: "Unsupported get request. Object with ID '3002' does not exist",
+      response.end(JSON.stringify({ error: { message: "Unsupported get request. Object with ID '3002' does not exist",
         type: 'GraphMethodException', code: 100, error_subcode: 33, fbtrace_id: 'BROWSER' } }));
+      return true;
     }
-    if (request.method === 'POST' && url.pathname.endsWith('/messages')) return response.end('{"success":true}');
-    if (request.method === 'GET') return response.end('{"id":"100000000000001"}');
-    response.statusCode = 404;
-    response.end('{}');
-  });
-});
-await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
-graph.unref();
-
-export const options = {
-  plugins: {
-    webhook_receiver: '{}',
-    contact_matcher: '{}',
-    inbound_router: '{}',
-    cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
-    outbox: '{}',
-    admin_inbox: `{ media: { dir: "${mediaDir}" } }`,
+    return false;
   },
-  extraYaml: 'dispatch:\n  chain: [cloud_api, outbox]\n',
-  settings: [
-    ['whatsapp.cloud.app_secret', secret],
-    ['whatsapp.cloud.access_token', token],
-    ['whatsapp.cloud.phone_number_id', '100000000000001'],
-  ],
-};
+});
+
+export const options = cloudApiHost(graph, { adminInbox: `{ media: { dir: "${mediaDir}" } }`, secret, token });
 
 // One signed inbound webhook with one message (an image unless `content` says otherwise), as Meta posts it.
 function imageWebhook(wamid, mediaId, caption, secondsAgo = 0, content = null) {

@@ -4,41 +4,11 @@
 // conversation that is not theirs raises none, and neither does one in the conversation they are
 // reading. An init script stands in for window.Notification and records each `new Notification`
 // (a headless browser shows none). en, fr and ar on a desktop, ar on a phone; a screenshot of each.
-import http from 'node:http';
+import { cloudApiHost, startGraph } from '../graph.mjs';
 
-const graph = http.createServer((request, response) => {
-  let body = '';
-  request.on('data', (chunk) => { body += chunk; });
-  request.on('end', () => {
-    response.setHeader('Content-Type', 'application/json');
-    if (request.method === 'POST' && request.url.endsWith('/messages')) {
-      if (body.includes('"status":"read"')) return response.end('{"success":true}');
-      return response.end(JSON.stringify({ messaging_product: 'whatsapp', messages: [{ id: `wamid.NOTIFY${Date.now()}` }] }));
-    }
-    if (request.method === 'GET') return response.end('{"id":"100000000000001"}');
-    response.statusCode = 404;
-    response.end('{}');
-  });
-});
-await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
-graph.unref();
+const graph = await startGraph({ prefix: 'wamid.NOTIFY' });
 
-export const options = {
-  plugins: {
-    webhook_receiver: '{}',
-    contact_matcher: '{}',
-    inbound_router: '{}',
-    cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
-    outbox: '{}',
-    admin_inbox: '{}',
-  },
-  extraYaml: 'dispatch:\n  chain: [cloud_api, outbox]\n',
-  settings: [
-    ['whatsapp.cloud.app_secret', 'browser-test-app-secret'],
-    ['whatsapp.cloud.access_token', 'browser-test-token'],
-    ['whatsapp.cloud.phone_number_id', '100000000000001'],
-  ],
-};
+export const options = cloudApiHost(graph);
 
 // Runs in every page before its own scripts: a Notification that records what it was asked to
 // show (title, options) and keeps the real permission, so that the page's checks stay the browser's.

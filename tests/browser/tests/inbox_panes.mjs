@@ -2,41 +2,11 @@
 // side by side (mirrored in Arabic), one column on a phone; j opens the next conversation of the
 // list, ? shows the shortcuts; the tab's title counts the unread messages and moves when one
 // arrives live. en, fr and ar; a screenshot of each.
-import http from 'node:http';
+import { cloudApiHost, startGraph } from '../graph.mjs';
 
-const graph = http.createServer((request, response) => {
-  let body = '';
-  request.on('data', (chunk) => { body += chunk; });
-  request.on('end', () => {
-    response.setHeader('Content-Type', 'application/json');
-    if (request.method === 'POST' && request.url.endsWith('/messages')) {
-      if (body.includes('"status":"read"')) return response.end('{"success":true}');
-      return response.end(JSON.stringify({ messaging_product: 'whatsapp', messages: [{ id: `wamid.PANES${Date.now()}` }] }));
-    }
-    if (request.method === 'GET') return response.end('{"id":"100000000000001"}');
-    response.statusCode = 404;
-    response.end('{}');
-  });
-});
-await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
-graph.unref();
+const graph = await startGraph({ prefix: 'wamid.PANES' });
 
-export const options = {
-  plugins: {
-    webhook_receiver: '{}',
-    contact_matcher: '{}',
-    inbound_router: '{}',
-    cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
-    outbox: '{}',
-    admin_inbox: '{}',
-  },
-  extraYaml: 'dispatch:\n  chain: [cloud_api, outbox]\n',
-  settings: [
-    ['whatsapp.cloud.app_secret', 'browser-test-app-secret'],
-    ['whatsapp.cloud.access_token', 'browser-test-token'],
-    ['whatsapp.cloud.phone_number_id', '100000000000001'],
-  ],
-};
+export const options = cloudApiHost(graph);
 
 export default async function ({ page, baseUrl, assert, screenshot, signIn, users, cli, until, checkWords }) {
   const webhook = `${baseUrl}/webhooks/whatsapp`;

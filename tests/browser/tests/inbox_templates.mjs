@@ -3,7 +3,7 @@
 // positional ones by number), previews the filled template as the agent types, will not send with
 // a blank one, and sends Meta's components; a template Meta refuses shows Meta's code and message
 // in the timeline, in Arabic too. English, French and Arabic at 1280x800 and 390x844.
-import http from 'node:http';
+import { cloudApiHost, startGraph } from '../graph.mjs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -19,40 +19,32 @@ const refuse = (response, code, message, details) => {
   response.statusCode = 400;
   response.end(JSON.stringify({ error: { message, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details },
     fbtrace_id: 'BROWSER' } }));
+  return true;
 };
-const graph = http.createServer((request, response) => {
-  let body = '';
-  request.on('data', (chunk) => { body += chunk; });
-  request.on('end', () => {
-    response.setHeader('Content-Type', 'application/json');
-    if (request.method === 'POST' && request.url.endsWith('/messages')) {
-      if (body.includes('"status":"read"')) return response.end('{"success":true}');
-      const message = JSON.parse(body);
-      sends.push(message);
-      if (message.type === 'template') {
-        const expected = approved[`${message.template.name}|${message.template.language.code}`];
-        if (!expected) return refuse(response, 132001, '(#132001) Template name does not exist in the translation', 'unknown template');
-        const given = {};
-        for (const component of message.template.components || [])
-          given[component.type === 'button' ? `button${component.index}` : component.type] = component.parameters.length;
-        for (const part of new Set([...Object.keys(expected), ...Object.keys(given)])) {
-          const want = (expected[part] || []).length;
-          const got = given[part] || 0;
-          if (want !== got)
-            return refuse(response, 132000, '(#132000) Number of parameters does not match the expected number of params',
-              `${part}: number of localizable_params (${got}) does not match the expected number of params (${want})`);
-        }
+const graph = await startGraph({
+  answer(request, body, response, url) {
+    if (request.method !== 'POST' || !url.pathname.endsWith('/messages') || body.includes('"status":"read"')) return false;
+    const message = JSON.parse(body);
+    sends.push(message);
+    if (message.type === 'template') {
+      const expected = approved[`${message.template.name}|${message.template.language.code}`];
+      if (!expected) return refuse(response, 132001, '(#132001) Template name does not exist in the translation', 'unknown template');
+      const given = {};
+      for (const component of message.template.components || [])
+        given[component.type === 'button' ? `button${component.index}` : component.type] = component.parameters.length;
+      for (const part of new Set([...Object.keys(expected), ...Object.keys(given)])) {
+        const want = (expected[part] || []).length;
+        const got = given[part] || 0;
+        if (want !== got)
+          return refuse(response, 132000, '(#132000) Number of parameters does not match the expected number of params',
+            `${part}: number of localizable_params (${got}) does not match the expected number of params (${want})`);
       }
-      const wamid = `wamid.TEMPLATE${sends.length}`;
-      return response.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: 'x', wa_id: 'x' }], messages: [{ id: wamid }] }));
     }
-    if (request.method === 'GET') return response.end('{"id":"100000000000001"}');
-    response.statusCode = 404;
-    response.end('{}');
-  });
+    const wamid = `wamid.TEMPLATE${sends.length}`;
+    response.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: 'x', wa_id: 'x' }], messages: [{ id: wamid }] }));
+    return true;
+  },
 });
-await new Promise((resolve) => graph.listen(0, '127.0.0.1', resolve));
-graph.unref();
 
 let database = '';
 const sql = (statement) => {
@@ -62,21 +54,8 @@ const sql = (statement) => {
 };
 
 export const options = {
-  plugins: {
-    webhook_receiver: '{}',
-    contact_matcher: '{}',
-    inbound_router: '{}',
-    cloud_api: `{ graph_url: "http://127.0.0.1:${graph.address().port}", api_version: v21.0, messages_per_second: 100, timeout_ms: 2000 }`,
-    outbox: '{}',
-    admin_inbox: '{}',
-  },
   // Cloud API alone: a template Meta refuses fails, and says why.
-  extraYaml: 'dispatch:\n  chain: [cloud_api]\n',
-  settings: [
-    ['whatsapp.cloud.app_secret', 'browser-test-app-secret'],
-    ['whatsapp.cloud.access_token', 'browser-test-token'],
-    ['whatsapp.cloud.phone_number_id', '100000000000001'],
-  ],
+  ...cloudApiHost(graph, { chain: 'cloud_api' }),
   beforeServe: async ({ work }) => {
     database = path.join(work, 'tawasul.db');
     sql(`INSERT INTO whatsapp_templates (name, language, header, body, buttons, status, created_at, updated_at) VALUES
