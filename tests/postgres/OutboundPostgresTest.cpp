@@ -17,9 +17,34 @@ using namespace tawasul::test;
 class OutboundPostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(OutboundPostgresTest);
     CPPUNIT_TEST(idempotentSendsAndFallbackOnTwoHosts);
+    CPPUNIT_TEST(aStatusBeforeItsWamidIsAppliedWhenTheSendStoresIt);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // Meta's status webhook comes before the send's answer stored the wamid: on PostgreSQL the
+    // send records its attempt, stores the wamid and reads the early status in one statement
+    // (Dispatcher::Kept::storeSent), and the message still moves forward to it.
+    void aStatusBeforeItsWamidIsAppliedWhenTheSendStoresIt() {
+        PostgresDatabase pg;
+        FakeGraphApi fake;
+        HostOptions options = outboundHost(fake);
+        options.databaseUrl = pg.url();
+        options.environment.push_back("TAWASUL_MASTER_KEY=" + std::string(44 - 1, 'A') + "=");
+        HostProcess host(options);
+        host.start();
+        auto db = openDatabase(pg.url());
+        const std::string wamid = fake.nextWamid();
+        CPPUNIT_ASSERT_EQUAL(200, FakeGraphApi::postStatus(host, wamid, "delivered", nowSeconds()).status);
+        waitForProcessing(*db);
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), queryRows(*db, "SELECT COUNT(*) FROM whatsapp_message_statuses WHERE wa_message_id = '" + wamid + "'"));
+        const auto receipt = sendThroughProbe(host, "{\"phone\":\"0555 12 34 56\",\"template\":{\"name\":\"rappel\",\"language\":\"fr\"}}");
+        const std::string id = std::to_string(receipt->getValue<Poco::Int64>("message_id"));
+        waitForRows(*db, "SELECT wa_message_id, status, provider FROM whatsapp_messages WHERE id = " + id, wamid + "|delivered|cloud_api");
+        CPPUNIT_ASSERT_EQUAL(std::string("cloud_api|1|sent"),
+                             queryRows(*db, "SELECT provider, attempt, outcome FROM whatsapp_message_attempts WHERE message_id = " + id));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), fake.sendCount());
+    }
+
     void idempotentSendsAndFallbackOnTwoHosts() {
         PostgresDatabase pg;
         FakeGraphApi fake;
