@@ -21,6 +21,7 @@
 #include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 using namespace tawasul;
 using namespace Poco::Data::Keywords;
@@ -64,6 +65,7 @@ class PostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(migrationsApplyOnceAndRefuseEdits);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleasePassesUnchanged);
     CPPUNIT_TEST(twoHostsDrainOneQueueWithoutHandlingAJobTwice);
+    CPPUNIT_TEST(twoHostsDrainTheStoredEventsWithoutHandlingOneTwice);
     CPPUNIT_TEST(enqueueAllNumbersEveryStatementsParameters);
     CPPUNIT_TEST(preparedSessionsRoundTripAndNameTheirErrors);
     CPPUNIT_TEST(aPreparedSessionKeepsBytesAndEnqueuesABatch);
@@ -132,7 +134,13 @@ public:
         CPPUNIT_ASSERT_THROW(host::Migrator(*db, {{"host", dir.file("m")}}).migrate(), host::MigrationError);
     }
 
-    void twoHostsDrainOneQueueWithoutHandlingAJobTwice() {
+    void twoHostsDrainOneQueueWithoutHandlingAJobTwice() { drainWithTwoHosts(false); }
+
+    // Issue #13: the stored events are claimed from whatsapp_webhook_events itself, with
+    // FOR UPDATE SKIP LOCKED as jobs are; in batches, as the router takes them.
+    void twoHostsDrainTheStoredEventsWithoutHandlingOneTwice() { drainWithTwoHosts(true); }
+
+    void drainWithTwoHosts(bool events) {
         test::PostgresDatabase pg;
         auto setup = connect(pg.url());
         host::Migrator(*setup, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
@@ -154,7 +162,7 @@ public:
             options.workerId = name;
             options.pollInterval = std::chrono::milliseconds(20);
             auto queue = std::make_unique<host::JobRunner>(db, clock, metrics, options);
-            queue->handle("test", "count", [&, name](const sdk::Job& job) {
+            auto one = [&, name](const sdk::Job& job) {
                 {
                     std::lock_guard lock(mutex);
                     if (running[job.id]) ++inFlightDuplicates;
@@ -166,7 +174,13 @@ public:
                 std::lock_guard lock(mutex);
                 running[job.id] = false;
                 ++total;
-            });
+            };
+            if (!events) queue->handle("test", "count", one);
+            else
+                queue->handleBatch("test", sdk::kProcessWebhookEventJob, 16, [one](const std::vector<sdk::Job>& jobs) {
+                    for (const sdk::Job& job : jobs) one(job);
+                    return std::vector<sdk::JobFailure>{};
+                });
             return queue;
         };
         auto hostA = makeQueue(*dbA, metricsA, "host-a");
@@ -174,7 +188,13 @@ public:
         {
             Poco::Data::Session session = setup->session();
             sdk::Transaction transaction(*setup, session);
-            for (int i = 0; i < kJobs; ++i) hostA->enqueue(session, "count", "{}", {});
+            for (int i = 0; i < kJobs; ++i)
+                if (events)
+                    session << "INSERT INTO whatsapp_webhook_events (received_at, payload, status, attempts, run_at) "
+                               "VALUES (1, '\\x7b7d', 'pending', 0, 1)",
+                        now;
+                else
+                    hostA->enqueue(session, "count", "{}", {});
             transaction.commit();
         }
         hostA->start();
@@ -189,7 +209,13 @@ public:
         int byA = 0;
         for (const auto& [id, name] : runBy) byA += name == "host-a" ? 1 : 0;
         CPPUNIT_ASSERT_MESSAGE("both hosts took jobs", byA > 0 && byA < kJobs);
-        CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"));
+        if (events) {
+            CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed' "
+                                                          "AND attempts = 1 AND locked_by IS NULL AND processed_at IS NOT NULL"));
+            CPPUNIT_ASSERT_EQUAL(0, countRows(*setup, "SELECT COUNT(*) FROM jobs"));
+        } else {
+            CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"));
+        }
     }
 
     // PostgreSQL takes $1..$n in each statement of a batch; SQLite (JobRunnerTest) takes '?'.
