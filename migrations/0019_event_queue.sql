@@ -9,8 +9,9 @@ ALTER TABLE whatsapp_webhook_events ADD COLUMN locked_until BIGINT;             
 -- Claim: WHERE status = 'pending' AND run_at <= $now ORDER BY run_at, id; the pending rows only,
 -- so the index stays the size of the backlog, not of the history.
 CREATE INDEX whatsapp_webhook_events_claim_idx ON whatsapp_webhook_events(run_at, id) WHERE status = 'pending';
--- Reclaim expired leases: WHERE status = 'processing' AND locked_until < $now.
-CREATE INDEX whatsapp_webhook_events_lease_idx ON whatsapp_webhook_events(locked_until) WHERE status = 'processing';
+-- Reclaim expired leases (WHERE status = 'processing' AND locked_until < $now) reads the few
+-- claimed rows through whatsapp_webhook_events_status_idx: an index of its own on locked_until
+-- would be written at every claim, finish and lease extension for no gain.
 
 -- An upgrade loses nothing: every event with a pending or running process_webhook_event job
 -- becomes a pending event, due when its job was (attempts as its job counted them), and the jobs go.
