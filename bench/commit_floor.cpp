@@ -1,5 +1,7 @@
 // The floor under webhook ingest on SQLite: nothing but the inserts a group commit makes (one
-// webhook event of 520 bytes and its job per request, in the project's real schema), through
+// webhook event of 520 bytes per request, in the project's real schema: since migration 0019 the
+// event is its own queue entry, `events-only`, what the receiver does; without it, each event also
+// gets the job row the receiver wrote before, to compare the two), through
 // SQLite's C API with prepared statements, committed with synchronous=FULL as a 200 requires. No
 // HTTP, no Poco, no other thread: whatever the receiver does, one writer cannot go faster.
 //
@@ -46,8 +48,8 @@ int main(int argc, char** argv) {
     sqlite3_stmt* event = nullptr;
     sqlite3_stmt* job = nullptr;
     check(sqlite3_prepare_v2(db,
-                             "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) "
-                             "VALUES (?, ?, ?, 'pending', 0) RETURNING id",
+                             "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts, run_at) "
+                             "VALUES (?1, ?2, ?3, 'pending', 0, ?1) RETURNING id",
                              -1, &event, nullptr),
           db, "prepare event");
     check(sqlite3_prepare_v2(db,

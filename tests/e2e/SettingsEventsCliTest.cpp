@@ -105,16 +105,16 @@ struct Installation {
         return row;
     }
 
-    // Jobs queued for an event: process_webhook_event, {"event_id":N}, tracking the event's row.
+    // 1 when the event is queued again as its own queue entry: pending, due (run_at set by the
+    // replay: insertEvent leaves it 0), held by no worker, and with no row in jobs (issue #13).
     int jobsFor(std::int64_t id) const {
         auto db = database();
         Poco::Data::Session session = db->session();
         int count = 0;
         Poco::Int64 key = id;
-        std::string payload = "{\"event_id\":" + std::to_string(id) + "}";
-        session << "SELECT COUNT(*) FROM jobs WHERE type = 'process_webhook_event' AND status = 'pending' AND payload = $1 "
-                   "AND ref_table = 'whatsapp_webhook_events' AND ref_id = $2",
-            use(payload), use(key), into(count), now;
+        session << "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE id = $1 AND status = 'pending' AND run_at > 0 "
+                   "AND locked_by IS NULL AND locked_until IS NULL AND NOT EXISTS (SELECT 1 FROM jobs WHERE ref_id = $1)",
+            use(key), into(count), now;
         return count;
     }
 
@@ -438,14 +438,14 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, install.jobsFor(done));
         assertOneLine(install.cli({"events", "replay", "--since", "1764072000000"}), 0, "re-queued 2 event(s)");
         assertOneLine(install.cli({"events", "replay", "--since", "2025-11-25T12:00:00.001Z"}), 0, "re-queued 1 event(s)");
-        CPPUNIT_ASSERT_EQUAL(2, install.jobsFor(failedB));
-        CPPUNIT_ASSERT_EQUAL(3, install.jobsFor(done));
+        CPPUNIT_ASSERT_EQUAL(1, install.jobsFor(failedB));
+        CPPUNIT_ASSERT_EQUAL(1, install.jobsFor(done));
         CPPUNIT_ASSERT_EQUAL(1, install.jobsFor(old));
         // 0: from the beginning; a date alone: midnight UTC.
         assertOneLine(install.cli({"events", "replay", "--since", "0"}), 0, "re-queued 4 event(s)");
         assertOneLine(install.cli({"events", "replay", "--since", "2025-11-25"}), 0, "re-queued 4 event(s)");
         assertOneLine(install.cli({"events", "replay", "--since", "2025-11-26"}), 0, "re-queued 0 event(s)");
-        CPPUNIT_ASSERT_EQUAL(3, install.jobsFor(old));
+        CPPUNIT_ASSERT_EQUAL(1, install.jobsFor(old));
     }
 
     void eventsMisuse() {

@@ -13,6 +13,10 @@
 #include "app/Runtime.hpp"
 #include "db/SqlDatabase.hpp"
 #include "TestSupport.hpp"
+#include "WebhookSupport.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
+
+#include <algorithm>
 
 using namespace tawasul;
 using namespace Poco::Data::Keywords;
@@ -52,6 +56,12 @@ struct Fixture {
         return value;
     }
 
+    std::string eventRow(std::int64_t id) {
+        return test::queryRows(*db, "SELECT status, attempts, COALESCE(last_error, ''), processed_at IS NOT NULL, "
+                                    "COALESCE(locked_by, ''), COALESCE(CAST(locked_until AS TEXT), '') FROM whatsapp_webhook_events WHERE id = " +
+                                        std::to_string(id));
+    }
+
     std::int64_t storeEvent() {
         Poco::Data::Session session = db->session();
         const std::string raw = "{}";
@@ -81,6 +91,12 @@ class JobRunnerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(onlyClaimsTypesItHasHandlersFor);
     CPPUNIT_TEST(aBatchHandlerNamesItsFailuresAndTheOthersAreDone);
     CPPUNIT_TEST(aThrowingBatchHandlerRunsEachJobAgainAlone);
+    CPPUNIT_TEST(aStoredEventIsItsOwnQueueEntry);
+    CPPUNIT_TEST(anEventFailsUntilMaxAttemptsThenIsFailed);
+    CPPUNIT_TEST(anEventRetriedLaterWaitsItsBackoff);
+    CPPUNIT_TEST(reclaimsAnEventsExpiredLease);
+    CPPUNIT_TEST(aFloodOfEventsDoesNotKeepAJobWaiting);
+    CPPUNIT_TEST(anEventTypeCannotBeEnqueuedAsAJob);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -352,6 +368,119 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(ids[0], "status"));
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), f.jobField(ids[1], "status"));
         CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(ids[2], "status"));
+    }
+
+    // Issue #13: the webhook event row is claimed and finished itself, with no row in jobs; the
+    // handler gets the sdk::Job it got from jobs (id and ref_id the event's, {"event_id":N}).
+    void aStoredEventIsItsOwnQueueEntry() {
+        Fixture f;
+        std::vector<sdk::Job> seen;
+        f.queue->handleBatch("test", sdk::kProcessWebhookEventJob, 100, [&](const std::vector<sdk::Job>& jobs) {
+            seen.insert(seen.end(), jobs.begin(), jobs.end());
+            return std::vector<sdk::JobFailure>{};
+        });
+        const auto first = f.storeEvent();
+        const auto second = f.storeEvent();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), f.queue->runUntilIdle());  // one round, both events
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), seen.size());
+        CPPUNIT_ASSERT_EQUAL(first, seen[0].id);
+        CPPUNIT_ASSERT_EQUAL(first, seen[0].refId);
+        CPPUNIT_ASSERT_EQUAL(std::string("whatsapp_webhook_events"), seen[0].refTable);
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"event_id\":" + std::to_string(first) + "}"), seen[0].payload);
+        CPPUNIT_ASSERT_EQUAL(1, seen[0].attempts);
+        CPPUNIT_ASSERT_EQUAL(3, seen[0].maxAttempts);
+        CPPUNIT_ASSERT_EQUAL(second, seen[1].id);
+        for (auto id : {first, second}) CPPUNIT_ASSERT_EQUAL(std::string("processed|1||1||"), f.eventRow(id));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), test::queryText(*f.db, "SELECT COUNT(*) FROM jobs"));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), f.metrics.counterValue("tawasul_jobs_total{result=\"done\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());
+    }
+
+    void anEventFailsUntilMaxAttemptsThenIsFailed() {
+        Fixture f(3);
+        int runs = 0;
+        f.queue->handle("test", sdk::kProcessWebhookEventJob, [&](const sdk::Job& job) {
+            ++runs;
+            throw std::runtime_error("attempt " + std::to_string(job.attempts) + " broke");
+        });
+        const auto id = f.storeEvent();
+        f.queue->runUntilIdle();
+        CPPUNIT_ASSERT_EQUAL(3, runs);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed|3|attempt 3 broke|1||"), f.eventRow(id));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), f.metrics.counterValue("tawasul_jobs_total{result=\"retry\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), f.metrics.counterValue("tawasul_jobs_total{result=\"failed\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), f.queue->runUntilIdle());  // failed is final
+        CPPUNIT_ASSERT_EQUAL(3, runs);
+    }
+
+    void anEventRetriedLaterWaitsItsBackoff() {
+        Fixture f(5);
+        int runs = 0;
+        f.queue->handle("test", sdk::kProcessWebhookEventJob, [&](const sdk::Job&) {
+            ++runs;
+            throw sdk::RetryJobLater("database busy", std::chrono::minutes(10));
+        });
+        const auto id = f.storeEvent();
+        const std::int64_t before = f.clock.nowMillis();
+        f.queue->runUntilIdle();
+        CPPUNIT_ASSERT_EQUAL(1, runs);
+        CPPUNIT_ASSERT_EQUAL(std::string("pending|1|database busy|0||"), f.eventRow(id));
+        CPPUNIT_ASSERT(std::stoll(test::queryText(*f.db, "SELECT run_at FROM whatsapp_webhook_events WHERE id = " + std::to_string(id))) >=
+                       before + 10 * 60 * 1000);
+    }
+
+    void reclaimsAnEventsExpiredLease() {
+        Fixture f;
+        int runs = 0;
+        f.queue->handle("test", sdk::kProcessWebhookEventJob, [&](const sdk::Job& job) {
+            ++runs;
+            CPPUNIT_ASSERT_EQUAL(2, job.attempts);
+        });
+        const auto id = f.storeEvent();
+        const auto held = f.storeEvent();
+        {
+            // As a host that claimed the events and died would leave them; the second one's lease
+            // still runs (another host is working on it).
+            Poco::Data::Session session = f.db->session();
+            session << "UPDATE whatsapp_webhook_events SET status = 'processing', attempts = 1, locked_by = 'dead-host', "
+                       "locked_until = 1 WHERE id = $1",
+                bind(id), now;
+            session << "UPDATE whatsapp_webhook_events SET status = 'processing', attempts = 1, locked_by = 'live-host', "
+                       "locked_until = $1 WHERE id = $2",
+                bind(f.clock.nowMillis() + 3600 * 1000), bind(held), now;
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(1, runs);
+        CPPUNIT_ASSERT_EQUAL(std::string("processed|2||1||"), f.eventRow(id));
+        CPPUNIT_ASSERT_EQUAL(std::string("processing|1|live-host"),
+                             test::queryRows(*f.db, "SELECT status, attempts, locked_by FROM whatsapp_webhook_events WHERE id = " +
+                                                        std::to_string(held)));
+    }
+
+    // A claim round takes from the events and from the jobs: a backlog of events, older than the
+    // send, does not keep the send waiting until the events are done (nor the reverse).
+    void aFloodOfEventsDoesNotKeepAJobWaiting() {
+        Fixture f;
+        std::vector<std::string> order;
+        f.queue->handleBatch("test", sdk::kProcessWebhookEventJob, 10, [&](const std::vector<sdk::Job>& jobs) {
+            order.push_back("events:" + std::to_string(jobs.size()));
+            return std::vector<sdk::JobFailure>{};
+        });
+        f.queue->handle("test", "send", [&](const sdk::Job&) { order.push_back("send"); });
+        for (int i = 0; i < 50; ++i) f.storeEvent();
+        f.enqueue("send", "{}");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(5), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(6), order.size());
+        // In the first round, beside the first ten events.
+        const auto send = std::find(order.begin(), order.end(), "send");
+        CPPUNIT_ASSERT(send - order.begin() <= 1);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), test::queryText(*f.db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'"));
+    }
+
+    void anEventTypeCannotBeEnqueuedAsAJob() {
+        Fixture f;
+        CPPUNIT_ASSERT_THROW(f.enqueue(sdk::kProcessWebhookEventJob, "{\"event_id\":1}"), std::invalid_argument);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), test::queryText(*f.db, "SELECT COUNT(*) FROM jobs"));
     }
 };
 

@@ -21,6 +21,7 @@
 #include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 using namespace tawasul;
 using namespace Poco::Data::Keywords;
@@ -64,6 +65,8 @@ class PostgresTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(migrationsApplyOnceAndRefuseEdits);
     CPPUNIT_TEST(aDatabaseOfThePreviousReleasePassesUnchanged);
     CPPUNIT_TEST(twoHostsDrainOneQueueWithoutHandlingAJobTwice);
+    CPPUNIT_TEST(twoHostsDrainTheStoredEventsWithoutHandlingOneTwice);
+    CPPUNIT_TEST(theEventQueueMigrationTurnsPendingProcessJobsIntoPendingEvents);
     CPPUNIT_TEST(enqueueAllNumbersEveryStatementsParameters);
     CPPUNIT_TEST(preparedSessionsRoundTripAndNameTheirErrors);
     CPPUNIT_TEST(aPreparedSessionKeepsBytesAndEnqueuesABatch);
@@ -132,7 +135,46 @@ public:
         CPPUNIT_ASSERT_THROW(host::Migrator(*db, {{"host", dir.file("m")}}).migrate(), host::MigrationError);
     }
 
-    void twoHostsDrainOneQueueWithoutHandlingAJobTwice() {
+    void twoHostsDrainOneQueueWithoutHandlingAJobTwice() { drainWithTwoHosts(false); }
+
+    // Migration 0019 on PostgreSQL, as MigratorTest checks it on SQLite.
+    void theEventQueueMigrationTurnsPendingProcessJobsIntoPendingEvents() {
+        test::PostgresDatabase pg;
+        test::TempDir dir;
+        const std::filesystem::path before = dir.path() / "before";
+        std::filesystem::create_directories(before);
+        for (const auto& entry : std::filesystem::directory_iterator(TAWASUL_SOURCE_DIR "/migrations"))
+            if (entry.path().filename().string().rfind("0019_", 0) != 0) std::filesystem::copy(entry.path(), before / entry.path().filename());
+        auto db = connect(pg.url());
+        host::Migrator(*db, {{"host", before.string()}}).migrate();
+        {
+            Poco::Data::Session session = db->session();
+            for (int i = 1; i <= 4; ++i)
+                session << "INSERT INTO whatsapp_webhook_events (id, received_at, payload, status, attempts) VALUES (" + std::to_string(i) +
+                               ", 1, '\\x7b7d', '" + (i == 2 ? "processing" : i == 3 ? "processed" : "pending") + "', " +
+                               (i == 2 ? "3" : i == 3 ? "1" : "2") + ")",
+                    now;
+            session << "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, ref_table, ref_id) VALUES "
+                       "('process_webhook_event', '{\"event_id\":1}', 'pending', 2, 8, 5000, 'whatsapp_webhook_events', 1), "
+                       "('process_webhook_event', '{\"event_id\":2}', 'running', 3, 8, 4000, 'whatsapp_webhook_events', 2), "
+                       "('process_webhook_event', '{\"event_id\":3}', 'done', 1, 8, 3000, 'whatsapp_webhook_events', 3), "
+                       "('send_message', '{}', 'pending', 0, 8, 2000, 'whatsapp_webhook_events', 4)",
+                now;
+            session << "UPDATE whatsapp_webhook_events SET last_error = 'boom' WHERE id = 1", now;
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate().size());
+        CPPUNIT_ASSERT_EQUAL(std::string("1|pending|2|5000|boom|\n2|pending|3|4000||\n3|processed|1|0||\n4|pending|2|0||"),
+                             test::queryRows(*db, "SELECT id, status, attempts, run_at, COALESCE(last_error, ''), COALESCE(locked_by, '') "
+                                                  "FROM whatsapp_webhook_events ORDER BY id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("process_webhook_event|done\nsend_message|pending"),
+                             test::queryRows(*db, "SELECT type, status FROM jobs ORDER BY id"));
+    }
+
+    // Issue #13: the stored events are claimed from whatsapp_webhook_events itself, with
+    // FOR UPDATE SKIP LOCKED as jobs are; in batches, as the router takes them.
+    void twoHostsDrainTheStoredEventsWithoutHandlingOneTwice() { drainWithTwoHosts(true); }
+
+    void drainWithTwoHosts(bool events) {
         test::PostgresDatabase pg;
         auto setup = connect(pg.url());
         host::Migrator(*setup, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate();
@@ -154,7 +196,7 @@ public:
             options.workerId = name;
             options.pollInterval = std::chrono::milliseconds(20);
             auto queue = std::make_unique<host::JobRunner>(db, clock, metrics, options);
-            queue->handle("test", "count", [&, name](const sdk::Job& job) {
+            auto one = [&, name](const sdk::Job& job) {
                 {
                     std::lock_guard lock(mutex);
                     if (running[job.id]) ++inFlightDuplicates;
@@ -166,7 +208,13 @@ public:
                 std::lock_guard lock(mutex);
                 running[job.id] = false;
                 ++total;
-            });
+            };
+            if (!events) queue->handle("test", "count", one);
+            else
+                queue->handleBatch("test", sdk::kProcessWebhookEventJob, 16, [one](const std::vector<sdk::Job>& jobs) {
+                    for (const sdk::Job& job : jobs) one(job);
+                    return std::vector<sdk::JobFailure>{};
+                });
             return queue;
         };
         auto hostA = makeQueue(*dbA, metricsA, "host-a");
@@ -174,7 +222,13 @@ public:
         {
             Poco::Data::Session session = setup->session();
             sdk::Transaction transaction(*setup, session);
-            for (int i = 0; i < kJobs; ++i) hostA->enqueue(session, "count", "{}", {});
+            for (int i = 0; i < kJobs; ++i)
+                if (events)
+                    session << "INSERT INTO whatsapp_webhook_events (received_at, payload, status, attempts, run_at) "
+                               "VALUES (1, '\\x7b7d', 'pending', 0, 1)",
+                        now;
+                else
+                    hostA->enqueue(session, "count", "{}", {});
             transaction.commit();
         }
         hostA->start();
@@ -189,7 +243,13 @@ public:
         int byA = 0;
         for (const auto& [id, name] : runBy) byA += name == "host-a" ? 1 : 0;
         CPPUNIT_ASSERT_MESSAGE("both hosts took jobs", byA > 0 && byA < kJobs);
-        CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"));
+        if (events) {
+            CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status = 'processed' "
+                                                          "AND attempts = 1 AND locked_by IS NULL AND processed_at IS NOT NULL"));
+            CPPUNIT_ASSERT_EQUAL(0, countRows(*setup, "SELECT COUNT(*) FROM jobs"));
+        } else {
+            CPPUNIT_ASSERT_EQUAL(kJobs, countRows(*setup, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"));
+        }
     }
 
     // PostgreSQL takes $1..$n in each statement of a batch; SQLite (JobRunnerTest) takes '?'.

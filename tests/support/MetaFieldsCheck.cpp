@@ -170,7 +170,7 @@ void checkTemplateReviews(HostOptions options, FakeGraphApi& fake) {
     CPPUNIT_ASSERT_EQUAL(200, postSigned(host, host::templateStatusBody(other)).status);
     waitForProcessing(*db);
     CPPUNIT_ASSERT_EQUAL(std::string("1"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_templates"));
-    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' AND type = 'process_webhook_event'"));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'"));
 }
 
 void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
@@ -291,7 +291,7 @@ void checkAccountEvents(HostOptions options, FakeGraphApi& fake, int hosts) {
     const long long events = std::stoll(queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
     CPPUNIT_ASSERT_EQUAL(200, postSigned(first, unknown).status);
     waitForProcessing(*db);
-    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' AND type = 'process_webhook_event'"));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'"));
     CPPUNIT_ASSERT_EQUAL(std::to_string(events + 1), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events"));
     std::string metrics;
     for (const auto& host : running) metrics += host->request("GET", "/metrics").body;
@@ -401,7 +401,7 @@ void checkFieldFixtures(HostOptions options) {
     // The app's address book names the new contact.
     post("smb-app-state-sync.json");
     CPPUNIT_ASSERT_EQUAL(std::string("Karim Brahimi"), queryText(*db, "SELECT profile_name FROM whatsapp_contacts WHERE wa_id = '213661234567'"));
-    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM jobs WHERE status <> 'done' AND type = 'process_webhook_event'"));
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), queryText(*db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'"));
 }
 
 void checkTemplateSync(HostOptions options, FakeGraphApi& fake) {

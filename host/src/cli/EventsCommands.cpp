@@ -201,8 +201,9 @@ int showEvent(Runtime& runtime, std::int64_t eventId) {
 int replayEvents(Runtime& runtime, const EventsRequest& request) {
     sdk::Database& database = runtime.database();
     Poco::Data::Session session = database.session();
-    // Chunks keep each transaction (and SQLite's write lock) short; within a chunk, each event's
-    // reset and its new job commit together, so an event is never pending without a job.
+    // Chunks keep each transaction (and SQLite's write lock) short. The event is its own queue
+    // entry: pending again, due now, is all a replay takes (a worker holding it loses its claim:
+    // its finish only touches rows still locked by it).
     constexpr Poco::Int64 kChunk = 500;
     Poco::Int64 after = 0;
     std::size_t requeued = 0;
@@ -222,14 +223,11 @@ int replayEvents(Runtime& runtime, const EventsRequest& request) {
             session << "SELECT id FROM whatsapp_webhook_events WHERE received_at >= $1 AND id > $2 ORDER BY id LIMIT $3",
                 use(since), use(after), use(chunk), into(ids), now;
         }
+        Poco::Int64 runAt = runtime.clock().nowMillis();
         for (Poco::Int64 id : ids) {
             session << "UPDATE whatsapp_webhook_events SET status = 'pending', attempts = 0, last_error = NULL, "
-                       "processed_at = NULL WHERE id = $1",
-                use(id), now;
-            sdk::EnqueueOptions options;
-            options.refTable = sdk::kWebhookEventsTable;
-            options.refId = id;
-            runtime.jobs().enqueue(session, sdk::kProcessWebhookEventJob, sdk::webhookEventJobPayload(id), options);
+                       "processed_at = NULL, run_at = $1, locked_by = NULL, locked_until = NULL WHERE id = $2",
+                use(runAt), use(id), now;
         }
         transaction.commit();
         requeued += ids.size();
@@ -262,10 +260,10 @@ Command eventsCommand() {
             "        (e.g. to re-post it: tawasul events show 42 > e.json; tawasul simulate post e.json).\n"
             "replay  re-queues stored events for processing: event ID, every failed event (--failed), or\n"
             "        every event received at or after T (--since 2026-11-25T10:00:00Z, or milliseconds\n"
-            "        since the epoch; --since 0 is every event). Each event goes back to 'pending' with a\n"
-            "        new process_webhook_event job. Processing is idempotent, so replaying an event that\n"
+            "        since the epoch; --since 0 is every event). Each event goes back to 'pending' with no\n"
+            "        attempts, due now. Processing is idempotent, so replaying an event that\n"
             "        was processed is safe.\n"
-            "        A running host picks the jobs up within its workers' poll interval (about half a\n"
+            "        A running host picks the events up within its workers' poll interval (about half a\n"
             "        second): the CLI cannot wake another process's workers.\n",
             [](const std::vector<std::string>& args) { (void)parseEvents(args); }, runEvents};
 }

@@ -2,6 +2,7 @@
 
 #include "tawasul/sdk/Errors.hpp"
 #include "tawasul/sdk/PreparedSession.hpp"
+#include "tawasul/whatsapp/Webhooks.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -56,6 +57,17 @@ const std::set<std::string>& JobRunner::trackedTables() {
     return tables;
 }
 
+const std::vector<JobRunner::QueueTable>& JobRunner::queueTables() {
+    static const std::vector<QueueTable> queues{{sdk::kProcessWebhookEventJob, sdk::kWebhookEventsTable}};
+    return queues;
+}
+
+const JobRunner::QueueTable* JobRunner::queueFor(const std::string& type) {
+    for (const QueueTable& queue : queueTables())
+        if (queue.type == type) return &queue;
+    return nullptr;
+}
+
 JobRunner::JobRunner(sdk::Database& database, const sdk::Clock& clock, MetricsRegistry& metrics, JobRunnerOptions options)
     : database_(database),
       clock_(clock),
@@ -90,6 +102,8 @@ void JobRunner::removeOwner(const std::string& owner) {
 
 JobRunner::Row JobRunner::rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options,
                                std::int64_t nowMs) const {
+    if (queueFor(type))
+        throw std::invalid_argument("job type '" + type + "' is queued in " + queueFor(type)->table + ", not in jobs");
     Row row;
     row.type = type;
     row.payload = payload;
@@ -196,6 +210,9 @@ void JobRunner::keepLeases() {
             // Relaxed: an extension lost to a crash does not matter, the crash ends the jobs anyway.
             sdk::Transaction transaction(database_, session, sdk::Durability::Relaxed);
             session << "UPDATE jobs SET locked_until = $1 WHERE status = 'running' AND locked_by = $2", use(until), use(worker), now;
+            for (const QueueTable& queue : queueTables())  // table names from queueTables(), never from input
+                session << "UPDATE " + queue.table + " SET locked_until = $1 WHERE status = 'processing' AND locked_by = $2", use(until),
+                    use(worker), now;
             transaction.commit();
         } catch (const std::exception& error) {
             Poco::Logger::get("host.jobs").warning("cannot extend this host's leases: " + sdk::errorText(error));
@@ -248,9 +265,10 @@ void JobRunner::workerLoop() {
     }
 }
 
-std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit) {
+std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit,
+                                       const std::vector<std::pair<const QueueTable*, std::size_t>>& queues) {
     std::vector<sdk::Job> jobs;
-    if (types.empty()) return jobs;
+    if (types.empty() && queues.empty()) return jobs;
     const Poco::Int64 nowMs = clock_.nowMillis();
     const Poco::Int64 lockedUntil = nowMs + options_.leaseSeconds * 1000LL;
     // Only types this host can run: hosts with different plugin sets can share one queue.
@@ -267,8 +285,26 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
     params.emplace_back(static_cast<Poco::Int64>(limit));
     // Relaxed: a claim lost to a machine crash only means the job runs again.
     sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Relaxed);
+    for (const auto& [queue, queueLimit] : queues) {
+        // The same claim on the queue table: its status 'processing' is the jobs' 'running'.
+        const std::string queued =
+            "UPDATE " + queue->table + " SET status = 'processing', attempts = attempts + 1, locked_by = $1, locked_until = $2 "
+            "WHERE id IN (SELECT id FROM " + queue->table + " WHERE status = 'pending' AND run_at <= $3 "
+            "ORDER BY run_at, id LIMIT $4" + database_.sql().skipLocked() + ") RETURNING id, attempts";
+        db.run(queued, {options_.workerId, lockedUntil, nowMs, static_cast<Poco::Int64>(queueLimit)}, [&](const sdk::SqlRow& row) {
+            sdk::Job job;
+            job.id = row.integer(0);
+            job.type = queue->type;
+            job.payload = sdk::webhookEventJobPayload(job.id);
+            job.attempts = static_cast<int>(row.integer(1));
+            job.maxAttempts = options_.maxAttempts;
+            job.refTable = queue->table;
+            job.refId = job.id;
+            jobs.push_back(std::move(job));
+        });
+    }
     // SQLite: one statement both picks and takes the rows, under the database's write lock.
-    db.run(sql, params, [&](const sdk::SqlRow& row) {
+    if (!types.empty()) db.run(sql, params, [&](const sdk::SqlRow& row) {
         sdk::Job job;
         job.id = row.integer(0);
         job.type = row.text(1);
@@ -282,7 +318,7 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
     updateTracked(db, database_.sql(), nowMs, jobs, "running");
     transaction.commit();
     // RETURNING gives no order; run them oldest first.
-    std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });
+    std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });  // within a type: ids of one source
     return jobs;
 }
 
@@ -290,17 +326,22 @@ bool JobRunner::claimAndRun(std::unique_ptr<sdk::PreparedSession>& db) {
     // One snapshot per round: the types to claim, the batch size, and the handlers to run.
     std::map<std::string, Registered> handlers;
     std::vector<std::string> types;
+    std::vector<std::pair<const QueueTable*, std::size_t>> queues;
     std::size_t limit = 1;
     {
         std::lock_guard lock(handlersMutex_);
         handlers = handlers_;
     }
     for (const auto& [type, registered] : handlers) {
+        if (const QueueTable* queue = queueFor(type)) {
+            queues.emplace_back(queue, registered.maxBatch);
+            continue;
+        }
         types.push_back(type);
         limit = std::max(limit, registered.maxBatch);
     }
     if (!db) db = std::make_unique<sdk::PreparedSession>(database_.session(), database_.sql());
-    const std::vector<sdk::Job> jobs = claim(*db, types, limit);
+    const std::vector<sdk::Job> jobs = claim(*db, types, limit, queues);
     if (jobs.empty()) return false;
     std::vector<Outcome> outcomes;
     // Jobs of one type go to their handler together, in batches of at most its maxBatch.
@@ -380,11 +421,17 @@ void JobRunner::finish(sdk::PreparedSession& db, const std::vector<Outcome>& out
     // machine crash only means the job runs again.
     sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Relaxed);
     const std::string& worker = options_.workerId;
+    for (const QueueTable& queue : queueTables()) {
+        std::vector<Outcome> queued;
+        for (const Outcome& outcome : outcomes)
+            if (outcome.job.type == queue.type) queued.push_back(outcome);
+        if (!queued.empty()) finishQueued(db, queue, queued, nowMs);
+    }
     // The jobs done, the common case, with one statement for the jobs and one per tracked table.
     std::vector<sdk::Job> done;
     sdk::JsonRows doneIds;
     for (const Outcome& outcome : outcomes)
-        if (outcome.status == "done") {
+        if (outcome.status == "done" && !queueFor(outcome.job.type)) {
             done.push_back(outcome.job);
             doneIds.row().add(static_cast<Poco::Int64>(outcome.job.id));
         }
@@ -395,7 +442,7 @@ void JobRunner::finish(sdk::PreparedSession& db, const std::vector<Outcome>& out
                {nowMs, worker, doneIds.text()});
     updateTracked(db, database_.sql(), nowMs, done, "done");
     for (const Outcome& outcome : outcomes) {
-        if (outcome.status == "done") continue;
+        if (outcome.status == "done" || queueFor(outcome.job.type)) continue;
         const Poco::Int64 id = outcome.job.id, runAt = outcome.runAt;
         Poco::Nullable<std::string> lastError;
         if (!outcome.error.empty()) lastError = outcome.error.substr(0, 4000);
@@ -415,6 +462,34 @@ void JobRunner::finish(sdk::PreparedSession& db, const std::vector<Outcome>& out
         (outcome.status == "done" ? done_ : outcome.status == "failed" ? failed_ : retried_).increment();
 }
 
+void JobRunner::finishQueued(sdk::PreparedSession& db, const QueueTable& queue, const std::vector<Outcome>& outcomes, Poco::Int64 nowMs) {
+    const std::string& worker = options_.workerId;
+    // `locked_by`: a row whose lease expired and that another host claimed since is not ours to finish.
+    sdk::JsonRows doneIds;
+    for (const Outcome& outcome : outcomes)
+        if (outcome.status == "done") doneIds.row().add(static_cast<Poco::Int64>(outcome.job.id));
+    if (!doneIds.empty())
+        db.run("UPDATE " + queue.table + " SET status = 'processed', last_error = NULL, processed_at = $1, locked_by = NULL, "
+               "locked_until = NULL WHERE locked_by = $2 AND id IN (SELECT CAST(r.value ->> 0 AS BIGINT) FROM " +
+                   database_.sql().jsonRows("$3", "r") + ")",
+               {nowMs, worker, doneIds.text()});
+    // Retries and failures are rare and each has its own error and time: a statement each.
+    for (const Outcome& outcome : outcomes) {
+        if (outcome.status == "done") continue;
+        Poco::Nullable<std::string> lastError;
+        if (!outcome.error.empty()) lastError = outcome.error.substr(0, 4000);
+        const Poco::Int64 id = outcome.job.id;
+        if (outcome.status == "pending")
+            db.run("UPDATE " + queue.table + " SET status = 'pending', run_at = $1, last_error = $2, processed_at = NULL, "
+                   "locked_by = NULL, locked_until = NULL WHERE id = $3 AND locked_by = $4",
+                   {static_cast<Poco::Int64>(outcome.runAt), lastError, id, worker});
+        else
+            db.run("UPDATE " + queue.table + " SET status = 'failed', last_error = $1, processed_at = $2, locked_by = NULL, "
+                   "locked_until = NULL WHERE id = $3 AND locked_by = $4",
+                   {lastError, nowMs, id, worker});
+    }
+}
+
 void JobRunner::reclaimExpiredLeases() {
     {
         std::lock_guard lock(sweepMutex_);
@@ -429,7 +504,14 @@ void JobRunner::reclaimExpiredLeases() {
     statement << "UPDATE jobs SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = $1, "
                  "last_error = 'lease expired (worker stopped or crashed)' WHERE status = 'running' AND locked_until < $1",
         bind(nowMs);
-    const std::size_t reclaimed = statement.execute();
+    std::size_t reclaimed = statement.execute();
+    for (const QueueTable& queue : queueTables()) {
+        Poco::Data::Statement queued(session);
+        queued << "UPDATE " + queue.table + " SET status = 'pending', locked_by = NULL, locked_until = NULL, "
+                  "last_error = 'lease expired (worker stopped or crashed)' WHERE status = 'processing' AND locked_until < $1",
+            bind(nowMs);
+        reclaimed += queued.execute();
+    }
     if (reclaimed > 0) Poco::Logger::get("host.jobs").warning("reclaimed " + std::to_string(reclaimed) + " job(s) with expired leases");
 }
 

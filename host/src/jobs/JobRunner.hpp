@@ -60,6 +60,17 @@ public:
     // Tables whose status, attempts, last_error and processed_at follow their job.
     static const std::set<std::string>& trackedTables();
 
+    // Job types whose work is queued as rows of a table of their own rather than in `jobs`: the
+    // stored webhook event is its own queue entry (status pending/processing/processed/failed,
+    // attempts, run_at, locked_by, locked_until, last_error, processed_at), so the webhook's commit
+    // writes one row per event and a claim and a finish update one row each. The handler gets the
+    // same sdk::Job as from `jobs`: id and ref_id are the row's id. Such a type cannot be enqueued.
+    struct QueueTable {
+        std::string type;
+        std::string table;
+    };
+    static const std::vector<QueueTable>& queueTables();
+
 private:
     struct Registered {
         std::string owner;
@@ -78,7 +89,7 @@ private:
     };
     Row rowFor(const std::string& type, const std::string& payload, const sdk::EnqueueOptions& options, std::int64_t nowMs) const;
     struct Outcome {
-        sdk::Job job;
+        sdk::Job job;  // from a queue table when job.type is one of queueTables()
         std::string status;  // done, pending (retry), failed
         std::string error;
         std::int64_t runAt = 0;
@@ -86,7 +97,12 @@ private:
     void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
     // `db`: the worker's prepared connection, opened here when there is none.
     bool claimAndRun(std::unique_ptr<sdk::PreparedSession>& db);
-    std::vector<sdk::Job> claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit);
+    // One round's work: up to `limit` due jobs of `types` and up to each queue table's own limit of
+    // its due rows, in one transaction, so that neither source can starve the other.
+    std::vector<sdk::Job> claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit,
+                                const std::vector<std::pair<const QueueTable*, std::size_t>>& queues);
+    void finishQueued(sdk::PreparedSession& db, const QueueTable& queue, const std::vector<Outcome>& outcomes, Poco::Int64 nowMs);
+    static const QueueTable* queueFor(const std::string& type);
     Outcome runAlone(const sdk::Job& job, const Registered& registered);
     Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
                   std::chrono::milliseconds delay);

@@ -63,12 +63,14 @@ const std::string& EventWriter::insertSql(std::size_t rows) {
     if (insertSql_.size() <= power) insertSql_.resize(power + 1);
     std::string& sql = insertSql_[power];
     if (sql.empty()) {
-        const sdk::SqlDialect& dialect = database_.sql();
-        sql = "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) VALUES ";
+        // The event is its own queue entry (the host's JobRunner claims it from this table): due at once.
+        sql = "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts, run_at) VALUES ";
         for (std::size_t i = 0; i < rows; ++i) {
             sql += i ? ", (" : "(";
-            sql += dialect.placeholders(3 * i + 1, 3);
-            sql += ", 'pending', 0)";
+            // `$n` on both engines (the prepared session numbers them for SQLite): run_at repeats
+            // received_at's parameter, which an anonymous `?` could not.
+            const std::string at = "$" + std::to_string(3 * i + 1);
+            sql += at + ", $" + std::to_string(3 * i + 2) + ", $" + std::to_string(3 * i + 3) + ", 'pending', 0, " + at + ")";
         }
         sql += " RETURNING id";
     }
@@ -106,15 +108,6 @@ void EventWriter::writeBatch(std::deque<Pending>& batch) {
             ids.insert(ids.end(), chunk.begin(), chunk.end());
             first += rows;
         }
-
-        std::vector<sdk::NewJob> jobs(batch.size());
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            jobs[i].type = sdk::kProcessWebhookEventJob;
-            jobs[i].payload = sdk::webhookEventJobPayload(ids[i]);
-            jobs[i].options.refTable = sdk::kWebhookEventsTable;
-            jobs[i].options.refId = ids[i];
-        }
-        jobs_.enqueueAll(*session_, jobs);
         transaction.commit();
     } catch (...) {
         session_.reset();  // the connection may be what failed: the next batch starts on another

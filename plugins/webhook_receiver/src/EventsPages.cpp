@@ -198,18 +198,14 @@ public:
             Poco::Data::Session session = database.session();
             sdk::Transaction transaction(database, session);
             Poco::Int64 eventId = id;
+            Poco::Int64 runAt = context_.clock().nowMillis();
             Poco::Data::Statement update(session);
+            // The event is its own queue entry (the host claims it from this table): pending again, due now.
             update << "UPDATE whatsapp_webhook_events SET status = 'pending', attempts = 0, last_error = NULL, "
-                      "processed_at = NULL WHERE id = $1",
-                use(eventId);
+                      "processed_at = NULL, run_at = $1, locked_by = NULL, locked_until = NULL WHERE id = $2",
+                use(runAt), use(eventId);
             updated = update.execute();
-            if (updated > 0) {
-                sdk::EnqueueOptions options;
-                options.refTable = sdk::kWebhookEventsTable;
-                options.refId = id;
-                context_.jobs().enqueue(session, sdk::kProcessWebhookEventJob, sdk::webhookEventJobPayload(id), options);
-                transaction.commit();
-            }
+            if (updated > 0) transaction.commit();
         }
         if (updated == 0) {
             Object model;
