@@ -9,6 +9,7 @@
 
 #include "db/Migrator.hpp"
 #include "db/SqlDatabase.hpp"
+#include "EventQueueMigrationCheck.hpp"
 #include "PreviousRelease.hpp"
 #include "TestSupport.hpp"
 #include "WebhookSupport.hpp"
@@ -177,40 +178,12 @@ public:
                                             "JOIN permissions p ON p.id = rp.permission_id WHERE p.name = 'whatsapp.replies.manage' ORDER BY r.name) r"));
     }
 
-    // Migration 0019: an upgrade with process_webhook_event jobs queued (pending, or running on a
-    // host that stopped) loses none of them: their events are pending, due when the job was, with
-    // its attempts, and the jobs are gone; a finished job and other types' jobs stay as they were.
+    // Migration 0019: an upgrade with process_webhook_event jobs queued loses none of them
+    // (EventQueueMigrationCheck says how).
     void theEventQueueMigrationTurnsPendingProcessJobsIntoPendingEvents() {
         TempDir dir;
-        const std::filesystem::path before = dir.path() / "before";
-        std::filesystem::create_directories(before);
-        for (const auto& entry : std::filesystem::directory_iterator(TAWASUL_SOURCE_DIR "/migrations"))
-            if (entry.path().filename().string().rfind("0019_", 0) != 0) std::filesystem::copy(entry.path(), before / entry.path().filename());
         auto db = sqlite(dir);
-        host::Migrator(*db, {{"host", before.string()}}).migrate();
-        {
-            Poco::Data::Session session = db->session();
-            for (int i = 1; i <= 4; ++i)
-                session << "INSERT INTO whatsapp_webhook_events (id, received_at, payload, status, attempts) VALUES (" + std::to_string(i) +
-                               ", 1, X'7B7D', '" + (i == 2 ? "processing" : i == 3 ? "processed" : "pending") + "', " +
-                               (i == 2 ? "3" : i == 3 ? "1" : "2") + ")",
-                    now;
-            // 1: pending job retried twice, due later; 2: running on a host that stopped; 3: done;
-            // 4: a job of another type that points at event 4 stays.
-            session << "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, ref_table, ref_id) VALUES "
-                       "('process_webhook_event', '{\"event_id\":1}', 'pending', 2, 8, 5000, 'whatsapp_webhook_events', 1), "
-                       "('process_webhook_event', '{\"event_id\":2}', 'running', 3, 8, 4000, 'whatsapp_webhook_events', 2), "
-                       "('process_webhook_event', '{\"event_id\":3}', 'done', 1, 8, 3000, 'whatsapp_webhook_events', 3), "
-                       "('send_message', '{}', 'pending', 0, 8, 2000, 'whatsapp_webhook_events', 4)",
-                now;
-            session << "UPDATE whatsapp_webhook_events SET last_error = 'boom' WHERE id = 1", now;
-        }
-        CPPUNIT_ASSERT_EQUAL(std::size_t(1), host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate().size());
-        CPPUNIT_ASSERT_EQUAL(std::string("1|pending|2|5000|boom|\n2|pending|3|4000||\n3|processed|1|0||\n4|pending|2|0||"),
-                             test::queryRows(*db, "SELECT id, status, attempts, run_at, COALESCE(last_error, ''), COALESCE(locked_by, '') "
-                                                  "FROM whatsapp_webhook_events ORDER BY id"));
-        CPPUNIT_ASSERT_EQUAL(std::string("process_webhook_event|done\nsend_message|pending"),
-                             test::queryRows(*db, "SELECT type, status FROM jobs ORDER BY id"));
+        test::checkTheEventQueueMigration(*db, "X'7B7D'");
     }
 
     void aDatabaseOfThePreviousReleasePassesUnchanged() {

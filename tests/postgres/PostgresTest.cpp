@@ -16,6 +16,7 @@
 #include "app/Runtime.hpp"
 #include "secrets/SettingsStore.hpp"
 #include "db/SqlDatabase.hpp"
+#include "EventQueueMigrationCheck.hpp"
 #include "PreparedSessionChecks.hpp"
 #include "tawasul/sdk/PreparedSession.hpp"
 #include "PreviousRelease.hpp"
@@ -140,34 +141,8 @@ public:
     // Migration 0019 on PostgreSQL, as MigratorTest checks it on SQLite.
     void theEventQueueMigrationTurnsPendingProcessJobsIntoPendingEvents() {
         test::PostgresDatabase pg;
-        test::TempDir dir;
-        const std::filesystem::path before = dir.path() / "before";
-        std::filesystem::create_directories(before);
-        for (const auto& entry : std::filesystem::directory_iterator(TAWASUL_SOURCE_DIR "/migrations"))
-            if (entry.path().filename().string().rfind("0019_", 0) != 0) std::filesystem::copy(entry.path(), before / entry.path().filename());
         auto db = connect(pg.url());
-        host::Migrator(*db, {{"host", before.string()}}).migrate();
-        {
-            Poco::Data::Session session = db->session();
-            for (int i = 1; i <= 4; ++i)
-                session << "INSERT INTO whatsapp_webhook_events (id, received_at, payload, status, attempts) VALUES (" + std::to_string(i) +
-                               ", 1, '\\x7b7d', '" + (i == 2 ? "processing" : i == 3 ? "processed" : "pending") + "', " +
-                               (i == 2 ? "3" : i == 3 ? "1" : "2") + ")",
-                    now;
-            session << "INSERT INTO jobs (type, payload, status, attempts, max_attempts, run_at, ref_table, ref_id) VALUES "
-                       "('process_webhook_event', '{\"event_id\":1}', 'pending', 2, 8, 5000, 'whatsapp_webhook_events', 1), "
-                       "('process_webhook_event', '{\"event_id\":2}', 'running', 3, 8, 4000, 'whatsapp_webhook_events', 2), "
-                       "('process_webhook_event', '{\"event_id\":3}', 'done', 1, 8, 3000, 'whatsapp_webhook_events', 3), "
-                       "('send_message', '{}', 'pending', 0, 8, 2000, 'whatsapp_webhook_events', 4)",
-                now;
-            session << "UPDATE whatsapp_webhook_events SET last_error = 'boom' WHERE id = 1", now;
-        }
-        CPPUNIT_ASSERT_EQUAL(std::size_t(1), host::Migrator(*db, {{"host", TAWASUL_SOURCE_DIR "/migrations"}}).migrate().size());
-        CPPUNIT_ASSERT_EQUAL(std::string("1|pending|2|5000|boom|\n2|pending|3|4000||\n3|processed|1|0||\n4|pending|2|0||"),
-                             test::queryRows(*db, "SELECT id, status, attempts, run_at, COALESCE(last_error, ''), COALESCE(locked_by, '') "
-                                                  "FROM whatsapp_webhook_events ORDER BY id"));
-        CPPUNIT_ASSERT_EQUAL(std::string("process_webhook_event|done\nsend_message|pending"),
-                             test::queryRows(*db, "SELECT type, status FROM jobs ORDER BY id"));
+        test::checkTheEventQueueMigration(*db, "'\\x7b7d'");
     }
 
     // Issue #13: the stored events are claimed from whatsapp_webhook_events itself, with
