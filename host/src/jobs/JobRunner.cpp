@@ -303,6 +303,8 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
             jobs.push_back(std::move(job));
         });
     }
+    // The queue tables' rows are marked by their own claim above: only the jobs' rows may track one.
+    const std::size_t fromQueues = jobs.size();
     // SQLite: one statement both picks and takes the rows, under the database's write lock.
     if (!types.empty()) db.run(sql, params, [&](const sdk::SqlRow& row) {
         sdk::Job job;
@@ -315,7 +317,8 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
         job.refId = row.integer(6);  // 0 when NULL
         jobs.push_back(std::move(job));
     });
-    updateTracked(db, database_.sql(), nowMs, jobs, "running");
+    if (jobs.size() > fromQueues)
+        updateTracked(db, database_.sql(), nowMs, std::vector<sdk::Job>(jobs.begin() + static_cast<long>(fromQueues), jobs.end()), "running");
     transaction.commit();
     // RETURNING gives no order; run them oldest first.
     std::sort(jobs.begin(), jobs.end(), [](const sdk::Job& a, const sdk::Job& b) { return a.id < b.id; });  // within a type: ids of one source
