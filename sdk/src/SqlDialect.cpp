@@ -53,6 +53,11 @@ std::string SqlDialect::jsonRows(const std::string& parameter, const std::string
     return "jsonb_array_elements(CAST(" + parameter + " AS jsonb)) WITH ORDINALITY AS " + alias + " (value, key)";
 }
 
+std::string SqlDialect::inSubquery(const std::string& subquery) const {
+    if (engine_ == Engine::SQLite) return " IN (" + subquery + ")";
+    return " = ANY(ARRAY(" + subquery + "))";
+}
+
 std::string SqlDialect::byteLength(const std::string& expression) const {
     return engine_ == Engine::SQLite ? "length(CAST(" + expression + " AS BLOB))" : "octet_length(" + expression + ")";
 }

@@ -40,12 +40,12 @@ void updateTracked(sdk::PreparedSession& db, const sdk::SqlDialect& dialect, std
     if (status == "done" || status == "failed") processedAt = nowMs;
     for (auto& [key, ids] : groups) {
         const int attempts = key.second;
-        const std::string in = "SELECT CAST(r.value ->> 0 AS BIGINT) FROM " + dialect.jsonRows("$3", "r");
+        const std::string in = dialect.inSubquery("SELECT CAST(r.value ->> 0 AS BIGINT) FROM " + dialect.jsonRows("$3", "r"));
         // The table name comes from trackedTables(), never from input.
         if (running)
-            db.run("UPDATE " + key.first + " SET status = $1, attempts = $2 WHERE id IN (" + in + ")", {eventStatus, attempts, ids.text()});
+            db.run("UPDATE " + key.first + " SET status = $1, attempts = $2 WHERE id" + in, {eventStatus, attempts, ids.text()});
         else
-            db.run("UPDATE " + key.first + " SET status = $1, attempts = $2, last_error = $4, processed_at = $5 WHERE id IN (" + in + ")",
+            db.run("UPDATE " + key.first + " SET status = $1, attempts = $2, last_error = $4, processed_at = $5 WHERE id" + in,
                    {eventStatus, attempts, ids.text(), lastError, processedAt});
     }
 }
@@ -277,9 +277,10 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
     const std::string limitParameter = "$" + std::to_string(types.size() + 4);
     const std::string sql =
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 "
-        "WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
-        "ORDER BY run_at, id LIMIT " + limitParameter + database_.sql().skipLocked() + ") "
-        "RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
+        "WHERE id" +
+        database_.sql().inSubquery("SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
+                                   "ORDER BY run_at, id LIMIT " + limitParameter + database_.sql().skipLocked()) +
+        " RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
     std::vector<sdk::SqlParam> params{options_.workerId, lockedUntil, nowMs};
     for (const std::string& type : types) params.emplace_back(type);
     params.emplace_back(static_cast<Poco::Int64>(limit));
@@ -289,8 +290,10 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
         // The same claim on the queue table: its status 'processing' is the jobs' 'running'.
         const std::string queued =
             "UPDATE " + queue->table + " SET status = 'processing', attempts = attempts + 1, locked_by = $1, locked_until = $2 "
-            "WHERE id IN (SELECT id FROM " + queue->table + " WHERE status = 'pending' AND run_at <= $3 "
-            "ORDER BY run_at, id LIMIT $4" + database_.sql().skipLocked() + ") RETURNING id, attempts";
+            "WHERE id" +
+            database_.sql().inSubquery("SELECT id FROM " + queue->table + " WHERE status = 'pending' AND run_at <= $3 "
+                                       "ORDER BY run_at, id LIMIT $4" + database_.sql().skipLocked()) +
+            " RETURNING id, attempts";
         db.run(queued, {options_.workerId, lockedUntil, nowMs, static_cast<Poco::Int64>(queueLimit)}, [&](const sdk::SqlRow& row) {
             sdk::Job job;
             job.id = row.integer(0);
@@ -440,8 +443,8 @@ void JobRunner::finish(sdk::PreparedSession& db, const std::vector<Outcome>& out
         }
     if (!done.empty())
         db.run("UPDATE jobs SET status = 'done', last_error = NULL, locked_by = NULL, locked_until = NULL, updated_at = $1, "
-               "finished_at = $1 WHERE locked_by = $2 AND id IN (SELECT CAST(r.value ->> 0 AS BIGINT) FROM " +
-                   database_.sql().jsonRows("$3", "r") + ")",
+               "finished_at = $1 WHERE locked_by = $2 AND id" +
+                   database_.sql().inSubquery("SELECT CAST(r.value ->> 0 AS BIGINT) FROM " + database_.sql().jsonRows("$3", "r")),
                {nowMs, worker, doneIds.text()});
     updateTracked(db, database_.sql(), nowMs, done, "done");
     for (const Outcome& outcome : outcomes) {
@@ -473,8 +476,8 @@ void JobRunner::finishQueued(sdk::PreparedSession& db, const QueueTable& queue, 
         if (outcome.status == "done") doneIds.row().add(static_cast<Poco::Int64>(outcome.job.id));
     if (!doneIds.empty())
         db.run("UPDATE " + queue.table + " SET status = 'processed', last_error = NULL, processed_at = $1, locked_by = NULL, "
-               "locked_until = NULL WHERE locked_by = $2 AND id IN (SELECT CAST(r.value ->> 0 AS BIGINT) FROM " +
-                   database_.sql().jsonRows("$3", "r") + ")",
+               "locked_until = NULL WHERE locked_by = $2 AND id" +
+                   database_.sql().inSubquery("SELECT CAST(r.value ->> 0 AS BIGINT) FROM " + database_.sql().jsonRows("$3", "r")),
                {nowMs, worker, doneIds.text()});
     // Retries and failures are rare and each has its own error and time: a statement each.
     for (const Outcome& outcome : outcomes) {

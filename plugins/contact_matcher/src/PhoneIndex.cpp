@@ -85,7 +85,7 @@ std::map<std::string, std::vector<sdk::MatchCandidate>> PhoneIndex::matchAll(con
     }
     if (!db) db = std::make_unique<sdk::PreparedSession>(database_.session(), database_.sql());
     db->run("SELECT phone_e164, kind, record_id, COALESCE(name, ''), source_column, COALESCE(raw_value, '') FROM contact_phone_index "
-            "WHERE phone_e164 IN (SELECT CAST(r.value ->> 0 AS TEXT) FROM " + database_.sql().jsonRows("$1", "r") + ")",
+            "WHERE phone_e164" + database_.sql().inSubquery("SELECT CAST(r.value ->> 0 AS TEXT) FROM " + database_.sql().jsonRows("$1", "r")),
             {phones.text()}, [&](const sdk::SqlRow& row) {
                 // Priority, table and link come from the configuration in force, not from the time the
                 // row was indexed; a kind no longer configured is left out until the next reindex drops it.

@@ -132,8 +132,8 @@ private:
         sdk::JsonRows rows;
         for (const Poco::Int64 id : ids) rows.row().add(id);
         std::map<std::int64_t, std::string> bodies;
-        db.run("SELECT id, payload FROM whatsapp_webhook_events WHERE id IN (SELECT CAST(r.value ->> 0 AS BIGINT) FROM " +
-                   dialect.jsonRows("$1", "r") + ")",
+        db.run("SELECT id, payload FROM whatsapp_webhook_events WHERE id" +
+                   dialect.inSubquery("SELECT CAST(r.value ->> 0 AS BIGINT) FROM " + dialect.jsonRows("$1", "r")),
                {rows.text()}, [&](const sdk::SqlRow& row) { bodies.emplace(row.integer(0), row.bytes(1)); });
         return bodies;
     }

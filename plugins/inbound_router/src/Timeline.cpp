@@ -337,9 +337,11 @@ bool Timeline::replayContacts(sdk::PreparedSession& db) {
         const std::string& wa = waKeys.text();
         const std::string& user = userKeys.text();
         db.run("SELECT id, phone_number_id, wa_id, user_id, phone_e164, profile_name, matched_type, matched_id, username FROM whatsapp_contacts "
-               "WHERE id IN (SELECT c.id FROM " + rows("$1") + " JOIN whatsapp_contacts c ON c.phone_number_id = " + column(0, "TEXT") +
-                   " AND c.wa_id = " + column(1, "TEXT") + " UNION SELECT c.id FROM " + rows("$2") +
-                   " JOIN whatsapp_contacts c ON c.phone_number_id = " + column(0, "TEXT") + " AND c.user_id = " + column(1, "TEXT") + ")" +
+               "WHERE id" +
+                   dialect_.inSubquery("SELECT c.id FROM " + rows("$1") + " JOIN whatsapp_contacts c ON c.phone_number_id = " +
+                                       column(0, "TEXT") + " AND c.wa_id = " + column(1, "TEXT") + " UNION SELECT c.id FROM " + rows("$2") +
+                                       " JOIN whatsapp_contacts c ON c.phone_number_id = " + column(0, "TEXT") + " AND c.user_id = " +
+                                       column(1, "TEXT")) +
                    lockClause(),
                {wa, user}, [&](const sdk::SqlRow& row) {
                    Contact c;
@@ -607,8 +609,8 @@ void Timeline::writeConversations(sdk::PreparedSession& db) {
     std::map<std::size_t, OpenConversation> goneOpen;  // gone contact index → its open conversation
     if (!stored.empty())
         db.run("SELECT id, contact_id, assigned_user_id, b2b_lead_id, intent, unread_count, last_inbound_at, last_message_at "
-               "FROM whatsapp_conversations WHERE contact_id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") +
-                   ") AND status <> 'resolved'" + lockClause(),
+               "FROM whatsapp_conversations WHERE contact_id" + dialect_.inSubquery("SELECT " + column(0, "BIGINT") + " FROM " + rows("$1")) +
+                   " AND status <> 'resolved'" + lockClause(),
                {stored.text()}, [&](const sdk::SqlRow& row) {
                    const auto gone = goneIndex.find(row.integer(1));
                    if (gone == goneIndex.end()) return adopt(row);
@@ -629,9 +631,10 @@ void Timeline::writeConversations(sdk::PreparedSession& db) {
     std::vector<Poco::Int64> reopenedContacts;
     const Poco::Int64 at = now_;
     if (!closed.empty())
-        db.run("UPDATE whatsapp_conversations SET status = 'open', resolved_at = NULL, updated_at = $1 WHERE status = 'resolved' AND id IN "
-               "(SELECT MAX(id) FROM whatsapp_conversations WHERE contact_id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$2") +
-                   ") GROUP BY contact_id) RETURNING id, contact_id, assigned_user_id, b2b_lead_id, intent",
+        db.run("UPDATE whatsapp_conversations SET status = 'open', resolved_at = NULL, updated_at = $1 WHERE status = 'resolved' AND id" +
+                   dialect_.inSubquery("SELECT MAX(id) FROM whatsapp_conversations WHERE contact_id" +
+                                       dialect_.inSubquery("SELECT " + column(0, "BIGINT") + " FROM " + rows("$2")) + " GROUP BY contact_id") +
+                   " RETURNING id, contact_id, assigned_user_id, b2b_lead_id, intent",
                {at, closed.text()}, [&](const sdk::SqlRow& row) {
                    adopt(row);
                    reopenedContacts.push_back(row.integer(1));
@@ -756,10 +759,11 @@ void Timeline::mergeConversations(sdk::PreparedSession& db, const std::map<std::
         db.run("UPDATE whatsapp_messages SET conversation_id = v.kept FROM (SELECT " + column(0, "BIGINT") + " AS kept, " +
                    column(1, "BIGINT") + " AS gone FROM " + rows("$1") + ") AS v WHERE whatsapp_messages.conversation_id = v.gone",
                {folds.text()});
-        db.run("DELETE FROM whatsapp_conversations WHERE id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") + ")",
+        db.run("DELETE FROM whatsapp_conversations WHERE id" + dialect_.inSubquery("SELECT " + column(0, "BIGINT") + " FROM " + rows("$1")),
                {emptied.text()});
     }
-    db.run("DELETE FROM whatsapp_contacts WHERE id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") + ")", {deleted.text()});
+    db.run("DELETE FROM whatsapp_contacts WHERE id" + dialect_.inSubquery("SELECT " + column(0, "BIGINT") + " FROM " + rows("$1")),
+           {deleted.text()});
 }
 
 // Messages are deduplicated on wamid: the first of a batch is inserted (unless stored before),
@@ -956,7 +960,8 @@ std::set<Poco::Int64> Timeline::existingLeadsOfSenders(sdk::PreparedSession& db)
     if (wanted.empty()) return existing;
     sdk::JsonRows ids;
     for (const Poco::Int64 id : wanted) ids.row().add(id);
-    db.run("SELECT id FROM b2b_leads WHERE id IN (SELECT " + column(0, "BIGINT") + " FROM " + rows("$1") + ")" + lockClause(), {ids.text()},
+    db.run("SELECT id FROM b2b_leads WHERE id" + dialect_.inSubquery("SELECT " + column(0, "BIGINT") + " FROM " + rows("$1")) + lockClause(),
+           {ids.text()},
            [&](const sdk::SqlRow& row) { existing.insert(row.integer(0)); });
     return existing;
 }
@@ -1065,7 +1070,8 @@ void Timeline::writeStatuses(sdk::PreparedSession& db) {
     std::map<std::string, Outbound> outbound;
     if (!wamids.empty())
         db.run("SELECT id, conversation_id, wa_message_id, status FROM whatsapp_messages WHERE wa_message_id IS NOT NULL AND "
-               "wa_message_id IN (SELECT " + column(0, "TEXT") + " FROM " + rows("$1") + ") AND direction = 'out'" + lockClause(),
+               "wa_message_id" + dialect_.inSubquery("SELECT " + column(0, "TEXT") + " FROM " + rows("$1")) + " AND direction = 'out'" +
+                   lockClause(),
                {wamids.text()}, [&](const sdk::SqlRow& row) {
                    Outbound& o = outbound[row.text(2)];
                    o.id = row.integer(0);

@@ -28,8 +28,9 @@
 // 2.8: sdk::TypingIndicator (optional, beside a MessageProvider: the read call with Meta's
 //      typing_indicator); MessageDispatcher::showTyping and MessageDispatcher::retry (a failed
 //      outbound message queued again), appended after its 2.6 members (2.7 changed no class of it).
+// 2.9: SqlDialect::inSubquery() (a subquery's rows looked up through an index on PostgreSQL).
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 8
+#define TAWASUL_SDK_ABI_MINOR 9
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)
