@@ -91,6 +91,7 @@ class JobRunnerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(onlyClaimsTypesItHasHandlersFor);
     CPPUNIT_TEST(aBatchHandlerNamesItsFailuresAndTheOthersAreDone);
     CPPUNIT_TEST(aThrowingBatchHandlerRunsEachJobAgainAlone);
+    CPPUNIT_TEST(handleEachClaimsSeveralAndJudgesEachWhileHandleStillClaimsOne);
     CPPUNIT_TEST(aStoredEventIsItsOwnQueueEntry);
     CPPUNIT_TEST(anEventFailsUntilMaxAttemptsThenIsFailed);
     CPPUNIT_TEST(anEventRetriedLaterWaitsItsBackoff);
@@ -348,6 +349,40 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("pending"), f.jobField(busy, "status"));
         CPPUNIT_ASSERT_EQUAL(std::string("database busy"), f.jobField(busy, "last_error"));
         CPPUNIT_ASSERT(std::stoll(f.jobField(busy, "run_at")) >= before + 10 * 60 * 1000);
+    }
+
+    // handleEach (the sends): up to its claim size in one round, each job with its own outcome;
+    // a type registered with handle() beside it is still claimed one a round.
+    void handleEachClaimsSeveralAndJudgesEachWhileHandleStillClaimsOne() {
+        Fixture f(5);
+        std::map<std::string, std::int64_t> ids;
+        for (const char* payload : {"sent", "refused", "paced", "broken"}) ids[payload] = f.enqueue("each", payload);
+        for (const char* payload : {"s1", "s2", "s3"}) ids[payload] = f.enqueue("single", payload);
+        std::vector<std::string> ran;
+        f.queue->handleEach("test", "each", 8, [&](const sdk::Job& job) {
+            ran.push_back(job.payload);
+            if (job.payload == "refused") throw sdk::PermanentJobFailure("no recipient");
+            if (job.payload == "paced") throw sdk::RetryJobLater("pair rate", std::chrono::minutes(10));
+            if (job.payload == "broken") throw std::runtime_error("connection reset");
+        });
+        f.queue->handle("test", "single", [&](const sdk::Job& job) { ran.push_back(job.payload); });
+        const std::int64_t before = f.clock.nowMillis();
+        f.queue->runUntilIdle();
+        // Round 1: the four of "each" (in id order) and one of "single"; then one "single" a round
+        // beside the broken one, retried at once (the fixture's backoff) until its fifth attempt.
+        const std::vector<std::string> expected{"sent", "refused", "paced", "broken", "s1", "broken", "s2", "broken", "s3", "broken", "broken"};
+        std::string order;
+        for (const std::string& payload : ran) order += payload + " ";
+        CPPUNIT_ASSERT_MESSAGE(order, ran == expected);
+        CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(ids["sent"], "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), f.jobField(ids["refused"], "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("no recipient"), f.jobField(ids["refused"], "last_error"));
+        CPPUNIT_ASSERT_EQUAL(std::string("pending"), f.jobField(ids["paced"], "status"));
+        CPPUNIT_ASSERT(std::stoll(f.jobField(ids["paced"], "run_at")) >= before + 10 * 60 * 1000);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), f.jobField(ids["broken"], "status"));
+        CPPUNIT_ASSERT_EQUAL(std::string("5"), f.jobField(ids["broken"], "attempts"));
+        CPPUNIT_ASSERT_EQUAL(std::string("connection reset"), f.jobField(ids["broken"], "last_error"));
+        for (const char* payload : {"s1", "s2", "s3"}) CPPUNIT_ASSERT_EQUAL(std::string("done"), f.jobField(ids[payload], "status"));
     }
 
     void aThrowingBatchHandlerRunsEachJobAgainAlone() {

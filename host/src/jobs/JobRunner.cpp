@@ -89,6 +89,26 @@ void JobRunner::handleBatch(const std::string& owner, const std::string& type, s
     addHandler(owner, type, std::max<std::size_t>(1, maxBatch), std::move(handler));
 }
 
+void JobRunner::handleEach(const std::string& owner, const std::string& type, std::size_t claimed, sdk::JobHandler handler) {
+    addHandler(owner, type, std::max<std::size_t>(1, claimed), [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
+        std::vector<sdk::JobFailure> failures;
+        for (const sdk::Job& job : jobs) {
+            try {
+                handler(job);
+            } catch (const sdk::PermanentJobFailure& e) {
+                failures.push_back({job.id, e.what(), true, std::chrono::milliseconds(0)});
+            } catch (const sdk::RetryJobLater& e) {
+                failures.push_back({job.id, e.what(), false, e.delay});
+            } catch (const std::exception& e) {
+                failures.push_back({job.id, sdk::errorText(e), false, std::chrono::milliseconds(0)});
+            } catch (...) {
+                failures.push_back({job.id, "unknown exception", false, std::chrono::milliseconds(0)});
+            }
+        }
+        return failures;
+    });
+}
+
 void JobRunner::addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
     std::lock_guard lock(handlersMutex_);
     auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler), maxBatch});
@@ -265,25 +285,12 @@ void JobRunner::workerLoop() {
     }
 }
 
-std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit,
+std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::map<std::size_t, std::vector<std::string>>& typesByBatch,
                                        const std::vector<std::pair<const QueueTable*, std::size_t>>& queues) {
     std::vector<sdk::Job> jobs;
-    if (types.empty() && queues.empty()) return jobs;
+    if (typesByBatch.empty() && queues.empty()) return jobs;
     const Poco::Int64 nowMs = clock_.nowMillis();
     const Poco::Int64 lockedUntil = nowMs + options_.leaseSeconds * 1000LL;
-    // Only types this host can run: hosts with different plugin sets can share one queue.
-    std::string in;
-    for (std::size_t i = 0; i < types.size(); ++i) in += (i ? ", $" : "$") + std::to_string(i + 4);
-    const std::string limitParameter = "$" + std::to_string(types.size() + 4);
-    const std::string sql =
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 "
-        "WHERE id" +
-        database_.sql().inSubquery("SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
-                                   "ORDER BY run_at, id LIMIT " + limitParameter + database_.sql().skipLocked()) +
-        " RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
-    std::vector<sdk::SqlParam> params{options_.workerId, lockedUntil, nowMs};
-    for (const std::string& type : types) params.emplace_back(type);
-    params.emplace_back(static_cast<Poco::Int64>(limit));
     // Relaxed: a claim lost to a machine crash only means the job runs again.
     sdk::PreparedTransaction transaction(database_, db, sdk::Durability::Relaxed);
     for (const auto& [queue, queueLimit] : queues) {
@@ -308,18 +315,33 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
     }
     // The queue tables' rows are marked by their own claim above: only the jobs' rows may track one.
     const std::size_t fromQueues = jobs.size();
-    // SQLite: one statement both picks and takes the rows, under the database's write lock.
-    if (!types.empty()) db.run(sql, params, [&](const sdk::SqlRow& row) {
-        sdk::Job job;
-        job.id = row.integer(0);
-        job.type = row.text(1);
-        job.payload = row.text(2);
-        job.attempts = static_cast<int>(row.integer(3));
-        job.maxAttempts = static_cast<int>(row.integer(4));
-        job.refTable = row.text(5);  // "" when NULL
-        job.refId = row.integer(6);  // 0 when NULL
-        jobs.push_back(std::move(job));
-    });
+    for (const auto& [limit, types] : typesByBatch) {
+        // Only types this host can run: hosts with different plugin sets can share one queue.
+        std::string in;
+        for (std::size_t i = 0; i < types.size(); ++i) in += (i ? ", $" : "$") + std::to_string(i + 4);
+        const std::string limitParameter = "$" + std::to_string(types.size() + 4);
+        const std::string sql =
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 "
+            "WHERE id" +
+            database_.sql().inSubquery("SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 AND type IN (" + in + ") "
+                                       "ORDER BY run_at, id LIMIT " + limitParameter + database_.sql().skipLocked()) +
+            " RETURNING id, type, payload, attempts, max_attempts, ref_table, ref_id";
+        std::vector<sdk::SqlParam> params{options_.workerId, lockedUntil, nowMs};
+        for (const std::string& type : types) params.emplace_back(type);
+        params.emplace_back(static_cast<Poco::Int64>(limit));
+        // SQLite: one statement both picks and takes the rows, under the database's write lock.
+        db.run(sql, params, [&](const sdk::SqlRow& row) {
+            sdk::Job job;
+            job.id = row.integer(0);
+            job.type = row.text(1);
+            job.payload = row.text(2);
+            job.attempts = static_cast<int>(row.integer(3));
+            job.maxAttempts = static_cast<int>(row.integer(4));
+            job.refTable = row.text(5);  // "" when NULL
+            job.refId = row.integer(6);  // 0 when NULL
+            jobs.push_back(std::move(job));
+        });
+    }
     if (jobs.size() > fromQueues)
         updateTracked(db, database_.sql(), nowMs, std::vector<sdk::Job>(jobs.begin() + static_cast<long>(fromQueues), jobs.end()), "running");
     transaction.commit();
@@ -331,9 +353,8 @@ std::vector<sdk::Job> JobRunner::claim(sdk::PreparedSession& db, const std::vect
 bool JobRunner::claimAndRun(std::unique_ptr<sdk::PreparedSession>& db) {
     // One snapshot per round: the types to claim, the batch size, and the handlers to run.
     std::map<std::string, Registered> handlers;
-    std::vector<std::string> types;
+    std::map<std::size_t, std::vector<std::string>> typesByBatch;
     std::vector<std::pair<const QueueTable*, std::size_t>> queues;
-    std::size_t limit = 1;
     {
         std::lock_guard lock(handlersMutex_);
         handlers = handlers_;
@@ -343,11 +364,10 @@ bool JobRunner::claimAndRun(std::unique_ptr<sdk::PreparedSession>& db) {
             queues.emplace_back(queue, registered.maxBatch);
             continue;
         }
-        types.push_back(type);
-        limit = std::max(limit, registered.maxBatch);
+        typesByBatch[registered.maxBatch].push_back(type);
     }
     if (!db) db = std::make_unique<sdk::PreparedSession>(database_.session(), database_.sql());
-    const std::vector<sdk::Job> jobs = claim(*db, types, limit, queues);
+    const std::vector<sdk::Job> jobs = claim(*db, typesByBatch, queues);
     if (jobs.empty()) return false;
     std::vector<Outcome> outcomes;
     // Jobs of one type go to their handler together, in batches of at most its maxBatch.

@@ -43,6 +43,10 @@ public:
 
     void handle(const std::string& owner, const std::string& type, sdk::JobHandler handler);
     void handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
+    // Claims up to `claimed` jobs of `type` in one round and runs them one after another, each
+    // with its own outcome as handle() gives it: for work paced one job at a time (the sends), so
+    // that each job does not also pay a claim and a finish of its own.
+    void handleEach(const std::string& owner, const std::string& type, std::size_t claimed, sdk::JobHandler handler);
     void removeOwner(const std::string& owner);
     std::int64_t enqueue(Poco::Data::Session& session, const std::string& type, const std::string& payload,
                          const sdk::EnqueueOptions& options);
@@ -97,9 +101,11 @@ private:
     void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
     // `db`: the worker's prepared connection, opened here when there is none.
     bool claimAndRun(std::unique_ptr<sdk::PreparedSession>& db);
-    // One round's work: up to `limit` due jobs of `types` and up to each queue table's own limit of
-    // its due rows, in one transaction, so that neither source can starve the other.
-    std::vector<sdk::Job> claim(sdk::PreparedSession& db, const std::vector<std::string>& types, std::size_t limit,
+    // One round's work, in one transaction, so that no source starves another: for each batch size
+    // the due jobs of the types handled in batches of that size (at most that many), and up to each
+    // queue table's own limit of its due rows. Types claimed one at a time stay one at a time: a
+    // batch handler's size never hands a worker several slow jobs of another type.
+    std::vector<sdk::Job> claim(sdk::PreparedSession& db, const std::map<std::size_t, std::vector<std::string>>& typesByBatch,
                                 const std::vector<std::pair<const QueueTable*, std::size_t>>& queues);
     void finishQueued(sdk::PreparedSession& db, const QueueTable& queue, const std::vector<Outcome>& outcomes, Poco::Int64 nowMs);
     static const QueueTable* queueFor(const std::string& type);

@@ -42,6 +42,7 @@ public:
     void runJob(const sdk::Job& job);
 
     static constexpr std::int64_t kWindowMillis = 24LL * 3600 * 1000;
+    static constexpr std::size_t kSendsPerClaim = 8;
 
 private:
     std::optional<std::string> latestInboundWamid(std::int64_t conversationId);
