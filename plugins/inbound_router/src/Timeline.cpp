@@ -261,6 +261,16 @@ void Timeline::lookUpMatches() {
 
 std::string Timeline::rows(const char* parameter) const { return dialect_.jsonRows(parameter, "r"); }
 
+// On PostgreSQL " AND key = ANY(ARRAY(the rows' first column))": the planner guesses a hundred
+// rows for the batch and joined a table of some tens of thousands of rows to them by scanning it
+// (7 ms at 20,000 conversations; 0.2 ms through the key). Nothing on SQLite, which already loops
+// over the rows and looks each one up by its key, and with the list would read the rows again for
+// every row it finds.
+std::string Timeline::throughKey(const std::string& key, const char* parameter) const {
+    if (dialect_ != sdk::SqlDialect::postgresql()) return "";
+    return " AND " + key + dialect_.inSubquery("SELECT " + column(0, "BIGINT") + " FROM " + rows(parameter));
+}
+
 void Timeline::write(sdk::PreparedSession& db) {
     // First, before any row is locked: a send storing one of these wamids (the dispatcher takes
     // the same locks) waits for this commit, or this waits for it, so that a status is applied to
@@ -562,7 +572,8 @@ void Timeline::updateContacts(sdk::PreparedSession& db) {
                column(0, "BIGINT") + " AS id, " + column(1, "TEXT") + " AS wa_id, " + column(2, "TEXT") + " AS user_id, " +
                column(3, "TEXT") + " AS phone_e164, " + column(4, "TEXT") + " AS profile_name, " + column(5, "TEXT") +
                " AS matched_type, " + column(6, "BIGINT") + " AS matched_id, " + column(7, "INTEGER") + " AS touched, " +
-               column(8, "TEXT") + " AS username FROM " + rows("$1") + ") AS v WHERE whatsapp_contacts.id = v.id",
+               column(8, "TEXT") + " AS username FROM " + rows("$1") + ") AS v WHERE whatsapp_contacts.id = v.id" +
+               throughKey("whatsapp_contacts.id", "$1"),
            {changed.text(), at});
 }
 
@@ -747,7 +758,7 @@ void Timeline::mergeConversations(sdk::PreparedSession& db, const std::map<std::
                "intent = COALESCE(" + t + "intent, v.intent), updated_at = CAST($2 AS BIGINT) FROM (SELECT " + column(0, "BIGINT") + " AS id, " +
                    column(2, "INTEGER") + " AS n, " + column(3, "BIGINT") + " AS inbound, " + column(4, "BIGINT") + " AS latest, " +
                    column(5, "BIGINT") + " AS assigned, " + column(6, "BIGINT") + " AS lead, " + column(7, "TEXT") + " AS intent FROM " +
-                   rows("$1") + ") AS v WHERE whatsapp_conversations.id = v.id",
+                   rows("$1") + ") AS v WHERE whatsapp_conversations.id = v.id" + throughKey("whatsapp_conversations.id", "$1"),
                {folds.text(), at});
     // Every other conversation of the gone contact (resolved ones, or its open one when the kept
     // contact had none) changes hands.
@@ -993,7 +1004,8 @@ void Timeline::updateConversations(sdk::PreparedSession& db) {
         db.run("UPDATE whatsapp_conversations SET unread_count = v.n, last_inbound_at = CASE WHEN v.n > 0 THEN v.latest END, "
                "last_message_at = CASE WHEN v.n > 0 AND v.first < v.latest THEN v.latest ELSE v.first END FROM (SELECT " +
                    column(0, "BIGINT") + " AS id, " + column(1, "INTEGER") + " AS n, " + column(2, "BIGINT") + " AS latest, " +
-                   column(3, "BIGINT") + " AS first FROM " + rows("$1") + ") AS v WHERE whatsapp_conversations.id = v.id",
+                   column(3, "BIGINT") + " AS first FROM " + rows("$1") + ") AS v WHERE whatsapp_conversations.id = v.id" +
+                   throughKey("whatsapp_conversations.id", "$1"),
                {recounts.text()});
     // The others: new messages counted on top of what is stored, and what routing changed (for a
     // created one only that: its counts are written).
@@ -1012,7 +1024,7 @@ void Timeline::updateConversations(sdk::PreparedSession& db) {
            "intent = v.intent, assigned_user_id = v.assigned, b2b_lead_id = v.lead FROM (SELECT " + column(0, "BIGINT") + " AS id, " +
                column(1, "BIGINT") + " AS latest, " + column(2, "INTEGER") + " AS n, " + column(3, "TEXT") + " AS intent, " +
                column(4, "BIGINT") + " AS assigned, " + column(5, "BIGINT") + " AS lead FROM " + rows("$1") +
-               ") AS v WHERE whatsapp_conversations.id = v.id",
+               ") AS v WHERE whatsapp_conversations.id = v.id" + throughKey("whatsapp_conversations.id", "$1"),
            {values.text(), at});
 }
 
@@ -1121,7 +1133,7 @@ void Timeline::writeStatuses(sdk::PreparedSession& db) {
                column(2, "INTEGER") + " AS failed, " + column(3, "BIGINT") + " AS error_code, " + column(4, "TEXT") + " AS error_title, " +
                column(5, "TEXT") + " AS error_details, " + column(6, "BIGINT") + " AS failed_at, " + column(7, "BIGINT") + " AS sent_at, " +
                column(8, "BIGINT") + " AS delivered_at, " + column(9, "BIGINT") + " AS read_at FROM " + rows("$1") +
-               ") AS v WHERE whatsapp_messages.id = v.id",
+               ") AS v WHERE whatsapp_messages.id = v.id" + throughKey("whatsapp_messages.id", "$1"),
            {values.text(), receivedAt});
 }
 

@@ -198,6 +198,8 @@ private:
 
     std::string rows(const char* parameter) const;  // a JsonRows parameter as the table `r`
     std::string lockClause() const;
+    // For an UPDATE ... FROM a JsonRows parameter joined on `key` = its first column (a BIGINT).
+    std::string throughKey(const std::string& key, const char* parameter) const;
 
     const sdk::SqlDialect& dialect_;
     const KeywordRules& rules_;
