@@ -78,11 +78,16 @@ JobRunner::JobRunner(sdk::Database& database, const sdk::Clock& clock, MetricsRe
 
 JobRunner::~JobRunner() { stop(); }
 
-void JobRunner::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
-    addHandler(owner, type, 1, [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
-        for (const sdk::Job& job : jobs) handler(job);  // batches of one: a throw is that job's failure
+// A single-job handler as a batch of one: a throw is that job's failure (runAlone judges it).
+static sdk::BatchJobHandler oneByOne(sdk::JobHandler handler) {
+    return [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
+        for (const sdk::Job& job : jobs) handler(job);
         return std::vector<sdk::JobFailure>{};
-    });
+    };
+}
+
+void JobRunner::handle(const std::string& owner, const std::string& type, sdk::JobHandler handler) {
+    addHandler(owner, type, 1, oneByOne(std::move(handler)));
 }
 
 void JobRunner::handleBatch(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
@@ -90,28 +95,13 @@ void JobRunner::handleBatch(const std::string& owner, const std::string& type, s
 }
 
 void JobRunner::handleEach(const std::string& owner, const std::string& type, std::size_t claimed, sdk::JobHandler handler) {
-    addHandler(owner, type, std::max<std::size_t>(1, claimed), [handler = std::move(handler)](const std::vector<sdk::Job>& jobs) {
-        std::vector<sdk::JobFailure> failures;
-        for (const sdk::Job& job : jobs) {
-            try {
-                handler(job);
-            } catch (const sdk::PermanentJobFailure& e) {
-                failures.push_back({job.id, e.what(), true, std::chrono::milliseconds(0)});
-            } catch (const sdk::RetryJobLater& e) {
-                failures.push_back({job.id, e.what(), false, e.delay});
-            } catch (const std::exception& e) {
-                failures.push_back({job.id, sdk::errorText(e), false, std::chrono::milliseconds(0)});
-            } catch (...) {
-                failures.push_back({job.id, "unknown exception", false, std::chrono::milliseconds(0)});
-            }
-        }
-        return failures;
-    });
+    addHandler(owner, type, std::max<std::size_t>(1, claimed), oneByOne(std::move(handler)), true);
 }
 
-void JobRunner::addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler) {
+void JobRunner::addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler,
+                           bool eachAlone) {
     std::lock_guard lock(handlersMutex_);
-    auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler), maxBatch});
+    auto [it, inserted] = handlers_.emplace(type, Registered{owner, std::move(handler), maxBatch, eachAlone});
     if (!inserted) throw std::invalid_argument("job type '" + type + "' already has a handler from '" + it->second.owner + "'");
 }
 
@@ -384,8 +374,8 @@ bool JobRunner::claimAndRun(std::unique_ptr<sdk::PreparedSession>& db) {
         for (std::size_t at = 0; at < group.size(); at += registered.maxBatch) {
             const std::vector<sdk::Job> batch(group.begin() + static_cast<long>(at),
                                               group.begin() + static_cast<long>(std::min(group.size(), at + registered.maxBatch)));
-            if (batch.size() == 1) {
-                outcomes.push_back(runAlone(batch.front(), registered));
+            if (batch.size() == 1 || registered.eachAlone) {
+                for (const sdk::Job& job : batch) outcomes.push_back(runAlone(job, registered));
                 continue;
             }
             std::vector<sdk::JobFailure> failures;

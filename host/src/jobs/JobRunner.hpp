@@ -80,6 +80,7 @@ private:
         std::string owner;
         sdk::BatchJobHandler handler;  // single-job handlers are wrapped as batches of one
         std::size_t maxBatch = 1;
+        bool eachAlone = false;  // handleEach: a claimed batch runs job by job, as runAlone does
     };
     // A jobs row as bound to an INSERT.
     struct Row {
@@ -98,7 +99,8 @@ private:
         std::string error;
         std::int64_t runAt = 0;
     };
-    void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler);
+    void addHandler(const std::string& owner, const std::string& type, std::size_t maxBatch, sdk::BatchJobHandler handler,
+                    bool eachAlone = false);
     // `db`: the worker's prepared connection, opened here when there is none.
     bool claimAndRun(std::unique_ptr<sdk::PreparedSession>& db);
     // One round's work, in one transaction, so that no source starves another: for each batch size
