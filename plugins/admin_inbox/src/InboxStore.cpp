@@ -811,11 +811,10 @@ std::vector<TemplateOption> InboxStore::templates() {
                "ORDER BY name, language",
         into(names), into(languages), into(bodies), into(headers), into(buttons), into(reviews), now;
     for (std::size_t i = 0; i < names.size(); ++i) {
-        TemplateOption option{names[i], languages[i], {}};
+        TemplateOption option{names[i], languages[i], {}, text(reviews[i])};
         option.definition.header = text(headers[i]);
         option.definition.body = text(bodies[i]);
         option.definition.buttons = sdk::TemplateDefinition::buttonsFromJson(text(buttons[i]));
-        option.metaStatus = text(reviews[i]);
         out.push_back(std::move(option));
     }
     return out;
