@@ -72,6 +72,19 @@ struct Fixture {
             use(payload), into(id), now;
         return id;
     }
+
+    // `count` events in one transaction (a commit each would take a second for some hundreds).
+    void storeEvents(std::size_t count) {
+        Poco::Data::Session session = db->session();
+        session.begin();
+        const std::string raw = "{}";
+        Poco::Data::BLOB payload(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+        for (std::size_t i = 0; i < count; ++i)
+            session << "INSERT INTO whatsapp_webhook_events (received_at, signature, payload, status, attempts) "
+                       "VALUES (1, 'sha256=00', $1, 'pending', 0)",
+                use(payload), now;
+        session.commit();
+    }
 };
 
 }  // namespace
@@ -98,6 +111,9 @@ class JobRunnerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(reclaimsAnEventsExpiredLease);
     CPPUNIT_TEST(aFloodOfEventsDoesNotKeepAJobWaiting);
     CPPUNIT_TEST(anEventTypeCannotBeEnqueuedAsAJob);
+    CPPUNIT_TEST(theEventsClaimReadsItsIndexAloneWithoutASort);
+    CPPUNIT_TEST(onSqliteOneEventsBatchRunsAtATimeAndOtherJobsGoOn);
+    CPPUNIT_TEST(aClaimLargerThanOneWriteReachesTheHandlerAsOneBatch);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -516,6 +532,85 @@ public:
         Fixture f;
         CPPUNIT_ASSERT_THROW(f.enqueue(sdk::kProcessWebhookEventJob, "{\"event_id\":1}"), std::invalid_argument);
         CPPUNIT_ASSERT_EQUAL(std::string("0"), test::queryText(*f.db, "SELECT COUNT(*) FROM jobs"));
+    }
+
+    // Migration 0020: the claim's equality, range and order all come from the claim index, read
+    // alone. With 0019's index SQLite took the status index and sorted the whole backlog.
+    void theEventsClaimReadsItsIndexAloneWithoutASort() {
+        Fixture f;
+        const auto& tables = host::JobRunner::queueTables();
+        const auto events = std::find_if(tables.begin(), tables.end(),
+                                         [](const host::JobRunner::QueueTable& queue) { return queue.table == "whatsapp_webhook_events"; });
+        CPPUNIT_ASSERT(events != tables.end());
+        Poco::Data::Session session = f.db->session();
+        std::string plan;
+        for (const std::string& line :
+             f.db->sql().queryPlan(session, host::JobRunner::queueClaimSql(f.db->sql(), *events), [](Poco::Data::Statement& explain) {
+                 explain, bind(std::string("worker")), bind(Poco::Int64(2)), bind(Poco::Int64(1)), bind(Poco::Int64(64));
+             }))
+            plan += line + "\n";
+        CPPUNIT_ASSERT_MESSAGE(plan, plan.find("COVERING INDEX whatsapp_webhook_events_claim_idx") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(plan, plan.find("TEMP B-TREE") == std::string::npos);
+    }
+
+    // On a single writer the events' batches take turns on the host: the batch grows with the
+    // backlog instead of several workers each writing a few events. A worker that finds the turn
+    // taken still claims the other types.
+    void onSqliteOneEventsBatchRunsAtATimeAndOtherJobsGoOn() {
+        Fixture f(3, 3);
+        std::atomic<int> inFlight{0}, mostInFlight{0}, processed{0};
+        std::atomic<bool> batchStarted{false}, sendRan{false}, sendRanDuringABatch{false};
+        f.queue->handleBatch("test", sdk::kProcessWebhookEventJob, 10, [&](const std::vector<sdk::Job>& jobs) {
+            const int now = ++inFlight;
+            for (int most = mostInFlight; now > most && !mostInFlight.compare_exchange_weak(most, now);) {
+            }
+            if (!batchStarted.exchange(true))  // the first batch holds its turn until the send has run
+                for (int i = 0; i < 500 && !sendRan; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            else
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            processed += static_cast<int>(jobs.size());
+            --inFlight;
+            return std::vector<sdk::JobFailure>{};
+        });
+        f.queue->handle("test", "send", [&](const sdk::Job&) {
+            sendRanDuringABatch = inFlight > 0;
+            sendRan = true;
+        });
+        f.storeEvents(60);
+        f.queue->start();
+        f.queue->wake();
+        for (int i = 0; i < 500 && !batchStarted; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        f.enqueue("send", "{}");
+        for (int i = 0; i < 3; ++i) f.queue->wake();  // every worker: each must find the events' turn taken
+        for (int i = 0; i < 1000 && processed < 60; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        f.queue->stop();
+        CPPUNIT_ASSERT_EQUAL(60, processed.load());
+        CPPUNIT_ASSERT_EQUAL(1, mostInFlight.load());
+        CPPUNIT_ASSERT(sendRan);
+        CPPUNIT_ASSERT(sendRanDuringABatch);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), test::queryText(*f.db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'"));
+    }
+
+    // On a single writer a claim of more than kRowsPerWrite events is written in several short
+    // transactions, and a finish too; the handler still gets one batch, oldest first.
+    void aClaimLargerThanOneWriteReachesTheHandlerAsOneBatch() {
+        Fixture f;
+        const std::size_t stored = 2 * host::JobRunner::kRowsPerWrite + 44;
+        std::vector<std::vector<std::int64_t>> batches;
+        f.queue->handleBatch("test", sdk::kProcessWebhookEventJob, 1000, [&](const std::vector<sdk::Job>& jobs) {
+            batches.emplace_back();
+            for (const sdk::Job& job : jobs) batches.back().push_back(job.id);
+            return std::vector<sdk::JobFailure>{};
+        });
+        f.storeEvents(stored);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), f.queue->runUntilIdle());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), batches.size());
+        CPPUNIT_ASSERT_EQUAL(stored, batches[0].size());
+        CPPUNIT_ASSERT(std::is_sorted(batches[0].begin(), batches[0].end()));
+        CPPUNIT_ASSERT_EQUAL(std::to_string(stored) + "|" + std::to_string(stored),
+                             test::queryRows(*f.db, "SELECT COUNT(*), SUM(status = 'processed' AND attempts = 1 AND locked_by IS NULL) "
+                                                    "FROM whatsapp_webhook_events"));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(stored), f.metrics.counterValue("tawasul_jobs_total{result=\"done\"}"));
     }
 };
 

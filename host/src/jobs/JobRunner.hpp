@@ -74,6 +74,11 @@ public:
         std::string table;
     };
     static const std::vector<QueueTable>& queueTables();
+    // The claim of a queue table's due rows: $1 worker id, $2 lease end, $3 now, $4 how many.
+    static std::string queueClaimSql(const sdk::SqlDialect& sql, const QueueTable& queue);
+    // On a single-writer engine (SQLite) the queue's claims and finishes write at most this many
+    // rows a transaction: the webhook's commit waits for the one writer behind each.
+    static constexpr std::size_t kRowsPerWrite = 128;
 
 private:
     struct Registered {
@@ -109,12 +114,31 @@ private:
     // batch handler's size never hands a worker several slow jobs of another type.
     std::vector<sdk::Job> claim(sdk::PreparedSession& db, const std::map<std::size_t, std::vector<std::string>>& typesByBatch,
                                 const std::vector<std::pair<const QueueTable*, std::size_t>>& queues);
+    // Whether any job of these types or row of these queues is due (a read, no write turn).
+    bool anythingDue(sdk::PreparedSession& db, const std::map<std::size_t, std::vector<std::string>>& typesByBatch,
+                     const std::vector<std::pair<const QueueTable*, std::size_t>>& queues, Poco::Int64 nowMs);
     void finishQueued(sdk::PreparedSession& db, const QueueTable& queue, const std::vector<Outcome>& outcomes, Poco::Int64 nowMs);
     static const QueueTable* queueFor(const std::string& type);
     Outcome runAlone(const sdk::Job& job, const Registered& registered);
     Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
                   std::chrono::milliseconds delay);
     void finish(sdk::PreparedSession& db, const std::vector<Outcome>& outcomes);
+    // The batch-handled types a claimAndRun round holds the host's turn of (single-writer engines).
+    class OneBatchAtATime {
+    public:
+        explicit OneBatchAtATime(JobRunner& runner) : runner_(runner) {}
+        ~OneBatchAtATime();
+        OneBatchAtATime(const OneBatchAtATime&) = delete;
+        OneBatchAtATime& operator=(const OneBatchAtATime&) = delete;
+        bool take(const std::string& type);  // false: another worker runs a batch of it
+
+    private:
+        JobRunner& runner_;
+        std::vector<std::string> taken_;
+    };
+    std::mutex batchTurnsMutex_;
+    std::set<std::string> batchTurns_;
+    bool batchTurnWanted_ = false;
     void reclaimExpiredLeases();
     void workerLoop();
     std::chrono::milliseconds backoff(int attempts) const;
