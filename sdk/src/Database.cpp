@@ -1,5 +1,6 @@
 #include "tawasul/sdk/Database.hpp"
 
+#include <limits>
 #include <stdexcept>
 #include <thread>
 
@@ -23,7 +24,15 @@ std::unique_lock<std::timed_mutex> Database::writeTurn(Database& database, Durab
     const bool acquired = writer.try_lock_until(deadline);
     if (urgent && durability == Durability::Full) urgent->fetch_sub(1);
     if (!acquired) throw std::runtime_error("database is busy: no write turn within " + std::to_string(timeout.count()) + " ms");
+    if (durability == Durability::Full)
+        database.lastRequestWrite_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     return writer;
+}
+
+bool Database::requestsWroteWithin(std::chrono::milliseconds window) const {
+    const auto last = lastRequestWrite_.load(std::memory_order_relaxed);
+    if (last == std::numeric_limits<std::chrono::steady_clock::rep>::min()) return false;
+    return std::chrono::steady_clock::now().time_since_epoch() - std::chrono::steady_clock::duration(last) < window;
 }
 
 Transaction::Transaction(Database& database, Poco::Data::Session& session, Durability durability)

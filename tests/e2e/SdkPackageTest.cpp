@@ -55,11 +55,11 @@ public:
                                  "lib/cmake/Tawasul/TawasulPlugin.cmake"})
             CPPUNIT_ASSERT_MESSAGE(file, fs::exists(prefix / file));
         CPPUNIT_ASSERT(!fs::exists(prefix / "include/tawasul/sdk/../../host"));  // nothing of the host
-        // The installed headers are the SDK ABI this host provides (2.9: SqlDialect::inSubquery; 2.8: TypingIndicator and the dispatcher's showTyping and
+        // The installed headers are the SDK ABI this host provides (2.10: Database::requestsWroteWithin; 2.9: SqlDialect::inSubquery; 2.8: TypingIndicator and the dispatcher's showTyping and
         // retry; 2.7: gauge families; 2.6: inbound media, Media.hpp; 2.5: webhook field handlers and template approval, after
         // 2.3's OutboundMessage::userId).
         const std::string signature = readFile((prefix / "include/tawasul/sdk/BuildSignature.hpp").string());
-        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 9\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(signature, signature.find("#define TAWASUL_SDK_ABI_MAJOR 2\n#define TAWASUL_SDK_ABI_MINOR 10\n") != std::string::npos);
 
         // The example, copied where nothing of the source tree is near it.
         const fs::path source = work.path() / "bsp_relay";

@@ -31,7 +31,7 @@ struct Fixture {
     host::MetricsRegistry metrics;
     std::unique_ptr<host::JobRunner> queue;
 
-    explicit Fixture(int maxAttempts = 3, int threads = 2) {
+    explicit Fixture(int maxAttempts = 3, int threads = 2, std::chrono::milliseconds requestsQuietAfter = std::chrono::seconds(1)) {
         host::DatabaseOptions options;
         options.url = "sqlite:" + dir.file("db.sqlite");
         db = std::make_unique<host::SqlDatabase>(options);
@@ -41,6 +41,7 @@ struct Fixture {
         queueOptions.threads = threads;
         queueOptions.retryBase = std::chrono::milliseconds(0);  // retries are due at once in tests
         queueOptions.workerId = "test-worker";
+        queueOptions.requestsQuietAfter = requestsQuietAfter;
         queue = std::make_unique<host::JobRunner>(*db, clock, metrics, queueOptions);
     }
 
@@ -113,6 +114,7 @@ class JobRunnerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(anEventTypeCannotBeEnqueuedAsAJob);
     CPPUNIT_TEST(theEventsClaimReadsItsIndexAloneWithoutASort);
     CPPUNIT_TEST(onSqliteOneEventsBatchRunsAtATimeAndOtherJobsGoOn);
+    CPPUNIT_TEST(onSqliteEventsBatchesRunSideBySideWhenNoRequestWrites);
     CPPUNIT_TEST(aClaimLargerThanOneWriteReachesTheHandlerAsOneBatch);
     CPPUNIT_TEST_SUITE_END();
 
@@ -553,11 +555,12 @@ public:
         CPPUNIT_ASSERT_MESSAGE(plan, plan.find("TEMP B-TREE") == std::string::npos);
     }
 
-    // On a single writer the events' batches take turns on the host: the batch grows with the
-    // backlog instead of several workers each writing a few events. A worker that finds the turn
-    // taken still claims the other types.
+    // On a single writer, while requests write, the events' batches take turns on the host: the
+    // batch grows with the backlog instead of several workers each writing a few events. A worker
+    // that finds the turn taken still claims the other types. (The fixture's migrations were
+    // Full-durability writes, well within the hour.)
     void onSqliteOneEventsBatchRunsAtATimeAndOtherJobsGoOn() {
-        Fixture f(3, 3);
+        Fixture f(3, 3, std::chrono::hours(1));
         std::atomic<int> inFlight{0}, mostInFlight{0}, processed{0};
         std::atomic<bool> batchStarted{false}, sendRan{false}, sendRanDuringABatch{false};
         f.queue->handleBatch("test", sdk::kProcessWebhookEventJob, 10, [&](const std::vector<sdk::Job>& jobs) {
@@ -588,6 +591,34 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, mostInFlight.load());
         CPPUNIT_ASSERT(sendRan);
         CPPUNIT_ASSERT(sendRanDuringABatch);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), test::queryText(*f.db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'"));
+    }
+
+    // When no request has written within the window, batches of events run side by side (one
+    // reads and parses while another writes): the first batch waits until a second is in flight.
+    void onSqliteEventsBatchesRunSideBySideWhenNoRequestWrites() {
+        Fixture f(3, 3, std::chrono::milliseconds(0));
+        std::atomic<int> inFlight{0}, mostInFlight{0}, processed{0};
+        std::atomic<bool> batchStarted{false};
+        f.queue->handleBatch("test", sdk::kProcessWebhookEventJob, 10, [&](const std::vector<sdk::Job>& jobs) {
+            const int now = ++inFlight;
+            for (int most = mostInFlight; now > most && !mostInFlight.compare_exchange_weak(most, now);) {
+            }
+            if (!batchStarted.exchange(true))
+                for (int i = 0; i < 500 && mostInFlight < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            processed += static_cast<int>(jobs.size());
+            --inFlight;
+            return std::vector<sdk::JobFailure>{};
+        });
+        f.storeEvents(60);
+        f.queue->start();
+        f.queue->wake();
+        for (int i = 0; i < 500 && !batchStarted; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        for (int i = 0; i < 3; ++i) f.queue->wake();
+        for (int i = 0; i < 1000 && processed < 60; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        f.queue->stop();
+        CPPUNIT_ASSERT_EQUAL(60, processed.load());
+        CPPUNIT_ASSERT(mostInFlight >= 2);
         CPPUNIT_ASSERT_EQUAL(std::string("0"), test::queryText(*f.db, "SELECT COUNT(*) FROM whatsapp_webhook_events WHERE status <> 'processed'"));
     }
 

@@ -8,6 +8,7 @@
 
 #include "PreparedSessionChecks.hpp"
 #include "TestSupport.hpp"
+#include "WebhookSupport.hpp"
 #include "app/Runtime.hpp"
 #include "db/Migrator.hpp"
 #include "db/SqlDatabase.hpp"
@@ -23,6 +24,7 @@ class PreparedSessionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sqlite);
     CPPUNIT_TEST(aBlobKeepsEveryByteAndEmptyIsNotNull);
     CPPUNIT_TEST(enqueueAllWritesTheBatchInOrder);
+    CPPUNIT_TEST(requestsWroteWithinSeesOnlyFullDurabilityWrites);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -32,6 +34,29 @@ public:
         options.url = "sqlite:" + dir.file("prepared.db");
         host::SqlDatabase database(options);
         test::checkPreparedSession(database);
+    }
+
+    // What a background writer asks before it sizes its share of SQLite's one writer: a Relaxed
+    // write (its own kind) is no request; a Full one is, for the window asked.
+    void requestsWroteWithinSeesOnlyFullDurabilityWrites() {
+        host::DatabaseOptions options;
+        options.url = "sqlite:" + dir_->file("db.sqlite");
+        host::SqlDatabase database(options);  // a host that has not written yet (the migrations wrote through db_)
+        int written = 0;
+        const auto write = [&](sdk::Durability durability) {
+            Poco::Data::Session session = database.session();
+            sdk::Transaction transaction(database, session, durability);
+            const std::string key = "k" + std::to_string(++written);
+            session << "INSERT INTO site_settings (key, value) VALUES ($1, 'v')", bind(key), now;
+            transaction.commit();
+        };
+        CPPUNIT_ASSERT(!database.requestsWroteWithin(std::chrono::hours(1)));
+        write(sdk::Durability::Relaxed);
+        CPPUNIT_ASSERT(!database.requestsWroteWithin(std::chrono::hours(1)));
+        write(sdk::Durability::Full);
+        CPPUNIT_ASSERT(database.requestsWroteWithin(std::chrono::hours(1)));
+        CPPUNIT_ASSERT(!database.requestsWroteWithin(std::chrono::milliseconds(0)));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), test::queryText(database, "SELECT COUNT(*) FROM site_settings WHERE value = 'v'"));
     }
 
     void setUp() override {

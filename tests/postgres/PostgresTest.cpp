@@ -234,6 +234,8 @@ public:
         test::PostgresDatabase pg;
         auto db = connect(pg.url());
         test::checkPreparedSession(*db);
+        // Its Full transactions took no single writer's turn: background writers have none to share.
+        CPPUNIT_ASSERT(!db->requestsWroteWithin(std::chrono::hours(1)));
         // A copy of a Session is the same connection: what the prepared session leaves on it.
         Poco::Data::Session session = db->session();
         const auto kept = [&] {

@@ -34,6 +34,9 @@ struct JobRunnerOptions {
     std::chrono::milliseconds retryBase{1000};
     std::chrono::milliseconds retryCap{3600 * 1000};
     std::string workerId;  // names this host in locked_by
+    // On a single-writer engine a batch-handled type runs one batch at a time while requests write
+    // (sdk::Database::requestsWroteWithin this window), and side by side once they have not.
+    std::chrono::milliseconds requestsQuietAfter{1000};
 };
 
 class JobRunner {
@@ -123,21 +126,21 @@ private:
     Outcome judge(const sdk::Job& job, const Registered& registered, const std::string& error, bool permanent,
                   std::chrono::milliseconds delay);
     void finish(sdk::PreparedSession& db, const std::vector<Outcome>& outcomes);
-    // The batch-handled types a claimAndRun round holds the host's turn of (single-writer engines).
-    class OneBatchAtATime {
+    // The batch-handled types a claimAndRun round holds a turn of (single-writer engines).
+    class BatchTurns {
     public:
-        explicit OneBatchAtATime(JobRunner& runner) : runner_(runner) {}
-        ~OneBatchAtATime();
-        OneBatchAtATime(const OneBatchAtATime&) = delete;
-        OneBatchAtATime& operator=(const OneBatchAtATime&) = delete;
-        bool take(const std::string& type);  // false: another worker runs a batch of it
+        explicit BatchTurns(JobRunner& runner) : runner_(runner) {}
+        ~BatchTurns();
+        BatchTurns(const BatchTurns&) = delete;
+        BatchTurns& operator=(const BatchTurns&) = delete;
+        bool take(const std::string& type);  // false: requests write and another worker runs a batch of it
 
     private:
         JobRunner& runner_;
         std::vector<std::string> taken_;
     };
     std::mutex batchTurnsMutex_;
-    std::set<std::string> batchTurns_;
+    std::multiset<std::string> batchTurns_;  // a type once per batch of it running
     bool batchTurnWanted_ = false;
     void reclaimExpiredLeases();
     void workerLoop();

@@ -32,17 +32,17 @@ using namespace Poco::Data::Keywords;
 
 // On SQLite the one writer is shared with the webhook's group commit, which a request waits on:
 // while others write, a processing transaction should hold it for about kSqliteSharedWriteMillis,
-// so the batch it writes is sized from how long the last ones took. A processing writer that has
-// found the write turn free for kAloneAfter is alone (a backlog, no webhooks arriving): its writes
-// may take kSqliteAloneWriteMillis, which spreads each transaction's cost (every page it touches
-// goes to the WAL whole, however few of its rows changed) over several times more events.
+// so the batch it writes is sized from how long the last ones took. When no request has written
+// for kAloneAfter (sdk::Database::requestsWroteWithin: a backlog, no webhooks arriving) the
+// processing writers are alone, and their writes may take kSqliteAloneWriteMillis, which spreads
+// each transaction's cost (every page it touches goes to the WAL whole, however few of its rows
+// changed) over several times more events. Other processing writers do not count: waiting behind
+// one of them is not a webhook waiting.
 constexpr double kSqliteSharedWriteMillis = 3.0;
 constexpr double kSqliteAloneWriteMillis = 20.0;
 constexpr auto kAloneAfter = std::chrono::seconds(1);
 // Prepared connections kept between claims.
 constexpr std::size_t kPreparedKept = 8;
-// Waiting longer than this for the write turn means another writer held it.
-constexpr double kContendedWaitMillis = 0.5;
 // Below this the fixed cost of a transaction (claim, reads, a dozen statements) outweighs the rows.
 constexpr std::size_t kSmallestWrite = 16;
 
@@ -193,18 +193,15 @@ private:
     }
 
     struct Written {
-        double waitedMillis = 0;  // how long the write turn took to come
-        double millis = 0;        // how long the write transaction held it
+        double millis = 0;  // how long the write transaction held it
         std::vector<sdk::JobFailure> failures;  // the bodies that are no notification: failed for good
     };
 
     // Halfway from the last size to the one that would have met the target when growing, at once
     // when shrinking (webhooks wait behind every write that is too long).
     void adaptWriteSize(std::size_t count, const Written& written) {
-        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-        if (written.waitedMillis > kContendedWaitMillis) lastContended_ = now;
         if (written.millis <= 0) return;
-        const bool alone = now - lastContended_.load() > std::chrono::steady_clock::duration(kAloneAfter).count();
+        const bool alone = !context_->database().requestsWroteWithin(kAloneAfter);
         const double target = alone ? kSqliteAloneWriteMillis : kSqliteSharedWriteMillis;
         const double wanted = target * static_cast<double>(count) / written.millis;
         const double last = static_cast<double>(writeSize_.load());
@@ -252,10 +249,8 @@ private:
 
         // Relaxed: the raw events are already durable, so a machine crash that loses this commit
         // only means the jobs run again, and every write here is idempotent.
-        const auto asked = std::chrono::steady_clock::now();
         sdk::PreparedTransaction transaction(database, db, sdk::Durability::Relaxed);
         const auto started = std::chrono::steady_clock::now();
-        written.waitedMillis = std::chrono::duration<double, std::milli>(started - asked).count();
         timeline.write(db);
         const std::map<std::string, std::size_t> unhandled = writeFieldChanges(db, timeline.fieldChanges(), handlers);
         // The media of the new messages, fetched by a job each (sdk::kFetchMediaJob), written with
@@ -326,8 +321,6 @@ private:
     bool sqlite_ = true;
     std::size_t batchSize_ = 64;
     std::atomic<std::size_t> writeSize_{64};  // shared by the workers: one writer, one measure
-    // When a write last waited for its turn (steady clock ticks): the writer is not alone.
-    std::atomic<std::chrono::steady_clock::rep> lastContended_{std::chrono::steady_clock::now().time_since_epoch().count()};
     sdk::Counter* processed_ = nullptr;
     sdk::Counter* messages_ = nullptr;
     sdk::Counter* duplicates_ = nullptr;

@@ -29,8 +29,10 @@
 //      typing_indicator); MessageDispatcher::showTyping and MessageDispatcher::retry (a failed
 //      outbound message queued again), appended after its 2.6 members (2.7 changed no class of it).
 // 2.9: SqlDialect::inSubquery() (a subquery's rows looked up through an index on PostgreSQL).
+// 2.10: Database::requestsWroteWithin() (whether requests share SQLite's one writer right now),
+//       a member after Database's others.
 #define TAWASUL_SDK_ABI_MAJOR 2
-#define TAWASUL_SDK_ABI_MINOR 9
+#define TAWASUL_SDK_ABI_MINOR 10
 
 #define TAWASUL_STRINGIFY_(x) #x
 #define TAWASUL_STRINGIFY(x) TAWASUL_STRINGIFY_(x)

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -39,6 +40,11 @@ public:
     virtual const SqlDialect& sql() const = 0;
     // The URL with any password replaced by "***", for logs and status lines.
     virtual std::string displayUrl() const = 0;
+    // Whether a write someone waits on (Durability::Full: a request's, a webhook's commit) took
+    // the single writer's turn within `window`. Background writers (job batches) keep their share
+    // of the one writer small while requests write, and take more of it when none do. Always
+    // false where the engine queues writers itself (PostgreSQL).
+    bool requestsWroteWithin(std::chrono::milliseconds window) const;
 
 private:
     // The SQLite writer queue, for Transaction only: a plugin writes through a Transaction, which
@@ -57,6 +63,8 @@ private:
     virtual std::atomic<int>* urgentWriters() { return nullptr; }
     // How long a writer waits for writeLock() before giving up.
     virtual std::chrono::milliseconds writeLockTimeout() const { return std::chrono::milliseconds(5000); }
+    // When a Full-durability writer last took writeLock() (steady clock ticks).
+    std::atomic<std::chrono::steady_clock::rep> lastRequestWrite_{std::numeric_limits<std::chrono::steady_clock::rep>::min()};
 };
 
 
